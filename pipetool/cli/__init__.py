@@ -1,0 +1,63 @@
+"""The `pipetool` command: parse arguments, hand over to one thin module per command.
+
+Command modules are imported only when chosen, so `pipetool --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import signal
+import sys
+
+from .. import __version__
+from ..errors import PipetoolError
+
+COMMANDS = {
+    "repro": ("repro", "run the stale stages of the pipeline"),
+    "status": ("status", "show stale stages and why"),
+    "dag": ("dag", "show the stage graph"),
+    "metrics": ("metrics", "show metrics"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pipetool",
+        description="A Make-like incremental pipeline tool with file targets, for ML and data work in git.",
+        epilog="Example: pipetool repro -j 2   (run what changed, two stages at a time)",
+    )
+    parser.add_argument("--version", action="version", version=f"pipetool {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (module, help_text) in COMMANDS.items():
+        sub = commands.add_parser(name, help=help_text, description=help_text[0].upper() + help_text[1:] + ".")
+        _module(module).add_arguments(sub)
+        sub.set_defaults(module=module)
+    return parser
+
+
+def _module(name: str):
+    return importlib.import_module(f"pipetool.cli.cmd_{name}")
+
+
+def _terminate(signum, frame):  # SIGTERM ends a run like Ctrl-C: stages stopped, finished ones kept
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "module", None):
+        parser.print_help()
+        return 0
+    signal.signal(signal.SIGTERM, _terminate)
+    try:
+        return _module(args.module).run(args) or 0
+    except PipetoolError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 141

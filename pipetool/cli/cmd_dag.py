@@ -1,0 +1,31 @@
+"""`pipetool dag`: the stage graph as a tree, dot or Mermaid."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.epilog = "Example: pipetool dag --dot | dot -Tpng -o dag.png"
+    parser.add_argument("targets", nargs="*", metavar="TARGET",
+                        help="show only these stages with their upstream")
+    style = parser.add_mutually_exclusive_group()
+    style.add_argument("--dot", action="store_true", help="Graphviz dot")
+    style.add_argument("--mermaid", action="store_true", help="Mermaid flowchart (renders in GitHub markdown)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from .. import graph as graph_mod
+    from .. import spec
+    from ..dagview import ascii_tree, dot, mermaid
+    from ..plan import select
+    from ..project import find
+    from ..targets import resolve
+
+    project = find()
+    graph = graph_mod.build(spec.load(project.root))
+    targets = resolve(graph, args.targets, project.root) if args.targets else None
+    selected = select(graph, targets)
+    draw = dot if args.dot else mermaid if args.mermaid else ascii_tree
+    print(draw(graph, selected))
+    return 0

@@ -1,0 +1,54 @@
+"""`pipetool repro`: run the stale stages."""
+
+from __future__ import annotations
+
+import argparse
+
+from .common import target_indexes, workspace
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.epilog = "Example: pipetool repro -j 2 models/model.pkl"
+    parser.add_argument("targets", nargs="*", metavar="TARGET",
+                        help="stage name or out path (default: every stage)")
+    parser.add_argument("-f", "--force", action="store_true",
+                        help="run the selected stages even if up to date (and ignore a broken lock)")
+    parser.add_argument("-s", "--single-item", dest="single", action="store_true",
+                        help="run only the targets, not their upstream")
+    parser.add_argument("--downstream", action="store_true",
+                        help="run the targets and everything downstream of them")
+    parser.add_argument("-n", "--dry", action="store_true", help="say what would run, and why; run nothing")
+    parser.add_argument("-k", "--keep-going", action="store_true",
+                        help="after a failure, still run stages that do not depend on it")
+    parser.add_argument("-j", "--jobs", type=_positive, default=1, metavar="N",
+                        help="run up to N independent stages at once (default 1)")
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got '{text}'")
+    return value
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..report import ConsoleReporter
+    from ..repro import ReproOptions, raise_for, repro
+
+    with workspace() as ws:
+        targets = target_indexes(ws, args.targets)
+        options = ReproOptions(
+            targets=tuple(targets) if targets is not None else None,
+            force=args.force,
+            single=args.single,
+            downstream=args.downstream,
+            dry=args.dry,
+            keep_going=args.keep_going,
+            jobs=args.jobs,
+        )
+        result = repro(ws, options, ConsoleReporter(prefix_output=args.jobs > 1))
+    raise_for(result)
+    return 0

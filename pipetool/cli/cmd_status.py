@@ -1,0 +1,34 @@
+"""`pipetool status`: which stages are stale, and why."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from .common import target_indexes, workspace
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.epilog = "Example: pipetool status --exit-code   (the CI gate: exit 1 when anything is stale)"
+    parser.add_argument("targets", nargs="*", metavar="TARGET",
+                        help="stage name or out path, with its upstream (default: every stage)")
+    parser.add_argument("--json", action="store_true", help="print the reasons as JSON")
+    parser.add_argument("--exit-code", action="store_true", help="exit with 1 when any stage is stale")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..status import status
+
+    with workspace() as ws:
+        statuses = [s for s in status(ws, target_indexes(ws, args.targets)) if s.stale]
+    if args.json:
+        print(json.dumps({s.name: {"frozen": s.frozen, "reasons": [r.to_dict() for r in s.reasons]}
+                          for s in statuses}, indent=2, default=str))
+    elif not statuses:
+        print("Data and pipelines are up to date.")
+    else:
+        for s in statuses:
+            print(f"{s.name}{' (frozen)' if s.frozen else ''}:")
+            for reason in s.reasons:
+                print(f"    {reason}")
+    return 1 if args.exit_code and statuses else 0

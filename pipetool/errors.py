@@ -1,0 +1,78 @@
+"""The user-facing error types: each says whose fault it is, and where."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+class PipetoolError(Exception):
+    """A mistake the user can fix, or something pipetool could not do.
+
+    The CLI prints `str(error)` as one line and exits non-zero; no traceback.
+    """
+
+    exit_code = 1
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        line: int | None = None,
+        column: int | None = None,
+        stage: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        self.message = message
+        self.file = file
+        self.line = line
+        self.column = column
+        self.stage = stage
+        self.hint = hint
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        where = ""
+        if self.file:
+            where = self.file
+            if self.line is not None:
+                where += f":{self.line}"
+                if self.column is not None:
+                    where += f":{self.column}"
+            where += ": "
+        stage = f"stage '{self.stage}': " if self.stage else ""
+        hint = f" ({self.hint})" if self.hint else ""
+        return f"{where}{stage}{self.message}{hint}"
+
+
+class SpecError(PipetoolError):
+    """pipeline.yaml or a params file is malformed or inconsistent."""
+
+
+class GraphError(PipetoolError):
+    """The stages do not form a valid DAG (cycle, overlapping outs)."""
+
+
+class LockError(PipetoolError):
+    """pipeline.lock cannot be read."""
+
+
+class TargetError(PipetoolError):
+    """A command-line target names no stage and no out."""
+
+
+class ProjectError(PipetoolError):
+    """No project here, or its local state cannot be used."""
+
+
+class RunError(PipetoolError):
+    """One or more stages failed or were interrupted during repro."""
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
+    """A hint naming the closest choices, or None when nothing is close."""
+    close = difflib.get_close_matches(word, list(choices), n=3, cutoff=0.6)
+    if not close:
+        return None
+    return "did you mean " + " or ".join(f"'{c}'" for c in close) + "?"

@@ -1,0 +1,242 @@
+"""pipeline.lock: what produced each result, recorded durably stage by stage.
+
+A run appends one line per finished stage to `.pipetool/lock.journal` (constant cost per
+stage, survives a kill) and rewrites pipeline.lock once at the end (temp file + rename).
+Readers replay the journal over the lock, so a killed run loses nothing it finished.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import xxhash
+
+from . import yamlfile
+from .errors import LockError, SpecError
+from .hashing import HashInfo
+
+LOCK_FILE = "pipeline.lock"
+JOURNAL_FILE = "lock.journal"
+VERSION = 1
+_HINT = "fix or delete that entry, or run 'pipetool repro -f' to ignore the lock and rebuild it"
+
+
+@dataclass(frozen=True)
+class PathRecord:
+    path: str
+    hash: str
+    size: int
+    nfiles: int | None = None
+
+    @classmethod
+    def of(cls, path: str, info: HashInfo) -> PathRecord:
+        return cls(path, info.hash, info.size, info.nfiles)
+
+    def to_dict(self) -> dict:
+        data = {"path": self.path, "xxh3": self.hash, "size": self.size}
+        if self.nfiles is not None:
+            data["nfiles"] = self.nfiles
+        return data
+
+
+@dataclass(frozen=True)
+class LockEntry:
+    cmd: str | tuple[str, ...]
+    deps: tuple[PathRecord, ...] = ()
+    params: dict = field(default_factory=dict)  # params file -> {key: value}
+    outs: tuple[PathRecord, ...] = ()
+
+    def to_dict(self) -> dict:
+        data: dict[str, Any] = {"cmd": self.cmd if isinstance(self.cmd, str) else list(self.cmd)}
+        if self.deps:
+            data["deps"] = [d.to_dict() for d in sorted(self.deps, key=lambda d: d.path)]
+        if self.params:
+            data["params"] = {f: dict(sorted(v.items())) for f, v in sorted(self.params.items())}
+        if self.outs:
+            data["outs"] = [o.to_dict() for o in sorted(self.outs, key=lambda o: o.path)]
+        return data
+
+
+def render(entries: dict[str, LockEntry]) -> str:
+    """The lock file's text: sorted by stage, deps and outs by path, so diffs stay minimal."""
+    stages = {name: entries[name].to_dict() for name in sorted(entries)}
+    return yamlfile.dump({"version": VERSION, "stages": stages})
+
+
+def parse(text: str, display: str = LOCK_FILE) -> dict[str, LockEntry]:
+    try:
+        data = yamlfile.parse(text, display)
+    except SpecError as exc:
+        raise LockError(exc.message, file=exc.file, line=exc.line, column=exc.column, hint=_HINT) from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict) or not isinstance(data.get("stages", {}), dict):
+        raise LockError("not a pipetool lock file (expected 'version' and 'stages')", file=display, line=1, hint=_HINT)
+    if data.get("version") != VERSION:
+        raise LockError(f"unknown lock version {data.get('version')!r} (this pipetool writes {VERSION})",
+                        file=display, line=data.line_of("version") if "version" in data else 1,
+                        hint="upgrade pipetool, or " + _HINT.split(", or ")[-1])
+    stages = data.get("stages") or {}
+    return {str(name): _entry(str(name), body, display, stages.line_of(name)) for name, body in stages.items()}
+
+
+def _entry(name: str, body: Any, display: str, line: int) -> LockEntry:
+    def fail(message: str, at: int = line) -> LockError:
+        return LockError(message, file=display, line=at, stage=name, hint=_HINT)
+
+    if not isinstance(body, dict):
+        raise fail("entry must be a mapping")
+    cmd = body.get("cmd")
+    if isinstance(cmd, list) and cmd and all(isinstance(c, str) for c in cmd):
+        cmd = tuple(cmd)
+    elif not isinstance(cmd, str):
+        raise fail("'cmd' missing or not text", body.line_of("cmd"))
+    params = body.get("params") or {}
+    if not isinstance(params, dict) or not all(isinstance(v, dict) for v in params.values()):
+        raise fail("'params' must map each params file to {key: value}", body.line_of("params"))
+    return LockEntry(
+        cmd=cmd,
+        deps=_records(body, "deps", fail),
+        params={str(f): dict(v) for f, v in params.items()},
+        outs=_records(body, "outs", fail),
+    )
+
+
+def _records(body: dict, key: str, fail) -> tuple[PathRecord, ...]:
+    items = body.get(key) or []
+    if not isinstance(items, list):
+        raise fail(f"'{key}' must be a list", body.line_of(key))
+    records = []
+    for item in items:
+        at = getattr(item, "line", body.line_of(key))
+        if not isinstance(item, dict):
+            raise fail(f"each of '{key}' must have path, xxh3 and size", at)
+        path, digest, size, nfiles = item.get("path"), item.get("xxh3"), item.get("size"), item.get("nfiles")
+        if not isinstance(path, str) or not isinstance(digest, str) or not _is_count(size):
+            raise fail(f"an entry of '{key}' lacks a valid path, xxh3 or size", at)
+        if nfiles is not None and not _is_count(nfiles):
+            raise fail(f"'nfiles' of '{path}' must be a whole number", at)
+        records.append(PathRecord(path, digest, size, nfiles))
+    return tuple(records)
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+class LockStore:
+    """Reads pipeline.lock with its journal replayed; records stages; compacts."""
+
+    def __init__(self, root: str, state_dir: str) -> None:
+        self.lock_path = os.path.join(root, LOCK_FILE)
+        self.journal_path = os.path.join(state_dir, JOURNAL_FILE)
+        self._journal_fd: int | None = None
+
+    def _lock_bytes(self) -> bytes | None:
+        try:
+            with open(self.lock_path, "rb") as handle:
+                return handle.read()
+        except FileNotFoundError:
+            return None
+
+    def read(self, ignore_lock: bool = False) -> dict[str, LockEntry]:
+        """Entries as of the last finished stage; ignore_lock drops a broken lock file."""
+        raw = self._lock_bytes()
+        entries: dict[str, LockEntry] = {}
+        if raw is not None:
+            try:
+                entries = parse(raw.decode("utf-8", errors="replace"))
+            except LockError:
+                if not ignore_lock:
+                    raise
+        for name, entry in _journal_records(self.journal_path, _base(raw)):
+            entries[name] = entry
+        return entries
+
+    def begin(self) -> None:
+        """Start a journal whose records apply to the lock file as it is now."""
+        header = json.dumps({"journal": VERSION, "base": _base(self._lock_bytes())})
+        self._journal_fd = os.open(self.journal_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        os.write(self._journal_fd, (header + "\n").encode())
+
+    def record(self, name: str, entry: LockEntry) -> None:
+        """Durable before the next stage starts: one append, whatever the pipeline's size."""
+        assert self._journal_fd is not None, "begin() first"
+        line = json.dumps({"stage": name, "entry": entry.to_dict()}, sort_keys=True, default=str)
+        os.write(self._journal_fd, (line + "\n").encode())
+
+    def commit(self, entries: dict[str, LockEntry], keep: Iterable[str]) -> None:
+        """Write the lock once (only the stages that still exist), then drop the journal."""
+        names = set(keep)
+        text = render({n: e for n, e in entries.items() if n in names})
+        if text.encode() != self._lock_bytes():
+            atomic_write(self.lock_path, text)
+        self.close()
+        try:
+            os.remove(self.journal_path)
+        except FileNotFoundError:
+            pass
+
+    def close(self) -> None:
+        if self._journal_fd is not None:
+            os.close(self._journal_fd)
+            self._journal_fd = None
+
+
+def _base(raw: bytes | None) -> str:
+    return "none" if raw is None else xxhash.xxh3_128_hexdigest(raw)
+
+
+def _journal_records(path: str, base: str) -> list[tuple[str, LockEntry]]:
+    """Records of a journal written over this very lock; a torn last line is dropped."""
+    try:
+        with open(path, "rb") as handle:
+            lines = handle.read().split(b"\n")
+    except FileNotFoundError:
+        return []
+    try:
+        header = json.loads(lines[0])
+    except ValueError:
+        return []
+    if not isinstance(header, dict) or header.get("base") != base:
+        return []  # pipeline.lock changed since (compacted, or git checkout): stale journal
+    records = []
+    for raw in lines[1:]:
+        try:
+            item = json.loads(raw)
+            records.append((item["stage"], _entry(item["stage"], _mapping(item["entry"]), "journal", 0)))
+        except (ValueError, KeyError, TypeError, LockError):
+            continue  # torn or foreign line
+    return records
+
+
+def _mapping(value: Any) -> Any:
+    """JSON dicts as line-aware mappings, so journal entries validate like lock entries."""
+    if isinstance(value, dict):
+        mapping = yamlfile.Mapping({k: _mapping(v) for k, v in value.items()})
+        mapping.key_lines = {}
+        return mapping
+    if isinstance(value, list):
+        return [_mapping(v) for v in value]
+    return value
+
+
+def atomic_write(path: str, text: str) -> None:
+    """Write a whole file or nothing: temp file beside it, fsync, rename."""
+    tmp = f"{path}.tmp-{os.getpid()}"
+    try:
+        with open(tmp, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.remove(tmp)
+        except OSError:
+            pass
+        raise

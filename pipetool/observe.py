@@ -1,0 +1,37 @@
+"""Gathering the facts staleness is decided on: current hashes of deps and outs, param values."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .errors import SpecError
+from .hashing import Hasher
+from .params import ParamsFiles
+from .spec import PIPELINE_FILE
+from .stage import Stage
+from .staleness import Observed
+
+
+def observe(stage: Stage, hasher: Hasher, params: ParamsFiles) -> Observed:
+    return Observed(
+        deps={path: hasher.info(path) for path in stage.deps},
+        outs={path: hasher.info(path) for path in stage.out_paths},
+        params=param_values(stage, params),
+    )
+
+
+def param_values(stage: Stage, params: ParamsFiles) -> dict[str, dict[str, Any]]:
+    """{params file: {key: value}} for the params the stage declares."""
+    values: dict[str, dict[str, Any]] = {}
+    for dep in stage.params:
+        if not params.exists(dep.file):
+            raise SpecError(f"params file '{dep.file}' does not exist", file=PIPELINE_FILE,
+                            line=stage.line, stage=stage.name)
+        if dep.keys is None:
+            data = params.data(dep.file)
+            if not isinstance(data, dict):
+                raise SpecError("params file must be a mapping of keys to values", file=dep.file)
+            values[dep.file] = dict(data)
+        else:
+            values[dep.file] = {key: params.value(dep.file, key, stage.name) for key in dep.keys}
+    return values

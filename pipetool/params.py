@@ -1,0 +1,108 @@
+"""Params files: reading them once, and looking up dotted keys such as `train.lr` or `layers[0]`."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from typing import Any
+
+from . import yamlfile
+from .errors import SpecError, did_you_mean
+
+DEFAULT_PARAMS_FILE = "params.yaml"
+
+_KEY_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+class Missing(KeyError):
+    """A dotted key names nothing in the data."""
+
+
+def split_key(key: str) -> list[str | int]:
+    """`a.b[0].c` -> ['a', 'b', 0, 'c']."""
+    parts: list[str | int] = []
+    for name, index in _KEY_PART.findall(key):
+        parts.append(int(index) if index else name)
+    return parts
+
+
+def lookup(data: Any, key: str) -> Any:
+    """The value at a dotted key; raises Missing naming the first part not found."""
+    value = data
+    walked: list[str] = []
+    for part in split_key(key):
+        if isinstance(part, int) and isinstance(value, list) and part < len(value):
+            value = value[part]
+        elif isinstance(part, str) and isinstance(value, dict) and part in value:
+            value = value[part]
+        else:
+            raise Missing(".".join(walked + [str(part)]), value if isinstance(value, dict) else {})
+        walked.append(str(part))
+    return value
+
+
+def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
+    """Nested dicts as {'a.b': leaf}; lists are leaves (diffs show them whole)."""
+    if not isinstance(value, dict) or not value:
+        return {prefix: value} if prefix else {}
+    flat: dict[str, Any] = {}
+    for key, item in value.items():
+        flat.update(flatten(item, f"{prefix}.{key}" if prefix else str(key)))
+    return flat
+
+
+def read_file(root: str, relpath: str) -> Any:
+    """Parse a params file by its extension (YAML, JSON or TOML)."""
+    full = os.path.join(root, relpath)
+    if relpath.endswith(".json"):
+        try:
+            with open(full, encoding="utf-8") as handle:
+                return json.load(handle)
+        except FileNotFoundError:
+            raise SpecError("params file not found", file=relpath) from None
+        except (ValueError, OSError) as exc:
+            raise SpecError(f"cannot read params file: {exc}", file=relpath) from None
+    if relpath.endswith(".toml"):
+        import tomllib
+
+        try:
+            with open(full, "rb") as handle:
+                return tomllib.load(handle)
+        except FileNotFoundError:
+            raise SpecError("params file not found", file=relpath) from None
+        except (tomllib.TOMLDecodeError, OSError) as exc:
+            raise SpecError(f"cannot read params file: {exc}", file=relpath) from None
+    data = yamlfile.load(full, display=relpath)
+    return {} if data is None else data
+
+
+class ParamsFiles:
+    """Each params file parsed at most once per command."""
+
+    def __init__(self, root: str) -> None:
+        self.root = root
+        self._data: dict[str, Any] = {}
+
+    def data(self, relpath: str) -> Any:
+        if relpath not in self._data:
+            self._data[relpath] = read_file(self.root, relpath)
+        return self._data[relpath]
+
+    def exists(self, relpath: str) -> bool:
+        return relpath in self._data or os.path.exists(os.path.join(self.root, relpath))
+
+    def value(self, relpath: str, key: str, stage: str | None = None) -> Any:
+        data = self.data(relpath)
+        try:
+            return lookup(data, key)
+        except Missing as exc:
+            choices = exc.args[1].keys() if isinstance(exc.args[1], dict) else []
+            missing = exc.args[0]
+            raise SpecError(
+                f"param '{key}' used by the stage is not defined",
+                file=relpath,
+                stage=stage,
+                hint=did_you_mean(missing.rsplit(".", 1)[-1], [str(c) for c in choices])
+                or f"add '{missing}' to {relpath} or remove it from the stage's params",
+            ) from None

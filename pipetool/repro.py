@@ -1,0 +1,246 @@
+"""Repro: run the stale stages in order, record each success in the lock as it finishes.
+
+Staleness is decided when a stage becomes ready, after its upstream has finished, so an
+upstream that rewrote identical bytes leaves its downstream alone (early cutoff).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass, field
+
+from .errors import GraphError, RunError
+from .executor import StageRun
+from .executor.local import LocalExecutor
+from .lock import LockEntry, PathRecord
+from .observe import observe
+from .plan import Schedule, select
+from .report import ConsoleReporter, failure_message
+from .spec import PIPELINE_FILE
+from .stage import Stage
+from .staleness import Observed, Reason, decide
+from .workspace import Workspace
+
+
+@dataclass(frozen=True)
+class ReproOptions:
+    targets: tuple[int, ...] | None = None  # stage indexes; None for all
+    force: bool = False
+    single: bool = False
+    downstream: bool = False
+    dry: bool = False
+    keep_going: bool = False
+    jobs: int = 1
+
+
+@dataclass
+class ReproResult:
+    ran: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    up_to_date: list[str] = field(default_factory=list)
+    interrupted: list[str] = field(default_factory=list)
+
+
+def repro(ws: Workspace, options: ReproOptions, reporter: ConsoleReporter) -> ReproResult:
+    entries = ws.locks.read(ignore_lock=options.force)
+    selected = select(ws.graph, options.targets, single=options.single, downstream=options.downstream)
+    _check_sources_exist(ws, selected)
+    if options.dry:
+        return _dry_run(ws, selected, entries, options, reporter)
+    ws.locks.begin()
+    try:
+        return _Run(ws, selected, entries, options, reporter).run()
+    finally:
+        ws.locks.commit(entries, keep=ws.graph.index)
+        ws.state.flush()
+
+
+def _check_sources_exist(ws: Workspace, selected: list[int]) -> None:
+    """A dep that no stage makes must exist before anything runs."""
+    for index in selected:
+        stage = ws.graph.stages[index]
+        for dep in stage.deps:
+            if ws.graph.producer(dep) is None and not os.path.lexists(os.path.join(ws.root, dep)):
+                raise GraphError(
+                    f"dep '{dep}' does not exist and no stage makes it",
+                    file=PIPELINE_FILE, line=stage.line, stage=stage.name,
+                    hint="create the file, fix the path, or add a stage with it as an out",
+                )
+
+
+def _dry_run(ws: Workspace, selected: list[int], entries: dict, options: ReproOptions,
+             reporter: ConsoleReporter) -> ReproResult:
+    result = ReproResult()
+    will_run: set[int] = set()
+    for index in selected:
+        stage = ws.graph.stages[index]
+        reasons = decide(stage, entries.get(stage.name), observe(stage, ws.hasher, ws.params))
+        if stage.frozen:
+            if reasons:
+                reporter.frozen(stage.name, reasons)
+            continue
+        if options.force:
+            reasons.insert(0, Reason("forced"))
+        upstream = [u for u in ws.graph.upstream[index] if u in will_run]
+        if not reasons and upstream:
+            reasons = [Reason("upstream", ws.graph.stages[upstream[0]].name)]
+        if reasons:
+            will_run.add(index)
+            result.ran.append(stage.name)
+            reporter.would_run(stage.name, reasons)
+        else:
+            result.up_to_date.append(stage.name)
+    reporter.summary(result.ran, [], [], result.up_to_date, dry=True)
+    return result
+
+
+class _Run:
+    """One repro's moving parts: the schedule, the executor, and what each stage observed."""
+
+    def __init__(self, ws: Workspace, selected: list[int], entries: dict[str, LockEntry],
+                 options: ReproOptions, reporter: ConsoleReporter) -> None:
+        self.ws = ws
+        self.entries = entries
+        self.options = options
+        self.reporter = reporter
+        self.schedule = Schedule(ws.graph, selected)
+        self.executor = LocalExecutor(ws.root, options.jobs, reporter.stage_output)
+        self.observed: dict[str, Observed] = {}
+        self.result = ReproResult()
+
+    def run(self) -> ReproResult:
+        try:
+            while not self.schedule.done:
+                self._start_ready()
+                if self.executor.idle_slots == self.executor.jobs:
+                    break  # nothing running and nothing ready: all done
+                self._finish(self.executor.wait())
+        except KeyboardInterrupt:
+            self._interrupt()
+        self._summarize()
+        return self.result
+
+    def _start_ready(self) -> None:
+        while self.executor.idle_slots > 0:
+            index = self.schedule.pop_ready()
+            if index is None:
+                return
+            self._start(index)
+
+    def _start(self, index: int) -> None:
+        stage = self.ws.graph.stages[index]
+        observed = observe(stage, self.ws.hasher, self.ws.params)
+        reasons = decide(stage, self.entries.get(stage.name), observed)
+        if stage.frozen:
+            if reasons:
+                self.reporter.frozen(stage.name, reasons)
+            self.schedule.finish(index)
+            return
+        if self.options.force:
+            reasons.insert(0, Reason("forced"))
+        if not reasons:
+            self.reporter.up_to_date(stage.name)
+            self.result.up_to_date.append(stage.name)
+            self.schedule.finish(index)
+            return
+        missing = [path for path, info in observed.deps.items() if info is None]
+        if missing:
+            self._fail(index, f"dep(s) missing: {', '.join(missing)}")
+            return
+        self.reporter.running(stage.name, reasons)
+        try:
+            _prepare_outs(self.ws.root, stage)
+        except OSError as exc:
+            self._fail(index, f"cannot prepare out '{exc.filename}': {exc.strerror}")
+            return
+        self.observed[stage.name] = observed
+        self.executor.submit(stage)
+
+    def _finish(self, run: StageRun) -> None:
+        index = self.ws.graph.index[run.name]
+        stage = self.ws.graph.stages[index]
+        if not run.ok:
+            self._fail(index, failure_message(run), run.tail)
+            return
+        outs = {path: self.ws.hasher.info(path) for path in stage.out_paths}
+        missing = [path for path, info in outs.items() if info is None]
+        if missing:
+            self._fail(index, "its cmd succeeded but did not create the declared out(s) "
+                              + ", ".join(f"'{p}'" for p in missing))
+            return
+        observed = self.observed.pop(stage.name)
+        entry = LockEntry(
+            cmd=stage.cmd_record(),
+            deps=tuple(PathRecord.of(p, info) for p, info in observed.deps.items() if info),
+            params={f: dict(v) for f, v in observed.params.items()},
+            outs=tuple(PathRecord.of(p, info) for p, info in outs.items() if info),
+        )
+        self.entries[stage.name] = entry
+        self.ws.locks.record(stage.name, entry)
+        self.reporter.succeeded(stage.name, run)
+        self.result.ran.append(stage.name)
+        self.schedule.finish(index)
+
+    def _fail(self, index: int, message: str, tail: list[str] | None = None) -> None:
+        name = self.ws.graph.stages[index].name
+        self.reporter.failed(name, message, tail or [])
+        self.result.failed.append(name)
+        skipped = self._names(self.schedule.finish(index, ok=False))
+        self.reporter.skipped(skipped, f"upstream stage '{name}' failed")
+        self.result.skipped += skipped
+        if not self.options.keep_going:
+            rest = self._names(self.schedule.abandon())
+            self.reporter.skipped(rest, "stopped after a failure (use -k to run independent stages)")
+            self.result.skipped += rest
+
+    def _interrupt(self) -> None:
+        runs = self.executor.cancel()
+        for run in runs:
+            if run.ok:  # finished in the meantime: keep its result
+                self._finish(run)
+            else:
+                self.result.interrupted.append(run.name)
+        self.schedule.abandon()
+
+    def _names(self, indexes: list[int]) -> list[str]:
+        return [self.ws.graph.stages[i].name for i in indexes]
+
+    def _summarize(self) -> None:
+        r = self.result
+        if r.interrupted:
+            return
+        self.reporter.summary(r.ran, r.failed, r.skipped, r.up_to_date)
+
+
+def _prepare_outs(root: str, stage: Stage) -> None:
+    """Remove outs (unless persist) so a stage cannot leave a stale one behind; make parents."""
+    for out in stage.outs:
+        full = os.path.join(root, out.path)
+        if not out.persist:
+            _remove(full)
+        parent = os.path.dirname(full)
+        if parent:
+            os.makedirs(parent, exist_ok=True)
+
+
+def _remove(path: str) -> None:
+    if os.path.isdir(path) and not os.path.islink(path):
+        shutil.rmtree(path)
+    elif os.path.lexists(path):
+        os.remove(path)
+
+
+def raise_for(result: ReproResult) -> None:
+    """Turn a run's failures into the command's error (exit 1), or interruption (exit 130)."""
+    if result.interrupted:
+        error = RunError(
+            f"interrupted: stopped {', '.join(repr(n) for n in result.interrupted)}; "
+            f"{len(result.ran)} finished stage(s) are recorded in pipeline.lock",
+            hint="run 'pipetool repro' again to continue where it stopped",
+        )
+        error.exit_code = 130
+        raise error
+    if result.failed:
+        raise RunError(f"{len(result.failed)} stage(s) failed: {', '.join(result.failed)}")

@@ -1,0 +1,308 @@
+"""Loading and validating pipeline.yaml into Stage records, with file:line in every error."""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import re
+from typing import Any
+
+from . import yamlfile
+from .errors import SpecError, did_you_mean
+from .interpolate import Context, expand_foreach, expand_matrix, resolve
+from .params import DEFAULT_PARAMS_FILE, read_file
+from .stage import Out, ParamDep, Stage
+
+PIPELINE_FILE = "pipeline.yaml"
+
+TOP_FIELDS = ("stages", "vars")
+STAGE_FIELDS = (
+    "cmd", "wdir", "deps", "params", "outs", "metrics", "plots",
+    "frozen", "always_changed", "desc", "meta",
+)
+GENERATOR_FIELDS = ("foreach", "do", "matrix")
+OUT_OPTIONS = {
+    "outs": ("cache", "persist", "desc"),
+    "metrics": ("cache", "persist", "desc"),
+    "plots": ("cache", "persist", "desc", "x", "y", "template", "title", "x_label", "y_label"),
+}
+_KIND = {"outs": "out", "metrics": "metric", "plots": "plot"}
+_DEFAULT_CACHE = {"outs": True, "metrics": False, "plots": False}
+_BAD_NAME = re.compile(r"[\s/\\:@]")
+
+
+def load(root: str, filename: str = PIPELINE_FILE) -> list[Stage]:
+    """All stages of the project, foreach/matrix expanded, in definition order."""
+    path = os.path.join(root, filename)
+    if not os.path.exists(path):
+        raise SpecError(
+            "no pipeline.yaml in this project", file=filename,
+            hint="create one with a 'stages:' mapping, or run pipetool from the project's folder",
+        )
+    data = yamlfile.load(path, display=filename)
+    if data is None:
+        raise SpecError("the file is empty", file=filename, hint="define your stages under 'stages:'")
+    if not isinstance(data, dict):
+        raise SpecError("the top level must be a mapping with 'stages:'", file=filename, line=1)
+    _check_fields(data, TOP_FIELDS, "top-level key", {"file": filename, "line": 1})
+    stages = data.get("stages")
+    if not isinstance(stages, dict) or not stages:
+        raise SpecError("'stages' must be a non-empty mapping of stage names to stages",
+                        file=filename, line=data.line_of("stages"))
+    context = _root_context(root, data, filename)
+    loaded: list[Stage] = []
+    seen: dict[str, int] = {}
+    for name, body in stages.items():
+        where = {"file": filename, "line": stages.line_of(name), "stage": str(name)}
+        for stage in _stages_of(root, str(name), body, context, where):
+            if stage.name in seen:
+                raise SpecError(f"stage name '{stage.name}' is generated twice "
+                                f"(also on line {seen[stage.name]})", **where)
+            seen[stage.name] = stage.line
+            loaded.append(stage)
+    return loaded
+
+
+def _root_context(root: str, data: dict, filename: str) -> Context:
+    params: dict = {}
+    if os.path.exists(os.path.join(root, DEFAULT_PARAMS_FILE)):
+        loaded = read_file(root, DEFAULT_PARAMS_FILE)
+        if not isinstance(loaded, dict):
+            raise SpecError("params file must be a mapping of keys to values", file=DEFAULT_PARAMS_FILE)
+        params = loaded
+    values = dict(params)
+    for index, entry in enumerate(_as_list(data.get("vars"))):
+        line = data.line_of("vars")
+        entry_values = _vars_entry(root, entry, filename, line)
+        for key in entry_values:
+            if key in values:
+                raise SpecError(f"var '{key}' is defined twice (params.yaml or an earlier vars entry)",
+                                file=filename, line=line)
+        values.update(entry_values)
+    return Context(values, frozenset(params))
+
+
+def _vars_entry(root: str, entry: Any, filename: str, line: int) -> dict:
+    if isinstance(entry, dict):
+        return dict(entry)
+    if isinstance(entry, str):
+        loaded = read_file(root, entry)
+        if not isinstance(loaded, dict):
+            raise SpecError(f"vars file '{entry}' must hold a mapping", file=filename, line=line)
+        return loaded
+    raise SpecError("each 'vars' entry must be a mapping or a params file name", file=filename, line=line)
+
+
+def _as_list(value: Any) -> list:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def _stages_of(root: str, name: str, body: Any, context: Context, where: dict):
+    _check_name(name, where)
+    if not isinstance(body, dict):
+        raise SpecError("a stage must be a mapping with at least 'cmd'", **where)
+    if "foreach" in body or "matrix" in body:
+        yield from _generated(root, name, body, context, where)
+        return
+    if "do" in body:
+        raise SpecError("'do' needs a 'foreach' beside it", **{**where, "line": body.line_of("do")})
+    yield _build(root, name, body, context, where)
+
+
+def _generated(root: str, name: str, body: dict, context: Context, where: dict):
+    if "foreach" in body:
+        _check_fields(body, ("foreach", "do"), "field", where)
+        if not isinstance(body.get("do"), dict):
+            raise SpecError("'foreach' needs a 'do' mapping with the stage to generate", **where)
+        at = {**where, "line": body.line_of("foreach")}
+        items = resolve(body["foreach"], context, at)
+        expanded, template = expand_foreach(name, items, at), body["do"]
+    else:
+        at = {**where, "line": body.line_of("matrix")}
+        expanded = expand_matrix(name, resolve(body["matrix"], context, at), at)
+        template = {k: v for k, v in body.items() if k != "matrix"}
+        if hasattr(body, "key_lines"):
+            template = _with_lines(template, body)
+    for generated, extra in expanded:
+        yield _build(root, generated, template, context.child(extra), {**where, "stage": generated})
+
+
+def _with_lines(values: dict, source: Any) -> yamlfile.Mapping:
+    mapping = yamlfile.Mapping(values)
+    mapping.line, mapping.key_lines = source.line, source.key_lines
+    return mapping
+
+
+def _check_name(name: str, where: dict) -> None:
+    if not name or _BAD_NAME.search(name):
+        raise SpecError(
+            f"invalid stage name '{name}'", **where,
+            hint="use letters, digits, '-', '_' and '.'; no spaces, '/', ':' or '@' "
+                 "('@' is reserved for foreach and matrix stages)",
+        )
+
+
+def _check_fields(body: dict, allowed: tuple, what: str, where: dict) -> None:
+    for key in body:
+        if key not in allowed:
+            line = body.line_of(key) if hasattr(body, "line_of") else where.get("line")
+            raise SpecError(f"unknown {what} '{key}'", **{**where, "line": line},
+                            hint=did_you_mean(str(key), allowed) or "allowed: " + ", ".join(allowed))
+
+
+def _build(root: str, name: str, body: dict, context: Context, where: dict) -> Stage:
+    _check_fields(body, STAGE_FIELDS, "field", where)
+    fields = _Fields(body, where, root)
+    resolved = resolve(body, context, where)
+    if "cmd" not in resolved:
+        raise SpecError("missing 'cmd'", **where, hint="every stage needs the command that makes its outs")
+    cmd = fields.cmd(resolved["cmd"])
+    wdir = fields.path("wdir", resolved.get("wdir", "."), ".")
+    deps = tuple(_dedupe(fields.path("deps", dep, wdir) for dep in fields.str_list("deps", resolved.get("deps"))))
+    outs = tuple(out for kind in _KIND for out in fields.outs(kind, resolved.get(kind), wdir))
+    params = fields.params(resolved.get("params"), wdir, sorted(context.used_params), root)
+    return Stage(
+        name=name,
+        cmd=cmd,
+        wdir=wdir,
+        deps=deps,
+        params=params,
+        outs=outs,
+        frozen=fields.flag("frozen", resolved.get("frozen", False)),
+        always_changed=fields.flag("always_changed", resolved.get("always_changed", False)),
+        desc=fields.text("desc", resolved.get("desc")),
+        line=where["line"],
+    )
+
+
+def _dedupe(items) -> list:
+    return list(dict.fromkeys(items))
+
+
+class _Fields:
+    """Type checks for one stage's fields; each error names the field's line."""
+
+    def __init__(self, body: dict, where: dict, root: str) -> None:
+        self.body = body
+        self.where = where
+        self.root = os.path.abspath(root)
+
+    def error(self, field: str, message: str, hint: str | None = None) -> SpecError:
+        line = self.body.line_of(field) if hasattr(self.body, "line_of") else self.where["line"]
+        return SpecError(message, **{**self.where, "line": line}, hint=hint)
+
+    def cmd(self, value: Any) -> tuple[str, ...]:
+        if isinstance(value, str) and value.strip():
+            return (value,)
+        if isinstance(value, list) and value and all(isinstance(c, str) and c.strip() for c in value):
+            return tuple(value)
+        raise self.error("cmd", "'cmd' must be a command string or a non-empty list of command strings")
+
+    def flag(self, field: str, value: Any) -> bool:
+        if not isinstance(value, bool):
+            raise self.error(field, f"'{field}' must be true or false, not {value!r}")
+        return value
+
+    def text(self, field: str, value: Any) -> str | None:
+        if value is not None and not isinstance(value, str):
+            raise self.error(field, f"'{field}' must be text")
+        return value
+
+    def str_list(self, field: str, value: Any) -> list[str]:
+        if value is None:
+            return []
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+            raise self.error(field, f"'{field}' must be a list of paths")
+        return value
+
+    def path(self, field: str, value: Any, wdir: str) -> str:
+        if not isinstance(value, str) or not value.strip():
+            raise self.error(field, f"'{field}' must be a path, not {value!r}")
+        path = normalize(wdir, value)
+        if posixpath.isabs(path) and (path + "/").startswith(self.root + "/"):
+            path = posixpath.relpath(path, self.root)
+        return path
+
+    def outs(self, field: str, value: Any, wdir: str) -> list[Out]:
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            raise self.error(field, f"'{field}' must be a list of paths (each optionally with options)")
+        return [self._out(field, entry, wdir) for entry in value]
+
+    def _out(self, field: str, entry: Any, wdir: str) -> Out:
+        options: dict = {}
+        if isinstance(entry, dict):
+            if len(entry) != 1:
+                raise self.error(field, f"each entry of '{field}' is a path or 'path: {{options}}'")
+            ((path, options),) = entry.items()
+            options = options or {}
+            if not isinstance(options, dict):
+                raise self.error(field, f"options of '{path}' must be a mapping such as {{cache: false}}")
+        else:
+            path = entry
+        allowed = OUT_OPTIONS[field]
+        for key in options:
+            if key not in allowed:
+                raise self.error(field, f"unknown option '{key}' for '{path}'",
+                                 hint=did_you_mean(str(key), allowed) or "allowed: " + ", ".join(allowed))
+        for flag in ("cache", "persist"):
+            if flag in options and not isinstance(options[flag], bool):
+                raise self.error(field, f"option '{flag}' of '{path}' must be true or false")
+        extra = tuple(sorted((k, v) for k, v in options.items() if k not in ("cache", "persist")))
+        out_path = self.path(field, path, wdir)
+        if posixpath.isabs(out_path) or out_path == ".." or out_path.startswith("../"):
+            raise self.error(field, f"out '{path}' lies outside the project",
+                             hint="outs must be inside the project folder; deps may be anywhere")
+        if out_path == ".":
+            raise self.error(field, "an out cannot be the whole project folder")
+        return Out(
+            path=out_path,
+            kind=_KIND[field],
+            cache=options.get("cache", _DEFAULT_CACHE[field]),
+            persist=options.get("persist", False),
+            options=extra,
+        )
+
+    def params(self, value: Any, wdir: str, interpolated: list[str], root: str) -> tuple[ParamDep, ...]:
+        default = normalize(wdir, DEFAULT_PARAMS_FILE)
+        keys: dict[str, list[str] | None] = {}
+        for entry in value if isinstance(value, list) else ([] if value is None else [value]):
+            if isinstance(entry, str):
+                _add_keys(keys, default, [entry])
+            elif isinstance(entry, dict):
+                for file, file_keys in entry.items():
+                    self._param_file_entry(keys, normalize(wdir, str(file)), file_keys)
+            else:
+                raise self.error("params", "each 'params' entry is a key, or {file: [keys]}, or {file: }")
+        if interpolated and os.path.exists(os.path.join(root, DEFAULT_PARAMS_FILE)):
+            _add_keys(keys, DEFAULT_PARAMS_FILE, interpolated)
+        return tuple(
+            ParamDep(file, None if k is None else tuple(sorted(set(k)))) for file, k in keys.items()
+        )
+
+    def _param_file_entry(self, keys: dict, file: str, file_keys: Any) -> None:
+        if file_keys is None:
+            keys[file] = None
+        elif isinstance(file_keys, list) and all(isinstance(k, str) for k in file_keys):
+            _add_keys(keys, file, file_keys)
+        else:
+            raise self.error("params", f"params of '{file}' must be a list of keys, or empty for the whole file")
+
+
+def _add_keys(keys: dict, file: str, new: list[str]) -> None:
+    if file in keys and keys[file] is None:
+        return
+    keys.setdefault(file, []).extend(new)
+
+
+def normalize(wdir: str, path: str) -> str:
+    """A project-relative '/'-path; absolute and outside paths stay as written, normalized."""
+    path = path.replace("\\", "/")
+    if posixpath.isabs(path):
+        return posixpath.normpath(path)
+    return posixpath.normpath(posixpath.join(wdir, path))

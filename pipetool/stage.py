@@ -1,0 +1,47 @@
+"""What a stage is: plain, frozen data that the rest of pipetool passes around."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Out:
+    """A path a stage writes: an out, a metric or a plot."""
+
+    path: str  # relative to the project root, '/'-separated, no trailing slash
+    kind: str = "out"  # "out" | "metric" | "plot"
+    cache: bool = True
+    persist: bool = False
+    options: tuple[tuple[str, Any], ...] = ()  # plot options such as x and y
+
+
+@dataclass(frozen=True)
+class ParamDep:
+    """Params a stage reads from one file; keys None means the whole file."""
+
+    file: str
+    keys: tuple[str, ...] | None
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str
+    cmd: tuple[str, ...]
+    wdir: str = "."
+    deps: tuple[str, ...] = ()
+    params: tuple[ParamDep, ...] = ()
+    outs: tuple[Out, ...] = ()
+    frozen: bool = False
+    always_changed: bool = False
+    desc: str | None = None
+    line: int = 0  # where pipeline.yaml defines it
+
+    @property
+    def out_paths(self) -> tuple[str, ...]:
+        return tuple(out.path for out in self.outs)
+
+    def cmd_record(self) -> str | list[str]:
+        """The cmd as pipeline.lock records it: one string, or the list as written."""
+        return self.cmd[0] if len(self.cmd) == 1 else list(self.cmd)

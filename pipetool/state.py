@@ -1,0 +1,95 @@
+"""The state db: (path, inode, mtime_ns, size) -> content hash, so unchanged files are never reread.
+
+It is only a cache. Any damage (a torn write, a foreign file, a newer version) means
+starting it afresh, never a failed command.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+
+VERSION = 1
+# A file modified this recently may be modified again within the same mtime tick;
+# recording it could hide that second change, so it is hashed again next time instead.
+RACY_SECONDS = 1.0
+
+
+class StateDB:
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._db: sqlite3.Connection | None = None
+        self._pending: list[tuple] = []
+        self._open()
+
+    def _open(self) -> None:
+        try:
+            self._db = self._connect()
+        except sqlite3.Error:
+            self._reset()
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=5, isolation_level=None, check_same_thread=False)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        if version not in (0, VERSION):
+            db.close()
+            raise sqlite3.DatabaseError("unknown state db version")
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS state (path TEXT PRIMARY KEY, inode INTEGER,"
+            " mtime_ns INTEGER, size INTEGER, hash TEXT) WITHOUT ROWID"
+        )
+        db.execute(f"PRAGMA user_version={VERSION}")
+        db.execute("SELECT count(*) FROM state WHERE path = ''").fetchone()
+        return db
+
+    def _reset(self) -> None:
+        """Start from scratch: the db was damaged or is not ours."""
+        for suffix in ("", "-wal", "-shm"):
+            try:
+                os.remove(self.path + suffix)
+            except OSError:
+                pass
+        try:
+            self._db = self._connect()
+        except sqlite3.Error:
+            self._db = None  # work without a state db rather than fail
+
+    def get(self, path: str, st: os.stat_result) -> str | None:
+        if self._db is None:
+            return None
+        try:
+            row = self._db.execute(
+                "SELECT inode, mtime_ns, size, hash FROM state WHERE path = ?", (path,)
+            ).fetchone()
+        except sqlite3.Error:
+            self._reset()
+            return None
+        if row and row[0] == st.st_ino and row[1] == st.st_mtime_ns and row[2] == st.st_size:
+            return row[3]
+        return None
+
+    def put(self, path: str, st: os.stat_result, digest: str) -> None:
+        if time.time_ns() - st.st_mtime_ns < RACY_SECONDS * 1e9:
+            return
+        self._pending.append((path, st.st_ino, st.st_mtime_ns, st.st_size, digest))
+
+    def flush(self) -> None:
+        if not self._pending or self._db is None:
+            self._pending.clear()
+            return
+        rows, self._pending = self._pending, []
+        try:
+            with self._db:
+                self._db.execute("BEGIN")
+                self._db.executemany("INSERT OR REPLACE INTO state VALUES (?, ?, ?, ?, ?)", rows)
+        except sqlite3.Error:
+            pass  # another process holds it too long; these hashes are simply computed again
+
+    def close(self) -> None:
+        self.flush()
+        if self._db is not None:
+            self._db.close()
+            self._db = None

@@ -1,0 +1,48 @@
+"""One command's view of a project: its stages and graph, lock, params and hash state."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from . import graph as graph_mod
+from . import spec
+from .graph import Graph
+from .hashing import Hasher
+from .lock import LockStore
+from .params import ParamsFiles
+from .project import Project
+from .state import StateDB
+
+
+@dataclass
+class Workspace:
+    project: Project
+    graph: Graph
+    params: ParamsFiles
+    hasher: Hasher
+    locks: LockStore
+    state: StateDB
+
+    @property
+    def root(self) -> str:
+        return self.project.root
+
+    def close(self) -> None:
+        self.state.close()
+
+
+def open_workspace(project: Project) -> Workspace:
+    """Load and check pipeline.yaml, build the graph, open the state db."""
+    stages = spec.load(project.root)
+    graph = graph_mod.build(stages)
+    state_dir = project.ensure_state_dir()
+    state = StateDB(os.path.join(state_dir, "state.db"))
+    return Workspace(
+        project=project,
+        graph=graph,
+        params=ParamsFiles(project.root),
+        hasher=Hasher(project.root, state),
+        locks=LockStore(project.root, state_dir),
+        state=state,
+    )

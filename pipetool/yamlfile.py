@@ -1,0 +1,118 @@
+"""Strict YAML reading that remembers line numbers, for errors that point at the file."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from .errors import SpecError
+
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_BaseDumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+class Mapping(dict):
+    """A dict that knows the line of each key (1-based) and of itself."""
+
+    line: int = 0
+    key_lines: dict
+
+    def line_of(self, key: Any) -> int:
+        return self.key_lines.get(key, self.line)
+
+
+class _Dumper(_BaseDumper):  # type: ignore[misc, valid-type]
+    """Safe dumper that writes our line-aware mappings as plain mappings."""
+
+
+_Dumper.add_representer(Mapping, yaml.representer.SafeRepresenter.represent_dict)
+
+
+class _StrictLoader(_Loader):  # type: ignore[misc, valid-type]
+    """Safe loader that refuses duplicate keys (plain PyYAML keeps the last one)."""
+
+
+def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode) -> Mapping:
+    loader.flatten_mapping(node)
+    result = Mapping()
+    result.line = node.start_mark.line + 1
+    result.key_lines = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        try:
+            hash(key)
+        except TypeError:
+            raise _DuplicateKey(f"unhashable key {key!r}", key_node.start_mark) from None
+        if key in result:
+            first = result.key_lines[key]
+            raise _DuplicateKey(
+                f"duplicate key '{key}' (first defined on line {first}; "
+                "YAML would silently keep only the last)",
+                key_node.start_mark,
+            )
+        result[key] = loader.construct_object(value_node, deep=True)
+        result.key_lines[key] = key_node.start_mark.line + 1
+    return result
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+class _DuplicateKey(Exception):
+    def __init__(self, message: str, mark: yaml.Mark) -> None:
+        super().__init__(message)
+        self.message = message
+        self.mark = mark
+
+
+def parse(text: str, path: str) -> Any:
+    """Parse YAML text strictly; every failure becomes a SpecError with file:line:col."""
+    try:
+        return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a safe loader
+    except _DuplicateKey as exc:
+        raise SpecError(
+            exc.message, file=path, line=exc.mark.line + 1, column=exc.mark.column + 1
+        ) from None
+    except yaml.MarkedYAMLError as exc:
+        raise _syntax_error(exc, text, path) from None
+    except yaml.YAMLError as exc:
+        raise SpecError(f"invalid YAML: {exc}", file=path) from None
+
+
+def _syntax_error(exc: yaml.MarkedYAMLError, text: str, path: str) -> SpecError:
+    mark = exc.problem_mark or exc.context_mark
+    problem = exc.problem or exc.context or "invalid YAML"
+    hint = None
+    if mark is not None and "\t" in _line(text, mark.line):
+        hint = "YAML does not allow tabs for indentation; indent with spaces"
+    line = mark.line + 1 if mark else None
+    column = mark.column + 1 if mark else None
+    return SpecError(f"invalid YAML: {problem}", file=path, line=line, column=column, hint=hint)
+
+
+def _line(text: str, index: int) -> str:
+    lines = text.splitlines()
+    return lines[index] if 0 <= index < len(lines) else ""
+
+
+def load(path: str, display: str | None = None) -> Any:
+    """Read and parse a YAML file; a missing or unreadable file is a SpecError."""
+    display = display or path
+    try:
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+    except FileNotFoundError:
+        raise SpecError("file not found", file=display) from None
+    except UnicodeDecodeError:
+        raise SpecError("not a UTF-8 text file", file=display) from None
+    except OSError as exc:
+        raise SpecError(f"cannot read: {exc.strerror}", file=display) from None
+    return parse(text, display)
+
+
+def dump(data: Any) -> str:
+    """Deterministic block-style YAML, keys in the order given."""
+    return yaml.dump(
+        data, Dumper=_Dumper, sort_keys=False, default_flow_style=False, allow_unicode=True, width=1000
+    )
