@@ -1,0 +1,82 @@
+"""Shared fixtures: a temporary git repository and a way to run the real `pipetool` CLI in it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Project:
+    """A temporary project folder (a git repository) with helpers to write files and run pipetool."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def write(self, relpath: str, text: str) -> Path:
+        target = self.path / relpath
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(textwrap.dedent(text))
+        return target
+
+    def read(self, relpath: str) -> str:
+        return (self.path / relpath).read_text()
+
+    def exists(self, relpath: str) -> bool:
+        return (self.path / relpath).exists()
+
+    def run(self, *args: str, cwd: Path | None = None, env: dict | None = None,
+            timeout: float = 120) -> subprocess.CompletedProcess:
+        """Run `pipetool ARGS` as a user would; returns the finished process (text output)."""
+        return subprocess.run(
+            [sys.executable, "-m", "pipetool", *args],
+            cwd=cwd or self.path,
+            env={**os.environ, **(env or {})},
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+
+    def ok(self, *args: str, **kwargs) -> subprocess.CompletedProcess:
+        """Run pipetool and insist it succeeded; its output is shown when it did not."""
+        result = self.run(*args, **kwargs)
+        assert result.returncode == 0, f"pipetool {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
+        return result
+
+    def fails(self, *args: str, code: int = 1, **kwargs) -> subprocess.CompletedProcess:
+        """Run pipetool and insist it failed cleanly: the exit code, and no traceback."""
+        result = self.run(*args, **kwargs)
+        assert result.returncode == code, f"expected exit {code}, got {result.returncode}:\n{result.stdout}\n{result.stderr}"
+        assert "Traceback" not in result.stderr + result.stdout, result.stderr
+        return result
+
+    def git(self, *args: str) -> str:
+        return subprocess.run(["git", *args], cwd=self.path, check=True, capture_output=True,
+                              text=True).stdout
+
+    def lock(self) -> dict:
+        import yaml
+
+        return yaml.safe_load(self.read("pipeline.lock"))
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Project:
+    """An empty git repository to build a pipeline in."""
+    path = tmp_path / "repo"
+    path.mkdir()
+    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=path, check=True)
+    subprocess.run(["git", "config", "user.email", "test@example.com"], cwd=path, check=True)
+    subprocess.run(["git", "config", "user.name", "Test"], cwd=path, check=True)
+    return Project(path)
+
+
+def ran_stages(output: str) -> list[str]:
+    """Names of the stages a repro ran, in the order it started them."""
+    return [line.split("'")[1] for line in output.splitlines() if line.startswith("Running stage '")]
