@@ -43,7 +43,7 @@ class PipetoolError(Exception):
             where += ": "
         stage = f"stage '{self.stage}': " if self.stage else ""
         hint = f" ({self.hint})" if self.hint else ""
-        return f"{where}{stage}{self.message}{hint}"
+        return " ".join(f"{where}{stage}{self.message}{hint}".split("\n"))
 
 
 class SpecError(PipetoolError):

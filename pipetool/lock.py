@@ -22,7 +22,7 @@ from .hashing import HashInfo
 LOCK_FILE = "pipeline.lock"
 JOURNAL_FILE = "lock.journal"
 VERSION = 1
-_HINT = "fix or delete that entry, or run 'pipetool repro -f' to ignore the lock and rebuild it"
+_HINT = "fix it, or run 'pipetool repro -f' to ignore the lock and write it anew"
 
 
 @dataclass(frozen=True)
@@ -79,7 +79,7 @@ def parse(text: str, display: str = LOCK_FILE) -> dict[str, LockEntry]:
     if data.get("version") != VERSION:
         raise LockError(f"unknown lock version {data.get('version')!r} (this pipetool writes {VERSION})",
                         file=display, line=data.line_of("version") if "version" in data else 1,
-                        hint="upgrade pipetool, or " + _HINT.split(", or ")[-1])
+                        hint="upgrade pipetool, or run 'pipetool repro -f' to write it anew")
     stages = data.get("stages") or {}
     return {str(name): _entry(str(name), body, display, stages.line_of(name)) for name, body in stages.items()}
 

@@ -46,7 +46,7 @@ class ReproResult:
 def repro(ws: Workspace, options: ReproOptions, reporter: ConsoleReporter) -> ReproResult:
     entries = ws.locks.read(ignore_lock=options.force)
     selected = select(ws.graph, options.targets, single=options.single, downstream=options.downstream)
-    _check_sources_exist(ws, selected)
+    _check_paths(ws, selected)
     if options.dry:
         return _dry_run(ws, selected, entries, options, reporter)
     ws.locks.begin()
@@ -57,10 +57,19 @@ def repro(ws: Workspace, options: ReproOptions, reporter: ConsoleReporter) -> Re
         ws.state.flush()
 
 
-def _check_sources_exist(ws: Workspace, selected: list[int]) -> None:
-    """A dep that no stage makes must exist before anything runs."""
+def _check_paths(ws: Workspace, selected: list[int]) -> None:
+    """Before anything runs: outs stay inside the project, deps that no stage makes exist."""
+    root = os.path.realpath(ws.root)
     for index in selected:
         stage = ws.graph.stages[index]
+        for out in stage.out_paths:
+            real = os.path.realpath(os.path.join(ws.root, out))
+            if not (real + os.sep).startswith(root + os.sep):
+                raise GraphError(
+                    f"out '{out}' leads outside the project (through a symlink, to {real})",
+                    file=PIPELINE_FILE, line=stage.line, stage=stage.name,
+                    hint="outs must be inside the project; remove the symlink or change the path",
+                )
         for dep in stage.deps:
             if ws.graph.producer(dep) is None and not os.path.lexists(os.path.join(ws.root, dep)):
                 raise GraphError(

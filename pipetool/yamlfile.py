@@ -76,6 +76,9 @@ def parse(text: str, path: str) -> Any:
         ) from None
     except yaml.MarkedYAMLError as exc:
         raise _syntax_error(exc, text, path) from None
+    except yaml.reader.ReaderError as exc:
+        raise SpecError(f"not a YAML text file: unreadable character at position {exc.position}",
+                        file=path) from None
     except yaml.YAMLError as exc:
         raise SpecError(f"invalid YAML: {exc}", file=path) from None
 

@@ -22,6 +22,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="after a failure, still run stages that do not depend on it")
     parser.add_argument("-j", "--jobs", type=_positive, default=1, metavar="N",
                         help="run up to N independent stages at once (default 1)")
+    parser.add_argument("--wait", action="store_true",
+                        help="if another repro runs in this project, wait for it instead of failing")
 
 
 def _positive(text: str) -> int:
@@ -35,6 +37,7 @@ def _positive(text: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..repolock import hold
     from ..report import ConsoleReporter
     from ..repro import ReproOptions, raise_for, repro
 
@@ -49,6 +52,9 @@ def run(args: argparse.Namespace) -> int:
             keep_going=args.keep_going,
             jobs=args.jobs,
         )
-        result = repro(ws, options, ConsoleReporter(prefix_output=args.jobs > 1))
+        reporter = ConsoleReporter(prefix_output=args.jobs > 1)
+        takeover = lambda pid: reporter.warning(f"took over the lock of pid {pid}, which is no longer running")
+        with hold(ws.project.state_dir, wait=args.wait, on_takeover=takeover):
+            result = repro(ws, options, reporter)
     raise_for(result)
     return 0
