@@ -18,7 +18,7 @@ $(VENV)/.test-installed: pyproject.toml | $(BIN)/python
 	touch $@
 
 run: $(VENV)/.run-installed
-	PATH="$(CURDIR)/$(BIN):$$PATH" pipetool repro
+	PATH="$(CURDIR)/$(BIN):$$PATH" pipetool repro -j 2
 	PATH="$(CURDIR)/$(BIN):$$PATH" pipetool metrics show
 
 test: $(VENV)/.test-installed
