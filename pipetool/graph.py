@@ -28,6 +28,11 @@ class Graph:
     order: tuple[int, ...]  # topological; definition order breaks ties
     index: dict  # stage name -> index
     out_owner: dict  # out path -> stage index
+    sorted_outs: tuple[str, ...] = ()
+
+    def producers_of(self, dep: str) -> list[int]:
+        """Stages whose outs equal dep, contain it, or lie inside it."""
+        return list(_owners_of_dep(dep, self.out_owner, self.sorted_outs))
 
     def stage(self, name: str) -> Stage:
         return self.stages[self.index[name]]
@@ -83,6 +88,7 @@ def build(stages: list[Stage]) -> Graph:
         order=tuple(order),
         index=index,
         out_owner=out_owner,
+        sorted_outs=tuple(sorted_outs),
     )
 
 
@@ -112,7 +118,7 @@ def _out_owners(stages: list[Stage]) -> dict[str, int]:
     return owners
 
 
-def _owners_of_dep(dep: str, out_owner: dict[str, int], sorted_outs: list[str]) -> Iterable[int]:
+def _owners_of_dep(dep: str, out_owner: dict[str, int], sorted_outs: list[str] | tuple[str, ...]) -> Iterable[int]:
     if dep in out_owner:
         yield out_owner[dep]
         return

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import SpecError, did_you_mean
-from .params import Missing, lookup
+from .params import Missing, dotted_names, lookup
 
 _REF = re.compile(r"(\\)?\$\{\s*([^}]*?)\s*\}")
 
@@ -22,14 +22,17 @@ class Context:
     params_keys: frozenset = frozenset()  # top-level keys that come from params.yaml
     used_params: set = field(default_factory=set)
 
-    def child(self, extra: dict) -> Context:
+    def child(self, extra: dict | None = None) -> Context:
+        """A context for one stage: its own record of used params, plus foreach's item/key."""
+        if not extra:
+            return Context(self.values, self.params_keys, set())
         return Context({**self.values, **extra}, self.params_keys - set(extra), set())
 
     def get(self, expr: str) -> Any:
         try:
             value = lookup(self.values, expr)
         except Missing as exc:
-            hint = did_you_mean(str(exc.args[0]), _dotted_names(self.values))
+            hint = did_you_mean(expr, dotted_names(self.values))
             raise _Undefined(expr, hint) from None
         root = expr.split(".", 1)[0].split("[", 1)[0]
         if root in self.params_keys:
@@ -44,23 +47,14 @@ class _Undefined(Exception):
         self.hint = hint
 
 
-def _dotted_names(values: dict, prefix: str = "", depth: int = 0) -> list[str]:
-    names: list[str] = []
-    for key, value in values.items():
-        name = f"{prefix}{key}"
-        names.append(name)
-        if isinstance(value, dict) and depth < 3:
-            names.extend(_dotted_names(value, name + ".", depth + 1))
-    return names
-
-
 def _to_text(value: Any, expr: str) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if value is None:
         return "null"
     if isinstance(value, (dict, list)):
-        raise TypeError(f"'${{{expr}}}' is a {type(value).__name__}; only scalars fit inside text")
+        kind = "mapping" if isinstance(value, dict) else "list"
+        raise TypeError(f"'${{{expr}}}' is a {kind}; only single values fit inside text")
     return str(value)
 
 

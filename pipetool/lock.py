@@ -112,15 +112,18 @@ def _records(body: dict, key: str, fail) -> tuple[PathRecord, ...]:
         raise fail(f"'{key}' must be a list", body.line_of(key))
     records = []
     for item in items:
-        at = getattr(item, "line", body.line_of(key))
         if not isinstance(item, dict):
-            raise fail(f"each of '{key}' must have path, xxh3 and size", at)
-        path, digest, size, nfiles = item.get("path"), item.get("xxh3"), item.get("size"), item.get("nfiles")
-        if not isinstance(path, str) or not isinstance(digest, str) or not _is_count(size):
-            raise fail(f"an entry of '{key}' lacks a valid path, xxh3 or size", at)
-        if nfiles is not None and not _is_count(nfiles):
-            raise fail(f"'nfiles' of '{path}' must be a whole number", at)
-        records.append(PathRecord(path, digest, size, nfiles))
+            raise fail(f"each of '{key}' must have path, xxh3 and size", body.line_of(key))
+        path = item.get("path")
+        if not isinstance(path, str) or not path:
+            raise fail(f"an entry of '{key}' has no valid 'path'", item.line_of("path"))
+        if not isinstance(item.get("xxh3"), str):
+            raise fail(f"'xxh3' of '{path}' must be a hash, not {item.get('xxh3')!r}", item.line_of("xxh3"))
+        for field in ("size", "nfiles"):
+            value = item.get(field)
+            if (field == "size" or value is not None) and not _is_count(value):
+                raise fail(f"'{field}' of '{path}' must be a whole number, not {value!r}", item.line_of(field))
+        records.append(PathRecord(path, item["xxh3"], item["size"], item.get("nfiles")))
     return tuple(records)
 
 
@@ -172,8 +175,10 @@ class LockStore:
     def commit(self, entries: dict[str, LockEntry], keep: Iterable[str]) -> None:
         """Write the lock once (only the stages that still exist), then drop the journal."""
         names = set(keep)
-        text = render({n: e for n, e in entries.items() if n in names})
-        if text.encode() != self._lock_bytes():
+        kept = {n: e for n, e in entries.items() if n in names}
+        current = self._lock_bytes()
+        text = render(kept)
+        if (kept or current is not None) and text.encode() != current:
             atomic_write(self.lock_path, text)
         self.close()
         try:

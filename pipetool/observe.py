@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from .errors import SpecError
+from .errors import SpecError, did_you_mean
 from .hashing import Hasher
-from .params import ParamsFiles
+from .params import Missing, ParamsFiles, dotted_names
 from .spec import PIPELINE_FILE
 from .stage import Stage
 from .staleness import Observed
@@ -33,5 +33,16 @@ def param_values(stage: Stage, params: ParamsFiles) -> dict[str, dict[str, Any]]
                 raise SpecError("params file must be a mapping of keys to values", file=dep.file)
             values[dep.file] = dict(data)
         else:
-            values[dep.file] = {key: params.value(dep.file, key, stage.name) for key in dep.keys}
+            values[dep.file] = {key: _value(params, dep.file, key, stage) for key in dep.keys}
     return values
+
+
+def _value(params: ParamsFiles, file: str, key: str, stage: Stage) -> Any:
+    try:
+        return params.value(file, key)
+    except Missing:
+        raise SpecError(
+            f"param '{key}' is not defined in {file}", file=PIPELINE_FILE, line=stage.line, stage=stage.name,
+            hint=did_you_mean(key, dotted_names(params.data(file)))
+            or f"add it to {file}, or remove it from the stage's params",
+        ) from None

@@ -8,7 +8,7 @@ import re
 from typing import Any
 
 from . import yamlfile
-from .errors import SpecError, did_you_mean
+from .errors import SpecError
 
 DEFAULT_PARAMS_FILE = "params.yaml"
 
@@ -92,17 +92,19 @@ class ParamsFiles:
     def exists(self, relpath: str) -> bool:
         return relpath in self._data or os.path.exists(os.path.join(self.root, relpath))
 
-    def value(self, relpath: str, key: str, stage: str | None = None) -> Any:
-        data = self.data(relpath)
-        try:
-            return lookup(data, key)
-        except Missing as exc:
-            choices = exc.args[1].keys() if isinstance(exc.args[1], dict) else []
-            missing = exc.args[0]
-            raise SpecError(
-                f"param '{key}' used by the stage is not defined",
-                file=relpath,
-                stage=stage,
-                hint=did_you_mean(missing.rsplit(".", 1)[-1], [str(c) for c in choices])
-                or f"add '{missing}' to {relpath} or remove it from the stage's params",
-            ) from None
+    def value(self, relpath: str, key: str) -> Any:
+        """The value at key; raises Missing when the file does not define it."""
+        return lookup(self.data(relpath), key)
+
+
+def dotted_names(values: Any, prefix: str = "", depth: int = 0) -> list[str]:
+    """Every key path of nested mappings, for 'did you mean' suggestions."""
+    names: list[str] = []
+    if not isinstance(values, dict):
+        return names
+    for key, value in values.items():
+        name = f"{prefix}{key}"
+        names.append(name)
+        if depth < 4:
+            names.extend(dotted_names(value, name + ".", depth + 1))
+    return names

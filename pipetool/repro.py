@@ -14,7 +14,7 @@ from .errors import GraphError, RunError
 from .executor import StageRun
 from .executor.local import LocalExecutor
 from .lock import LockEntry, PathRecord
-from .observe import observe
+from .observe import observe, param_values
 from .plan import Schedule, select
 from .report import ConsoleReporter, failure_message
 from .spec import PIPELINE_FILE
@@ -58,10 +58,12 @@ def repro(ws: Workspace, options: ReproOptions, reporter: ConsoleReporter) -> Re
 
 
 def _check_paths(ws: Workspace, selected: list[int]) -> None:
-    """Before anything runs: outs stay inside the project, deps that no stage makes exist."""
+    """Before anything runs: params are defined, outs stay inside the project, and deps that
+    no stage makes exist."""
     root = os.path.realpath(ws.root)
     for index in selected:
         stage = ws.graph.stages[index]
+        param_values(stage, ws.params)
         for out in stage.out_paths:
             real = os.path.realpath(os.path.join(ws.root, out))
             if not (real + os.sep).startswith(root + os.sep):
@@ -71,7 +73,7 @@ def _check_paths(ws: Workspace, selected: list[int]) -> None:
                     hint="outs must be inside the project; remove the symlink or change the path",
                 )
         for dep in stage.deps:
-            if ws.graph.producer(dep) is None and not os.path.lexists(os.path.join(ws.root, dep)):
+            if not ws.graph.producers_of(dep) and not os.path.lexists(os.path.join(ws.root, dep)):
                 raise GraphError(
                     f"dep '{dep}' does not exist and no stage makes it",
                     file=PIPELINE_FILE, line=stage.line, stage=stage.name,
@@ -159,10 +161,9 @@ class _Run:
             self._fail(index, f"dep(s) missing: {', '.join(missing)}")
             return
         self.reporter.running(stage.name, reasons)
-        try:
-            _prepare_outs(self.ws.root, stage)
-        except OSError as exc:
-            self._fail(index, f"cannot prepare out '{exc.filename}': {exc.strerror}")
+        problem = _prepare_outs(self.ws.root, stage)
+        if problem:
+            self._fail(index, problem)
             return
         self.observed[stage.name] = observed
         self.executor.submit(stage)
@@ -223,15 +224,32 @@ class _Run:
         self.reporter.summary(r.ran, r.failed, r.skipped, r.up_to_date)
 
 
-def _prepare_outs(root: str, stage: Stage) -> None:
-    """Remove outs (unless persist) so a stage cannot leave a stale one behind; make parents."""
+def _prepare_outs(root: str, stage: Stage) -> str | None:
+    """Remove outs (unless persist) so a stage cannot leave a stale one behind; make parents.
+
+    Returns what went wrong, naming the out, or None.
+    """
     for out in stage.outs:
         full = os.path.join(root, out.path)
-        if not out.persist:
-            _remove(full)
-        parent = os.path.dirname(full)
-        if parent:
-            os.makedirs(parent, exist_ok=True)
+        try:
+            if not out.persist:
+                _remove(full)
+            os.makedirs(os.path.dirname(full), exist_ok=True)
+        except (FileExistsError, NotADirectoryError):
+            blocker = _file_in_the_way(root, out.path)
+            return f"cannot create the folder of out '{out.path}': '{blocker}' is a file"
+        except OSError as exc:
+            return f"cannot prepare out '{out.path}': {exc.strerror}"
+    return None
+
+
+def _file_in_the_way(root: str, path: str) -> str:
+    parts = path.split("/")
+    for depth in range(1, len(parts)):
+        prefix = "/".join(parts[:depth])
+        if os.path.lexists(os.path.join(root, prefix)) and not os.path.isdir(os.path.join(root, prefix)):
+            return prefix
+    return path
 
 
 def _remove(path: str) -> None:

@@ -54,7 +54,7 @@ def load(root: str, filename: str = PIPELINE_FILE) -> list[Stage]:
     seen: dict[str, int] = {}
     for name, body in stages.items():
         where = {"file": filename, "line": stages.line_of(name), "stage": str(name)}
-        for stage in _stages_of(root, str(name), body, context, where):
+        for stage in _stages_of(root, str(name), body, context.child(), where):
             if stage.name in seen:
                 raise SpecError(f"stage name '{stage.name}' is generated twice "
                                 f"(also on line {seen[stage.name]})", **where)
@@ -86,6 +86,8 @@ def _vars_entry(root: str, entry: Any, filename: str, line: int) -> dict:
     if isinstance(entry, dict):
         return dict(entry)
     if isinstance(entry, str):
+        if not os.path.exists(os.path.join(root, entry)):
+            raise SpecError(f"vars file '{entry}' not found", file=filename, line=line)
         loaded = read_file(root, entry)
         if not isinstance(loaded, dict):
             raise SpecError(f"vars file '{entry}' must hold a mapping", file=filename, line=line)

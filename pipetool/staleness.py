@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -101,6 +102,14 @@ def _path_reasons(
     return reasons
 
 
+def _same(before: Any, after: Any) -> bool:
+    if type(before) is not type(after):
+        return False
+    if isinstance(before, float) and math.isnan(before):
+        return math.isnan(after)
+    return before == after
+
+
 def _param_reasons(locked: Mapping[str, Mapping], observed: Mapping[str, Mapping]) -> list[Reason]:
     reasons = []
     for file in sorted(set(locked) | set(observed)):
@@ -112,6 +121,6 @@ def _param_reasons(locked: Mapping[str, Mapping], observed: Mapping[str, Mapping
                 reasons.append(Reason("params", key, "added", before, after))
             elif after is ABSENT:
                 reasons.append(Reason("params", key, "removed", before, after))
-            elif before != after or type(before) is not type(after):
+            elif not _same(before, after):
                 reasons.append(Reason("params", key, "modified", before, after))
     return reasons

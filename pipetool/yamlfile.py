@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import yaml
@@ -58,6 +59,16 @@ def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode) -> Mapping
 
 _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
+# YAML 1.2 booleans, as DVC reads them: only true/false; yes, no, on and off stay text.
+_BOOL = "tag:yaml.org,2002:bool"
+_StrictLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != _BOOL]
+    for first, resolvers in _Loader.yaml_implicit_resolvers.items()
+}
+_StrictLoader.add_implicit_resolver(
+    _BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+
 
 class _DuplicateKey(Exception):
     def __init__(self, message: str, mark: yaml.Mark) -> None:
@@ -86,6 +97,12 @@ def parse(text: str, path: str) -> Any:
 def _syntax_error(exc: yaml.MarkedYAMLError, text: str, path: str) -> SpecError:
     mark = exc.problem_mark or exc.context_mark
     problem = exc.problem or exc.context or "invalid YAML"
+    if exc.context_mark is not None and (mark is None or mark.line >= len(text.splitlines())):
+        # The parser ran off the end of the file: point at what was left open instead.
+        mark = exc.context_mark
+        if exc.context:
+            opened = re.sub(r"^while (scanning|parsing) ", "", exc.context)
+            problem = f"{opened} starts here and is never closed"
     hint = None
     if mark is not None and "\t" in _line(text, mark.line):
         hint = "YAML does not allow tabs for indentation; indent with spaces"

@@ -38,31 +38,37 @@ class LocalExecutor:
 
     def wait(self) -> StageRun:
         while True:
-            try:
-                run = self._done.get(timeout=0.2)
-            except queue.Empty:
-                continue
-            with self._lock:
-                self._running.pop(run.name, None)
-            return run
+            runs = self._collect(timeout=0.2)
+            if runs:
+                return runs[0]
 
     def cancel(self) -> list[StageRun]:
-        """Stop running stages; returns their (interrupted) runs."""
+        """Stop running stages: SIGTERM to each process group, SIGKILL to what is left after
+        a grace period (a child that ignores SIGTERM would otherwise hold the run open)."""
         self._cancelled = True
         with self._lock:
             procs = [p for p in self._running.values() if p is not None]
         for proc in procs:
             _signal_group(proc, signal.SIGTERM)
+        runs: list[StageRun] = []
         deadline = time.monotonic() + GRACE_SECONDS
+        while self._running and time.monotonic() < deadline:
+            runs += self._collect(timeout=0.1)
         for proc in procs:
-            try:
-                proc.wait(timeout=max(0.0, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                _signal_group(proc, signal.SIGKILL)
-        runs = []
-        while self._running:
-            runs.append(self.wait())
+            _signal_group(proc, signal.SIGKILL)
+        deadline = time.monotonic() + GRACE_SECONDS
+        while self._running and time.monotonic() < deadline:
+            runs += self._collect(timeout=0.1)
         return runs
+
+    def _collect(self, timeout: float) -> list[StageRun]:
+        try:
+            run = self._done.get(timeout=timeout)
+        except queue.Empty:
+            return []
+        with self._lock:
+            self._running.pop(run.name, None)
+        return [run]
 
     def _run(self, stage: Stage) -> None:
         started = time.monotonic()

@@ -1,0 +1,250 @@
+"""`pipetool status`: its text, --json, --exit-code and targets, through the real CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+
+from conftest import ran_stages
+
+UP_TO_DATE = "Data and pipelines are up to date.\n"
+
+# a -> b -> c, and d on its own
+CHAIN = """
+    stages:
+      a:
+        cmd: cat src.txt > a.txt
+        deps: [src.txt]
+        outs: [a.txt]
+      b:
+        cmd: cat a.txt > b.txt
+        deps: [a.txt]
+        params: [train.lr]
+        outs: [b.txt]
+      c:
+        cmd: cat b.txt > c.txt
+        deps: [b.txt]
+        outs: [c.txt]
+      d:
+        cmd: cat other.txt > d.txt
+        deps: [other.txt]
+        outs: [d.txt]
+"""
+
+
+def setup_chain(project, run: bool = True) -> None:
+    project.write("src.txt", "src\n")
+    project.write("other.txt", "other\n")
+    project.write("params.yaml", "train:\n  lr: 0.1\n")
+    project.write("pipeline.yaml", CHAIN)
+    if run:
+        assert ran_stages(project.ok("repro").stdout) == ["a", "b", "c", "d"]
+
+
+def test_up_to_date_message(project):
+    setup_chain(project)
+    result = project.ok("status")
+    assert result.stdout == UP_TO_DATE
+    assert result.stderr == ""
+
+
+def test_stale_stages_listed_in_topological_order_with_all_their_reasons(project):
+    setup_chain(project)
+    project.write("other.txt", "changed\n")
+    project.write("src.txt", "changed\n")
+    project.write("params.yaml", "train:\n  lr: 0.5\n")
+    os.remove(project.path / "c.txt")
+    assert project.ok("status").stdout == (
+        "a:\n"
+        "    changed deps: modified src.txt\n"
+        "b:\n"
+        "    changed params: train.lr 0.1 -> 0.5\n"
+        "c:\n"
+        "    changed outs: deleted c.txt\n"
+        "d:\n"
+        "    changed deps: modified other.txt\n"
+    )
+
+
+def test_status_lists_several_reasons_of_one_stage(project):
+    setup_chain(project)
+    project.write("pipeline.yaml", CHAIN.replace("cat a.txt > b.txt", "cat a.txt a.txt > b.txt"))
+    project.write("params.yaml", "train:\n  lr: 0.2\n")
+    project.write("b.txt", "edited\n")
+    assert project.ok("status").stdout == (
+        "b:\n"
+        "    changed cmd\n"
+        "    changed params: train.lr 0.1 -> 0.2\n"
+        "    changed outs: modified b.txt\n"
+        "c:\n"
+        "    changed deps: modified b.txt\n"
+    )
+
+
+def test_stale_upstream_does_not_list_its_downstream(project):
+    # each stage is judged on its own inputs; b may well stay up to date after a reruns
+    setup_chain(project)
+    project.write("src.txt", "changed\n")
+    assert project.ok("status").stdout == "a:\n    changed deps: modified src.txt\n"
+
+
+def test_status_changes_nothing_on_disk(project):
+    setup_chain(project)
+    project.write("src.txt", "changed\n")
+    lock_before = project.read("pipeline.lock")
+    project.ok("status")
+    project.ok("status", "--json")
+    assert project.read("pipeline.lock") == lock_before
+    assert project.read("a.txt") == "src\n"
+    assert "changed deps: modified src.txt" in project.ok("status").stdout
+
+
+# --- targets ------------------------------------------------------------------------------------
+
+
+def test_status_target_covers_the_stage_and_its_upstream_only(project):
+    setup_chain(project, run=False)
+    assert project.ok("status", "b").stdout == "a:\n    new stage\nb:\n    new stage\n"
+
+
+def test_status_target_as_out_path(project):
+    setup_chain(project, run=False)
+    assert project.ok("status", "b.txt").stdout == "a:\n    new stage\nb:\n    new stage\n"
+
+
+def test_status_target_ignores_downstream_and_unrelated_changes(project):
+    setup_chain(project)
+    project.write("other.txt", "changed\n")
+    os.remove(project.path / "c.txt")
+    assert project.ok("status", "b").stdout == UP_TO_DATE
+    assert project.ok("status", "d").stdout == "d:\n    changed deps: modified other.txt\n"
+
+
+def test_status_several_targets(project):
+    setup_chain(project, run=False)
+    assert project.ok("status", "d", "a").stdout == "a:\n    new stage\nd:\n    new stage\n"
+
+
+def test_status_unknown_target_is_a_clean_error(project):
+    setup_chain(project)
+    result = project.fails("status", "nosuchstage")
+    assert "unknown target 'nosuchstage'" in result.stderr
+    assert result.stdout == ""
+
+
+# --- --json -------------------------------------------------------------------------------------
+
+
+def test_json_is_an_empty_object_when_up_to_date(project):
+    setup_chain(project)
+    assert json.loads(project.ok("status", "--json").stdout) == {}
+
+
+def test_json_structure_for_each_reason_kind(project):
+    setup_chain(project)
+    project.write("src.txt", "changed\n")
+    project.write("params.yaml", "train:\n  lr: 0.2\n")
+    os.remove(project.path / "c.txt")
+    project.write("pipeline.yaml", CHAIN.replace("cat other.txt > d.txt", "cat other.txt other.txt > d.txt"))
+    assert json.loads(project.ok("status", "--json").stdout) == {
+        "a": {"frozen": False, "reasons": [
+            {"kind": "deps", "message": "changed deps: modified src.txt",
+             "subject": "src.txt", "change": "modified"},
+        ]},
+        "b": {"frozen": False, "reasons": [
+            {"kind": "params", "message": "changed params: train.lr 0.1 -> 0.2",
+             "subject": "train.lr", "change": "modified", "old": 0.1, "new": 0.2},
+        ]},
+        "c": {"frozen": False, "reasons": [
+            {"kind": "outs", "message": "changed outs: deleted c.txt",
+             "subject": "c.txt", "change": "deleted"},
+        ]},
+        "d": {"frozen": False, "reasons": [{"kind": "cmd", "message": "changed cmd"}]},
+    }
+
+
+def test_json_new_stage(project):
+    setup_chain(project, run=False)
+    assert json.loads(project.ok("status", "--json", "a").stdout) == {
+        "a": {"frozen": False, "reasons": [{"kind": "new", "message": "new stage"}]},
+    }
+
+
+def test_json_param_added_has_null_old_value(project):
+    setup_chain(project)
+    project.write("params.yaml", "train:\n  lr: 0.1\n  epochs: 3\n")
+    project.write("pipeline.yaml", CHAIN.replace("params: [train.lr]", "params: [train.lr, train.epochs]"))
+    assert json.loads(project.ok("status", "--json").stdout) == {
+        "b": {"frozen": False, "reasons": [
+            {"kind": "params", "message": "changed params: added train.epochs",
+             "subject": "train.epochs", "change": "added", "old": None, "new": 3},
+        ]},
+    }
+
+
+def test_json_marks_frozen_stages(project):
+    setup_chain(project)
+    project.write("pipeline.yaml", CHAIN.replace("outs: [a.txt]", "outs: [a.txt]\n        frozen: true"))
+    project.write("src.txt", "changed\n")
+    data = json.loads(project.ok("status", "--json").stdout)
+    assert data == {"a": {"frozen": True, "reasons": [
+        {"kind": "deps", "message": "changed deps: modified src.txt", "subject": "src.txt", "change": "modified"},
+    ]}}
+
+
+def test_json_with_target(project):
+    setup_chain(project, run=False)
+    assert list(json.loads(project.ok("status", "--json", "c").stdout)) == ["a", "b", "c"]
+
+
+# --- --exit-code --------------------------------------------------------------------------------
+
+
+def test_exit_code_is_1_when_anything_is_stale(project):
+    setup_chain(project)
+    project.write("src.txt", "changed\n")
+    result = project.run("status", "--exit-code")
+    assert result.returncode == 1
+    assert result.stdout == "a:\n    changed deps: modified src.txt\n"
+    assert "Traceback" not in result.stderr
+
+
+def test_exit_code_is_0_when_up_to_date(project):
+    setup_chain(project)
+    result = project.run("status", "--exit-code")
+    assert result.returncode == 0
+    assert result.stdout == UP_TO_DATE
+
+
+def test_exit_code_on_fresh_project_is_1(project):
+    setup_chain(project, run=False)
+    assert project.run("status", "--exit-code").returncode == 1
+
+
+def test_without_exit_code_flag_stale_still_exits_0(project):
+    setup_chain(project)
+    project.write("src.txt", "changed\n")
+    assert project.run("status").returncode == 0
+
+
+def test_exit_code_follows_the_targets(project):
+    setup_chain(project)
+    project.write("other.txt", "changed\n")
+    assert project.run("status", "--exit-code", "c").returncode == 0
+    assert project.run("status", "--exit-code", "d").returncode == 1
+
+
+def test_exit_code_with_json(project):
+    setup_chain(project)
+    project.write("src.txt", "changed\n")
+    result = project.run("status", "--exit-code", "--json")
+    assert result.returncode == 1
+    assert list(json.loads(result.stdout)) == ["a"]
+
+
+def test_status_target_path_is_relative_to_the_current_folder(project):
+    setup_chain(project, run=False)
+    (project.path / "sub").mkdir()
+    assert project.ok("status", "../b.txt", cwd=project.path / "sub").stdout == (
+        "a:\n    new stage\nb:\n    new stage\n"
+    )
