@@ -157,7 +157,10 @@ def _check_fields(body: dict, allowed: tuple, what: str, where: dict) -> None:
 def _build(root: str, name: str, body: dict, context: Context, where: dict) -> Stage:
     _check_fields(body, STAGE_FIELDS, "field", where)
     fields = _Fields(body, where, root)
-    resolved = resolve(body, context, where)
+    resolved = {
+        key: resolve(value, context, {**where, "line": _line_of(body, key, where)})
+        for key, value in body.items()
+    }
     if "cmd" not in resolved:
         raise SpecError("missing 'cmd'", **where, hint="every stage needs the command that makes its outs")
     cmd = fields.cmd(resolved["cmd"])
@@ -179,6 +182,10 @@ def _build(root: str, name: str, body: dict, context: Context, where: dict) -> S
     )
 
 
+def _line_of(body: dict, key: str, where: dict) -> int:
+    return body.line_of(key) if hasattr(body, "line_of") else where["line"]
+
+
 def _dedupe(items) -> list:
     return list(dict.fromkeys(items))
 
@@ -191,8 +198,8 @@ class _Fields:
         self.where = where
         self.root = os.path.abspath(root)
 
-    def error(self, field: str, message: str, hint: str | None = None) -> SpecError:
-        line = self.body.line_of(field) if hasattr(self.body, "line_of") else self.where["line"]
+    def error(self, field: str, message: str, hint: str | None = None, line: int | None = None) -> SpecError:
+        line = line or _line_of(self.body, field, self.where)
         return SpecError(message, **{**self.where, "line": line}, hint=hint)
 
     def cmd(self, value: Any) -> tuple[str, ...]:
@@ -238,23 +245,26 @@ class _Fields:
 
     def _out(self, field: str, entry: Any, wdir: str) -> Out:
         options: dict = {}
+        line = getattr(entry, "line", None)
+        if entry is None:
+            raise self.error(field, f"'{field}' has an empty entry")
         if isinstance(entry, dict):
             if len(entry) != 1:
-                raise self.error(field, f"each entry of '{field}' is a path or 'path: {{options}}'")
+                raise self.error(field, f"each entry of '{field}' is a path or 'path: {{options}}'", line=line)
             ((path, options),) = entry.items()
             options = options or {}
             if not isinstance(options, dict):
-                raise self.error(field, f"options of '{path}' must be a mapping such as {{cache: false}}")
+                raise self.error(field, f"options of '{path}' must be a mapping such as {{cache: false}}", line=line)
         else:
             path = entry
         allowed = OUT_OPTIONS[field]
         for key in options:
             if key not in allowed:
-                raise self.error(field, f"unknown option '{key}' for '{path}'",
+                raise self.error(field, f"unknown option '{key}' for '{path}'", line=line,
                                  hint=did_you_mean(str(key), allowed) or "allowed: " + ", ".join(allowed))
         for flag in ("cache", "persist"):
             if flag in options and not isinstance(options[flag], bool):
-                raise self.error(field, f"option '{flag}' of '{path}' must be true or false")
+                raise self.error(field, f"option '{flag}' of '{path}' must be true or false", line=line)
         extra = tuple(sorted((k, v) for k, v in options.items() if k not in ("cache", "persist")))
         out_path = self.path(field, path, wdir)
         if posixpath.isabs(out_path) or out_path == ".." or out_path.startswith("../"):
