@@ -236,7 +236,9 @@ def other_value(data: st.DataObject, old: int) -> int:
 
 MAX_EDITS = 4  # per example: each pipetool call costs ~0.1 s
 EDITS = ("edit_data", "same_data", "used_param", "unused_param", "cmd",
-         "delete_out", "corrupt_out", "add_stage", "remove_leaf")
+         "delete_out", "corrupt_out", "add_stage", "remove_leaf",
+         # the declared sets alone (a 'const' cmd does not name its deps)
+         "declared_params", "declared_deps")
 
 
 def apply_edit(data: st.DataObject, world: World, root: Path) -> str:
@@ -269,6 +271,18 @@ def apply_edit(data: st.DataObject, world: World, root: Path) -> str:
         world.stages[i] = new
         _write(root, "pipeline.yaml", world.pipeline_yaml())
         return f"cmd of {old.name}: {old.cmd_template()!r} -> {new.cmd_template()!r}"
+    if kind in ("declared_params", "declared_deps"):
+        i = data.draw(st.integers(0, len(world.stages) - 1))
+        old = world.stages[i]
+        if kind == "declared_params":
+            new = replace(old, declared=data.draw(param_subset))
+        else:
+            drawn = draw_stage(data, old.name, [s.out for s in world.stages[:i]])
+            new = replace(old, deps=drawn.deps)
+        world.stages[i] = new
+        _write(root, "pipeline.yaml", world.pipeline_yaml())
+        return (f"{old.name}: params {list(old.declared)} -> {list(new.declared)}, "
+                f"deps {list(old.deps)} -> {list(new.deps)}, cmd {new.cmd_template()!r}")
     if kind == "delete_out":
         stage = data.draw(st.sampled_from(world.stages))
         world.files.pop(stage.out, None)
@@ -341,7 +355,7 @@ def test_repro_runs_exactly_the_stale_stages(data):
         _write(root, "pipeline.yaml", world.pipeline_yaml())
         # (no status after the first build: the next repro would run anything it left stale)
         check_repro(root, world, jobs, log, status=False)
-        steps = data.draw(st.integers(2, 4), label="steps")
+        steps = data.draw(st.integers(2, 3), label="steps")
         budget = MAX_EDITS
         for step in range(steps):
             # one edit per step, sometimes two at once; never more than MAX_EDITS in all
