@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import os
 import stat as statmod
+import threading
 from dataclasses import dataclass
 
 import xxhash
 
 from .state import StateDB
 
-CHUNK = 4 * 1024 * 1024
+CHUNK = 8 * 1024 * 1024
 DIR_SUFFIX = ".dir"
+# Below this many files to hash, threads cost more than they save.
+PARALLEL_FROM = 64
+
+_buffers = threading.local()
 
 
 @dataclass(frozen=True)
@@ -25,34 +30,44 @@ class HashInfo:
         return self.nfiles is not None
 
 
-def file_hash(path: str) -> str:
-    """Streamed xxh3-128 of a file's contents, as 32 hex digits."""
-    hasher = xxhash.xxh3_128()
-    buffer = bytearray(CHUNK)
-    view = memoryview(buffer)
+def file_hash(path: str, size: int | None = None) -> str:
+    """Streamed xxh3-128 of a file's contents, as 32 hex digits.
+
+    A small file is read in one call; a big one streams through a per-thread buffer,
+    so memory stays flat and nothing is allocated per chunk.
+    """
     with open(path, "rb", buffering=0) as handle:
-        while True:
-            count = handle.readinto(buffer)
-            if not count:
-                break
+        if size is not None and size <= CHUNK:
+            return xxhash.xxh3_128_hexdigest(handle.read())
+        buffer = getattr(_buffers, "buffer", None)
+        if buffer is None:
+            buffer = _buffers.buffer = bytearray(CHUNK)
+        view = memoryview(buffer)
+        hasher = xxhash.xxh3_128()
+        while count := handle.readinto(buffer):
             hasher.update(view[:count])
-    return hasher.hexdigest()
+        return hasher.hexdigest()
 
 
 def manifest_hash(entries: list[tuple[str, str, int]]) -> str:
     """Hash of a directory from its sorted (relative path, file hash, size) entries."""
-    hasher = xxhash.xxh3_128()
-    for relpath, digest, size in entries:
-        hasher.update(f"{relpath}\0{digest}\0{size}\n".encode())
-    return hasher.hexdigest() + DIR_SUFFIX
+    text = "".join(f"{relpath}\0{digest}\0{size}\n" for relpath, digest, size in entries)
+    return xxhash.xxh3_128_hexdigest(text.encode()) + DIR_SUFFIX
+
+
+def _fingerprint(files: list[tuple[str, str, os.stat_result]]) -> str:
+    """Identity of a directory's files by stat alone: same fingerprint, same contents."""
+    text = "".join(f"{rel}\0{st.st_ino}\0{st.st_mtime_ns}\0{st.st_size}\n" for rel, _, st in files)
+    return xxhash.xxh3_128_hexdigest(text.encode())
 
 
 class Hasher:
     """Hashes project paths, asking the state db first and remembering answers for this command."""
 
-    def __init__(self, root: str, state: StateDB | None) -> None:
+    def __init__(self, root: str, state: StateDB | None, jobs: int | None = None) -> None:
         self.root = root
         self.state = state
+        self.jobs = jobs or min(8, (os.cpu_count() or 1) * 2)
         self._memo: dict[tuple, str] = {}
 
     def info(self, path: str) -> HashInfo | None:
@@ -66,24 +81,60 @@ class Hasher:
             return self._dir_info(full)
         return HashInfo(self._file(full, st), st.st_size)
 
-    def _file(self, full: str, st: os.stat_result) -> str:
-        key = (full, st.st_ino, st.st_mtime_ns, st.st_size)
-        digest = self._memo.get(key)
+    def _known(self, full: str, st: os.stat_result) -> str | None:
+        digest = self._memo.get((full, st.st_ino, st.st_mtime_ns, st.st_size))
         if digest is None and self.state is not None:
             digest = self.state.get(full, st)
+        return digest
+
+    def _remember(self, full: str, st: os.stat_result, digest: str) -> None:
+        self._memo[(full, st.st_ino, st.st_mtime_ns, st.st_size)] = digest
+        if self.state is not None:
+            self.state.put(full, st, digest)
+
+    def _file(self, full: str, st: os.stat_result) -> str:
+        digest = self._known(full, st)
         if digest is None:
-            digest = file_hash(full)
-            if self.state is not None:
-                self.state.put(full, st, digest)
-        self._memo[key] = digest
+            digest = file_hash(full, st.st_size)
+            self._remember(full, st, digest)
         return digest
 
     def _dir_info(self, full: str) -> HashInfo:
-        entries: list[tuple[str, str, int]] = []
-        for relpath, file_full, st in _walk(full, ""):
-            entries.append((relpath, self._file(file_full, st), st.st_size))
-        entries.sort()
-        return HashInfo(manifest_hash(entries), sum(e[2] for e in entries), len(entries))
+        files = sorted(_walk(full, ""))
+        fingerprint = _fingerprint(files)
+        if self.state is not None:
+            cached = self.state.get_dir(full, fingerprint)
+            if cached is not None:
+                return HashInfo(*cached)
+        digests = self._hash_files(files)
+        entries = [(rel, digest, st.st_size) for (rel, _, st), digest in zip(files, digests)]
+        info = HashInfo(manifest_hash(entries), sum(st.st_size for _, _, st in files), len(files))
+        if self.state is not None:
+            newest = max((st.st_mtime_ns for _, _, st in files), default=0)
+            self.state.put_dir(full, fingerprint, newest, (info.hash, info.size, info.nfiles))
+        return info
+
+    def _hash_files(self, files: list[tuple[str, str, os.stat_result]]) -> list[str]:
+        """Hashes of the files in order: known ones looked up, the rest read on all cores."""
+        digests = [self._known(full, st) for _, full, st in files]
+        todo = [i for i, digest in enumerate(digests) if digest is None]
+        def hash_all(indexes: list[int]) -> list[str]:
+            return [file_hash(files[i][1], files[i][2].st_size) for i in indexes]
+
+        if len(todo) >= PARALLEL_FROM and self.jobs > 1:
+            from concurrent.futures import ThreadPoolExecutor
+
+            chunks = [todo[k::self.jobs] for k in range(self.jobs)]  # one task per thread
+            with ThreadPoolExecutor(self.jobs) as pool:
+                results = list(pool.map(hash_all, chunks))
+            todo = [i for chunk in chunks for i in chunk]
+            computed = [digest for result in results for digest in result]
+        else:
+            computed = hash_all(todo)
+        for i, digest in zip(todo, computed):
+            digests[i] = digest
+            self._remember(files[i][1], files[i][2], digest)
+        return digests  # type: ignore[return-value]
 
 
 def _walk(full: str, prefix: str):

@@ -10,10 +10,14 @@ import os
 import sqlite3
 import time
 
-VERSION = 1
+VERSION = 2
 # A file modified this recently may be modified again within the same mtime tick;
 # recording it could hide that second change, so it is hashed again next time instead.
 RACY_SECONDS = 1.0
+
+
+def _racy(mtime_ns: int) -> bool:
+    return time.time_ns() - mtime_ns < RACY_SECONDS * 1e9
 
 
 class StateDB:
@@ -21,6 +25,7 @@ class StateDB:
         self.path = path
         self._db: sqlite3.Connection | None = None
         self._pending: list[tuple] = []
+        self._pending_dirs: list[tuple] = []
         self._open()
 
     def _open(self) -> None:
@@ -34,12 +39,16 @@ class StateDB:
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
         version = db.execute("PRAGMA user_version").fetchone()[0]
-        if version not in (0, VERSION):
+        if version != VERSION and db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
             db.close()
             raise sqlite3.DatabaseError("unknown state db version")
         db.execute(
             "CREATE TABLE IF NOT EXISTS state (path TEXT PRIMARY KEY, inode INTEGER,"
             " mtime_ns INTEGER, size INTEGER, hash TEXT) WITHOUT ROWID"
+        )
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS dirs (path TEXT PRIMARY KEY, fingerprint TEXT,"
+            " hash TEXT, size INTEGER, nfiles INTEGER) WITHOUT ROWID"
         )
         db.execute(f"PRAGMA user_version={VERSION}")
         db.execute("SELECT count(*) FROM state WHERE path = ''").fetchone()
@@ -72,19 +81,40 @@ class StateDB:
         return None
 
     def put(self, path: str, st: os.stat_result, digest: str) -> None:
-        if time.time_ns() - st.st_mtime_ns < RACY_SECONDS * 1e9:
+        if _racy(st.st_mtime_ns):
             return
         self._pending.append((path, st.st_ino, st.st_mtime_ns, st.st_size, digest))
 
+    def get_dir(self, path: str, fingerprint: str) -> tuple[str, int, int] | None:
+        """(hash, size, nfiles) of a directory whose files' stats hash to fingerprint."""
+        if self._db is None:
+            return None
+        try:
+            row = self._db.execute(
+                "SELECT fingerprint, hash, size, nfiles FROM dirs WHERE path = ?", (path,)
+            ).fetchone()
+        except sqlite3.Error:
+            self._reset()
+            return None
+        if row and row[0] == fingerprint:
+            return row[1], row[2], row[3]
+        return None
+
+    def put_dir(self, path: str, fingerprint: str, newest_mtime_ns: int,
+                info: tuple[str, int, int]) -> None:
+        if not _racy(newest_mtime_ns):
+            self._pending_dirs.append((path, fingerprint, *info))
+
     def flush(self) -> None:
-        if not self._pending or self._db is None:
-            self._pending.clear()
-            return
         rows, self._pending = self._pending, []
+        dirs, self._pending_dirs = self._pending_dirs, []
+        if self._db is None or not (rows or dirs):
+            return
         try:
             with self._db:
                 self._db.execute("BEGIN")
                 self._db.executemany("INSERT OR REPLACE INTO state VALUES (?, ?, ?, ?, ?)", rows)
+                self._db.executemany("INSERT OR REPLACE INTO dirs VALUES (?, ?, ?, ?, ?)", dirs)
         except sqlite3.Error:
             pass  # another process holds it too long; these hashes are simply computed again
 

@@ -11,6 +11,7 @@ import xxhash
 
 from conftest import ran_stages
 from pipetool.hashing import Hasher
+from pipetool.state import VERSION as STATE_VERSION
 
 UP_TO_DATE = "Data and pipelines are up to date.\n"
 
@@ -271,7 +272,7 @@ def test_state_db_from_an_unknown_version_is_started_afresh(project):
     assert result.returncode == 0, result.stderr
     assert result.stdout == UP_TO_DATE  # the bogus cached hash was thrown away with the db
     with sqlite3.connect(state_db(project)) as db:
-        assert db.execute("PRAGMA user_version").fetchone()[0] == 1
+        assert db.execute("PRAGMA user_version").fetchone()[0] == STATE_VERSION
 
 
 def test_missing_state_db_is_recreated(project):
