@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 from typing import Any
 
 from . import yamlfile
 from .errors import SpecError
+from .source import Source, as_source
 
 DEFAULT_PARAMS_FILE = "params.yaml"
 
@@ -52,45 +52,41 @@ def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
     return flat
 
 
-def read_file(root: str, relpath: str) -> Any:
+def read_file(source: Source, relpath: str) -> Any:
     """Parse a params file by its extension (YAML, JSON or TOML)."""
-    full = os.path.join(root, relpath)
+    text = source.read_text(relpath)
+    if text is None:
+        raise SpecError("params file not found", file=relpath)
     if relpath.endswith(".json"):
         try:
-            with open(full, encoding="utf-8") as handle:
-                return json.load(handle)
-        except FileNotFoundError:
-            raise SpecError("params file not found", file=relpath) from None
-        except (ValueError, OSError) as exc:
-            raise SpecError(f"cannot read params file: {exc}", file=relpath) from None
+            return json.loads(text)
+        except ValueError as exc:
+            raise SpecError(f"invalid JSON: {exc}", file=relpath) from None
     if relpath.endswith(".toml"):
         import tomllib
 
         try:
-            with open(full, "rb") as handle:
-                return tomllib.load(handle)
-        except FileNotFoundError:
-            raise SpecError("params file not found", file=relpath) from None
-        except (tomllib.TOMLDecodeError, OSError) as exc:
-            raise SpecError(f"cannot read params file: {exc}", file=relpath) from None
-    data = yamlfile.load(full, display=relpath)
+            return tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise SpecError(f"invalid TOML: {exc}", file=relpath) from None
+    data = yamlfile.parse(text, relpath)
     return {} if data is None else data
 
 
 class ParamsFiles:
     """Each params file parsed at most once per command."""
 
-    def __init__(self, root: str) -> None:
-        self.root = root
+    def __init__(self, source: str | Source) -> None:
+        self.source = as_source(source)
         self._data: dict[str, Any] = {}
 
     def data(self, relpath: str) -> Any:
         if relpath not in self._data:
-            self._data[relpath] = read_file(self.root, relpath)
+            self._data[relpath] = read_file(self.source, relpath)
         return self._data[relpath]
 
     def exists(self, relpath: str) -> bool:
-        return relpath in self._data or os.path.exists(os.path.join(self.root, relpath))
+        return relpath in self._data or self.source.exists(relpath)
 
     def value(self, relpath: str, key: str) -> Any:
         """The value at key; raises Missing when the file does not define it."""

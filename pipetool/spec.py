@@ -11,6 +11,7 @@ from . import yamlfile
 from .errors import SpecError, did_you_mean
 from .interpolate import Context, expand_foreach, expand_matrix, resolve
 from .params import DEFAULT_PARAMS_FILE, read_file
+from .source import Source, as_source
 from .stage import Out, ParamDep, Stage
 
 PIPELINE_FILE = "pipeline.yaml"
@@ -31,15 +32,16 @@ _DEFAULT_CACHE = {"outs": True, "metrics": False, "plots": False}
 _BAD_NAME = re.compile(r"[\s/\\:@]")
 
 
-def load(root: str, filename: str = PIPELINE_FILE) -> list[Stage]:
+def load(project: str | Source, filename: str = PIPELINE_FILE) -> list[Stage]:
     """All stages of the project, foreach/matrix expanded, in definition order."""
-    path = os.path.join(root, filename)
-    if not os.path.exists(path):
+    root = as_source(project)
+    text = root.read_text(filename)
+    if text is None:
         raise SpecError(
             "no pipeline.yaml in this project", file=filename,
             hint="create one with a 'stages:' mapping, or run pipetool from the project's folder",
         )
-    data = yamlfile.load(path, display=filename)
+    data = yamlfile.parse(text, filename)
     if data is None:
         raise SpecError("the file is empty", file=filename, hint="define your stages under 'stages:'")
     if not isinstance(data, dict):
@@ -63,9 +65,9 @@ def load(root: str, filename: str = PIPELINE_FILE) -> list[Stage]:
     return loaded
 
 
-def _root_context(root: str, data: dict, filename: str) -> Context:
+def _root_context(root: Source, data: dict, filename: str) -> Context:
     params: dict = {}
-    if os.path.exists(os.path.join(root, DEFAULT_PARAMS_FILE)):
+    if root.exists(DEFAULT_PARAMS_FILE):
         loaded = read_file(root, DEFAULT_PARAMS_FILE)
         if not isinstance(loaded, dict):
             raise SpecError("params file must be a mapping of keys to values", file=DEFAULT_PARAMS_FILE)
@@ -82,11 +84,11 @@ def _root_context(root: str, data: dict, filename: str) -> Context:
     return Context(values, frozenset(params))
 
 
-def _vars_entry(root: str, entry: Any, filename: str, line: int) -> dict:
+def _vars_entry(root: Source, entry: Any, filename: str, line: int) -> dict:
     if isinstance(entry, dict):
         return dict(entry)
     if isinstance(entry, str):
-        if not os.path.exists(os.path.join(root, entry)):
+        if not root.exists(entry):
             raise SpecError(f"vars file '{entry}' not found", file=filename, line=line)
         loaded = read_file(root, entry)
         if not isinstance(loaded, dict):
@@ -101,7 +103,7 @@ def _as_list(value: Any) -> list:
     return value if isinstance(value, list) else [value]
 
 
-def _stages_of(root: str, name: str, body: Any, context: Context, where: dict):
+def _stages_of(root: Source, name: str, body: Any, context: Context, where: dict):
     _check_name(name, where)
     if not isinstance(body, dict):
         raise SpecError("a stage must be a mapping with at least 'cmd'", **where)
@@ -113,7 +115,7 @@ def _stages_of(root: str, name: str, body: Any, context: Context, where: dict):
     yield _build(root, name, body, context, where)
 
 
-def _generated(root: str, name: str, body: dict, context: Context, where: dict):
+def _generated(root: Source, name: str, body: dict, context: Context, where: dict):
     if "foreach" in body:
         _check_fields(body, ("foreach", "do"), "field", where)
         if not isinstance(body.get("do"), dict):
@@ -154,7 +156,7 @@ def _check_fields(body: dict, allowed: tuple, what: str, where: dict) -> None:
                             hint=did_you_mean(str(key), allowed) or "allowed: " + ", ".join(allowed))
 
 
-def _build(root: str, name: str, body: dict, context: Context, where: dict) -> Stage:
+def _build(root: Source, name: str, body: dict, context: Context, where: dict) -> Stage:
     _check_fields(body, STAGE_FIELDS, "field", where)
     fields = _Fields(body, where, root)
     resolved = {
@@ -193,10 +195,11 @@ def _dedupe(items) -> list:
 class _Fields:
     """Type checks for one stage's fields; each error names the field's line."""
 
-    def __init__(self, body: dict, where: dict, root: str) -> None:
+    def __init__(self, body: dict, where: dict, root: Source) -> None:
         self.body = body
         self.where = where
-        self.root = os.path.abspath(root)
+        self.source = root
+        self.root = os.path.abspath(root.root)
 
     def error(self, field: str, message: str, hint: str | None = None, line: int | None = None) -> SpecError:
         line = line or _line_of(self.body, field, self.where)
@@ -280,7 +283,7 @@ class _Fields:
             options=extra,
         )
 
-    def params(self, value: Any, wdir: str, interpolated: list[str], root: str) -> tuple[ParamDep, ...]:
+    def params(self, value: Any, wdir: str, interpolated: list[str], root: Source) -> tuple[ParamDep, ...]:
         default = normalize(wdir, DEFAULT_PARAMS_FILE)
         keys: dict[str, list[str] | None] = {}
         for entry in value if isinstance(value, list) else ([] if value is None else [value]):
@@ -291,7 +294,7 @@ class _Fields:
                     self._param_file_entry(keys, normalize(wdir, str(file)), file_keys)
             else:
                 raise self.error("params", "each 'params' entry is a key, or {file: [keys]}, or {file: }")
-        if interpolated and os.path.exists(os.path.join(root, DEFAULT_PARAMS_FILE)):
+        if interpolated and root.exists(DEFAULT_PARAMS_FILE):
             _add_keys(keys, DEFAULT_PARAMS_FILE, interpolated)
         return tuple(
             ParamDep(file, None if k is None else tuple(sorted(set(k)))) for file, k in keys.items()

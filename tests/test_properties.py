@@ -14,8 +14,8 @@ dataclasses, with no subprocess.
 
 from __future__ import annotations
 
+import json
 import subprocess
-import sys
 import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -24,7 +24,7 @@ import pytest
 from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
-from conftest import ran_stages
+from conftest import ran_stages, run_pipetool
 from pipetool.errors import GraphError
 from pipetool.graph import build
 from pipetool.hashing import HashInfo
@@ -183,8 +183,6 @@ class World:
 
 def _q(text: str) -> str:
     """A YAML double-quoted scalar (JSON strings are valid YAML)."""
-    import json
-
     return json.dumps(text)
 
 
@@ -195,8 +193,7 @@ def _write(root: Path, rel: str, text: str) -> None:
 
 
 def _pipetool(root: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "pipetool", *args], cwd=root,
-                          capture_output=True, text=True, timeout=60)
+    return run_pipetool(root, *args, timeout=60)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -234,7 +231,10 @@ def other_value(data: st.DataObject, old: int) -> int:
     return v if v < old else v + 1
 
 
-MAX_EDITS = 4  # per example: each pipetool call costs ~0.1 s
+# Per example: a first repro, then STEPS times (edits, repro, status). Each pipetool call costs
+# ~0.1 s, so this keeps 200 examples to about 2.5 minutes on 2 cores.
+STEPS = 2
+MAX_EDITS = 4
 EDITS = ("edit_data", "same_data", "used_param", "unused_param", "cmd",
          "delete_out", "corrupt_out", "add_stage", "remove_leaf",
          # the declared sets alone (a 'const' cmd does not name its deps)
@@ -355,13 +355,9 @@ def test_repro_runs_exactly_the_stale_stages(data):
         _write(root, "pipeline.yaml", world.pipeline_yaml())
         # (no status after the first build: the next repro would run anything it left stale)
         check_repro(root, world, jobs, log, status=False)
-        steps = data.draw(st.integers(2, 3), label="steps")
-        budget = MAX_EDITS
-        for step in range(steps):
-            # one edit per step, sometimes two at once; never more than MAX_EDITS in all
-            most = min(2, budget - (steps - step - 1))
-            count = data.draw(st.integers(1, most), label="edits") if most > 1 else 1
-            budget -= count
+        for _ in range(STEPS):
+            # one edit before each repro, sometimes two at once (2 to 4 edits in all)
+            count = data.draw(st.integers(1, MAX_EDITS // STEPS), label="edits")
             edits = [apply_edit(data, world, root) for _ in range(count)]
             log += [f"edit: {e}" for e in edits] + ["repro"]
             note("\n".join(log))
