@@ -26,3 +26,22 @@ test: $(VENV)/.test-installed
 
 clean:
 	rm -rf $(VENV) .pytest_cache
+
+# Benchmarks (bench/README.md). BENCH_ARGS passes options on, e.g. `make bench BENCH_ARGS=--quick`.
+DVC_VENV    := bench/.venv-dvc
+DVC_VERSION ?= 3.67.1
+
+.PHONY: bench bench-compare
+
+bench: $(VENV)/.run-installed
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+# DVC lives in its own venv, never a dependency of pipetool.
+$(DVC_VENV)/.installed:
+	$(PYTHON) -m venv $(DVC_VENV)
+	$(DVC_VENV)/bin/pip install -q --upgrade pip
+	$(DVC_VENV)/bin/pip install -q 'dvc==$(DVC_VERSION)'
+	touch $@
+
+bench-compare: $(VENV)/.run-installed $(DVC_VENV)/.installed
+	$(BIN)/python bench/run.py --tool both --dvc $(DVC_VENV)/bin/dvc --write-results $(BENCH_ARGS)

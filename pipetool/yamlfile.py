@@ -116,21 +116,6 @@ def _line(text: str, index: int) -> str:
     return lines[index] if 0 <= index < len(lines) else ""
 
 
-def load(path: str, display: str | None = None) -> Any:
-    """Read and parse a YAML file; a missing or unreadable file is a SpecError."""
-    display = display or path
-    try:
-        with open(path, encoding="utf-8") as handle:
-            text = handle.read()
-    except FileNotFoundError:
-        raise SpecError("file not found", file=display) from None
-    except UnicodeDecodeError:
-        raise SpecError("not a UTF-8 text file", file=display) from None
-    except OSError as exc:
-        raise SpecError(f"cannot read: {exc.strerror}", file=display) from None
-    return parse(text, display)
-
-
 def dump(data: Any) -> str:
     """Deterministic block-style YAML, keys in the order given."""
     return yaml.dump(
