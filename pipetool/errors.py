@@ -76,3 +76,7 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
     if not close:
         return None
     return "did you mean " + " or ".join(f"'{c}'" for c in close) + "?"
+
+
+class RevisionError(PipetoolError):
+    """A git revision cannot be read (unknown, not a repository, refused argument)."""

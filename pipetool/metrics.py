@@ -1,33 +1,101 @@
-"""Metrics files of the workspace: read (JSON, YAML, TOML) and flattened to `a.b` keys."""
+"""Metrics and params of the workspace or of a git revision, flattened to `a.b` keys."""
 
 from __future__ import annotations
 
 import json
-import os
+from dataclasses import dataclass, field
 from typing import Any
 
-from .graph import Graph
-from .params import flatten
+from .errors import PipetoolError
+from .params import ParamsFiles, flatten
+from .source import Source
+from .stage import Stage
 
 
-def metric_paths(graph: Graph) -> list[str]:
-    return [out.path for stage in graph.stages for out in stage.outs if out.kind == "metric"]
+@dataclass
+class FileValues:
+    """One metrics or params file: its flattened values, or why they cannot be shown."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
 
 
-def read_metrics(root: str, path: str) -> dict[str, Any]:
-    """Flattened metrics of one file; raises ValueError or OSError when unreadable."""
-    full = os.path.join(root, path)
+def parse_metrics(text: str, path: str) -> dict[str, Any]:
+    """Flatten a JSON, YAML or TOML metrics file; raises ValueError when it does not parse."""
     if path.endswith(".toml"):
         import tomllib
 
-        with open(full, "rb") as handle:
-            data = tomllib.load(handle)
+        data = tomllib.loads(text)
     elif path.endswith((".yaml", ".yml")):
         import yaml
 
-        with open(full, encoding="utf-8") as handle:
-            data = yaml.safe_load(handle)
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise ValueError(f"invalid YAML: {exc}") from None
     else:
-        with open(full, encoding="utf-8") as handle:
-            data = json.load(handle)
-    return flatten(data) if isinstance(data, dict) else {"": data}
+        data = json.loads(text)
+    if isinstance(data, dict):
+        return flatten(data)
+    if isinstance(data, (int, float, str, bool)):
+        return {"": data}
+    raise ValueError("expected a mapping of metric names to values")
+
+
+def metric_paths(stages: list[Stage]) -> list[str]:
+    return [out.path for stage in stages for out in stage.outs if out.kind == "metric"]
+
+
+def read_metrics(source: Source, stages: list[Stage]) -> dict[str, FileValues]:
+    """Every declared metrics file of these stages, read through source."""
+    result: dict[str, FileValues] = {}
+    for path in metric_paths(stages):
+        try:
+            text = source.read_text(path)
+        except PipetoolError as exc:
+            result[path] = FileValues(error=exc.message)
+            continue
+        if text is None:
+            result[path] = FileValues(error=_missing_reason(source, path))
+            continue
+        try:
+            result[path] = FileValues(parse_metrics(text, path))
+        except ValueError as exc:
+            result[path] = FileValues(error=f"unreadable: {exc}")
+    return result
+
+
+def _missing_reason(source: Source, path: str) -> str:
+    if getattr(source, "is_revision", False):
+        return "not in git at this revision (a cached out, or not yet produced)"
+    return "missing (run 'pipetool repro')"
+
+
+def read_params(source: Source, stages: list[Stage]) -> dict[str, FileValues]:
+    """The params the stages use, per params file (whole files included)."""
+    files = ParamsFiles(source)
+    wanted: dict[str, set[str] | None] = {}
+    for stage in stages:
+        for dep in stage.params:
+            if dep.keys is None or wanted.get(dep.file, set()) is None:
+                wanted[dep.file] = None
+            else:
+                wanted.setdefault(dep.file, set()).update(dep.keys)
+    result: dict[str, FileValues] = {}
+    for file, keys in sorted(wanted.items()):
+        try:
+            data = files.data(file)
+        except PipetoolError as exc:
+            result[file] = FileValues(error=exc.message)
+            continue
+        if keys is None:
+            result[file] = FileValues(flatten(data) if isinstance(data, dict) else {})
+            continue
+        values: dict[str, Any] = {}
+        for key in sorted(keys):
+            try:
+                values.update(flatten(files.value(file, key), key))
+            except KeyError:
+                pass  # absent at this revision: shown as '-'
+        result[file] = FileValues(values)
+    return result

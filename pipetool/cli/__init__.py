@@ -17,7 +17,8 @@ COMMANDS = {
     "repro": ("repro", "run the stale stages of the pipeline"),
     "status": ("status", "show stale stages and why"),
     "dag": ("dag", "show the stage graph"),
-    "metrics": ("metrics", "show metrics"),
+    "metrics": ("metrics", "show and compare metrics across git revisions"),
+    "params": ("params", "compare params across git revisions"),
 }
 
 

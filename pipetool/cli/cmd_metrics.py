@@ -1,47 +1,123 @@
-"""`pipetool metrics show`: the workspace's metrics as a table."""
+"""`pipetool metrics show|diff|history`: metrics of the workspace and of git revisions."""
 
 from __future__ import annotations
 
 import argparse
 
+from .common import add_format_options, add_revision_listing, print_diff
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
-    show = actions.add_parser("show", help="metrics of the workspace")
-    show.add_argument("--json", action="store_true", help="print as JSON")
-    show.add_argument("--precision", type=int, default=5, help="digits after the point (default 5)")
+    show = actions.add_parser("show", help="metrics of the workspace or of revisions",
+                              epilog="Example: pipetool metrics show HEAD~1 workspace")
+    show.add_argument("revisions", nargs="*", metavar="REV", help="git revisions (default: the workspace)")
+    add_revision_listing(show)
+    add_format_options(show, csv=True)
+    diff = actions.add_parser("diff", help="compare metrics of two revisions (default HEAD vs workspace)",
+                              epilog="Example: pipetool metrics diff main --md")
+    diff.add_argument("a", nargs="?", default="HEAD", metavar="A")
+    diff.add_argument("b", nargs="?", default=None, metavar="B", help="default: the workspace")
+    diff.add_argument("--all", action="store_true", help="also show unchanged metrics")
+    add_format_options(diff)
+    history = actions.add_parser("history", help="metrics along the first-parent history, a row per commit",
+                                 epilog="Example: pipetool metrics history model.accuracy --plot acc.png")
+    history.add_argument("metrics", nargs="*", metavar="METRIC", help="metric keys to show (default: all)")
+    history.add_argument("--rev-range", metavar="R", help="commits as in 'git log R' (default: HEAD)")
+    history.add_argument("--plot", metavar="FILE.png", help="also draw each metric over the commits")
+    add_format_options(history, csv=True)
 
 
 def run(args: argparse.Namespace) -> int:
-    import json
-
-    from tabulate import tabulate
-
-    from .. import graph as graph_mod
-    from .. import spec
-    from ..metrics import metric_paths, read_metrics
     from ..project import find
 
     project = find()
-    graph = graph_mod.build(spec.load(project.root))
+    if args.action == "show":
+        return _show(project.root, args)
+    if args.action == "diff":
+        return _diff(project.root, args)
+    return _history(project.root, args)
+
+
+def _show(root: str, args: argparse.Namespace) -> int:
+    import json
+
+    from ..git import Revisions
+    from ..metrics import read_metrics
+    from ..spec import load
+    from ..tables import fmt, render
+
+    revisions = Revisions(root)
+    names = list(args.revisions) + revisions_listed(revisions, args)
     table: dict[str, dict] = {}
-    for path in metric_paths(graph):
-        try:
-            table[path] = read_metrics(project.root, path)
-        except FileNotFoundError:
-            table[path] = {"error": "missing (run 'pipetool repro')"}
-        except (OSError, ValueError) as exc:
-            table[path] = {"error": f"unreadable: {exc}"}
+    for name in names or [None]:
+        label, source = revisions.source(name)
+        table[label] = read_metrics(source, load(source))
     if args.json:
-        print(json.dumps(table, indent=2, default=str))
+        print(json.dumps({rev: {p: (f.values if f.error is None else {"error": f.error}) for p, f in files.items()}
+                          for rev, files in table.items()}, indent=2, default=str))
         return 0
-    rows = [(path, key, _fmt(value, args.precision)) for path, values in table.items()
-            for key, value in values.items()]
-    print(tabulate(rows, headers=["Path", "Metric", "Value"]) if rows else "No metrics declared.")
+    keys = list(dict.fromkeys(k for files in table.values() for f in files.values() for k in f.values))
+    headers = (["Revision"] if len(table) > 1 else []) + ["Path"] + keys
+    rows = []
+    for rev, files in table.items():
+        for path, values in files.items():
+            cells = [values.error] if values.error else [fmt(values.values.get(k, _absent()), args.precision) for k in keys]
+            rows.append(([rev] if len(table) > 1 else []) + [path] + cells)
+    print(render(headers, rows, _style(args)) if rows else "No metrics declared in pipeline.yaml.")
     return 0
 
 
-def _fmt(value, precision: int) -> str:
-    if isinstance(value, float):
-        return f"{value:.{precision}g}" if abs(value) >= 1e6 else str(round(value, precision))
-    return str(value)
+def revisions_listed(revisions, args: argparse.Namespace) -> list[str]:
+    if not (args.all_commits or args.all_branches or args.all_tags):
+        return []
+    return revisions.git.names(args.all_branches, args.all_tags, args.all_commits)
+
+
+def _absent():
+    from ..compare import ABSENT
+
+    return ABSENT
+
+
+def _style(args: argparse.Namespace) -> str:
+    return "md" if args.md else "csv" if getattr(args, "csv", False) else "plain"
+
+
+def _diff(root: str, args: argparse.Namespace) -> int:
+    from ..git import Revisions
+    from ..metrics import read_metrics
+    from ..spec import load
+
+    revisions = Revisions(root)
+    sides = []
+    for rev in (args.a, args.b):
+        label, source = revisions.source(rev)
+        sides.append((label, read_metrics(source, load(source))))
+    print_diff(sides, args, "Metric")
+    return 0
+
+
+def _history(root: str, args: argparse.Namespace) -> int:
+    from ..history import metrics_history, plot_history
+    from ..tables import fmt, render
+
+    history = metrics_history(root, args.rev_range, args.metrics)
+    if args.plot:
+        plot_history(history, args.plot)
+    if args.json:
+        import json
+
+        print(json.dumps([{"commit": r.revision.sha, "message": r.revision.summary, "metrics": r.values}
+                          for r in history.rows], indent=2, default=str))
+        return 0
+    rows = [[r.revision.name, _short(r.revision.summary)] + [fmt(r.values.get(k, _absent()), args.precision)
+                                                              for k in history.keys] for r in history.rows]
+    print(render(["Commit", "Message"] + history.keys, rows, _style(args)))
+    if args.plot:
+        print(f"Plot written to {args.plot}")
+    return 0
+
+
+def _short(text: str, width: int = 40) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"

@@ -21,3 +21,51 @@ def target_indexes(ws, targets: list[str]) -> list[int] | None:
     from ..targets import resolve
 
     return resolve(ws.graph, targets, ws.root) if targets else None
+
+
+def add_format_options(parser, csv: bool = False) -> None:
+    """--json, --md (and --csv), --precision: shared by metrics and params tables."""
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--json", action="store_true", help="print JSON")
+    group.add_argument("--md", action="store_true", help="print a Markdown table (for a pull-request comment)")
+    if csv:
+        group.add_argument("--csv", action="store_true", help="print CSV")
+    parser.add_argument("--precision", type=int, default=5, metavar="N",
+                        help="round numbers to N digits after the point (default 5)")
+
+
+def add_revision_listing(parser) -> None:
+    parser.add_argument("-A", "--all-commits", action="store_true", help="every commit")
+    parser.add_argument("-a", "--all-branches", action="store_true", help="every branch")
+    parser.add_argument("-T", "--all-tags", action="store_true", help="every tag")
+
+
+def print_diff(sides, args, what: str) -> None:
+    """The table of a metrics or params diff between two (label, files) sides."""
+    import json
+
+    from ..compare import ABSENT, diff
+    from ..tables import fmt, render
+
+    (old_label, old), (new_label, new) = sides
+    rows = diff(old, new, show_all=args.all)
+    if args.json:
+        plain = lambda v: None if v is ABSENT else v  # noqa: E731
+        out: dict = {}
+        for row in rows:
+            entry = {"old": plain(row.old), "new": plain(row.new)}
+            if row.change is not None:
+                entry["diff"] = row.change
+            out.setdefault(row.path, {})[row.key] = entry
+        print(json.dumps(out, indent=2, default=str))
+        return
+    for label, files in sides:
+        for path, values in files.items():
+            if values.error:
+                print(f"{path} at {label}: {values.error}")
+    if not rows:
+        print(f"No {what.lower()} changed between {old_label} and {new_label}.")
+        return
+    table = [[row.path, row.key, fmt(row.old, args.precision), fmt(row.new, args.precision),
+              "-" if row.change is None else fmt(row.change, args.precision)] for row in rows]
+    print(render(["Path", what, old_label, new_label, "Change"], table, "md" if args.md else "plain"))

@@ -1,0 +1,98 @@
+"""Metrics along the first-parent history: a row per commit, and a plot of each metric."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import PipetoolError
+from .git import GitRepo, Revision
+from .metrics import metric_paths, parse_metrics
+from .spec import PIPELINE_FILE, load
+
+
+@dataclass
+class HistoryRow:
+    revision: Revision
+    values: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class History:
+    keys: list[str]
+    rows: list[HistoryRow]
+
+
+def metrics_history(root: str, rev_range: str | None, wanted: list[str]) -> History:
+    """Metrics of every first-parent commit, oldest first; all metrics, or just the wanted keys."""
+    repo = GitRepo(root)
+    paths_by_spec: dict[tuple, list[str]] = {}
+    rows = []
+    for revision in repo.first_parent_history(rev_range):
+        source = repo.source(revision)
+        paths = _metric_paths(source, paths_by_spec)
+        values: dict[str, Any] = {}
+        for path in paths:
+            text = source.read_text(path)
+            if text is None:
+                continue
+            try:
+                flat = parse_metrics(text, path)
+            except ValueError:
+                continue  # a broken file at one commit leaves gaps in its row, not a failed command
+            values.update({_column(path, key, len(paths)): value for key, value in flat.items()})
+        rows.append(HistoryRow(revision, values))
+    keys = list(dict.fromkeys(k for row in rows for k in row.values))
+    if wanted:
+        missing = [w for w in wanted if w not in keys]
+        if missing:
+            raise PipetoolError(f"no metric named {', '.join(repr(m) for m in missing)} in this history",
+                                hint="known metrics: " + ", ".join(keys[:12]))
+        keys = wanted
+    return History(keys, rows)
+
+
+def _column(path: str, key: str, nfiles: int) -> str:
+    return key if nfiles == 1 else f"{path}:{key}"
+
+
+def _metric_paths(source, cache: dict[tuple, list[str]]) -> list[str]:
+    """Metric paths of a commit; parsed once per distinct pipeline.yaml and params.yaml."""
+    key = (source.blob_id(PIPELINE_FILE), source.blob_id("params.yaml"))
+    if key not in cache:
+        try:
+            cache[key] = metric_paths(load(source)) if key[0] else []
+        except PipetoolError:
+            cache[key] = []  # an invalid pipeline.yaml at an old commit: no metrics there
+    return cache[key]
+
+
+def plot_history(history: History, path: str) -> None:
+    """One panel per metric over the commits, as a PNG."""
+    try:
+        import matplotlib
+    except ImportError:
+        raise PipetoolError("--plot needs matplotlib", hint="pip install 'pipetool[plots]'") from None
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    numeric = [k for k in history.keys if any(_is_number(r.values.get(k)) for r in history.rows)]
+    if not numeric:
+        raise PipetoolError("no numeric metric to plot")
+    labels = [r.revision.name for r in history.rows]
+    fig, axes = plt.subplots(len(numeric), 1, figsize=(max(6, len(labels) * 0.35), 2.6 * len(numeric)),
+                             squeeze=False, sharex=True)
+    for ax, key in zip(axes[:, 0], numeric):
+        points = [(i, r.values[key]) for i, r in enumerate(history.rows) if _is_number(r.values.get(key))]
+        ax.plot([p[0] for p in points], [p[1] for p in points], marker="o")
+        ax.set_ylabel(key)
+        ax.grid(alpha=0.3)
+    axes[-1, 0].set_xticks(range(len(labels)), labels, rotation=60, ha="right", fontsize=8)
+    fig.suptitle("metrics over commits (oldest left)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
