@@ -1,4 +1,4 @@
-"""Score the model and the baseline on the test split; write metrics and ROC data."""
+"""Score the model and the baseline on the test split; write metrics, ROC and confusion data."""
 import json
 import os
 
@@ -9,6 +9,7 @@ from common import FLOAT_FORMAT, load_model, load_split
 
 METRICS = "metrics.json"
 ROC = "plots/roc.csv"
+CONFUSION = "plots/confusion.csv"
 
 
 def score(model, X, y):
@@ -33,6 +34,9 @@ def main():
     os.makedirs(os.path.dirname(ROC), exist_ok=True)
     pd.DataFrame({"fpr": fpr, "tpr": tpr}).to_csv(
         ROC, index=False, float_format=FLOAT_FORMAT, lineterminator="\n"
+    )
+    pd.DataFrame({"actual": y, "predicted": model.predict(X)}).to_csv(
+        CONFUSION, index=False, lineterminator="\n"
     )
     print(json.dumps(metrics, sort_keys=True))
 

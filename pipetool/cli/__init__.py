@@ -19,6 +19,7 @@ COMMANDS = {
     "dag": ("dag", "show the stage graph"),
     "metrics": ("metrics", "show and compare metrics across git revisions"),
     "params": ("params", "compare params across git revisions"),
+    "plots": ("plots", "draw plot files across git revisions into an HTML page"),
 }
 
 

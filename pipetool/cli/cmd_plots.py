@@ -1,0 +1,40 @@
+"""`pipetool plots show|diff`: plot files across revisions, in one HTML page a person opens."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    show = actions.add_parser("show", help="plots of the workspace or of revisions",
+                              epilog="Example: pipetool plots show HEAD~1 workspace -o plots.html")
+    show.add_argument("revisions", nargs="*", metavar="REV", help="git revisions (default: the workspace)")
+    diff = actions.add_parser("diff", help="plots of two revisions in one chart (default HEAD vs workspace)",
+                              epilog="Example: pipetool plots diff main")
+    diff.add_argument("a", nargs="?", default="HEAD", metavar="A")
+    diff.add_argument("b", nargs="?", default=None, metavar="B", help="default: the workspace")
+    for sub in (show, diff):
+        sub.add_argument("-o", "--out", default="plots.html", metavar="FILE",
+                         help="the HTML file to write (default plots.html)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..git import Revisions
+    from ..lock import atomic_write
+    from ..plots import collect, render_html, require_matplotlib
+    from ..project import find
+
+    require_matplotlib()
+    revisions = Revisions(find().root)
+    names = (args.revisions or [None]) if args.action == "show" else [args.a, args.b]
+    plots = collect([revisions.source(name) for name in names])
+    if not plots:
+        print("No plots declared in pipeline.yaml.")
+        return 0
+    atomic_write(args.out, render_html(plots, "pipetool plots"), durable=False)
+    for plot in plots:
+        for revision, error in plot.errors.items():
+            print(f"{plot.spec.path} at {revision}: {error}")
+    print(f"Wrote {args.out}: {len(plots)} plot(s); open it in a browser")
+    return 0
