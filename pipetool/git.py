@@ -10,7 +10,7 @@ import os
 import posixpath
 from dataclasses import dataclass
 
-from .errors import RevisionError, SpecError
+from .errors import PipetoolError, RevisionError, SpecError
 
 WORKSPACE = "workspace"
 
@@ -54,7 +54,7 @@ class GitRepo:
     def first_parent_history(self, rev_range: str | None = None) -> list[Revision]:
         """Commits along the first-parent line, oldest first (rev_range as in `git log`)."""
         target = rev_range or "HEAD"
-        for part in target.split(".."):
+        for part in target.replace("...", "..").split(".."):
             if part:
                 self.revision(part)  # a clear error for a bad end, before git sees it
         commits = list(self.repo.iter_commits(target, first_parent=True))
@@ -137,3 +137,18 @@ class Revisions:
             return WORKSPACE, FileSource(self.root)
         revision = self.git.revision(rev)
         return rev, self.git.source(revision)
+
+    def load(self, rev: str | None):
+        """(label, source, stages); a revision from before pipeline.yaml existed has no stages."""
+        from .spec import PIPELINE_FILE, load
+
+        label, source = self.source(rev)
+        if label != WORKSPACE and not source.exists(PIPELINE_FILE):
+            return label, source, []
+        try:
+            return label, source, load(source)
+        except PipetoolError as error:
+            if label != WORKSPACE:
+                error.message = f"{error.message} (in the revision {label})"
+                error.args = (error.render(),)
+            raise

@@ -27,21 +27,21 @@ def metrics_history(root: str, rev_range: str | None, wanted: list[str]) -> Hist
     """Metrics of every first-parent commit, oldest first; all metrics, or just the wanted keys."""
     repo = GitRepo(root)
     paths_by_spec: dict[tuple, list[str]] = {}
-    rows = []
+    read: list[tuple[Revision, dict[str, dict[str, Any]]]] = []
     for revision in repo.first_parent_history(rev_range):
         source = repo.source(revision)
-        paths = _metric_paths(source, paths_by_spec)
-        values: dict[str, Any] = {}
-        for path in paths:
+        files: dict[str, dict[str, Any]] = {}
+        for path in _metric_paths(source, paths_by_spec):
             text = source.read_text(path)
-            if text is None:
-                continue
             try:
-                flat = parse_metrics(text, path)
+                files[path] = parse_metrics(text, path) if text is not None else {}
             except ValueError:
-                continue  # a broken file at one commit leaves gaps in its row, not a failed command
-            values.update({_column(path, key, len(paths)): value for key, value in flat.items()})
-        rows.append(HistoryRow(revision, values))
+                files[path] = {}  # a broken file at one commit leaves gaps in its row, not a failed command
+        read.append((revision, files))
+    several = len({path for _, files in read for path in files}) > 1  # one naming for the whole history
+    rows = [HistoryRow(revision, {_column(path, key, several): value
+                                  for path, flat in files.items() for key, value in flat.items()})
+            for revision, files in read]
     keys = list(dict.fromkeys(k for row in rows for k in row.values))
     if wanted:
         missing = [w for w in wanted if w not in keys]
@@ -52,8 +52,8 @@ def metrics_history(root: str, rev_range: str | None, wanted: list[str]) -> Hist
     return History(keys, rows)
 
 
-def _column(path: str, key: str, nfiles: int) -> str:
-    return key if nfiles == 1 else f"{path}:{key}"
+def _column(path: str, key: str, several: bool) -> str:
+    return f"{path}:{key}" if several else key
 
 
 def _metric_paths(source, cache: dict[tuple, list[str]]) -> list[str]:

@@ -32,9 +32,12 @@ def parse_metrics(text: str, path: str) -> dict[str, Any]:
         try:
             data = yaml.safe_load(text)
         except yaml.YAMLError as exc:
-            raise ValueError(f"invalid YAML: {exc}") from None
+            raise ValueError(" ".join(f"invalid YAML: {exc}".split())) from None
     else:
-        data = json.loads(text)
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"invalid JSON: {exc}") from None
     if isinstance(data, dict):
         return flatten(data)
     if isinstance(data, (int, float, str, bool)):

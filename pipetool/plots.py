@@ -43,13 +43,11 @@ def plot_specs(stages: list[Stage]) -> list[PlotSpec]:
     return specs
 
 
-def collect(sides: list[tuple[str, Any]]) -> list[Plot]:
-    """Every plot file declared at any of the (label, source) revisions, with a series per revision."""
-    from .spec import load
-
+def collect(sides: list[tuple[str, Any, list[Stage]]]) -> list[Plot]:
+    """Every plot file declared at any of the (label, source, stages) revisions, a series per revision."""
     plots: dict[str, Plot] = {}
-    for label, source in sides:
-        for spec in plot_specs(load(source)):
+    for label, source, stages in sides:
+        for spec in plot_specs(stages):
             plot = plots.setdefault(spec.path, Plot(spec))
             try:
                 text = source.read_text(spec.path)

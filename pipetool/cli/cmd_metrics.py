@@ -42,29 +42,40 @@ def run(args: argparse.Namespace) -> int:
 def _show(root: str, args: argparse.Namespace) -> int:
     import json
 
+    import sys
+
     from ..git import Revisions
     from ..metrics import read_metrics
-    from ..spec import load
     from ..tables import fmt, render
 
     revisions = Revisions(root)
     names = list(args.revisions) + revisions_listed(revisions, args)
     table: dict[str, dict] = {}
     for name in names or [None]:
-        label, source = revisions.source(name)
-        table[label] = read_metrics(source, load(source))
+        label, source, stages = revisions.load(name)
+        table[label] = read_metrics(source, stages)
     if args.json:
         print(json.dumps({rev: {p: (f.values if f.error is None else {"error": f.error}) for p, f in files.items()}
                           for rev, files in table.items()}, indent=2, default=str))
         return 0
     keys = list(dict.fromkeys(k for files in table.values() for f in files.values() for k in f.values))
-    headers = (["Revision"] if len(table) > 1 else []) + ["Path"] + keys
-    rows = []
+    by_revision = bool(names)  # the workspace alone needs no Revision column
+    headers = (["Revision"] if by_revision else []) + ["Path"] + keys
+    rows, problems = [], []
     for rev, files in table.items():
         for path, values in files.items():
-            cells = [values.error] if values.error else [fmt(values.values.get(k, _absent()), args.precision) for k in keys]
-            rows.append(([rev] if len(table) > 1 else []) + [path] + cells)
-    print(render(headers, rows, _style(args)) if rows else "No metrics declared in pipeline.yaml.")
+            if values.error:  # said apart, so the columns stay metrics only
+                problems.append(f"{path}{f' at {rev}' if by_revision else ''}: {values.error}")
+                if _style(args) != "csv":  # CSV keeps a full grid, gaps as '-'
+                    continue
+            cells = [fmt(values.values.get(k, _absent()), args.precision) for k in keys]
+            rows.append(([rev] if by_revision else []) + [path] + cells)
+    if rows:
+        print(render(headers, rows, _style(args)))
+    elif not problems:
+        print("No metrics declared in pipeline.yaml.")
+    for problem in problems:
+        print(problem, file=sys.stderr if _style(args) == "csv" else sys.stdout)
     return 0
 
 
@@ -87,13 +98,12 @@ def _style(args: argparse.Namespace) -> str:
 def _diff(root: str, args: argparse.Namespace) -> int:
     from ..git import Revisions
     from ..metrics import read_metrics
-    from ..spec import load
 
     revisions = Revisions(root)
     sides = []
     for rev in (args.a, args.b):
-        label, source = revisions.source(rev)
-        sides.append((label, read_metrics(source, load(source))))
+        label, source, stages = revisions.load(rev)
+        sides.append((label, read_metrics(source, stages)))
     print_diff(sides, args, "Metric")
     return 0
 
@@ -108,7 +118,8 @@ def _history(root: str, args: argparse.Namespace) -> int:
     if args.json:
         import json
 
-        print(json.dumps([{"commit": r.revision.sha, "message": r.revision.summary, "metrics": r.values}
+        print(json.dumps([{"commit": r.revision.sha, "message": r.revision.summary,
+                           "metrics": {k: r.values[k] for k in history.keys if k in r.values}}
                           for r in history.rows], indent=2, default=str))
         return 0
     rows = [[r.revision.name, _short(r.revision.summary)] + [fmt(r.values.get(k, _absent()), args.precision)

@@ -21,12 +21,11 @@ def run(args: argparse.Namespace) -> int:
     from ..git import Revisions
     from ..metrics import read_params
     from ..project import find
-    from ..spec import load
 
     revisions = Revisions(find().root)
     sides = []
     for rev in (args.a, args.b):
-        label, source = revisions.source(rev)
-        sides.append((label, read_params(source, load(source))))
+        label, source, stages = revisions.load(rev)
+        sides.append((label, read_params(source, stages)))
     print_diff(sides, args, "Param")
     return 0

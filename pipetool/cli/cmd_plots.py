@@ -28,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
     require_matplotlib()
     revisions = Revisions(find().root)
     names = (args.revisions or [None]) if args.action == "show" else [args.a, args.b]
-    plots = collect([revisions.source(name) for name in names])
+    plots = collect([revisions.load(name) for name in names])
     if not plots:
         print("No plots declared in pipeline.yaml.")
         return 0

@@ -47,8 +47,14 @@ def print_diff(sides, args, what: str) -> None:
     from ..compare import ABSENT, diff
     from ..tables import fmt, render
 
+    import sys
+
     (old_label, old), (new_label, new) = sides
     rows = diff(old, new, show_all=args.all)
+    for label, files in sides:
+        for path, values in files.items():
+            if values.error:
+                print(f"{path} at {label}: {values.error}", file=sys.stderr if args.json else sys.stdout)
     if args.json:
         plain = lambda v: None if v is ABSENT else v  # noqa: E731
         out: dict = {}
@@ -59,10 +65,6 @@ def print_diff(sides, args, what: str) -> None:
             out.setdefault(row.path, {})[row.key] = entry
         print(json.dumps(out, indent=2, default=str))
         return
-    for label, files in sides:
-        for path, values in files.items():
-            if values.error:
-                print(f"{path} at {label}: {values.error}")
     if not rows:
         print(f"No {what.lower()} changed between {old_label} and {new_label}.")
         return
