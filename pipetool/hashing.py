@@ -106,13 +106,17 @@ class Hasher:
             cached = self.state.get_dir(full, fingerprint)
             if cached is not None:
                 return HashInfo(*cached)
-        digests = self._hash_files(files)
-        entries = [(rel, digest, st.st_size) for (rel, _, st), digest in zip(files, digests)]
+        entries = [(rel, digest, st.st_size) for (rel, _, st), digest in zip(files, self._hash_files(files))]
         info = HashInfo(manifest_hash(entries), sum(st.st_size for _, _, st in files), len(files))
         if self.state is not None:
             newest = max((st.st_mtime_ns for _, _, st in files), default=0)
             self.state.put_dir(full, fingerprint, newest, (info.hash, info.size, info.nfiles))
         return info
+
+    def dir_entries(self, path: str) -> list[tuple[str, str, int]]:
+        """The manifest of a directory: sorted (relative path, hash, size) of its files."""
+        files = sorted(_walk(os.path.join(self.root, path), ""))
+        return [(rel, digest, st.st_size) for (rel, _, st), digest in zip(files, self._hash_files(files))]
 
     def _hash_files(self, files: list[tuple[str, str, os.stat_result]]) -> list[str]:
         """Hashes of the files in order: known ones looked up, the rest read on all cores."""

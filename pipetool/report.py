@@ -33,6 +33,9 @@ class ConsoleReporter:
     def would_run(self, name: str, reasons: Sequence[Reason]) -> None:
         self._write(f"Would run stage '{name}': {_because(reasons)}")
 
+    def restored(self, name: str, reasons: Sequence[Reason]) -> None:
+        self._write(f"Stage '{name}' restored from run-cache ({_because(reasons)})")
+
     def up_to_date(self, name: str) -> None:
         self._write(f"Stage '{name}' is up to date")
 
@@ -57,15 +60,17 @@ class ConsoleReporter:
         self._write(f"warning: {text}")
 
     def summary(self, ran: Sequence[str], failed: Sequence[str], skipped: Sequence[str],
-                up_to_date: Sequence[str], dry: bool = False) -> None:
+                up_to_date: Sequence[str], dry: bool = False, restored: Sequence[str] = ()) -> None:
         if dry:
             self._write(f"{len(ran)} stage(s) would run, {len(up_to_date)} up to date")
             return
-        if not ran and not failed and not skipped:
+        if not ran and not failed and not skipped and not restored:
             self._write("Data and pipelines are up to date.")
             return
         parts = [f"{len(ran)} ran", f"{len(failed)} failed", f"{len(skipped)} skipped",
                  f"{len(up_to_date)} up to date"]
+        if restored:
+            parts.insert(1, f"{len(restored)} restored from run-cache")
         self._write("Summary: " + ", ".join(parts))
 
 

@@ -7,9 +7,9 @@ upstream that rewrote identical bytes leaves its downstream alone (early cutoff)
 from __future__ import annotations
 
 import os
-import shutil
 from dataclasses import dataclass, field
 
+from . import gitignore, outs
 from .errors import GraphError, RunError
 from .executor import StageRun
 from .executor.local import LocalExecutor
@@ -32,6 +32,7 @@ class ReproOptions:
     dry: bool = False
     keep_going: bool = False
     jobs: int = 1
+    run_cache: bool = True
 
 
 @dataclass
@@ -41,6 +42,7 @@ class ReproResult:
     skipped: list[str] = field(default_factory=list)
     up_to_date: list[str] = field(default_factory=list)
     interrupted: list[str] = field(default_factory=list)
+    restored: list[str] = field(default_factory=list)  # from the run-cache, not run
 
 
 def repro(ws: Workspace, options: ReproOptions, reporter: ConsoleReporter) -> ReproResult:
@@ -49,12 +51,14 @@ def repro(ws: Workspace, options: ReproOptions, reporter: ConsoleReporter) -> Re
     _check_paths(ws, selected)
     if options.dry:
         return _dry_run(ws, selected, entries, options, reporter)
+    before = dict(entries)
     ws.locks.begin()
     try:
         return _Run(ws, selected, entries, options, reporter).run()
     finally:
         ws.locks.commit(entries, keep=ws.graph.index)
         ws.state.flush()
+        _sync_gitignore(ws, before, entries)
 
 
 def _check_paths(ws: Workspace, selected: list[int]) -> None:
@@ -79,6 +83,15 @@ def _check_paths(ws: Workspace, selected: list[int]) -> None:
                     file=PIPELINE_FILE, line=stage.line, stage=stage.name,
                     hint="create the file, fix the path, or add a stage with it as an out",
                 )
+
+
+def _sync_gitignore(ws: Workspace, before: dict[str, LockEntry], after: dict[str, LockEntry]) -> None:
+    """Cached outs of the stages that exist are git-ignored; outs that went away are not."""
+    cached = {out.path for stage in ws.graph.stages for out in stage.outs if out.cache}
+    recorded = {r.path for name, e in after.items() if name in ws.graph.index for r in e.outs}
+    gone = {r.path for e in before.values() for r in e.outs} - recorded
+    gitignore.ignore(ws.root, sorted(cached & recorded))
+    gitignore.unignore(ws.root, sorted(gone - cached))
 
 
 def _dry_run(ws: Workspace, selected: list[int], entries: dict, options: ReproOptions,
@@ -160,13 +173,32 @@ class _Run:
         if missing:
             self._fail(index, f"dep(s) missing: {', '.join(missing)}")
             return
+        if self._restore(index, stage, observed, reasons):
+            return
         self.reporter.running(stage.name, reasons)
-        problem = _prepare_outs(self.ws.root, stage)
+        problem = outs.prepare(self.ws.root, stage)
         if problem:
             self._fail(index, problem)
             return
         self.observed[stage.name] = observed
         self.executor.submit(stage)
+
+    def _restore(self, index: int, stage: Stage, observed: Observed, reasons: list[Reason]) -> bool:
+        """Put back the outs of an identical earlier run instead of running; False when none."""
+        if not self.options.run_cache or self.options.force or not outs.uses_run_cache(stage):
+            return False
+        entry = outs.restore(self.ws.root, stage, observed, self.ws.cache, self.ws.runs)
+        if entry is None:
+            return False
+        self._record(stage, entry)
+        self.reporter.restored(stage.name, reasons)
+        self.result.restored.append(stage.name)
+        self.schedule.finish(index)
+        return True
+
+    def _record(self, stage: Stage, entry: LockEntry) -> None:
+        self.entries[stage.name] = entry
+        self.ws.locks.record(stage.name, entry)
 
     def _finish(self, run: StageRun) -> None:
         index = self.ws.graph.index[run.name]
@@ -174,21 +206,20 @@ class _Run:
         if not run.ok:
             self._fail(index, failure_message(run), run.tail)
             return
-        outs = {path: self.ws.hasher.info(path) for path in stage.out_paths}
-        missing = [path for path, info in outs.items() if info is None]
+        hashed = {path: self.ws.hasher.info(path) for path in stage.out_paths}
+        missing = [path for path, info in hashed.items() if info is None]
         if missing:
             self._fail(index, "its cmd succeeded but did not create the declared out(s) "
                               + ", ".join(f"'{p}'" for p in missing))
             return
-        observed = self.observed.pop(stage.name)
-        entry = LockEntry(
-            cmd=stage.cmd_record(),
-            deps=tuple(PathRecord.of(p, info) for p, info in observed.deps.items() if info),
-            params={f: dict(v) for f, v in observed.params.items()},
-            outs=tuple(PathRecord.of(p, info) for p, info in outs.items() if info),
-        )
-        self.entries[stage.name] = entry
-        self.ws.locks.record(stage.name, entry)
+        records = tuple(PathRecord.of(p, info) for p, info in hashed.items() if info)
+        entry = outs.lock_entry(stage, self.observed.pop(stage.name), records)
+        try:
+            outs.save(stage, entry, self.ws.hasher, self.ws.cache, self.ws.runs if self.options.run_cache else None)
+        except OSError as exc:
+            self._fail(index, f"could not store its outs in the cache: {exc}")
+            return
+        self._record(stage, entry)
         self.reporter.succeeded(stage.name, run)
         self.result.ran.append(stage.name)
         self.schedule.finish(index)
@@ -221,42 +252,7 @@ class _Run:
         r = self.result
         if r.interrupted:
             return
-        self.reporter.summary(r.ran, r.failed, r.skipped, r.up_to_date)
-
-
-def _prepare_outs(root: str, stage: Stage) -> str | None:
-    """Remove outs (unless persist) so a stage cannot leave a stale one behind; make parents.
-
-    Returns what went wrong, naming the out, or None.
-    """
-    for out in stage.outs:
-        full = os.path.join(root, out.path)
-        try:
-            if not out.persist:
-                _remove(full)
-            os.makedirs(os.path.dirname(full), exist_ok=True)
-        except (FileExistsError, NotADirectoryError):
-            blocker = _file_in_the_way(root, out.path)
-            return f"cannot create the folder of out '{out.path}': '{blocker}' is a file"
-        except OSError as exc:
-            return f"cannot prepare out '{out.path}': {exc.strerror}"
-    return None
-
-
-def _file_in_the_way(root: str, path: str) -> str:
-    parts = path.split("/")
-    for depth in range(1, len(parts)):
-        prefix = "/".join(parts[:depth])
-        if os.path.lexists(os.path.join(root, prefix)) and not os.path.isdir(os.path.join(root, prefix)):
-            return prefix
-    return path
-
-
-def _remove(path: str) -> None:
-    if os.path.isdir(path) and not os.path.islink(path):
-        shutil.rmtree(path)
-    elif os.path.lexists(path):
-        os.remove(path)
+        self.reporter.summary(r.ran, r.failed, r.skipped, r.up_to_date, restored=r.restored)
 
 
 def raise_for(result: ReproResult) -> None:

@@ -5,13 +5,16 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from . import config
 from . import graph as graph_mod
 from . import spec
+from .cache import Cache
 from .graph import Graph
 from .hashing import Hasher
 from .lock import LockStore
 from .params import ParamsFiles
 from .project import Project
+from .runcache import RunCache
 from .state import StateDB
 
 
@@ -23,6 +26,8 @@ class Workspace:
     hasher: Hasher
     locks: LockStore
     state: StateDB
+    cache: Cache
+    runs: RunCache
 
     @property
     def root(self) -> str:
@@ -38,11 +43,14 @@ def open_workspace(project: Project) -> Workspace:
     graph = graph_mod.build(stages)
     state_dir = project.ensure_state_dir()
     state = StateDB(os.path.join(state_dir, "state.db"))
+    hasher = Hasher(project.root, state)
     return Workspace(
         project=project,
         graph=graph,
         params=ParamsFiles(project.root),
-        hasher=Hasher(project.root, state),
+        hasher=hasher,
         locks=LockStore(project.root, state_dir),
         state=state,
+        cache=Cache(state_dir, config.read(state_dir)["cache.type"], hasher),
+        runs=RunCache(state_dir),
     )

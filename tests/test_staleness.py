@@ -40,8 +40,10 @@ def status(project) -> str:
     return project.ok("status").stdout
 
 
-def repro_ran(project) -> list[str]:
-    return ran_stages(project.ok("repro").stdout)
+# Tests that remove or damage an out pass --no-run-cache: they are about which stages are stale
+# and run; getting outs back from the run-cache instead is tested in test_cache.py.
+def repro_ran(project, *args: str) -> list[str]:
+    return ran_stages(project.ok("repro", *args).stdout)
 
 
 def bump_mtime(path) -> None:
@@ -217,7 +219,7 @@ def test_dep_made_by_upstream_deleted_reruns_only_the_upstream(project):
         "train:\n    changed deps: deleted prep.csv\n"
     )
     # prep recreates the very same prep.csv, so train's inputs are as locked again
-    assert repro_ran(project) == ["prep"]
+    assert repro_ran(project, "--no-run-cache") == ["prep"]
     assert status(project) == UP_TO_DATE
 
 
@@ -275,7 +277,7 @@ def test_out_deleted(project):
     setup_two_stages(project)
     os.remove(project.path / "model.pkl")
     assert status(project) == "train:\n    changed outs: deleted model.pkl\n"
-    assert repro_ran(project) == ["train"]
+    assert repro_ran(project, "--no-run-cache") == ["train"]
     assert project.read("model.pkl") == "1\n2\n"
     assert status(project) == UP_TO_DATE
 
@@ -284,7 +286,7 @@ def test_out_modified(project):
     setup_two_stages(project)
     project.write("model.pkl", "tampered\n")
     assert status(project) == "train:\n    changed outs: modified model.pkl\n"
-    assert repro_ran(project) == ["train"]
+    assert repro_ran(project, "--no-run-cache") == ["train"]
     assert project.read("model.pkl") == "1\n2\n"
     assert status(project) == UP_TO_DATE
 
@@ -426,5 +428,5 @@ def test_metric_file_modified_is_stale(project):
     assert repro_ran(project) == ["score"]
     project.write("metrics.json", '{"acc":1.0}\n')
     assert status(project) == "score:\n    changed outs: modified metrics.json\n"
-    assert repro_ran(project) == ["score"]
+    assert repro_ran(project, "--no-run-cache") == ["score"]
     assert project.read("metrics.json") == '{"acc":0.9}\n'

@@ -22,6 +22,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="after a failure, still run stages that do not depend on it")
     parser.add_argument("-j", "--jobs", type=_positive, default=1, metavar="N",
                         help="run up to N independent stages at once (default 1)")
+    parser.add_argument("--no-run-cache", dest="run_cache", action="store_false",
+                        help="always run stale stages; never restore outs of an identical earlier run")
     parser.add_argument("--wait", action="store_true",
                         help="if another repro runs in this project, wait for it instead of failing")
 
@@ -51,6 +53,7 @@ def run(args: argparse.Namespace) -> int:
             dry=args.dry,
             keep_going=args.keep_going,
             jobs=args.jobs,
+            run_cache=args.run_cache,
         )
         reporter = ConsoleReporter(prefix_output=args.jobs > 1)
         takeover = lambda pid: reporter.warning(f"took over the lock of pid {pid}, which is no longer running")

@@ -1,0 +1,53 @@
+"""Checkout: make the workspace's outs match pipeline.lock, from the cache."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from .cache import CorruptObject
+from .plan import select
+from .workspace import Workspace
+
+
+@dataclass
+class CheckoutResult:
+    restored: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)  # the cache lacks the locked bytes
+    refused: list[str] = field(default_factory=list)  # differs, not in the cache: needs --force
+    corrupt: list[str] = field(default_factory=list)  # a cache object's bytes do not match its hash
+
+    @property
+    def ok(self) -> bool:
+        return not (self.missing or self.refused or self.corrupt)
+
+
+def checkout(ws: Workspace, targets: list[int] | None, force: bool = False) -> CheckoutResult:
+    """Restore every cached out whose workspace bytes differ from the lock; verify what it restores."""
+    entries = ws.locks.read()
+    result = CheckoutResult()
+    for index in select(ws.graph, targets):
+        stage = ws.graph.stages[index]
+        entry = entries.get(stage.name)
+        cached = {out.path for out in stage.outs if out.cache}
+        for record in entry.outs if entry else ():
+            if record.path in cached:
+                _checkout_one(ws, record, force, result)
+    return result
+
+
+def _checkout_one(ws: Workspace, record, force: bool, result: CheckoutResult) -> None:
+    current = ws.hasher.info(record.path)
+    try:
+        if current is not None and current.hash == record.hash:
+            result.unchanged.append(record.path)
+        elif not ws.cache.has_all(record.hash):
+            result.missing.append(record.path)
+        elif current is not None and not force and not ws.cache.has(current.hash):
+            result.refused.append(record.path)
+        else:
+            ws.cache.checkout(record.hash, os.path.join(ws.root, record.path))
+            result.restored.append(record.path)
+    except CorruptObject:
+        result.corrupt.append(record.path)

@@ -1,0 +1,26 @@
+"""`pipetool cache status`: how big the cache is, and what gc would free."""
+
+from __future__ import annotations
+
+import argparse
+
+from .common import workspace
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    actions.add_parser("status", help="size of the cache, objects, and what gc would free")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..gc import find_garbage
+    from .cmd_gc import human
+
+    with workspace() as ws:
+        objects = list(ws.cache.objects())
+        garbage = find_garbage(ws)
+        link = ws.cache.link_type
+        print(f"Cache: {ws.cache.dir}")
+        print(f"  {len(objects)} object(s), {human(sum(size for _, size in objects))}; link type {link}")
+        print(f"  'pipetool gc' would free {human(garbage.size)} in {len(garbage.objects)} object(s)")
+    return 0

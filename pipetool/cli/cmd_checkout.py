@@ -1,0 +1,39 @@
+"""`pipetool checkout`: make the workspace's outs match pipeline.lock, from the cache."""
+
+from __future__ import annotations
+
+import argparse
+
+from .common import target_indexes, workspace
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.epilog = "Example: git checkout v1.0 && pipetool checkout"
+    parser.add_argument("targets", nargs="*", metavar="TARGET", help="stage name or out path (default: all)")
+    parser.add_argument("-f", "--force", action="store_true",
+                        help="overwrite workspace outs even when their bytes are not in the cache")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..checkout import checkout
+    from ..errors import PipetoolError
+    from ..repolock import hold
+
+    with workspace() as ws, hold(ws.project.state_dir):
+        result = checkout(ws, target_indexes(ws, args.targets), force=args.force)
+    for path in result.restored:
+        print(f"restored {path}")
+    for path in result.refused:
+        print(f"kept {path}: it differs from pipeline.lock and its bytes are not in the cache "
+              "(use --force to overwrite it)")
+    for path in result.missing:
+        print(f"missing {path}: the cache does not have the bytes pipeline.lock names "
+              "(run 'pipetool repro' to make them)")
+    for path in result.corrupt:
+        print(f"corrupt {path}: its cache object does not match its hash; not restored "
+              "(run 'pipetool repro -f' for that stage to make it again)")
+    if not result.restored and result.ok:
+        print("Workspace outs already match pipeline.lock.")
+    if not result.ok:
+        raise PipetoolError(f"{len(result.missing) + len(result.refused) + len(result.corrupt)} out(s) not checked out")
+    return 0

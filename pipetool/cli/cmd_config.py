@@ -1,0 +1,29 @@
+"""`pipetool config NAME [VALUE]`: read or set a project setting in .pipetool/config."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.epilog = "Example: pipetool config cache.type hardlink"
+    parser.add_argument("name", metavar="NAME", help="setting, e.g. cache.type")
+    parser.add_argument("value", nargs="?", metavar="VALUE", help="new value (omit to print the current one)")
+    parser.add_argument("--unset", action="store_true", help="go back to the default")
+
+
+def run(args: argparse.Namespace) -> int:
+    from .. import config
+    from ..errors import ProjectError
+    from ..project import find
+
+    project = find()
+    state_dir = project.ensure_state_dir()
+    if args.value is None and not args.unset:
+        values = config.read(state_dir)
+        if args.name not in values:
+            raise ProjectError(f"unknown setting '{args.name}'", hint="known: " + ", ".join(config.SETTINGS))
+        print(values[args.name])
+        return 0
+    config.write(state_dir, args.name, None if args.unset else args.value)
+    return 0

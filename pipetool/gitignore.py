@@ -1,0 +1,47 @@
+"""Cached outs listed in the `.gitignore` beside them, so their data never reaches git by accident."""
+
+from __future__ import annotations
+
+import os
+import posixpath
+
+from .lock import atomic_write
+
+
+def _entry(out_path: str) -> tuple[str, str]:
+    """(the .gitignore file, relative to the project, and its line) for an out."""
+    folder, name = posixpath.split(out_path)
+    return posixpath.join(folder, ".gitignore") if folder else ".gitignore", f"/{name}"
+
+
+def _lines(path: str) -> list[str]:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.read().splitlines()
+    except FileNotFoundError:
+        return []
+
+
+def ignore(root: str, out_paths: list[str]) -> None:
+    """Add each out to the .gitignore beside it (once)."""
+    for out_path in out_paths:
+        relpath, line = _entry(out_path)
+        full = os.path.join(root, relpath)
+        lines = _lines(full)
+        if line not in lines:
+            os.makedirs(os.path.dirname(full) or ".", exist_ok=True)
+            atomic_write(full, "\n".join(lines + [line]) + "\n", durable=False)
+
+
+def unignore(root: str, out_paths: list[str]) -> None:
+    """Remove the entries of outs that went away; an emptied .gitignore is deleted."""
+    for out_path in out_paths:
+        relpath, line = _entry(out_path)
+        full = os.path.join(root, relpath)
+        lines = _lines(full)
+        if line in lines:
+            kept = [existing for existing in lines if existing != line]
+            if any(kept):
+                atomic_write(full, "\n".join(kept) + "\n", durable=False)
+            else:
+                os.remove(full)

@@ -1,0 +1,88 @@
+"""A stage's outs around a run: cleared before it, cached after it, or restored from the run-cache."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+from .cache import Cache, CorruptObject
+from .hashing import Hasher
+from .lock import LockEntry, PathRecord
+from .runcache import RunCache
+from .stage import Stage
+from .staleness import Observed
+
+
+def prepare(root: str, stage: Stage) -> str | None:
+    """Remove outs (unless persist) so a stage cannot leave a stale one behind; make parents.
+
+    Returns what went wrong, naming the out, or None.
+    """
+    for out in stage.outs:
+        full = os.path.join(root, out.path)
+        try:
+            if not out.persist:
+                remove(full)
+            os.makedirs(os.path.dirname(full), exist_ok=True)
+        except (FileExistsError, NotADirectoryError):
+            blocker = _file_in_the_way(root, out.path)
+            return f"cannot create the folder of out '{out.path}': '{blocker}' is a file"
+        except OSError as exc:
+            return f"cannot prepare out '{out.path}': {exc.strerror}"
+    return None
+
+
+def remove(path: str) -> None:
+    if os.path.isdir(path) and not os.path.islink(path):
+        shutil.rmtree(path)
+    elif os.path.lexists(path):
+        os.remove(path)
+
+
+def _file_in_the_way(root: str, path: str) -> str:
+    parts = path.split("/")
+    for depth in range(1, len(parts)):
+        prefix = "/".join(parts[:depth])
+        full = os.path.join(root, prefix)
+        if os.path.lexists(full) and not os.path.isdir(full):
+            return prefix
+    return path
+
+
+def lock_entry(stage: Stage, observed: Observed, outs: tuple[PathRecord, ...] = ()) -> LockEntry:
+    """What the lock records for a run on these observed inputs."""
+    return LockEntry(
+        cmd=stage.cmd_record(),
+        deps=tuple(PathRecord.of(p, info) for p, info in observed.deps.items() if info),
+        params={f: dict(v) for f, v in observed.params.items()},
+        outs=outs,
+    )
+
+
+def uses_run_cache(stage: Stage) -> bool:
+    """A persist out or always_changed means the result is not a function of the inputs."""
+    return not stage.always_changed and not any(out.persist for out in stage.outs)
+
+
+def save(stage: Stage, entry: LockEntry, hasher: Hasher, cache: Cache, runs: RunCache | None) -> None:
+    """Put every out in the cache (cache: false ones too, so the run-cache can restore them)."""
+    for record in entry.outs:
+        full = os.path.join(hasher.root, record.path)
+        entries = hasher.dir_entries(record.path) if record.nfiles is not None else None
+        cache.store(full, record.hash, entries)
+    if runs is not None and uses_run_cache(stage):
+        runs.save(entry)
+
+
+def restore(root: str, stage: Stage, observed: Observed, cache: Cache, runs: RunCache) -> LockEntry | None:
+    """The lock entry of an earlier identical run whose outs were put back, or None."""
+    declared = tuple(PathRecord(path, "", 0) for path in stage.out_paths)
+    records = runs.lookup(lock_entry(stage, observed, declared))
+    try:
+        if records is None or not all(cache.has_all(r.hash) for r in records):
+            return None
+        for record in records:
+            cache.checkout(record.hash, os.path.join(root, record.path))
+    except (CorruptObject, OSError):
+        return None  # run the stage instead; checkout reports corrupt objects
+    return lock_entry(stage, observed, records)

@@ -1,0 +1,61 @@
+"""The run-cache: outs of earlier successful runs, keyed by everything that went into them.
+
+The key is the hash of (cmd, dep hashes, param values, declared outs); the entry names the
+outs' hashes, whose bytes live in the cache. A stale stage whose key was seen before gets its
+outs back from the cache instead of running.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import xxhash
+
+from .lock import LockEntry, PathRecord, atomic_write
+
+RUNS_DIR = "runs"
+
+
+def run_key(entry: LockEntry) -> str:
+    """What determines a run's result; the outs' hashes are left out (they are the result)."""
+    data = entry.to_dict()
+    data["outs"] = sorted(out.path for out in entry.outs)
+    data.pop("meta", None)
+    return xxhash.xxh3_128_hexdigest(json.dumps(data, sort_keys=True, default=str).encode())
+
+
+class RunCache:
+    def __init__(self, state_dir: str) -> None:
+        self.dir = os.path.join(state_dir, RUNS_DIR)
+
+    def _path(self, key: str) -> str:
+        return os.path.join(self.dir, key[:2], key[2:])
+
+    def save(self, entry: LockEntry) -> None:
+        path = self._path(run_key(entry))
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        atomic_write(path, json.dumps([out.to_dict() for out in entry.outs], sort_keys=True), durable=False)
+
+    def lookup(self, entry_without_outs: LockEntry) -> tuple[PathRecord, ...] | None:
+        """The outs recorded for this (cmd, deps, params, declared outs), if any."""
+        try:
+            with open(self._path(run_key(entry_without_outs)), encoding="utf-8") as handle:
+                outs = json.load(handle)
+            return tuple(PathRecord(o["path"], o["xxh3"], o["size"], o.get("nfiles")) for o in outs)
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def entries(self):
+        """(path of the entry, its out records) for every run; for gc."""
+        if not os.path.isdir(self.dir):
+            return
+        for prefix in os.listdir(self.dir):
+            folder = os.path.join(self.dir, prefix)
+            for name in os.listdir(folder) if os.path.isdir(folder) else []:
+                path = os.path.join(folder, name)
+                try:
+                    with open(path, encoding="utf-8") as handle:
+                        yield path, [o["xxh3"] for o in json.load(handle)]
+                except (OSError, ValueError, KeyError, TypeError):
+                    yield path, None
