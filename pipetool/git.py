@@ -129,6 +129,15 @@ class Revisions:
             self._git = GitRepo(self.root)
         return self._git
 
+    @property
+    def cache(self):
+        """The project's cache, for outs that git does not keep (read-only use)."""
+        from .cache import Cache
+        from .hashing import Hasher
+        from .project import STATE_DIR
+
+        return Cache(os.path.join(self.root, STATE_DIR), hasher=Hasher(self.root, None))
+
     def source(self, rev: str | None):
         """(label, source) for a revision name; None or 'workspace' means the working tree."""
         from .source import FileSource

@@ -6,7 +6,9 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import PipetoolError
+from .cache import Cache, CorruptObject
+from .errors import LockError, PipetoolError
+from .lock import LOCK_FILE, parse
 from .params import ParamsFiles, flatten
 from .source import Source
 from .stage import Stage
@@ -49,17 +51,25 @@ def metric_paths(stages: list[Stage]) -> list[str]:
     return [out.path for stage in stages for out in stage.outs if out.kind == "metric"]
 
 
-def read_metrics(source: Source, stages: list[Stage]) -> dict[str, FileValues]:
-    """Every declared metrics file of these stages, read through source."""
+def read_metrics(source: Source, stages: list[Stage], cache: Cache | None = None) -> dict[str, FileValues]:
+    """Every declared metrics file of these stages, read through source.
+
+    A file that git does not have at a revision (a cached out) is read from the cache by the
+    hash that revision's pipeline.lock records.
+    """
     result: dict[str, FileValues] = {}
     for path in metric_paths(stages):
         try:
             text = source.read_text(path)
+            if text is None and getattr(source, "is_revision", False):
+                text, why = _from_cache(source, path, cache)
+            else:
+                why = "missing (run 'pipetool repro')"
         except PipetoolError as exc:
             result[path] = FileValues(error=exc.message)
             continue
         if text is None:
-            result[path] = FileValues(error=_missing_reason(source, path))
+            result[path] = FileValues(error=why)
             continue
         try:
             result[path] = FileValues(parse_metrics(text, path))
@@ -68,10 +78,25 @@ def read_metrics(source: Source, stages: list[Stage]) -> dict[str, FileValues]:
     return result
 
 
-def _missing_reason(source: Source, path: str) -> str:
-    if getattr(source, "is_revision", False):
-        return "not in git at this revision (a cached out, or not yet produced)"
-    return "missing (run 'pipetool repro')"
+def _from_cache(source: Source, path: str, cache: Cache | None) -> tuple[str | None, str]:
+    """(text, or None with why) of a metrics file kept in the cache rather than in git."""
+    lock_text = source.read_text(LOCK_FILE)
+    try:
+        entries = parse(lock_text) if lock_text else {}
+    except LockError:
+        entries = {}
+    records = [r for e in entries.values() for r in e.outs if r.path == path]
+    if not records:
+        return None, "not in git at this revision, and its pipeline.lock does not record it"
+    digest = records[0].hash
+    try:
+        data = cache.read_bytes(digest) if cache is not None else None
+    except CorruptObject:
+        return None, f"its cache object {digest} is corrupt"
+    if data is None:
+        return None, (f"not in git at this revision; its pipeline.lock names {digest}, "
+                      "which the cache does not have")
+    return data.decode("utf-8", errors="replace"), ""
 
 
 def read_params(source: Source, stages: list[Stage]) -> dict[str, FileValues]:

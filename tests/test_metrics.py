@@ -727,3 +727,42 @@ def test_metrics_show_of_the_workspace_works_without_git(tmp_path):
         "------------  -----\n"
         "metrics.json  0.5\n"
     )
+
+
+CACHED_METRICS = """
+    stages:
+      score:
+        cmd: "echo '{\\"acc\\": ${n}}' > m.json"
+        metrics:
+          - m.json: {cache: true}
+"""
+
+
+def _two_commits_of_a_cached_metrics_file(project) -> None:
+    project.write("pipeline.yaml", CACHED_METRICS)
+    for n in (1, 2):
+        project.write("params.yaml", f"n: {n}\n")
+        project.ok("repro")
+        project.git("add", "-A")
+        project.git("commit", "-qm", f"n={n}")
+
+
+def test_cached_metrics_file_at_an_old_commit_is_read_from_the_cache(project):
+    _two_commits_of_a_cached_metrics_file(project)
+    assert "m.json" not in project.git("ls-files")  # git-ignored: only the cache has its bytes
+    result = project.ok("metrics", "diff", "HEAD~1", "HEAD", "--md")
+    assert result.stdout == (
+        "| Path   | Metric   | HEAD~1   | HEAD   | Change   |\n"
+        "|--------|----------|----------|--------|----------|\n"
+        "| m.json | acc      | 1        | 2      | 1        |\n"
+    )
+
+
+def test_cached_metrics_file_missing_from_the_cache_is_unavailable_with_why(project):
+    _two_commits_of_a_cached_metrics_file(project)
+    import shutil
+
+    shutil.rmtree(project.path / ".pipetool" / "cache")
+    result = project.ok("metrics", "show", "HEAD~1")
+    assert "m.json at HEAD~1: not in git at this revision; its pipeline.lock names" in result.stdout
+    assert "which the cache does not have" in result.stdout

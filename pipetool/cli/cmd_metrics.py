@@ -53,7 +53,7 @@ def _show(root: str, args: argparse.Namespace) -> int:
     table: dict[str, dict] = {}
     for name in names or [None]:
         label, source, stages = revisions.load(name)
-        table[label] = read_metrics(source, stages)
+        table[label] = read_metrics(source, stages, revisions.cache)
     if args.json:
         print(json.dumps({rev: {p: (f.values if f.error is None else {"error": f.error}) for p, f in files.items()}
                           for rev, files in table.items()}, indent=2, default=str))
@@ -103,7 +103,7 @@ def _diff(root: str, args: argparse.Namespace) -> int:
     sides = []
     for rev in (args.a, args.b):
         label, source, stages = revisions.load(rev)
-        sides.append((label, read_metrics(source, stages)))
+        sides.append((label, read_metrics(source, stages, revisions.cache)))
     print_diff(sides, args, "Metric")
     return 0
 
