@@ -23,6 +23,7 @@ run: $(VENV)/.run-installed
 
 test: $(VENV)/.test-installed
 	PATH="$(CURDIR)/$(BIN):$$PATH" python -m pytest -n 2 -q
+	PATH="$(CURDIR)/$(BIN):$$PATH" pipetool verify -j 2
 
 clean:
 	rm -rf $(VENV) .pytest_cache

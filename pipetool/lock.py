@@ -23,6 +23,7 @@ LOCK_FILE = "pipeline.lock"
 JOURNAL_FILE = "lock.journal"
 CACHE_FILE = "lock.cache.json"
 VERSION = 1
+DROPPED = "dropped_in_merge"
 _HINT = "fix it, or run 'pipetool repro -f' to ignore the lock and write it anew"
 
 
@@ -50,10 +51,13 @@ class LockEntry:
     deps: tuple[PathRecord, ...] = ()
     params: dict = field(default_factory=dict)  # params file -> {key: value}
     outs: tuple[PathRecord, ...] = ()
+    dropped_in_merge: bool = False  # both branches changed it differently: a placeholder, stale
 
     @classmethod
     def from_dict(cls, data: dict) -> LockEntry:
         """From a dict this module wrote itself (the parse cache): no checks, fast."""
+        if data.get(DROPPED):
+            return DROPPED_ENTRY
         cmd = data["cmd"]
         return cls(
             cmd=cmd if isinstance(cmd, str) else tuple(cmd),
@@ -63,6 +67,8 @@ class LockEntry:
         )
 
     def to_dict(self) -> dict:
+        if self.dropped_in_merge:
+            return {DROPPED: True}
         data: dict[str, Any] = {"cmd": self.cmd if isinstance(self.cmd, str) else list(self.cmd)}
         if self.deps:
             data["deps"] = [d.to_dict() for d in sorted(self.deps, key=lambda d: d.path)]
@@ -71,6 +77,9 @@ class LockEntry:
         if self.outs:
             data["outs"] = [o.to_dict() for o in sorted(self.outs, key=lambda o: o.path)]
         return data
+
+
+DROPPED_ENTRY = LockEntry(cmd="", dropped_in_merge=True)
 
 
 def render(entries: dict[str, LockEntry]) -> str:
@@ -102,6 +111,8 @@ def _entry(name: str, body: Any, display: str, line: int) -> LockEntry:
 
     if not isinstance(body, dict):
         raise fail("entry must be a mapping")
+    if body.get(DROPPED) is True:
+        return DROPPED_ENTRY
     cmd = body.get("cmd")
     if isinstance(cmd, list) and cmd and all(isinstance(c, str) for c in cmd):
         cmd = tuple(cmd)

@@ -19,7 +19,7 @@ ABSENT: Any = type("Absent", (), {"__repr__": lambda self: "absent"})()
 class Reason:
     """One cause of staleness, e.g. Reason('params', 'train.lr', 'modified', 0.1, 0.2)."""
 
-    kind: str  # new | always_changed | forced | cmd | deps | params | outs | upstream
+    kind: str  # new | dropped | always_changed | forced | cmd | deps | params | outs | upstream
     subject: str | None = None
     change: str | None = None  # modified | deleted | added | removed | new
     old: Any = None
@@ -28,6 +28,8 @@ class Reason:
     def __str__(self) -> str:
         if self.kind == "new":
             return "new stage"
+        if self.kind == "dropped":
+            return "lock entry dropped in merge (both branches changed it)"
         if self.kind == "always_changed":
             return "always changed"
         if self.kind == "forced":
@@ -74,6 +76,8 @@ def decide(stage: Stage, locked: LockEntry | None, observed: Observed) -> list[R
     """Every reason the stage must run, per DESIGN.md's rule; empty means up to date."""
     if locked is None:
         return [Reason("new")]
+    if locked.dropped_in_merge:
+        return [Reason("dropped")]
     reasons: list[Reason] = []
     if stage.always_changed:
         reasons.append(Reason("always_changed"))

@@ -1,14 +1,20 @@
-"""`pipetool install`: a git post-checkout hook that runs `pipetool checkout` after `git checkout`."""
+"""`pipetool install`: git hooks that run `pipetool checkout` after a checkout or merge, and the
+merge driver that merges pipeline.lock per stage instead of leaving conflict markers."""
 
 from __future__ import annotations
 
 import argparse
+import os
 
 HOOK = """#!/bin/sh
-# Installed by 'pipetool install': bring outs in line with pipeline.lock after a branch checkout.
-[ "$3" = "1" ] || exit 0
-exec pipetool checkout
+# Installed by 'pipetool install': bring outs in line with pipeline.lock.
+{condition}exec pipetool checkout
 """
+HOOKS = {
+    "post-checkout": '[ "$3" = "1" ] || exit 0  # branch checkouts only\n',
+    "post-merge": "",
+}
+ATTRIBUTE = "pipeline.lock merge=pipetool-lock"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -16,21 +22,42 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import os
-
     from ..git import GitRepo
-    from ..lock import atomic_write
     from ..project import find
 
-    repo = GitRepo(find().root)
+    project = find()
+    repo = GitRepo(project.root)
     hooks = os.path.join(repo.repo.git_dir, "hooks")
-    os.makedirs(hooks, exist_ok=True)
-    path = os.path.join(hooks, "post-checkout")
-    if os.path.exists(path) and "pipetool" not in open(path, encoding="utf-8").read():
-        from ..errors import ProjectError
-
-        raise ProjectError(f"{path} exists and is not pipetool's", hint="add 'pipetool checkout' to it yourself")
-    atomic_write(path, HOOK, durable=False)
-    os.chmod(path, 0o755)
-    print(f"Installed {path}: 'git checkout' now runs 'pipetool checkout'")
+    for name, condition in HOOKS.items():
+        _write_hook(os.path.join(hooks, name), HOOK.format(condition=condition))
+    _add_attribute(os.path.join(project.root, ".gitattributes"))
+    with repo.repo.config_writer() as config:
+        config.set_value('merge "pipetool-lock"', "name", "pipetool per-stage merge of pipeline.lock")
+        config.set_value('merge "pipetool-lock"', "driver", "pipetool merge-lock %O %A %B")
+    print("Installed: post-checkout and post-merge hooks run 'pipetool checkout'; "
+          "pipeline.lock merges per stage (.gitattributes: commit it)")
     return 0
+
+
+def _write_hook(path: str, text: str) -> None:
+    from ..errors import ProjectError
+    from ..lock import atomic_write
+
+    if os.path.exists(path):
+        with open(path, encoding="utf-8") as handle:
+            if "pipetool" not in handle.read():
+                raise ProjectError(f"{path} exists and is not pipetool's",
+                                   hint="add 'pipetool checkout' to it yourself")
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    atomic_write(path, text, durable=False)
+    os.chmod(path, 0o755)
+
+
+def _add_attribute(path: str) -> None:
+    lines = []
+    if os.path.exists(path):
+        with open(path, encoding="utf-8") as handle:
+            lines = handle.read().splitlines()
+    if ATTRIBUTE not in lines:
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write("\n".join(lines + [ATTRIBUTE]) + "\n")

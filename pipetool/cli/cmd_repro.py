@@ -24,6 +24,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="run up to N independent stages at once (default 1)")
     parser.add_argument("--no-run-cache", dest="run_cache", action="store_false",
                         help="always run stale stages; never restore outs of an identical earlier run")
+    parser.add_argument("--exit-code", action="store_true",
+                        help="with --dry: exit 1 when any stage would run (a CI gate)")
     parser.add_argument("--wait", action="store_true",
                         help="if another repro runs in this project, wait for it instead of failing")
 
@@ -60,4 +62,4 @@ def run(args: argparse.Namespace) -> int:
         with hold(ws.project.state_dir, wait=args.wait, on_takeover=takeover):
             result = repro(ws, options, reporter)
     raise_for(result)
-    return 0
+    return 1 if args.exit_code and args.dry and result.ran else 0

@@ -1,0 +1,126 @@
+"""Verify: does the committed pipeline.lock reproduce? Rerun the stages in a temporary git
+worktree of HEAD (the user's workspace and cache are never touched) and compare every out
+with the hash the lock records."""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from typing import Any
+
+from .git import GitRepo
+from .lock import LockEntry, PathRecord
+from .metrics import parse_metrics
+from .project import Project
+from .report import ConsoleReporter
+from .repro import ReproOptions, repro
+from .workspace import open_workspace
+
+
+@dataclass
+class OutDifference:
+    path: str
+    locked: str
+    produced: str | None  # None when the rerun did not produce it
+    metrics: dict[str, tuple[Any, Any]] = field(default_factory=dict)  # key -> (locked, produced)
+    within_tolerance: bool = False
+
+
+@dataclass
+class StageVerdict:
+    name: str
+    status: str  # reproducible | differs | failed | not run
+    differences: list[OutDifference] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class VerifyOptions:
+    targets: tuple[str, ...] = ()
+    jobs: int = 1
+    metrics_tolerance: float | None = None
+
+
+def verify(project_root: str, options: VerifyOptions, reporter: ConsoleReporter) -> list[StageVerdict]:
+    """Rerun the stages at HEAD in a temporary worktree and judge each against HEAD's lock."""
+    repo = GitRepo(project_root)
+    repo.revision("HEAD")  # a clear error when there is no commit yet
+    folder = tempfile.mkdtemp(prefix="pipetool-verify-")
+    worktree = os.path.join(folder, "tree")
+    repo.repo.git.worktree("add", "--detach", worktree, "HEAD")
+    try:
+        root = os.path.join(worktree, repo.prefix) if repo.prefix else worktree
+        return _verify_in(root, options, reporter)
+    finally:
+        repo.repo.git.worktree("remove", "--force", worktree)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _verify_in(root: str, options: VerifyOptions, reporter: ConsoleReporter) -> list[StageVerdict]:
+    from .targets import resolve
+
+    ws = open_workspace(Project(root))
+    try:
+        locked = ws.locks.read()
+        targets = resolve(ws.graph, list(options.targets), root, cwd=root) if options.targets else None
+        result = repro(ws, ReproOptions(targets=tuple(targets) if targets is not None else None, force=True,
+                                        keep_going=True, jobs=options.jobs, run_cache=False), reporter)
+        produced = ws.locks.read()
+        failed = set(result.failed) | set(result.skipped) | set(result.interrupted)
+        verdicts = []
+        for name in result.ran + sorted(failed):
+            if name in failed:
+                verdicts.append(StageVerdict(name, "failed" if name in result.failed else "not run"))
+                continue
+            verdicts.append(_judge(root, name, locked.get(name), produced[name], options.metrics_tolerance))
+        return verdicts
+    finally:
+        ws.close()
+
+
+def _judge(root: str, name: str, locked: LockEntry | None, produced: LockEntry,
+           tolerance: float | None) -> StageVerdict:
+    if locked is None:
+        return StageVerdict(name, "differs", [OutDifference("(no lock entry)", "-", None)])
+    now = {record.path: record for record in produced.outs}
+    differences = []
+    for record in locked.outs:
+        new = now.get(record.path)
+        if new is not None and new.hash == record.hash:
+            continue
+        differences.append(_difference(root, record, new, tolerance))
+    if not differences:
+        return StageVerdict(name, "reproducible")
+    if all(d.within_tolerance for d in differences):
+        return StageVerdict(name, "reproducible within tolerance", differences)
+    return StageVerdict(name, "differs", differences)
+
+
+def _difference(root: str, record: PathRecord, new: PathRecord | None, tolerance: float | None) -> OutDifference:
+    difference = OutDifference(record.path, record.hash, new.hash if new else None)
+    old_text = _locked_text(root, record)
+    if new is None or old_text is None:
+        return difference
+    try:
+        with open(os.path.join(root, record.path), encoding="utf-8") as handle:
+            before, after = parse_metrics(old_text, record.path), parse_metrics(handle.read(), record.path)
+    except (ValueError, OSError, UnicodeDecodeError):
+        return difference
+    difference.metrics = {k: (before.get(k), after.get(k)) for k in {*before, *after} if before.get(k) != after.get(k)}
+    difference.within_tolerance = tolerance is not None and all(
+        _close(old, new_value, tolerance) for old, new_value in difference.metrics.values())
+    return difference
+
+
+def _locked_text(root: str, record: PathRecord) -> str | None:
+    """The locked bytes of a (metrics) out, from git at HEAD: the worktree had them before the rerun."""
+    repo = GitRepo(root)
+    source = repo.source(repo.revision("HEAD"))
+    return source.read_text(record.path) if source.exists(record.path) else None
+
+
+def _close(old: Any, new: Any, tolerance: float) -> bool:
+    numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (old, new))
+    return numbers and math.isclose(old, new, rel_tol=0.0, abs_tol=tolerance)
