@@ -182,16 +182,27 @@ def _transfer(source: str, dest: str, link_type: str) -> None:
         shutil.copyfile(source, dest)
 
 
+_reflink_works: dict[int, bool] = {}  # st_dev -> whether that file system clones
+
+
 def _reflink(source: str, dest: str) -> bool:
-    """A copy sharing blocks with source, where the file system can; False elsewhere."""
+    """A copy sharing blocks with source, where the file system can; False elsewhere.
+
+    A file system that refused once is not asked again: it costs five syscalls per file.
+    """
     import fcntl
 
+    device = os.stat(source).st_dev
+    if _reflink_works.get(device) is False:
+        return False
     try:
         with open(source, "rb") as src, open(dest, "wb") as dst:
             fcntl.ioctl(dst.fileno(), _FICLONE, src.fileno())
+        _reflink_works[device] = True
         return True
     except OSError:
         _remove_quietly(dest)
+        _reflink_works[device] = False
         return False
 
 
