@@ -45,17 +45,23 @@ class Cache:
         return all(self.has(file_digest) for _, file_digest, _ in self.manifest(digest))
 
     # -- putting outs in -------------------------------------------------------------------
-    def store(self, full: str, digest: str, entries: list[tuple[str, str, int]] | None = None) -> None:
+    def _link_type(self, link: bool) -> str:
+        """Links only where asked: outs that git keeps or a stage appends to stay private copies."""
+        return self.link_type if link else "copy"
+
+    def store(self, full: str, digest: str, entries: list[tuple[str, str, int]] | None = None,
+              link: bool = True) -> None:
         """Store a workspace file (or directory, with its manifest entries) under its hash."""
+        link_type = self._link_type(link)
         if entries is None:
-            self._store_file(full, digest)
+            self._store_file(full, digest, link_type)
             return
         for relpath, file_digest, _ in entries:
-            self._store_file(os.path.join(full, relpath), file_digest)
+            self._store_file(os.path.join(full, relpath), file_digest, link_type)
         if not self.has(digest):
             self._write_object(digest, json.dumps([list(e) for e in entries]).encode())
 
-    def _store_file(self, full: str, digest: str) -> None:
+    def _store_file(self, full: str, digest: str, link_type: str) -> None:
         target = self.path(digest)
         if os.path.exists(target) and not self._intact(digest):
             os.remove(target)  # a damaged object is replaced by the good bytes at hand
@@ -63,16 +69,16 @@ class Cache:
             os.makedirs(os.path.dirname(target), exist_ok=True)
             tmp = f"{target}.tmp-{os.getpid()}"
             try:
-                if self.link_type == "symlink":
+                if link_type == "symlink":
                     os.replace(full, tmp)  # move, not copy: the workspace gets a link below
                 else:
-                    _transfer(full, tmp, "hardlink" if self.link_type == "hardlink" else "copy")
+                    _transfer(full, tmp, "hardlink" if link_type == "hardlink" else "copy")
                 os.chmod(tmp, 0o444)
                 os.replace(tmp, target)
             finally:
                 _remove_quietly(tmp)
-        if self.link_type in ("hardlink", "symlink") and not _linked(full, target, self.link_type):
-            _place(target, full, self.link_type)  # the workspace shares the object: no second copy
+        if link_type in ("hardlink", "symlink") and not _linked(full, target, link_type):
+            _place(target, full, link_type)  # the workspace shares the object: no second copy
 
     def _write_object(self, digest: str, data: bytes) -> None:
         target = self.path(digest)
@@ -120,13 +126,14 @@ class Cache:
             raise CorruptObject(digest)
 
     # -- putting outs back --------------------------------------------------------------------
-    def checkout(self, digest: str, dest: str) -> None:
+    def checkout(self, digest: str, dest: str, link: bool = True) -> None:
         """Make dest hold the object's bytes (verified first); a directory exactly its manifest."""
+        link_type = self._link_type(link)
         if not digest.endswith(DIR_SUFFIX):
             self.verify(digest)
             _remove_path(dest)
             os.makedirs(os.path.dirname(dest) or ".", exist_ok=True)
-            _place(self.path(digest), dest, self.link_type)
+            _place(self.path(digest), dest, link_type)
             return
         entries = self.manifest(digest)
         for _, file_digest, _ in entries:
@@ -135,7 +142,7 @@ class Cache:
         for relpath, file_digest, _ in entries:
             target = os.path.join(dest, relpath)
             os.makedirs(os.path.dirname(target), exist_ok=True)
-            _place(self.path(file_digest), target, self.link_type)
+            _place(self.path(file_digest), target, link_type)
         os.makedirs(dest, exist_ok=True)
 
     # -- housekeeping -------------------------------------------------------------------------
@@ -204,6 +211,12 @@ def _reflink(source: str, dest: str) -> bool:
         _remove_quietly(dest)
         _reflink_works[device] = False
         return False
+
+
+def make_private(path: str) -> None:
+    """Turn a workspace file linked to a cache object into its own writable copy."""
+    if os.path.islink(path) or (os.path.isfile(path) and os.stat(path).st_nlink > 1):
+        _place(path, path, "copy")
 
 
 def _linked(path: str, target: str, link_type: str) -> bool:

@@ -30,14 +30,14 @@ def checkout(ws: Workspace, targets: list[int] | None, force: bool = False) -> C
     for index in select(ws.graph, targets):
         stage = ws.graph.stages[index]
         entry = entries.get(stage.name)
-        cached = {out.path for out in stage.outs if out.cache}
+        cached = {out.path: out for out in stage.outs if out.cache}
         for record in entry.outs if entry else ():
             if record.path in cached:
-                _checkout_one(ws, record, force, result)
+                _checkout_one(ws, record, force, result, link=not cached[record.path].persist)
     return result
 
 
-def _checkout_one(ws: Workspace, record, force: bool, result: CheckoutResult) -> None:
+def _checkout_one(ws: Workspace, record, force: bool, result: CheckoutResult, link: bool) -> None:
     current = ws.hasher.info(record.path)
     try:
         if current is not None and current.hash == record.hash:
@@ -47,7 +47,7 @@ def _checkout_one(ws: Workspace, record, force: bool, result: CheckoutResult) ->
         elif current is not None and not force and not ws.cache.has(current.hash):
             result.refused.append(record.path)
         else:
-            ws.cache.checkout(record.hash, os.path.join(ws.root, record.path))
+            ws.cache.checkout(record.hash, os.path.join(ws.root, record.path), link=link)
             result.restored.append(record.path)
     except CorruptObject:
         result.corrupt.append(record.path)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import posixpath
+import re
 
 from .lock import atomic_write
 
@@ -11,7 +12,10 @@ from .lock import atomic_write
 def _entry(out_path: str) -> tuple[str, str]:
     """(the .gitignore file, relative to the project, and its line) for an out."""
     folder, name = posixpath.split(out_path)
-    return posixpath.join(folder, ".gitignore") if folder else ".gitignore", f"/{name}"
+    escaped = re.sub(r"([\\\[\]*?])", r"\\\1", name)  # git reads these as patterns
+    if escaped.endswith(" "):
+        escaped = escaped[:-1] + "\\ "
+    return posixpath.join(folder, ".gitignore") if folder else ".gitignore", f"/{escaped}"
 
 
 def _lines(path: str) -> list[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 
-from .cache import Cache, CorruptObject
+from .cache import Cache, CorruptObject, make_private
 from .hashing import Hasher
 from .lock import LockEntry, PathRecord
 from .runcache import RunCache
@@ -21,7 +21,9 @@ def prepare(root: str, stage: Stage) -> str | None:
     for out in stage.outs:
         full = os.path.join(root, out.path)
         try:
-            if not out.persist:
+            if out.persist:
+                make_private(full)  # the stage appends to it: it must not write into the cache
+            else:
                 remove(full)
             os.makedirs(os.path.dirname(full), exist_ok=True)
         except (FileExistsError, NotADirectoryError):
@@ -66,10 +68,11 @@ def uses_run_cache(stage: Stage) -> bool:
 
 def save(stage: Stage, entry: LockEntry, hasher: Hasher, cache: Cache, runs: RunCache | None) -> None:
     """Put every out in the cache (cache: false ones too, so the run-cache can restore them)."""
+    linkable = {out.path for out in stage.outs if out.cache and not out.persist}
     for record in entry.outs:
         full = os.path.join(hasher.root, record.path)
         entries = hasher.dir_entries(record.path) if record.nfiles is not None else None
-        cache.store(full, record.hash, entries)
+        cache.store(full, record.hash, entries, link=record.path in linkable)
     if runs is not None and uses_run_cache(stage):
         runs.save(entry)
 
@@ -77,12 +80,13 @@ def save(stage: Stage, entry: LockEntry, hasher: Hasher, cache: Cache, runs: Run
 def restore(root: str, stage: Stage, observed: Observed, cache: Cache, runs: RunCache) -> LockEntry | None:
     """The lock entry of an earlier identical run whose outs were put back, or None."""
     declared = tuple(PathRecord(path, "", 0) for path in stage.out_paths)
+    linkable = {out.path for out in stage.outs if out.cache}
     records = runs.lookup(lock_entry(stage, observed, declared))
     try:
         if records is None or not all(cache.has_all(r.hash) for r in records):
             return None
         for record in records:
-            cache.checkout(record.hash, os.path.join(root, record.path))
+            cache.checkout(record.hash, os.path.join(root, record.path), link=record.path in linkable)
     except (CorruptObject, OSError):
         return None  # run the stage instead; checkout reports corrupt objects
     return lock_entry(stage, observed, records)

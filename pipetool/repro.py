@@ -91,7 +91,7 @@ def _sync_gitignore(ws: Workspace, before: dict[str, LockEntry], after: dict[str
     recorded = {r.path for name, e in after.items() if name in ws.graph.index for r in e.outs}
     gone = {r.path for e in before.values() for r in e.outs} - recorded
     gitignore.ignore(ws.root, sorted(cached & recorded))
-    gitignore.unignore(ws.root, sorted(gone - cached))
+    gitignore.unignore(ws.root, sorted((gone | recorded) - cached))
 
 
 def _dry_run(ws: Workspace, selected: list[int], entries: dict, options: ReproOptions,

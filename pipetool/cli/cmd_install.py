@@ -8,7 +8,8 @@ import os
 
 HOOK = """#!/bin/sh
 # Installed by 'pipetool install': bring outs in line with pipeline.lock.
-{condition}exec pipetool checkout
+{condition}cd "$(git rev-parse --show-toplevel)/{project}" || exit 0
+exec pipetool checkout
 """
 HOOKS = {
     "post-checkout": '[ "$3" = "1" ] || exit 0  # branch checkouts only\n',
@@ -29,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
     repo = GitRepo(project.root)
     hooks = os.path.join(repo.repo.git_dir, "hooks")
     for name, condition in HOOKS.items():
-        _write_hook(os.path.join(hooks, name), HOOK.format(condition=condition))
+        _write_hook(os.path.join(hooks, name), HOOK.format(condition=condition, project=repo.prefix))
     _add_attribute(os.path.join(project.root, ".gitattributes"))
     with repo.repo.config_writer() as config:
         config.set_value('merge "pipetool-lock"', "name", "pipetool per-stage merge of pipeline.lock")
