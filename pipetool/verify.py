@@ -49,12 +49,16 @@ def verify(project_root: str, options: VerifyOptions, reporter: ConsoleReporter)
     repo.revision("HEAD")  # a clear error when there is no commit yet
     folder = tempfile.mkdtemp(prefix="pipetool-verify-")
     worktree = os.path.join(folder, "tree")
-    repo.repo.git.worktree("add", "--detach", worktree, "HEAD")
+    git = repo.repo.git
     try:
+        # No hooks: a post-checkout hook (pipetool install's) has no cache to check out from there.
+        git.execute(["git", "-c", "core.hooksPath=/dev/null", "worktree", "add", "--detach", worktree, "HEAD"])
         root = os.path.join(worktree, repo.prefix) if repo.prefix else worktree
         return _verify_in(root, options, reporter)
     finally:
-        repo.repo.git.worktree("remove", "--force", worktree)
+        if os.path.exists(worktree):
+            git.worktree("remove", "--force", worktree)
+        git.worktree("prune")
         shutil.rmtree(folder, ignore_errors=True)
 
 
@@ -74,23 +78,28 @@ def _verify_in(root: str, options: VerifyOptions, reporter: ConsoleReporter) -> 
             if name in failed:
                 verdicts.append(StageVerdict(name, "failed" if name in result.failed else "not run"))
                 continue
-            verdicts.append(_judge(root, name, locked.get(name), produced[name], options.metrics_tolerance))
+            metrics = {o.path for o in ws.graph.stage(name).outs if o.kind == "metric"}
+            verdicts.append(_judge(root, name, locked.get(name), produced[name], metrics, options.metrics_tolerance))
         return verdicts
     finally:
         ws.close()
 
 
 def _judge(root: str, name: str, locked: LockEntry | None, produced: LockEntry,
-           tolerance: float | None) -> StageVerdict:
-    if locked is None:
-        return StageVerdict(name, "differs", [OutDifference("(no lock entry)", "-", None)])
+           metrics: set[str], tolerance: float | None) -> StageVerdict:
+    if locked is None or locked.dropped_in_merge:
+        why = "(no lock entry)" if locked is None else "(lock entry dropped in merge)"
+        return StageVerdict(name, "differs", [OutDifference(why, "-", None)])
     now = {record.path: record for record in produced.outs}
     differences = []
     for record in locked.outs:
         new = now.get(record.path)
         if new is not None and new.hash == record.hash:
             continue
-        differences.append(_difference(root, record, new, tolerance))
+        differences.append(_difference(root, record, new, record.path in metrics, tolerance))
+    recorded = {record.path for record in locked.outs}
+    differences += [OutDifference(path, "(not in the lock)", new.hash) for path, new in now.items()
+                    if path not in recorded]
     if not differences:
         return StageVerdict(name, "reproducible")
     if all(d.within_tolerance for d in differences):
@@ -98,9 +107,11 @@ def _judge(root: str, name: str, locked: LockEntry | None, produced: LockEntry,
     return StageVerdict(name, "differs", differences)
 
 
-def _difference(root: str, record: PathRecord, new: PathRecord | None, tolerance: float | None) -> OutDifference:
+def _difference(root: str, record: PathRecord, new: PathRecord | None, is_metrics: bool,
+                tolerance: float | None) -> OutDifference:
+    """How an out differs; for a metrics file, which values and by how much."""
     difference = OutDifference(record.path, record.hash, new.hash if new else None)
-    old_text = _locked_text(root, record)
+    old_text = _locked_text(root, record) if is_metrics else None
     if new is None or old_text is None:
         return difference
     try:

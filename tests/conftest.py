@@ -92,3 +92,12 @@ def project(tmp_path: Path) -> Project:
 def ran_stages(output: str) -> list[str]:
     """Names of the stages a repro ran, in the order it started them."""
     return [line.split("'")[1] for line in output.splitlines() if line.startswith("Running stage '")]
+
+
+def remade_stages(output: str) -> list[str]:
+    """Stages a repro brought up to date, run or restored from the run-cache, in that order."""
+    names = []
+    for line in output.splitlines():
+        if line.startswith("Running stage '") or (line.startswith("Stage '") and "restored from run-cache" in line):
+            names.append(line.split("'")[1])
+    return names
