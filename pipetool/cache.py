@@ -131,14 +131,14 @@ class Cache:
         link_type = self._link_type(link)
         if not digest.endswith(DIR_SUFFIX):
             self.verify(digest)
-            _remove_path(dest)
+            remove_path(dest)
             os.makedirs(os.path.dirname(dest) or ".", exist_ok=True)
             _place(self.path(digest), dest, link_type)
             return
         entries = self.manifest(digest)
         for _, file_digest, _ in entries:
             self.verify(file_digest)
-        _remove_path(dest)
+        remove_path(dest)
         for relpath, file_digest, _ in entries:
             target = os.path.join(dest, relpath)
             os.makedirs(os.path.dirname(target), exist_ok=True)
@@ -235,7 +235,7 @@ def _umask() -> int:
     return mask
 
 
-def _remove_path(path: str) -> None:
+def remove_path(path: str) -> None:
     if os.path.isdir(path) and not os.path.islink(path):
         shutil.rmtree(path)
     elif os.path.lexists(path):

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from .metrics import FileValues
+from .params import ABSENT
 
-ABSENT: Any = type("Absent", (), {"__repr__": lambda self: "-"})()
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import SpecError, did_you_mean
-from .params import Missing, dotted_names, lookup
+from .params import Missing, dotted_names, lookup, scalar_text
 
 _REF = re.compile(r"(\\)?\$\{\s*([^}]*?)\s*\}")
 
@@ -48,14 +48,10 @@ class _Undefined(Exception):
 
 
 def _to_text(value: Any, expr: str) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if value is None:
-        return "null"
     if isinstance(value, (dict, list)):
         kind = "mapping" if isinstance(value, dict) else "list"
         raise TypeError(f"'${{{expr}}}' is a {kind}; only single values fit inside text")
-    return str(value)
+    return scalar_text(value)
 
 
 def resolve(value: Any, context: Context, where: dict) -> Any:

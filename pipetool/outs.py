@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import os
-import shutil
 
-from .cache import Cache, CorruptObject, make_private
+from .cache import Cache, CorruptObject, make_private, remove_path
 from .hashing import Hasher
 from .lock import LockEntry, PathRecord
 from .runcache import RunCache
@@ -24,7 +23,7 @@ def prepare(root: str, stage: Stage) -> str | None:
             if out.persist:
                 make_private(full)  # the stage appends to it: it must not write into the cache
             else:
-                remove(full)
+                remove_path(full)
             os.makedirs(os.path.dirname(full), exist_ok=True)
         except (FileExistsError, NotADirectoryError):
             blocker = _file_in_the_way(root, out.path)
@@ -32,13 +31,6 @@ def prepare(root: str, stage: Stage) -> str | None:
         except OSError as exc:
             return f"cannot prepare out '{out.path}': {exc.strerror}"
     return None
-
-
-def remove(path: str) -> None:
-    if os.path.isdir(path) and not os.path.islink(path):
-        shutil.rmtree(path)
-    elif os.path.lexists(path):
-        os.remove(path)
 
 
 def _file_in_the_way(root: str, path: str) -> str:

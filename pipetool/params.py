@@ -15,6 +15,16 @@ DEFAULT_PARAMS_FILE = "params.yaml"
 _KEY_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 
 
+ABSENT: Any = type("Absent", (), {"__repr__": lambda self: "absent"})()  # no such key on one side
+
+
+def scalar_text(value: Any) -> str:
+    """A value as YAML writes it: true/false, null, else its text."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "null" if value is None else str(value)
+
+
 class Missing(KeyError):
     """A dotted key names nothing in the data."""
 

@@ -9,10 +9,9 @@ from typing import Any
 
 from .hashing import HashInfo
 from .lock import LockEntry, PathRecord
-from .params import flatten
+from .params import ABSENT, flatten, scalar_text
 from .stage import Stage
 
-ABSENT: Any = type("Absent", (), {"__repr__": lambda self: "absent"})()
 
 
 @dataclass(frozen=True)
@@ -54,13 +53,7 @@ class Reason:
 
 
 def _show(value: Any) -> str:
-    if value is ABSENT:
-        return "(absent)"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if value is None:
-        return "null"
-    return str(value)
+    return "(absent)" if value is ABSENT else scalar_text(value)
 
 
 @dataclass(frozen=True)

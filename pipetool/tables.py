@@ -7,20 +7,16 @@ import io
 from collections.abc import Sequence
 from typing import Any
 
-from .compare import ABSENT
+from .params import ABSENT, scalar_text
 
 
 def fmt(value: Any, precision: int) -> str:
     """A value as a table shows it: floats rounded, absent as '-', YAML-style booleans."""
     if value is ABSENT:
         return "-"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if value is None:
-        return "null"
     if isinstance(value, float):
         return str(round(value, precision))
-    return str(value)
+    return scalar_text(value)
 
 
 def render(headers: Sequence[str], rows: Sequence[Sequence[str]], style: str = "plain") -> str:

@@ -86,7 +86,7 @@ def revisions_listed(revisions, args: argparse.Namespace) -> list[str]:
 
 
 def _absent():
-    from ..compare import ABSENT
+    from ..params import ABSENT
 
     return ABSENT
 

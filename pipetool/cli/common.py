@@ -44,7 +44,8 @@ def print_diff(sides, args, what: str) -> None:
     """The table of a metrics or params diff between two (label, files) sides."""
     import json
 
-    from ..compare import ABSENT, diff
+    from ..compare import diff
+    from ..params import ABSENT
     from ..tables import fmt, render
 
     import sys
