@@ -65,11 +65,12 @@ def _check_paths(ws: Workspace, selected: list[int]) -> None:
     """Before anything runs: params are defined, outs stay inside the project, and deps that
     no stage makes exist."""
     root = os.path.realpath(ws.root)
+    folders: dict[str, str] = {}  # real paths of out folders, resolved once each
     for index in selected:
         stage = ws.graph.stages[index]
         param_values(stage, ws.params)
         for out in stage.out_paths:
-            real = os.path.realpath(os.path.join(ws.root, out))
+            real = _real_path(os.path.join(ws.root, out), folders)
             if not (real + os.sep).startswith(root + os.sep):
                 raise GraphError(
                     f"out '{out}' leads outside the project (through a symlink, to {real})",
@@ -83,6 +84,15 @@ def _check_paths(ws: Workspace, selected: list[int]) -> None:
                     file=PIPELINE_FILE, line=stage.line, stage=stage.name,
                     hint="create the file, fix the path, or add a stage with it as an out",
                 )
+
+
+def _real_path(path: str, folders: dict[str, str]) -> str:
+    if os.path.islink(path):
+        return os.path.realpath(path)
+    folder, name = os.path.split(path)
+    if folder not in folders:
+        folders[folder] = os.path.realpath(folder)
+    return os.path.join(folders[folder], name)
 
 
 def _sync_gitignore(ws: Workspace, before: dict[str, LockEntry], after: dict[str, LockEntry]) -> None:
