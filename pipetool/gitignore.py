@@ -26,26 +26,36 @@ def _lines(path: str) -> list[str]:
         return []
 
 
-def ignore(root: str, out_paths: list[str]) -> None:
-    """Add each out to the .gitignore beside it (once)."""
+def _by_file(out_paths: list[str]) -> dict[str, list[str]]:
+    files: dict[str, list[str]] = {}
     for out_path in out_paths:
         relpath, line = _entry(out_path)
+        files.setdefault(relpath, []).append(line)
+    return files
+
+
+def ignore(root: str, out_paths: list[str]) -> None:
+    """Add each out to the .gitignore beside it (once); each file read and written at most once."""
+    for relpath, wanted in _by_file(out_paths).items():
         full = os.path.join(root, relpath)
         lines = _lines(full)
-        if line not in lines:
+        present = set(lines)
+        missing = [line for line in dict.fromkeys(wanted) if line not in present]
+        if missing:
             os.makedirs(os.path.dirname(full) or ".", exist_ok=True)
-            atomic_write(full, "\n".join(lines + [line]) + "\n", durable=False)
+            atomic_write(full, "\n".join(lines + missing) + "\n", durable=False)
 
 
 def unignore(root: str, out_paths: list[str]) -> None:
     """Remove the entries of outs that went away; an emptied .gitignore is deleted."""
-    for out_path in out_paths:
-        relpath, line = _entry(out_path)
+    for relpath, unwanted in _by_file(out_paths).items():
         full = os.path.join(root, relpath)
         lines = _lines(full)
-        if line in lines:
-            kept = [existing for existing in lines if existing != line]
-            if any(kept):
-                atomic_write(full, "\n".join(kept) + "\n", durable=False)
-            else:
-                os.remove(full)
+        drop = set(unwanted)
+        kept = [line for line in lines if line not in drop]
+        if len(kept) == len(lines):
+            continue
+        if any(kept):
+            atomic_write(full, "\n".join(kept) + "\n", durable=False)
+        else:
+            os.remove(full)

@@ -162,6 +162,7 @@ class LockStore:
         self.journal_path = os.path.join(state_dir, JOURNAL_FILE)
         self.cache_path = os.path.join(state_dir, CACHE_FILE)
         self._journal_fd: int | None = None
+        self._pending = False  # entries that pipeline.lock does not hold yet
 
     def _lock_bytes(self) -> bytes | None:
         try:
@@ -180,8 +181,10 @@ class LockStore:
             except LockError:
                 if not ignore_lock:
                     raise
-        for name, entry in _journal_records(self.journal_path, _base(raw)):
+        replayed = _journal_records(self.journal_path, _base(raw))
+        for name, entry in replayed:
             entries[name] = entry
+        self._pending = bool(replayed)  # finished stages that pipeline.lock does not show yet
         return entries
 
     def _parse_cached(self, raw: bytes) -> dict[str, LockEntry]:
@@ -208,8 +211,14 @@ class LockStore:
             pass  # values JSON cannot hold, or a read-only state folder: no cache, still correct
         return entries
 
-    def begin(self) -> None:
-        """Start a journal whose records apply to the lock file as it is now."""
+    def begin(self, entries: dict[str, LockEntry]) -> None:
+        """Start a journal whose records apply to the lock file as it is now.
+
+        Records replayed from a killed run's journal are written into the lock first: the new
+        journal replaces the old one.
+        """
+        if self._pending:
+            atomic_write(self.lock_path, render(entries))
         header = json.dumps({"journal": VERSION, "base": _base(self._lock_bytes())})
         self._journal_fd = os.open(self.journal_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         os.write(self._journal_fd, (header + "\n").encode())
@@ -219,15 +228,18 @@ class LockStore:
         assert self._journal_fd is not None, "begin() first"
         line = json.dumps({"stage": name, "entry": entry.to_dict()}, sort_keys=True, default=str)
         os.write(self._journal_fd, (line + "\n").encode())
+        self._pending = True
 
     def commit(self, entries: dict[str, LockEntry], keep: Iterable[str]) -> None:
         """Write the lock once (only the stages that still exist), then drop the journal."""
         names = set(keep)
         kept = {n: e for n, e in entries.items() if n in names}
-        current = self._lock_bytes()
-        text = render(kept)
-        if (kept or current is not None) and text.encode() != current:
-            atomic_write(self.lock_path, text)
+        if self._pending or len(kept) < len(entries):  # else the lock already says it all
+            current = self._lock_bytes()
+            text = render(kept)
+            if (kept or current is not None) and text.encode() != current:
+                atomic_write(self.lock_path, text)
+        self._pending = False
         self.close()
         try:
             os.remove(self.journal_path)

@@ -52,7 +52,7 @@ def repro(ws: Workspace, options: ReproOptions, reporter: ConsoleReporter) -> Re
     if options.dry:
         return _dry_run(ws, selected, entries, options, reporter)
     before = dict(entries)
-    ws.locks.begin()
+    ws.locks.begin(entries)
     try:
         return _Run(ws, selected, entries, options, reporter).run()
     finally:

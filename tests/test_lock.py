@@ -179,6 +179,19 @@ def test_killed_repro_over_an_existing_lock_keeps_the_finished_stage(project, tm
     assert project.read("two.txt") == "changed\n"
 
 
+def test_two_killed_repros_in_a_row_keep_what_each_finished(project, tmp_path):
+    """The second run replaces the first's journal: it must first write the replayed stage down."""
+    pidfile = tmp_path / "second.pid"
+    project.write("src.txt", "one\n")
+    project.write("pipeline.yaml", SLOW_SECOND.format(pidfile=pidfile))
+    kill_during_second_stage(project, pidfile)  # run 1: 'first' finished, only in the journal
+    pidfile.unlink()
+    kill_during_second_stage(project, pidfile)  # run 2: replays it, then is killed too
+    assert "first" in project.lock()["stages"]
+    stale = json.loads(project.ok("status", "--json").stdout)
+    assert list(stale) == ["second"]
+
+
 # --- damaged locks -------------------------------------------------------------------------
 
 def pair(project: Project) -> Project:
