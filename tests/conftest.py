@@ -19,6 +19,24 @@ CLI_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"
 CLI_ENV.setdefault("PYTHONPYCACHEPREFIX", os.path.join(tempfile.gettempdir(), "pipetool-tests-pycache"))
 
 
+# Stage commands run `python`: make that the interpreter running the tests (with pandas, sklearn).
+PYTHON_ENV = {"PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")}
+
+
+def copy_project(source: Path, dest: Path, names: list[str] | None = None) -> "Project":
+    """A git repository at dest holding a copy of a project folder (or of the named entries)."""
+    import shutil
+
+    dest.mkdir(parents=True)
+    for name in names if names is not None else os.listdir(source):
+        if (source / name).is_dir():
+            shutil.copytree(source / name, dest / name, ignore=shutil.ignore_patterns("__pycache__", ".pipetool"))
+        else:
+            shutil.copy2(source / name, dest / name)
+    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=dest, check=True)
+    return Project(dest)
+
+
 def run_pipetool(cwd: Path, *args: str, env: dict | None = None,
                  timeout: float = 120) -> subprocess.CompletedProcess:
     """Run `pipetool ARGS` in cwd as a user would; returns the finished process (text output)."""

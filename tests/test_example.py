@@ -8,26 +8,18 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import REPO_ROOT, Project, ran_stages
+from conftest import PYTHON_ENV as ENV
+from conftest import REPO_ROOT, Project, copy_project, ran_stages
 
 ALL_STAGES = ["generate", "preprocess", "baseline", "train", "evaluate"]
-# the stages run `python`: make that the interpreter running the tests
-ENV = {"PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")}
 
 
 def copy_example(dest: Path) -> Project:
-    dest.mkdir(parents=True)
-    for name in ("pipeline.yaml", "params.yaml", "pipeline.lock"):
-        shutil.copy2(REPO_ROOT / name, dest / name)
-    shutil.copytree(REPO_ROOT / "stages", dest / "stages", ignore=shutil.ignore_patterns("__pycache__"))
-    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=dest, check=True)
-    return Project(dest)
+    return copy_project(REPO_ROOT, dest, ["pipeline.yaml", "params.yaml", "pipeline.lock", "stages"])
 
 
 @pytest.fixture(scope="module")
