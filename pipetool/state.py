@@ -80,6 +80,21 @@ class StateDB:
             return row[3]
         return None
 
+    def under(self, folder: str) -> dict[str, tuple[int, int, int, str]]:
+        """Every entry below a folder, in one query: path -> (inode, mtime_ns, size, hash)."""
+        if self._db is None:
+            return {}
+        prefix = folder.rstrip("/") + "/"
+        try:
+            rows = self._db.execute(
+                "SELECT path, inode, mtime_ns, size, hash FROM state WHERE path >= ? AND path < ?",
+                (prefix, prefix[:-1] + "0"),  # '0' sorts right after '/'
+            ).fetchall()
+        except sqlite3.Error:
+            self._reset()
+            return {}
+        return {row[0]: row[1:] for row in rows}
+
     def put(self, path: str, st: os.stat_result, digest: str) -> None:
         if _racy(st.st_mtime_ns):
             return
