@@ -159,11 +159,18 @@ def _match(row: tuple | None, st: os.stat_result) -> str | None:
     return None
 
 
+# Folders a directory's hash leaves out: Python's bytecode caches appear whenever code is
+# imported, and would make a folder of code look changed on one machine and not another.
+SKIPPED_FOLDERS = frozenset({"__pycache__"})
+
+
 def _walk(full: str, prefix: str):
     """(relative path, full path, stat) of every file below a directory; no symlinked dirs."""
     with os.scandir(full) as entries:
         for entry in entries:
             relpath = prefix + entry.name
+            if entry.name in SKIPPED_FOLDERS:
+                continue
             if entry.is_dir(follow_symlinks=False):
                 yield from _walk(entry.path, relpath + "/")
             elif entry.is_file():

@@ -75,7 +75,17 @@ class ConsoleReporter:
 
 
 def _because(reasons: Sequence[Reason]) -> str:
-    return "; ".join(str(r) for r in reasons)
+    """Reasons in one line; those of one kind share their label: 'changed outs: deleted a, deleted b'."""
+    parts: list[str] = []
+    label = None
+    for text in (str(r) for r in reasons):
+        head, _, rest = text.partition(": ")
+        if rest and head == label:
+            parts[-1] += f", {rest}"
+        else:
+            parts.append(text)
+            label = head if rest else None
+    return "; ".join(parts)
 
 
 def _names(names: Sequence[str]) -> str:

@@ -296,9 +296,7 @@ class _Fields:
                 raise self.error("params", "each 'params' entry is a key, or {file: [keys]}, or {file: }")
         if interpolated and root.exists(DEFAULT_PARAMS_FILE):
             _add_keys(keys, DEFAULT_PARAMS_FILE, interpolated)
-        return tuple(
-            ParamDep(file, None if k is None else tuple(sorted(set(k)))) for file, k in keys.items()
-        )
+        return tuple(ParamDep(file, None if k is None else _outermost(k)) for file, k in keys.items())
 
     def _param_file_entry(self, keys: dict, file: str, file_keys: Any) -> None:
         if file_keys is None:
@@ -307,6 +305,13 @@ class _Fields:
             _add_keys(keys, file, file_keys)
         else:
             raise self.error("params", f"params of '{file}' must be a list of keys, or empty for the whole file")
+
+
+def _outermost(keys: list[str]) -> tuple[str, ...]:
+    """Keys without those inside another listed key: [train, train.lr] tracks train once."""
+    unique = set(keys)
+    return tuple(sorted(k for k in unique
+                        if not any(k.startswith(other + ".") or k.startswith(other + "[") for other in unique)))
 
 
 def _add_keys(keys: dict, file: str, new: list[str]) -> None:

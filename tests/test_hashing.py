@@ -280,3 +280,19 @@ def test_missing_state_db_is_recreated(project):
     os.remove(state_db(project))
     assert project.ok("status").stdout == UP_TO_DATE
     assert len(state_rows(project, "data.txt")) == 1
+
+
+def test_pycache_inside_a_directory_dep_changes_nothing(project):
+    project.write("pkg/mod.py", "X = 1\n")
+    project.write("pipeline.yaml", """
+        stages:
+          use:
+            cmd: cat pkg/mod.py > out.txt
+            deps: [pkg]
+            outs: [out.txt]
+    """)
+    project.ok("repro")
+    project.write("pkg/__pycache__/mod.cpython-311.pyc", "bytecode\n")
+    assert project.ok("status").stdout == UP_TO_DATE
+    project.write("pkg/mod.py", "X = 2\n")
+    assert "changed deps: modified pkg" in project.ok("status").stdout

@@ -1,0 +1,78 @@
+"""examples/azureml-taxi: the Azure ML taxi-fare regression pipeline, run on a copy in a temp git repo.
+
+One full run is shared by the module; a test that changes anything works on its own copy of it.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from conftest import PYTHON_ENV as ENV
+from conftest import REPO_ROOT, Project, copy_project, ran_stages
+
+EXAMPLE = REPO_ROOT / "examples" / "azureml-taxi"
+ALL_STAGES = ["generate", "prep", "transform", "train", "predict", "score"]
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """The example after its first `pipetool repro`, and that run's output."""
+    project = copy_project(EXAMPLE, tmp_path_factory.mktemp("azureml-taxi") / "repo")
+    # The committed metrics.json would let `score` count as up to date once its upstream
+    # reproduces the same predictions; without it every stage has something to make.
+    (project.path / "metrics.json").unlink()
+    result = project.ok("repro", env=ENV, timeout=300)
+    return project, result
+
+
+@pytest.fixture
+def example(built, tmp_path) -> Project:
+    """A private copy of the built example."""
+    source, _ = built
+    dest = tmp_path / "example"
+    shutil.copytree(source.path, dest, symlinks=True)
+    return Project(dest)
+
+
+def set_param(project: Project, old: str, new: str) -> None:
+    text = project.read("params.yaml")
+    assert text.count(old) == 1, old
+    (project.path / "params.yaml").write_text(text.replace(old, new))
+
+
+def test_first_repro_runs_every_stage_and_the_model_fits(built):
+    project, result = built
+    assert ran_stages(result.stdout) == ALL_STAGES
+    metrics = json.loads(project.read("metrics.json"))
+    assert metrics["r2"] > 0.5
+    assert 0 < metrics["mse"] < 25
+    assert metrics["n_test"] > 100
+    for out in ["data/raw/green.csv", "data/raw/yellow.csv", "data/merged.csv",
+                "data/features.csv", "data/test.csv", "data/predictions.csv", "models/model.pkl"]:
+        assert project.exists(out), out
+
+
+def test_first_repro_reproduces_the_committed_lock_and_metrics(built):
+    project, _ = built
+    assert project.read("pipeline.lock") == (EXAMPLE / "pipeline.lock").read_text()
+    assert project.read("metrics.json") == (EXAMPLE / "metrics.json").read_text()
+
+
+def test_second_repro_runs_nothing(built):
+    project, _ = built
+    result = project.ok("repro", env=ENV)
+    assert ran_stages(result.stdout) == []
+    assert "Data and pipelines are up to date." in project.ok("status", env=ENV).stdout
+
+
+def test_changing_learning_rate_reruns_train_predict_and_score(example):
+    before = json.loads(example.read("metrics.json"))
+    set_param(example, "learning_rate: 0.1\n", "learning_rate: 0.05\n")
+    result = example.ok("repro", env=ENV, timeout=300)
+    assert ran_stages(result.stdout) == ["train", "predict", "score"]
+    after = json.loads(example.read("metrics.json"))
+    assert after["mse"] != before["mse"] and after["r2"] > 0.5
+    assert example.lock()["stages"]["train"]["params"]["params.yaml"]["train"]["learning_rate"] == 0.05

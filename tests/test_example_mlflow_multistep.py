@@ -1,0 +1,74 @@
+"""examples/mlflow-multistep: MLflow's multistep workflow (load_raw_data -> etl_data -> als ->
+train_keras) as download -> etl -> als -> train.
+
+One full run is shared by the module; each test works on its own copy of the built example.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from conftest import PYTHON_ENV as ENV
+from conftest import REPO_ROOT, Project, copy_project, ran_stages
+
+EXAMPLE = REPO_ROOT / "examples" / "mlflow-multistep"
+SOURCES = ["pipeline.yaml", "params.yaml", "pipeline.lock", "steps"]
+ALL_STAGES = ["download", "etl", "als", "train"]
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """The example after its first `pipetool repro`, and that run's output."""
+    project = copy_project(EXAMPLE, tmp_path_factory.mktemp("mlflow") / "repo", SOURCES)
+    result = project.ok("repro", env=ENV, timeout=300)
+    return project, result
+
+
+@pytest.fixture
+def example(built, tmp_path) -> Project:
+    """A private copy of the built example."""
+    source, _ = built
+    dest = tmp_path / "example"
+    shutil.copytree(source.path, dest, symlinks=True)
+    return Project(dest)
+
+
+def set_param(project: Project, old: str, new: str) -> None:
+    text = project.read("params.yaml")
+    assert text.count(old) == 1, old
+    (project.path / "params.yaml").write_text(text.replace(old, new))
+
+
+def test_first_repro_runs_every_stage_and_both_models_beat_the_mean_rating(built):
+    project, result = built
+    assert ran_stages(result.stdout) == ALL_STAGES
+    als = json.loads(project.read("metrics/als.json"))
+    net = json.loads(project.read("metrics/train.json"))
+    assert als["test_rmse"] < 0.8 * als["mean_rating_test_rmse"]
+    assert net["test_rmse"] < 0.8 * als["mean_rating_test_rmse"]
+    assert project.exists("models/model.pkl") and project.exists("data/ratings.npz")
+
+
+def test_committed_lock_matches_a_fresh_run(built):
+    project, _ = built
+    assert "Data and pipelines are up to date." in project.ok("status", env=ENV).stdout
+    assert project.read("pipeline.lock") == (EXAMPLE / "pipeline.lock").read_text()
+
+
+def test_second_repro_runs_nothing(example):
+    assert ran_stages(example.ok("repro", env=ENV).stdout) == []
+
+
+def test_changing_hidden_units_reruns_only_train(example):
+    set_param(example, "hidden_units: 20", "hidden_units: 10")
+    result = example.ok("repro", env=ENV)
+    assert ran_stages(result.stdout) == ["train"]
+    assert "changed params: train.hidden_units 20 -> 10" in result.stdout
+
+
+def test_changing_the_row_limit_reruns_etl_and_everything_after_it(example):
+    set_param(example, "max_row_limit: 8000", "max_row_limit: 6000")
+    assert ran_stages(example.ok("repro", env=ENV).stdout) == ["etl", "als", "train"]

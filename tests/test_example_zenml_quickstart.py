@@ -1,0 +1,87 @@
+"""examples/zenml-quickstart: the ZenML quickstart pipeline, run on a copy in a temp git repo.
+
+One full run is shared by the module; a test that changes anything works on its own copy of it.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from conftest import PYTHON_ENV as ENV
+from conftest import REPO_ROOT, Project, copy_project, ran_stages
+
+EXAMPLE = REPO_ROOT / "examples" / "zenml-quickstart"
+ALL_STAGES = ["source", "split", "preprocess", "train", "evaluate"]
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """The example after its first `pipetool repro`, and that run's output."""
+    project = copy_project(EXAMPLE, tmp_path_factory.mktemp("zenml-quickstart") / "repo")
+    # The committed metrics.json would let `evaluate` count as up to date once its upstream
+    # reproduces the same model; without it every stage has something to make.
+    (project.path / "metrics.json").unlink()
+    result = project.ok("repro", env=ENV, timeout=300)
+    return project, result
+
+
+@pytest.fixture
+def example(built, tmp_path) -> Project:
+    """A private copy of the built example."""
+    source, _ = built
+    dest = tmp_path / "example"
+    shutil.copytree(source.path, dest, symlinks=True)
+    return Project(dest)
+
+
+def set_param(project: Project, old: str, new: str) -> None:
+    text = project.read("params.yaml")
+    assert text.count(old) == 1, old
+    (project.path / "params.yaml").write_text(text.replace(old, new))
+
+
+def test_first_repro_runs_every_stage_and_the_model_learns(built):
+    project, result = built
+    assert ran_stages(result.stdout) == ALL_STAGES
+    metrics = json.loads(project.read("metrics.json"))
+    assert metrics["accuracy"] > 0.7          # the majority class alone is about 0.6
+    assert 0 < metrics["binary_crossentropy"] < 0.6
+    assert metrics["n_test"] == 230           # 30% of 768 rows
+
+
+def test_preprocessing_scales_the_features_and_leaves_the_label(built):
+    import pandas as pd
+
+    project, _ = built
+    train = pd.read_csv(project.path / "data/preprocessed/train.csv")
+    raw = pd.read_csv(project.path / "data/split/train.csv")
+    features = [c for c in train.columns if c != "has_diabetes"]
+    assert train[features].mean().abs().max() < 1e-3
+    assert (train[features].std(ddof=0) - 1).abs().max() < 1e-3
+    assert train["has_diabetes"].tolist() == raw["has_diabetes"].tolist()
+
+
+def test_first_repro_reproduces_the_committed_lock_and_metrics(built):
+    project, _ = built
+    assert project.read("pipeline.lock") == (EXAMPLE / "pipeline.lock").read_text()
+    assert project.read("metrics.json") == (EXAMPLE / "metrics.json").read_text()
+
+
+def test_second_repro_runs_nothing(built):
+    project, _ = built
+    result = project.ok("repro", env=ENV)
+    assert ran_stages(result.stdout) == []
+    assert "Data and pipelines are up to date." in project.ok("status", env=ENV).stdout
+
+
+def test_changing_epochs_reruns_train_and_evaluate(example):
+    before = json.loads(example.read("metrics.json"))
+    set_param(example, "epochs: 40 ", "epochs: 10 ")
+    result = example.ok("repro", env=ENV, timeout=300)
+    assert ran_stages(result.stdout) == ["train", "evaluate"]
+    assert "ConvergenceWarning" not in result.stdout + result.stderr
+    after = json.loads(example.read("metrics.json"))
+    assert after["binary_crossentropy"] != before["binary_crossentropy"]
