@@ -1,0 +1,216 @@
+"""Timing primitives shared by the workloads: the tools under test, timed runs, scratch repos.
+
+Every timing is wall-clock time from time.perf_counter() around one subprocess.run();
+a measurement repeats it and keeps every run, and reports the median.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import yaml
+
+# A run slower than this is repeated at most SLOW_RUNS times in all; slower than
+# VERY_SLOW_SECONDS, it is not repeated (the DVC first repro of wide_dag takes minutes).
+SLOW_SECONDS = 2.0
+SLOW_RUNS = 3
+VERY_SLOW_SECONDS = 20.0
+
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@example.invalid",
+    "GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@example.invalid",
+}
+_RUNNING = re.compile(r"^Running stage '", re.MULTILINE)
+
+
+class BenchError(Exception):
+    """A command under test failed, or a workload could not be set up."""
+
+
+class NotImplementedByTool(BenchError):
+    """The tool does not have this command (argparse: "invalid choice")."""
+
+
+@dataclass
+class Tool:
+    """A pipeline tool under test: pipetool or DVC, with what differs between them."""
+
+    name: str
+    exe: str
+    pipeline_file: str
+    state_files: tuple[str, ...] = ()   # globs (relative to the repo) of the hash state to drop
+    slow: bool = False                   # first repros of big workloads are run once only
+    env: dict[str, str] = field(default_factory=dict)
+
+    def argv(self, *args: str) -> list[str]:
+        return [self.exe, *args]
+
+    def version(self) -> str:
+        done = subprocess.run(self.argv("--version"), check=False, capture_output=True, text=True,
+                              env=self.environ())
+        lines = (done.stdout or done.stderr).strip().splitlines()
+        return lines[-1] if done.returncode == 0 and lines else "unknown"
+
+    def environ(self) -> dict[str, str]:
+        # As on a user's machine, Python keeps bytecode: without it every call recompiles.
+        base = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+        return {**base, **GIT_ENV, **self.env}
+
+    def init_repo(self, repo: Path) -> None:
+        """Tool-specific setup of a fresh git repo (DVC needs `dvc init`)."""
+        if self.name != "dvc":
+            return
+        for args in (("init", "-q"), ("config", "--local", "core.analytics", "false"),
+                     ("config", "--local", "core.site_cache_dir", str(dvc_site_cache(repo)))):
+            run_checked(self.argv(*args), repo, self.environ())
+
+    def drop_hash_state(self, repo: Path) -> int:
+        """Delete the remembered file hashes, so the next command hashes everything; files removed."""
+        removed = 0
+        for pattern in self.state_files:
+            for path in repo.glob(pattern):
+                shutil.rmtree(path) if path.is_dir() else path.unlink()
+                removed += 1
+        if self.name == "dvc" and dvc_site_cache(repo).exists():
+            shutil.rmtree(dvc_site_cache(repo))  # DVC keeps its hash state db here
+            removed += 1
+        return removed
+
+
+def pipetool_tool(exe: str) -> Tool:
+    return Tool("pipetool", exe, "pipeline.yaml", state_files=(".pipetool/state.db*",))
+
+
+def dvc_tool(exe: str) -> Tool:
+    return Tool("dvc", exe, "dvc.yaml", state_files=(".dvc/tmp",), slow=True,
+                env={"DVC_NO_ANALYTICS": "1"})
+
+
+def dvc_site_cache(repo: Path) -> Path:
+    """Where a scratch DVC repo keeps its site cache: beside it, not in /var/tmp/dvc."""
+    return repo.with_name(repo.name + ".dvc-site-cache")
+
+
+@dataclass
+class Timing:
+    """The runs of one measurement: seconds and combined output of each."""
+
+    seconds: list[float]
+    outputs: list[str]
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.seconds)
+
+    def stages_run(self) -> list[int]:
+        """How many stages each run ran, from the "Running stage '...'" lines both tools print."""
+        return [len(_RUNNING.findall(text)) for text in self.outputs]
+
+
+def run_checked(argv: list[str] | str, cwd: Path, env: dict[str, str] | None = None,
+                shell: bool = False) -> subprocess.CompletedProcess:
+    """Run a command, raising BenchError (or NotImplementedByTool) when it fails."""
+    try:
+        done = subprocess.run(argv, check=False, cwd=cwd, env=env, shell=shell,
+                              capture_output=True, text=True)
+    except OSError as error:
+        raise BenchError(f"cannot run {argv}: {error}") from error
+    if done.returncode != 0:
+        if "invalid choice" in done.stderr:
+            raise NotImplementedByTool("command not implemented")
+        shown = argv if isinstance(argv, str) else " ".join(str(a) for a in argv)
+        tail = " | ".join((done.stderr or done.stdout).strip().splitlines()[-3:])
+        raise BenchError(f"`{shown}` exited with {done.returncode}: {tail}")
+    return done
+
+
+def measure(argv: list[str], cwd: Path, env: dict[str, str], runs: int,
+            before: Callable[[int], None] | None = None, warmup: bool = False) -> Timing:
+    """Time `runs` runs of a command (fewer when it is slow); before(i) runs untimed first."""
+    if warmup:
+        run_checked(argv, cwd, env)
+    timing = Timing([], [])
+    index = 0
+    while index < _runs_allowed(runs, timing.seconds):
+        if before:
+            before(index)
+        start = time.perf_counter()
+        done = run_checked(argv, cwd, env)
+        timing.seconds.append(time.perf_counter() - start)
+        timing.outputs.append(done.stdout + done.stderr)
+        index += 1
+    return timing
+
+
+def measure_call(func: Callable[[], object], runs: int) -> Timing:
+    """Time an in-process function the same way (for the raw hashing baseline)."""
+    timing = Timing([], [])
+    for _ in range(runs):
+        start = time.perf_counter()
+        func()
+        timing.seconds.append(time.perf_counter() - start)
+        timing.outputs.append("")
+    return timing
+
+
+def _runs_allowed(runs: int, done: list[float]) -> int:
+    if not done:
+        return runs
+    if done[0] > VERY_SLOW_SECONDS:
+        return 1
+    return min(runs, SLOW_RUNS) if done[0] > SLOW_SECONDS else runs
+
+
+def time_shell_commands(commands: list[str], cwd: Path) -> float:
+    """Seconds to run the commands one after another, one `sh -c` each, as a tool would."""
+    start = time.perf_counter()
+    for command in commands:
+        run_checked(command, cwd, shell=True)
+    return time.perf_counter() - start
+
+
+def write_yaml(path: Path, data: object) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(data, sort_keys=False, width=10**9), encoding="utf-8")
+
+
+def make_repo(repo: Path, tool: Tool, pipeline: dict, params: dict | None = None,
+              populate: Callable[[Path], None] | None = None) -> Path:
+    """A fresh git repo (any old one removed) with the tool's pipeline file, params.yaml,
+    whatever populate(repo) writes, and a first commit."""
+    remove_repo(repo)
+    repo.mkdir(parents=True)
+    env = tool.environ()
+    run_checked(["git", "init", "-q"], repo, env)
+    write_yaml(repo / tool.pipeline_file, pipeline)
+    if params is not None:
+        write_yaml(repo / "params.yaml", params)
+    if populate:
+        populate(repo)
+    tool.init_repo(repo)
+    git_commit(repo, "pipeline", env)
+    return repo
+
+
+def remove_repo(repo: Path) -> None:
+    for path in (repo, dvc_site_cache(repo)):
+        if path.exists():
+            shutil.rmtree(path)
+
+
+def git_commit(repo: Path, message: str, env: dict[str, str]) -> None:
+    run_checked(["git", "add", "-A"], repo, env)
+    run_checked(["git", "commit", "-q", "--allow-empty", "-m", message], repo, env)
+
+
+def wait_out_racy_window() -> None:
+    """Files written in the last second are not remembered by hash caches; let them age."""
+    time.sleep(1.1)

@@ -1,0 +1,436 @@
+"""The benchmark workloads. Each builds synthetic pipelines in scratch git repos and times one tool.
+
+A workload's prepare() makes the tool-independent data and measures the machine baselines
+once; run(tool) then builds fresh repos for that tool and records its timings.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import statistics
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import harness
+from harness import BenchError, NotImplementedByTool, Timing, Tool, make_repo, measure
+from report import Results
+
+FAST_RUNS = 5       # read-only commands: status, no-op repro, metrics diff
+SLOW_RUNS = 3       # commands that redo work: first repros, cold status
+STARTUP_RUNS = 10   # sub-second commands whose spread is large
+GB = 1e9
+MiB = 1024 * 1024
+
+
+@dataclass
+class Context:
+    scratch: Path
+    quick: bool
+    results: Results
+    started: float = field(default_factory=time.perf_counter)
+
+    def log(self, text: str) -> None:
+        print(f"[{time.perf_counter() - self.started:7.1f}s] {text}", file=sys.stderr, flush=True)
+
+
+class Workload:
+    name = ""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    def prepare(self) -> None:
+        """Tool-independent data and machine baselines (once, whatever the tools)."""
+
+    def run(self, tool: Tool) -> None:
+        raise NotImplementedError
+
+    def repo(self, tool: Tool, label: str = "") -> Path:
+        return self.ctx.scratch / f"{self.name}{label}-{tool.name}"
+
+    def record(self, measurement: str, tool: Tool, timing: Timing) -> float:
+        self.ctx.results.add(self.name, measurement, tool.name, timing.median, "s", timing.seconds)
+        self.ctx.log(f"{self.name} / {tool.name}: {measurement}: {timing.median:.3f} s "
+                     f"(median of {len(timing.seconds)})")
+        return timing.median
+
+    def value(self, measurement: str, tool: Tool, value: float | str, unit: str) -> None:
+        self.ctx.results.add(self.name, measurement, tool.name, value, unit)
+
+    def baseline(self, measurement: str, value: float, unit: str, runs: list[float] | None = None):
+        self.ctx.results.add_baseline(self.name, measurement, value, unit, runs)
+        self.ctx.log(f"{self.name} / baseline: {measurement}: {value:.3f} {unit}")
+
+    def check_up_to_date(self, tool: Tool, what: str, timing: Timing) -> None:
+        stale = [text for text in timing.outputs if "up to date" not in text.lower()]
+        if stale:
+            first = " | ".join(stale[0].strip().splitlines()[:3])
+            self.ctx.results.note(f"{self.name} / {tool.name}: {what} did not say 'up to date': {first}")
+
+    def check_ran(self, tool: Tool, what: str, timing: Timing, expected: int) -> None:
+        counts = timing.stages_run()
+        if any(count != expected for count in counts):
+            self.ctx.results.note(f"{self.name} / {tool.name}: {what} ran {counts} stages "
+                                  f"per run, expected {expected}")
+
+    def shell_baseline(self, label: str, commands: list[str], setup, runs: int) -> float:
+        """Median seconds of the stages' commands run directly with sh, in fresh folders."""
+        seconds = []
+        for index in range(runs):
+            folder = self.ctx.scratch / f"{self.name}-shell-{label}-{index}"
+            folder.mkdir(parents=True)
+            setup(folder)
+            seconds.append(harness.time_shell_commands(commands, folder))
+        median = statistics.median(seconds)
+        self.baseline(f"{label}: the {len(commands)} commands via sh", median, "s", seconds)
+        return median
+
+    def first_repro(self, tool: Tool, build, stages: int, baseline: float | None, label: str = ""):
+        """Time `repro` on fresh repos (build() makes one); record time and overhead per stage."""
+        runs = 1 if tool.slow or stages > 1000 else SLOW_RUNS
+        repo = self.repo(tool, label)
+        timing = measure(tool.argv("repro"), repo, tool.environ(), runs,
+                         before=lambda _: build(repo))
+        prefix = f"{label}: " if label else ""
+        self.record(f"{prefix}first repro ({stages} stages)", tool, timing)
+        self.check_ran(tool, f"{prefix}first repro", timing, stages)
+        if baseline is not None:
+            overhead = (timing.median - baseline) / stages * 1000
+            self.value(f"{prefix}first repro overhead vs sh", tool, overhead, "ms/stage")
+        return repo
+
+
+class WideDag(Workload):
+    """Layers of stages, each `cat`-ing two outs of the layer before and adding its own param."""
+
+    name = "wide_dag"
+
+    def __init__(self, ctx: Context) -> None:
+        super().__init__(ctx)
+        self.layers, self.width = (6, 5) if ctx.quick else (25, 20)
+        self.mid = self.layers // 2
+        self.shell_seconds: float | None = None
+
+    @property
+    def stages(self) -> int:
+        return self.layers * self.width
+
+    @staticmethod
+    def stage_name(layer: int, index: int) -> str:
+        return f"l{layer:02d}_s{index:02d}"
+
+    @staticmethod
+    def param_key(layer: int, index: int) -> str:
+        return f"p.l{layer:02d}.s{index:02d}"
+
+    def params(self, bump: int = 0) -> dict:
+        values = {f"l{layer:02d}": {f"s{index:02d}": layer * 100 + index for index in range(self.width)}
+                  for layer in range(self.layers)}
+        values[f"l{self.mid:02d}"]["s00"] += bump
+        return {"p": values}
+
+    def stage(self, layer: int, index: int, param: str) -> dict:
+        """One stage; param is the `${}` reference, or the value itself for the shell baseline."""
+        out = f"out/{self.stage_name(layer, index)}.txt"
+        body: dict = {}
+        if layer == 0:
+            body["cmd"] = f"echo {param} > {out}"
+        else:
+            deps = [f"out/{self.stage_name(layer - 1, i % self.width)}.txt" for i in (index, index + 1)]
+            body["cmd"] = f"cat {deps[0]} {deps[1]} | cksum > {out} && echo {param} >> {out}"
+            body["deps"] = deps
+        body["params"] = [self.param_key(layer, index)]
+        body["outs"] = [out]
+        return body
+
+    def pipeline(self) -> dict:
+        stages = {}
+        for layer in range(self.layers):
+            for index in range(self.width):
+                reference = "${" + self.param_key(layer, index) + "}"
+                stages[self.stage_name(layer, index)] = self.stage(layer, index, reference)
+        return {"stages": stages}
+
+    def shell_commands(self) -> list[str]:
+        values = self.params()["p"]
+        return [self.stage(layer, index, str(values[f"l{layer:02d}"][f"s{index:02d}"]))["cmd"]
+                for layer in range(self.layers) for index in range(self.width)]
+
+    def build(self, tool: Tool, repo: Path) -> Path:
+        return make_repo(repo, tool, self.pipeline(), self.params(),
+                         populate=lambda root: (root / "out").mkdir())
+
+    def rerun_cone(self) -> int:
+        """Stages downstream of the changed param (itself included): what should rerun."""
+        affected = {0}
+        total = 1
+        for _ in range(self.mid + 1, self.layers):
+            affected = {i for i in range(self.width) if {i, (i + 1) % self.width} & affected}
+            total += len(affected)
+        return total
+
+    def prepare(self) -> None:
+        self.shell_seconds = self.shell_baseline(
+            "first repro", self.shell_commands(), lambda folder: (folder / "out").mkdir(), SLOW_RUNS)
+
+    def run(self, tool: Tool) -> None:
+        repo = self.first_repro(tool, functools.partial(self.build, tool), self.stages, self.shell_seconds)
+        harness.wait_out_racy_window()
+        env = tool.environ()
+        status = measure(tool.argv("status"), repo, env, FAST_RUNS, warmup=True)
+        self.record("no-op status", tool, status)
+        self.check_up_to_date(tool, "no-op status", status)
+        noop = measure(tool.argv("repro"), repo, env, FAST_RUNS, warmup=True)
+        self.record("no-op repro", tool, noop)
+        self.check_ran(tool, "no-op repro", noop, 0)
+        self.param_change(tool, repo)
+
+    def param_change(self, tool: Tool, repo: Path) -> None:
+        """Bump one param in the middle layer; each repro run bumps it again."""
+        label = f"param change in layer {self.mid}"
+        def bump(run: int) -> None:
+            harness.write_yaml(repo / "params.yaml", self.params(run + 1))
+
+        bump(0)
+        env = tool.environ()
+        status = measure(tool.argv("status"), repo, env, FAST_RUNS)
+        self.record(f"{label}: status", tool, status)
+        repro = measure(tool.argv("repro"), repo, env, SLOW_RUNS, before=bump)
+        self.record(f"{label}: repro", tool, repro)
+        counts = repro.stages_run()
+        self.value(f"{label}: stages rerun (expected {self.rerun_cone()})", tool,
+                   statistics.median(counts), "stages")
+
+
+class ManyStages(Workload):
+    """A `foreach` of N independent copy stages, for N up to 4000 (10000 without --quick)."""
+
+    name = "many_stages"
+
+    def __init__(self, ctx: Context) -> None:
+        super().__init__(ctx)
+        self.sizes = [100, 200] if ctx.quick else [200, 500, 1000, 2000, 4000]
+        self.status_only = [] if ctx.quick else [10000]   # no shell baseline: too slow to be worth it
+        self.dvc_sizes = [100] if ctx.quick else [200, 500]
+        self.shell_seconds: dict[int, float] = {}
+
+    @staticmethod
+    def pipeline(count: int) -> dict:
+        body = {"cmd": "cp in/${item}.txt out/${item}.txt",
+                "deps": ["in/${item}.txt"], "outs": ["out/${item}.txt"]}
+        return {"stages": {"copy": {"foreach": list(range(count)), "do": body}}}
+
+    @staticmethod
+    def populate(folder: Path, count: int) -> None:
+        (folder / "in").mkdir()
+        (folder / "out").mkdir()
+        for index in range(count):
+            (folder / "in" / f"{index}.txt").write_text(f"{index}\n", encoding="ascii")
+
+    def build(self, tool: Tool, repo: Path, count: int) -> Path:
+        return make_repo(repo, tool, self.pipeline(count), populate=lambda root: self.populate(root, count))
+
+    def prepare(self) -> None:
+        for count in self.sizes:
+            commands = [f"cp in/{i}.txt out/{i}.txt" for i in range(count)]
+            runs = SLOW_RUNS if count <= 1000 else 1
+            self.shell_seconds[count] = self.shell_baseline(
+                f"N={count}", commands, lambda folder, n=count: self.populate(folder, n), runs)
+
+    def run(self, tool: Tool) -> None:
+        sizes = self.dvc_sizes if tool.name == "dvc" else self.sizes + self.status_only
+        for count in sizes:
+            build = functools.partial(self.build, tool, count=count)
+            repo = self.first_repro(tool, build, count, self.shell_seconds.get(count), f"N={count}")
+            harness.wait_out_racy_window()
+            status = measure(tool.argv("status"), repo, tool.environ(), FAST_RUNS, warmup=True)
+            self.record(f"N={count}: no-op status", tool, status)
+            self.check_up_to_date(tool, f"N={count} no-op status", status)
+            harness.remove_repo(repo)
+        if tool.name == "dvc":
+            self.ctx.results.note(f"many_stages with DVC: only N in {self.dvc_sizes} "
+                                  "(DVC takes about 0.35 s per stage on a first repro)")
+
+
+class BigData(Workload):
+    """One stage reading a 1 GiB file and a folder of 20,000 small files: hashing speed."""
+
+    name = "big_data"
+    CMD = "cat big.bin | wc -c > out.txt && ls files | wc -l >> out.txt"
+
+    def __init__(self, ctx: Context) -> None:
+        super().__init__(ctx)
+        self.big_bytes = (128 if ctx.quick else 1024) * MiB
+        self.small_files = 2000 if ctx.quick else 20000
+        self.source = ctx.scratch / "big_data-source"
+        self.label = f"{self.big_bytes // MiB} MiB + {self.small_files} files"
+
+    def prepare(self) -> None:
+        self.ctx.log(f"big_data: writing {self.label}")
+        files = self.source / "files"
+        files.mkdir(parents=True)
+        chunk = 8 * MiB
+        with open(self.source / "big.bin", "wb") as handle:
+            for _ in range(self.big_bytes // chunk):
+                handle.write(os.urandom(chunk))
+        for index in range(self.small_files):
+            (files / f"{index:05d}.bin").write_bytes(os.urandom(1024))
+        old = time.time() - 3600   # not "just written": hash caches may remember them at once
+        for path in [self.source / "big.bin", *files.iterdir()]:
+            os.utime(path, (old, old))
+        self.machine_baselines()
+
+    def machine_baselines(self) -> None:
+        big = self.source / "big.bin"
+        cat = measure(["sh", "-c", "cat big.bin > /dev/null"], self.source, dict(os.environ), SLOW_RUNS)
+        self.baseline("cat big.bin > /dev/null", cat.median, "s", cat.seconds)
+        self.baseline("cat big.bin > /dev/null: read speed", self.big_bytes / cat.median / GB, "GB/s")
+        try:
+            import xxhash
+        except ImportError:
+            self.ctx.results.note("big_data: python xxhash is not installed: no raw xxh3 baseline")
+            return
+        raw = harness.measure_call(lambda: xxh3_file(big, xxhash.xxh3_128), SLOW_RUNS)
+        self.baseline("python xxhash xxh3-128 of big.bin, one thread", self.big_bytes / raw.median / GB,
+                      "GB/s", raw.seconds)
+
+    def build(self, tool: Tool, repo: Path) -> Path:
+        def populate(root: Path) -> None:
+            os.link(self.source / "big.bin", root / "big.bin")
+            (root / "files").mkdir()
+            for path in (self.source / "files").iterdir():
+                os.link(path, root / "files" / path.name)
+            (root / ".gitignore").write_text("/big.bin\n/files/\n", encoding="ascii")
+
+        stage = {"cmd": self.CMD, "deps": ["big.bin", "files"], "outs": ["out.txt"]}
+        return make_repo(repo, tool, {"stages": {"count": stage}}, populate=populate)
+
+    def run(self, tool: Tool) -> None:
+        repo = self.repo(tool)
+        env = tool.environ()
+        cold = measure(tool.argv("repro"), repo, env, 1, before=lambda _: self.build(tool, repo))
+        self.record(f"first repro of a fresh repo ({self.label} hashed)", tool, cold)
+        harness.wait_out_racy_window()
+        warm = measure(tool.argv("status"), repo, env, FAST_RUNS, warmup=True)
+        self.record("warm status (hashes remembered)", tool, warm)
+        self.check_up_to_date(tool, "warm status", warm)
+        self.cold_status(tool, repo, warm.median)
+        self.big_file_rehash(tool, repo, warm.median)
+        harness.remove_repo(repo)
+
+    def cold_status(self, tool: Tool, repo: Path, warm: float) -> None:
+        def drop(_: int) -> None:
+            if not tool.drop_hash_state(repo):
+                self.ctx.results.note(f"big_data / {tool.name}: no hash state found to delete: "
+                                      "'cold status' may be warm")
+
+        cold = measure(tool.argv("status"), repo, tool.environ(), SLOW_RUNS, before=drop)
+        self.record(f"cold status (state db removed: {self.label} hashed)", tool, cold)
+        self.check_up_to_date(tool, "cold status", cold)
+        self.value("cold status: hashing speed, bytes / (cold - warm)", tool,
+                   speed(self.big_bytes + self.small_files * 1024, cold.median - warm), "GB/s")
+
+    def big_file_rehash(self, tool: Tool, repo: Path, warm: float) -> None:
+        """Status with only big.bin's mtime changed: the extra time is hashing big.bin."""
+        def touch(index: int) -> None:
+            moment = time.time() - 100 - index
+            os.utime(repo / "big.bin", (moment, moment))
+
+        timing = measure(tool.argv("status"), repo, tool.environ(), SLOW_RUNS, before=touch)
+        self.record("status after touching big.bin (it alone rehashed)", tool, timing)
+        self.check_up_to_date(tool, "status after touch", timing)
+        self.value("big.bin hashing speed, bytes / (touched - warm)", tool,
+                   speed(self.big_bytes, timing.median - warm), "GB/s")
+
+
+def speed(size: int, seconds: float) -> float | str:
+    return size / seconds / GB if seconds > 0 else "n/a (no extra time)"
+
+
+def xxh3_file(path: Path, algorithm) -> str:
+    hasher = algorithm()
+    buffer = bytearray(8 * MiB)
+    view = memoryview(buffer)
+    with open(path, "rb", buffering=0) as handle:
+        while count := handle.readinto(buffer):
+            hasher.update(view[:count])
+    return hasher.hexdigest()
+
+
+class MetricsHistory(Workload):
+    """100 commits of a param and the metrics a stage makes of it; metrics diff and history."""
+
+    name = "metrics_history"
+    CMD = """echo '{"acc": ${train.acc}, "lr": ${train.lr}}' > metrics.json"""
+
+    def __init__(self, ctx: Context) -> None:
+        super().__init__(ctx)
+        self.commits = 20 if ctx.quick else 100
+
+    @staticmethod
+    def params(commit: int) -> dict:
+        return {"train": {"lr": round(commit / 1000, 6), "acc": round(0.5 + commit / 400, 6)}}
+
+    def build_history(self, tool: Tool) -> Path:
+        stage = {"cmd": self.CMD, "params": ["train.lr", "train.acc"],
+                 "metrics": [{"metrics.json": {"cache": False}}]}
+        repo = make_repo(self.repo(tool), tool, {"stages": {"train": stage}}, self.params(0))
+        env = tool.environ()
+        self.ctx.log(f"metrics_history / {tool.name}: making {self.commits} commits")
+        for commit in range(1, self.commits + 1):
+            harness.write_yaml(repo / "params.yaml", self.params(commit))
+            harness.run_checked(tool.argv("repro"), repo, env)
+            harness.git_commit(repo, f"experiment {commit}", env)
+        return repo
+
+    def run(self, tool: Tool) -> None:
+        repo = self.build_history(tool)
+        back = min(50, self.commits - 1)
+        for args in (["metrics", "diff", "HEAD~1"], ["metrics", "diff", f"HEAD~{back}", "HEAD"],
+                     ["metrics", "history"]):
+            self.optional_command(tool, repo, args)
+        harness.remove_repo(repo)
+
+    def optional_command(self, tool: Tool, repo: Path, args: list[str]) -> None:
+        """Time a command the tool may not have; record 'n/a' instead of failing."""
+        label = " ".join(args)
+        try:
+            timing = measure(tool.argv(*args), repo, tool.environ(), FAST_RUNS, warmup=True)
+        except NotImplementedByTool:
+            self.value(label, tool, "n/a (command not implemented)", "s")
+            return
+        except BenchError as error:
+            self.value(label, tool, "n/a (failed)", "s")
+            self.ctx.results.note(f"metrics_history / {tool.name}: {error}")
+            return
+        self.record(label, tool, timing)
+
+
+class Startup(Workload):
+    """The fixed cost of any command: `--help`, and `status` of a one-stage project."""
+
+    name = "startup"
+
+    def prepare(self) -> None:
+        timing = measure([sys.executable, "-c", "pass"], self.ctx.scratch, dict(os.environ),
+                         STARTUP_RUNS, warmup=True)
+        self.baseline("python -c pass (interpreter start)", timing.median, "s", timing.seconds)
+
+    def run(self, tool: Tool) -> None:
+        stage = {"cmd": "echo hello > out.txt", "outs": ["out.txt"]}
+        repo = make_repo(self.repo(tool), tool, {"stages": {"hello": stage}})
+        env = tool.environ()
+        harness.run_checked(tool.argv("repro"), repo, env)
+        harness.wait_out_racy_window()
+        self.record("--help", tool, measure(tool.argv("--help"), repo, env, STARTUP_RUNS, warmup=True))
+        status = measure(tool.argv("status"), repo, env, STARTUP_RUNS, warmup=True)
+        self.record("status (one stage, up to date)", tool, status)
+        self.check_up_to_date(tool, "status", status)
+        harness.remove_repo(repo)
+
+
+WORKLOADS = {workload.name: workload
+             for workload in (WideDag, ManyStages, BigData, MetricsHistory, Startup)}
