@@ -303,10 +303,14 @@ def _mapping(value: Any) -> Any:
 
 def atomic_write(path: str, text: str, durable: bool = True) -> None:
     """Write a whole file or nothing: temp file beside it, fsync (when durable), rename."""
+    atomic_write_bytes(path, text.encode("utf-8"), durable)
+
+
+def atomic_write_bytes(path: str, data: bytes, durable: bool = True) -> None:
     tmp = f"{path}.tmp-{os.getpid()}"
     try:
-        with open(tmp, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        with open(tmp, "wb") as handle:
+            handle.write(data)
             if durable:
                 handle.flush()
                 os.fsync(handle.fileno())

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from . import config
 from . import graph as graph_mod
-from . import spec
+from . import spec_cache
 from .cache import Cache
 from .graph import Graph
 from .hashing import Hasher
@@ -39,9 +39,9 @@ class Workspace:
 
 def open_workspace(project: Project) -> Workspace:
     """Load and check pipeline.yaml, build the graph, open the state db."""
-    stages = spec.load(project.root)
-    graph = graph_mod.build(stages)
     state_dir = project.ensure_state_dir()
+    stages = spec_cache.load(project.root, state_dir)
+    graph = graph_mod.build(stages)
     state = StateDB(os.path.join(state_dir, "state.db"))
     hasher = Hasher(project.root, state)
     return Workspace(

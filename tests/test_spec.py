@@ -768,3 +768,21 @@ def test_failed_repro_on_a_bad_param_keeps_existing_lock_byte_for_byte(project):
     project.write("params.yaml", "learning_rate: 0.1\n")
     project.fails("repro")
     assert project.read("pipeline.lock") == before
+
+
+def test_a_changed_vars_file_is_seen_by_the_next_command(project):
+    """pipeline.yaml is compiled once and kept; a vars file it read must invalidate that."""
+    project.write("config.yaml", "greeting: hello\n")
+    project.write("pipeline.yaml", """
+        vars:
+          - config.yaml
+        stages:
+          a:
+            cmd: echo ${greeting} > a.txt
+            outs: [a.txt]
+    """)
+    project.ok("repro")
+    project.write("config.yaml", "greeting: bonjour\n")
+    assert "a:\n    changed cmd\n" in project.ok("status").stdout
+    project.ok("repro")
+    assert project.read("a.txt") == "bonjour\n"
