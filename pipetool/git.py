@@ -46,7 +46,7 @@ class GitRepo:
             raise RevisionError(f"'{rev}' is not a revision", hint="name a commit, branch or tag, e.g. HEAD~1")
         try:
             commit = self.repo.commit(rev)
-        except (BadName, BadObject, ValueError) as exc:
+        except (BadName, BadObject, ValueError):
             raise RevisionError(f"unknown revision '{rev}'",
                                 hint="use a commit sha, branch, tag or HEAD~N that git knows") from None
         return Revision(rev, commit.hexsha, commit.summary, commit.committed_date)

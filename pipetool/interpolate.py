@@ -31,7 +31,7 @@ class Context:
     def get(self, expr: str) -> Any:
         try:
             value = lookup(self.values, expr)
-        except Missing as exc:
+        except Missing:
             hint = did_you_mean(expr, dotted_names(self.values))
             raise _Undefined(expr, hint) from None
         root = expr.split(".", 1)[0].split("[", 1)[0]

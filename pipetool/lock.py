@@ -142,10 +142,10 @@ def _records(body: dict, key: str, fail) -> tuple[PathRecord, ...]:
             raise fail(f"an entry of '{key}' has no valid 'path'", item.line_of("path"))
         if not isinstance(item.get("xxh3"), str):
             raise fail(f"'xxh3' of '{path}' must be a hash, not {item.get('xxh3')!r}", item.line_of("xxh3"))
-        for field in ("size", "nfiles"):
-            value = item.get(field)
-            if (field == "size" or value is not None) and not _is_count(value):
-                raise fail(f"'{field}' of '{path}' must be a whole number, not {value!r}", item.line_of(field))
+        for key_name in ("size", "nfiles"):
+            value = item.get(key_name)
+            if (key_name == "size" or value is not None) and not _is_count(value):
+                raise fail(f"'{key_name}' of '{path}' must be a whole number, not {value!r}", item.line_of(key_name))
         records.append(PathRecord(path, item["xxh3"], item["size"], item.get("nfiles")))
     return tuple(records)
 

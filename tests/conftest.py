@@ -37,6 +37,21 @@ def copy_project(source: Path, dest: Path, names: list[str] | None = None) -> "P
     return Project(dest)
 
 
+def private_copy(source: "Project", dest: Path) -> "Project":
+    """A copy of a (built) project that one test may change freely."""
+    import shutil
+
+    shutil.copytree(source.path, dest, symlinks=True)
+    return Project(dest)
+
+
+def set_param(project: "Project", old: str, new: str) -> None:
+    """Replace one exact line fragment of params.yaml (it must occur once)."""
+    text = project.read("params.yaml")
+    assert text.count(old) == 1, old
+    (project.path / "params.yaml").write_text(text.replace(old, new))
+
+
 def run_pipetool(cwd: Path, *args: str, env: dict | None = None,
                  timeout: float = 120) -> subprocess.CompletedProcess:
     """Run `pipetool ARGS` in cwd as a user would; returns the finished process (text output)."""

@@ -6,12 +6,11 @@ One full run is shared by the module; a test that changes anything works on its 
 from __future__ import annotations
 
 import json
-import shutil
 
 import pytest
 
 from conftest import PYTHON_ENV as ENV
-from conftest import REPO_ROOT, Project, copy_project, ran_stages
+from conftest import REPO_ROOT, Project, copy_project, private_copy, ran_stages, set_param
 
 EXAMPLE = REPO_ROOT / "examples" / "azureml-taxi"
 ALL_STAGES = ["generate", "prep", "transform", "train", "predict", "score"]
@@ -31,16 +30,8 @@ def built(tmp_path_factory):
 @pytest.fixture
 def example(built, tmp_path) -> Project:
     """A private copy of the built example."""
-    source, _ = built
-    dest = tmp_path / "example"
-    shutil.copytree(source.path, dest, symlinks=True)
-    return Project(dest)
+    return private_copy(built[0], tmp_path / "example")
 
-
-def set_param(project: Project, old: str, new: str) -> None:
-    text = project.read("params.yaml")
-    assert text.count(old) == 1, old
-    (project.path / "params.yaml").write_text(text.replace(old, new))
 
 
 def test_first_repro_runs_every_stage_and_the_model_fits(built):

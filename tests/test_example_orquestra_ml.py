@@ -6,13 +6,11 @@ One full run is shared by the module; each test works on its own copy of the bui
 from __future__ import annotations
 
 import json
-import shutil
-from pathlib import Path
 
 import pytest
 
 from conftest import PYTHON_ENV as ENV
-from conftest import REPO_ROOT, Project, copy_project, ran_stages
+from conftest import REPO_ROOT, Project, copy_project, private_copy, ran_stages
 
 EXAMPLE = REPO_ROOT / "examples" / "orquestra-ml"
 SOURCES = ["pipeline.yaml", "params.yaml", "pipeline.lock", "steps", "components"]
@@ -30,10 +28,7 @@ def built(tmp_path_factory):
 @pytest.fixture
 def example(built, tmp_path) -> Project:
     """A private copy of the built example."""
-    source, _ = built
-    dest = tmp_path / "example"
-    shutil.copytree(source.path, dest, symlinks=True)
-    return Project(dest)
+    return private_copy(built[0], tmp_path / "example")
 
 
 def test_first_repro_runs_every_stage_and_the_metrics_are_sane(built):
