@@ -40,7 +40,7 @@ class GitRepo:
 
     def revision(self, rev: str) -> Revision:
         """Resolve anything git accepts as a commit; refuse what could be taken as an option."""
-        from gitdb.exc import BadName, BadObject
+        from git.exc import BadName, BadObject
 
         if not rev or rev.startswith("-"):
             raise RevisionError(f"'{rev}' is not a revision", hint="name a commit, branch or tag, e.g. HEAD~1")
