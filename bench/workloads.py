@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import os
+import shutil
 import statistics
 import sys
 import time
@@ -298,11 +299,9 @@ class BigData(Workload):
                       "GB/s", raw.seconds)
 
     def build(self, tool: Tool, repo: Path) -> Path:
-        def populate(root: Path) -> None:
-            os.link(self.source / "big.bin", root / "big.bin")
-            (root / "files").mkdir()
-            for path in (self.source / "files").iterdir():
-                os.link(path, root / "files" / path.name)
+        def populate(root: Path) -> None:  # copies (old mtimes kept): no inode shared between tools
+            shutil.copy2(self.source / "big.bin", root / "big.bin")
+            shutil.copytree(self.source / "files", root / "files")
             (root / ".gitignore").write_text("/big.bin\n/files/\n", encoding="ascii")
 
         stage = {"cmd": self.CMD, "deps": ["big.bin", "files"], "outs": ["out.txt"]}

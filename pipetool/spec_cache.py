@@ -8,16 +8,19 @@ from __future__ import annotations
 
 import os
 import pickle
+from dataclasses import fields
 
 import xxhash
 
 from . import spec
 from .lock import atomic_write_bytes
 from .source import FileSource
-from .stage import Stage
+from .stage import Out, Stage
 
 CACHE_FILE = "spec.cache"
-VERSION = 1
+# Pickled stages are only good for the same shape of Stage and Out: a pipetool whose records
+# gained or lost a field compiles afresh.
+VERSION = repr((1, [f.name for f in fields(Stage)], [f.name for f in fields(Out)]))
 
 
 class _Recording(FileSource):
