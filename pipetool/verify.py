@@ -11,6 +11,7 @@ import tempfile
 from dataclasses import dataclass, field
 from typing import Any
 
+from .errors import PipetoolError
 from .git import GitRepo
 from .lock import LockEntry, PathRecord
 from .metrics import parse_metrics
@@ -52,7 +53,7 @@ def verify(project_root: str, options: VerifyOptions, reporter: ConsoleReporter)
     git = repo.repo.git
     try:
         # No hooks: a post-checkout hook (pipetool install's) has no cache to check out from there.
-        git.execute(["git", "-c", "core.hooksPath=/dev/null", "worktree", "add", "--detach", worktree, "HEAD"])
+        _add_worktree(git, worktree)
         root = os.path.join(worktree, repo.prefix) if repo.prefix else worktree
         return _verify_in(root, options, reporter)
     finally:
@@ -60,6 +61,16 @@ def verify(project_root: str, options: VerifyOptions, reporter: ConsoleReporter)
             git.worktree("remove", "--force", worktree)
         git.worktree("prune")
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _add_worktree(git, worktree: str) -> None:
+    from git.exc import GitCommandError
+
+    try:
+        git.execute(["git", "-c", "core.hooksPath=/dev/null", "worktree", "add", "--detach", worktree, "HEAD"])
+    except GitCommandError as exc:
+        detail = " ".join(str(exc.stderr or exc).split())
+        raise PipetoolError(f"could not make a temporary worktree of HEAD: {detail}") from None
 
 
 def _verify_in(root: str, options: VerifyOptions, reporter: ConsoleReporter) -> list[StageVerdict]:
