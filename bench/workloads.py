@@ -253,7 +253,7 @@ class ManyStages(Workload):
             harness.remove_repo(repo)
         if tool.name == "dvc":
             self.ctx.results.note(f"many_stages with DVC: only N in {self.dvc_sizes} "
-                                  "(DVC takes about 0.35 s per stage on a first repro)")
+                                  "(a first repro takes DVC 0.2-0.6 s per stage)")
 
 
 class BigData(Workload):
