@@ -15,9 +15,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import sys
 
+    from ..errors import PipetoolError
     from ..merge import merge_files
 
-    dropped = merge_files(args.base, args.ours, args.theirs)
+    try:
+        dropped = merge_files(args.base, args.ours, args.theirs)
+    except OSError as exc:
+        raise PipetoolError(f"cannot read or write {exc.filename}: {exc.strerror}") from None
     if dropped:
         print(f"pipeline.lock merged; changed on both sides, to rerun: {', '.join(dropped)}", file=sys.stderr)
     return 0
