@@ -37,6 +37,15 @@ def copy_project(source: Path, dest: Path, names: list[str] | None = None) -> "P
     return Project(dest)
 
 
+def first_repro(source: Path, dest: Path, names: list[str] | None = None,
+                remove: tuple[str, ...] = ()) -> tuple["Project", subprocess.CompletedProcess]:
+    """A copied project (without the files in remove) after its first `pipetool repro`."""
+    project = copy_project(source, dest, names)
+    for relpath in remove:
+        (project.path / relpath).unlink()
+    return project, project.ok("repro", env=PYTHON_ENV, timeout=300)
+
+
 def private_copy(source: "Project", dest: Path) -> "Project":
     """A copy of a (built) project that one test may change freely."""
     import shutil

@@ -11,7 +11,7 @@ from importlib.metadata import version
 import pytest
 
 from conftest import PYTHON_ENV as ENV
-from conftest import REPO_ROOT, Project, copy_project, private_copy, ran_stages, set_param
+from conftest import REPO_ROOT, Project, first_repro, private_copy, ran_stages, set_param
 
 EXAMPLE = REPO_ROOT / "examples" / "bentoml-package"
 ALL_STAGES = ["train", "package", "smoke"]
@@ -21,12 +21,9 @@ BUNDLE = "bundles/iris_clf/1.0.0"
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     """The example after its first `pipetool repro`, and that run's output."""
-    project = copy_project(EXAMPLE, tmp_path_factory.mktemp("bentoml-package") / "repo")
     # The committed metrics.json would let `smoke` count as up to date once its upstream
     # reproduces the same bundle; without it every stage has something to make.
-    (project.path / "metrics.json").unlink()
-    result = project.ok("repro", env=ENV, timeout=300)
-    return project, result
+    return first_repro(EXAMPLE, tmp_path_factory.mktemp("bentoml-package") / "repo", remove=("metrics.json",))
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import json
 import pytest
 
 from conftest import PYTHON_ENV as ENV
-from conftest import REPO_ROOT, Project, copy_project, private_copy, ran_stages, set_param
+from conftest import REPO_ROOT, Project, first_repro, private_copy, ran_stages, set_param
 
 EXAMPLE = REPO_ROOT / "examples" / "metaflow-branch"
 SOURCES = ["pipeline.yaml", "params.yaml", "pipeline.lock", "steps"]
@@ -20,9 +20,7 @@ ALL_STAGES = ["generate", "start", "baseline", "train", "join", "end"]
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     """The example after its first `pipetool repro`, and that run's output."""
-    project = copy_project(EXAMPLE, tmp_path_factory.mktemp("metaflow") / "repo", SOURCES)
-    result = project.ok("repro", env=ENV, timeout=300)
-    return project, result
+    return first_repro(EXAMPLE, tmp_path_factory.mktemp("metaflow") / "repo", SOURCES)
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import json
 import pytest
 
 from conftest import PYTHON_ENV as ENV
-from conftest import REPO_ROOT, Project, copy_project, private_copy, ran_stages, set_param
+from conftest import REPO_ROOT, Project, first_repro, private_copy, ran_stages, set_param
 
 EXAMPLE = REPO_ROOT / "examples" / "mlflow-multistep"
 SOURCES = ["pipeline.yaml", "params.yaml", "pipeline.lock", "steps"]
@@ -21,9 +21,7 @@ ALL_STAGES = ["download", "etl", "als", "train"]
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     """The example after its first `pipetool repro`, and that run's output."""
-    project = copy_project(EXAMPLE, tmp_path_factory.mktemp("mlflow") / "repo", SOURCES)
-    result = project.ok("repro", env=ENV, timeout=300)
-    return project, result
+    return first_repro(EXAMPLE, tmp_path_factory.mktemp("mlflow") / "repo", SOURCES)
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import json
 import pytest
 
 from conftest import PYTHON_ENV as ENV
-from conftest import REPO_ROOT, Project, copy_project, private_copy, ran_stages
+from conftest import REPO_ROOT, Project, first_repro, private_copy, ran_stages
 
 EXAMPLE = REPO_ROOT / "examples" / "orquestra-ml"
 SOURCES = ["pipeline.yaml", "params.yaml", "pipeline.lock", "steps", "components"]
@@ -20,9 +20,7 @@ ALL_STAGES = ["generate-data", "preprocess-data", "train-predict", "accuracy", "
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     """The example after its first `pipetool repro`, and that run's output."""
-    project = copy_project(EXAMPLE, tmp_path_factory.mktemp("orquestra") / "repo", SOURCES)
-    result = project.ok("repro", env=ENV, timeout=300)
-    return project, result
+    return first_repro(EXAMPLE, tmp_path_factory.mktemp("orquestra") / "repo", SOURCES)
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import json
 import pytest
 
 from conftest import PYTHON_ENV as ENV
-from conftest import REPO_ROOT, Project, copy_project, private_copy, ran_stages, set_param
+from conftest import REPO_ROOT, Project, first_repro, private_copy, ran_stages, set_param
 
 EXAMPLE = REPO_ROOT / "examples" / "zenml-quickstart"
 ALL_STAGES = ["source", "split", "preprocess", "train", "evaluate"]
@@ -19,12 +19,9 @@ ALL_STAGES = ["source", "split", "preprocess", "train", "evaluate"]
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     """The example after its first `pipetool repro`, and that run's output."""
-    project = copy_project(EXAMPLE, tmp_path_factory.mktemp("zenml-quickstart") / "repo")
     # The committed metrics.json would let `evaluate` count as up to date once its upstream
     # reproduces the same model; without it every stage has something to make.
-    (project.path / "metrics.json").unlink()
-    result = project.ok("repro", env=ENV, timeout=300)
-    return project, result
+    return first_repro(EXAMPLE, tmp_path_factory.mktemp("zenml-quickstart") / "repo", remove=("metrics.json",))
 
 
 @pytest.fixture
