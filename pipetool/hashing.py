@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import xxhash
 
-from .state import StateDB
+from .state import StateDB, matching_hash
 
 CHUNK = 8 * 1024 * 1024
 DIR_SUFFIX = ".dir"
@@ -130,7 +130,7 @@ class Hasher:
         """Hashes of a folder's files in order: known ones looked up (one query), the rest read."""
         known = self.state.under(folder) if self.state is not None else {}
         digests = [self._memo.get((full, st.st_ino, st.st_mtime_ns, st.st_size)) or
-                   _match(known.get(full), st) for _, full, st in files]
+                   matching_hash(known.get(full), st) for _, full, st in files]
         todo = [i for i, digest in enumerate(digests) if digest is None]
         def hash_all(indexes: list[int]) -> list[str]:
             return [file_hash(files[i][1], files[i][2].st_size) for i in indexes]
@@ -150,13 +150,6 @@ class Hasher:
             digests[i] = digest
             self._remember(files[i][1], files[i][2], digest)
         return digests  # type: ignore[return-value]
-
-
-def _match(row: tuple | None, st: os.stat_result) -> str | None:
-    """The remembered hash when the file's (inode, mtime, size) are as remembered."""
-    if row and row[0] == st.st_ino and row[1] == st.st_mtime_ns and row[2] == st.st_size:
-        return row[3]
-    return None
 
 
 # Folders a directory's hash leaves out: Python's bytecode caches appear whenever code is

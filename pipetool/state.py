@@ -16,6 +16,13 @@ VERSION = 2
 RACY_SECONDS = 1.0
 
 
+def matching_hash(row: tuple | None, st: os.stat_result) -> str | None:
+    """A remembered (inode, mtime_ns, size, hash) row's hash, when the file still has that stat."""
+    if row and row[0] == st.st_ino and row[1] == st.st_mtime_ns and row[2] == st.st_size:
+        return row[3]
+    return None
+
+
 def _racy(mtime_ns: int) -> bool:
     return time.time_ns() - mtime_ns < RACY_SECONDS * 1e9
 
@@ -66,33 +73,25 @@ class StateDB:
         except sqlite3.Error:
             self._db = None  # work without a state db rather than fail
 
-    def get(self, path: str, st: os.stat_result) -> str | None:
+    def _rows(self, sql: str, args: tuple) -> list[tuple]:
+        """Rows of a query; none when there is no db or it failed (then it starts afresh)."""
         if self._db is None:
-            return None
+            return []
         try:
-            row = self._db.execute(
-                "SELECT inode, mtime_ns, size, hash FROM state WHERE path = ?", (path,)
-            ).fetchone()
+            return self._db.execute(sql, args).fetchall()
         except sqlite3.Error:
             self._reset()
-            return None
-        if row and row[0] == st.st_ino and row[1] == st.st_mtime_ns and row[2] == st.st_size:
-            return row[3]
-        return None
+            return []
+
+    def get(self, path: str, st: os.stat_result) -> str | None:
+        rows = self._rows("SELECT inode, mtime_ns, size, hash FROM state WHERE path = ?", (path,))
+        return matching_hash(rows[0] if rows else None, st)
 
     def under(self, folder: str) -> dict[str, tuple[int, int, int, str]]:
         """Every entry below a folder, in one query: path -> (inode, mtime_ns, size, hash)."""
-        if self._db is None:
-            return {}
         prefix = folder.rstrip("/") + "/"
-        try:
-            rows = self._db.execute(
-                "SELECT path, inode, mtime_ns, size, hash FROM state WHERE path >= ? AND path < ?",
-                (prefix, prefix[:-1] + "0"),  # '0' sorts right after '/'
-            ).fetchall()
-        except sqlite3.Error:
-            self._reset()
-            return {}
+        rows = self._rows("SELECT path, inode, mtime_ns, size, hash FROM state WHERE path >= ? AND path < ?",
+                          (prefix, prefix[:-1] + "0"))  # '0' sorts right after '/'
         return {row[0]: row[1:] for row in rows}
 
     def put(self, path: str, st: os.stat_result, digest: str) -> None:
@@ -102,17 +101,9 @@ class StateDB:
 
     def get_dir(self, path: str, fingerprint: str) -> tuple[str, int, int] | None:
         """(hash, size, nfiles) of a directory whose files' stats hash to fingerprint."""
-        if self._db is None:
-            return None
-        try:
-            row = self._db.execute(
-                "SELECT fingerprint, hash, size, nfiles FROM dirs WHERE path = ?", (path,)
-            ).fetchone()
-        except sqlite3.Error:
-            self._reset()
-            return None
-        if row and row[0] == fingerprint:
-            return row[1], row[2], row[3]
+        rows = self._rows("SELECT fingerprint, hash, size, nfiles FROM dirs WHERE path = ?", (path,))
+        if rows and rows[0][0] == fingerprint:
+            return rows[0][1], rows[0][2], rows[0][3]
         return None
 
     def put_dir(self, path: str, fingerprint: str, newest_mtime_ns: int,

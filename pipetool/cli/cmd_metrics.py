@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from .common import add_format_options, add_revision_listing, print_diff
+from .common import add_diff_parser, add_format_options, add_revision_listing, print_diff
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -14,12 +14,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     show.add_argument("revisions", nargs="*", metavar="REV", help="git revisions (default: the workspace)")
     add_revision_listing(show)
     add_format_options(show, csv=True)
-    diff = actions.add_parser("diff", help="compare metrics of two revisions (default HEAD vs workspace)",
-                              epilog="Example: pipetool metrics diff main --md")
-    diff.add_argument("a", nargs="?", default="HEAD", metavar="A")
-    diff.add_argument("b", nargs="?", default=None, metavar="B", help="default: the workspace")
-    diff.add_argument("--all", action="store_true", help="also show unchanged metrics")
-    add_format_options(diff)
+    add_diff_parser(actions, "metrics", "pipetool metrics diff main --md")
     history = actions.add_parser("history", help="metrics along the first-parent history, a row per commit",
                                  epilog="Example: pipetool metrics history model.accuracy --plot acc.png")
     history.add_argument("metrics", nargs="*", metavar="METRIC", help="metric keys to show (default: all)")

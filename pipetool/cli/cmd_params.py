@@ -4,17 +4,12 @@ from __future__ import annotations
 
 import argparse
 
-from .common import add_format_options, print_diff
+from .common import add_diff_parser, print_diff
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
-    diff = actions.add_parser("diff", help="compare params of two revisions (default HEAD vs workspace)",
-                              epilog="Example: pipetool params diff HEAD~1")
-    diff.add_argument("a", nargs="?", default="HEAD", metavar="A")
-    diff.add_argument("b", nargs="?", default=None, metavar="B", help="default: the workspace")
-    diff.add_argument("--all", action="store_true", help="also show unchanged params")
-    add_format_options(diff)
+    add_diff_parser(actions, "params", "pipetool params diff HEAD~1")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -72,3 +72,13 @@ def print_diff(sides, args, what: str) -> None:
     table = [[row.path, row.key, fmt(row.old, args.precision), fmt(row.new, args.precision),
               "-" if row.change is None else fmt(row.change, args.precision)] for row in rows]
     print(render(["Path", what, old_label, new_label, "Change"], table, "md" if args.md else "plain"))
+
+
+def add_diff_parser(actions, what: str, example: str) -> None:
+    """`diff [A] [B]` for metrics and params: HEAD against the workspace by default."""
+    diff = actions.add_parser("diff", help=f"compare {what} of two revisions (default HEAD vs workspace)",
+                              epilog=f"Example: {example}")
+    diff.add_argument("a", nargs="?", default="HEAD", metavar="A")
+    diff.add_argument("b", nargs="?", default=None, metavar="B", help="default: the workspace")
+    diff.add_argument("--all", action="store_true", help=f"also show unchanged {what}")
+    add_format_options(diff)
