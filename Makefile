@@ -32,10 +32,23 @@ clean:
 DVC_VENV    := bench/.venv-dvc
 DVC_VERSION ?= 3.67.1
 
-.PHONY: bench bench-compare
+.PHONY: bench bench-compare bench-install
 
-bench: $(VENV)/.run-installed
-	$(BIN)/python bench/run.py $(BENCH_ARGS)
+# pipetool as users have it (a regular install, not editable) in its own venv: the run times no
+# editable-install import hook, and edits made while it runs do not change what it measures.
+BENCH_VENV := bench/.venv-pipetool
+
+$(BENCH_VENV)/bin/python:
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/pip install -q --upgrade pip
+	$(BENCH_VENV)/bin/pip install -q .
+
+bench-install: | $(BENCH_VENV)/bin/python
+	$(BENCH_VENV)/bin/pip install -q --no-deps --force-reinstall .
+	rm -rf build
+
+bench: bench-install
+	$(BENCH_VENV)/bin/python bench/run.py $(BENCH_ARGS)
 
 # DVC lives in its own venv, never a dependency of pipetool.
 $(DVC_VENV)/.installed:
@@ -44,5 +57,5 @@ $(DVC_VENV)/.installed:
 	$(DVC_VENV)/bin/pip install -q 'dvc==$(DVC_VERSION)'
 	touch $@
 
-bench-compare: $(VENV)/.run-installed $(DVC_VENV)/.installed
-	$(BIN)/python bench/run.py --tool both --dvc $(DVC_VENV)/bin/dvc --write-results $(BENCH_ARGS)
+bench-compare: bench-install $(DVC_VENV)/.installed
+	$(BENCH_VENV)/bin/python bench/run.py --tool both --dvc $(DVC_VENV)/bin/dvc --write-results $(BENCH_ARGS)

@@ -9,7 +9,8 @@ time.perf_counter() around subprocess.run(). The table goes to stdout, progress 
 every run to --json (default bench/results.json), and with --write-results a Markdown report
 with the machine's description (default bench/RESULTS.md).
 
-pipetool is the `pipetool` script beside this Python (the project's .venv under `make bench`);
+pipetool is the `pipetool` script beside this Python (under `make bench`, a regular install of
+the working tree in bench/.venv-pipetool, made afresh by each `make bench`);
 DVC comes from bench/.venv-dvc, which `make bench-compare` creates.
 """
 
@@ -99,9 +100,9 @@ def finish_info(results: report.Results, seconds: float) -> None:
     meta["duration"] = f"{seconds / 60:.1f} min"
     meta["load average at end"] = _load()
     if "pipetool" in meta:
-        now = _pipetool_commit()
-        if now not in meta["pipetool"]:
-            results.note(f"pipetool's code changed during the run (now {now}): "
+        now = _source_digest()
+        if f"source {now}" not in meta["pipetool"]:
+            results.note(f"pipetool's code changed during the run (now source {now}): "
                          "rows measured earlier and later come from different code")
 
 
@@ -137,10 +138,15 @@ def _pipetool_commit() -> str:
 
 
 def _source_digest() -> str:
-    """A short digest of pipetool/*.py as they are now: tells whether the code changed mid-run."""
+    """A short digest of the pipetool package this Python imports (the one timed): tells whether
+    the timed code changed mid-run, as it can with an editable install."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("pipetool")
+    package = Path(spec.origin).parent if spec and spec.origin else ROOT / "pipetool"
     digest = hashlib.sha256()
-    for path in sorted((ROOT / "pipetool").rglob("*.py")):
-        digest.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes())
+    for path in sorted(package.rglob("*.py")):
+        digest.update(str(path.relative_to(package)).encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:10]
 
 

@@ -77,6 +77,11 @@ class Hasher:
         self.jobs = jobs or min(8, (os.cpu_count() or 1) * 2)
         self._memo: dict[tuple, str] = {}
 
+    def prefetch(self, paths: list[str]) -> None:
+        """Look up what the state db knows of many paths at once (those about to be hashed)."""
+        if self.state is not None:
+            self.state.prefetch([os.path.join(self.root, path) for path in paths])
+
     def info(self, path: str) -> HashInfo | None:
         """The hash of a file or directory, or None when it does not exist."""
         full = os.path.join(self.root, path)

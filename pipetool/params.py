@@ -86,9 +86,13 @@ def read_file(source: Source, relpath: str) -> Any:
 class ParamsFiles:
     """Each params file parsed at most once per command."""
 
-    def __init__(self, source: str | Source) -> None:
+    def __init__(self, source: str | Source, parsed: dict[str, Any] | None = None) -> None:
         self.source = as_source(source)
-        self._data: dict[str, Any] = {}
+        self._data: dict[str, Any] = dict(parsed or {})
+
+    def parsed(self) -> dict[str, Any]:
+        """Every file parsed so far: relpath -> data."""
+        return dict(self._data)
 
     def data(self, relpath: str) -> Any:
         if relpath not in self._data:

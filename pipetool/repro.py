@@ -49,6 +49,7 @@ def repro(ws: Workspace, options: ReproOptions, reporter: ConsoleReporter) -> Re
     entries = ws.locks.read(ignore_lock=options.force)
     selected = select(ws.graph, options.targets, single=options.single, downstream=options.downstream)
     _check_paths(ws, selected)
+    ws.prefetch(selected)
     if options.dry:
         return _dry_run(ws, selected, entries, options, reporter)
     before = dict(entries)

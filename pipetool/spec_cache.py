@@ -1,18 +1,24 @@
-"""pipeline.yaml compiled once: the stages kept in .pipetool, keyed by the bytes they came from.
+"""pipeline.yaml compiled once: the stages, their graph and the params they use, kept in
+.pipetool and keyed by the bytes they came from.
 
 Parsing and checking a big pipeline.yaml dominates a no-op status; while pipeline.yaml, the
-params and vars files it read are byte-for-byte the same, the stages are too.
+params and vars files it read are byte-for-byte the same, the stages are too. A hit needs no
+YAML parser at all (not even its import).
 """
 
 from __future__ import annotations
 
 import os
 import pickle
-from dataclasses import fields
+from dataclasses import dataclass, fields
 
 import xxhash
 
+from . import graph as graph_mod
 from . import spec
+from .errors import SpecError
+from .graph import Graph
+from .params import ParamsFiles
 from .lock import atomic_write_bytes
 from .source import FileSource
 from .stage import Out, Stage
@@ -20,7 +26,7 @@ from .stage import Out, Stage
 CACHE_FILE = "spec.cache"
 # Pickled stages are only good for the same shape of Stage and Out: a pipetool whose records
 # gained or lost a field compiles afresh.
-VERSION = repr((1, [f.name for f in fields(Stage)], [f.name for f in fields(Out)]))
+VERSION = repr((2, [f.name for f in fields(Stage)], [f.name for f in fields(Out)]))
 
 
 class _Recording(FileSource):
@@ -51,22 +57,39 @@ def _key(root: str, paths: list[str]) -> str:
     return hasher.hexdigest()
 
 
-def load(root: str, state_dir: str) -> list[Stage]:
-    """The project's stages, from the cache when nothing they were compiled from changed."""
+@dataclass
+class Compiled:
+    stages: list[Stage]
+    graph: Graph
+    params: ParamsFiles
+
+
+def load(root: str, state_dir: str) -> Compiled:
+    """The project's stages, graph and params, from the cache when nothing they were compiled
+    from changed."""
     path = os.path.join(state_dir, CACHE_FILE)
     try:
         with open(path, "rb") as handle:
             cached = pickle.load(handle)
         if cached["version"] == VERSION and cached["key"] == _key(root, cached["paths"]):
-            return cached["stages"]
+            return Compiled(cached["stages"], cached["graph"], ParamsFiles(root, cached["params"]))
     except (OSError, pickle.UnpicklingError, EOFError, KeyError, TypeError, AttributeError, ValueError):
         pass  # no cache, or an unusable one: compile afresh
     source = _Recording(root)
     stages = spec.load(source)
+    graph = graph_mod.build(stages)
+    params = ParamsFiles(source)
+    for file in sorted({param.file for stage in stages for param in stage.params}):
+        try:
+            params.data(file)
+        except SpecError:
+            pass  # reported when a command needs the file; not kept meanwhile
     paths = sorted(source.paths)
-    record = {"version": VERSION, "key": _key(root, paths), "paths": paths, "stages": stages}
+    record = {"version": VERSION, "key": _key(root, paths), "paths": paths, "stages": stages,
+              "graph": graph, "params": params.parsed()}
     try:
         atomic_write_bytes(path, pickle.dumps(record, protocol=pickle.HIGHEST_PROTOCOL))
     except OSError:
         pass
-    return stages
+    params.source = FileSource(root)
+    return Compiled(stages, graph, params)

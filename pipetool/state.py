@@ -14,6 +14,7 @@ VERSION = 2
 # A file modified this recently may be modified again within the same mtime tick;
 # recording it could hide that second change, so it is hashed again next time instead.
 RACY_SECONDS = 1.0
+_BATCH = 500  # paths per query: well under SQLite's limit on query parameters
 
 
 def matching_hash(row: tuple | None, st: os.stat_result) -> str | None:
@@ -33,6 +34,9 @@ class StateDB:
         self._db: sqlite3.Connection | None = None
         self._pending: list[tuple] = []
         self._pending_dirs: list[tuple] = []
+        # Rows read ahead by prefetch: path -> row, or None when the db has none for it.
+        self._files: dict[str, tuple | None] = {}
+        self._dirs: dict[str, tuple | None] = {}
         self._open()
 
     def _open(self) -> None:
@@ -46,7 +50,9 @@ class StateDB:
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
         version = db.execute("PRAGMA user_version").fetchone()[0]
-        if version != VERSION and db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
+        if version == VERSION:
+            return db  # already set up: opening it writes nothing
+        if db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
             db.close()
             raise sqlite3.DatabaseError("unknown state db version")
         db.execute(
@@ -58,7 +64,6 @@ class StateDB:
             " hash TEXT, size INTEGER, nfiles INTEGER) WITHOUT ROWID"
         )
         db.execute(f"PRAGMA user_version={VERSION}")
-        db.execute("SELECT count(*) FROM state WHERE path = ''").fetchone()
         return db
 
     def _reset(self) -> None:
@@ -83,7 +88,24 @@ class StateDB:
             self._reset()
             return []
 
+    def prefetch(self, paths: list[str]) -> None:
+        """Read the rows of many paths in a few queries, rather than one query each later."""
+        paths = [p for p in dict.fromkeys(paths) if p not in self._files]
+        for start in range(0, len(paths), _BATCH):
+            batch = paths[start:start + _BATCH]
+            marks = ",".join("?" * len(batch))
+            self._files.update(dict.fromkeys(batch))
+            self._dirs.update(dict.fromkeys(batch))
+            for path, *row in self._rows(f"SELECT path, inode, mtime_ns, size, hash FROM state"
+                                         f" WHERE path IN ({marks})", tuple(batch)):
+                self._files[path] = tuple(row)
+            for path, *row in self._rows(f"SELECT path, fingerprint, hash, size, nfiles FROM dirs"
+                                         f" WHERE path IN ({marks})", tuple(batch)):
+                self._dirs[path] = tuple(row)
+
     def get(self, path: str, st: os.stat_result) -> str | None:
+        if path in self._files:
+            return matching_hash(self._files[path], st)
         rows = self._rows("SELECT inode, mtime_ns, size, hash FROM state WHERE path = ?", (path,))
         return matching_hash(rows[0] if rows else None, st)
 
@@ -101,9 +123,13 @@ class StateDB:
 
     def get_dir(self, path: str, fingerprint: str) -> tuple[str, int, int] | None:
         """(hash, size, nfiles) of a directory whose files' stats hash to fingerprint."""
-        rows = self._rows("SELECT fingerprint, hash, size, nfiles FROM dirs WHERE path = ?", (path,))
-        if rows and rows[0][0] == fingerprint:
-            return rows[0][1], rows[0][2], rows[0][3]
+        if path in self._dirs:
+            row = self._dirs[path]
+        else:
+            rows = self._rows("SELECT fingerprint, hash, size, nfiles FROM dirs WHERE path = ?", (path,))
+            row = rows[0] if rows else None
+        if row and row[0] == fingerprint:
+            return row[1], row[2], row[3]
         return None
 
     def put_dir(self, path: str, fingerprint: str, newest_mtime_ns: int,

@@ -29,7 +29,9 @@ def status(ws: Workspace, targets: list[int] | None = None) -> list[StageStatus]
     """
     entries = ws.locks.read()
     result = []
-    for index in select(ws.graph, targets):
+    selected = select(ws.graph, targets)
+    ws.prefetch(selected)
+    for index in selected:
         stage = ws.graph.stages[index]
         reasons = decide(stage, entries.get(stage.name), observe(stage, ws.hasher, ws.params))
         result.append(StageStatus(stage.name, tuple(reasons), stage.frozen))

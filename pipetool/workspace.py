@@ -6,7 +6,6 @@ import os
 from dataclasses import dataclass
 
 from . import config
-from . import graph as graph_mod
 from . import spec_cache
 from .cache import Cache
 from .graph import Graph
@@ -33,6 +32,11 @@ class Workspace:
     def root(self) -> str:
         return self.project.root
 
+    def prefetch(self, indexes: list[int]) -> None:
+        """Read what the state db knows of these stages' deps and outs in a few queries."""
+        stages = self.graph.stages
+        self.hasher.prefetch([path for i in indexes for path in stages[i].deps + stages[i].out_paths])
+
     def close(self) -> None:
         self.state.close()
 
@@ -40,14 +44,13 @@ class Workspace:
 def open_workspace(project: Project) -> Workspace:
     """Load and check pipeline.yaml, build the graph, open the state db."""
     state_dir = project.ensure_state_dir()
-    stages = spec_cache.load(project.root, state_dir)
-    graph = graph_mod.build(stages)
+    compiled = spec_cache.load(project.root, state_dir)
     state = StateDB(os.path.join(state_dir, "state.db"))
     hasher = Hasher(project.root, state)
     return Workspace(
         project=project,
-        graph=graph,
-        params=ParamsFiles(project.root),
+        graph=compiled.graph,
+        params=compiled.params,
         hasher=hasher,
         locks=LockStore(project.root, state_dir),
         state=state,

@@ -9,6 +9,7 @@ import argparse
 import importlib
 import signal
 import sys
+from collections.abc import Iterable
 
 from .. import __version__
 from ..errors import PipetoolError
@@ -30,7 +31,9 @@ COMMANDS = {
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(detailed: Iterable[str] = COMMANDS) -> argparse.ArgumentParser:
+    """The parser, with the arguments of the detailed commands. Each costs an import of its
+    module, so a run details only its own command: `--help` lists the others by name and help."""
     parser = argparse.ArgumentParser(
         prog="pipetool",
         description="A Make-like incremental pipeline tool with file targets, for ML and data work in git.",
@@ -40,7 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module, help_text) in COMMANDS.items():
         sub = commands.add_parser(name, help=help_text, description=help_text[0].upper() + help_text[1:] + ".")
-        _module(module).add_arguments(sub)
+        if name in detailed:
+            _module(module).add_arguments(sub)
         sub.set_defaults(module=module)
     return parser
 
@@ -49,12 +53,22 @@ def _module(name: str):
     return importlib.import_module(f"pipetool.cli.cmd_{name}")
 
 
+def _chosen_command(argv: list[str]) -> str | None:
+    """The command word of argv, when it names one: options before it take no values."""
+    for word in argv:
+        if not word.startswith("-"):
+            return word if word in COMMANDS else None
+    return None
+
+
 def _terminate(signum, frame):  # SIGTERM ends a run like Ctrl-C: stages stopped, finished ones kept
     raise KeyboardInterrupt
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    chosen = _chosen_command(argv)
+    parser = build_parser([chosen] if chosen else [])
     args = parser.parse_args(argv)
     if not getattr(args, "module", None):
         parser.print_help()
