@@ -10,7 +10,7 @@ import time
 import xxhash
 
 from conftest import ran_stages
-from pipetool.hashing import Hasher
+from pipetool.hashing import PROCESSES_FROM, Hasher, file_hash, hash_many
 from pipetool.state import VERSION as STATE_VERSION
 
 UP_TO_DATE = "Data and pipelines are up to date.\n"
@@ -84,6 +84,42 @@ def test_directory_hash_is_the_hash_of_its_sorted_manifest(project):
         data = files[rel]
         manifest.update(f"{rel}\0{xxhash.xxh3_128_hexdigest(data)}\0{len(data)}\n".encode())
     assert record["xxh3"] == manifest.hexdigest() + ".dir"
+
+
+def test_thousands_of_small_files_hashed_by_several_processes_give_the_same_manifest(project):
+    """Past PROCESSES_FROM files, the folder is split between processes; the parts must come
+    back in order, so the recorded hash is still that of the sorted manifest."""
+    assert PROCESSES_FROM <= 6000
+    files = {f"d{i % 7}/f{i:05d}.txt": f"{i * 7919}\n".encode() for i in range(6000)}
+    for rel, data in files.items():
+        path = project.path / "data" / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    record = run_dir_pipeline(project)
+    manifest = xxhash.xxh3_128()
+    for rel in sorted(files):
+        manifest.update(f"{rel}\0{xxhash.xxh3_128_hexdigest(files[rel])}\0{len(files[rel])}\n".encode())
+    assert (record["xxh3"], record["nfiles"]) == (manifest.hexdigest() + ".dir", 6000)
+
+
+def test_hash_many_in_processes_keeps_order(tmp_path):
+    paths = []
+    for i in range(PROCESSES_FROM + 1):
+        path = tmp_path / f"{i}.txt"
+        path.write_text(f"file {i}\n")
+        paths.append((str(path), path.stat().st_size))
+    expected = [xxhash.xxh3_128_hexdigest(f"file {i}\n".encode()) for i in range(len(paths))]
+    assert hash_many(paths, jobs=2) == expected
+    assert hash_many(paths, jobs=1) == expected
+
+
+def test_a_file_that_grew_since_its_stat_is_hashed_whole(tmp_path):
+    path = tmp_path / "growing.txt"
+    path.write_bytes(b"0123456789" * 1000)
+    whole = xxhash.xxh3_128_hexdigest(path.read_bytes())
+    assert file_hash(str(path), size=10) == whole      # stat saw it smaller
+    assert file_hash(str(path), size=20000) == whole   # stat saw it bigger
+    assert file_hash(str(path)) == whole
 
 
 # --- a directory's hash changes with its tree, not just its bytes -------------------------------
