@@ -82,10 +82,35 @@ class LockEntry:
 DROPPED_ENTRY = LockEntry(cmd="", dropped_in_merge=True)
 
 
-def render(entries: dict[str, LockEntry]) -> str:
+Blocks = dict[str, tuple[LockEntry, str]]  # stage name -> (entry, its text in the lock)
+
+
+def render(entries: dict[str, LockEntry], known: Blocks | None = None) -> str:
     """The lock file's text: sorted by stage, deps and outs by path, so diffs stay minimal."""
-    stages = {name: entries[name].to_dict() for name in sorted(entries)}
-    return yamlfile.dump({"version": VERSION, "stages": stages})
+    return join_blocks(render_blocks(entries, known))
+
+
+def render_blocks(entries: dict[str, LockEntry], known: Blocks | None = None) -> Blocks:
+    """Each stage's block, rendered on its own: a known block of an unchanged entry is reused,
+    so recording a few stages of a big pipeline renders only those."""
+    known = known or {}
+    blocks = {}
+    for name in sorted(entries):
+        entry, old = entries[name], known.get(name)
+        blocks[name] = (entry, old[1] if old and old[0] == entry else _render_block(name, entry))
+    return blocks
+
+
+def join_blocks(blocks: Blocks) -> str:
+    if not blocks:
+        return yamlfile.dump({"version": VERSION, "stages": {}})
+    return f"version: {VERSION}\nstages:\n" + "".join(text for _, text in blocks.values())
+
+
+def _render_block(name: str, entry: LockEntry) -> str:
+    """One stage's part of the lock, indented under 'stages:'."""
+    text = yamlfile.dump({name: entry.to_dict()})
+    return "".join("  " + line for line in text.splitlines(keepends=True))
 
 
 def parse(text: str, display: str = LOCK_FILE) -> dict[str, LockEntry]:
@@ -163,6 +188,7 @@ class LockStore:
         self.cache_path = os.path.join(state_dir, CACHE_FILE)
         self._journal_fd: int | None = None
         self._pending = False  # entries that pipeline.lock does not hold yet
+        self._blocks: Blocks = {}  # the lock file's blocks, when the parse cache had them
 
     def _lock_bytes(self) -> bytes | None:
         try:
@@ -197,19 +223,27 @@ class LockStore:
             with open(self.cache_path, encoding="utf-8") as handle:
                 cached = json.load(handle)
             if cached.get("key") == key and cached.get("version") == VERSION:
-                return {name: LockEntry.from_dict(data) for name, data in cached["stages"].items()}
+                entries = {name: LockEntry.from_dict(data) for name, data in cached["stages"].items()}
+                blocks = cached.get("blocks") or {}
+                self._blocks = {name: (entries[name], text) for name, text in blocks.items() if name in entries}
+                return entries
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             pass
         entries = parse(raw.decode("utf-8", errors="replace"))
+        self._write_cache(key, entries, {})
+        return entries
+
+    def _write_cache(self, key: str, entries: dict[str, LockEntry], blocks: Blocks) -> None:
+        """Keep the lock as JSON, for the next read of these exact bytes."""
         if not all(_json_exact(e.params) for e in entries.values()):
-            return entries
+            return
         try:
             text = json.dumps({"version": VERSION, "key": key,
-                               "stages": {name: e.to_dict() for name, e in entries.items()}})
+                               "stages": {name: e.to_dict() for name, e in entries.items()},
+                               "blocks": {name: text for name, (_, text) in blocks.items()}})
             atomic_write(self.cache_path, text, durable=False)
         except (TypeError, ValueError, OSError):
             pass  # values JSON cannot hold, or a read-only state folder: no cache, still correct
-        return entries
 
     def begin(self, entries: dict[str, LockEntry]) -> None:
         """Start a journal whose records apply to the lock file as it is now.
@@ -218,7 +252,7 @@ class LockStore:
         journal replaces the old one.
         """
         if self._pending:
-            atomic_write(self.lock_path, render(entries))
+            self._write_lock(entries)
         header = json.dumps({"journal": VERSION, "base": _base(self._lock_bytes())})
         self._journal_fd = os.open(self.journal_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         os.write(self._journal_fd, (header + "\n").encode())
@@ -236,15 +270,23 @@ class LockStore:
         kept = {n: e for n, e in entries.items() if n in names}
         if self._pending or len(kept) < len(entries):  # else the lock already says it all
             current = self._lock_bytes()
-            text = render(kept)
-            if (kept or current is not None) and text.encode() != current:
-                atomic_write(self.lock_path, text)
+            if kept or current is not None:
+                self._write_lock(kept, current)
         self._pending = False
         self.close()
         try:
             os.remove(self.journal_path)
         except FileNotFoundError:
             pass
+
+    def _write_lock(self, entries: dict[str, LockEntry], current: bytes | None = None) -> None:
+        """Write the lock when its text changes, and keep its parse cache in step."""
+        blocks = render_blocks(entries, self._blocks)
+        data = join_blocks(blocks).encode()
+        if data != current:
+            atomic_write_bytes(self.lock_path, data)
+            self._blocks = blocks
+            self._write_cache(_base(data), entries, blocks)
 
     def close(self) -> None:
         if self._journal_fd is not None:

@@ -32,16 +32,13 @@ _DEFAULT_CACHE = {"outs": True, "metrics": False, "plots": False}
 _BAD_NAME = re.compile(r"[\s/\\:@]")
 
 
-def load(project: str | Source, filename: str = PIPELINE_FILE) -> list[Stage]:
-    """All stages of the project, foreach/matrix expanded, in definition order."""
+def load(project: str | Source, filename: str = PIPELINE_FILE, parsed: Any = None) -> list[Stage]:
+    """All stages of the project, foreach/matrix expanded, in definition order.
+
+    parsed: the file's YAML, when the caller has it already (see spec_cache).
+    """
     root = as_source(project)
-    text = root.read_text(filename)
-    if text is None:
-        raise SpecError(
-            "no pipeline.yaml in this project", file=filename,
-            hint="create one with a 'stages:' mapping, or run pipetool from the project's folder",
-        )
-    data = yamlfile.parse(text, filename)
+    data = parsed if parsed is not None else parse_file(root, filename)
     if data is None:
         raise SpecError("the file is empty", file=filename, hint="define your stages under 'stages:'")
     if not isinstance(data, dict):
@@ -63,6 +60,17 @@ def load(project: str | Source, filename: str = PIPELINE_FILE) -> list[Stage]:
             seen[stage.name] = stage.line
             loaded.append(stage)
     return loaded
+
+
+def parse_file(root: Source, filename: str = PIPELINE_FILE) -> Any:
+    """The pipeline file's YAML (None when empty); an error when there is none."""
+    text = root.read_text(filename)
+    if text is None:
+        raise SpecError(
+            "no pipeline.yaml in this project", file=filename,
+            hint="create one with a 'stages:' mapping, or run pipetool from the project's folder",
+        )
+    return yamlfile.parse(text, filename)
 
 
 def _root_context(root: Source, data: dict, filename: str) -> Context:

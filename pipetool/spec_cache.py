@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import pickle
 from dataclasses import dataclass, fields
+from typing import Any
 
 import xxhash
 
@@ -24,6 +25,7 @@ from .source import FileSource
 from .stage import Out, Stage
 
 CACHE_FILE = "spec.cache"
+PARSED_FILE = "spec.parsed"
 # Pickled stages are only good for the same shape of Stage and Out: a pipetool whose records
 # gained or lost a field compiles afresh.
 VERSION = repr((2, [f.name for f in fields(Stage)], [f.name for f in fields(Out)]))
@@ -68,15 +70,11 @@ def load(root: str, state_dir: str) -> Compiled:
     """The project's stages, graph and params, from the cache when nothing they were compiled
     from changed."""
     path = os.path.join(state_dir, CACHE_FILE)
-    try:
-        with open(path, "rb") as handle:
-            cached = pickle.load(handle)
-        if cached["version"] == VERSION and cached["key"] == _key(root, cached["paths"]):
-            return Compiled(cached["stages"], cached["graph"], ParamsFiles(root, cached["params"]))
-    except (OSError, pickle.UnpicklingError, EOFError, KeyError, TypeError, AttributeError, ValueError):
-        pass  # no cache, or an unusable one: compile afresh
+    cached = _read(path)
+    if cached and cached["key"] == _key(root, cached["paths"]):
+        return Compiled(cached["stages"], cached["graph"], ParamsFiles(root, cached["params"]))
     source = _Recording(root)
-    stages = spec.load(source)
+    stages = spec.load(source, parsed=_parsed_pipeline(source, os.path.join(state_dir, PARSED_FILE)))
     graph = graph_mod.build(stages)
     params = ParamsFiles(source)
     for file in sorted({param.file for stage in stages for param in stage.params}):
@@ -85,11 +83,39 @@ def load(root: str, state_dir: str) -> Compiled:
         except SpecError:
             pass  # reported when a command needs the file; not kept meanwhile
     paths = sorted(source.paths)
-    record = {"version": VERSION, "key": _key(root, paths), "paths": paths, "stages": stages,
-              "graph": graph, "params": params.parsed()}
-    try:
-        atomic_write_bytes(path, pickle.dumps(record, protocol=pickle.HIGHEST_PROTOCOL))
-    except OSError:
-        pass
+    _write(path, {"version": VERSION, "key": _key(root, paths), "paths": paths, "stages": stages,
+                  "graph": graph, "params": params.parsed()})
     params.source = FileSource(root)
     return Compiled(stages, graph, params)
+
+
+def _parsed_pipeline(source: _Recording, path: str) -> Any:
+    """pipeline.yaml's YAML, kept apart by its bytes: when only a params file changed (the
+    usual edit), a big pipeline is not parsed again."""
+    text = source.read_text(spec.PIPELINE_FILE)
+    if text is None:
+        return None  # spec.load says what is missing
+    digest = xxhash.xxh3_128_hexdigest(text.encode())
+    cached = _read(path)
+    if cached and cached["digest"] == digest:
+        return cached["data"]
+    data = spec.parse_file(source)
+    _write(path, {"version": VERSION, "digest": digest, "data": data})
+    return data
+
+
+def _read(path: str) -> dict | None:
+    try:
+        with open(path, "rb") as handle:
+            cached = pickle.load(handle)
+        return cached if cached["version"] == VERSION else None
+    except (OSError, pickle.UnpicklingError, EOFError, KeyError, TypeError, AttributeError, ValueError,
+            ImportError, IndexError):
+        return None  # no cache, or an unusable one: compile afresh
+
+
+def _write(path: str, record: dict) -> None:
+    try:
+        atomic_write_bytes(path, pickle.dumps(record, protocol=pickle.HIGHEST_PROTOCOL), durable=False)
+    except OSError:
+        pass
