@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import os
 import stat as statmod
-from array import array
 import threading
+from array import array
+from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Protocol
 
 import xxhash
 
@@ -19,6 +22,9 @@ DIR_SUFFIX = ".dir"
 # files of 1 KiB took 0.43 s on one thread, 0.65 s on two).
 PARALLEL_FROM = 64
 PARALLEL_MEAN_SIZE = 256 * 1024
+# Hashing at least this much (not known to the state db) in one go is shown as it goes.
+PROGRESS_BYTES = 256 * 1024 * 1024
+PROGRESS_FILES = 2000
 
 _buffers = threading.local()
 
@@ -34,15 +40,28 @@ class HashInfo:
         return self.nfiles is not None
 
 
-def file_hash(path: str, size: int | None = None) -> str:
+class HashProgress(Protocol):
+    """Told about hashing jobs big enough to watch (a reporter implements it)."""
+
+    def hash_start(self, label: str, total_bytes: int, files: int) -> None: ...
+
+    def hash_advance(self, nbytes: int) -> None: ...
+
+    def hash_end(self) -> None: ...
+
+
+def file_hash(path: str, size: int | None = None, on_read: Callable[[int], None] | None = None) -> str:
     """Streamed xxh3-128 of a file's contents, as 32 hex digits.
 
     A small file is read in one call; a big one streams through a per-thread buffer,
-    so memory stays flat and nothing is allocated per chunk.
+    so memory stays flat and nothing is allocated per chunk. on_read hears of each read.
     """
     with open(path, "rb", buffering=0) as handle:
         if size is not None and size <= CHUNK:
-            return xxhash.xxh3_128_hexdigest(handle.read())
+            data = handle.read()
+            if on_read is not None:
+                on_read(len(data))
+            return xxhash.xxh3_128_hexdigest(data)
         buffer = getattr(_buffers, "buffer", None)
         if buffer is None:
             buffer = _buffers.buffer = bytearray(CHUNK)
@@ -50,6 +69,8 @@ def file_hash(path: str, size: int | None = None) -> str:
         hasher = xxhash.xxh3_128()
         while count := handle.readinto(buffer):
             hasher.update(view[:count])
+            if on_read is not None:
+                on_read(count)
         return hasher.hexdigest()
 
 
@@ -76,6 +97,7 @@ class Hasher:
         self.state = state
         self.jobs = jobs or min(8, (os.cpu_count() or 1) * 2)
         self._memo: dict[tuple, str] = {}
+        self.progress: HashProgress | None = None  # told about big hashing jobs
 
     def info(self, path: str) -> HashInfo | None:
         """The hash of a file or directory, or None when it does not exist."""
@@ -102,9 +124,23 @@ class Hasher:
     def _file(self, full: str, st: os.stat_result) -> str:
         digest = self._known(full, st)
         if digest is None:
-            digest = file_hash(full, st.st_size)
+            with self._watched(full, st.st_size, 1) as on_read:
+                digest = file_hash(full, st.st_size, on_read)
             self._remember(full, st, digest)
         return digest
+
+    @contextmanager
+    def _watched(self, full: str, total_bytes: int, files: int):
+        """Tell the progress listener about a big job; yields its per-read callback (or None)."""
+        progress = self.progress
+        if progress is None or (total_bytes < PROGRESS_BYTES and files < PROGRESS_FILES):
+            yield None
+            return
+        progress.hash_start(os.path.relpath(full, self.root), total_bytes, files)
+        try:
+            yield progress.hash_advance
+        finally:
+            progress.hash_end()
 
     def _dir_info(self, full: str) -> HashInfo:
         files = sorted(_walk(full, ""))
@@ -132,20 +168,21 @@ class Hasher:
         digests = [self._memo.get((full, st.st_ino, st.st_mtime_ns, st.st_size)) or
                    matching_hash(known.get(full), st) for _, full, st in files]
         todo = [i for i, digest in enumerate(digests) if digest is None]
-        def hash_all(indexes: list[int]) -> list[str]:
-            return [file_hash(files[i][1], files[i][2].st_size) for i in indexes]
-
         todo_bytes = sum(files[i][2].st_size for i in todo)
-        if len(todo) >= PARALLEL_FROM and self.jobs > 1 and todo_bytes >= PARALLEL_MEAN_SIZE * len(todo):
-            from concurrent.futures import ThreadPoolExecutor
+        with self._watched(folder, todo_bytes, len(todo)) as on_read:
+            def hash_all(indexes: list[int]) -> list[str]:
+                return [file_hash(files[i][1], files[i][2].st_size, on_read) for i in indexes]
 
-            chunks = [todo[k::self.jobs] for k in range(self.jobs)]  # one task per thread
-            with ThreadPoolExecutor(self.jobs) as pool:
-                results = list(pool.map(hash_all, chunks))
-            todo = [i for chunk in chunks for i in chunk]
-            computed = [digest for result in results for digest in result]
-        else:
-            computed = hash_all(todo)
+            if len(todo) >= PARALLEL_FROM and self.jobs > 1 and todo_bytes >= PARALLEL_MEAN_SIZE * len(todo):
+                from concurrent.futures import ThreadPoolExecutor
+
+                chunks = [todo[k::self.jobs] for k in range(self.jobs)]  # one task per thread
+                with ThreadPoolExecutor(self.jobs) as pool:
+                    results = list(pool.map(hash_all, chunks))
+                todo = [i for chunk in chunks for i in chunk]
+                computed = [digest for result in results for digest in result]
+            else:
+                computed = hash_all(todo)
         for i, digest in zip(todo, computed):
             digests[i] = digest
             self._remember(files[i][1], files[i][2], digest)
