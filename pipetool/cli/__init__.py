@@ -14,10 +14,12 @@ from .. import __version__
 from ..errors import PipetoolError
 
 COMMANDS = {
+    "init": ("init", "make this folder a pipetool project"),
     "repro": ("repro", "run the stale stages of the pipeline"),
     "status": ("status", "show stale stages and why"),
     "dag": ("dag", "show the stage graph"),
     "logs": ("logs", "print a stage's output from its last run"),
+    "stage": ("stage", "add a stage to pipeline.yaml ('pipetool stage add -h')"),
     "verify": ("verify", "rerun the stages of HEAD apart and check they reproduce pipeline.lock"),
     "checkout": ("checkout", "make the workspace's outs match pipeline.lock, from the cache"),
     "gc": ("gc", "remove cache objects no lock refers to"),
