@@ -210,7 +210,7 @@ def _check(root: str, before: str, edited: str, new: NewStage) -> Added:
 
 def _refused(error: PipetoolError, lines: int) -> PipetoolError:
     beyond = error.file == PIPELINE_FILE and (error.line is None or error.line > lines)
-    hint = f"{error.hint}; " if error.hint else ""
+    hint = "" if not error.hint else f"{error.hint} " if error.hint.endswith("?") else f"{error.hint}; "
     return type(error)(
         error.message,
         file=None if beyond else error.file,

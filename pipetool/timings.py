@@ -48,6 +48,8 @@ def timings(graph: Graph, selected: list[int], entries: Mapping[str, LockEntry])
         finish[index] = (finish[best] if best is not None else 0.0) + (seconds[graph.stages[index].name] or 0.0)
     path: list[str] = []
     end = max(reversed(selected), key=finish.__getitem__, default=None)  # ties: the most downstream
+    if all(s is None for s in seconds.values()):
+        end = None  # nothing recorded: no path to speak of
     node = end
     while node is not None:
         path.append(graph.stages[node].name)

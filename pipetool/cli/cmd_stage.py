@@ -6,6 +6,7 @@ import argparse
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.epilog = "Example: pipetool stage add -n hello -o hello.txt 'echo hello > hello.txt'"
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     add = actions.add_parser(
         "add", help="append a stage to pipeline.yaml (comments and order kept), checked against the pipeline",
