@@ -71,6 +71,13 @@ class LockEntry:
             duration=data.get("duration"),
         )
 
+    def same_result(self, other: LockEntry) -> bool:
+        """The same cmd, deps, params and outs, whatever their order and however long each run took."""
+        mine, theirs = self.to_dict(), other.to_dict()
+        mine.pop("duration", None)
+        theirs.pop("duration", None)
+        return mine == theirs
+
     def to_dict(self) -> dict:
         if self.dropped_in_merge:
             return {DROPPED: True}

@@ -288,7 +288,7 @@ def _unchanged_or(previous: LockEntry | None, entry: LockEntry) -> LockEntry:
     A rerun that only took a different time leaves pipeline.lock byte for byte as it was, so a
     reproduced result never dirties git.
     """
-    return previous if previous is not None and previous == entry else entry
+    return previous if previous is not None and previous.same_result(entry) else entry
 
 
 def raise_for(result: ReproResult) -> None:

@@ -26,7 +26,7 @@ DIAMOND = """
         outs: [c.txt]
       d:
         cmd: cat b.txt c.txt > d.txt
-        deps: [b.txt, c.txt]
+        deps: [c.txt, b.txt]  # not in the lock's (sorted) order
         outs: [d.txt]
 """
 
@@ -54,7 +54,7 @@ def test_lock_records_each_stage_duration_in_seconds(project):
 
 def test_a_rerun_with_the_same_results_keeps_the_recorded_entry_and_the_lock_bytes(project):
     diamond(project)
-    set_durations(project, a=123.0)
+    set_durations(project, a=123.0, d=123.0)
     before = project.read("pipeline.lock")
     project.ok("repro", "-f")  # every stage runs again and writes the same bytes
     assert project.read("pipeline.lock") == before
