@@ -135,11 +135,14 @@ def console_reporter(jobs: int = 1, verbosity: int = NORMAL) -> ConsoleReporter:
 
 
 def human_bytes(size: float) -> str:
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if size < 1000 or unit == "TB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+    """1.2 GB: decimal units, as file managers show sizes."""
+    if size < 1000:
+        return f"{size:.0f} B"
+    for unit in ("KB", "MB", "GB"):
         size /= 1000
-    return f"{size:.1f} TB"
+        if round(size, 1) < 1000:
+            return f"{size:.1f} {unit}"
+    return f"{size / 1000:.1f} TB"
 
 
 def _because(reasons: Sequence[Reason]) -> str:

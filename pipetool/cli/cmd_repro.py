@@ -8,7 +8,8 @@ from .common import target_indexes, workspace
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.epilog = "Example: pipetool repro -j 2 models/model.pkl"
+    parser.epilog = ("Example: pipetool repro -j 2 models/model.pkl   (on a terminal a live view shows the "
+                     "running stages; elsewhere, as in CI, plain lines; PIPETOOL_PROGRESS=plain|live chooses)")
     parser.add_argument("targets", nargs="*", metavar="TARGET",
                         help="stage name or out path (default: every stage)")
     parser.add_argument("-f", "--force", action="store_true",
