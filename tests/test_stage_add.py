@@ -130,3 +130,11 @@ def test_stage_add_without_a_command_or_a_project_is_a_clear_error(pipeline, tmp
 def test_stage_add_warns_about_a_dep_nothing_makes(pipeline):
     result = pipeline.ok("stage", "add", "-n", "later", "-d", "not-yet.csv", "-o", "l.txt", "cat not-yet.csv > l.txt")
     assert "warning: dep 'not-yet.csv' does not exist yet" in result.stdout
+
+
+def test_stage_add_to_a_broken_pipeline_names_the_line_and_changes_nothing(project):
+    broken = "stages:\n  a:\n    cmd: [unclosed\n"
+    project.write("pipeline.yaml", broken)
+    result = project.fails("stage", "add", "-n", "b", "-o", "b.txt", "echo b > b.txt")
+    assert "pipeline.yaml:3:" in result.stderr and "invalid YAML" in result.stderr
+    assert project.read("pipeline.yaml") == broken
