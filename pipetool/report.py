@@ -23,7 +23,7 @@ class ConsoleReporter:
     """Human-readable lines; stage output prefixed by the stage's name when stages run in parallel.
 
     Quiet keeps only failures and warnings (stage output still goes to its log); verbose adds
-    each stage's commands, its log file, and big hashing jobs.
+    each stage's commands and its log file.
     """
 
     def __init__(self, out: TextIO | None = None, prefix_output: bool = False, verbosity: int = NORMAL) -> None:

@@ -33,7 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     loudness.add_argument("-q", "--quiet", action="store_true",
                           help="print only failures and warnings (stage output still goes to its log)")
     loudness.add_argument("-v", "--verbose", action="store_true",
-                          help="also print each stage's commands and log file, and big hashing jobs")
+                          help="also print each stage's commands and log file")
 
 
 def _positive(text: str) -> int:
