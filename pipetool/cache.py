@@ -213,6 +213,20 @@ def _reflink(source: str, dest: str) -> bool:
         return False
 
 
+def reflink_supported(folder: str) -> bool:
+    """Whether the file system of folder can clone files (tried on a scratch file there)."""
+    source = os.path.join(folder, f".reflink-probe-{os.getpid()}")
+    try:
+        with open(source, "wb") as handle:
+            handle.write(b"probe")
+        return _reflink(source, source + ".clone")
+    except OSError:
+        return False
+    finally:
+        _remove_quietly(source)
+        _remove_quietly(source + ".clone")
+
+
 def make_private(path: str) -> None:
     """Turn a workspace file linked to a cache object into its own writable copy."""
     if os.path.islink(path) or (os.path.isfile(path) and os.stat(path).st_nlink > 1):

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 from .graph import Graph
 
+Label = Callable[[int], str]  # stage index -> the text drawn for it
 
-def ascii_tree(graph: Graph, selected: list[int]) -> str:
+
+def ascii_tree(graph: Graph, selected: list[int], label: Label | None = None) -> str:
     """Each root with its downstream as a tree; a stage met again is marked instead of redrawn."""
+    label = label or (lambda i: graph.stages[i].name)
     chosen = set(selected)
     shown: set[int] = set()
     lines: list[str] = []
 
     def draw(node: int, prefix: str, tail: str) -> None:
-        name = graph.stages[node].name
+        name = label(node)
         if node in shown:
             lines.append(f"{prefix}{tail}{name} (see above)")
             return
@@ -31,10 +35,11 @@ def ascii_tree(graph: Graph, selected: list[int]) -> str:
     return "\n".join(lines)
 
 
-def dot(graph: Graph, selected: list[int]) -> str:
+def dot(graph: Graph, selected: list[int], label: Label | None = None) -> str:
     chosen = set(selected)
     lines = ["digraph pipeline {", "  rankdir=TB;"]
-    lines += [f"  {json.dumps(graph.stages[i].name)};" for i in selected]
+    lines += [f"  {json.dumps(graph.stages[i].name)}" + (f" [label={json.dumps(label(i))}]" if label else "") + ";"
+              for i in selected]
     for i in selected:
         for down in dict.fromkeys(graph.downstream[i]):
             if down in chosen:
@@ -43,10 +48,11 @@ def dot(graph: Graph, selected: list[int]) -> str:
     return "\n".join(lines)
 
 
-def mermaid(graph: Graph, selected: list[int]) -> str:
+def mermaid(graph: Graph, selected: list[int], label: Label | None = None) -> str:
+    label = label or (lambda i: graph.stages[i].name)
     chosen = set(selected)
     lines = ["flowchart TD"]
-    lines += [f'  n{i}["{graph.stages[i].name}"]' for i in selected]
+    lines += [f'  n{i}["{label(i)}"]' for i in selected]
     for i in selected:
         for down in dict.fromkeys(graph.downstream[i]):
             if down in chosen:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import os
 import stat as statmod
-from array import array
 import threading
+from array import array
+from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Protocol
 
 import xxhash
 
@@ -21,6 +24,9 @@ PARALLEL_FROM = 64
 PARALLEL_MEAN_SIZE = 256 * 1024
 # Forking a hashing process costs ~15 ms; from this many small files on, it pays for itself.
 PROCESSES_FROM = 5000
+# Hashing at least this much (not known to the state db) in one go is shown as it goes.
+PROGRESS_BYTES = 256 * 1024 * 1024
+PROGRESS_FILES = 2000
 
 _buffers = threading.local()
 
@@ -36,17 +42,29 @@ class HashInfo:
         return self.nfiles is not None
 
 
-def file_hash(path: str, size: int | None = None) -> str:
+class HashProgress(Protocol):
+    """Told about hashing jobs big enough to watch (a reporter implements it)."""
+
+    def hash_start(self, label: str, total_bytes: int, files: int) -> None: ...
+
+    def hash_advance(self, nbytes: int) -> None: ...
+
+    def hash_end(self) -> None: ...
+
+
+def file_hash(path: str, size: int | None = None, on_read: Callable[[int], None] | None = None) -> str:
     """Streamed xxh3-128 of a file's contents, as 32 hex digits.
 
     A small file of known size is read in one system call (no file object: for many small
     files that halves the time); a big one streams through a per-thread buffer, so memory
-    stays flat and nothing is allocated per chunk.
+    stays flat and nothing is allocated per chunk. on_read hears of each read.
     """
     if size is not None and size <= CHUNK:
         fd = os.open(path, os.O_RDONLY)
         try:
             data = os.read(fd, size + 1)
+            if on_read is not None:
+                on_read(len(data))
             if len(data) == size:
                 return xxhash.xxh3_128_hexdigest(data)
             hasher = xxhash.xxh3_128(data)  # it changed size since its stat: read all there is
@@ -63,6 +81,8 @@ def file_hash(path: str, size: int | None = None) -> str:
         hasher = xxhash.xxh3_128()
         while count := handle.readinto(buffer):
             hasher.update(view[:count])
+            if on_read is not None:
+                on_read(count)
         return hasher.hexdigest()
 
 
@@ -89,6 +109,7 @@ class Hasher:
         self.state = state
         self.jobs = jobs or min(8, (os.cpu_count() or 1) * 2)
         self._memo: dict[tuple, str] = {}
+        self.progress: HashProgress | None = None  # told about big hashing jobs
 
     def prefetch(self, paths: list[str]) -> None:
         """Look up what the state db knows of many paths at once (those about to be hashed)."""
@@ -120,9 +141,23 @@ class Hasher:
     def _file(self, full: str, st: os.stat_result) -> str:
         digest = self._known(full, st)
         if digest is None:
-            digest = file_hash(full, st.st_size)
+            with self._watched(full, st.st_size, 1) as on_read:
+                digest = file_hash(full, st.st_size, on_read)
             self._remember(full, st, digest)
         return digest
+
+    @contextmanager
+    def _watched(self, full: str, total_bytes: int, files: int):
+        """Tell the progress listener about a big job; yields its per-read callback (or None)."""
+        progress = self.progress
+        if progress is None or (total_bytes < PROGRESS_BYTES and files < PROGRESS_FILES):
+            yield None
+            return
+        progress.hash_start(os.path.relpath(full, self.root), total_bytes, files)
+        try:
+            yield progress.hash_advance
+        finally:
+            progress.hash_end()
 
     def _dir_info(self, full: str) -> HashInfo:
         files = list(_walk(full, ""))  # in the order the folder lists them: a changed order only
@@ -151,26 +186,31 @@ class Hasher:
         digests = [self._memo.get((full, st.st_ino, st.st_mtime_ns, st.st_size)) or
                    matching_hash(known.get(full), st) for _, full, st in files]
         todo = [i for i, digest in enumerate(digests) if digest is None]
-        computed = hash_many([(files[i][1], files[i][2].st_size) for i in todo], self.jobs)
+        sized = [(files[i][1], files[i][2].st_size) for i in todo]
+        with self._watched(folder, sum(size for _, size in sized), len(todo)) as on_read:
+            computed = hash_many(sized, self.jobs, on_read)
         for i, digest in zip(todo, computed):
             digests[i] = digest
             self._remember(files[i][1], files[i][2], digest)
         return digests  # type: ignore[return-value]
 
 
-def hash_many(files: list[tuple[str, int]], jobs: int) -> list[str]:
+def hash_many(files: list[tuple[str, int]], jobs: int,
+              on_read: Callable[[int], None] | None = None) -> list[str]:
     """Hashes of many (path, size) files, in order, using the cores there are.
 
     Big files go to threads (reading and hashing release the GIL). Thousands of small files
     are split between this process and forked ones: there the per-file Python work holds the
-    GIL, so threads would only take turns.
+    GIL, so threads would only take turns. on_read hears of the bytes as they are hashed (of a
+    forked process's share, when it is done).
     """
     cores = min(jobs, os.cpu_count() or 1)
     if jobs > 1 and len(files) >= PARALLEL_FROM and sum(s for _, s in files) >= PARALLEL_MEAN_SIZE * len(files):
         from concurrent.futures import ThreadPoolExecutor
 
         with ThreadPoolExecutor(jobs) as pool:
-            return [d for part in pool.map(_hash_list, _split(files, jobs)) for d in part]
+            parts = pool.map(lambda part: _hash_list(part, on_read), _split(files, jobs))
+            return [digest for part in parts for digest in part]
     if cores > 1 and len(files) >= PROCESSES_FROM and hasattr(os, "fork"):
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
@@ -179,13 +219,17 @@ def hash_many(files: list[tuple[str, int]], jobs: int) -> list[str]:
         with ProcessPoolExecutor(cores - 1, mp_context=multiprocessing.get_context("fork"),
                                  initializer=_quiet_worker) as pool:
             futures = [pool.submit(_hash_list, part) for part in parts[1:]]
-            first = _hash_list(parts[0])  # this process takes a share too
-            return first + [d for future in futures for d in future.result()]
-    return _hash_list(files)
+            digests = _hash_list(parts[0], on_read)  # this process takes a share too
+            for part, future in zip(parts[1:], futures):
+                digests += future.result()
+                if on_read is not None:
+                    on_read(sum(size for _, size in part))
+            return digests
+    return _hash_list(files, on_read)
 
 
-def _hash_list(files: list[tuple[str, int]]) -> list[str]:
-    return [file_hash(path, size) for path, size in files]
+def _hash_list(files: list[tuple[str, int]], on_read: Callable[[int], None] | None = None) -> list[str]:
+    return [file_hash(path, size, on_read) for path, size in files]
 
 
 def _split(items: list, parts: int) -> list[list]:

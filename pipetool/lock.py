@@ -22,6 +22,7 @@ from .hashing import HashInfo
 LOCK_FILE = "pipeline.lock"
 JOURNAL_FILE = "lock.journal"
 CACHE_FILE = "lock.cache.json"
+CACHE_FORMAT = 3  # of the JSON copy: 2 keeps durations, 3 the text of each stage
 VERSION = 1
 DROPPED = "dropped_in_merge"
 _HINT = "fix it, or run 'pipetool repro -f' to ignore the lock and write it anew"
@@ -52,6 +53,9 @@ class LockEntry:
     params: dict = field(default_factory=dict)  # params file -> {key: value}
     outs: tuple[PathRecord, ...] = ()
     dropped_in_merge: bool = False  # both branches changed it differently: a placeholder, stale
+    # Seconds the run that produced these results took. Not part of the entry's identity
+    # (compare=False): two runs with the same results are the same entry, however long each took.
+    duration: float | None = field(default=None, compare=False)
 
     @classmethod
     def from_dict(cls, data: dict) -> LockEntry:
@@ -64,7 +68,15 @@ class LockEntry:
             deps=tuple(PathRecord(d["path"], d["xxh3"], d["size"], d.get("nfiles")) for d in data.get("deps", ())),
             params=data.get("params", {}),
             outs=tuple(PathRecord(o["path"], o["xxh3"], o["size"], o.get("nfiles")) for o in data.get("outs", ())),
+            duration=data.get("duration"),
         )
+
+    def same_result(self, other: LockEntry) -> bool:
+        """The same cmd, deps, params and outs, whatever their order and however long each run took."""
+        mine, theirs = self.to_dict(), other.to_dict()
+        mine.pop("duration", None)
+        theirs.pop("duration", None)
+        return mine == theirs
 
     def to_dict(self) -> dict:
         if self.dropped_in_merge:
@@ -76,6 +88,8 @@ class LockEntry:
             data["params"] = {f: dict(sorted(v.items())) for f, v in sorted(self.params.items())}
         if self.outs:
             data["outs"] = [o.to_dict() for o in sorted(self.outs, key=lambda o: o.path)]
+        if self.duration is not None:
+            data["duration"] = self.duration
         return data
 
 
@@ -97,7 +111,8 @@ def render_blocks(entries: dict[str, LockEntry], known: Blocks | None = None) ->
     blocks = {}
     for name in sorted(entries):
         entry, old = entries[name], known.get(name)
-        blocks[name] = (entry, old[1] if old and old[0] == entry else _render_block(name, entry))
+        same = old and old[0] == entry and old[0].duration == entry.duration  # == leaves duration out
+        blocks[name] = (entry, old[1] if same else _render_block(name, entry))
     return blocks
 
 
@@ -146,11 +161,16 @@ def _entry(name: str, body: Any, display: str, line: int) -> LockEntry:
     params = body.get("params") or {}
     if not isinstance(params, dict) or not all(isinstance(v, dict) for v in params.values()):
         raise fail("'params' must map each params file to {key: value}", body.line_of("params"))
+    duration = body.get("duration")
+    if duration is not None and (isinstance(duration, bool) or not isinstance(duration, (int, float))
+                                 or not duration >= 0):
+        raise fail(f"'duration' must be a number of seconds, not {duration!r}", body.line_of("duration"))
     return LockEntry(
         cmd=cmd,
         deps=_records(body, "deps", fail),
         params={str(f): dict(v) for f, v in params.items()},
         outs=_records(body, "outs", fail),
+        duration=duration,
     )
 
 
@@ -222,7 +242,7 @@ class LockStore:
         try:
             with open(self.cache_path, encoding="utf-8") as handle:
                 cached = json.load(handle)
-            if cached.get("key") == key and cached.get("version") == VERSION:
+            if (cached.get("key"), cached.get("version"), cached.get("format")) == (key, VERSION, CACHE_FORMAT):
                 entries = {name: LockEntry.from_dict(data) for name, data in cached["stages"].items()}
                 blocks = cached.get("blocks") or {}
                 self._blocks = {name: (entries[name], text) for name, text in blocks.items() if name in entries}
@@ -238,7 +258,7 @@ class LockStore:
         if not all(_json_exact(e.params) for e in entries.values()):
             return
         try:
-            text = json.dumps({"version": VERSION, "key": key,
+            text = json.dumps({"version": VERSION, "format": CACHE_FORMAT, "key": key,
                                "stages": {name: e.to_dict() for name, e in entries.items()},
                                "blocks": {name: text for name, (_, text) in blocks.items()}})
             atomic_write(self.cache_path, text, durable=False)

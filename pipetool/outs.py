@@ -43,13 +43,15 @@ def _file_in_the_way(root: str, path: str) -> str:
     return path
 
 
-def lock_entry(stage: Stage, observed: Observed, outs: tuple[PathRecord, ...] = ()) -> LockEntry:
+def lock_entry(stage: Stage, observed: Observed, outs: tuple[PathRecord, ...] = (),
+               duration: float | None = None) -> LockEntry:
     """What the lock records for a run on these observed inputs."""
     return LockEntry(
         cmd=stage.cmd_record(),
         deps=tuple(PathRecord.of(p, info) for p, info in observed.deps.items() if info),
         params={f: dict(v) for f, v in observed.params.items()},
         outs=outs,
+        duration=duration,
     )
 
 
@@ -73,12 +75,15 @@ def restore(root: str, stage: Stage, observed: Observed, cache: Cache, runs: Run
     """The lock entry of an earlier identical run whose outs were put back, or None."""
     declared = tuple(PathRecord(path, "", 0) for path in stage.out_paths)
     linkable = {out.path for out in stage.outs if out.cache}
-    records = runs.lookup(lock_entry(stage, observed, declared))
+    found = runs.lookup(lock_entry(stage, observed, declared))
+    if found is None:
+        return None
+    records, duration = found
     try:
-        if records is None or not all(cache.has_all(r.hash) for r in records):
+        if not all(cache.has_all(r.hash) for r in records):
             return None
         for record in records:
             cache.checkout(record.hash, os.path.join(root, record.path), link=record.path in linkable)
     except (CorruptObject, OSError):
         return None  # run the stage instead; checkout reports corrupt objects
-    return lock_entry(stage, observed, records)
+    return lock_entry(stage, observed, records, duration)

@@ -1,22 +1,35 @@
-"""All terminal output of repro and status: the engine calls a reporter, never print."""
+"""All terminal output of repro and status: the engine calls a reporter, never print.
+
+Plain lines here (what CI logs and pipes get); a live view for terminals in progress.py.
+"""
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 from collections.abc import Sequence
 from typing import TextIO
 
+from .errors import PipetoolError
 from .executor import StageRun
 from .staleness import Reason
 
+QUIET, NORMAL, VERBOSE = 0, 1, 2
+PROGRESS_ENV = "PIPETOOL_PROGRESS"  # auto (the default), plain or live
+
 
 class ConsoleReporter:
-    """Human-readable lines; stage output prefixed by the stage's name when stages run in parallel."""
+    """Human-readable lines; stage output prefixed by the stage's name when stages run in parallel.
 
-    def __init__(self, out: TextIO | None = None, prefix_output: bool = False) -> None:
+    Quiet keeps only failures and warnings (stage output still goes to its log); verbose adds
+    each stage's commands and its log file.
+    """
+
+    def __init__(self, out: TextIO | None = None, prefix_output: bool = False, verbosity: int = NORMAL) -> None:
         self.out = out or sys.stdout
         self.prefix_output = prefix_output
+        self.verbosity = verbosity
         self._lock = threading.Lock()
 
     def _write(self, text: str) -> None:
@@ -24,32 +37,51 @@ class ConsoleReporter:
             self.out.write(text + "\n")
             self.out.flush()
 
+    def _say(self, text: str) -> None:
+        """A line that -q leaves out."""
+        if self.verbosity > QUIET:
+            self._write(text)
+
+    def begin(self, total: int) -> None:
+        """A run of up to total stages starts."""
+
+    def end(self) -> None:
+        """The run is over (also after a failure or an interrupt)."""
+
+    def verbose(self, text: str) -> None:
+        if self.verbosity >= VERBOSE:
+            self._write(text)
+
     def stage_output(self, name: str, line: str) -> None:
-        self._write(f"[{name}] {line}" if self.prefix_output else line)
+        self._say(f"[{name}] {line}" if self.prefix_output else line)
 
     def running(self, name: str, reasons: Sequence[Reason]) -> None:
-        self._write(f"Running stage '{name}': {_because(reasons)}")
+        self._say(f"Running stage '{name}': {_because(reasons)}")
 
     def would_run(self, name: str, reasons: Sequence[Reason]) -> None:
         self._write(f"Would run stage '{name}': {_because(reasons)}")
 
     def restored(self, name: str, reasons: Sequence[Reason]) -> None:
-        self._write(f"Stage '{name}' restored from run-cache ({_because(reasons)})")
+        self._say(f"Stage '{name}' restored from run-cache ({_because(reasons)})")
 
     def up_to_date(self, name: str) -> None:
-        self._write(f"Stage '{name}' is up to date")
+        self._say(f"Stage '{name}' is up to date")
 
     def frozen(self, name: str, reasons: Sequence[Reason]) -> None:
-        self._write(f"Stage '{name}' is frozen, not run (it is stale: {_because(reasons)})")
+        """A frozen stage was passed over; it is mentioned only when it is stale."""
+        if reasons:
+            self._say(f"Stage '{name}' is frozen, not run (it is stale: {_because(reasons)})")
 
     def succeeded(self, name: str, run: StageRun) -> None:
-        self._write(f"Stage '{name}' done in {run.seconds:.2f}s")
+        self._say(f"Stage '{name}' done in {run.seconds:.2f}s")
 
-    def failed(self, name: str, message: str, tail: Sequence[str] = ()) -> None:
+    def failed(self, name: str, message: str, tail: Sequence[str] = (), log: str | None = None) -> None:
         lines = [f"Stage '{name}' failed: {message}"]
         if tail:
             lines.append(f"  last {len(tail)} lines of its output:")
             lines += [f"  | {line}" for line in tail]
+        if log:
+            lines.append(f"  all of its output: {log} (or 'pipetool logs {name}')")
         self._write("\n".join(lines))
 
     def skipped(self, names: Sequence[str], because: str) -> None:
@@ -59,10 +91,22 @@ class ConsoleReporter:
     def warning(self, text: str) -> None:
         self._write(f"warning: {text}")
 
+    def hash_start(self, label: str, total_bytes: int, files: int) -> None:
+        """Hashing something big starts (see hashing.PROGRESS_BYTES); plain mode says so once."""
+        self._say(f"Hashing {label}: {human_bytes(total_bytes)} in {files:,} file(s)")
+
+    def hash_advance(self, nbytes: int) -> None:
+        """nbytes more were hashed (called from hashing threads)."""
+
+    def hash_end(self) -> None:
+        """The big hashing job is over."""
+
     def summary(self, ran: Sequence[str], failed: Sequence[str], skipped: Sequence[str],
                 up_to_date: Sequence[str], dry: bool = False, restored: Sequence[str] = ()) -> None:
         if dry:
             self._write(f"{len(ran)} stage(s) would run, {len(up_to_date)} up to date")
+            return
+        if self.verbosity == QUIET:
             return
         if not ran and not failed and not skipped and not restored:
             self._write("Data and pipelines are up to date.")
@@ -72,6 +116,33 @@ class ConsoleReporter:
         if restored:
             parts.insert(1, f"{len(restored)} restored from run-cache")
         self._write("Summary: " + ", ".join(parts))
+
+
+def console_reporter(jobs: int = 1, verbosity: int = NORMAL) -> ConsoleReporter:
+    """A live view when stdout is a terminal, plain lines otherwise (CI logs, pipes, files).
+
+    PIPETOOL_PROGRESS=plain or =live overrides the guess; -q always gets plain lines.
+    """
+    mode = os.environ.get(PROGRESS_ENV, "auto") or "auto"
+    if mode not in ("auto", "plain", "live"):
+        raise PipetoolError(f"{PROGRESS_ENV} is '{mode}'", hint="set it to auto, plain or live")
+    terminal = sys.stdout.isatty() and os.environ.get("TERM") != "dumb"
+    if verbosity > QUIET and (mode == "live" or (mode == "auto" and terminal)):
+        from .progress import LiveReporter  # rich is imported only here
+
+        return LiveReporter(prefix_output=jobs > 1, verbosity=verbosity, force_terminal=mode == "live")
+    return ConsoleReporter(prefix_output=jobs > 1, verbosity=verbosity)
+
+
+def human_bytes(size: float) -> str:
+    """1.2 GB: decimal units, as file managers show sizes."""
+    if size < 1000:
+        return f"{size:.0f} B"
+    for unit in ("KB", "MB", "GB"):
+        size /= 1000
+        if round(size, 1) < 1000:
+            return f"{size:.1f} {unit}"
+    return f"{size / 1000:.1f} TB"
 
 
 def _because(reasons: Sequence[Reason]) -> str:

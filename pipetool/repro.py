@@ -14,6 +14,7 @@ from .errors import GraphError, RunError
 from .executor import StageRun
 from .executor.local import LocalExecutor
 from .lock import LockEntry, PathRecord
+from .logs import StageLogs
 from .observe import observe, param_values
 from .plan import Schedule, select
 from .report import ConsoleReporter, failure_message
@@ -54,9 +55,13 @@ def repro(ws: Workspace, options: ReproOptions, reporter: ConsoleReporter) -> Re
         return _dry_run(ws, selected, entries, options, reporter)
     before = dict(entries)
     ws.locks.begin(entries)
+    reporter.begin(len(selected))
+    ws.hasher.progress = reporter
     try:
         return _Run(ws, selected, entries, options, reporter).run()
     finally:
+        ws.hasher.progress = None
+        reporter.end()
         ws.locks.commit(entries, keep=ws.graph.index)
         ws.state.flush()
         _sync_gitignore(ws, before, entries)
@@ -113,8 +118,7 @@ def _dry_run(ws: Workspace, selected: list[int], entries: dict, options: ReproOp
         stage = ws.graph.stages[index]
         reasons = decide(stage, entries.get(stage.name), observe(stage, ws.hasher, ws.params))
         if stage.frozen:
-            if reasons:
-                reporter.frozen(stage.name, reasons)
+            reporter.frozen(stage.name, reasons)
             continue
         if options.force:
             reasons.insert(0, Reason("forced"))
@@ -141,7 +145,8 @@ class _Run:
         self.options = options
         self.reporter = reporter
         self.schedule = Schedule(ws.graph, selected)
-        self.executor = LocalExecutor(ws.root, options.jobs, reporter.stage_output)
+        self.logs = StageLogs(ws.project.state_dir)
+        self.executor = LocalExecutor(ws.root, options.jobs, self._output)
         self.observed: dict[str, Observed] = {}
         self.result = ReproResult()
 
@@ -154,8 +159,15 @@ class _Run:
                 self._finish(self.executor.wait())
         except KeyboardInterrupt:
             self._interrupt()
+        finally:
+            self.logs.close()
         self._summarize()
         return self.result
+
+    def _output(self, name: str, line: str) -> None:
+        """A line of a running stage's output: to its log, and to the terminal."""
+        self.logs.write(name, line)
+        self.reporter.stage_output(name, line)
 
     def _start_ready(self) -> None:
         while self.executor.idle_slots > 0:
@@ -169,8 +181,7 @@ class _Run:
         observed = observe(stage, self.ws.hasher, self.ws.params)
         reasons = decide(stage, self.entries.get(stage.name), observed)
         if stage.frozen:
-            if reasons:
-                self.reporter.frozen(stage.name, reasons)
+            self.reporter.frozen(stage.name, reasons)
             self.schedule.finish(index)
             return
         if self.options.force:
@@ -192,6 +203,10 @@ class _Run:
             self._fail(index, problem)
             return
         self.observed[stage.name] = observed
+        for cmd in stage.cmd:
+            self.reporter.verbose(f"  $ {cmd}")
+        self.logs.start(stage.name)
+        self.reporter.verbose(f"  output also goes to {os.path.relpath(self.logs.path(stage.name), self.ws.root)}")
         self.executor.submit(stage)
 
     def _restore(self, index: int, stage: Stage, observed: Observed, reasons: list[Reason]) -> bool:
@@ -201,7 +216,7 @@ class _Run:
         entry = outs.restore(self.ws.root, stage, observed, self.ws.cache, self.ws.runs)
         if entry is None:
             return False
-        self._record(stage, entry)
+        self._record(stage, _unchanged_or(self.entries.get(stage.name), entry))
         self.reporter.restored(stage.name, reasons)
         self.result.restored.append(stage.name)
         self.schedule.finish(index)
@@ -214,8 +229,9 @@ class _Run:
     def _finish(self, run: StageRun) -> None:
         index = self.ws.graph.index[run.name]
         stage = self.ws.graph.stages[index]
+        self.logs.finish(run.name)
         if not run.ok:
-            self._fail(index, failure_message(run), run.tail)
+            self._fail(index, failure_message(run), run.tail, self.logs.path(run.name))
             return
         hashed = {path: self.ws.hasher.info(path) for path in stage.out_paths}
         missing = [path for path, info in hashed.items() if info is None]
@@ -224,7 +240,8 @@ class _Run:
                               + ", ".join(f"'{p}'" for p in missing))
             return
         records = tuple(PathRecord.of(p, info) for p, info in hashed.items() if info)
-        entry = outs.lock_entry(stage, self.observed.pop(stage.name), records)
+        entry = _unchanged_or(self.entries.get(stage.name),
+                              outs.lock_entry(stage, self.observed.pop(stage.name), records, round(run.seconds, 2)))
         try:
             outs.save(stage, entry, self.ws.hasher, self.ws.cache, self.ws.runs if self.options.run_cache else None)
         except OSError as exc:
@@ -235,9 +252,9 @@ class _Run:
         self.result.ran.append(stage.name)
         self.schedule.finish(index)
 
-    def _fail(self, index: int, message: str, tail: list[str] | None = None) -> None:
+    def _fail(self, index: int, message: str, tail: list[str] | None = None, log: str | None = None) -> None:
         name = self.ws.graph.stages[index].name
-        self.reporter.failed(name, message, tail or [])
+        self.reporter.failed(name, message, tail or [], os.path.relpath(log, self.ws.root) if log else None)
         self.result.failed.append(name)
         skipped = self._names(self.schedule.finish(index, ok=False))
         self.reporter.skipped(skipped, f"upstream stage '{name}' failed")
@@ -264,6 +281,15 @@ class _Run:
         if r.interrupted:
             return
         self.reporter.summary(r.ran, r.failed, r.skipped, r.up_to_date, restored=r.restored)
+
+
+def _unchanged_or(previous: LockEntry | None, entry: LockEntry) -> LockEntry:
+    """The recorded entry when a rerun produced the same results (duration aside), else the new one.
+
+    A rerun that only took a different time leaves pipeline.lock byte for byte as it was, so a
+    reproduced result never dirties git.
+    """
+    return previous if previous is not None and previous.same_result(entry) else entry
 
 
 def raise_for(result: ReproResult) -> None:

@@ -1,7 +1,7 @@
 """The run-cache: outs of earlier successful runs, keyed by everything that went into them.
 
 The key is the hash of (cmd, dep hashes, param values, declared outs); the entry names the
-outs' hashes, whose bytes live in the cache. A stale stage whose key was seen before gets its
+outs' hashes, whose bytes live in the cache, and how long the run took. A stale stage whose key was seen before gets its
 outs back from the cache instead of running.
 """
 
@@ -22,6 +22,7 @@ def run_key(entry: LockEntry) -> str:
     data = entry.to_dict()
     data["outs"] = sorted(out.path for out in entry.outs)
     data.pop("meta", None)
+    data.pop("duration", None)
     return xxhash.xxh3_128_hexdigest(json.dumps(data, sort_keys=True, default=str).encode())
 
 
@@ -35,15 +36,16 @@ class RunCache:
     def save(self, entry: LockEntry) -> None:
         path = self._path(run_key(entry))
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        atomic_write(path, json.dumps([out.to_dict() for out in entry.outs], sort_keys=True), durable=False)
+        record = {"outs": [out.to_dict() for out in entry.outs], "duration": entry.duration}
+        atomic_write(path, json.dumps(record, sort_keys=True), durable=False)
 
-    def lookup(self, entry_without_outs: LockEntry) -> tuple[PathRecord, ...] | None:
-        """The outs recorded for this (cmd, deps, params, declared outs), if any."""
+    def lookup(self, entry_without_outs: LockEntry) -> tuple[tuple[PathRecord, ...], float | None] | None:
+        """The outs recorded for this (cmd, deps, params, declared outs), and the run's duration."""
         try:
             with open(self._path(run_key(entry_without_outs)), encoding="utf-8") as handle:
-                outs = json.load(handle)
-            return tuple(PathRecord(o["path"], o["xxh3"], o["size"], o.get("nfiles")) for o in outs)
-        except (OSError, ValueError, KeyError, TypeError):
+                outs, duration = _parts(json.load(handle))
+            return tuple(PathRecord(o["path"], o["xxh3"], o["size"], o.get("nfiles")) for o in outs), duration
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return None
 
     def entries(self):
@@ -56,6 +58,14 @@ class RunCache:
                 path = os.path.join(folder, name)
                 try:
                     with open(path, encoding="utf-8") as handle:
-                        yield path, [o["xxh3"] for o in json.load(handle)]
-                except (OSError, ValueError, KeyError, TypeError):
+                        yield path, [o["xxh3"] for o in _parts(json.load(handle))[0]]
+                except (OSError, ValueError, KeyError, TypeError, AttributeError):
                     yield path, None
+
+
+def _parts(record) -> tuple[list, float | None]:
+    """(outs, duration) of a record; records written before durations were kept are bare lists."""
+    if isinstance(record, list):
+        return record, None
+    duration = record.get("duration")
+    return record["outs"], duration if isinstance(duration, (int, float)) else None

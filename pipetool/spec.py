@@ -40,7 +40,8 @@ def load(project: str | Source, filename: str = PIPELINE_FILE, parsed: Any = Non
     root = as_source(project)
     data = parsed if parsed is not None else parse_file(root, filename)
     if data is None:
-        raise SpecError("the file is empty", file=filename, hint="define your stages under 'stages:'")
+        raise SpecError("the file is empty", file=filename,
+                        hint="add a stage with 'pipetool stage add', or define your stages under 'stages:'")
     if not isinstance(data, dict):
         raise SpecError("the top level must be a mapping with 'stages:'", file=filename, line=1)
     _check_fields(data, TOP_FIELDS, "top-level key", {"file": filename, "line": 1})

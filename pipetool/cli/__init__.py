@@ -15,9 +15,12 @@ from .. import __version__
 from ..errors import PipetoolError
 
 COMMANDS = {
+    "init": ("init", "make this folder a pipetool project"),
     "repro": ("repro", "run the stale stages of the pipeline"),
     "status": ("status", "show stale stages and why"),
     "dag": ("dag", "show the stage graph"),
+    "logs": ("logs", "print a stage's output from its last run"),
+    "stage": ("stage", "add a stage to pipeline.yaml ('pipetool stage add -h')"),
     "verify": ("verify", "rerun the stages of HEAD apart and check they reproduce pipeline.lock"),
     "checkout": ("checkout", "make the workspace's outs match pipeline.lock, from the cache"),
     "gc": ("gc", "remove cache objects no lock refers to"),
@@ -28,21 +31,56 @@ COMMANDS = {
     "metrics": ("metrics", "show and compare metrics across git revisions"),
     "params": ("params", "compare params across git revisions"),
     "plots": ("plots", "draw plot files across git revisions into an HTML page"),
+    "completion": ("completion", "print a shell completion script for bash or zsh"),
+    "doctor": ("doctor", "versions, platform, cache and link type, git, optional extras: for bug reports"),
+    "__complete": ("complete", None),  # hidden: stage names and targets for the completion scripts
 }
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with a 'did you mean' for mistyped commands and actions."""
+
+    def error(self, message: str):
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}: error: {_suggest(message)}\n")
+
+
+def _suggest(message: str) -> str:
+    """'invalid choice: 'repro' (choose from ...)' -> '... did you mean 'repro'?'; hidden commands unlisted."""
+    import re
+
+    from ..errors import did_you_mean
+
+    found = re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)", message)
+    if not found:
+        return message
+    choices = [c for c in re.findall(r"'([^']*)'", found.group(2)) if not c.startswith("_")]
+    hint = did_you_mean(found.group(1), choices) or "choose from " + ", ".join(choices)
+    return message[:found.start()] + f"invalid choice: '{found.group(1)}' ({hint})"
 
 
 def build_parser(detailed: Iterable[str] = COMMANDS) -> argparse.ArgumentParser:
     """The parser, with the arguments of the detailed commands. Each costs an import of its
     module, so a run details only its own command: `--help` lists the others by name and help."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="pipetool",
         description="A Make-like incremental pipeline tool with file targets, for ML and data work in git.",
-        epilog="Example: pipetool repro -j 2   (run what changed, two stages at a time)",
+        epilog="Examples:\n"
+               "  pipetool init                     start a project in this folder\n"
+               "  pipetool stage add -n NAME ...    add a stage (see 'pipetool stage add -h')\n"
+               "  pipetool repro -j 2               run what changed, two stages at a time\n"
+               "  pipetool status --timings         what is stale, how long stages take\n"
+               "Each command has its own help: pipetool COMMAND -h. "
+               "Tab completion: pipetool completion bash|zsh.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"pipetool {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module, help_text) in COMMANDS.items():
-        sub = commands.add_parser(name, help=help_text, description=help_text[0].upper() + help_text[1:] + ".")
+        if help_text is None:  # hidden: no help, so neither --help nor the completion scripts list it
+            sub = commands.add_parser(name)
+        else:
+            sub = commands.add_parser(name, help=help_text, description=help_text[0].upper() + help_text[1:] + ".")
         if name in detailed:
             _module(module).add_arguments(sub)
         sub.set_defaults(module=module)
@@ -67,6 +105,8 @@ def _terminate(signum, frame):  # SIGTERM ends a run like Ctrl-C: stages stopped
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["__complete"]:  # on every TAB: skip building the whole parser
+        return _module("complete").complete(argv[1:])
     chosen = _chosen_command(argv)
     parser = build_parser([chosen] if chosen else [])
     args = parser.parse_args(argv)

@@ -8,8 +8,10 @@ from .common import workspace
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.epilog = "Example: pipetool cache status"
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
-    actions.add_parser("status", help="size of the cache, objects, and what gc would free")
+    actions.add_parser("status", help="size of the cache, objects, and what gc would free",
+                       epilog="Example: pipetool cache status   (then 'pipetool gc' to free it)")
 
 
 def run(args: argparse.Namespace) -> int:

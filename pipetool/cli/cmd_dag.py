@@ -12,6 +12,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     style = parser.add_mutually_exclusive_group()
     style.add_argument("--dot", action="store_true", help="Graphviz dot")
     style.add_argument("--mermaid", action="store_true", help="Mermaid flowchart (renders in GitHub markdown)")
+    parser.add_argument("--timings", action="store_true",
+                        help="each stage's recorded duration, and the critical path (marked *)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -27,5 +29,21 @@ def run(args: argparse.Namespace) -> int:
     targets = resolve(graph, args.targets, project.root) if args.targets else None
     selected = select(graph, targets)
     draw = dot if args.dot else mermaid if args.mermaid else ascii_tree
-    print(draw(graph, selected))
+    if not args.timings:
+        print(draw(graph, selected))
+        return 0
+    from ..lock import LockStore
+    from ..timings import seconds_text, summary, timings
+
+    result = timings(graph, selected, LockStore(project.root, project.state_dir).read())
+    on_path = set(result.critical_path)
+
+    def label(index: int) -> str:
+        name = graph.stages[index].name
+        mark = " *" if name in on_path else ""
+        return f"{name} ({seconds_text(result.durations[name])}){mark}"
+
+    print(draw(graph, selected, label))
+    if not (args.dot or args.mermaid):
+        print("\n" + "\n".join(summary(result)))
     return 0

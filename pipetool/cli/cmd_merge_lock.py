@@ -6,7 +6,7 @@ import argparse
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.epilog = "git runs it as: pipetool merge-lock %O %A %B   (registered by 'pipetool install')"
+    parser.epilog = "Example: pipetool merge-lock %O %A %B   (as git runs it once 'pipetool install' registered it)"
     parser.add_argument("base", metavar="BASE")
     parser.add_argument("ours", metavar="OURS", help="written with the merged lock")
     parser.add_argument("theirs", metavar="THEIRS")

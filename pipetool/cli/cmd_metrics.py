@@ -8,6 +8,7 @@ from .common import add_diff_parser, add_format_options, add_revision_listing, p
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.epilog = "Example: pipetool metrics diff main --md"
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     show = actions.add_parser("show", help="metrics of the workspace or of revisions",
                               epilog="Example: pipetool metrics show HEAD~1 workspace")

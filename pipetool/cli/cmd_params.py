@@ -8,6 +8,7 @@ from .common import add_diff_parser, print_diff
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.epilog = "Example: pipetool params diff HEAD~1"
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     add_diff_parser(actions, "params", "pipetool params diff HEAD~1")
 

@@ -6,6 +6,7 @@ import argparse
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.epilog = "Example: pipetool plots diff main -o plots.html"
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     show = actions.add_parser("show", help="plots of the workspace or of revisions",
                               epilog="Example: pipetool plots show HEAD~1 workspace -o plots.html")

@@ -8,7 +8,8 @@ from .common import target_indexes, workspace
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.epilog = "Example: pipetool repro -j 2 models/model.pkl"
+    parser.epilog = ("Example: pipetool repro -j 2 models/model.pkl   (on a terminal a live view shows the "
+                     "running stages; elsewhere, as in CI, plain lines; PIPETOOL_PROGRESS=plain|live chooses)")
     parser.add_argument("targets", nargs="*", metavar="TARGET",
                         help="stage name or out path (default: every stage)")
     parser.add_argument("-f", "--force", action="store_true",
@@ -28,6 +29,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="with --dry: exit 1 when any stage would run (a CI gate)")
     parser.add_argument("--wait", action="store_true",
                         help="if another repro runs in this project, wait for it instead of failing")
+    loudness = parser.add_mutually_exclusive_group()
+    loudness.add_argument("-q", "--quiet", action="store_true",
+                          help="print only failures and warnings (stage output still goes to its log)")
+    loudness.add_argument("-v", "--verbose", action="store_true",
+                          help="also print each stage's commands and log file")
 
 
 def _positive(text: str) -> int:
@@ -42,7 +48,7 @@ def _positive(text: str) -> int:
 
 def run(args: argparse.Namespace) -> int:
     from ..repolock import hold
-    from ..report import ConsoleReporter
+    from ..report import NORMAL, QUIET, VERBOSE, console_reporter
     from ..repro import ReproOptions, raise_for, repro
 
     with workspace() as ws:
@@ -57,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
             jobs=args.jobs,
             run_cache=args.run_cache,
         )
-        reporter = ConsoleReporter(prefix_output=args.jobs > 1)
+        reporter = console_reporter(args.jobs, QUIET if args.quiet else VERBOSE if args.verbose else NORMAL)
         takeover = lambda pid: reporter.warning(f"took over the lock of pid {pid}, which is no longer running")
         with hold(ws.project.state_dir, wait=args.wait, on_takeover=takeover):
             result = repro(ws, options, reporter)

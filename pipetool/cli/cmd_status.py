@@ -14,21 +14,41 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="stage name or out path, with its upstream (default: every stage)")
     parser.add_argument("--json", action="store_true", help="print the reasons as JSON")
     parser.add_argument("--exit-code", action="store_true", help="exit with 1 when any stage is stale")
+    parser.add_argument("--timings", action="store_true",
+                        help="also each stage's recorded duration and the critical path of the pipeline")
 
 
 def run(args: argparse.Namespace) -> int:
     from ..status import status
 
     with workspace() as ws:
-        statuses = [s for s in status(ws, target_indexes(ws, args.targets)) if s.stale]
+        targets = target_indexes(ws, args.targets)
+        statuses = [s for s in status(ws, targets) if s.stale]
+        timed = _timings(ws, targets) if args.timings else None
     if args.json:
-        print(json.dumps({s.name: {"frozen": s.frozen, "reasons": [r.to_dict() for r in s.reasons]}
-                          for s in statuses}, indent=2, default=str))
-    elif not statuses:
+        data = {s.name: {"frozen": s.frozen, "reasons": [r.to_dict() for r in s.reasons]} for s in statuses}
+        if timed is not None:
+            data = {"stale": data, "durations": timed.durations, "critical_path": list(timed.critical_path),
+                    "critical_path_seconds": timed.critical_seconds}
+        print(json.dumps(data, indent=2, default=str))
+        return 1 if args.exit_code and statuses else 0
+    if not statuses:
         print("Data and pipelines are up to date.")
     else:
         for s in statuses:
             print(f"{s.name}{' (frozen)' if s.frozen else ''}:")
             for reason in s.reasons:
                 print(f"    {reason}")
+    if timed is not None:
+        from ..timings import render
+
+        print()
+        print(render(timed))
     return 1 if args.exit_code and statuses else 0
+
+
+def _timings(ws, targets):
+    from ..plan import select
+    from ..timings import timings
+
+    return timings(ws.graph, select(ws.graph, targets), ws.locks.read())

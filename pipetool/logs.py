@@ -1,0 +1,70 @@
+"""Each stage's output from its last run, kept in `.pipetool/logs/<stage>.log`.
+
+A log is opened (emptied) when its stage starts and written line by line as the output comes,
+so `tail -f` follows a running stage; a stage that is up to date or restored keeps the log of
+the run that made its outs.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import TextIO
+from urllib.parse import quote
+
+LOGS_DIR = "logs"
+_SAFE = "@.-_=+,"  # stage names keep these; '/' (from a foreach value) and the rest are %-escaped
+
+
+def log_path(state_dir: str, stage: str) -> str:
+    return os.path.join(state_dir, LOGS_DIR, quote(stage, safe=_SAFE) + ".log")
+
+
+class StageLogs:
+    """The open log files of the stages running now."""
+
+    def __init__(self, state_dir: str) -> None:
+        self.state_dir = state_dir
+        self._open: dict[str, TextIO] = {}
+        self._lock = threading.Lock()
+
+    def path(self, stage: str) -> str:
+        return log_path(self.state_dir, stage)
+
+    def start(self, stage: str) -> None:
+        """Empty the stage's log for a new run; a log that cannot be written is skipped, not fatal."""
+        path = self.path(stage)
+        try:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            handle = open(path, "w", encoding="utf-8", errors="replace", buffering=1)
+        except OSError:
+            return
+        with self._lock:
+            self._open[stage] = handle
+
+    def write(self, stage: str, line: str) -> None:
+        handle = self._open.get(stage)
+        if handle is not None:
+            try:
+                handle.write(line + "\n")
+            except (OSError, ValueError):
+                pass
+
+    def finish(self, stage: str) -> None:
+        with self._lock:
+            handle = self._open.pop(stage, None)
+        if handle is not None:
+            handle.close()
+
+    def close(self) -> None:
+        for stage in list(self._open):
+            self.finish(stage)
+
+
+def read(state_dir: str, stage: str) -> str | None:
+    """The last run's output of a stage, or None when it has no log."""
+    try:
+        with open(log_path(state_dir, stage), encoding="utf-8", errors="replace") as handle:
+            return handle.read()
+    except FileNotFoundError:
+        return None
