@@ -17,7 +17,7 @@ import time
 import pytest
 import xxhash
 
-from conftest import CLI_ENV, Project, ran_stages
+from conftest import CLI_ENV, REPO_ROOT, Project, ran_stages
 
 from pipetool.hashing import manifest_hash
 
@@ -217,6 +217,19 @@ def test_remote_remove_drops_it_from_both_files_and_the_default(project):
     project.ok("remote", "remove", "storage")
     assert config(project) == {} and config(project, local=True) == {}
     assert "No remotes" in project.ok("remote", "list").stdout
+
+
+def test_remote_default_sets_prints_and_unsets_the_default(project):
+    build(project)
+    project.ok("remote", "add", "a", "/srv/a")
+    project.ok("remote", "add", "b", "/srv/b")
+    assert "no default remote" in project.fails("remote", "default").stderr
+    project.ok("remote", "default", "b")
+    assert project.ok("remote", "default").stdout.strip() == "b"
+    assert project.ok("config", "core.remote").stdout.strip() == "b"
+    assert "unknown remote 'c'" in project.fails("remote", "default", "c").stderr
+    project.ok("remote", "default", "--unset")
+    assert "'core.remote' is not set" in project.fails("config", "core.remote").stderr
 
 
 def test_a_credential_hand_written_into_the_committed_config_is_refused_at_use(project):
@@ -567,6 +580,60 @@ def test_killed_pull_leaves_only_verified_objects_and_the_next_pull_completes(ma
     assert other.ok("status").stdout.strip() == "Data and pipelines are up to date."
 
 
+def test_interrupted_push_stops_cleanly_and_leaves_no_temp_file(many):
+    push = start(many, "push", "-j", "2")
+    deadline = time.monotonic() + 60
+    while len(remote_objects(many)) < 1:
+        assert push.poll() is None and time.monotonic() < deadline
+        time.sleep(0.002)
+    push.send_signal(signal.SIGINT)
+    assert push.wait(timeout=60) == 130
+    objects = remote_objects(many)
+    assert len(objects) < MANY + 2
+    assert all(intact(digest, path) for digest, path in objects.items())
+    assert not [p for p in remote_dir(many).rglob("*") if ".tmp-" in p.name]
+    many.ok("push")
+    assert len(remote_objects(many)) == MANY + 2
+
+
+# --- a read-only http remote ------------------------------------------------------------------------
+
+@pytest.fixture
+def web_server(tmp_path):
+    """A plain HTTP server on loopback serving tmp_path/remote; stopped after the test."""
+    import functools
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, *args) -> None:
+            pass
+
+    (tmp_path / "remote").mkdir(exist_ok=True)
+    handler = functools.partial(Quiet, directory=str(tmp_path / "remote"))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.skipif(importlib.util.find_spec("aiohttp") is None, reason="the http extra is not installed")
+def test_pull_from_an_http_remote_serving_a_pushed_directory(project, web_server):
+    with_remote(project)
+    project.ok("push")
+    other = clone(project)
+    other.ok("remote", "add", "--local", "web", web_server)
+    result = other.ok("pull", "-r", "web")
+    assert "Fetched 5 object(s)" in result.stdout
+    assert dir_bytes(other, "outdir") == dir_bytes(project, "outdir")
+    data = json.loads(other.ok("status", "--remote", "-r", "web", "--json").stdout)
+    assert data["stages"]["train"] == {"model.bin": "local and remote", "outdir": "local and remote"}
+    assert "is read-only" in other.fails("push", "-r", "web").stderr
+
+
 # --- progress ------------------------------------------------------------------------------------
 
 def test_progress_bar_only_on_a_terminal(project):
@@ -598,3 +665,16 @@ def test_progress_bar_only_on_a_terminal(project):
         os.close(leader)
     assert process.returncode == 0
     assert b"fetch" in drawn and b"objects" in drawn
+
+
+# --- the CI recipe ---------------------------------------------------------------------------------
+
+def test_ci_recipe_pulls_the_data_before_its_gates_with_credentials_from_secrets():
+    import yaml
+
+    steps = yaml.safe_load((REPO_ROOT / "examples" / "ci" / "github-actions.yml").read_text())["jobs"]["reproduce"]["steps"]
+    commands = [step.get("run", "") for step in steps]
+    pull = next(i for i, run in enumerate(commands) if run.startswith("pipetool pull"))
+    gate = next(i for i, run in enumerate(commands) if "pipetool status --exit-code" in run)
+    assert pull < gate
+    assert all("secrets." in value for value in steps[pull]["env"].values())
