@@ -2,10 +2,10 @@
 needs (directory manifests expanded), which of them each side lacks, and parallel transfers.
 
 Only what the other side lacks moves. Existence is checked in batches: a few objects one request
-each; more by listing the remote, whole when it is small, else each two-character prefix once. Downloads are verified against their hash
-before they enter the cache; uploads are verified before they leave it. Nothing partial is ever
-visible under an object's name on either side: temp names, then a rename (object stores show an
-upload only once it is complete). A directory's manifest is uploaded after all its files, so a
+each; more by listing the remote, whole when it is small, else each two-character prefix once.
+Downloads are verified against their hash before they enter the cache; uploads are verified
+before they leave it. Nothing partial is ever visible under an object's name on either side: temp
+names, then a rename (object stores show an upload only once it is complete). A directory's manifest is uploaded after all its files, so a
 manifest on the remote means the whole directory is there.
 """
 
@@ -102,7 +102,8 @@ def remote_has(remote: Remote, digests: Iterable[str], pool: ThreadPoolExecutor)
 
 def unreachable(remote: Remote, exc: Exception) -> RemoteError:
     return RemoteError(f"cannot read remote '{remote.name}' ({remote.url}): {_describe(exc)}",
-                       hint="check the URL, the network and the credentials (pipetool remote list)")
+                       hint="check the URL, the network and the credentials; "
+                            "'pipetool remote list' shows the settings")
 
 
 def _describe(exc: BaseException) -> str:
@@ -160,7 +161,11 @@ def _add_files(files: dict[str, Item], item: Item, entries: list[tuple[str, str,
 
 def push(cache: Cache, remote: Remote, want: dict[str, Item], jobs: int, progress: Progress,
          runs: RunCache | None = None) -> TransferResult:
-    """Upload the wanted objects the remote lacks (with runs: the run-cache too)."""
+    """Upload the wanted objects the remote lacks (with runs: the run-cache too).
+
+    Files go first, then the manifests whose files are all on the remote, then run entries
+    whose objects all are: the remote never names what it lacks.
+    """
     if remote.read_only:
         raise RemoteError(f"remote '{remote.name}' ({remote.url}) is read-only",
                           hint="push to an s3, gs, azure, ssh or local-directory remote")
@@ -170,8 +175,25 @@ def push(cache: Cache, remote: Remote, want: dict[str, Item], jobs: int, progres
     for records in run_entries.values():
         for path, digest, size in records:
             want.setdefault(digest, Item(path, size))
+    files, manifests = _expand_local(cache, want, result)
+    names = {**files, **{d: want[d] for d in manifests}}
+    with _pool(jobs) as pool:
+        on_remote = remote_has(remote, names, pool)
+        result.present = len(set(names) & on_remote)
+        there = on_remote | _upload(cache, remote, [d for d in files if d not in on_remote], names, pool,
+                                    progress, result)
+        complete = [d for d, inside in manifests.items() if d not in on_remote and inside <= there]
+        there |= _upload(cache, remote, complete, names, pool, progress, result)
+        if run_entries:
+            result.runs = _push_runs(runs, remote, run_entries, there, pool, result)
+    return result
+
+
+def _expand_local(cache: Cache, want: dict[str, Item],
+                  result: TransferResult) -> tuple[dict[str, Item], dict[str, set[str]]]:
+    """(file objects, directory manifest -> its files) from the local cache's manifests."""
     files: dict[str, Item] = {}
-    manifests: dict[str, set[str]] = {}  # directory manifest -> its files
+    manifests: dict[str, set[str]] = {}
     for digest, item in want.items():
         if not digest.endswith(DIR_SUFFIX):
             files.setdefault(digest, item)
@@ -182,35 +204,27 @@ def push(cache: Cache, remote: Remote, want: dict[str, Item], jobs: int, progres
             continue
         _add_files(files, item, entries or [])
         manifests[digest] = {d for _, d, _ in entries or []}
-    names = {**files, **{d: want[d] for d in manifests}}
-    with _pool(jobs) as pool:
-        on_remote = remote_has(remote, names, pool)
-        todo = [d for d in files if d not in on_remote]
-        result.missing += [files[d].name for d in todo if not cache.has(d)]
-        todo = [d for d in todo if cache.has(d)]
-        sizes = {d: os.path.getsize(cache.path(d)) for d in todo}
-        progress.expect(len(todo), sum(sizes.values()))
+    return files, manifests
 
-        def upload(digest: str) -> None:
-            if not cache.check(digest):
-                raise CorruptObject(digest)
-            remote.upload(cache.path(digest), remote.object_path(digest))
-            progress.advance(sizes.get(digest, 0))
 
-        sent = _each(pool, upload, todo, names, result)
-        result.moved, result.nbytes = len(sent), sum(sizes[d] for d in sent)
-        there = on_remote | sent
-        todo = [d for d, inside in manifests.items() if d not in on_remote and inside <= there]
-        result.missing += [want[d].name for d in manifests if d not in on_remote and not cache.has(d)]
-        todo = [d for d in todo if cache.has(d)]
-        progress.expect(len(todo), 0)
-        sent_manifests = _each(pool, upload, todo, names, result)
-        result.moved += len(sent_manifests)
-        there |= sent_manifests
-        result.present = len(set(names) & on_remote)
-        if run_entries:
-            result.runs = _push_runs(runs, remote, run_entries, there, pool, result)
-    return result
+def _upload(cache: Cache, remote: Remote, digests: list[str], names: Mapping[str, Item],
+            pool: ThreadPoolExecutor, progress: Progress, result: TransferResult) -> set[str]:
+    """Upload the objects the local cache has (each verified first); the ones that arrived."""
+    result.missing += [names[d].name for d in digests if not cache.has(d)]
+    todo = [d for d in digests if cache.has(d)]
+    sizes = {d: os.path.getsize(cache.path(d)) for d in todo}
+    progress.expect(len(todo), sum(sizes.values()))
+
+    def upload(digest: str) -> None:
+        if not cache.check(digest):
+            raise CorruptObject(digest)
+        remote.upload(cache.path(digest), remote.object_path(digest))
+        progress.advance(sizes[digest])
+
+    sent = _each(pool, upload, todo, names, result)
+    result.moved += len(sent)
+    result.nbytes += sum(sizes[d] for d in sent)
+    return sent
 
 
 def _local_runs(runs: RunCache) -> dict[str, list[tuple[str, str, int]]]:
@@ -246,7 +260,10 @@ def _push_runs(runs: RunCache, remote: Remote, entries: dict[str, list], there: 
 
 def fetch(cache: Cache, remote: Remote, want: dict[str, Item], jobs: int, progress: Progress,
           runs: RunCache | None = None) -> TransferResult:
-    """Download the wanted objects the local cache lacks, each verified before it enters."""
+    """Download the wanted objects the local cache lacks, each verified before it enters.
+
+    Manifests the cache lacks come first, then the files of every wanted directory.
+    """
     result = TransferResult()
     want = dict(want)
     sizes: dict[str, int] = {}
@@ -265,29 +282,21 @@ def fetch(cache: Cache, remote: Remote, want: dict[str, Item], jobs: int, progre
     with _pool(jobs) as pool:
         if runs is not None:
             result.runs = _fetch_runs(runs, remote, want, pool, result)
-        files: dict[str, Item] = {}
-        manifests: list[str] = []
-        for digest, item in want.items():
-            if not digest.endswith(DIR_SUFFIX):
-                files.setdefault(digest, item)
-                continue
-            entries = _manifest(cache, digest)
-            if entries is None:
-                manifests.append(digest)
-            else:
-                _add_files(files, item, entries)
+        files = {d: item for d, item in want.items() if not d.endswith(DIR_SUFFIX)}
+        dirs = [d for d in want if d.endswith(DIR_SUFFIX)]
+        manifests = [d for d in dirs if _manifest(cache, d) is None]
         progress.expect(len(manifests), 0)
         got = _each(pool, download, manifests, want, result)
-        for digest in got:
-            _add_files(files, want[digest], cache.manifest(digest))
+        for digest in dirs:
+            if digest in got or digest not in manifests:
+                _add_files(files, want[digest], cache.manifest(digest))
         todo = [d for d in files if not cache.has(d)]
         sizes.update((d, files[d].size) for d in todo)
         progress.expect(len(todo), sum(sizes.values()))
         got_files = _each(pool, download, todo, files, result)
-        result.moved = len(got) + len(got_files)
-        result.nbytes = sum(sizes[d] for d in got_files)
-        local_manifests = [d for d in want if d.endswith(DIR_SUFFIX) and d not in manifests]
-        result.present = len(local_manifests) + len(files) - len(todo)
+    result.moved = len(got) + len(got_files)
+    result.nbytes = sum(sizes[d] for d in got_files)
+    result.present = len(dirs) - len(manifests) + len(files) - len(todo)
     return result
 
 
@@ -298,8 +307,7 @@ def _fetch_runs(runs: RunCache, remote: Remote, want: dict[str, Item], pool: Thr
         keys = remote.run_keys()
     except Exception as exc:  # noqa: BLE001
         raise unreachable(remote, exc) from None
-    local = set(_local_runs(runs))
-    todo = sorted(keys - local)
+    todo = sorted(keys - set(_local_runs(runs)))
     names = {key: Item(f"run-cache entry {key}", 0) for key in todo}
 
     def download(key: str) -> None:
@@ -318,8 +326,8 @@ def _fetch_runs(runs: RunCache, remote: Remote, want: dict[str, Item], pool: Thr
                 os.remove(tmp)
 
     got = _each(pool, download, todo, names, result)
-    for records in _local_runs(runs).values():
-        for path, digest, size in records:
+    for key, records in _local_runs(runs).items():
+        for path, digest, size in records if key in got else ():
             want.setdefault(digest, Item(path, size))
     return len(got)
 

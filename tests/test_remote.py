@@ -464,15 +464,22 @@ TWO_STAGES = f"""
         params: [n]
         outs: [model.bin, outdir]
       report:
-        cmd: echo report >> ../runs.log && {PY} -c "import yaml; open('report.txt', 'w').write(str(yaml.safe_load(open('params.yaml'))['label']) + open('model.bin', 'rb').read()[:4].decode())"
-        deps: [model.bin]
+        cmd: echo report >> ../runs.log && {PY} report.py
+        deps: [report.py, model.bin]
         params: [label]
         outs: [report.txt]
+"""
+REPORT = """
+    import yaml
+    label = yaml.safe_load(open("params.yaml"))["label"]
+    with open("report.txt", "w") as handle:
+        handle.write(label + open("model.bin", "rb").read()[:4].decode())
 """
 
 
 def test_repro_pull_in_a_fresh_clone_reruns_only_what_changed(project):
     project.write("gen.py", GEN)
+    project.write("report.py", REPORT)
     project.write("params.yaml", "n: 3\nlabel: a\n")
     project.write("pipeline.yaml", TWO_STAGES)
     project.ok("repro")
@@ -672,7 +679,8 @@ def test_progress_bar_only_on_a_terminal(project):
 def test_ci_recipe_pulls_the_data_before_its_gates_with_credentials_from_secrets():
     import yaml
 
-    steps = yaml.safe_load((REPO_ROOT / "examples" / "ci" / "github-actions.yml").read_text())["jobs"]["reproduce"]["steps"]
+    workflow = yaml.safe_load((REPO_ROOT / "examples" / "ci" / "github-actions.yml").read_text())
+    steps = workflow["jobs"]["reproduce"]["steps"]
     commands = [step.get("run", "") for step in steps]
     pull = next(i for i, run in enumerate(commands) if run.startswith("pipetool pull"))
     gate = next(i for i, run in enumerate(commands) if "pipetool status --exit-code" in run)
