@@ -438,6 +438,25 @@ def test_push_all_commits_lets_a_clone_pull_an_older_commit(project):
     assert (other.path / "model.bin").read_bytes() == old_model
 
 
+def test_push_all_branches_includes_another_branchs_outs(project):
+    with_remote(project)
+    project.git("checkout", "-q", "-b", "experiment")
+    project.write("params.yaml", "n: 6\n")
+    project.ok("repro")
+    commit(project, "n=6 on a branch")
+    experiment_model = out_hash(project, "model.bin")
+    project.git("checkout", "-q", "main")
+    project.ok("checkout")
+    project.ok("push")
+    assert experiment_model not in remote_objects(project)
+    project.ok("push", "--all-branches")
+    assert experiment_model in remote_objects(project)
+    other = clone(project)
+    other.git("checkout", "-q", "experiment")
+    other.ok("pull")
+    assert other.ok("status").stdout.strip() == "Data and pipelines are up to date."
+
+
 def test_run_cache_travels_with_push_and_fetch(project):
     with_remote(project)
     project.write("params.yaml", "n: 4\n")
