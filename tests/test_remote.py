@@ -547,7 +547,7 @@ def test_status_remote_says_where_each_out_is(project):
 
 # --- interruptions -------------------------------------------------------------------------------
 
-MANY = 3000  # enough small objects that a push with -j 1 is still running when it is killed
+MANY = 1500  # enough small objects that a transfer with -j 1 is still running when it is killed
 
 
 def kill_when(process: subprocess.Popen, ready) -> None:
