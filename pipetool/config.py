@@ -50,7 +50,8 @@ def load(state_dir: str, local: bool = False) -> dict[str, Any]:
 def save(state_dir: str, data: dict[str, Any], local: bool = False) -> None:
     """Write one file whole (temp file + rename), dropping empty sections."""
     path = os.path.join(state_dir, LOCAL_FILE if local else CONFIG_FILE)
-    atomic_write(path, yamlfile.dump(_pruned(data)))
+    data = _pruned(data)
+    atomic_write(path, yamlfile.dump(data) if data else "")
 
 
 def sections(state_dir: str) -> dict[str, Any]:

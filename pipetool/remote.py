@@ -94,16 +94,21 @@ def check_option(url: str, key: str, local: bool, value: str = "") -> None:
 
 # -- the config ------------------------------------------------------------------------------
 
+def _section(state_dir: str) -> dict:
+    """The merged `remote` section: name -> settings (whatever the files hold)."""
+    section = config.sections(state_dir).get(config.REMOTE_SECTION) or {}
+    if not isinstance(section, dict):
+        raise RemoteError("'remote' must map remote names to their settings", file=config.display(False))
+    return section
+
+
 def remotes(state_dir: str) -> dict[str, RemoteConfig]:
-    """Every remote of config and config.local merged."""
-    merged = config.sections(state_dir).get(config.REMOTE_SECTION) or {}
+    """Every usable remote of config and config.local merged (those with a url)."""
     result = {}
-    for name, settings in merged.items():
-        if not isinstance(settings, dict) or not isinstance(settings.get("url"), str):
-            raise RemoteError(f"remote '{name}' has no 'url'", file=_where(state_dir, name),
-                              hint=f"pipetool remote add {name} URL")
-        options = {str(k): str(v) for k, v in settings.items() if k != "url"}
-        result[str(name)] = RemoteConfig(str(name), settings["url"], options)
+    for name, settings in _section(state_dir).items():
+        if isinstance(settings, dict) and isinstance(settings.get("url"), str):
+            options = {str(k): str(v) for k, v in settings.items() if k != "url"}
+            result[str(name)] = RemoteConfig(str(name), settings["url"], options)
     return result
 
 
@@ -139,6 +144,9 @@ def resolve(state_dir: str, name: str | None) -> RemoteConfig:
         if name not in known:
             raise RemoteError(f"the default remote '{name}' (core.remote) is not defined",
                               hint="pipetool remote default NAME, or pipetool remote add NAME URL")
+    if name not in known and name in _section(state_dir):
+        raise RemoteError(f"remote '{name}' has no 'url'", file=_where(state_dir, name),
+                          hint=f"pipetool remote add -f {name} URL, or pipetool remote remove {name}")
     if name not in known:
         hint = did_you_mean(name, known) or ("known: " + ", ".join(sorted(known)) if known
                                              else "add one: pipetool remote add -d NAME URL")
@@ -184,7 +192,8 @@ def modify(state_dir: str, name: str, key: str, value: str | None, local: bool) 
 
 def remove(state_dir: str, name: str) -> None:
     """Drop the remote from both files, and the default when it named it."""
-    resolve(state_dir, name)
+    if name not in _section(state_dir):
+        resolve(state_dir, name)  # the error, with a suggestion
     for local in (False, True):
         data = config.load(state_dir, local)
         section = dict(data.get(config.REMOTE_SECTION) or {})

@@ -134,7 +134,7 @@ def config(project: Project, local: bool = False) -> dict:
     import yaml
 
     path = project.path / ".pipetool" / ("config.local" if local else "config")
-    return yaml.safe_load(path.read_text()) if path.exists() else {}
+    return (yaml.safe_load(path.read_text()) or {}) if path.exists() else {}
 
 
 # --- remote configuration ------------------------------------------------------------------------
@@ -230,6 +230,15 @@ def test_remote_default_sets_prints_and_unsets_the_default(project):
     assert "unknown remote 'c'" in project.fails("remote", "default", "c").stderr
     project.ok("remote", "default", "--unset")
     assert "'core.remote' is not set" in project.fails("config", "core.remote").stderr
+
+
+def test_settings_left_in_config_local_for_a_removed_remote_are_an_error_naming_the_file(project):
+    build(project)
+    project.write(".pipetool/config.local", "remote:\n  ghost:\n    password: x\n")
+    result = project.fails("push", "-r", "ghost")
+    assert ".pipetool/config.local: remote 'ghost' has no 'url'" in result.stderr
+    project.ok("remote", "remove", "ghost")
+    assert config(project, local=True) == {}
 
 
 def test_a_credential_hand_written_into_the_committed_config_is_refused_at_use(project):
