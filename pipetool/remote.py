@@ -223,6 +223,7 @@ class Remote:
         self.fs = fs
         self.root = root.rstrip("/") or "/"
         self.backend = backend
+        self._folders: set[str] = set()  # made already: one round trip per prefix, not per object
 
     @property
     def read_only(self) -> bool:
@@ -277,7 +278,10 @@ class Remote:
         if self.backend.object_store:
             self.fs.put_file(local_path, path)  # an object store shows an upload only once complete
             return
-        self.fs.makedirs(posixpath.dirname(path), exist_ok=True)
+        folder = posixpath.dirname(path)
+        if folder not in self._folders:
+            self.fs.makedirs(folder, exist_ok=True)
+            self._folders.add(folder)
         tmp = f"{path}{TMP_MARK}{uuid.uuid4().hex}"
         try:
             self.fs.put_file(local_path, tmp)
