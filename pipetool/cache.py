@@ -12,9 +12,10 @@ import errno
 import json
 import os
 import shutil
+import threading
 from collections.abc import Iterator
 
-from .hashing import DIR_SUFFIX, Hasher, manifest_hash
+from .hashing import DIR_SUFFIX, Hasher, file_hash, manifest_hash
 
 CACHE_DIR = "cache"
 _FICLONE = 0x40049409  # Linux ioctl: make dst share src's blocks (btrfs, xfs, …)
@@ -89,6 +90,25 @@ class Cache:
         os.chmod(tmp, 0o444)
         os.replace(tmp, target)
 
+    def temp_path(self, digest: str) -> str:
+        """A private name beside the object, for bytes that are not verified yet."""
+        os.makedirs(os.path.join(self.dir, digest[:2]), exist_ok=True)
+        return f"{self.path(digest)}.tmp-{os.getpid()}-{threading.get_ident()}"
+
+    def adopt(self, digest: str, tmp: str) -> bool:
+        """Make a downloaded file the object, only if its bytes hash to digest; else delete it.
+
+        Nothing unverified is ever visible under an object's name.
+        """
+        try:
+            if not _hashes_to(tmp, digest):
+                return False
+            os.chmod(tmp, 0o444)
+            os.replace(tmp, self.path(digest))
+            return True
+        finally:
+            _remove_quietly(tmp)
+
     # -- reading ----------------------------------------------------------------------------
     def manifest(self, digest: str) -> list[tuple[str, str, int]]:
         """A directory's entries; CorruptObject when the manifest does not hash to its name."""
@@ -125,6 +145,10 @@ class Cache:
         if info is None or info.hash != digest:
             raise CorruptObject(digest)
 
+    def check(self, digest: str) -> bool:
+        """Whether the object's bytes hash to its name, read afresh: no state db, safe in any thread."""
+        return _hashes_to(self.path(digest), digest)
+
     # -- putting outs back --------------------------------------------------------------------
     def checkout(self, digest: str, dest: str, link: bool = True) -> None:
         """Make dest hold the object's bytes (verified first); a directory exactly its manifest."""
@@ -160,6 +184,18 @@ class Cache:
 
     def remove(self, digest: str) -> None:
         _remove_quietly(self.path(digest))
+
+
+def _hashes_to(path: str, digest: str) -> bool:
+    """Whether a file holds the bytes named by digest (a manifest: entries that hash to it)."""
+    if not digest.endswith(DIR_SUFFIX):
+        return file_hash(path) == digest
+    try:
+        with open(path, encoding="utf-8") as handle:
+            entries = [(str(rel), str(h), int(size)) for rel, h, size in json.load(handle)]
+    except (ValueError, TypeError, UnicodeDecodeError):
+        return False
+    return manifest_hash(entries) == digest
 
 
 def _place(source: str, dest: str, link_type: str) -> None:

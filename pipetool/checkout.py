@@ -23,8 +23,12 @@ class CheckoutResult:
         return not (self.missing or self.refused or self.corrupt)
 
 
-def checkout(ws: Workspace, targets: list[int] | None, force: bool = False) -> CheckoutResult:
-    """Restore every cached out whose workspace bytes differ from the lock; verify what it restores."""
+def checkout(ws: Workspace, targets: list[int] | None, force: bool = False,
+             only_missing: bool = False) -> CheckoutResult:
+    """Restore every cached out whose workspace bytes differ from the lock; verify what it restores.
+
+    only_missing leaves every out that exists alone (repro --pull: an edited out stays stale).
+    """
     entries = ws.locks.read()
     result = CheckoutResult()
     for index in select(ws.graph, targets):
@@ -32,6 +36,8 @@ def checkout(ws: Workspace, targets: list[int] | None, force: bool = False) -> C
         entry = entries.get(stage.name)
         cached = {out.path: out for out in stage.outs if out.cache}
         for record in entry.outs if entry else ():
+            if only_missing and os.path.lexists(os.path.join(ws.root, record.path)):
+                continue
             if record.path in cached:
                 _checkout_one(ws, record, force, result, link=not cached[record.path].persist)
     return result

@@ -1,4 +1,9 @@
-"""Project settings in `.pipetool/config` (committed): small YAML, read once per command."""
+"""Project settings: `.pipetool/config` (committed) with `.pipetool/config.local` (git-ignored,
+for credentials and per-machine choices) merged over it. Small YAML, read once per command.
+
+Both files map sections to settings (`cache: {type: copy}`); the `remote` section maps each
+remote's name to its own settings (`remote: {storage: {url: s3://bucket/path}}`).
+"""
 
 from __future__ import annotations
 
@@ -10,52 +15,105 @@ from .errors import ProjectError
 from .lock import atomic_write
 
 CONFIG_FILE = "config"
+LOCAL_FILE = "config.local"
+REMOTE_SECTION = "remote"
 LINK_TYPES = ("copy", "reflink", "hardlink", "symlink")
-# Known settings: name -> (default, check)
-SETTINGS: dict[str, tuple[Any, tuple]] = {
+# Known settings: name -> (default, allowed values; None allows any text)
+SETTINGS: dict[str, tuple[Any, tuple | None]] = {
     "cache.type": ("copy", LINK_TYPES),
+    "core.remote": (None, None),
 }
 
 
-def read(state_dir: str) -> dict[str, Any]:
-    """All settings, defaults filled in; a broken file is an error naming its line."""
-    path = os.path.join(state_dir, CONFIG_FILE)
-    values = {name: default for name, (default, _) in SETTINGS.items()}
+def display(local: bool) -> str:
+    return f".pipetool/{LOCAL_FILE if local else CONFIG_FILE}"
+
+
+def load(state_dir: str, local: bool = False) -> dict[str, Any]:
+    """One file's sections as written ({} when it does not exist); errors name the file and line."""
+    path = os.path.join(state_dir, LOCAL_FILE if local else CONFIG_FILE)
     try:
         with open(path, encoding="utf-8") as handle:
             text = handle.read()
     except FileNotFoundError:
-        return values
-    data = yamlfile.parse(text, ".pipetool/config") or {}
+        return {}
+    data = yamlfile.parse(text, display(local)) or {}
     if not isinstance(data, dict):
-        raise ProjectError("must be a mapping of sections to settings", file=".pipetool/config")
+        raise ProjectError("must be a mapping of sections to settings", file=display(local))
     for section, entries in data.items():
-        for key, value in (entries or {}).items() if isinstance(entries, dict) else []:
+        if entries is not None and not isinstance(entries, dict):
+            raise ProjectError(f"section '{section}' must be a mapping of settings", file=display(local),
+                               line=data.line_of(section))
+    return _plain(data)
+
+
+def save(state_dir: str, data: dict[str, Any], local: bool = False) -> None:
+    """Write one file whole (temp file + rename), dropping empty sections."""
+    path = os.path.join(state_dir, LOCAL_FILE if local else CONFIG_FILE)
+    data = _pruned(data)
+    atomic_write(path, yamlfile.dump(data) if data else "")
+
+
+def sections(state_dir: str) -> dict[str, Any]:
+    """The committed config with config.local merged over it, key by key."""
+    return _merged(load(state_dir), load(state_dir, local=True))
+
+
+def read(state_dir: str) -> dict[str, Any]:
+    """All flat settings (`section.key`), defaults filled in; a bad value is an error."""
+    values = {name: default for name, (default, _) in SETTINGS.items()}
+    for section, entries in sections(state_dir).items():
+        if section == REMOTE_SECTION:
+            continue  # named remotes: see remote.py
+        for key, value in (entries or {}).items():
             values[f"{section}.{key}"] = value
     for name, (_, allowed) in SETTINGS.items():
-        if values[name] not in allowed:
+        if allowed is not None and values[name] not in allowed:
             raise ProjectError(f"'{name}' is {values[name]!r}", file=".pipetool/config",
                                hint="one of: " + ", ".join(allowed))
     return values
 
 
-def write(state_dir: str, name: str, value: str | None) -> None:
+def write(state_dir: str, name: str, value: str | None, local: bool = False) -> None:
     """Set (or with None, unset) one setting, keeping the others."""
     if name not in SETTINGS:
         raise ProjectError(f"unknown setting '{name}'", hint="known: " + ", ".join(SETTINGS))
     allowed = SETTINGS[name][1]
-    if value is not None and value not in allowed:
+    if value is not None and allowed is not None and value not in allowed:
         raise ProjectError(f"'{name}' cannot be {value!r}", hint="one of: " + ", ".join(allowed))
-    path = os.path.join(state_dir, CONFIG_FILE)
-    data: dict = {}
-    if os.path.exists(path):
-        with open(path, encoding="utf-8") as handle:
-            data = yamlfile.parse(handle.read(), ".pipetool/config") or {}
+    data = load(state_dir, local)
     section, key = name.split(".", 1)
     entries = dict(data.get(section) or {})
     if value is None:
         entries.pop(key, None)
     else:
         entries[key] = value
-    data = {**data, section: entries}
-    atomic_write(path, yamlfile.dump({k: dict(v) for k, v in data.items() if v}))
+    save(state_dir, {**data, section: entries}, local)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def _merged(base: dict, over: dict) -> dict:
+    result = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(result.get(key), dict):
+            result[key] = _merged(result[key], value)
+        else:
+            result[key] = value
+    return result
+
+
+def _pruned(data: dict) -> dict:
+    """Without empty mappings (an emptied remote, an emptied section)."""
+    result = {}
+    for key, value in data.items():
+        if isinstance(value, dict):
+            value = _pruned(value)
+            if not value:
+                continue
+        result[key] = value
+    return result

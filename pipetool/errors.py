@@ -81,3 +81,7 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
 
 class RevisionError(PipetoolError):
     """A git revision cannot be read (unknown, not a repository, refused argument)."""
+
+
+class RemoteError(PipetoolError):
+    """A remote storage is not configured, cannot be reached, or lacks what was asked for."""

@@ -63,6 +63,14 @@ class RunCache:
                     yield path, None
 
 
+def outs_of(path: str) -> list[tuple[str, str, int]]:
+    """(out path, hash, size) of each out a run-cache entry file names; ValueError (or
+    KeyError, TypeError) when it is not a well-formed entry."""
+    with open(path, encoding="utf-8") as handle:
+        outs = _parts(json.load(handle))[0]
+    return [(o["path"], o["xxh3"], int(o["size"])) for o in outs]
+
+
 def _parts(record) -> tuple[list, float | None]:
     """(outs, duration) of a record; records written before durations were kept are bare lists."""
     if isinstance(record, list):

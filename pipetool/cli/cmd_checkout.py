@@ -21,6 +21,14 @@ def run(args: argparse.Namespace) -> int:
 
     with workspace() as ws, hold(ws.project.state_dir):
         result = checkout(ws, target_indexes(ws, args.targets), force=args.force)
+    print_result(result)
+    if not result.ok:
+        raise PipetoolError(f"{len(result.missing) + len(result.refused) + len(result.corrupt)} out(s) not checked out")
+    return 0
+
+
+def print_result(result) -> None:
+    """A line per restored, kept, missing or corrupt out (pull prints the same)."""
     for path in result.restored:
         print(f"restored {path}")
     for path in result.refused:
@@ -34,6 +42,3 @@ def run(args: argparse.Namespace) -> int:
               "(run 'pipetool repro -f' for that stage to make it again)")
     if not result.restored and result.ok:
         print("Workspace outs already match pipeline.lock.")
-    if not result.ok:
-        raise PipetoolError(f"{len(result.missing) + len(result.refused) + len(result.corrupt)} out(s) not checked out")
-    return 0

@@ -34,6 +34,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                           help="print only failures and warnings (stage output still goes to its log)")
     loudness.add_argument("-v", "--verbose", action="store_true",
                           help="also print each stage's commands and log file")
+    parser.add_argument("--pull", action="store_true",
+                        help="first fetch the outs the workspace lacks from the remote, so only what "
+                             "really changed runs (CI)")
+    parser.add_argument("-r", "--remote", metavar="NAME", help="with --pull: the remote (default: core.remote)")
 
 
 def _positive(text: str) -> int:
@@ -66,6 +70,17 @@ def run(args: argparse.Namespace) -> int:
         reporter = console_reporter(args.jobs, QUIET if args.quiet else VERBOSE if args.verbose else NORMAL)
         takeover = lambda pid: reporter.warning(f"took over the lock of pid {pid}, which is no longer running")
         with hold(ws.project.state_dir, wait=args.wait, on_takeover=takeover):
+            if args.pull and not args.dry:  # a dry run changes nothing, not even the cache
+                _pull(ws, options, args.remote)
             result = repro(ws, options, reporter)
     raise_for(result)
     return 1 if args.exit_code and args.dry and result.ran else 0
+
+
+def _pull(ws, options, remote: str | None) -> None:
+    """Objects of the outs the workspace lacks, from the remote, before staleness is decided."""
+    from ..plan import select
+    from .transfers import default_jobs, pull_absent
+
+    selected = select(ws.graph, options.targets, single=options.single, downstream=options.downstream)
+    pull_absent(ws, selected, remote, default_jobs())

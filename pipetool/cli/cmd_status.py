@@ -1,4 +1,4 @@
-"""`pipetool status`: which stages are stale, and why."""
+"""`pipetool status`: which stages are stale, and why; with --remote, where each out's bytes are."""
 
 from __future__ import annotations
 
@@ -13,14 +13,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("targets", nargs="*", metavar="TARGET",
                         help="stage name or out path, with its upstream (default: every stage)")
     parser.add_argument("--json", action="store_true", help="print the reasons as JSON")
-    parser.add_argument("--exit-code", action="store_true", help="exit with 1 when any stage is stale")
+    parser.add_argument("--exit-code", action="store_true",
+                        help="exit with 1 when any stage is stale (with --remote: when any out is not on the remote)")
     parser.add_argument("--timings", action="store_true",
                         help="also each stage's recorded duration and the critical path of the pipeline")
+    parser.add_argument("--remote", dest="compare_remote", action="store_true",
+                        help="instead: per cached out, whether the local cache, the remote, both or neither has it")
+    parser.add_argument("-r", "--remote-name", dest="remote", metavar="NAME",
+                        help="with --remote: the remote (default: core.remote)")
 
 
 def run(args: argparse.Namespace) -> int:
     from ..status import status
 
+    if args.compare_remote:
+        from .transfers import remote_status
+
+        return remote_status(args)
     with workspace() as ws:
         targets = target_indexes(ws, args.targets)
         statuses = [s for s in status(ws, targets) if s.stale]

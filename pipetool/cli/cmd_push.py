@@ -1,0 +1,33 @@
+"""`pipetool push`: upload the cache objects pipeline.lock names that the remote lacks."""
+
+from __future__ import annotations
+
+import argparse
+
+from . import transfers
+from .common import workspace
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.epilog = "Example: pipetool push -r storage -j 8   (then teammates run 'pipetool pull')"
+    transfers.add_arguments(parser, "push")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..errors import RemoteError
+    from ..remote import open_remote
+    from ..repolock import hold
+    from ..transfer import push
+
+    with workspace() as ws, hold(ws.project.state_dir):
+        remote = open_remote(ws.project, args.remote)
+        want = transfers.wanted_objects(ws, args)
+        bar = transfers.progress("push")
+        try:
+            result = push(ws.cache, remote, want, args.jobs or transfers.default_jobs(), bar,
+                          runs=ws.runs if args.run_cache else None)
+        finally:
+            bar.close()
+    if not transfers.report(result, "push", remote, missing_is_error=False):
+        raise RemoteError(f"{len(result.corrupt) + len(result.failed)} object(s) not pushed")
+    return 0

@@ -1,0 +1,172 @@
+"""What push, pull, fetch, `repro --pull` and `status --remote` share: their options, the objects
+a command covers (the workspace's lock, and with -A/-a/-T the locks of other revisions), and the
+lines they print."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from .common import add_revision_listing, target_indexes, workspace
+
+SHOWN = 10  # names listed per kind of problem; the rest are counted
+
+
+def default_jobs() -> int:
+    """Transfers wait on the network, not the CPU: several per core."""
+    return min(16, 4 * (os.cpu_count() or 1))
+
+
+def jobs_count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got '{text}'")
+    return value
+
+
+def add_remote_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-r", "--remote", metavar="NAME", help="the remote to use (default: core.remote)")
+
+
+def add_arguments(parser: argparse.ArgumentParser, verb: str) -> None:
+    parser.add_argument("targets", nargs="*", metavar="TARGET",
+                        help="stage name or out path, with its upstream (default: every stage)")
+    add_remote_option(parser)
+    parser.add_argument("-j", "--jobs", type=jobs_count, default=None, metavar="N",
+                        help=f"transfer N objects at once (default {default_jobs()})")
+    parser.add_argument("--run-cache", action="store_true",
+                        help=f"also {verb} the run-cache entries and the outs they name")
+    add_revision_listing(parser)
+
+
+def wanted_objects(ws, args: argparse.Namespace) -> dict:
+    """The objects of the cached outs that the lock (and the locks of -A/-a/-T revisions) records."""
+    from ..plan import select
+    from ..transfer import wanted
+
+    selected = select(ws.graph, target_indexes(ws, args.targets))
+    want = wanted([ws.graph.stages[i] for i in selected], ws.locks.read())
+    if args.all_commits or args.all_branches or args.all_tags:
+        want = {**_revision_objects(ws.root, args), **want}
+    return want
+
+
+def _revision_objects(root: str, args: argparse.Namespace) -> dict:
+    from ..errors import PipetoolError
+    from ..git import Revisions
+    from ..lock import LOCK_FILE, parse
+    from ..transfer import wanted
+
+    revisions = Revisions(root)
+    want: dict = {}
+    for name in revisions.git.names(args.all_branches, args.all_tags, args.all_commits):
+        try:
+            _, source, stages = revisions.load(name)
+            text = source.read_text(LOCK_FILE)
+            entries = parse(text, f"{LOCK_FILE} at {name[:12]}") if text else {}
+        except PipetoolError as error:
+            print(f"warning: skipped revision {name[:12]}: {error}", file=sys.stderr)
+            continue
+        want.update(wanted(stages, entries))
+    return want
+
+
+def progress(label: str):
+    from ..transfer_progress import Progress
+
+    return Progress(label)
+
+
+def size_text(nbytes: int) -> str:
+    from .cmd_gc import human
+
+    return human(nbytes)
+
+
+def report(result, verb: str, remote, *, missing_is_error: bool = True) -> bool:
+    """The summary line and the problems, one per line; whether all went well."""
+    past = {"push": "Pushed", "fetch": "Fetched"}[verb]
+    where = f"to remote '{remote.name}'" if verb == "push" else f"from remote '{remote.name}'"
+    runs = f" and {result.runs} run-cache entr{'y' if result.runs == 1 else 'ies'}" if result.runs else ""
+    if result.moved or result.runs:
+        side = "on the remote" if verb == "push" else "in the local cache"
+        print(f"{past} {result.moved} object(s), {size_text(result.nbytes)},{runs} {where}; "
+              f"{result.present} already {side}.")
+    elif result.ok:
+        side = f"on remote '{remote.name}'" if verb == "push" else "in the local cache"
+        print(f"Everything is already {side} ({result.present} object(s)).")
+    _problems(result.corrupt, "corrupt, refused (its bytes do not match its hash)")
+    _problems(result.failed, "failed")
+    missing = ("not pushed: neither the local cache nor the remote has it" if verb == "push"
+               else f"not on remote '{remote.name}'")
+    _problems(result.missing, missing, warning=not missing_is_error)
+    return not (result.corrupt or result.failed or (result.missing and missing_is_error))
+
+
+def _problems(names: list[str], what: str, warning: bool = False) -> None:
+    label = "warning" if warning else "error"
+    for name in sorted(names)[:SHOWN]:
+        print(f"{label}: {what}: {name}", file=sys.stderr)
+    if len(names) > SHOWN:
+        print(f"{label}: {what}: and {len(names) - SHOWN} more", file=sys.stderr)
+
+
+def pull_absent(ws, indexes: list[int], remote_name: str | None, jobs: int) -> None:
+    """For repro --pull: fetch the objects of outs the workspace lacks, and put those outs back."""
+    from ..checkout import checkout
+    from ..remote import open_remote
+    from ..transfer import absent_outs, fetch
+
+    want = absent_outs(ws.root, [ws.graph.stages[i] for i in indexes], ws.locks.read())
+    if not want:
+        return
+    remote = open_remote(ws.project, remote_name)
+    result = fetch(ws.cache, remote, want, jobs, progress("fetch"))
+    restored = checkout(ws, indexes, only_missing=True).restored
+    print(f"Pulled {result.moved} object(s), {size_text(result.nbytes)}, from remote '{remote.name}'; "
+          f"restored {len(restored)} out(s).")
+    for name in sorted(result.missing)[:SHOWN]:
+        print(f"not on remote '{remote.name}': {name} (its stage will run if it is stale)")
+    _problems(result.corrupt, "corrupt on the remote, refused (its bytes do not match its hash)")
+    _problems(result.failed, "failed")
+
+
+WHERE = {(True, True): "local and remote", (True, False): "local only", (False, True): "remote only",
+         (False, False): "missing"}
+ADVICE = {"local only": " (run 'pipetool push')", "remote only": " (run 'pipetool pull')",
+          "missing": " (in neither the local cache nor the remote)"}
+
+
+def remote_status(args: argparse.Namespace) -> int:
+    """`status --remote`: per stage, where each cached out the lock records is."""
+    import json
+
+    from ..plan import select
+    from ..remote import open_remote
+    from ..transfer import locate, wanted
+
+    with workspace() as ws:
+        entries = ws.locks.read()
+        remote = open_remote(ws.project, args.remote)
+        stages = [ws.graph.stages[i] for i in select(ws.graph, target_indexes(ws, args.targets))]
+        per_stage = {stage.name: wanted([stage], entries) for stage in stages}
+        where = locate(ws.cache, remote, {d: i for w in per_stage.values() for d, i in w.items()}, default_jobs())
+    table = {name: {item.name: WHERE[where[digest]] for digest, item in sorted(want.items(), key=lambda x: x[1].name)}
+             for name, want in per_stage.items() if want}
+    if args.json:
+        print(json.dumps({"remote": remote.name, "stages": table}, indent=2))
+    else:
+        print(f"Remote '{remote.name}' ({remote.url}):")
+        for name, outs in table.items():
+            print(f"{name}:")
+            for path, state in outs.items():
+                print(f"    {state + ':':18} {path}{ADVICE.get(state, '')}")
+        if not table:
+            print("No cached outs recorded in pipeline.lock yet.")
+    not_pushed = any(state != "local and remote" and state != "remote only"
+                     for outs in table.values() for state in outs.values())
+    return 1 if args.exit_code and not_pushed else 0
