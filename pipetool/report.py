@@ -43,7 +43,8 @@ class ConsoleReporter:
         self._write(f"Stage '{name}' is frozen, not run (it is stale: {_because(reasons)})")
 
     def succeeded(self, name: str, run: StageRun) -> None:
-        self._write(f"Stage '{name}' done in {run.seconds:.2f}s")
+        where = f" on worker {run.worker}" if run.worker else ""
+        self._write(f"Stage '{name}' done in {run.seconds:.2f}s{where}")
 
     def failed(self, name: str, message: str, tail: Sequence[str] = ()) -> None:
         lines = [f"Stage '{name}' failed: {message}"]
@@ -96,6 +97,8 @@ def _names(names: Sequence[str]) -> str:
 
 def failure_message(run: StageRun) -> str:
     """Whose fault, in one line: the stage's exit code, with 127 spelled out."""
+    if run.problem:
+        return run.problem
     cmd = f"'{run.failed_cmd}'" if run.failed_cmd else "its cmd"
     if run.returncode == 127:
         return f"command not found (exit code 127) running {cmd}"

@@ -10,9 +10,9 @@ import os
 from dataclasses import dataclass, field
 
 from . import gitignore, outs
-from .errors import GraphError, RunError
-from .executor import StageRun
-from .executor.local import LocalExecutor
+from . import executor as executors
+from .errors import ClusterError, GraphError, RunError
+from .executor import ExecutorChoice, StageRun
 from .lock import LockEntry, PathRecord
 from .observe import observe, param_values
 from .plan import Schedule, select
@@ -33,6 +33,7 @@ class ReproOptions:
     keep_going: bool = False
     jobs: int = 1
     run_cache: bool = True
+    executor: ExecutorChoice = ExecutorChoice()
 
 
 @dataclass
@@ -52,10 +53,12 @@ def repro(ws: Workspace, options: ReproOptions, reporter: ConsoleReporter) -> Re
     if options.dry:
         return _dry_run(ws, selected, entries, options, reporter)
     before = dict(entries)
+    runner = executors.start(options.executor, ws.root, options.jobs, reporter.stage_output, reporter.warning)
     ws.locks.begin(entries)
     try:
-        return _Run(ws, selected, entries, options, reporter).run()
+        return _Run(ws, selected, entries, options, reporter, runner).run()
     finally:
+        runner.close()
         ws.locks.commit(entries, keep=ws.graph.index)
         ws.state.flush()
         _sync_gitignore(ws, before, entries)
@@ -134,13 +137,13 @@ class _Run:
     """One repro's moving parts: the schedule, the executor, and what each stage observed."""
 
     def __init__(self, ws: Workspace, selected: list[int], entries: dict[str, LockEntry],
-                 options: ReproOptions, reporter: ConsoleReporter) -> None:
+                 options: ReproOptions, reporter: ConsoleReporter, runner: executors.Executor) -> None:
         self.ws = ws
         self.entries = entries
         self.options = options
         self.reporter = reporter
         self.schedule = Schedule(ws.graph, selected)
-        self.executor = LocalExecutor(ws.root, options.jobs, reporter.stage_output)
+        self.executor = runner
         self.observed: dict[str, Observed] = {}
         self.result = ReproResult()
 
@@ -148,19 +151,20 @@ class _Run:
         try:
             while not self.schedule.done:
                 self._start_ready()
-                if self.executor.idle_slots == self.executor.jobs:
+                if not self.executor.running:
                     break  # nothing running and nothing ready: all done
                 self._finish(self.executor.wait())
         except KeyboardInterrupt:
             self._interrupt()
+        except ClusterError as error:
+            self._interrupt()
+            raise self._lost(error) from None
         self._summarize()
         return self.result
 
     def _start_ready(self) -> None:
-        while self.executor.idle_slots > 0:
-            index = self.schedule.pop_ready()
-            if index is None:
-                return
+        fits = lambda index: self.executor.fits(self.ws.graph.stages[index])  # noqa: E731
+        while (index := self.schedule.pop_ready(fits)) is not None:
             self._start(index)
 
     def _start(self, index: int) -> None:
@@ -186,6 +190,7 @@ class _Run:
         if self._restore(index, stage, observed, reasons):
             return
         self.reporter.running(stage.name, reasons)
+        self.executor.open()  # before the outs go: a cluster that cannot be reached costs nothing
         problem = outs.prepare(self.ws.root, stage)
         if problem:
             self._fail(index, problem)
@@ -254,6 +259,16 @@ class _Run:
             else:
                 self.result.interrupted.append(run.name)
         self.schedule.abandon()
+
+    def _lost(self, error: ClusterError) -> ClusterError:
+        """The cluster went away mid-run: say what stopped and that finished stages are kept."""
+        r = self.result
+        if not (r.ran or r.restored or r.interrupted):
+            return error
+        stopped = f"stopped {', '.join(repr(n) for n in r.interrupted)}; " if r.interrupted else ""
+        return ClusterError(f"{error.message}; {stopped}{len(r.ran) + len(r.restored)} finished stage(s) "
+                            "are recorded in pipeline.lock",
+                            hint=error.hint or "run 'pipetool repro' again to continue where it stopped")
 
     def _names(self, indexes: list[int]) -> list[str]:
         return [self.ws.graph.stages[i].name for i in indexes]
