@@ -7,13 +7,16 @@ from typing import Any
 
 from . import yamlfile
 from .errors import ProjectError
+from .executor import EXECUTORS
 from .lock import atomic_write
 
 CONFIG_FILE = "config"
 LINK_TYPES = ("copy", "reflink", "hardlink", "symlink")
-# Known settings: name -> (default, check)
-SETTINGS: dict[str, tuple[Any, tuple]] = {
+# Known settings: name -> (default, allowed values, or None for any text)
+SETTINGS: dict[str, tuple[Any, tuple | None]] = {
     "cache.type": ("copy", LINK_TYPES),
+    "executor.type": ("local", EXECUTORS),
+    "executor.scheduler": ("", None),  # a Dask scheduler address, e.g. tcp://host:8786
 }
 
 
@@ -33,7 +36,9 @@ def read(state_dir: str) -> dict[str, Any]:
         for key, value in (entries or {}).items() if isinstance(entries, dict) else []:
             values[f"{section}.{key}"] = value
     for name, (_, allowed) in SETTINGS.items():
-        if values[name] not in allowed:
+        if allowed is None:
+            values[name] = "" if values[name] is None else str(values[name])
+        elif values[name] not in allowed:
             raise ProjectError(f"'{name}' is {values[name]!r}", file=".pipetool/config",
                                hint="one of: " + ", ".join(allowed))
     return values
@@ -44,7 +49,7 @@ def write(state_dir: str, name: str, value: str | None) -> None:
     if name not in SETTINGS:
         raise ProjectError(f"unknown setting '{name}'", hint="known: " + ", ".join(SETTINGS))
     allowed = SETTINGS[name][1]
-    if value is not None and value not in allowed:
+    if value is not None and allowed is not None and value not in allowed:
         raise ProjectError(f"'{name}' cannot be {value!r}", hint="one of: " + ", ".join(allowed))
     path = os.path.join(state_dir, CONFIG_FILE)
     data: dict = {}
