@@ -12,6 +12,7 @@ from typing import Any
 
 from . import yamlfile
 from .errors import ProjectError
+from .executor import EXECUTORS
 from .lock import atomic_write
 
 CONFIG_FILE = "config"
@@ -22,6 +23,8 @@ LINK_TYPES = ("copy", "reflink", "hardlink", "symlink")
 SETTINGS: dict[str, tuple[Any, tuple | None]] = {
     "cache.type": ("copy", LINK_TYPES),
     "core.remote": (None, None),
+    "executor.type": ("local", EXECUTORS),
+    "executor.scheduler": (None, None),  # a Dask scheduler address, e.g. tcp://host:8786
 }
 
 
@@ -68,7 +71,9 @@ def read(state_dir: str) -> dict[str, Any]:
         for key, value in (entries or {}).items():
             values[f"{section}.{key}"] = value
     for name, (_, allowed) in SETTINGS.items():
-        if allowed is not None and values[name] not in allowed:
+        if allowed is None:
+            values[name] = None if values[name] is None else str(values[name])
+        elif values[name] not in allowed:
             raise ProjectError(f"'{name}' is {values[name]!r}", file=".pipetool/config",
                                hint="one of: " + ", ".join(allowed))
     return values

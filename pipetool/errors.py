@@ -69,6 +69,10 @@ class RunError(PipetoolError):
     """One or more stages failed or were interrupted during repro."""
 
 
+class ClusterError(PipetoolError):
+    """The Dask cluster cannot be used: not installed, unreachable, lost, or blind to the repository."""
+
+
 def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
     """A hint naming the closest choices, or None when nothing is close."""
     import difflib

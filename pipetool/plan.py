@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from .graph import Graph
 
@@ -39,14 +39,26 @@ class Schedule:
         self.skipped: set[int] = set()
         self.started: set[int] = set()
 
-    def pop_ready(self) -> int | None:
-        """The next ready stage (definition order first), or None."""
+    def pop_ready(self, fits: Callable[[int], bool] | None = None) -> int | None:
+        """The first ready stage in definition order that fits (all fit without `fits`), or None.
+
+        A stage that does not fit yet stays ready and lets a later one that fits go first.
+        """
+        passed: list[int] = []
+        found = None
         while self.ready:
-            stage = self.order[heapq.heappop(self.ready)]
-            if stage not in self.skipped:
+            position = heapq.heappop(self.ready)
+            stage = self.order[position]
+            if stage in self.skipped:
+                continue
+            if fits is None or fits(stage):
+                found = stage
                 self.started.add(stage)
-                return stage
-        return None
+                break
+            passed.append(position)
+        for position in passed:
+            heapq.heappush(self.ready, position)
+        return found
 
     def finish(self, stage: int, ok: bool = True) -> list[int]:
         """Mark stage done; returns the stages skipped because it failed."""

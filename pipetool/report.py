@@ -73,7 +73,8 @@ class ConsoleReporter:
             self._say(f"Stage '{name}' is frozen, not run (it is stale: {_because(reasons)})")
 
     def succeeded(self, name: str, run: StageRun) -> None:
-        self._say(f"Stage '{name}' done in {run.seconds:.2f}s")
+        where = f" on worker {run.worker}" if run.worker else ""
+        self._say(f"Stage '{name}' done in {run.seconds:.2f}s{where}")
 
     def failed(self, name: str, message: str, tail: Sequence[str] = (), log: str | None = None) -> None:
         lines = [f"Stage '{name}' failed: {message}"]
@@ -118,10 +119,11 @@ class ConsoleReporter:
         self._write("Summary: " + ", ".join(parts))
 
 
-def console_reporter(jobs: int = 1, verbosity: int = NORMAL) -> ConsoleReporter:
+def console_reporter(parallel: bool = False, verbosity: int = NORMAL) -> ConsoleReporter:
     """A live view when stdout is a terminal, plain lines otherwise (CI logs, pipes, files).
 
-    PIPETOOL_PROGRESS=plain or =live overrides the guess; -q always gets plain lines.
+    PIPETOOL_PROGRESS=plain or =live overrides the guess; -q always gets plain lines. When
+    stages may run at once (parallel), each line of their output is prefixed with its stage.
     """
     mode = os.environ.get(PROGRESS_ENV, "auto") or "auto"
     if mode not in ("auto", "plain", "live"):
@@ -130,8 +132,8 @@ def console_reporter(jobs: int = 1, verbosity: int = NORMAL) -> ConsoleReporter:
     if verbosity > QUIET and (mode == "live" or (mode == "auto" and terminal)):
         from .progress import LiveReporter  # rich is imported only here
 
-        return LiveReporter(prefix_output=jobs > 1, verbosity=verbosity, force_terminal=mode == "live")
-    return ConsoleReporter(prefix_output=jobs > 1, verbosity=verbosity)
+        return LiveReporter(prefix_output=parallel, verbosity=verbosity, force_terminal=mode == "live")
+    return ConsoleReporter(prefix_output=parallel, verbosity=verbosity)
 
 
 def human_bytes(size: float) -> str:
@@ -167,6 +169,8 @@ def _names(names: Sequence[str]) -> str:
 
 def failure_message(run: StageRun) -> str:
     """Whose fault, in one line: the stage's exit code, with 127 spelled out."""
+    if run.problem:
+        return run.problem
     cmd = f"'{run.failed_cmd}'" if run.failed_cmd else "its cmd"
     if run.returncode == 127:
         return f"command not found (exit code 127) running {cmd}"

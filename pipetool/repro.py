@@ -10,9 +10,9 @@ import os
 from dataclasses import dataclass, field
 
 from . import gitignore, outs
-from .errors import GraphError, RunError
-from .executor import StageRun
-from .executor.local import LocalExecutor
+from . import executor as executors
+from .errors import ClusterError, GraphError, RunError
+from .executor import ExecutorChoice, StageRun
 from .lock import LockEntry, PathRecord
 from .logs import StageLogs
 from .observe import observe, param_values
@@ -34,6 +34,7 @@ class ReproOptions:
     keep_going: bool = False
     jobs: int = 1
     run_cache: bool = True
+    executor: ExecutorChoice = ExecutorChoice()
 
 
 @dataclass
@@ -54,14 +55,23 @@ def repro(ws: Workspace, options: ReproOptions, reporter: ConsoleReporter) -> Re
     if options.dry:
         return _dry_run(ws, selected, entries, options, reporter)
     before = dict(entries)
+    logs = StageLogs(ws.project.state_dir)
+
+    def output(name: str, line: str) -> None:  # a running stage's line: to its log, and the terminal
+        logs.write(name, line)
+        reporter.stage_output(name, line)
+
+    runner = executors.start(options.executor, ws.root, options.jobs, output, reporter.warning)
     ws.locks.begin(entries)
     reporter.begin(len(selected))
     ws.hasher.progress = reporter
     try:
-        return _Run(ws, selected, entries, options, reporter).run()
+        return _Run(ws, selected, entries, options, reporter, runner, logs).run()
     finally:
         ws.hasher.progress = None
         reporter.end()
+        runner.close()
+        logs.close()
         ws.locks.commit(entries, keep=ws.graph.index)
         ws.state.flush()
         _sync_gitignore(ws, before, entries)
@@ -139,14 +149,15 @@ class _Run:
     """One repro's moving parts: the schedule, the executor, and what each stage observed."""
 
     def __init__(self, ws: Workspace, selected: list[int], entries: dict[str, LockEntry],
-                 options: ReproOptions, reporter: ConsoleReporter) -> None:
+                 options: ReproOptions, reporter: ConsoleReporter, runner: executors.Executor,
+                 logs: StageLogs) -> None:
         self.ws = ws
         self.entries = entries
         self.options = options
         self.reporter = reporter
         self.schedule = Schedule(ws.graph, selected)
-        self.logs = StageLogs(ws.project.state_dir)
-        self.executor = LocalExecutor(ws.root, options.jobs, self._output)
+        self.logs = logs
+        self.executor = runner
         self.observed: dict[str, Observed] = {}
         self.result = ReproResult()
 
@@ -154,26 +165,20 @@ class _Run:
         try:
             while not self.schedule.done:
                 self._start_ready()
-                if self.executor.idle_slots == self.executor.jobs:
+                if not self.executor.running:
                     break  # nothing running and nothing ready: all done
                 self._finish(self.executor.wait())
         except KeyboardInterrupt:
             self._interrupt()
-        finally:
-            self.logs.close()
+        except ClusterError as error:
+            self._interrupt()
+            raise self._lost(error) from None
         self._summarize()
         return self.result
 
-    def _output(self, name: str, line: str) -> None:
-        """A line of a running stage's output: to its log, and to the terminal."""
-        self.logs.write(name, line)
-        self.reporter.stage_output(name, line)
-
     def _start_ready(self) -> None:
-        while self.executor.idle_slots > 0:
-            index = self.schedule.pop_ready()
-            if index is None:
-                return
+        fits = lambda index: self.executor.fits(self.ws.graph.stages[index])  # noqa: E731
+        while (index := self.schedule.pop_ready(fits)) is not None:
             self._start(index)
 
     def _start(self, index: int) -> None:
@@ -198,6 +203,7 @@ class _Run:
         if self._restore(index, stage, observed, reasons):
             return
         self.reporter.running(stage.name, reasons)
+        self.executor.open()  # before the outs go: a cluster that cannot be reached costs nothing
         problem = outs.prepare(self.ws.root, stage)
         if problem:
             self._fail(index, problem)
@@ -272,6 +278,16 @@ class _Run:
             else:
                 self.result.interrupted.append(run.name)
         self.schedule.abandon()
+
+    def _lost(self, error: ClusterError) -> ClusterError:
+        """The cluster went away mid-run: say what stopped and that finished stages are kept."""
+        r = self.result
+        if not (r.ran or r.restored or r.interrupted):
+            return error
+        stopped = f"stopped {', '.join(repr(n) for n in r.interrupted)}; " if r.interrupted else ""
+        return ClusterError(f"{error.message}; {stopped}{len(r.ran) + len(r.restored)} finished stage(s) "
+                            "are recorded in pipeline.lock",
+                            hint=error.hint or "run 'pipetool repro' again to continue where it stopped")
 
     def _names(self, indexes: list[int]) -> list[str]:
         return [self.ws.graph.stages[i].name for i in indexes]

@@ -12,14 +12,14 @@ from .errors import SpecError, did_you_mean
 from .interpolate import Context, expand_foreach, expand_matrix, resolve
 from .params import DEFAULT_PARAMS_FILE, read_file
 from .source import Source, as_source
-from .stage import Out, ParamDep, Stage
+from .stage import Out, ParamDep, Resources, Stage
 
 PIPELINE_FILE = "pipeline.yaml"
 
 TOP_FIELDS = ("stages", "vars")
 STAGE_FIELDS = (
     "cmd", "wdir", "deps", "params", "outs", "metrics", "plots",
-    "frozen", "always_changed", "desc", "meta",
+    "frozen", "always_changed", "desc", "meta", "resources",
 )
 GENERATOR_FIELDS = ("foreach", "do", "matrix")
 OUT_OPTIONS = {
@@ -30,6 +30,8 @@ OUT_OPTIONS = {
 _KIND = {"outs": "out", "metrics": "metric", "plots": "plot"}
 _DEFAULT_CACHE = {"outs": True, "metrics": False, "plots": False}
 _BAD_NAME = re.compile(r"[\s/\\:@]")
+RESOURCE_FIELDS = ("cpus", "memory", "gpus")
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d*)?)\s*(?:([kmgtp])(i)?)?b?\s*$", re.IGNORECASE)
 
 
 def load(project: str | Source, filename: str = PIPELINE_FILE, parsed: Any = None) -> list[Stage]:
@@ -189,6 +191,7 @@ def _build(root: Source, name: str, body: dict, context: Context, where: dict) -
         frozen=fields.flag("frozen", resolved.get("frozen", False)),
         always_changed=fields.flag("always_changed", resolved.get("always_changed", False)),
         desc=fields.text("desc", resolved.get("desc")),
+        resources=fields.resources(resolved.get("resources")),
         line=where["line"],
     )
 
@@ -291,6 +294,47 @@ class _Fields:
             persist=options.get("persist", False),
             options=extra,
         )
+
+    def resources(self, value: Any) -> Resources:
+        if value is None:
+            return Resources()
+        if not isinstance(value, dict):
+            raise self.error("resources", "'resources' must be a mapping such as {cpus: 2, memory: 4GiB, gpus: 1}")
+        for key in value:
+            if key not in RESOURCE_FIELDS:
+                raise self.error("resources", f"unknown resource '{key}'", line=self._resource_line(key),
+                                 hint=did_you_mean(str(key), RESOURCE_FIELDS) or "allowed: " + ", ".join(RESOURCE_FIELDS))
+        return Resources(
+            cpus=self._count("cpus", value.get("cpus"), least=1),
+            memory=self._size(value.get("memory")),
+            gpus=self._count("gpus", value.get("gpus"), least=0),
+        )
+
+    def _resource_line(self, key: str) -> int | None:
+        raw = self.body.get("resources")
+        return raw.line_of(key) if hasattr(raw, "line_of") else None
+
+    def _count(self, key: str, value: Any, least: int) -> int | None:
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int) or value < least:
+            raise self.error("resources", f"resource '{key}' must be a whole number of at least {least}, not {value!r}",
+                             line=self._resource_line(key))
+        return value
+
+    def _size(self, value: Any) -> int | None:
+        """Bytes, from a number or a size such as 512MB or 4GiB (K/M/G/T/P: powers of 1000; Ki...: of 1024)."""
+        if value is None:
+            return None
+        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+            return value
+        match = _SIZE.match(value) if isinstance(value, str) else None
+        if match is None or float(match.group(1)) <= 0:
+            raise self.error("resources", f"resource 'memory' must be a size such as 4GiB or 512MB, not {value!r}",
+                             line=self._resource_line("memory"))
+        number, prefix, binary = match.groups()
+        power = "kmgtp".index(prefix.lower()) + 1 if prefix else 0
+        return int(float(number) * (1024 if binary else 1000) ** power)
 
     def params(self, value: Any, wdir: str, interpolated: list[str], root: Source) -> tuple[ParamDep, ...]:
         default = normalize(wdir, DEFAULT_PARAMS_FILE)

@@ -22,13 +22,13 @@ from .graph import Graph
 from .params import ParamsFiles
 from .lock import atomic_write_bytes
 from .source import FileSource
-from .stage import Out, Stage
+from .stage import Out, Resources, Stage
 
 CACHE_FILE = "spec.cache"
 PARSED_FILE = "spec.parsed"
-# Pickled stages are only good for the same shape of Stage and Out: a pipetool whose records
-# gained or lost a field compiles afresh.
-VERSION = repr((2, [f.name for f in fields(Stage)], [f.name for f in fields(Out)]))
+# Pickled stages are only good for the same shape of Stage, Out and Resources: a pipetool whose
+# records gained or lost a field compiles afresh.
+VERSION = repr((2, *([f.name for f in fields(record)] for record in (Stage, Out, Resources))))
 
 
 class _Recording(FileSource):

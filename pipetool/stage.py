@@ -26,6 +26,25 @@ class ParamDep:
 
 
 @dataclass(frozen=True)
+class Resources:
+    """What a stage asks of the machine that runs it; None where it does not say."""
+
+    cpus: int | None = None
+    memory: int | None = None  # bytes
+    gpus: int | None = None
+
+    @property
+    def slots(self) -> int:
+        """How many of the local executor's -j slots the stage takes."""
+        return self.cpus or 1
+
+    def dask(self) -> dict[str, int]:
+        """As Dask worker resources: a stage runs only on a worker that declares each of them."""
+        named = {"CPU": self.cpus, "MEMORY": self.memory, "GPU": self.gpus}
+        return {name: amount for name, amount in named.items() if amount}
+
+
+@dataclass(frozen=True)
 class Stage:
     name: str
     cmd: tuple[str, ...]
@@ -36,6 +55,7 @@ class Stage:
     frozen: bool = False
     always_changed: bool = False
     desc: str | None = None
+    resources: Resources = Resources()
     line: int = 0  # where pipeline.yaml defines it
 
     @property

@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from ..errors import ClusterError
 from ..stage import Stage
 
 OutputSink = Callable[[str, str], None]  # (stage name, one line of output)
+Warn = Callable[[str], None]
+
+EXECUTORS = ("local", "dask")
+
+
+@dataclass(frozen=True)
+class ExecutorChoice:
+    """Where stages run: on this machine, or on a Dask cluster (a local one when no scheduler)."""
+
+    kind: str = "local"  # one of EXECUTORS
+    scheduler: str | None = None  # a Dask scheduler address such as tcp://host:8786
+    retries: int = 0  # Dask: tries after a worker died under the stage
 
 
 @dataclass
@@ -21,13 +35,25 @@ class StageRun:
     tail: list[str] = field(default_factory=list)  # last lines of output, for failures
     seconds: float = 0.0
     interrupted: bool = False
+    worker: str | None = None  # the Dask worker that ran it
+    problem: str | None = None  # why it failed when not through its cmd's exit code
 
     @property
     def ok(self) -> bool:
-        return self.returncode == 0 and not self.interrupted
+        return self.returncode == 0 and not self.interrupted and self.problem is None
 
 
 class Executor(Protocol):
+    def fits(self, stage: Stage) -> bool:
+        """Whether the stage may start now (a free slot for its cpus)."""
+
+    @property
+    def running(self) -> int:
+        """How many submitted stages have not ended yet."""
+
+    def open(self) -> None:
+        """Be ready to run stages (connect to the cluster); called before a stage's outs are cleared."""
+
     def submit(self, stage: Stage) -> None:
         """Start the stage's commands."""
 
@@ -37,6 +63,19 @@ class Executor(Protocol):
     def cancel(self) -> list[StageRun]:
         """Stop every running stage (its whole process group); their runs, once ended."""
 
-    @property
-    def idle_slots(self) -> int:
-        """How many more stages may start now."""
+    def close(self) -> None:
+        """Let go of what the executor holds (threads, a cluster connection)."""
+
+
+def start(choice: ExecutorChoice, root: str, jobs: int, output: OutputSink, warn: Warn) -> Executor:
+    """The executor the choice names; the Dask one connects when its first stage is submitted."""
+    if choice.kind == "dask":
+        if importlib.util.find_spec("distributed") is None:
+            raise ClusterError("--executor dask needs Dask's distributed scheduler, which is not installed",
+                               hint="install it with: pip install 'pipetool[dask]'")
+        from .dask import DaskExecutor
+
+        return DaskExecutor(root, choice, jobs, output, warn)
+    from .local import LocalExecutor
+
+    return LocalExecutor(root, jobs, output)
