@@ -80,3 +80,7 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
 
 class RevisionError(PipetoolError):
     """A git revision cannot be read (unknown, not a repository, refused argument)."""
+
+
+class ExperimentError(PipetoolError):
+    """An experiment cannot be run, found or saved (bad -S, unknown name, no commit to start from)."""

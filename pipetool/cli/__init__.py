@@ -27,6 +27,7 @@ COMMANDS = {
     "metrics": ("metrics", "show and compare metrics across git revisions"),
     "params": ("params", "compare params across git revisions"),
     "plots": ("plots", "draw plot files across git revisions into an HTML page"),
+    "exp": ("exp", "run experiments with changed params, compare, keep or remove them"),
 }
 
 

@@ -45,26 +45,13 @@ def print_diff(sides, args, what: str) -> None:
     import json
 
     from ..compare import diff
-    from ..params import ABSENT
     from ..tables import fmt, render
-
-    import sys
 
     (old_label, old), (new_label, new) = sides
     rows = diff(old, new, show_all=args.all)
-    for label, files in sides:
-        for path, values in files.items():
-            if values.error:
-                print(f"{path} at {label}: {values.error}", file=sys.stderr if args.json else sys.stdout)
+    print_side_errors(sides, args.json)
     if args.json:
-        plain = lambda v: None if v is ABSENT else v  # noqa: E731
-        out: dict = {}
-        for row in rows:
-            entry = {"old": plain(row.old), "new": plain(row.new)}
-            if row.change is not None:
-                entry["diff"] = row.change
-            out.setdefault(row.path, {})[row.key] = entry
-        print(json.dumps(out, indent=2, default=str))
+        print(json.dumps(diff_json(rows), indent=2, default=str))
         return
     if not rows:
         print(f"No {what.lower()} changed between {old_label} and {new_label}.")
@@ -72,6 +59,30 @@ def print_diff(sides, args, what: str) -> None:
     table = [[row.path, row.key, fmt(row.old, args.precision), fmt(row.new, args.precision),
               "-" if row.change is None else fmt(row.change, args.precision)] for row in rows]
     print(render(["Path", what, old_label, new_label, "Change"], table, "md" if args.md else "plain"))
+
+
+def print_side_errors(sides, to_stderr: bool) -> None:
+    """Files that could not be read on either side, said apart from the table (stderr under JSON)."""
+    import sys
+
+    for label, files in sides:
+        for path, values in files.items():
+            if values.error:
+                print(f"{path} at {label}: {values.error}", file=sys.stderr if to_stderr else sys.stdout)
+
+
+def diff_json(rows) -> dict:
+    """{path: {key: {old, new, diff}}}: absent values as null, diff only between numbers."""
+    from ..params import ABSENT
+
+    plain = lambda v: None if v is ABSENT else v  # noqa: E731
+    out: dict = {}
+    for row in rows:
+        entry = {"old": plain(row.old), "new": plain(row.new)}
+        if row.change is not None:
+            entry["diff"] = row.change
+        out.setdefault(row.path, {})[row.key] = entry
+    return out
 
 
 def add_diff_parser(actions, what: str, example: str) -> None:
