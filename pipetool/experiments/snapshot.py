@@ -25,7 +25,14 @@ def head(repo: GitRepo) -> str:
 def uncommitted(repo: GitRepo) -> str | None:
     """A commit holding the tracked files as they are in the workspace (git stash create), or None
     when nothing differs from HEAD; the workspace, index and stash list are left alone."""
-    sha = repo.repo.git.stash("create").strip()
+    from git.exc import GitCommandError
+
+    try:
+        sha = repo.repo.git.stash("create").strip()
+    except GitCommandError as exc:
+        if exc.status != 1 or (exc.stdout or "").strip(" \n'b"):
+            raise
+        return None  # a stale index (stat data) whose files turn out unchanged: nothing to keep
     return sha or None
 
 
