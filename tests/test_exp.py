@@ -143,14 +143,16 @@ PIPELINE = f"""
 """
 
 PREPARE = """
-    import os
+    import os, time
     if os.environ.get("PREPARE_LOG"):
         open(os.environ["PREPARE_LOG"], "a").write("prepare\\n")
+    time.sleep(float(os.environ.get("PREPARE_SLEEP", 0)))  # long enough that experiments overlap
     open("data.txt", "w").write("data\\n")
 """
 
 TRAIN = """
-    import json, sys, yaml
+    import json, os, sys, time, yaml
+    time.sleep(float(os.environ.get("TRAIN_SLEEP", 0)))
     p = yaml.safe_load(open("params.yaml"))
     if p["model"] == "bad":
         sys.exit("unknown model: bad")
@@ -259,7 +261,8 @@ def test_a_failing_experiment_in_a_grid_is_reported_and_the_others_finish(small,
     log = tmp_path / "prepare.log"
     small.write("prepare.py", PREPARE.replace('"data\\n"', '"new data\\n"'))  # uncommitted: prepare reruns
     status = small.git("status", "--porcelain")
-    result = small.fails("exp", "run", "-S", "model=a,bad,c", "-n", "m", "-j", "2", env={"PREPARE_LOG": str(log)})
+    result = small.fails("exp", "run", "-S", "model=a,bad,c", "-n", "m", "-j", "2",
+                         env={"PREPARE_LOG": str(log), "PREPARE_SLEEP": "1"})
     assert "Failed: 'm-2' (model=bad): exit code 1; its output is in .pipetool/exps/logs/m-2.log" in result.stdout
     assert "error: 1 of 3 experiment(s) failed" in result.stderr
     assert sorted(exp_refs(small)) == ["m-1", "m-3"]
@@ -352,3 +355,28 @@ def test_exp_apply_keeps_overwritten_changes_in_the_stash(three):
     assert "model: linear" in three.read("params.yaml") and "lr: 0.4" in three.read("params.yaml")
     assert "Data and pipelines are up to date." in three.ok("status").stdout
     assert "model: tree" in three.git("stash", "show", "-p")
+
+
+def test_an_interrupted_queue_run_stops_its_experiments_and_keeps_the_rest_queued(small):
+    import signal
+
+    small.ok("exp", "run", "--queue", "-S", "lr=0.2,0.3,0.4", "-n", "slow")
+    lock, status = small.read("pipeline.lock"), small.git("status", "--porcelain")
+    process = subprocess.Popen([sys.executable, "-m", "pipetool", "exp", "queue", "start", "-j", "2"],
+                               cwd=small.path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               env={**os.environ, "TRAIN_SLEEP": "60"})
+    running = set()
+    for line in process.stdout:  # wait until both experiments are inside their train stage
+        if line.startswith("[slow-") and "Running stage 'train'" in line:
+            running.add(line.split("]")[0])
+        if len(running) == 2:
+            break
+    process.send_signal(signal.SIGTERM)
+    output = process.communicate(timeout=60)[0]
+    assert process.returncode == 130, output
+    assert "interrupted: 3 experiment(s) did not finish" in output
+    assert exp_refs(small) == {}
+    assert len(small.git("worktree", "list").splitlines()) == 1
+    assert small.read("pipeline.lock") == lock and small.git("status", "--porcelain") == status
+    listed = small.ok("exp", "queue", "list").stdout
+    assert all(f"slow-{n}" in listed for n in (1, 2, 3))
