@@ -147,6 +147,8 @@ PREPARE = """
     if os.environ.get("PREPARE_LOG"):
         open(os.environ["PREPARE_LOG"], "a").write("prepare\\n")
     time.sleep(float(os.environ.get("PREPARE_SLEEP", 0)))  # long enough that experiments overlap
+    if os.environ.get("PREPARE_FAIL"):
+        raise SystemExit("prepare failed")
     open("data.txt", "w").write("data\\n")
 """
 
@@ -274,6 +276,15 @@ def test_a_failing_experiment_in_a_grid_is_reported_and_the_others_finish(small,
     assert "prepare.py" in small.git("diff", "--name-only", "HEAD", sha)  # the uncommitted change ran
 
 
+def test_a_failing_shared_stage_fails_every_experiment_of_the_grid_once(small):
+    small.write("prepare.py", PREPARE + "# changed\n")
+    result = small.fails("exp", "run", "-S", "lr=0.2,0.3", "-j", "2", env={"PREPARE_FAIL": "1"})
+    assert result.stdout.count("Stage 'prepare' failed") == 1
+    assert result.stdout.count("shared stage(s) failed before it started: prepare") == 4  # said, then summed up
+    assert "error: 2 of 2 experiment(s) failed" in result.stderr
+    assert exp_refs(small) == {} and len(small.git("worktree", "list").splitlines()) == 1
+
+
 def test_queue_runs_later_what_the_workspace_held_when_queued(small):
     small.write("train.py", TRAIN.replace('"loss": 1.0', '"loss": 3.0'))
     small.ok("exp", "run", "--queue", "-S", "lr=0.2,0.3", "-n", "q")
@@ -380,3 +391,17 @@ def test_an_interrupted_queue_run_stops_its_experiments_and_keeps_the_rest_queue
     assert small.read("pipeline.lock") == lock and small.git("status", "--porcelain") == status
     listed = small.ok("exp", "queue", "list").stdout
     assert all(f"slow-{n}" in listed for n in (1, 2, 3))
+
+
+def test_gc_keeps_the_outs_of_experiments_only_with_all_experiments(small):
+    small.ok("exp", "run", "-S", "lr=0.3", "-n", "a")
+    small.git("checkout", "--", ".")
+    small.ok("checkout")  # back to HEAD's results: the experiment's model is only in the cache now
+    small.ok("gc", "--all-experiments")
+    small.ok("exp", "apply", "a")
+    assert small.read("model.txt") == "linear 0.3\n"
+    small.git("checkout", "--", ".")
+    small.ok("checkout")
+    small.ok("gc")
+    result = small.fails("exp", "apply", "a")
+    assert "not checked out: model.txt" in result.stdout

@@ -10,6 +10,14 @@ from .common import add_format_options
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    _add_run(actions)
+    _add_show(actions)
+    _add_diff(actions)
+    _add_keeping(actions)
+    _add_queue(actions)
+
+
+def _add_run(actions) -> None:
     run = actions.add_parser(
         "run", help="run the pipeline with changed params and save the result as an experiment",
         epilog="Example: pipetool exp run -S train.lr=0.001,0.01 -S train.model=lr,svm -j 2   (a 2x2 grid)")
@@ -25,6 +33,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     run.add_argument("--no-run-cache", dest="run_cache", action="store_false",
                      help="always run stale stages; never restore outs of an identical earlier run")
 
+
+def _add_show(actions) -> None:
     show = actions.add_parser("show", help="a table of the experiments of HEAD with their params and metrics",
                               epilog="Example: pipetool exp show --sort-by model.accuracy --desc --md")
     show.add_argument("-a", "--all", action="store_true", help="experiments of every baseline, not only HEAD's")
@@ -33,6 +43,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     show.add_argument("--desc", action="store_true", help="with --sort-by: largest first")
     add_format_options(show, csv=True)
 
+
+def _add_diff(actions) -> None:
     diff = actions.add_parser("diff", help="params and metrics of two experiments (or revisions) side by side",
                               epilog="Example: pipetool exp diff exp-1a2b3 exp-4c5d6")
     diff.add_argument("a", nargs="?", default="HEAD", metavar="A", help="experiment or revision (default HEAD)")
@@ -40,6 +52,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     diff.add_argument("--all", action="store_true", help="also show unchanged params and metrics")
     add_format_options(diff)
 
+
+def _add_keeping(actions) -> None:
     apply = actions.add_parser("apply", help="put an experiment's params, lock and outs in the workspace",
                                epilog="Example: pipetool exp apply exp-1a2b3 && git commit -am 'lr 0.01'")
     apply.add_argument("name", metavar="NAME")
@@ -57,9 +71,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     listing.add_argument("--remote", metavar="REMOTE", help="the experiments a git remote has (pushed refs)")
     listing.add_argument("--names-only", action="store_true", help="one name a line")
 
+
+def _add_queue(actions) -> None:
     queue = actions.add_parser("queue", help="run queued experiments, list or remove them")
     queue_actions = queue.add_subparsers(dest="queue_action", metavar="ACTION", required=True)
-    start = queue_actions.add_parser("start", help="run everything queued", epilog="Example: pipetool exp queue start -j 4")
+    start = queue_actions.add_parser("start", help="run everything queued",
+                                     epilog="Example: pipetool exp queue start -j 4")
     start.add_argument("-j", "--jobs", type=_positive, default=1, metavar="N", help="N experiments at once")
     queue_actions.add_parser("list", help="what is queued")
     drop = queue_actions.add_parser("remove", help="take experiments off the queue")

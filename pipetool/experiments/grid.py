@@ -21,7 +21,7 @@ import sys
 import tempfile
 import threading
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from .. import worktree
 from ..checkout import checkout
@@ -111,19 +111,20 @@ class _Running:
     pump: threading.Thread
 
 
-@dataclass
 class _Grid:
-    root: str
-    planned: list[Planned]
-    jobs: int
-    child_args: list[str]
-    reporter: GridReporter
-    running: dict[str, _Running] = field(default_factory=dict)
-    outcomes: list[Outcome] = field(default_factory=list)
+    """The moving parts of one grid run: what is running, where, and how each one ended."""
 
-    def __post_init__(self) -> None:
-        self.repo = GitRepo(self.root)
-        self.state_dir = Project(self.root).ensure_state_dir()
+    def __init__(self, root: str, planned: list[Planned], jobs: int, child_args: list[str],
+                 reporter: GridReporter) -> None:
+        self.root = root
+        self.planned = planned
+        self.jobs = jobs
+        self.child_args = child_args
+        self.reporter = reporter
+        self.running: dict[str, _Running] = {}
+        self.outcomes: list[Outcome] = []
+        self.repo = GitRepo(root)
+        self.state_dir = Project(root).ensure_state_dir()
         for shared in ("cache", "runs", LOG_DIR):
             os.makedirs(os.path.join(self.state_dir, shared), exist_ok=True)
         self.folder = tempfile.mkdtemp(prefix="pipetool-exp-")
@@ -141,6 +142,9 @@ class _Grid:
         except KeyboardInterrupt:
             self._stop_all()
             return GridResult(self.outcomes, interrupted=True)
+        except BaseException:  # pipetool could not go on (e.g. a worktree): stop what runs first
+            self._stop_all()
+            raise
         return GridResult(self.outcomes)
 
     def _next_ended(self) -> str:
@@ -158,22 +162,24 @@ class _Grid:
         path = os.path.join(self.folder, planned.name)
         root = worktree.add(self.repo, path, planned.source, label=planned.source[:7])
         try:
-            if planned.source != planned.baseline:  # run the snapshot's files, on top of the baseline
-                self.repo.repo.git.execute(["git", "-C", path, "reset", "-q", "--soft", planned.baseline])
-            _share_state(root, self.state_dir)
-            self._restore_outs(root)
-            if planned.source not in self.prepared:
-                self.prepared[planned.source] = self._run_shared_stages(root, planned.source)
-                if self.prepared[planned.source]:
-                    raise _SharedFailed(self.prepared[planned.source])
-        except _SharedFailed as failure:
-            worktree.remove(self.repo, path)
-            self._failed(planned, str(failure))
-            return
+            self._set_up(planned, path, root)
         except BaseException:
             worktree.remove(self.repo, path)
             raise
+        if self.prepared[planned.source]:
+            worktree.remove(self.repo, path)
+            self._failed(planned, self.prepared[planned.source])
+            return
         self._spawn(planned, path, root)
+
+    def _set_up(self, planned: Planned, path: str, root: str) -> None:
+        """The worktree as the experiment needs it; the first of its source runs the shared stages."""
+        if planned.source != planned.baseline:  # run the snapshot's files, on top of the baseline
+            self.repo.repo.git.execute(["git", "-C", path, "reset", "-q", "--soft", planned.baseline])
+        _share_state(root, self.state_dir)
+        self._restore_outs(root)
+        if planned.source not in self.prepared:
+            self.prepared[planned.source] = self._run_shared_stages(root, planned.source)
 
     def _restore_outs(self, root: str) -> None:
         """The baseline's outs from the shared cache, where it has them (the rest is run or restored)."""
@@ -260,10 +266,6 @@ class _Grid:
         self.running.clear()
         self.repo.repo.git.worktree("prune")
         shutil.rmtree(self.folder, ignore_errors=True)
-
-
-class _SharedFailed(Exception):
-    pass
 
 
 def _share_state(root: str, state_dir: str) -> None:
