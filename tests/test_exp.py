@@ -309,11 +309,17 @@ def test_queue_remove(small):
     assert "Nothing is queued." in small.ok("exp", "queue", "start").stdout
 
 
+@pytest.fixture(scope="module")
+def three_built(small_built, tmp_path_factory) -> Project:
+    project = private_copy(small_built, tmp_path_factory.mktemp("exp-three") / "repo")
+    project.ok("exp", "run", "-S", "lr=0.2,0.4,0.3", "-n", "lr", "-j", "2")
+    return project
+
+
 @pytest.fixture
-def three(small) -> Project:
+def three(three_built, tmp_path) -> Project:
     """Three experiments on the small pipeline: lr 0.2, 0.4 and 0.3 (in that order)."""
-    small.ok("exp", "run", "-S", "lr=0.2,0.4,0.3", "-n", "lr", "-j", "2")
-    return small
+    return private_copy(three_built, tmp_path / "three")
 
 
 def test_exp_show_table_formats_and_sorting(three):

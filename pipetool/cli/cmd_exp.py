@@ -100,20 +100,21 @@ def _run(root: str, args: argparse.Namespace) -> int:
     points = overrides.parse(args.sets)
     for point in points:  # every bad key or value said before anything runs
         overrides.apply(root, point, write=False)
-    if args.queue or len(points) > 1 or args.jobs:
-        return _run_apart(root, args, points)
-    from ..experiments.run import run_experiment
-    from ..report import ConsoleReporter
     from ..repro import ReproOptions
 
     options = ReproOptions(keep_going=args.keep_going, run_cache=args.run_cache)
+    if args.queue or len(points) > 1 or args.jobs:
+        return _run_apart(root, args, points, options)
+    from ..experiments.run import run_experiment
+    from ..report import ConsoleReporter
+
     experiment = run_experiment(root, points[0], args.name, options, ConsoleReporter())
     print(f"Experiment '{experiment.name}' saved (commit {experiment.sha[:7]}, {experiment.ref}); "
           "the workspace holds its results. Compare with 'pipetool exp show'.")
     return 0
 
 
-def _run_apart(root: str, args: argparse.Namespace, points) -> int:
+def _run_apart(root: str, args: argparse.Namespace, points, options) -> int:
     """A grid, -j or --queue: each experiment in a temporary worktree, now or later."""
     from ..experiments import grid, queue, refs, snapshot
     from ..git import GitRepo
@@ -132,17 +133,16 @@ def _run_apart(root: str, args: argparse.Namespace, points) -> int:
             print(f"Queued experiment '{entry.planned.name}': {entry.planned.describe()}")
         print("Run them with 'pipetool exp queue start -j N'.")
         return 0
-    child_args = (["-k"] if args.keep_going else []) + ([] if args.run_cache else ["--no-run-cache"])
-    return _run_grid(root, planned, args.jobs or 1, child_args)
+    return _run_grid(root, planned, args.jobs or 1, options)
 
 
-def _run_grid(root: str, planned, jobs: int, child_args: list[str], ran=None) -> int:
+def _run_grid(root: str, planned, jobs: int, options, ran=None) -> int:
     """Run and summarize; ran(outcomes) is told which experiments finished (saved or failed)."""
     from ..errors import ExperimentError
     from ..experiments.grid import run_grid
     from ..experiments.report import GridReporter
 
-    result = run_grid(root, planned, jobs, child_args, GridReporter())
+    result = run_grid(root, planned, jobs, options, GridReporter())
     if ran is not None:
         ran(result.outcomes)
     saved = [o for o in result.outcomes if o.ok]
@@ -352,7 +352,9 @@ def _queue_start(root: str, state_dir: str, jobs: int) -> int:
     def ran(outcomes) -> None:  # finished ones leave the queue; those an interrupt stopped stay
         queue.remove(state_dir, repo, [by_name[o.planned.name] for o in outcomes])
 
-    return _run_grid(root, [e.planned for e in found], jobs, [], ran)
+    from ..repro import ReproOptions
+
+    return _run_grid(root, [e.planned for e in found], jobs, ReproOptions(), ran)
 
 
 def _queue_remove(root: str, state_dir: str, args: argparse.Namespace, found) -> int:

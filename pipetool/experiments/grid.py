@@ -21,7 +21,7 @@ import sys
 import tempfile
 import threading
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .. import worktree
 from ..checkout import checkout
@@ -89,13 +89,13 @@ def plan(points: list[tuple[Override, ...]], name: str | None, baseline: str, so
     return planned
 
 
-def run_grid(root: str, planned: list[Planned], jobs: int, child_args: list[str],
+def run_grid(root: str, planned: list[Planned], jobs: int, options: ReproOptions,
              reporter: GridReporter) -> GridResult:
     """Run the experiments, up to jobs at once; one that fails does not stop the others.
 
-    child_args go to each experiment's `pipetool exp run` (its repro options, e.g. --no-run-cache).
+    options are each experiment's repro options (and the shared stages' run).
     """
-    grid = _Grid(root, planned, jobs, child_args, reporter)
+    grid = _Grid(root, planned, jobs, options, reporter)
     try:
         return grid.run()
     finally:
@@ -114,12 +114,12 @@ class _Running:
 class _Grid:
     """The moving parts of one grid run: what is running, where, and how each one ended."""
 
-    def __init__(self, root: str, planned: list[Planned], jobs: int, child_args: list[str],
+    def __init__(self, root: str, planned: list[Planned], jobs: int, options: ReproOptions,
                  reporter: GridReporter) -> None:
         self.root = root
         self.planned = planned
         self.jobs = jobs
-        self.child_args = child_args
+        self.options = options
         self.reporter = reporter
         self.running: dict[str, _Running] = {}
         self.outcomes: list[Outcome] = []
@@ -199,7 +199,7 @@ class _Grid:
                 return None
             self.reporter.shared([ws.graph.stages[i].name for i in shared])
             console = ConsoleReporter(out=self.reporter.writer("shared"))
-            result = repro(ws, ReproOptions(targets=tuple(shared)), console)
+            result = repro(ws, replace(self.options, targets=tuple(shared)), console)
         finally:
             ws.close()
         if result.interrupted:
@@ -210,7 +210,8 @@ class _Grid:
 
     def _spawn(self, planned: Planned, path: str, root: str) -> None:
         sets = [arg for o in planned.overrides for arg in ("-S", str(o))]
-        command = [sys.executable, "-P", "-m", "pipetool", "exp", "run", "-n", planned.name, *sets, *self.child_args]
+        command = [sys.executable, "-P", "-m", "pipetool", "exp", "run", "-n", planned.name, *sets,
+                   *repro_arguments(self.options)]
         log = os.path.join(self.state_dir, LOG_DIR, f"{planned.name}.log")
         self.reporter.started(planned.name, planned.describe())
         process = subprocess.Popen(command, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -266,6 +267,11 @@ class _Grid:
         self.running.clear()
         self.repo.repo.git.worktree("prune")
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def repro_arguments(options: ReproOptions) -> list[str]:
+    """The options of an experiment's repro as `exp run` takes them (each runs in its own process)."""
+    return (["-k"] if options.keep_going else []) + ([] if options.run_cache else ["--no-run-cache"])
 
 
 def _share_state(root: str, state_dir: str) -> None:
