@@ -411,3 +411,17 @@ def test_gc_keeps_the_outs_of_experiments_only_with_all_experiments(small):
     small.ok("gc")
     result = small.fails("exp", "apply", "a")
     assert "not checked out: model.txt" in result.stdout
+
+
+def test_exp_show_and_list_all_cover_every_baseline(small):
+    small.ok("exp", "run", "-S", "lr=0.2", "-n", "old")
+    small.git("commit", "-q", "-am", "lr 0.2")
+    small.ok("exp", "run", "-S", "lr=0.3", "-n", "new")
+    assert [r["name"] for r in show_json(small)] == ["main", "new"]
+    rows = show_json(small, "--all")
+    assert [(r["name"], r["experiment"]) for r in rows] == [("main", False), ("new", True),
+                                                            (rows[2]["baseline"][:7], False), ("old", True)]
+    assert rows[3]["baseline"] == small.git("rev-parse", "HEAD~1").strip()
+    assert small.ok("exp", "list", "--all", "--names-only").stdout.split() == ["old", "new"]  # oldest first
+    listed = small.ok("exp", "list", "--all").stdout.splitlines()
+    assert [listed[0].split()[0], listed[1], listed[3]] == ["main", "    new", "    old"]  # HEAD's first

@@ -124,10 +124,15 @@ def _run_apart(root: str, args: argparse.Namespace, points, options) -> int:
     baseline = snapshot.head(repo)
     source = snapshot.uncommitted(repo) or baseline
     state_dir = Project(root).ensure_state_dir()
-    queued, _ = queue.entries(state_dir)
-    taken = {e.name for e in refs.local(repo, baseline)} | {e.planned.name for e in queued}
-    planned = grid.plan(points, args.name, baseline, source, taken)
+    queued = {e.planned.name for e in queue.entries(state_dir)[0]}
+    planned = grid.plan(points, args.name, baseline, source, {e.name for e in refs.local(repo, baseline)} | queued)
     refs.check_free(repo, baseline, [p.name for p in planned])
+    if queued & {p.name for p in planned}:
+        from ..errors import ExperimentError
+
+        name = sorted(queued & {p.name for p in planned})[0]
+        raise ExperimentError(f"an experiment named '{name}' is already queued",
+                              hint=f"choose another name, or 'pipetool exp queue remove {name}' first")
     if args.queue:
         for entry in queue.add(state_dir, repo, planned):
             print(f"Queued experiment '{entry.planned.name}': {entry.planned.describe()}")
@@ -307,7 +312,7 @@ def _list(root: str, args: argparse.Namespace) -> int:
     if not found:
         where = f" on {args.remote}" if args.remote else ""
         print(f"No experiments{where}" + ("." if args.all else " of HEAD (--all for every baseline)."))
-    for baseline in dict.fromkeys(e.baseline for e in found):
+    for baseline in dict.fromkeys([e.baseline for e in found if e.baseline == head] + [e.baseline for e in found]):
         print(f"{refs.baseline_label(repo, baseline, head)} ({baseline[:7]}):")
         for experiment in found:
             if experiment.baseline == baseline:

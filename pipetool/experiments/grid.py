@@ -213,22 +213,36 @@ class _Grid:
         command = [sys.executable, "-P", "-m", "pipetool", "exp", "run", "-n", planned.name, *sets,
                    *repro_arguments(self.options)]
         log = os.path.join(self.state_dir, LOG_DIR, f"{planned.name}.log")
+        handle = open(log, "w", encoding="utf-8")
         self.reporter.started(planned.name, planned.describe())
-        process = subprocess.Popen(command, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                   stdin=subprocess.DEVNULL, text=True, errors="replace",
-                                   env={**os.environ, "PYTHONUNBUFFERED": "1"})
-        pump = threading.Thread(target=self._pump, args=(planned.name, process, log), daemon=True)
+        try:
+            process = subprocess.Popen(command, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                       stdin=subprocess.DEVNULL, text=True, errors="replace",
+                                       env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        except BaseException:
+            handle.close()
+            worktree.remove(self.repo, path)
+            raise
+        pump = threading.Thread(target=self._pump, args=(planned.name, process, handle), daemon=True)
         self.running[planned.name] = _Running(planned, path, process, log, pump)
         pump.start()
 
-    def _pump(self, name: str, process: subprocess.Popen, log: str) -> None:
-        """Pass the experiment's output on under its name, and keep it in its log file."""
-        with open(log, "w", encoding="utf-8") as handle:
+    def _pump(self, name: str, process: subprocess.Popen, handle) -> None:
+        """Pass the experiment's output on under its name and into its log file, to the end: the
+        grid learns it ended even when the terminal went away."""
+        shown = True
+        try:
             for line in process.stdout:
                 handle.write(line)
-                self.reporter.line(name, line.rstrip("\n"))
-        process.wait()
-        self.ended.put(name)
+                if shown:
+                    try:
+                        self.reporter.line(name, line.rstrip("\n"))
+                    except (OSError, ValueError):
+                        shown = False
+        finally:
+            handle.close()
+            process.wait()
+            self.ended.put(name)
 
     # -- one ending -----------------------------------------------------------------------------
     def _finish(self, name: str) -> None:
@@ -269,6 +283,10 @@ class _Grid:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
+def _uses(dep, override: Override) -> bool:
+    return dep.file == override.file and (dep.keys is None or any(overlaps(k, override.key) for k in dep.keys))
+
+
 def repro_arguments(options: ReproOptions) -> list[str]:
     """The options of an experiment's repro as `exp run` takes them (each runs in its own process)."""
     return (["-k"] if options.keep_going else []) + ([] if options.run_cache else ["--no-run-cache"])
@@ -285,12 +303,7 @@ def _share_state(root: str, state_dir: str) -> None:
 
 def shared_stages(graph, overrides: list[Override]) -> list[int]:
     """Stages (in order) that use no overridden param and have no such stage upstream."""
-    touched = set()
-    for index, stage in enumerate(graph.stages):
-        for dep in stage.params:
-            for override in overrides:
-                if dep.file == override.file and (dep.keys is None or any(overlaps(k, override.key)
-                                                                          for k in dep.keys)):
-                    touched.add(index)
+    touched = {index for index, stage in enumerate(graph.stages) for override in overrides
+               if override.file in stage.deps or any(_uses(dep, override) for dep in stage.params)}
     affected = graph.closure(touched, "down") if touched else set()
     return [i for i in graph.order if i not in affected]
