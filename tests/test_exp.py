@@ -344,7 +344,8 @@ def test_exp_diff_compares_params_and_metrics_of_two_experiments(three):
 
 
 def test_exp_list_remove_and_unknown_names(three):
-    assert three.ok("exp", "list", "--names-only").stdout.split() == ["lr-1", "lr-2", "lr-3"]
+    # oldest first: lr-3 may finish before lr-2, which started with lr-1
+    assert sorted(three.ok("exp", "list", "--names-only").stdout.split()) == ["lr-1", "lr-2", "lr-3"]
     assert three.ok("exp", "list").stdout.startswith("main (")
     three.ok("exp", "remove", "lr-1")
     assert sorted(exp_refs(three)) == ["lr-2", "lr-3"]
