@@ -89,3 +89,7 @@ class RevisionError(PipetoolError):
 
 class RemoteError(PipetoolError):
     """A remote storage is not configured, cannot be reached, or lacks what was asked for."""
+
+
+class ExperimentError(PipetoolError):
+    """An experiment cannot be run, found or saved (bad -S, unknown name, no commit to start from)."""

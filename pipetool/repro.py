@@ -277,7 +277,13 @@ class _Run:
                 self._finish(run)
             else:
                 self.result.interrupted.append(run.name)
-        self.schedule.abandon()
+        # Ctrl-C between taking a stage and starting its cmd, or between stages, still stops the
+        # run: the stage taken (else the next one) is named, so the run never passes for complete.
+        taken = [i for i in self.schedule.started if i in self.schedule.unfinished]
+        self.result.interrupted += [n for n in self._names(sorted(taken)) if n not in self.result.interrupted]
+        left = self._names(self.schedule.abandon())
+        if not self.result.interrupted and left:
+            self.result.interrupted.append(left[0])
 
     def _lost(self, error: ClusterError) -> ClusterError:
         """The cluster went away mid-run: say what stopped and that finished stages are kept."""

@@ -6,12 +6,10 @@ from __future__ import annotations
 
 import math
 import os
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import PipetoolError
+from . import worktree
 from .git import GitRepo
 from .lock import LockEntry, PathRecord
 from .metrics import parse_metrics
@@ -48,29 +46,8 @@ def verify(project_root: str, options: VerifyOptions, reporter: ConsoleReporter)
     """Rerun the stages at HEAD in a temporary worktree and judge each against HEAD's lock."""
     repo = GitRepo(project_root)
     repo.revision("HEAD")  # a clear error when there is no commit yet
-    folder = tempfile.mkdtemp(prefix="pipetool-verify-")
-    worktree = os.path.join(folder, "tree")
-    git = repo.repo.git
-    try:
-        # No hooks: a post-checkout hook (pipetool install's) has no cache to check out from there.
-        _add_worktree(git, worktree)
-        root = os.path.join(worktree, repo.prefix) if repo.prefix else worktree
+    with worktree.temporary(repo, "HEAD", purpose="verify") as root:
         return _verify_in(root, options, reporter)
-    finally:
-        if os.path.exists(worktree):
-            git.worktree("remove", "--force", worktree)
-        git.worktree("prune")
-        shutil.rmtree(folder, ignore_errors=True)
-
-
-def _add_worktree(git, worktree: str) -> None:
-    from git.exc import GitCommandError
-
-    try:
-        git.execute(["git", "-c", "core.hooksPath=/dev/null", "worktree", "add", "--detach", worktree, "HEAD"])
-    except GitCommandError as exc:
-        detail = " ".join(str(exc.stderr or exc).split())
-        raise PipetoolError(f"could not make a temporary worktree of HEAD: {detail}") from None
 
 
 def _verify_in(root: str, options: VerifyOptions, reporter: ConsoleReporter) -> list[StageVerdict]:

@@ -413,3 +413,39 @@ def test_without_distributed_the_dask_executor_says_how_to_install_it(project):
     assert "error: --executor dask needs Dask's distributed scheduler, which is not installed" in result.stderr
     assert "pip install 'pipetool[dask]'" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+# --- experiments on the cluster ----------------------------------------------------------------
+
+
+def test_a_grid_of_experiments_runs_its_stages_on_the_cluster(cluster, tmp_path):
+    """exp run --executor dask: each experiment's stages are tasks on the cluster (its worktree is
+    inside the project, where every worker sees it), and each experiment is saved as usual."""
+    project = Project(tmp_path / "exps")
+    project.path.mkdir()
+    project.write("params.yaml", "lr: 0.1\n")
+    project.write("pipeline.yaml", r"""
+        stages:
+          train:
+            cmd: >-
+              echo "worker $PIPETOOL_WORKER" > result.txt && echo "{\"lr\": ${lr}, \"in\": \"$PWD\"}" > score.json
+            outs: [result.txt]
+            metrics: [{score.json: {cache: false}}]
+    """)
+    project.git("init", "-q", "-b", "main")
+    project.git("config", "user.email", "test@example.com")
+    project.git("config", "user.name", "Test")
+    project.ok("status")  # makes .pipetool/ and its .gitignore, committed with the rest
+    project.git("add", "-A")
+    project.git("commit", "-q", "-m", "pipeline")
+    result = project.ok("exp", "run", "-S", "lr=0.2,0.3", "-j", "2", "-n", "lr",
+                        "--executor", "dask", "--scheduler", cluster.address, timeout=120)
+    assert "2 experiment(s) saved" in result.stdout, result.stdout
+    baseline = project.git("rev-parse", "HEAD").strip()
+    for name, lr in (("lr-1", 0.2), ("lr-2", 0.3)):
+        score = json.loads(project.git("show", f"refs/exps/{baseline}/{name}:score.json"))
+        assert score["lr"] == lr
+        assert score["in"].startswith(str(project.path / ".pipetool" / "tmp" / "pipetool-exp-"))
+    assert result.stdout.count("on worker tcp://127.0.0.1:") == 2, result.stdout
+    assert project.git("status", "--porcelain").strip() == ""
+    assert not list((project.path / ".pipetool" / "tmp").glob("pipetool-exp-*"))  # worktrees removed

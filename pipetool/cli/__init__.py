@@ -38,6 +38,7 @@ COMMANDS = {
     "completion": ("completion", "print a shell completion script for bash or zsh"),
     "doctor": ("doctor", "versions, platform, cache and link type, git, optional extras: for bug reports"),
     "__complete": ("complete", None),  # hidden: stage names and targets for the completion scripts
+    "exp": ("exp", "run experiments with changed params, compare, keep or remove them"),
 }
 
 

@@ -10,6 +10,8 @@ from .common import add_revision_listing, workspace
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.epilog = "Example: pipetool gc --all-branches --dry"
     add_revision_listing(parser)
+    parser.add_argument("--all-experiments", action="store_true",
+                        help="keep what the locks of every experiment (refs/exps) name too")
     parser.add_argument("-n", "--dry", action="store_true", help="list what would be removed; remove nothing")
 
 
@@ -30,14 +32,20 @@ def run(args: argparse.Namespace) -> int:
 
 
 def revision_locks(root: str, args: argparse.Namespace) -> list[str]:
-    """pipeline.lock texts of the revisions named by -A/-a/-T."""
-    if not (args.all_commits or args.all_branches or args.all_tags):
+    """pipeline.lock texts of the revisions named by -A/-a/-T and --all-experiments."""
+    experiments = getattr(args, "all_experiments", False)
+    if not (args.all_commits or args.all_branches or args.all_tags or experiments):
         return []
     from ..git import Revisions
 
     revisions = Revisions(root)
+    names = revisions.git.names(args.all_branches, args.all_tags, args.all_commits)
+    if experiments:
+        from ..experiments import refs
+
+        names += [e.sha for e in refs.local(revisions.git)]
     texts = []
-    for name in revisions.git.names(args.all_branches, args.all_tags, args.all_commits):
+    for name in names:
         _, source = revisions.source(name)
         text = source.read_text("pipeline.lock")
         if text:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from .common import target_indexes, workspace
+from .common import add_executor_options, executor_choice, target_indexes, workspace
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -38,16 +38,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="first fetch the outs the workspace lacks from the remote, so only what "
                              "really changed runs (CI)")
     parser.add_argument("-r", "--remote", metavar="NAME", help="with --pull: the remote (default: core.remote)")
-    cluster = parser.add_argument_group("running on a Dask cluster")
-    cluster.add_argument("--executor", choices=("local", "dask"), default=None,
-                         help="where stages run (default: the executor.type setting, else local); "
-                              "dask without a scheduler starts a local cluster of -j workers")
-    cluster.add_argument("--scheduler", metavar="ADDRESS", default=None,
-                         help="the Dask scheduler, e.g. tcp://host:8786 (implies --executor dask; "
-                              "default: the executor.scheduler setting)")
-    cluster.add_argument("--retries", type=_not_negative, default=0, metavar="N",
-                         help="with dask: run a stage again up to N times when its worker dies under it")
-
+    add_executor_options(parser)
 
 def _positive(text: str) -> int:
     try:
@@ -57,32 +48,6 @@ def _positive(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got '{text}'")
     return value
-
-
-def _not_negative(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a whole number of at least 0, got '{text}'")
-    return value
-
-
-def _executor_choice(args: argparse.Namespace, state_dir: str):
-    """The command line first, then the project's settings."""
-    from .. import config
-    from ..errors import PipetoolError
-    from ..executor import ExecutorChoice
-
-    settings = config.read(state_dir)
-    kind = args.executor or ("dask" if args.scheduler else settings["executor.type"])
-    if kind == "local" and (args.scheduler or args.retries):
-        error = PipetoolError(f"{'--scheduler' if args.scheduler else '--retries'} needs --executor dask")
-        error.exit_code = 2
-        raise error
-    scheduler = args.scheduler or settings["executor.scheduler"] or None
-    return ExecutorChoice(kind, scheduler if kind == "dask" else None, args.retries)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -101,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
             keep_going=args.keep_going,
             jobs=args.jobs,
             run_cache=args.run_cache,
-            executor=_executor_choice(args, ws.project.state_dir),
+            executor=executor_choice(args, ws.project.state_dir),
         )
         reporter = console_reporter(args.jobs > 1 or options.executor.kind == "dask",
                                     QUIET if args.quiet else VERBOSE if args.verbose else NORMAL)

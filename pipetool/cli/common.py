@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 from contextlib import contextmanager
 
 
@@ -45,26 +46,13 @@ def print_diff(sides, args, what: str) -> None:
     import json
 
     from ..compare import diff
-    from ..params import ABSENT
     from ..tables import fmt, render
-
-    import sys
 
     (old_label, old), (new_label, new) = sides
     rows = diff(old, new, show_all=args.all)
-    for label, files in sides:
-        for path, values in files.items():
-            if values.error:
-                print(f"{path} at {label}: {values.error}", file=sys.stderr if args.json else sys.stdout)
+    print_side_errors(sides, args.json)
     if args.json:
-        plain = lambda v: None if v is ABSENT else v  # noqa: E731
-        out: dict = {}
-        for row in rows:
-            entry = {"old": plain(row.old), "new": plain(row.new)}
-            if row.change is not None:
-                entry["diff"] = row.change
-            out.setdefault(row.path, {})[row.key] = entry
-        print(json.dumps(out, indent=2, default=str))
+        print(json.dumps(diff_json(rows), indent=2, default=str))
         return
     if not rows:
         print(f"No {what.lower()} changed between {old_label} and {new_label}.")
@@ -72,6 +60,30 @@ def print_diff(sides, args, what: str) -> None:
     table = [[row.path, row.key, fmt(row.old, args.precision), fmt(row.new, args.precision),
               "-" if row.change is None else fmt(row.change, args.precision)] for row in rows]
     print(render(["Path", what, old_label, new_label, "Change"], table, "md" if args.md else "plain"))
+
+
+def print_side_errors(sides, to_stderr: bool) -> None:
+    """Files that could not be read on either side, said apart from the table (stderr under JSON)."""
+    import sys
+
+    for label, files in sides:
+        for path, values in files.items():
+            if values.error:
+                print(f"{path} at {label}: {values.error}", file=sys.stderr if to_stderr else sys.stdout)
+
+
+def diff_json(rows) -> dict:
+    """{path: {key: {old, new, diff}}}: absent values as null, diff only between numbers."""
+    from ..params import ABSENT
+
+    plain = lambda v: None if v is ABSENT else v  # noqa: E731
+    out: dict = {}
+    for row in rows:
+        entry = {"old": plain(row.old), "new": plain(row.new)}
+        if row.change is not None:
+            entry["diff"] = row.change
+        out.setdefault(row.path, {})[row.key] = entry
+    return out
 
 
 def add_diff_parser(actions, what: str, example: str) -> None:
@@ -82,3 +94,43 @@ def add_diff_parser(actions, what: str, example: str) -> None:
     diff.add_argument("b", nargs="?", default=None, metavar="B", help="default: the workspace")
     diff.add_argument("--all", action="store_true", help=f"also show unchanged {what}")
     add_format_options(diff)
+
+
+def add_executor_options(parser: argparse.ArgumentParser) -> None:
+    """--executor, --scheduler and --retries: where stages run (repro, exp run)."""
+    cluster = parser.add_argument_group("running on a Dask cluster")
+    cluster.add_argument("--executor", choices=("local", "dask"), default=None,
+                         help="where stages run (default: the executor.type setting, else local); "
+                              "dask without a scheduler starts a local cluster of -j workers")
+    cluster.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                         help="the Dask scheduler, e.g. tcp://host:8786 (implies --executor dask; "
+                              "default: the executor.scheduler setting)")
+    cluster.add_argument("--retries", type=_not_negative, default=0, metavar="N",
+                         help="with dask: run a stage again up to N times when its worker dies under it")
+
+
+
+def _not_negative(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 0, got '{text}'")
+    return value
+
+
+def executor_choice(args: argparse.Namespace, state_dir: str):
+    """The command line first, then the project's settings."""
+    from .. import config
+    from ..errors import PipetoolError
+    from ..executor import ExecutorChoice
+
+    settings = config.read(state_dir)
+    kind = args.executor or ("dask" if args.scheduler else settings["executor.type"])
+    if kind == "local" and (args.scheduler or args.retries):
+        error = PipetoolError(f"{'--scheduler' if args.scheduler else '--retries'} needs --executor dask")
+        error.exit_code = 2
+        raise error
+    scheduler = args.scheduler or settings["executor.scheduler"] or None
+    return ExecutorChoice(kind, scheduler if kind == "dask" else None, args.retries)

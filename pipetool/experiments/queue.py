@@ -1,0 +1,112 @@
+"""Experiments queued to run later (`exp run --queue`, then `exp queue start -j N`).
+
+One JSON file per experiment under `.pipetool/exps/queue/`; the files it will run (HEAD, or a
+snapshot of the uncommitted changes made when it was queued) are kept from git's garbage collector
+by a ref, `refs/pipetool-queue/<id>`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from ..errors import ExperimentError, PipetoolError
+from ..git import GitRepo
+from ..lock import atomic_write
+from . import overrides
+from .grid import Planned
+
+QUEUE_DIR = os.path.join("exps", "queue")
+REF_PREFIX = "refs/pipetool-queue/"
+VERSION = 1
+
+
+@dataclass(frozen=True)
+class Entry:
+    id: str
+    planned: Planned
+    created: float
+
+
+def _folder(state_dir: str) -> str:
+    return os.path.join(state_dir, QUEUE_DIR)
+
+
+def add(state_dir: str, repo: GitRepo, planned: list[Planned]) -> list[Entry]:
+    os.makedirs(_folder(state_dir), exist_ok=True)
+    added = []
+    for item in planned:
+        entry = Entry(f"{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}", item, time.time())
+        repo.repo.git.update_ref(REF_PREFIX + entry.id, item.source)
+        record = {"version": VERSION, "id": entry.id, "name": item.name, "set": [str(o) for o in item.overrides],
+                  "baseline": item.baseline, "source": item.source, "created": entry.created}
+        atomic_write(os.path.join(_folder(state_dir), f"{entry.id}.json"), json.dumps(record, indent=2) + "\n")
+        added.append(entry)
+    return added
+
+
+def entries(state_dir: str) -> tuple[list[Entry], list[str]]:
+    """The queued experiments, oldest first, and the files that could not be read (with why)."""
+    folder = _folder(state_dir)
+    found, problems = [], []
+    for file in sorted(os.listdir(folder)) if os.path.isdir(folder) else []:
+        if not file.endswith(".json"):
+            continue
+        try:
+            found.append(_read(os.path.join(folder, file)))
+        except (OSError, ValueError, KeyError, TypeError, PipetoolError) as exc:
+            problems.append(f"{os.path.join('.pipetool', QUEUE_DIR, file)}: {exc}")
+    return sorted(found, key=lambda e: (e.created, e.id)), problems
+
+
+def _read(path: str) -> Entry:
+    with open(path, encoding="utf-8") as handle:
+        record = json.load(handle)
+    if record.get("version") != VERSION:
+        raise ValueError(f"unknown queue entry version {record.get('version')!r}")
+    sets = [overrides.parse([text])[0] for text in record["set"]]
+    planned = Planned(record["name"], tuple(o for point in sets for o in point), record["baseline"], record["source"])
+    return Entry(record["id"], planned, float(record["created"]))
+
+
+def remove(state_dir: str, repo: GitRepo, gone: list[Entry]) -> None:
+    for entry in gone:
+        try:
+            os.remove(os.path.join(_folder(state_dir), f"{entry.id}.json"))
+        except FileNotFoundError:
+            pass
+        repo.repo.git.update_ref("-d", REF_PREFIX + entry.id)
+
+
+def find(found: list[Entry], keys: list[str]) -> list[Entry]:
+    """Entries named by id or experiment name; an unknown one is an error."""
+    chosen = []
+    for key in keys:
+        matches = [e for e in found if key in (e.id, e.planned.name)]
+        if not matches:
+            raise ExperimentError(f"nothing queued as '{key}'", hint="'pipetool exp queue list' shows the queue")
+        chosen += [e for e in matches if e not in chosen]
+    return chosen
+
+
+@contextmanager
+def started(state_dir: str) -> Iterator[None]:
+    """One `exp queue start` at a time, so no queued experiment runs twice."""
+    from filelock import FileLock, Timeout
+
+    os.makedirs(_folder(state_dir), exist_ok=True)
+    lock = FileLock(os.path.join(state_dir, "exps", "queue.lock"))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        raise ExperimentError("another 'pipetool exp queue start' is running the queue",
+                              hint="wait for it; it runs what is queued") from None
+    try:
+        yield
+    finally:
+        lock.release()
