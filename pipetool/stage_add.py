@@ -2,7 +2,8 @@
 
 The edited text is loaded and checked as a whole pipeline (spec, graph, params) before the file
 is written, so a stage that would break the pipeline is refused and the file stays as it was.
-ruamel.yaml does the round-trip edit; it is imported only on this path.
+ruamel.yaml does the round-trip edit (configured as every edit of a user file is, in yamledit.py);
+it is imported only on this path.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from .params import DEFAULT_PARAMS_FILE, ParamsFiles
 from .source import FileSource
 from .spec import PIPELINE_FILE
 from .stage import Stage
+from .yamledit import round_trip
 
 # A key whose value is a block sequence on the next line: the dash's column says the user's style.
 _BLOCK_SEQUENCE = re.compile(r"^( *)[^\s#-][^\n]*:[ \t]*\n(?:[ \t]*(?:#[^\n]*)?\n)*( *)- ", re.MULTILINE)
@@ -71,13 +73,10 @@ def add(root: str, new: NewStage) -> Added:
 
 def append(text: str, new: NewStage) -> str:
     """pipeline.yaml's text with the stage added at the end of `stages` (pure; nothing written)."""
-    from ruamel.yaml import YAML
     from ruamel.yaml.comments import CommentedMap
 
     yamlfile.parse(text, PIPELINE_FILE)  # a syntax error or duplicate key: the strict reader's message
-    yaml = YAML()
-    yaml.preserve_quotes = True
-    yaml.width = 4096  # never fold a long cmd
+    yaml = round_trip()
     data = yaml.load(text) if text.strip() else None
     if data is None:  # nothing but comments (as `pipetool init` writes): keep them, add below
         stages = CommentedMap({new.name: _body(new)})

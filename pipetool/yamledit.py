@@ -14,7 +14,8 @@ from .lock import atomic_write
 from .params import Missing, split_key
 
 
-def _yaml(indent: tuple[int, int] = (2, 0)):
+def round_trip(indent: tuple[int, int] = (2, 0)):
+    """A ruamel.yaml round-trip reader/writer as every edit of a user's file uses it."""
     from ruamel.yaml import YAML
 
     yaml = YAML(typ="rt")
@@ -58,7 +59,7 @@ class Document:
         import io
 
         out = io.StringIO()
-        _yaml(self.indent).dump(self.data, out)
+        round_trip(self.indent).dump(self.data, out)
         return out.getvalue()
 
     def write(self, path: str) -> None:
@@ -74,7 +75,7 @@ def loads(text: str, display: str) -> Document:
 
     indent = guess_indent(text)
     try:
-        data = _yaml(indent).load(text)
+        data = round_trip(indent).load(text)
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "invalid YAML"
