@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from .cmd_repro import _positive
-from .common import add_executor_options, add_format_options, executor_choice
+from .common import add_executor_options, add_format_options, executor_choice, positive
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -26,7 +25,7 @@ def _add_run(actions) -> None:
                      help="set a param (VALUE read as YAML); commas give several values, and several -S a "
                           "grid of every combination; +KEY adds a key params.yaml does not have")
     run.add_argument("-n", "--name", help="the experiment's name (NAME-1, NAME-2... for a grid; default exp-xxxxx)")
-    run.add_argument("-j", "--jobs", type=_positive, metavar="N",
+    run.add_argument("-j", "--jobs", type=positive, metavar="N",
                      help="run N experiments at once, each in its own temporary worktree (a grid always does)")
     run.add_argument("--queue", action="store_true", help="queue the experiments; 'exp queue start' runs them")
     run.add_argument("-k", "--keep-going", action="store_true",
@@ -80,7 +79,7 @@ def _add_queue(actions) -> None:
     queue_actions = queue.add_subparsers(dest="queue_action", metavar="ACTION", required=True)
     start = queue_actions.add_parser("start", help="run everything queued",
                                      epilog="Example: pipetool exp queue start -j 4")
-    start.add_argument("-j", "--jobs", type=_positive, default=1, metavar="N", help="N experiments at once")
+    start.add_argument("-j", "--jobs", type=positive, default=1, metavar="N", help="N experiments at once")
     queue_actions.add_parser("list", help="what is queued", epilog="Example: pipetool exp queue list")
     drop = queue_actions.add_parser("remove", help="take experiments off the queue",
                                     epilog="Example: pipetool exp queue remove --all")

@@ -26,15 +26,6 @@ def run(args: argparse.Namespace) -> int:
 
 def fetch_objects(ws, args: argparse.Namespace):
     """(result, remote) of fetching what the command covers; pull shares it."""
-    from ..remote import open_remote
     from ..transfer import fetch
 
-    remote = open_remote(ws.project, args.remote)
-    want = transfers.wanted_objects(ws, args)
-    bar = transfers.progress("fetch")
-    try:
-        result = fetch(ws.cache, remote, want, args.jobs or transfers.default_jobs(), bar,
-                       runs=ws.runs if args.run_cache else None)
-    finally:
-        bar.close()
-    return result, remote
+    return transfers.move(ws, args, "fetch", fetch)

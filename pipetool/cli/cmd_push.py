@@ -15,19 +15,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..errors import RemoteError
-    from ..remote import open_remote
     from ..repolock import hold
     from ..transfer import push
 
     with workspace() as ws, hold(ws.project.state_dir):
-        remote = open_remote(ws.project, args.remote)
-        want = transfers.wanted_objects(ws, args)
-        bar = transfers.progress("push")
-        try:
-            result = push(ws.cache, remote, want, args.jobs or transfers.default_jobs(), bar,
-                          runs=ws.runs if args.run_cache else None)
-        finally:
-            bar.close()
+        result, remote = transfers.move(ws, args, "push", push)
     if not transfers.report(result, "push", remote, missing_is_error=False):
         raise RemoteError(f"{len(result.corrupt) + len(result.failed)} object(s) not pushed")
     return 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from .common import add_executor_options, executor_choice, target_indexes, workspace
+from .common import add_executor_options, executor_choice, positive, target_indexes, workspace
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -21,7 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-n", "--dry", action="store_true", help="say what would run, and why; run nothing")
     parser.add_argument("-k", "--keep-going", action="store_true",
                         help="after a failure, still run stages that do not depend on it")
-    parser.add_argument("-j", "--jobs", type=_positive, default=1, metavar="N",
+    parser.add_argument("-j", "--jobs", type=positive, default=1, metavar="N",
                         help="run up to N independent stages at once (default 1)")
     parser.add_argument("--no-run-cache", dest="run_cache", action="store_false",
                         help="always run stale stages; never restore outs of an identical earlier run")
@@ -39,16 +39,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "really changed runs (CI)")
     parser.add_argument("-r", "--remote", metavar="NAME", help="with --pull: the remote (default: core.remote)")
     add_executor_options(parser)
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got '{text}'")
-    return value
-
 
 def run(args: argparse.Namespace) -> int:
     from ..repolock import hold

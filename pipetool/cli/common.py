@@ -105,19 +105,25 @@ def add_executor_options(parser: argparse.ArgumentParser) -> None:
     cluster.add_argument("--scheduler", metavar="ADDRESS", default=None,
                          help="the Dask scheduler, e.g. tcp://host:8786 (implies --executor dask; "
                               "default: the executor.scheduler setting)")
-    cluster.add_argument("--retries", type=_not_negative, default=0, metavar="N",
+    cluster.add_argument("--retries", type=whole_number(0), default=0, metavar="N",
                          help="with dask: run a stage again up to N times when its worker dies under it")
 
 
 
-def _not_negative(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a whole number of at least 0, got '{text}'")
-    return value
+def whole_number(least: int):
+    """An argparse type: a whole number of at least `least` (-j N, --retries N)."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = least - 1
+        if value < least:
+            raise argparse.ArgumentTypeError(f"expected a whole number of at least {least}, got '{text}'")
+        return value
+    return parse
+
+
+positive = whole_number(1)
 
 
 def executor_choice(args: argparse.Namespace, state_dir: str):

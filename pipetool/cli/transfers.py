@@ -8,7 +8,7 @@ import argparse
 import os
 import sys
 
-from .common import add_revision_listing, target_indexes, workspace
+from .common import add_revision_listing, positive, target_indexes, workspace
 
 SHOWN = 10  # names listed per kind of problem; the rest are counted
 
@@ -16,16 +16,6 @@ SHOWN = 10  # names listed per kind of problem; the rest are counted
 def default_jobs() -> int:
     """Transfers wait on the network, not the CPU: several per core."""
     return min(16, 4 * (os.cpu_count() or 1))
-
-
-def jobs_count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got '{text}'")
-    return value
 
 
 def add_remote_option(parser: argparse.ArgumentParser) -> None:
@@ -36,7 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser, verb: str) -> None:
     parser.add_argument("targets", nargs="*", metavar="TARGET",
                         help="stage name or out path, with its upstream (default: every stage)")
     add_remote_option(parser)
-    parser.add_argument("-j", "--jobs", type=jobs_count, default=None, metavar="N",
+    parser.add_argument("-j", "--jobs", type=positive, default=None, metavar="N",
                         help=f"transfer N objects at once (default {default_jobs()})")
     parser.add_argument("--run-cache", action="store_true",
                         help=f"also {verb} the run-cache entries and the outs they name")
@@ -170,3 +160,18 @@ def remote_status(args: argparse.Namespace) -> int:
     not_pushed = any(state != "local and remote" and state != "remote only"
                      for outs in table.values() for state in outs.values())
     return 1 if args.exit_code and not_pushed else 0
+
+
+def move(ws, args: argparse.Namespace, verb: str, transfer):
+    """(result, remote) of push or fetch (transfer) of what the command covers, with its bar."""
+    from ..remote import open_remote
+
+    remote = open_remote(ws.project, args.remote)
+    want = wanted_objects(ws, args)
+    bar = progress(verb)
+    try:
+        result = transfer(ws.cache, remote, want, args.jobs or default_jobs(), bar,
+                          runs=ws.runs if args.run_cache else None)
+    finally:
+        bar.close()
+    return result, remote
