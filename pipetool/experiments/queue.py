@@ -97,16 +97,12 @@ def find(found: list[Entry], keys: list[str]) -> list[Entry]:
 @contextmanager
 def started(state_dir: str) -> Iterator[None]:
     """One `exp queue start` at a time, so no queued experiment runs twice."""
-    from filelock import FileLock, Timeout
+    from ..repolock import Held, exclusive
 
     os.makedirs(_folder(state_dir), exist_ok=True)
-    lock = FileLock(os.path.join(state_dir, "exps", "queue.lock"))
     try:
-        lock.acquire(timeout=0)
-    except Timeout:
+        with exclusive(os.path.join(state_dir, "exps", "queue.lock")):
+            yield
+    except Held:
         raise ExperimentError("another 'pipetool exp queue start' is running the queue",
                               hint="wait for it; it runs what is queued") from None
-    try:
-        yield
-    finally:
-        lock.release()
