@@ -44,6 +44,7 @@ $(BENCH_VENV)/bin/python:
 	$(BENCH_VENV)/bin/pip install -q .
 
 bench-install: | $(BENCH_VENV)/bin/python
+	$(BENCH_VENV)/bin/pip install -q .
 	$(BENCH_VENV)/bin/pip install -q --no-deps --force-reinstall .
 	rm -rf build
 
