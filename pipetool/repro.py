@@ -178,7 +178,7 @@ class _Run:
 
     def _start_ready(self) -> None:
         fits = lambda index: self.executor.fits(self.ws.graph.stages[index])  # noqa: E731
-        while (index := self.schedule.pop_ready(fits)) is not None:
+        while not self.executor.full and (index := self.schedule.pop_ready(fits)) is not None:
             self._start(index)
 
     def _start(self, index: int) -> None:

@@ -48,6 +48,11 @@ class Executor(Protocol):
         """Whether the stage may start now (a free slot for its cpus)."""
 
     @property
+    def full(self) -> bool:
+        """No stage at all could start now: the schedule need not be asked (with thousands of
+        ready stages, asking each whether it fits would cost as much as running them)."""
+
+    @property
     def running(self) -> int:
         """How many submitted stages have not ended yet."""
 

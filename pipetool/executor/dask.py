@@ -52,6 +52,10 @@ class DaskExecutor:
     def fits(self, stage: Stage) -> bool:
         return True  # the cluster queues what it cannot run yet
 
+    @property
+    def full(self) -> bool:
+        return False  # the cluster queues what it cannot run yet
+
     def open(self) -> None:
         if self._client is not None:
             return

@@ -35,6 +35,11 @@ class LocalExecutor:
             used = sum(slots for _, slots in self._running.values())
         return used + self._slots(stage) <= self.jobs
 
+    @property
+    def full(self) -> bool:
+        with self._lock:
+            return sum(slots for _, slots in self._running.values()) >= self.jobs
+
     def _slots(self, stage: Stage) -> int:
         return min(stage.resources.slots, self.jobs)
 
