@@ -143,3 +143,10 @@ def remade_stages(output: str) -> list[str]:
         if line.startswith("Running stage '") or (line.startswith("Stage '") and "restored from run-cache" in line):
             names.append(line.split("'")[1])
     return names
+
+
+@pytest.fixture
+def example(built, tmp_path) -> Project:
+    """A private copy of a built example; each example's test module defines `built`
+    (the example after its first `pipetool repro`, and that run's output)."""
+    return private_copy(built[0], tmp_path / "example")

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from conftest import PYTHON_ENV as ENV
-from conftest import REPO_ROOT, Project, copy_project, private_copy, ran_stages, set_param
+from conftest import REPO_ROOT, Project, copy_project, ran_stages, set_param
 
 ALL_STAGES = ["generate", "preprocess", "baseline", "train", "evaluate"]
 
@@ -27,13 +27,6 @@ def built(tmp_path_factory):
     project = copy_example(tmp_path_factory.mktemp("example") / "repo")
     result = project.ok("repro", env=ENV, timeout=300)
     return project, result
-
-
-@pytest.fixture
-def example(built, tmp_path) -> Project:
-    """A private copy of the built example."""
-    return private_copy(built[0], tmp_path / "example")
-
 
 
 def test_first_repro_runs_all_stages_and_model_beats_baseline(built):

@@ -10,7 +10,7 @@ import json
 import pytest
 
 from conftest import PYTHON_ENV as ENV
-from conftest import REPO_ROOT, Project, first_repro, private_copy, ran_stages, set_param
+from conftest import REPO_ROOT, first_repro, ran_stages, set_param
 
 EXAMPLE = REPO_ROOT / "examples" / "azureml-taxi"
 ALL_STAGES = ["generate", "prep", "transform", "train", "predict", "score"]
@@ -22,13 +22,6 @@ def built(tmp_path_factory):
     # The committed metrics.json would let `score` count as up to date once its upstream
     # reproduces the same predictions; without it every stage has something to make.
     return first_repro(EXAMPLE, tmp_path_factory.mktemp("azureml-taxi") / "repo", remove=("metrics.json",))
-
-
-@pytest.fixture
-def example(built, tmp_path) -> Project:
-    """A private copy of the built example."""
-    return private_copy(built[0], tmp_path / "example")
-
 
 
 def test_first_repro_runs_every_stage_and_the_model_fits(built):

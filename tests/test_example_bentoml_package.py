@@ -11,7 +11,7 @@ from importlib.metadata import version
 import pytest
 
 from conftest import PYTHON_ENV as ENV
-from conftest import REPO_ROOT, Project, first_repro, private_copy, ran_stages, set_param
+from conftest import REPO_ROOT, first_repro, ran_stages, set_param
 
 EXAMPLE = REPO_ROOT / "examples" / "bentoml-package"
 ALL_STAGES = ["train", "package", "smoke"]
@@ -24,13 +24,6 @@ def built(tmp_path_factory):
     # The committed metrics.json would let `smoke` count as up to date once its upstream
     # reproduces the same bundle; without it every stage has something to make.
     return first_repro(EXAMPLE, tmp_path_factory.mktemp("bentoml-package") / "repo", remove=("metrics.json",))
-
-
-@pytest.fixture
-def example(built, tmp_path) -> Project:
-    """A private copy of the built example."""
-    return private_copy(built[0], tmp_path / "example")
-
 
 
 def test_first_repro_runs_every_stage_and_the_smoke_prediction_is_setosa(built):

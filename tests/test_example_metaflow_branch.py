@@ -10,7 +10,7 @@ import json
 import pytest
 
 from conftest import PYTHON_ENV as ENV
-from conftest import REPO_ROOT, Project, first_repro, private_copy, ran_stages, set_param
+from conftest import REPO_ROOT, first_repro, ran_stages, set_param
 
 EXAMPLE = REPO_ROOT / "examples" / "metaflow-branch"
 SOURCES = ["pipeline.yaml", "params.yaml", "pipeline.lock", "steps"]
@@ -21,13 +21,6 @@ ALL_STAGES = ["generate", "start", "baseline", "train", "join", "end"]
 def built(tmp_path_factory):
     """The example after its first `pipetool repro`, and that run's output."""
     return first_repro(EXAMPLE, tmp_path_factory.mktemp("metaflow") / "repo", SOURCES)
-
-
-@pytest.fixture
-def example(built, tmp_path) -> Project:
-    """A private copy of the built example."""
-    return private_copy(built[0], tmp_path / "example")
-
 
 
 def test_first_repro_runs_every_stage_and_the_model_beats_the_baseline(built):

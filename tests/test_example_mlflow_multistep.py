@@ -11,7 +11,7 @@ import json
 import pytest
 
 from conftest import PYTHON_ENV as ENV
-from conftest import REPO_ROOT, Project, first_repro, private_copy, ran_stages, set_param
+from conftest import REPO_ROOT, first_repro, ran_stages, set_param
 
 EXAMPLE = REPO_ROOT / "examples" / "mlflow-multistep"
 SOURCES = ["pipeline.yaml", "params.yaml", "pipeline.lock", "steps"]
@@ -22,13 +22,6 @@ ALL_STAGES = ["download", "etl", "als", "train"]
 def built(tmp_path_factory):
     """The example after its first `pipetool repro`, and that run's output."""
     return first_repro(EXAMPLE, tmp_path_factory.mktemp("mlflow") / "repo", SOURCES)
-
-
-@pytest.fixture
-def example(built, tmp_path) -> Project:
-    """A private copy of the built example."""
-    return private_copy(built[0], tmp_path / "example")
-
 
 
 def test_first_repro_runs_every_stage_and_both_models_beat_the_mean_rating(built):

@@ -10,7 +10,7 @@ import json
 import pytest
 
 from conftest import PYTHON_ENV as ENV
-from conftest import REPO_ROOT, Project, first_repro, private_copy, ran_stages
+from conftest import REPO_ROOT, first_repro, ran_stages
 
 EXAMPLE = REPO_ROOT / "examples" / "orquestra-ml"
 SOURCES = ["pipeline.yaml", "params.yaml", "pipeline.lock", "steps", "components"]
@@ -21,12 +21,6 @@ ALL_STAGES = ["generate-data", "preprocess-data", "train-predict", "accuracy", "
 def built(tmp_path_factory):
     """The example after its first `pipetool repro`, and that run's output."""
     return first_repro(EXAMPLE, tmp_path_factory.mktemp("orquestra") / "repo", SOURCES)
-
-
-@pytest.fixture
-def example(built, tmp_path) -> Project:
-    """A private copy of the built example."""
-    return private_copy(built[0], tmp_path / "example")
 
 
 def test_first_repro_runs_every_stage_and_the_metrics_are_sane(built):
