@@ -25,6 +25,10 @@ class LocalExecutor:
         self._done: queue.Queue[StageRun] = queue.Queue()
         self._running: dict[str, tuple[StageCommands, int]] = {}  # name -> (commands, slots)
         self._lock = threading.Lock()
+        # Threads that wait on the commands, kept for the whole run: at most `jobs` stages run
+        # at once, and starting a thread per stage costs more than a short stage's overhead.
+        self._todo: queue.SimpleQueue[tuple[str, StageCommands] | None] = queue.SimpleQueue()
+        self._threads = 0
 
     @property
     def running(self) -> int:
@@ -52,7 +56,10 @@ class LocalExecutor:
                                  lambda line: output(stage.name, line))
         with self._lock:
             self._running[stage.name] = (commands, self._slots(stage))
-        threading.Thread(target=self._run, args=(stage.name, commands), daemon=True, name=stage.name).start()
+            if self._threads < len(self._running):
+                self._threads += 1
+                threading.Thread(target=self._work, daemon=True, name=f"stage-{self._threads}").start()
+        self._todo.put((stage.name, commands))
 
     def wait(self) -> StageRun:
         while True:
@@ -75,7 +82,10 @@ class LocalExecutor:
         return runs
 
     def close(self) -> None:
-        """Nothing to let go of: stage threads end with their commands."""
+        """Let the threads go; stages still running (after an interrupt) keep theirs until they end."""
+        for _ in range(self._threads):
+            self._todo.put(None)
+        self._threads = 0
 
     def _collect(self, timeout: float) -> list[StageRun]:
         try:
@@ -86,7 +96,9 @@ class LocalExecutor:
             self._running.pop(run.name, None)
         return [run]
 
-    def _run(self, name: str, commands: StageCommands) -> None:
-        ended = commands.run()
-        self._done.put(StageRun(name, ended.returncode, ended.failed_cmd, ended.tail, ended.seconds,
-                                ended.interrupted))
+    def _work(self) -> None:
+        while (job := self._todo.get()) is not None:
+            name, commands = job
+            ended = commands.run()
+            self._done.put(StageRun(name, ended.returncode, ended.failed_cmd, ended.tail, ended.seconds,
+                                    ended.interrupted))
