@@ -187,6 +187,31 @@ def test_checkout_restores_a_directory_out_exactly_without_extra_files(two_commi
     assert not project.exists("outdir/part2.bin")
 
 
+def test_out_the_cache_cannot_take_fails_its_stage_and_is_not_recorded(project):
+    """When storing an out fails (here a file stands where the object's folder goes) the stage is
+    reported failed, the lock does not name its result, no half-written object is left, and once
+    the cache is repaired a repro runs it again."""
+    digest = xxhash.xxh3_128_hexdigest(b"one\n")
+    project.write("pipeline.yaml", """
+        stages:
+          first:
+            cmd: echo one > one.txt
+            outs: [one.txt]
+    """)
+    blocker = project.path / ".pipetool" / "cache" / digest[:2]
+    blocker.parent.mkdir(parents=True)
+    blocker.write_text("in the way\n")
+    result = project.fails("repro")
+    assert "Stage 'first' failed: could not store its outs in the cache" in result.stdout + result.stderr
+    assert not project.exists("pipeline.lock")
+    assert sorted(os.listdir(blocker.parent)) == [digest[:2]]  # nothing half-written beside it
+    blocker.unlink()
+    result = project.ok("repro")
+    assert ran_stages(result.stdout) == ["first"]
+    assert (blocker / digest[2:]).read_bytes() == b"one\n"
+    assert "first" in project.lock()["stages"]
+
+
 def test_checkout_with_everything_in_place_says_so_and_changes_nothing(project):
     train_project(project)
     project.ok("repro")
