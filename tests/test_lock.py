@@ -249,6 +249,19 @@ def test_wrong_type_in_lock_names_the_line_and_stage(project):
     assert "size" in result.stderr
 
 
+def test_a_damaged_copy_of_the_parsed_lock_is_not_trusted(project):
+    """.pipetool keeps the parsed lock for speed; a copy that cannot be read is parsed afresh."""
+    pair(project)
+    project.ok("repro")
+    copy = project.path / ".pipetool" / "lock.cache"
+    assert copy.exists()
+    for damage in (b"", b"not a pickle at all", copy.read_bytes()[:40]):
+        copy.write_bytes(damage)
+        result = project.ok("status")
+        assert result.stdout == "Data and pipelines are up to date.\n"
+        assert result.stderr == ""
+
+
 def test_removed_stage_is_dropped_from_the_lock_on_next_repro(project):
     pair(project)
     project.ok("repro")
