@@ -21,12 +21,21 @@ class Context:
     values: dict
     params_keys: frozenset = frozenset()  # top-level keys that come from params.yaml
     used_params: set = field(default_factory=set)
+    # What one top-level entry looked up, foreach's item/key aside, shared with its generated
+    # stages: built from the same values again, the entry would come out the same.
+    looked_up: dict = field(default_factory=dict)
+    local: frozenset = frozenset()  # the keys foreach added
+
+    def entry(self) -> Context:
+        """A context for one top-level entry of `stages:`, with its own record of lookups."""
+        return Context(self.values, self.params_keys)
 
     def child(self, extra: dict | None = None) -> Context:
         """A context for one stage: its own record of used params, plus foreach's item/key."""
         if not extra:
-            return Context(self.values, self.params_keys, set())
-        return Context({**self.values, **extra}, self.params_keys - set(extra), set())
+            return Context(self.values, self.params_keys, set(), self.looked_up, self.local)
+        return Context({**self.values, **extra}, self.params_keys - set(extra), set(), self.looked_up,
+                       self.local | set(extra))
 
     def get(self, expr: str) -> Any:
         try:
@@ -37,7 +46,31 @@ class Context:
         root = expr.split(".", 1)[0].split("[", 1)[0]
         if root in self.params_keys:
             self.used_params.add(expr)
+        if root not in self.local:
+            self.looked_up[expr] = value
         return value
+
+    def unchanged(self, looked_up: dict) -> bool:
+        """Whether every one of these lookups gives the same value (of the same type) here."""
+        for expr, value in looked_up.items():
+            try:
+                if not _same(lookup(self.values, expr), value):
+                    return False
+            except Missing:
+                return False
+        return True
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal and of the same types all the way down: 1, 1.0 and true read the same to ==, not
+    to `${}`."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    return a == b
 
 
 class _Undefined(Exception):

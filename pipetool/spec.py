@@ -5,12 +5,13 @@ from __future__ import annotations
 import os
 import posixpath
 import re
+from dataclasses import dataclass, field
 from typing import Any
 
 from . import yamlfile
 from .errors import SpecError, did_you_mean
 from .interpolate import Context, expand_foreach, expand_matrix, resolve
-from .params import DEFAULT_PARAMS_FILE, read_file
+from .params import DEFAULT_PARAMS_FILE, ParamsFiles, read_file
 from .source import Source, as_source
 from .stage import Out, ParamDep, Resources, Stage
 
@@ -34,10 +35,32 @@ RESOURCE_FIELDS = ("cpus", "memory", "gpus")
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d*)?)\s*(?:([kmgtp])(i)?)?b?\s*$", re.IGNORECASE)
 
 
-def load(project: str | Source, filename: str = PIPELINE_FILE, parsed: Any = None) -> list[Stage]:
+@dataclass
+class Builds:
+    """Each top-level entry's stages, with what their `${}` looked up.
+
+    Given the builds of the same pipeline.yaml, load() takes an entry's stages from them when
+    every value it looked up is the same again: a params edit rebuilds only the stages using it.
+    """
+
+    params_keys: frozenset = frozenset()
+    entries: dict[str, tuple[dict, list[Stage]]] = field(default_factory=dict)
+
+    def reusable(self, name: str, context: Context) -> tuple[dict, list[Stage]] | None:
+        found = self.entries.get(name)
+        if found is None or context.params_keys != self.params_keys or not context.unchanged(found[0]):
+            return None
+        return found
+
+
+def load(project: str | Source, filename: str = PIPELINE_FILE, parsed: Any = None,
+         params: ParamsFiles | None = None, reuse: Builds | None = None,
+         builds: Builds | None = None) -> list[Stage]:
     """All stages of the project, foreach/matrix expanded, in definition order.
 
-    parsed: the file's YAML, when the caller has it already (see spec_cache).
+    parsed: the file's YAML, when the caller has it already (see spec_cache); params: the
+    params files parsed so far, which params.yaml (read for interpolation) joins; reuse: the
+    builds of an earlier load of the same YAML; builds: filled with this load's.
     """
     root = as_source(project)
     data = parsed if parsed is not None else parse_file(root, filename)
@@ -51,12 +74,19 @@ def load(project: str | Source, filename: str = PIPELINE_FILE, parsed: Any = Non
     if not isinstance(stages, dict) or not stages:
         raise SpecError("'stages' must be a non-empty mapping of stage names to stages",
                         file=filename, line=data.line_of("stages"))
-    context = _root_context(root, data, filename)
+    context = _root_context(root, data, filename, params or ParamsFiles(root))
+    builds = builds if builds is not None else Builds()
+    builds.params_keys = context.params_keys
     loaded: list[Stage] = []
     seen: dict[str, int] = {}
     for name, body in stages.items():
         where = {"file": filename, "line": stages.line_of(name), "stage": str(name)}
-        for stage in _stages_of(root, str(name), body, context.child(), where):
+        built = reuse.reusable(str(name), context) if reuse is not None else None
+        if built is None:
+            entry = context.entry()
+            built = entry.looked_up, list(_stages_of(root, str(name), body, entry, where))
+        builds.entries[str(name)] = built
+        for stage in built[1]:
             if stage.name in seen:
                 raise SpecError(f"stage name '{stage.name}' is generated twice "
                                 f"(also on line {seen[stage.name]})", **where)
@@ -76,10 +106,10 @@ def parse_file(root: Source, filename: str = PIPELINE_FILE) -> Any:
     return yamlfile.parse(text, filename)
 
 
-def _root_context(root: Source, data: dict, filename: str) -> Context:
+def _root_context(root: Source, data: dict, filename: str, files: ParamsFiles) -> Context:
     params: dict = {}
-    if root.exists(DEFAULT_PARAMS_FILE):
-        loaded = read_file(root, DEFAULT_PARAMS_FILE)
+    if files.exists(DEFAULT_PARAMS_FILE):
+        loaded = files.data(DEFAULT_PARAMS_FILE)
         if not isinstance(loaded, dict):
             raise SpecError("params file must be a mapping of keys to values", file=DEFAULT_PARAMS_FILE)
         params = loaded

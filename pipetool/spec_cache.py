@@ -28,7 +28,7 @@ CACHE_FILE = "spec.cache"
 PARSED_FILE = "spec.parsed"
 # Pickled stages are only good for the same shape of Stage, Out and Resources: a pipetool whose
 # records gained or lost a field compiles afresh.
-VERSION = repr((2, *([f.name for f in fields(record)] for record in (Stage, Out, Resources))))
+VERSION = repr((3, *([f.name for f in fields(record)] for record in (Stage, Out, Resources))))
 
 
 class _Recording(FileSource):
@@ -74,9 +74,14 @@ def load(root: str, state_dir: str) -> Compiled:
     if cached and cached["key"] == _key(root, cached["paths"]):
         return Compiled(cached["stages"], cached["graph"], ParamsFiles(root, cached["params"]))
     source = _Recording(root)
-    stages = spec.load(source, parsed=_parsed_pipeline(source, os.path.join(state_dir, PARSED_FILE)))
-    graph = graph_mod.build(stages)
     params = ParamsFiles(source)
+    parsed, digest = _parsed_pipeline(source, os.path.join(state_dir, PARSED_FILE))
+    here = os.path.abspath(root)
+    same_yaml = cached and (cached["digest"], cached["root"]) == (digest, here)
+    builds = spec.Builds()
+    stages = spec.load(source, parsed=parsed, params=params, reuse=cached["builds"] if same_yaml else None,
+                       builds=builds)
+    graph = graph_mod.build(stages)
     for file in sorted({param.file for stage in stages for param in stage.params}):
         try:
             params.data(file)
@@ -84,24 +89,25 @@ def load(root: str, state_dir: str) -> Compiled:
             pass  # reported when a command needs the file; not kept meanwhile
     paths = sorted(source.paths)
     _write(path, {"version": VERSION, "key": _key(root, paths), "paths": paths, "stages": stages,
-                  "graph": graph, "params": params.parsed()})
+                  "graph": graph, "params": params.parsed(), "digest": digest, "root": here,
+                  "builds": builds})
     params.source = FileSource(root)
     return Compiled(stages, graph, params)
 
 
-def _parsed_pipeline(source: _Recording, path: str) -> Any:
-    """pipeline.yaml's YAML, kept apart by its bytes: when only a params file changed (the
-    usual edit), a big pipeline is not parsed again."""
+def _parsed_pipeline(source: _Recording, path: str) -> tuple[Any, str | None]:
+    """pipeline.yaml's YAML and the digest of its bytes, kept apart by them: when only a params
+    file changed (the usual edit), a big pipeline is not parsed again."""
     text = source.read_text(spec.PIPELINE_FILE)
     if text is None:
-        return None  # spec.load says what is missing
+        return None, None  # spec.load says what is missing
     digest = xxhash.xxh3_128_hexdigest(text.encode())
     cached = _read(path)
     if cached and cached["digest"] == digest:
-        return cached["data"]
+        return cached["data"], digest
     data = spec.parse_file(source)
     _write(path, {"version": VERSION, "digest": digest, "data": data})
-    return data
+    return data, digest
 
 
 def _read(path: str) -> dict | None:
