@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import stat as statmod
 import threading
+import time
 from array import array
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -40,6 +41,21 @@ class HashInfo:
     @property
     def is_dir(self) -> bool:
         return self.nfiles is not None
+
+
+@dataclass
+class HashTally:
+    """What a command read and hashed (state db answers aside): `status -v` tells it."""
+
+    files: int = 0
+    bytes: int = 0
+    seconds: float = 0.0
+
+    def describe(self) -> str:
+        if not self.files:
+            return "Hashed nothing: every hash was known from the state db."
+        speed = f", {self.bytes / self.seconds / 1e9:.2f} GB/s" if self.seconds > 0 else ""
+        return (f"Hashed {self.files} file(s), {self.bytes:,} bytes, in {self.seconds:.3f} s{speed}.")
 
 
 class HashProgress(Protocol):
@@ -110,6 +126,7 @@ class Hasher:
         self.jobs = jobs or min(8, (os.cpu_count() or 1) * 2)
         self._memo: dict[tuple, str] = {}
         self.progress: HashProgress | None = None  # told about big hashing jobs
+        self.tally = HashTally()
 
     def prefetch(self, paths: list[str]) -> None:
         """Look up what the state db knows of many paths at once (those about to be hashed)."""
@@ -148,16 +165,22 @@ class Hasher:
 
     @contextmanager
     def _watched(self, full: str, total_bytes: int, files: int):
-        """Tell the progress listener about a big job; yields its per-read callback (or None)."""
+        """Count and time a hashing job, and tell the progress listener about a big one; yields
+        its per-read callback (or None)."""
         progress = self.progress
-        if progress is None or (total_bytes < PROGRESS_BYTES and files < PROGRESS_FILES):
-            yield None
-            return
-        progress.hash_start(os.path.relpath(full, self.root), total_bytes, files)
+        if progress is not None and (total_bytes >= PROGRESS_BYTES or files >= PROGRESS_FILES):
+            progress.hash_start(os.path.relpath(full, self.root), total_bytes, files)
+        else:
+            progress = None
+        started = time.perf_counter()
         try:
-            yield progress.hash_advance
+            yield progress.hash_advance if progress is not None else None
         finally:
-            progress.hash_end()
+            self.tally.files += files
+            self.tally.bytes += total_bytes
+            self.tally.seconds += time.perf_counter() - started
+            if progress is not None:
+                progress.hash_end()
 
     def _dir_info(self, full: str) -> HashInfo:
         files = list(_walk(full, ""))  # in the order the folder lists them: a changed order only

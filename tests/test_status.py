@@ -48,6 +48,30 @@ def test_up_to_date_message(project):
     assert result.stderr == ""
 
 
+def backdate(project, *names: str) -> None:
+    """Files older than the state db's racy window (a second), so their hashes are kept."""
+    past = os.stat(project.path / names[0]).st_mtime - 10
+    for name in names:
+        os.utime(project.path / name, (past, past))
+
+
+def test_verbose_says_what_was_hashed_and_how_fast(project):
+    setup_chain(project)
+    files = ["src.txt", "other.txt", "a.txt", "b.txt", "c.txt", "d.txt"]
+    backdate(project, *files)
+    first = project.ok("status", "-v")  # new mtimes: each file read once more
+    assert first.stderr.startswith("Hashed 6 file(s), 28 bytes, in ")
+    assert first.stderr.endswith(" GB/s.\n")
+    again = project.ok("status", "-v")
+    assert again.stdout == UP_TO_DATE
+    assert again.stderr == "Hashed nothing: every hash was known from the state db.\n"
+    project.write("src.txt", "a longer source\n")  # 16 bytes, the only file to read again
+    backdate(project, "src.txt")
+    changed = project.ok("status", "--verbose")
+    assert changed.stdout.startswith("a:\n")
+    assert changed.stderr.startswith("Hashed 1 file(s), 16 bytes, in ")
+
+
 def test_stale_stages_listed_in_topological_order_with_all_their_reasons(project):
     setup_chain(project)
     project.write("other.txt", "changed\n")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 from .common import target_indexes, workspace
 
@@ -17,6 +18,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="exit with 1 when any stage is stale (with --remote: when any out is not on the remote)")
     parser.add_argument("--timings", action="store_true",
                         help="also each stage's recorded duration and the critical path of the pipeline")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="also say how much was read and hashed, and how fast (to stderr)")
     parser.add_argument("--remote", dest="compare_remote", action="store_true",
                         help="instead: per cached out, whether the local cache, the remote, both or neither has it")
     parser.add_argument("-r", "--remote-name", dest="remote", metavar="NAME",
@@ -34,6 +37,8 @@ def run(args: argparse.Namespace) -> int:
         targets = target_indexes(ws, args.targets)
         statuses = [s for s in status(ws, targets) if s.stale]
         timed = _timings(ws, targets) if args.timings else None
+        if args.verbose:
+            print(ws.hasher.tally.describe(), file=sys.stderr)
     if args.json:
         data = {s.name: {"frozen": s.frozen, "reasons": [r.to_dict() for r in s.reasons]} for s in statuses}
         if timed is not None:
