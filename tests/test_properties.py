@@ -9,7 +9,7 @@ upstream re-ran: early cutoff), or a used param's value changed, or an out is mi
 from what it recorded. The model also predicts every out's content, which the test checks too.
 
 The other properties are pure and fast: graph.build, plan.Schedule and staleness.decide on plain
-dataclasses, with no subprocess.
+dataclasses, and the lock's own YAML writer against PyYAML, with no subprocess.
 """
 
 from __future__ import annotations
@@ -28,7 +28,8 @@ from conftest import remade_stages, run_pipetool
 from pipetool.errors import GraphError
 from pipetool.graph import build
 from pipetool.hashing import HashInfo
-from pipetool.lock import LockEntry, PathRecord
+from pipetool import lock_yaml
+from pipetool.lock import LockEntry, PathRecord, yaml_block
 from pipetool.plan import Schedule, select
 from pipetool.stage import Out, ParamDep, Stage
 from pipetool.staleness import Observed, decide
@@ -574,3 +575,65 @@ def test_decide_gives_exactly_the_reasons_of_each_change(case):
     assert {(r.kind, r.subject, r.change) for r in reasons} == expected
     assert len(reasons) == len(expected)
     assert [r.kind for r in decide(stage, None, observed)] == ["new"]
+
+
+# ------------------------------------------------------------------------------------------------
+# lock_yaml writes an entry byte for byte as PyYAML would, or leaves it to PyYAML.
+# ------------------------------------------------------------------------------------------------
+
+# Text of the alphabet lock_yaml writes itself (but starting with anything), and text with the
+# characters it must leave to PyYAML (':', '#', unicode, tabs...), so both paths are taken often.
+SAFE = st.from_regex(r"[A-Za-z_/][A-Za-z0-9_./=<>+@%|&$*;()!,'\"-]{0,8}"
+                     r"( [A-Za-z0-9_./=<>+@%|&$*;()!,'\"-]{1,5}){0,2}", fullmatch=True)
+TRICKY = st.one_of(
+    st.text(alphabet=st.sampled_from(list("ab01_./-: #?[]{}'\"~!&*|>%@=\té\n")), max_size=8),
+    st.sampled_from(["yes", "No", "TRUE", "off", "null", "Null", "y", "n", "e5", "0x1F", "1_000", "",
+                     "2024-01-31", "12:30", ".inf", "-", "a: b", "a #b", "a ", " a", "a  b", "=", "<<"]),
+    st.from_regex(r"[0-9a-f]{32}(\.dir)?", fullmatch=True), st.from_regex(r"[0-9]{32}", fullmatch=True))
+NUMBERS = st.one_of(st.integers(-10**20, 10**20), st.booleans(), st.none(),
+                    st.floats(-1e6, 1e6).map(lambda x: round(x, 3)))
+
+
+def scalars(text, numbers=NUMBERS):
+    return st.one_of(text, text, numbers)
+
+
+def entries(text):
+    records = st.lists(st.builds(PathRecord, text, text, st.integers(0, 10**12),
+                                 st.one_of(st.none(), st.integers(0, 10**6))), max_size=2)
+    return st.builds(
+        LockEntry,
+        cmd=st.one_of(text, st.lists(text, min_size=1, max_size=2).map(tuple)),
+        deps=records.map(tuple),
+        params=st.dictionaries(text, st.dictionaries(text, scalars(text), max_size=2), max_size=2),
+        outs=records.map(tuple),
+        duration=st.one_of(st.none(), st.floats(0, 10**6), st.integers(0, 100)),
+    )
+
+
+@settings(max_examples=1500, deadline=None)
+@given(SAFE, entries(SAFE))
+def test_lock_yaml_writes_what_pyyaml_writes_or_nothing(name, entry):
+    data = entry.to_dict()
+    fast = lock_yaml.block(name, data)
+    if fast is not None:
+        assert fast == yaml_block(name, data)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.one_of(SAFE, TRICKY), scalars(st.one_of(SAFE, TRICKY), st.one_of(NUMBERS, st.floats())))
+def test_lock_yaml_writes_a_scalar_itself_only_as_pyyaml_would(key, value):
+    data = LockEntry(cmd="cmd", params={"params.yaml": {key: value}}).to_dict()
+    fast = lock_yaml.block("stage", data)
+    if fast is not None:
+        assert fast == yaml_block("stage", data)
+
+
+def test_lock_yaml_writes_the_usual_entry_itself():
+    entry = LockEntry(cmd="python src/train.py --out models/model.pkl && cat x | wc -l > n.txt",
+                      deps=(PathRecord("data/prepared", "0" * 28 + "abcd.dir", 2048, 3),),
+                      params={"params.yaml": {"train.lr": 0.01, "train.seed": 7, "train.fast": True}},
+                      outs=(PathRecord("models/model.pkl", "be573118fb47cf582ef3a1a12238c2e5", 10),),
+                      duration=12.5)
+    assert lock_yaml.block("train@1", entry.to_dict()) == yaml_block("train@1", entry.to_dict())
+    assert lock_yaml.block("train@1", entry.to_dict()) is not None
