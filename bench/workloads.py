@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import mmap
 import os
 import re
 import shutil
@@ -444,7 +445,7 @@ def speed(size: int, seconds: float) -> float | str:
 
 def xxh3_file(path: Path, algorithm) -> str:
     hasher = algorithm()
-    buffer = bytearray(8 * MiB)
+    buffer = mmap.mmap(-1, 8 * MiB)  # page-aligned: reads into a misaligned buffer run at half speed
     view = memoryview(buffer)
     with open(path, "rb", buffering=0) as handle:
         while count := handle.readinto(buffer):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import mmap
 import os
 import stat as statmod
 import threading
@@ -92,7 +93,9 @@ def file_hash(path: str, size: int | None = None, on_read: Callable[[int], None]
     with open(path, "rb", buffering=0) as handle:
         buffer = getattr(_buffers, "buffer", None)
         if buffer is None:
-            buffer = _buffers.buffer = bytearray(CHUNK)
+            # Page-aligned: a bytearray this big starts 16 bytes into a page, and reading into
+            # a buffer that is not cache-line aligned halved the speed (7.6 against 15.5 GB/s).
+            buffer = _buffers.buffer = mmap.mmap(-1, CHUNK)
         view = memoryview(buffer)
         hasher = xxhash.xxh3_128()
         while count := handle.readinto(buffer):
