@@ -15,7 +15,7 @@ from typing import Protocol
 
 import xxhash
 
-from .state import StateDB, matching_hash
+from .state import FileStat, Stat, StateDB, matching_hash
 
 CHUNK = 8 * 1024 * 1024
 DIR_SUFFIX = ".dir"
@@ -111,11 +111,11 @@ def manifest_hash(entries: list[tuple[str, str, int]]) -> str:
     return xxhash.xxh3_128_hexdigest(text.encode()) + DIR_SUFFIX
 
 
-def _fingerprint(files: list[tuple[str, str, os.stat_result]]) -> str:
+def _fingerprint(files: list[tuple[str, str, FileStat]]) -> str:
     """Identity of a directory's files by stat alone: same fingerprint, same contents."""
     numbers = array("q")
     for _, _, st in files:
-        numbers.extend((st.st_ino, st.st_mtime_ns, st.st_size))
+        numbers.extend(st)
     names = "\0".join(rel for rel, _, _ in files).encode()
     return xxhash.xxh3_128_hexdigest(names + b"\0" + numbers.tobytes())
 
@@ -147,18 +147,18 @@ class Hasher:
             return self._dir_info(full)
         return HashInfo(self._file(full, st), st.st_size)
 
-    def _known(self, full: str, st: os.stat_result) -> str | None:
+    def _known(self, full: str, st: Stat) -> str | None:
         digest = self._memo.get((full, st.st_ino, st.st_mtime_ns, st.st_size))
         if digest is None and self.state is not None:
             digest = self.state.get(full, st)
         return digest
 
-    def _remember(self, full: str, st: os.stat_result, digest: str) -> None:
+    def _remember(self, full: str, st: Stat, digest: str) -> None:
         self._memo[(full, st.st_ino, st.st_mtime_ns, st.st_size)] = digest
         if self.state is not None:
             self.state.put(full, st, digest)
 
-    def _file(self, full: str, st: os.stat_result) -> str:
+    def _file(self, full: str, st: Stat) -> str:
         digest = self._known(full, st)
         if digest is None:
             with self._watched(full, st.st_size, 1) as on_read:
@@ -186,7 +186,7 @@ class Hasher:
                 progress.hash_end()
 
     def _dir_info(self, full: str) -> HashInfo:
-        files = list(_walk(full, ""))  # in the order the folder lists them: a changed order only
+        files = _listing(full)  # in the order the folder lists them: a changed order only
         fingerprint = _fingerprint(files)  # costs a lookup of each file below
         if self.state is not None:
             cached = self.state.get_dir(full, fingerprint)
@@ -203,10 +203,10 @@ class Hasher:
     def dir_entries(self, path: str) -> list[tuple[str, str, int]]:
         """The manifest of a directory: sorted (relative path, hash, size) of its files."""
         full = os.path.join(self.root, path)
-        files = sorted(_walk(full, ""))
+        files = sorted(_listing(full))
         return [(rel, digest, st.st_size) for (rel, _, st), digest in zip(files, self._hash_files(full, files))]
 
-    def _hash_files(self, folder: str, files: list[tuple[str, str, os.stat_result]]) -> list[str]:
+    def _hash_files(self, folder: str, files: list[tuple[str, str, FileStat]]) -> list[str]:
         """Hashes of a folder's files in order: known ones looked up (one query), the rest read."""
         known = self.state.under(folder) if self.state is not None else {}
         digests = [self._memo.get((full, st.st_ino, st.st_mtime_ns, st.st_size)) or
@@ -277,8 +277,16 @@ def _quiet_worker() -> None:
 SKIPPED_FOLDERS = frozenset({"__pycache__"})
 
 
+def _listing(full: str) -> list[tuple[str, str, FileStat]]:
+    """(relative path, full path, stat) of every file below a directory, in listing order."""
+    files = list(_walk(full, ""))
+    numbers = _stat_numbers([path for _, path in files])
+    return [(rel, path, FileStat(*numbers[3 * i:3 * i + 3])) for i, (rel, path) in enumerate(files)]
+
+
 def _walk(full: str, prefix: str):
-    """(relative path, full path, stat) of every file below a directory; no symlinked dirs."""
+    """(relative path, full path) of every file below a directory; no symlinked dirs. The
+    directory entries tell files from folders: nothing is stat'ed here."""
     with os.scandir(full) as entries:
         for entry in entries:
             relpath = prefix + entry.name
@@ -287,4 +295,47 @@ def _walk(full: str, prefix: str):
             if entry.is_dir(follow_symlinks=False):
                 yield from _walk(entry.path, relpath + "/")
             elif entry.is_file():
-                yield relpath, entry.path, entry.stat()
+                yield relpath, entry.path
+
+
+def _stat_numbers(paths: list[str]) -> array:
+    """Inode, mtime (ns) and size of each file, three numbers apiece.
+
+    A stat costs a few microseconds, mostly in the kernel: for thousands of files a forked
+    process takes half of them (threads measured no faster), which cut a warm status of 20,000
+    files by a fifth. A process that fails leaves its half to this one.
+    """
+    if len(paths) < PROCESSES_FROM or (os.cpu_count() or 1) < 2 or not hasattr(os, "fork"):
+        return _stats_of(paths)
+    half = len(paths) // 2
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: stat its half, send the numbers, and leave without cleanup
+        code = 0
+        try:
+            os.close(read_end)
+            view = memoryview(_stats_of(paths[half:]).tobytes())
+            while view:
+                view = view[os.write(write_end, view):]
+        except BaseException:  # noqa: BLE001 - the parent does this half itself
+            code = 1
+        os._exit(code)
+    os.close(write_end)
+    try:
+        numbers = _stats_of(paths[:half])
+        with os.fdopen(read_end, "rb") as pipe:
+            theirs = pipe.read()
+    finally:
+        _, status = os.waitpid(pid, 0)
+    if status != 0 or len(theirs) != 3 * numbers.itemsize * (len(paths) - half):
+        return numbers + _stats_of(paths[half:])
+    numbers.frombytes(theirs)
+    return numbers
+
+
+def _stats_of(paths: list[str]) -> array:
+    numbers = array("q")
+    for path in paths:
+        st = os.stat(path)
+        numbers.extend((st.st_ino, st.st_mtime_ns, st.st_size))
+    return numbers

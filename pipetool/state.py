@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
+from typing import NamedTuple
 
 VERSION = 2
 # A file modified this recently may be modified again within the same mtime tick;
@@ -17,7 +18,18 @@ RACY_SECONDS = 1.0
 _BATCH = 500  # paths per query: well under SQLite's limit on query parameters
 
 
-def matching_hash(row: tuple | None, st: os.stat_result) -> str | None:
+class FileStat(NamedTuple):
+    """What the state db knows a file by (os.stat_result has these too)."""
+
+    st_ino: int
+    st_mtime_ns: int
+    st_size: int
+
+
+Stat = os.stat_result | FileStat
+
+
+def matching_hash(row: tuple | None, st: Stat) -> str | None:
     """A remembered (inode, mtime_ns, size, hash) row's hash, when the file still has that stat."""
     if row and row[0] == st.st_ino and row[1] == st.st_mtime_ns and row[2] == st.st_size:
         return row[3]
@@ -103,7 +115,7 @@ class StateDB:
                                          f" WHERE path IN ({marks})", tuple(batch)):
                 self._dirs[path] = tuple(row)
 
-    def get(self, path: str, st: os.stat_result) -> str | None:
+    def get(self, path: str, st: Stat) -> str | None:
         if path in self._files:
             return matching_hash(self._files[path], st)
         rows = self._rows("SELECT inode, mtime_ns, size, hash FROM state WHERE path = ?", (path,))
@@ -116,7 +128,7 @@ class StateDB:
                           (prefix, prefix[:-1] + "0"))  # '0' sorts right after '/'
         return {row[0]: row[1:] for row in rows}
 
-    def put(self, path: str, st: os.stat_result, digest: str) -> None:
+    def put(self, path: str, st: Stat, digest: str) -> None:
         if _racy(st.st_mtime_ns):
             return
         self._pending.append((path, st.st_ino, st.st_mtime_ns, st.st_size, digest))

@@ -102,6 +102,29 @@ def test_thousands_of_small_files_hashed_by_several_processes_give_the_same_mani
     assert (record["xxh3"], record["nfiles"]) == (manifest.hexdigest() + ".dir", 6000)
 
 
+def test_an_edit_anywhere_in_thousands_of_files_is_seen_after_their_stats_were_split(project):
+    """Past PROCESSES_FROM files, a forked process stats half of them for the folder's
+    fingerprint: an edit of a file in either half (same size, new mtime) must still be seen."""
+    count = PROCESSES_FROM + 1000
+    for i in range(count):
+        path = project.path / "data" / f"d{i % 5}" / f"f{i:05d}.txt"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"{i:08d}\n")
+    old = time.time() - 100
+    for path in (project.path / "data").rglob("*.txt"):
+        os.utime(path, (old, old))  # out of the racy window: their hashes are kept
+    run_dir_pipeline(project)
+    assert "up to date" in project.ok("status").stdout
+    for i in (0, count // 3, 2 * count // 3, count - 1):
+        path = project.path / "data" / f"d{i % 5}" / f"f{i:05d}.txt"
+        path.write_text("x" * 8 + "\n")  # same size
+        os.utime(path, (old + 1, old + 1))
+        assert "changed deps" in project.ok("status").stdout, i
+        path.write_text(f"{i:08d}\n")  # back: the content matches the lock again
+        os.utime(path, (old + 2, old + 2))
+        assert "up to date" in project.ok("status").stdout, i
+
+
 def test_hash_many_in_processes_keeps_order(tmp_path):
     paths = []
     for i in range(PROCESSES_FROM + 1):
