@@ -201,9 +201,18 @@ def make_repo(repo: Path, tool: Tool, pipeline: dict, params: dict | None = None
 
 
 def remove_repo(repo: Path) -> None:
+    """Move a scratch repo (and DVC's site cache beside it) out of the way, into the scratch
+    folder's trash, which goes when the run ends.
+
+    Deleting instead skews what is timed next: ext4 without a journal (this machine's root) does
+    not reuse inodes freed in the last minutes, and after thousands of deletions each new file
+    cost ~0.5 ms instead of ~0.05 ms, for whichever command ran next.
+    """
+    trash = repo.parent / ".trash"
+    trash.mkdir(exist_ok=True)
     for path in (repo, dvc_site_cache(repo)):
         if path.exists():
-            shutil.rmtree(path)
+            path.rename(trash / f"{len(list(trash.iterdir()))}-{path.name}")
 
 
 def git_commit(repo: Path, message: str, env: dict[str, str]) -> None:
