@@ -280,8 +280,8 @@ SKIPPED_FOLDERS = frozenset({"__pycache__"})
 def _listing(full: str) -> list[tuple[str, str, FileStat]]:
     """(relative path, full path, stat) of every file below a directory, in listing order."""
     files = list(_walk(full, ""))
-    numbers = _stat_numbers([path for _, path in files])
-    return [(rel, path, FileStat(*numbers[3 * i:3 * i + 3])) for i, (rel, path) in enumerate(files)]
+    numbers = iter(_stat_numbers([path for _, path in files]))
+    return [(rel, path, FileStat(*stat)) for (rel, path), stat in zip(files, zip(numbers, numbers, numbers))]
 
 
 def _walk(full: str, prefix: str):
