@@ -1,13 +1,17 @@
 """A project as it was at a git revision, read from git objects; the working tree is never touched.
 
-gitpython keeps one `git cat-file --batch` process per repository, so reading files across many
-revisions costs one process, not one per file.
+Reads go through one `git cat-file --batch` process per repository, so reading files across many
+revisions costs one process, not one per file; history is one `git log`. GitPython (~50 ms to
+import) is loaded only for what plain reads do not cover: refs, commits and worktrees.
 """
 
 from __future__ import annotations
 
 import os
 import posixpath
+import subprocess
+import threading
+import weakref
 from dataclasses import dataclass
 
 from .errors import PipetoolError, RevisionError, SpecError
@@ -25,31 +29,48 @@ class Revision:
 
 class GitRepo:
     def __init__(self, project_root: str) -> None:
-        import git
-
         try:
-            self.repo = git.Repo(project_root, search_parent_directories=True)
-        except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+            found = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=project_root,
+                                   capture_output=True, text=True, check=False)
+        except OSError as exc:
+            raise RevisionError(f"cannot run git: {exc.strerror or exc}",
+                                hint="revision commands need git on the PATH") from None
+        if found.returncode != 0:
             raise RevisionError(
                 "not inside a git repository", hint="revision commands need git; 'git init' and commit first"
-            ) from None
-        top = self.repo.working_tree_dir or project_root
-        prefix = os.path.relpath(os.path.realpath(project_root), os.path.realpath(top))
+            )
+        self.top = found.stdout.rstrip("\n")
+        prefix = os.path.relpath(os.path.realpath(project_root), os.path.realpath(self.top))
         self.prefix = "" if prefix == "." else prefix.replace(os.sep, "/")
         self.root = project_root
+        self._repo = None
+        self._objects: _Objects | None = None
+
+    @property
+    def repo(self):
+        """The GitPython repository, for refs, commits and worktrees."""
+        if self._repo is None:
+            import git
+
+            self._repo = git.Repo(self.top)
+        return self._repo
+
+    @property
+    def objects(self) -> _Objects:
+        if self._objects is None:
+            self._objects = _Objects(self.top)
+        return self._objects
 
     def revision(self, rev: str) -> Revision:
         """Resolve anything git accepts as a commit; refuse what could be taken as an option."""
-        from git.exc import BadName, BadObject
-
-        if not rev or rev.startswith("-"):
+        if not rev or rev.startswith("-") or "\n" in rev:
             raise RevisionError(f"'{rev}' is not a revision", hint="name a commit, branch or tag, e.g. HEAD~1")
-        try:
-            commit = self.repo.commit(rev)
-        except (BadName, BadObject, ValueError):
+        found = self.objects.get(f"{rev}^{{commit}}")
+        if found is None:
             raise RevisionError(f"unknown revision '{rev}'",
-                                hint="use a commit sha, branch, tag or HEAD~N that git knows") from None
-        return Revision(rev, commit.hexsha, commit.summary, commit.committed_date)
+                                hint="use a commit sha, branch, tag or HEAD~N that git knows")
+        sha, _, data = found
+        return Revision(rev, sha, *_summary_and_time(data))
 
     def first_parent_history(self, rev_range: str | None = None) -> list[Revision]:
         """Commits along the first-parent line, oldest first (rev_range as in `git log`)."""
@@ -57,22 +78,68 @@ class GitRepo:
         for part in target.replace("...", "..").split(".."):
             if part:
                 self.revision(part)  # a clear error for a bad end, before git sees it
-        commits = list(self.repo.iter_commits(target, first_parent=True))
-        commits.reverse()
-        return [Revision(c.hexsha[:7], c.hexsha, c.summary, c.committed_date) for c in commits]
+        log = self._git("log", "--first-parent", "--format=%H%x00%ct%x00%s", target, "--")
+        commits = [line.split("\0", 2) for line in log.splitlines() if line]
+        return [Revision(sha[:7], sha, summary, int(time)) for sha, time, summary in reversed(commits)]
 
     def names(self, all_branches: bool, all_tags: bool, all_commits: bool) -> list[str]:
         if all_commits:
-            return [c.hexsha for c in self.repo.iter_commits("--all")]
+            return self._git("rev-list", "--all").split()
         names: list[str] = []
         if all_branches:
-            names += [head.name for head in self.repo.heads]
+            names += self._git("for-each-ref", "--format=%(refname:short)", "refs/heads/").split()
         if all_tags:
-            names += [tag.name for tag in self.repo.tags]
+            names += self._git("for-each-ref", "--format=%(refname:short)", "refs/tags/").split()
         return names
 
     def source(self, revision: Revision) -> GitSource:
-        return GitSource(self, self.repo.commit(revision.sha))
+        return GitSource(self, revision.sha)
+
+    def _git(self, *args: str) -> str:
+        done = subprocess.run(["git", *args], cwd=self.top, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise RevisionError(f"git {args[0]} failed: {done.stderr.strip() or done.returncode}")
+        return done.stdout
+
+
+def _summary_and_time(commit: bytes) -> tuple[str, int]:
+    """A raw commit object's first message line and committer time."""
+    headers, _, message = commit.partition(b"\n\n")
+    timestamp = 0
+    for line in headers.split(b"\n"):
+        if line.startswith(b"committer "):
+            timestamp = int(line.rsplit(b" ", 2)[1])
+    return message.decode("utf-8", errors="replace").split("\n", 1)[0], timestamp
+
+
+class _Objects:
+    """One `git cat-file --batch` process: objects by any name git understands (sha:path too)."""
+
+    def __init__(self, top: str) -> None:
+        self._proc = subprocess.Popen(["git", "cat-file", "--batch"], cwd=top, stdin=subprocess.PIPE,
+                                      stdout=subprocess.PIPE)
+        self._lock = threading.Lock()
+        weakref.finalize(self, _end, self._proc)
+
+    def get(self, name: str) -> tuple[str, str, bytes] | None:
+        """(object id, type, contents), or None when git has no such object."""
+        assert self._proc.stdin is not None and self._proc.stdout is not None
+        with self._lock:
+            self._proc.stdin.write(name.encode() + b"\n")
+            self._proc.stdin.flush()
+            header = self._proc.stdout.readline().split()
+            if len(header) != 3:  # "<name> missing", "ambiguous" or the like
+                return None
+            data = self._proc.stdout.read(int(header[2]) + 1)[:-1]
+        return header[0].decode(), header[1].decode(), data
+
+
+def _end(proc: subprocess.Popen) -> None:
+    """Let the batch process go: it ends when its input does."""
+    for stream in (proc.stdin, proc.stdout):
+        if stream is not None:
+            stream.close()
+    proc.wait()
 
 
 class GitSource:
@@ -80,28 +147,30 @@ class GitSource:
 
     is_revision = True
 
-    def __init__(self, repo: GitRepo, commit) -> None:
+    def __init__(self, repo: GitRepo, sha: str) -> None:
         self.root = repo.root
         self._prefix = repo.prefix
-        self._tree = commit.tree
+        self._sha = sha
+        self._objects = repo.objects
+        self._read: dict[str, tuple[str, str, bytes] | None] = {}  # exists() then read: one request
 
-    def _object(self, relpath: str):
-        path = posixpath.normpath(posixpath.join(self._prefix, relpath)) if self._prefix else relpath
-        try:
-            return self._tree / path
-        except KeyError:
-            return None
+    def _object(self, relpath: str) -> tuple[str, str, bytes] | None:
+        if relpath not in self._read:
+            path = posixpath.normpath(posixpath.join(self._prefix, relpath)) if self._prefix else relpath
+            bad = "\n" in path or path.startswith("../")
+            self._read[relpath] = None if bad else self._objects.get(f"{self._sha}:{path}")
+        return self._read[relpath]
 
     def blob_id(self, relpath: str) -> str | None:
         """The git object id of a file: equal ids, equal contents."""
-        blob = self._object(relpath)
-        return blob.hexsha if blob is not None else None
+        found = self._object(relpath)
+        return found[0] if found is not None else None
 
     def read_bytes(self, relpath: str) -> bytes | None:
-        blob = self._object(relpath)
-        if blob is None or blob.type != "blob":
+        found = self._object(relpath)
+        if found is None or found[1] != "blob":
             return None
-        return blob.data_stream.read()
+        return found[2]
 
     def read_text(self, relpath: str) -> str | None:
         data = self.read_bytes(relpath)

@@ -720,6 +720,13 @@ def test_revision_commands_outside_git_say_git_is_needed(tmp_path, args):
     assert "need git" in result.stderr
 
 
+def test_revision_commands_without_git_installed_say_so(tmp_path):
+    plain = no_git_project(tmp_path)
+    result = plain.fails("metrics", "diff", "HEAD", env={"PATH": str(tmp_path / "empty")})
+    assert "cannot run git" in result.stderr
+    assert "need git on the PATH" in result.stderr
+
+
 def test_metrics_show_of_the_workspace_works_without_git(tmp_path):
     plain = no_git_project(tmp_path)
     assert plain.ok("metrics", "show").stdout == (
