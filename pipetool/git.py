@@ -96,7 +96,8 @@ class GitRepo:
         return GitSource(self, revision.sha)
 
     def _git(self, *args: str) -> str:
-        done = subprocess.run(["git", *args], cwd=self.top, capture_output=True, text=True, check=False)
+        done = subprocess.run(["git", *args], cwd=self.top, capture_output=True, text=True, errors="replace",
+                              check=False)
         if done.returncode != 0:
             raise RevisionError(f"git {args[0]} failed: {done.stderr.strip() or done.returncode}")
         return done.stdout
@@ -125,12 +126,15 @@ class _Objects:
         """(object id, type, contents), or None when git has no such object."""
         assert self._proc.stdin is not None and self._proc.stdout is not None
         with self._lock:
-            self._proc.stdin.write(name.encode() + b"\n")
-            self._proc.stdin.flush()
-            header = self._proc.stdout.readline().split()
-            if len(header) != 3:  # "<name> missing", "ambiguous" or the like
-                return None
-            data = self._proc.stdout.read(int(header[2]) + 1)[:-1]
+            try:
+                self._proc.stdin.write(name.encode() + b"\n")
+                self._proc.stdin.flush()
+                header = self._proc.stdout.readline().split()
+                if len(header) != 3:  # "<name> missing", "ambiguous" or the like
+                    return None
+                data = self._proc.stdout.read(int(header[2]) + 1)[:-1]
+            except (OSError, ValueError):
+                raise RevisionError("git cat-file stopped answering", hint="run the command again") from None
         return header[0].decode(), header[1].decode(), data
 
 

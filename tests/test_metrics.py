@@ -357,6 +357,15 @@ def test_history_table_rows_carry_short_sha_message_and_values(history_repo):
                                 "0.7", "0.8", "rf", "3"]
 
 
+def test_history_reads_commit_messages_git_gives_in_another_encoding(project):
+    """A user's git may print logs in Latin-1 (i18n.logOutputEncoding): no traceback, a stand-in."""
+    pipeline(project, 0.01)
+    step(project, 0.02, message="café au lait")
+    project.git("config", "i18n.logOutputEncoding", "ISO-8859-1")
+    data = json.loads(project.ok("metrics", "history", "--json").stdout)
+    assert [row["message"] for row in data] == ["lr=0.01", "caf\ufffd au lait"]
+
+
 def test_history_shows_only_the_selected_metrics(history_repo):
     rows = csv_rows(history_repo.ok("metrics", "history", "loss", "acc", "--csv").stdout)
     assert len(rows) == HISTORY_COMMITS
