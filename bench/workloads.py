@@ -287,7 +287,7 @@ class ManyStages(Workload):
         if commit:
             self.ctx.log(f"many_stages / dvc: dvc commit -f of {count} stages")
             harness.run_checked(tool.argv("commit", "-f", "-q"), repo, tool.environ())
-            if (repo / "dvc.lock").read_text(encoding="utf-8") != dvc_lock_text(repo, count):
+            if (repo / "dvc.lock").read_text(encoding="utf-8") != dvc_lock_text(dvc_stages(repo, count)):
                 self.ctx.results.note(f"many_stages: the dvc.lock the bench writes differs from "
                                       f"`dvc commit -f`'s at N={count}")
         else:
@@ -302,24 +302,27 @@ def _md5_record(repo: Path, path: str) -> dict:
     return {"path": path, "hash": "md5", "md5": hashlib.md5(data).hexdigest(), "size": len(data)}  # noqa: S324
 
 
-def dvc_lock_text(repo: Path, count: int) -> str:
-    """dvc.lock as DVC 3 writes it for the many_stages pipeline once every copy is made."""
-    stages = {f"copy@{i}": {"cmd": f"cp in/{i}.txt out/{i}.txt", "deps": [_md5_record(repo, f"in/{i}.txt")],
-                            "outs": [_md5_record(repo, f"out/{i}.txt")]} for i in range(count)}
+def dvc_stages(repo: Path, count: int) -> dict:
+    """dvc.lock's stages as DVC 3 records them for the many_stages pipeline once every copy is made."""
+    return {f"copy@{i}": {"cmd": f"cp in/{i}.txt out/{i}.txt", "deps": [_md5_record(repo, f"in/{i}.txt")],
+                          "outs": [_md5_record(repo, f"out/{i}.txt")]} for i in range(count)}
+
+
+def dvc_lock_text(stages: dict) -> str:
     return yaml.safe_dump({"schema": "2.0", "stages": stages}, sort_keys=False)
 
 
 def write_dvc_records(repo: Path, count: int) -> None:
     """What `dvc commit -f` leaves for the many_stages pipeline: dvc.lock, each out's cache
     object (read-only, under files/md5/) and the out folder's .gitignore."""
-    (repo / "dvc.lock").write_text(dvc_lock_text(repo, count), encoding="utf-8")
-    for index in range(count):
-        out = repo / "out" / f"{index}.txt"
-        digest = hashlib.md5(out.read_bytes()).hexdigest()  # noqa: S324
-        target = repo / ".dvc" / "cache" / "files" / "md5" / digest[:2] / digest[2:]
+    stages = dvc_stages(repo, count)
+    (repo / "dvc.lock").write_text(dvc_lock_text(stages), encoding="utf-8")
+    for stage in stages.values():
+        out = stage["outs"][0]
+        target = repo / ".dvc" / "cache" / "files" / "md5" / out["md5"][:2] / out["md5"][2:]
         if not target.exists():
             target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(out, target)
+            shutil.copyfile(repo / out["path"], target)
             target.chmod(0o444)
     (repo / "out" / ".gitignore").write_text("".join(f"/{i}.txt\n" for i in range(count)), encoding="utf-8")
 

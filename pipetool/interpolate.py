@@ -30,10 +30,9 @@ class Context:
         """A context for one top-level entry of `stages:`, with its own record of lookups."""
         return Context(self.values, self.params_keys)
 
-    def child(self, extra: dict | None = None) -> Context:
-        """A context for one stage: its own record of used params, plus foreach's item/key."""
-        if not extra:
-            return Context(self.values, self.params_keys, set(), self.looked_up, self.local)
+    def child(self, extra: dict) -> Context:
+        """A context for one generated stage: its own record of used params, plus foreach's or
+        matrix's item/key."""
         return Context({**self.values, **extra}, self.params_keys - set(extra), set(), self.looked_up,
                        self.local | set(extra))
 

@@ -240,7 +240,6 @@ class _Fields:
     def __init__(self, body: dict, where: dict, root: Source) -> None:
         self.body = body
         self.where = where
-        self.source = root
         self.root = os.path.abspath(root.root)
 
     def error(self, field: str, message: str, hint: str | None = None, line: int | None = None) -> SpecError:
