@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from .cache import CorruptObject
 from .hashing import DIR_SUFFIX
 from .lock import LockEntry, parse
+from .runcache import out_hashes
 from .workspace import Workspace
 
 
 @dataclass
 class Garbage:
     objects: list[tuple[str, int]] = field(default_factory=list)  # (hash, size)
-    runs: list[str] = field(default_factory=list)  # run-cache entry files
+    runs: list[str] = field(default_factory=list)  # keys of run-cache entries
 
     @property
     def size(self) -> int:
@@ -41,15 +41,14 @@ def find_garbage(ws: Workspace, revision_lock_texts: Iterable[str] = ()) -> Garb
     locks = [ws.locks.read()] + [parse(text) for text in revision_lock_texts]
     keep = referenced(ws, locks)
     garbage = Garbage(objects=[(h, size) for h, size in ws.cache.objects() if h not in keep])
-    garbage.runs = [path for path, outs in ws.runs.entries() if outs is None or not set(outs) <= keep]
+    garbage.runs = [key for key, record in ws.runs.records().items()
+                    if not {digest for _, digest, _ in out_hashes(record)} <= keep]
     return garbage
 
 
 def collect(ws: Workspace, garbage: Garbage) -> None:
     for digest, _ in garbage.objects:
         ws.cache.remove(digest)
-    for path in garbage.runs:
-        try:
-            os.remove(path)
-        except OSError:
-            pass
+    if garbage.runs:
+        gone = set(garbage.runs)
+        ws.runs.keep_only({key for key in ws.runs.records() if key not in gone})

@@ -275,8 +275,15 @@ class Remote:
 
     def upload(self, local_path: str, path: str) -> None:
         """Put a file at path so that it appears whole or not at all."""
+        self._put(lambda target: self.fs.put_file(local_path, target), path)
+
+    def upload_bytes(self, data: bytes, path: str) -> None:
+        """Put bytes at path so that they appear whole or not at all."""
+        self._put(lambda target: self.fs.pipe_file(target, data), path)
+
+    def _put(self, write, path: str) -> None:
         if self.backend.object_store:
-            self.fs.put_file(local_path, path)  # an object store shows an upload only once complete
+            write(path)  # an object store shows an upload only once complete
             return
         folder = posixpath.dirname(path)
         if folder not in self._folders:
@@ -284,7 +291,7 @@ class Remote:
             self._folders.add(folder)
         tmp = f"{path}{TMP_MARK}{uuid.uuid4().hex}"
         try:
-            self.fs.put_file(local_path, tmp)
+            write(tmp)
             self.fs.mv(tmp, path)
         except BaseException:
             try:

@@ -11,6 +11,7 @@ manifest on the remote means the whole directory is there.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
@@ -23,7 +24,7 @@ from .hashing import DIR_SUFFIX
 from .lock import LockEntry
 from .transfer_progress import Progress
 from .remote import Remote
-from .runcache import RunCache, outs_of
+from .runcache import Record, RunCache, out_hashes, well_formed
 from .stage import Stage
 
 EXISTS_LIMIT = 16  # up to this many objects, ask for each; beyond, list the prefixes they fall in
@@ -227,17 +228,8 @@ def _upload(cache: Cache, remote: Remote, digests: list[str], names: Mapping[str
 
 
 def _local_runs(runs: RunCache) -> dict[str, list[tuple[str, str, int]]]:
-    """Run key -> (out path, hash, size) of its outs, for every readable run-cache entry."""
-    found = {}
-    for path, hashes in runs.entries():
-        if hashes is None:
-            continue
-        key = os.path.basename(os.path.dirname(path)) + os.path.basename(path)
-        try:
-            found[key] = outs_of(path)
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
-            continue
-    return found
+    """Run key -> (out path, hash, size) of its outs, for every well-formed run-cache entry."""
+    return {key: out_hashes(record) for key, record in runs.records().items()}
 
 
 def _push_runs(runs: RunCache, remote: Remote, entries: dict[str, list], there: set[str],
@@ -250,7 +242,9 @@ def _push_runs(runs: RunCache, remote: Remote, entries: dict[str, list], there: 
     todo = [key for key, records in entries.items()
             if key not in known and all(digest in there for _, digest, _ in records)]
     names = {key: Item(f"run-cache entry {key}", 0) for key in todo}
-    upload = lambda key: remote.upload(os.path.join(runs.dir, key[:2], key[2:]), remote.run_path(key))  # noqa: E731
+    records = runs.records()
+    upload = lambda key: remote.upload_bytes(json.dumps(records[key], sort_keys=True).encode(),  # noqa: E731
+                                             remote.run_path(key))
     return len(_each(pool, upload, todo, names, result))
 
 
@@ -309,22 +303,26 @@ def _fetch_runs(runs: RunCache, remote: Remote, want: dict[str, Item], pool: Thr
     names = {key: Item(f"run-cache entry {key}", 0) for key in todo}
 
     def download(key: str) -> None:
-        target = os.path.join(runs.dir, key[:2], key[2:])
-        os.makedirs(os.path.dirname(target), exist_ok=True)
-        tmp = f"{target}.tmp-{os.getpid()}-{key}"
+        tmp = os.path.join(runs.dir, f"{key}.tmp-{os.getpid()}")
         try:
             remote.download(remote.run_path(key), tmp)
-            outs_of(tmp)  # a well-formed entry, or an error
-            os.replace(tmp, target)
-        except (ValueError, KeyError, TypeError, AttributeError):
+            with open(tmp, "rb") as handle:
+                record = json.loads(handle.read())
+        except (ValueError, UnicodeDecodeError):
             raise CorruptObject(key) from None
         finally:
             if os.path.exists(tmp):
                 os.remove(tmp)
+        if not well_formed(record):
+            raise CorruptObject(key)
+        fetched[key] = record
 
+    fetched: dict[str, Record] = {}
+    os.makedirs(runs.dir, exist_ok=True)
     got = _each(pool, download, todo, names, result)
-    for key, records in _local_runs(runs).items():
-        for path, digest, size in records if key in got else ():
+    for key in sorted(got):
+        runs.add(key, fetched[key])
+        for path, digest, size in out_hashes(fetched[key]):
             want.setdefault(digest, Item(path, size))
     return len(got)
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import stat
@@ -80,9 +81,11 @@ def cache_objects(project) -> set[str]:
     return {p.parent.name + p.name for p in root.glob("*/*") if p.is_file() and ".tmp-" not in p.name}
 
 
-def run_entries(project) -> list:
-    root = project.path / ".pipetool" / "runs"
-    return [p for p in root.glob("*/*") if p.is_file()] if root.exists() else []
+def run_entries(project) -> list[str]:
+    """Keys of the run-cache entries, as the entries file lists them (the last line of a key wins)."""
+    path = project.path / ".pipetool" / "runs" / "entries.jsonl"
+    lines = path.read_text().splitlines() if path.exists() else []
+    return list({json.loads(line)["key"]: None for line in lines})
 
 
 def read_bytes(project, relpath: str) -> bytes:
@@ -239,6 +242,50 @@ def test_reverted_param_restores_outs_from_run_cache_without_running(project):
     assert project.lock() == lock_1
     assert read_bytes(project, "model.bin") == model_1
     assert dir_bytes(project, "outdir") == outdir_1
+
+
+def entries_file(project):
+    return project.path / ".pipetool" / "runs" / "entries.jsonl"
+
+
+def test_run_cache_entries_are_lines_of_one_file_whatever_the_number_of_runs(project):
+    two_params(project)
+    assert len(run_entries(project)) == 2
+    assert [p.name for p in (project.path / ".pipetool" / "runs").iterdir()] == ["entries.jsonl"]
+
+
+def test_a_torn_run_cache_line_is_skipped_and_the_next_entry_still_counts(project):
+    """A writer killed mid-line leaves no newline: the next run's entry starts a line of its own."""
+    train_project(project, 1)
+    project.ok("repro")
+    with entries_file(project).open("a") as handle:
+        handle.write('{"key": "0123", "outs": [{"pa')
+    set_n(project, 2)
+    project.ok("repro")
+    before = runs(project)
+    set_n(project, 1)
+    result = project.ok("repro")
+    assert "Stage 'train' restored from run-cache" in result.stdout
+    set_n(project, 2)
+    result = project.ok("repro")
+    assert "Stage 'train' restored from run-cache" in result.stdout
+    assert runs(project) == before
+
+
+def test_a_damaged_run_cache_line_means_the_stage_runs(project):
+    train_project(project, 1)
+    project.ok("repro")
+    set_n(project, 2)
+    project.ok("repro")
+    lines = entries_file(project).read_text().splitlines()
+    first = json.loads(lines[0])
+    first["outs"][0]["size"] = "many"
+    entries_file(project).write_text(json.dumps(first) + "\n" + "\n".join(lines[1:]) + "\n")
+    before = runs(project)
+    set_n(project, 1)
+    result = project.ok("repro")
+    assert "restored from run-cache" not in result.stdout
+    assert runs(project) == before + 1
 
 
 def test_restored_stage_is_up_to_date_afterwards(project):

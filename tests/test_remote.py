@@ -482,6 +482,22 @@ def test_run_cache_travels_with_push_and_fetch(project):
     assert runs(project) == before
 
 
+def test_a_damaged_run_cache_entry_on_the_remote_is_refused_and_the_rest_come(project):
+    with_remote(project)
+    project.write("params.yaml", "n: 4\n")
+    project.ok("repro")
+    commit(project, "n=4")
+    project.ok("push", "--run-cache")
+    entries = sorted((remote_dir(project) / "runs").glob("*/*"))
+    assert len(entries) == 2
+    entries[0].write_text('{"outs": "not a list"}')
+    other = clone(project)
+    result = other.fails("fetch", "--run-cache")
+    assert "corrupt, refused" in result.stderr and entries[0].parent.name + entries[0].name in result.stderr
+    lines = (other.path / ".pipetool" / "runs" / "entries.jsonl").read_text().splitlines()
+    assert [json.loads(line)["key"] for line in lines] == [entries[1].parent.name + entries[1].name]
+
+
 # --- repro --pull and status --remote ---------------------------------------------------------------
 
 TWO_STAGES = f"""
