@@ -76,8 +76,9 @@ class Cache:
                     _transfer(full, tmp, "hardlink" if link_type == "hardlink" else "copy")
                 os.chmod(tmp, 0o444)
                 os.replace(tmp, target)
-            finally:
+            except BaseException:
                 _remove_quietly(tmp)
+                raise
         if link_type in ("hardlink", "symlink") and not _linked(full, target, link_type):
             _place(target, full, link_type)  # the workspace shares the object: no second copy
 
@@ -286,10 +287,15 @@ def _umask() -> int:
 
 
 def remove_path(path: str) -> None:
-    if os.path.isdir(path) and not os.path.islink(path):
+    """Remove a file, link or folder; nothing there is fine."""
+    try:
+        os.unlink(path)  # the usual case, in one system call
+    except FileNotFoundError:
+        pass
+    except OSError:
+        if not (os.path.isdir(path) and not os.path.islink(path)):
+            raise
         shutil.rmtree(path)
-    elif os.path.lexists(path):
-        os.remove(path)
 
 
 def _remove_quietly(path: str) -> None:

@@ -8,11 +8,13 @@ import re
 
 from .lock import atomic_write
 
+_SPECIAL = frozenset("\\[]*?")  # git reads these in a line as pattern characters
+
 
 def _entry(out_path: str) -> tuple[str, str]:
     """(the .gitignore file, relative to the project, and its line) for an out."""
     folder, name = posixpath.split(out_path)
-    escaped = re.sub(r"([\\\[\]*?])", r"\\\1", name)  # git reads these as patterns
+    escaped = re.sub(r"([\\\[\]*?])", r"\\\1", name) if _SPECIAL.intersection(name) else name
     if escaped.endswith(" "):
         escaped = escaped[:-1] + "\\ "
     return posixpath.join(folder, ".gitignore") if folder else ".gitignore", f"/{escaped}"

@@ -37,8 +37,11 @@ class StageLogs:
         """Empty the stage's log for a new run; a log that cannot be written is skipped, not fatal."""
         path = self.path(stage)
         try:
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-            handle = open(path, "w", encoding="utf-8", errors="replace", buffering=1)
+            try:
+                handle = open(path, "w", encoding="utf-8", errors="replace", buffering=1)
+            except FileNotFoundError:  # the first log of the project
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+                handle = open(path, "w", encoding="utf-8", errors="replace", buffering=1)
         except OSError:
             return
         with self._lock:

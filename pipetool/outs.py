@@ -24,7 +24,9 @@ def prepare(root: str, stage: Stage) -> str | None:
                 make_private(full)  # the stage appends to it: it must not write into the cache
             else:
                 remove_path(full)
-            os.makedirs(os.path.dirname(full), exist_ok=True)
+            folder = os.path.dirname(full)
+            if not os.path.isdir(folder):
+                os.makedirs(folder, exist_ok=True)
         except (FileExistsError, NotADirectoryError):
             blocker = _file_in_the_way(root, out.path)
             return f"cannot create the folder of out '{out.path}': '{blocker}' is a file"

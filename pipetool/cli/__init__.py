@@ -64,9 +64,10 @@ def _suggest(message: str) -> str:
     return message[:found.start()] + f"invalid choice: '{found.group(1)}' ({hint})"
 
 
-def build_parser(detailed: Iterable[str] = COMMANDS) -> argparse.ArgumentParser:
-    """The parser, with the arguments of the detailed commands. Each costs an import of its
-    module, so a run details only its own command: `--help` lists the others by name and help."""
+def build_parser(detailed: Iterable[str] = COMMANDS, listed: Iterable[str] = COMMANDS) -> argparse.ArgumentParser:
+    """The parser of the listed commands, with the arguments of the detailed ones. Each detail
+    costs an import of its module and each listed command a sub-parser, so a run lists and
+    details only its own command; `--help` lists every command by name and help."""
     parser = _Parser(
         prog="pipetool",
         description="A Make-like incremental pipeline tool with file targets, for ML and data work in git.",
@@ -81,7 +82,8 @@ def build_parser(detailed: Iterable[str] = COMMANDS) -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"pipetool {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name, (module, help_text) in COMMANDS.items():
+    for name in listed:
+        module, help_text = COMMANDS[name]
         if help_text is None:  # hidden: no help, so neither --help nor the completion scripts list it
             sub = commands.add_parser(name)
         else:
@@ -113,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] == ["__complete"]:  # on every TAB: skip building the whole parser
         return _module("complete").complete(argv[1:])
     chosen = _chosen_command(argv)
-    parser = build_parser([chosen] if chosen else [])
+    parser = build_parser([chosen], [chosen]) if chosen else build_parser([])
     args = parser.parse_args(argv)
     if not getattr(args, "module", None):
         parser.print_help()
