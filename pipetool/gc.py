@@ -41,14 +41,13 @@ def find_garbage(ws: Workspace, revision_lock_texts: Iterable[str] = ()) -> Garb
     locks = [ws.locks.read()] + [parse(text) for text in revision_lock_texts]
     keep = referenced(ws, locks)
     garbage = Garbage(objects=[(h, size) for h, size in ws.cache.objects() if h not in keep])
-    garbage.runs = [key for key, record in ws.runs.records().items()
-                    if not {digest for _, digest, _ in out_hashes(record)} <= keep]
+    runs = ws.runs.records()  # well-formed ones: the others go too
+    garbage.runs = [key for key in ws.runs.keys()
+                    if key not in runs or not {digest for _, digest, _ in out_hashes(runs[key])} <= keep]
     return garbage
 
 
 def collect(ws: Workspace, garbage: Garbage) -> None:
     for digest, _ in garbage.objects:
         ws.cache.remove(digest)
-    if garbage.runs:
-        gone = set(garbage.runs)
-        ws.runs.keep_only({key for key in ws.runs.records() if key not in gone})
+    ws.runs.remove(garbage.runs)

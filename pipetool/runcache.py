@@ -4,24 +4,28 @@ The key is the hash of (cmd, dep hashes, param values, declared outs); the entry
 outs' hashes, whose bytes live in the cache, and how long the run took. A stale stage whose
 key was seen before gets its outs back from the cache instead of running.
 
-Entries are lines of one append-only file, `.pipetool/runs/entries.jsonl`. Saving one is a
-single write, not a new file: creating a file is the slowest step of a rerun stage on some
-file systems. Processes sharing the run-cache (experiments in their worktrees) append to it
-at once; a reader takes only whole lines, a later line for a key wins, and a torn line is
-skipped. On a remote each entry is a file of its own, `runs/<key[:2]>/<key[2:]>`.
+Entries are rows of an SQLite table, `.pipetool/runs/runs.db`: saving a run is one small
+write, not a new file (creating files is the slowest step of a rerun stage on some file
+systems); a lookup is an index search whatever the number of runs; and processes that share
+the run-cache (experiments in their worktrees) write to it at once. Like the state db it is a
+cache: a damaged one is started afresh. On a remote each entry is a file of its own,
+`runs/<key[:2]>/<key[2:]>`, holding the same JSON as the row.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import sqlite3
 
 import xxhash
 
-from .lock import LockEntry, PathRecord, atomic_write
+from . import sqlitedb
+from .lock import LockEntry, PathRecord
 
 RUNS_DIR = "runs"
-ENTRIES_FILE = "entries.jsonl"
+DB_FILE = "runs.db"
+VERSION = 1
 
 # An entry as JSON: {"outs": [{"path", "xxh3", "size"[, "nfiles"]}, ...], "duration": seconds}.
 Record = dict
@@ -39,27 +43,19 @@ def run_key(entry: LockEntry) -> str:
 class RunCache:
     def __init__(self, state_dir: str) -> None:
         self.dir = os.path.join(state_dir, RUNS_DIR)
-        self.path = os.path.join(self.dir, ENTRIES_FILE)
-        self._known: dict[str, Record] = {}  # key -> record, as of the lines read so far
-        self._read_to: tuple[int, int] = (0, 0)  # (inode, offset) of the next line to read
-        self._fd: int | None = None  # open for appending, once this process saves
-        self._own = 0  # bytes this process appended since the last read
+        self.path = os.path.join(self.dir, DB_FILE)
+        self._db: sqlite3.Connection | None = None  # opened on first use: most commands never need it
 
     def save(self, entry: LockEntry) -> None:
         self.add(run_key(entry), {"outs": [out.to_dict() for out in entry.outs], "duration": entry.duration})
 
     def add(self, key: str, record: Record) -> None:
-        """Append an entry: one write, so lines of processes appending at once never mix."""
-        line = json.dumps({"key": key, **record}, sort_keys=True).encode() + b"\n"
-        self._own += os.write(self._appender(), line)
-        self._known[key] = record
+        self._run("INSERT OR REPLACE INTO runs VALUES (?, ?)", [(key, json.dumps(record, sort_keys=True))])
 
     def lookup(self, entry_without_outs: LockEntry) -> tuple[tuple[PathRecord, ...], float | None] | None:
         """The outs recorded for this (cmd, deps, params, declared outs), and the run's duration."""
-        key = run_key(entry_without_outs)
-        if key not in self._known and self._others_wrote():
-            self._read_new()
-        record = self._known.get(key)
+        rows = self._run("SELECT record FROM runs WHERE key = ?", [(run_key(entry_without_outs),)])
+        record = _record(rows[0][0]) if rows else None
         if record is None:
             return None
         return tuple(PathRecord(o["path"], o["xxh3"], o["size"], o.get("nfiles")) for o in record["outs"]), \
@@ -67,70 +63,56 @@ class RunCache:
 
     def records(self) -> dict[str, Record]:
         """Every well-formed entry by key."""
-        self._read_new()
-        return dict(self._known)
+        found = {}
+        for key, text in self._run("SELECT key, record FROM runs", [()]):
+            record = _record(text)
+            if record is not None:
+                found[key] = record
+        return found
 
-    def keep_only(self, keys: set[str]) -> None:
-        """Rewrite the entries file with these entries alone (gc); other lines go too."""
-        kept = {key: record for key, record in self.records().items() if key in keys}
-        if not os.path.exists(self.path):
-            return
-        lines = "".join(json.dumps({"key": key, **record}, sort_keys=True) + "\n" for key, record in kept.items())
-        atomic_write(self.path, lines)
-        self.close()
-        self._known, self._read_to, self._own = {}, (0, 0), 0
+    def keys(self) -> list[str]:
+        """Every entry's key, well-formed or not."""
+        return [key for key, in self._run("SELECT key FROM runs", [()])]
+
+    def remove(self, keys: list[str]) -> None:
+        self._run("DELETE FROM runs WHERE key = ?", [(key,) for key in keys])
 
     def close(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
+        if self._db is not None:
+            self._db.close()
+            self._db = None
 
-    def _appender(self) -> int:
-        if self._fd is None:
+    def _run(self, sql: str, args: list[tuple]) -> list[tuple]:
+        """Rows of a statement run once per args tuple; none when the db is busy or unusable
+        (a damaged one is started afresh): a run-cache that fails only costs reruns."""
+        try:
+            db = self._open()
+            if len(args) == 1:
+                return db.execute(sql, args[0]).fetchall()
+            with db:
+                db.execute("BEGIN")
+                db.executemany(sql, args)
+            return []
+        except sqlite3.Error as exc:
+            if sqlitedb.damaged(exc):
+                self.close()
+                sqlitedb.remove(self.path)
+            return []
+
+    def _open(self) -> sqlite3.Connection:
+        if self._db is None:
             os.makedirs(self.dir, exist_ok=True)
-            fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
-            size = os.fstat(fd).st_size
-            if size and os.pread(fd, 1, size - 1) != b"\n":
-                os.write(fd, b"\n")  # a killed writer's torn line must not swallow the next entry
-            self._fd = fd
-        return self._fd
-
-    def _others_wrote(self) -> bool:
-        """Whether the file holds more than what was read and what this process appended."""
-        try:
-            st = os.stat(self.path)
-        except FileNotFoundError:
-            return False
-        return (st.st_ino, st.st_size) != (self._read_to[0], self._read_to[1] + self._own)
-
-    def _read_new(self) -> None:
-        """Take in the whole lines added since the last read (all of them after a rewrite)."""
-        try:
-            with open(self.path, "rb") as handle:
-                inode = os.fstat(handle.fileno()).st_ino
-                if inode != self._read_to[0]:
-                    self._known, self._read_to = {}, (inode, 0)
-                handle.seek(self._read_to[1])
-                data = handle.read()
-        except FileNotFoundError:
-            return
-        end = data.rfind(b"\n") + 1  # a line still being written waits for the next read
-        for line in data[:end].splitlines():
-            key, record = _parse(line)
-            if key is not None:
-                self._known[key] = record
-        self._read_to = (self._read_to[0], self._read_to[1] + end)
-        self._own = 0
+            self._db = sqlitedb.connect(self.path, VERSION, ["runs (key TEXT PRIMARY KEY, record TEXT)"])
+        return self._db
 
 
-def _parse(line: bytes) -> tuple[str | None, Record]:
-    """(key, record) of a line, or (None, {}) when it is not a well-formed entry."""
+def _record(text: str) -> Record | None:
+    """The entry a row holds, or None when it is not well-formed."""
     try:
-        data = json.loads(line)
-        key = data.pop("key")
-        return (key, data) if isinstance(key, str) and well_formed(data) else (None, {})
-    except (ValueError, KeyError, TypeError, AttributeError):
-        return None, {}
+        record = json.loads(text)
+    except (ValueError, TypeError):
+        return None
+    return record if well_formed(record) else None
 
 
 def well_formed(record: object) -> bool:
@@ -141,8 +123,12 @@ def well_formed(record: object) -> bool:
     if duration is not None and (isinstance(duration, bool) or not isinstance(duration, (int, float))):
         return False
     return all(isinstance(o, dict) and isinstance(o.get("path"), str) and isinstance(o.get("xxh3"), str)
-               and isinstance(o.get("size"), int) and isinstance(o.get("nfiles", 0), int)
+               and _count(o.get("size")) and (o.get("nfiles") is None or _count(o["nfiles"]))
                for o in record["outs"])
+
+
+def _count(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 def out_hashes(record: Record) -> list[tuple[str, str, int]]:

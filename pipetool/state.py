@@ -11,6 +11,8 @@ import sqlite3
 import time
 from typing import NamedTuple
 
+from . import sqlitedb
+
 VERSION = 2
 # A file modified this recently may be modified again within the same mtime tick;
 # recording it could hide that second change, so it is hashed again next time instead.
@@ -58,33 +60,14 @@ class StateDB:
             self._reset()
 
     def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, timeout=5, isolation_level=None, check_same_thread=False)
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=NORMAL")
-        version = db.execute("PRAGMA user_version").fetchone()[0]
-        if version == VERSION:
-            return db  # already set up: opening it writes nothing
-        if db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
-            db.close()
-            raise sqlite3.DatabaseError("unknown state db version")
-        db.execute(
-            "CREATE TABLE IF NOT EXISTS state (path TEXT PRIMARY KEY, inode INTEGER,"
-            " mtime_ns INTEGER, size INTEGER, hash TEXT) WITHOUT ROWID"
-        )
-        db.execute(
-            "CREATE TABLE IF NOT EXISTS dirs (path TEXT PRIMARY KEY, fingerprint TEXT,"
-            " hash TEXT, size INTEGER, nfiles INTEGER) WITHOUT ROWID"
-        )
-        db.execute(f"PRAGMA user_version={VERSION}")
-        return db
+        return sqlitedb.connect(self.path, VERSION, [
+            "state (path TEXT PRIMARY KEY, inode INTEGER, mtime_ns INTEGER, size INTEGER, hash TEXT)",
+            "dirs (path TEXT PRIMARY KEY, fingerprint TEXT, hash TEXT, size INTEGER, nfiles INTEGER)",
+        ])
 
     def _reset(self) -> None:
         """Start from scratch: the db was damaged or is not ours."""
-        for suffix in ("", "-wal", "-shm"):
-            try:
-                os.remove(self.path + suffix)
-            except OSError:
-                pass
+        sqlitedb.remove(self.path)
         try:
             self._db = self._connect()
         except sqlite3.Error:

@@ -117,9 +117,11 @@ def _each(pool: ThreadPoolExecutor, work: Callable[[str], None], digests: Iterab
           names: Mapping[str, Item], result: TransferResult) -> set[str]:
     """Run work on every digest in the pool; the ones that succeeded. A Ctrl-C cancels what has
     not started and lets running transfers end cleanly (their temp files removed)."""
-    futures: dict[Future, str] = {pool.submit(work, d): d for d in digests}
+    futures: dict[Future, str] = {}
     done: set[str] = set()
     try:
+        for digest in digests:  # a Ctrl-C while submitting cancels what was submitted, too
+            futures[pool.submit(work, digest)] = digest
         for future in as_completed(futures):
             digest = futures[future]
             error = future.exception()

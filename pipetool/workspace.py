@@ -39,6 +39,7 @@ class Workspace:
 
     def close(self) -> None:
         self.state.close()
+        self.runs.close()
 
 
 def open_workspace(project: Project) -> Workspace:

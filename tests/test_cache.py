@@ -6,9 +6,11 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import sqlite3
 import stat
 import subprocess
 import sys
+from contextlib import closing
 
 import pytest
 import xxhash
@@ -82,10 +84,12 @@ def cache_objects(project) -> set[str]:
 
 
 def run_entries(project) -> list[str]:
-    """Keys of the run-cache entries, as the entries file lists them (the last line of a key wins)."""
-    path = project.path / ".pipetool" / "runs" / "entries.jsonl"
-    lines = path.read_text().splitlines() if path.exists() else []
-    return list({json.loads(line)["key"]: None for line in lines})
+    """Keys of the run-cache entries."""
+    path = project.path / ".pipetool" / "runs" / "runs.db"
+    if not path.exists():
+        return []
+    with closing(sqlite3.connect(path)) as db:
+        return [key for key, in db.execute("SELECT key FROM runs")]
 
 
 def read_bytes(project, relpath: str) -> bytes:
@@ -244,47 +248,51 @@ def test_reverted_param_restores_outs_from_run_cache_without_running(project):
     assert dir_bytes(project, "outdir") == outdir_1
 
 
-def entries_file(project):
-    return project.path / ".pipetool" / "runs" / "entries.jsonl"
+def runs_db(project):
+    return project.path / ".pipetool" / "runs" / "runs.db"
 
 
-def test_run_cache_entries_are_lines_of_one_file_whatever_the_number_of_runs(project):
+def test_run_cache_entries_are_rows_of_one_db_whatever_the_number_of_runs(project):
     two_params(project)
     assert len(run_entries(project)) == 2
-    assert [p.name for p in (project.path / ".pipetool" / "runs").iterdir()] == ["entries.jsonl"]
+    assert "runs.db" in [p.name for p in (project.path / ".pipetool" / "runs").iterdir()]
+    assert not [p for p in (project.path / ".pipetool" / "runs").iterdir() if p.is_dir()]
 
 
-def test_a_torn_run_cache_line_is_skipped_and_the_next_entry_still_counts(project):
-    """A writer killed mid-line leaves no newline: the next run's entry starts a line of its own."""
-    train_project(project, 1)
-    project.ok("repro")
-    with entries_file(project).open("a") as handle:
-        handle.write('{"key": "0123", "outs": [{"pa')
-    set_n(project, 2)
-    project.ok("repro")
-    before = runs(project)
-    set_n(project, 1)
-    result = project.ok("repro")
-    assert "Stage 'train' restored from run-cache" in result.stdout
-    set_n(project, 2)
-    result = project.ok("repro")
-    assert "Stage 'train' restored from run-cache" in result.stdout
-    assert runs(project) == before
-
-
-def test_a_damaged_run_cache_line_means_the_stage_runs(project):
+def test_a_damaged_run_cache_entry_means_the_stage_runs(project):
     train_project(project, 1)
     project.ok("repro")
     set_n(project, 2)
     project.ok("repro")
-    lines = entries_file(project).read_text().splitlines()
-    first = json.loads(lines[0])
-    first["outs"][0]["size"] = "many"
-    entries_file(project).write_text(json.dumps(first) + "\n" + "\n".join(lines[1:]) + "\n")
+    with closing(sqlite3.connect(runs_db(project))) as db, db:
+        for key, text in db.execute("SELECT key, record FROM runs").fetchall():
+            record = json.loads(text)
+            record["outs"][0]["size"] = "many"
+            db.execute("UPDATE runs SET record = ? WHERE key = ?", (json.dumps(record), key))
     before = runs(project)
     set_n(project, 1)
     result = project.ok("repro")
     assert "restored from run-cache" not in result.stdout
+    assert runs(project) == before + 1
+
+
+def test_a_run_cache_that_is_not_a_database_is_started_afresh(project):
+    train_project(project, 1)
+    project.ok("repro")
+    for suffix in ("", "-wal", "-shm"):
+        if os.path.exists(f"{runs_db(project)}{suffix}"):
+            os.remove(f"{runs_db(project)}{suffix}")
+    runs_db(project).write_bytes(b"this is not an SQLite file, it is garbage" * 100)
+    set_n(project, 2)
+    result = project.ok("repro")  # the damaged file is replaced by a new run-cache, with this run in it
+    assert "Traceback" not in result.stderr
+    set_n(project, 1)
+    before = runs(project)
+    project.ok("repro")  # runs: the n=1 run went with the damaged file
+    assert runs(project) == before + 1
+    set_n(project, 2)
+    result = project.ok("repro")
+    assert "Stage 'train' restored from run-cache" in result.stdout
     assert runs(project) == before + 1
 
 

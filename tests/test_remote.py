@@ -8,11 +8,13 @@ import json
 import os
 import shlex
 import signal
+import sqlite3
 import stat
 import subprocess
 import sys
 import threading
 import time
+from contextlib import closing
 
 import pytest
 import xxhash
@@ -494,8 +496,8 @@ def test_a_damaged_run_cache_entry_on_the_remote_is_refused_and_the_rest_come(pr
     other = clone(project)
     result = other.fails("fetch", "--run-cache")
     assert "corrupt, refused" in result.stderr and entries[0].parent.name + entries[0].name in result.stderr
-    lines = (other.path / ".pipetool" / "runs" / "entries.jsonl").read_text().splitlines()
-    assert [json.loads(line)["key"] for line in lines] == [entries[1].parent.name + entries[1].name]
+    with closing(sqlite3.connect(other.path / ".pipetool" / "runs" / "runs.db")) as db:
+        assert [key for key, in db.execute("SELECT key FROM runs")] == [entries[1].parent.name + entries[1].name]
 
 
 # --- repro --pull and status --remote ---------------------------------------------------------------

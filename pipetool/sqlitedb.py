@@ -1,0 +1,46 @@
+"""Opening pipetool's SQLite files (the state db, the run-cache): WAL, a schema version, and
+starting afresh when a file is damaged or not ours.
+
+Both are caches: losing one costs work (hashing, reruns), never a result.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+
+_DAMAGED = {"SQLITE_CORRUPT", "SQLITE_NOTADB"}
+
+
+def connect(path: str, version: int, tables: list[str]) -> sqlite3.Connection:
+    """The db at path, made with these tables when new; DatabaseError when it is someone else's."""
+    db = sqlite3.connect(path, timeout=5, isolation_level=None, check_same_thread=False)
+    try:
+        db.execute("PRAGMA journal_mode=WAL")  # readers never wait for a writer
+        db.execute("PRAGMA synchronous=NORMAL")  # no fsync per write: a crash may lose the last ones
+        found = db.execute("PRAGMA user_version").fetchone()[0]
+        if found == version:
+            return db  # already set up: opening it writes nothing
+        if db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
+            raise sqlite3.DatabaseError(f"unknown version {found} of {path}")
+        for table in tables:
+            db.execute(f"CREATE TABLE IF NOT EXISTS {table} WITHOUT ROWID")
+        db.execute(f"PRAGMA user_version={version}")
+        return db
+    except BaseException:
+        db.close()
+        raise
+
+
+def remove(path: str) -> None:
+    """Delete the db with its WAL files."""
+    for suffix in ("", "-wal", "-shm"):
+        try:
+            os.remove(path + suffix)
+        except OSError:
+            pass
+
+
+def damaged(exc: sqlite3.Error) -> bool:
+    """Whether the file itself is broken (start afresh), rather than busy or unwritable (skip)."""
+    return getattr(exc, "sqlite_errorname", None) in _DAMAGED or "unknown version" in str(exc)
