@@ -14,7 +14,7 @@ from . import executor as executors
 from .errors import ClusterError, GraphError, RunError
 from .executor import ExecutorChoice, StageRun
 from .lock import LockEntry, PathRecord
-from .logs import StageLogs
+from .logs import StageLogs, log_path
 from .observe import observe, param_values
 from .plan import Schedule, select
 from .report import ConsoleReporter, failure_message
@@ -74,6 +74,7 @@ def repro(ws: Workspace, options: ReproOptions, reporter: ConsoleReporter) -> Re
         logs.close()
         ws.locks.commit(entries, keep=ws.graph.index)
         ws.state.flush()
+        ws.runs.flush()
         _sync_gitignore(ws, before, entries)
 
 
@@ -160,6 +161,7 @@ class _Run:
         self.executor = runner
         self.observed: dict[str, Observed] = {}
         self.result = ReproResult()
+        self.state_dir = os.path.relpath(ws.project.state_dir, ws.root)  # as the user sees it
 
     def run(self) -> ReproResult:
         try:
@@ -212,7 +214,7 @@ class _Run:
         for cmd in stage.cmd:
             self.reporter.verbose(f"  $ {cmd}")
         self.logs.start(stage.name)
-        self.reporter.verbose(f"  output also goes to {os.path.relpath(self.logs.path(stage.name), self.ws.root)}")
+        self.reporter.verbose(f"  output also goes to {log_path(self.state_dir, stage.name)}")
         self.executor.submit(stage)
 
     def _restore(self, index: int, stage: Stage, observed: Observed, reasons: list[Reason]) -> bool:

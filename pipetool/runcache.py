@@ -45,17 +45,32 @@ class RunCache:
         self.dir = os.path.join(state_dir, RUNS_DIR)
         self.path = os.path.join(self.dir, DB_FILE)
         self._db: sqlite3.Connection | None = None  # opened on first use: most commands never need it
+        self._pending: dict[str, str] = {}  # key -> record text, saved but not written yet
 
     def save(self, entry: LockEntry) -> None:
-        self.add(run_key(entry), {"outs": [out.to_dict() for out in entry.outs], "duration": entry.duration})
+        """Remember a successful run; written with the others at flush() (a killed run loses
+        only these, which costs reruns, never a result)."""
+        record = {"outs": [out.to_dict() for out in entry.outs], "duration": entry.duration}
+        self._pending[run_key(entry)] = json.dumps(record, sort_keys=True)
 
     def add(self, key: str, record: Record) -> None:
-        self._run("INSERT OR REPLACE INTO runs VALUES (?, ?)", [(key, json.dumps(record, sort_keys=True))])
+        """An entry as a remote holds it; written at flush()."""
+        self._pending[key] = json.dumps(record, sort_keys=True)
+
+    def flush(self) -> None:
+        """Write the saved runs, in one transaction."""
+        rows, self._pending = list(self._pending.items()), {}
+        if rows:
+            self._run("INSERT OR REPLACE INTO runs VALUES (?, ?)", rows, write=True)
 
     def lookup(self, entry_without_outs: LockEntry) -> tuple[tuple[PathRecord, ...], float | None] | None:
         """The outs recorded for this (cmd, deps, params, declared outs), and the run's duration."""
-        rows = self._run("SELECT record FROM runs WHERE key = ?", [(run_key(entry_without_outs),)])
-        record = _record(rows[0][0]) if rows else None
+        key = run_key(entry_without_outs)
+        text = self._pending.get(key)
+        if text is None:
+            rows = self._run("SELECT record FROM runs WHERE key = ?", [(key,)])
+            text = rows[0][0] if rows else None
+        record = _record(text) if text is not None else None
         if record is None:
             return None
         return tuple(PathRecord(o["path"], o["xxh3"], o["size"], o.get("nfiles")) for o in record["outs"]), \
@@ -64,6 +79,7 @@ class RunCache:
     def records(self) -> dict[str, Record]:
         """Every well-formed entry by key."""
         found = {}
+        self.flush()
         for key, text in self._run("SELECT key, record FROM runs", [()]):
             record = _record(text)
             if record is not None:
@@ -72,22 +88,28 @@ class RunCache:
 
     def keys(self) -> list[str]:
         """Every entry's key, well-formed or not."""
+        self.flush()
         return [key for key, in self._run("SELECT key FROM runs", [()])]
 
     def remove(self, keys: list[str]) -> None:
-        self._run("DELETE FROM runs WHERE key = ?", [(key,) for key in keys])
+        self._run("DELETE FROM runs WHERE key = ?", [(key,) for key in keys], write=True)
 
     def close(self) -> None:
+        self.flush()
+        self._disconnect()
+
+    def _disconnect(self) -> None:
         if self._db is not None:
             self._db.close()
             self._db = None
 
-    def _run(self, sql: str, args: list[tuple]) -> list[tuple]:
-        """Rows of a statement run once per args tuple; none when the db is busy or unusable
-        (a damaged one is started afresh): a run-cache that fails only costs reruns."""
+    def _run(self, sql: str, args: list[tuple], write: bool = False) -> list[tuple]:
+        """Rows of a query, or a write once per args tuple in one transaction; none when the db
+        is busy or unusable (a damaged one is started afresh): a run-cache that fails only
+        costs reruns."""
         try:
             db = self._open()
-            if len(args) == 1:
+            if not write:
                 return db.execute(sql, args[0]).fetchall()
             with db:
                 db.execute("BEGIN")
@@ -95,7 +117,7 @@ class RunCache:
             return []
         except sqlite3.Error as exc:
             if sqlitedb.damaged(exc):
-                self.close()
+                self._disconnect()
                 sqlitedb.remove(self.path)
             return []
 

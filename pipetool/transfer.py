@@ -326,6 +326,7 @@ def _fetch_runs(runs: RunCache, remote: Remote, want: dict[str, Item], pool: Thr
         runs.add(key, fetched[key])
         for path, digest, size in out_hashes(fetched[key]):
             want.setdefault(digest, Item(path, size))
+    runs.flush()
     return len(got)
 
 
