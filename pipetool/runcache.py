@@ -92,7 +92,8 @@ class RunCache:
         return [key for key, in self._run("SELECT key FROM runs", [()])]
 
     def remove(self, keys: list[str]) -> None:
-        self._run("DELETE FROM runs WHERE key = ?", [(key,) for key in keys], write=True)
+        if keys:
+            self._run("DELETE FROM runs WHERE key = ?", [(key,) for key in keys], write=True)
 
     def close(self) -> None:
         self.flush()
@@ -107,6 +108,8 @@ class RunCache:
         """Rows of a query, or a write once per args tuple in one transaction; none when the db
         is busy or unusable (a damaged one is started afresh): a run-cache that fails only
         costs reruns."""
+        if not write and self._db is None and not os.path.exists(self.path):
+            return []  # nothing saved yet; reading does not create the db
         try:
             db = self._open()
             if not write:
