@@ -215,6 +215,7 @@ class LockStore:
         self.journal_path = os.path.join(state_dir, JOURNAL_FILE)
         self.cache_path = os.path.join(state_dir, CACHE_FILE)
         self._journal_fd: int | None = None
+        self._header: str | None = None  # the journal's first line, from begin()
         self._pending = False  # entries that pipeline.lock does not hold yet
         self._blocks: Blocks = {}  # the lock file's blocks, when the parse cache had them
 
@@ -277,13 +278,15 @@ class LockStore:
         """
         if self._pending:
             self._write_lock(entries)
-        header = json.dumps({"journal": VERSION, "base": _base(self._lock_bytes())})
-        self._journal_fd = os.open(self.journal_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-        os.write(self._journal_fd, (header + "\n").encode())
+        self._header = json.dumps({"journal": VERSION, "base": _base(self._lock_bytes())}) + "\n"
 
     def record(self, name: str, entry: LockEntry) -> None:
-        """Durable before the next stage starts: one append, whatever the pipeline's size."""
-        assert self._journal_fd is not None, "begin() first"
+        """Durable before the next stage starts: one append, whatever the pipeline's size. The
+        journal is made at the first record: a run that records nothing makes no file."""
+        assert self._header is not None, "begin() first"
+        if self._journal_fd is None:
+            self._journal_fd = os.open(self.journal_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            os.write(self._journal_fd, self._header.encode())
         line = json.dumps({"stage": name, "entry": entry.to_dict()}, sort_keys=True, default=str)
         os.write(self._journal_fd, (line + "\n").encode())
         self._pending = True

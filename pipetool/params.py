@@ -89,6 +89,7 @@ class ParamsFiles:
     def __init__(self, source: str | Source, parsed: dict[str, Any] | None = None) -> None:
         self.source = as_source(source)
         self._data: dict[str, Any] = dict(parsed or {})
+        self._values: dict[tuple[str, str], Any] = {}  # (relpath, key) -> value, as looked up
 
     def parsed(self) -> dict[str, Any]:
         """Every file parsed so far: relpath -> data."""
@@ -103,8 +104,11 @@ class ParamsFiles:
         return relpath in self._data or self.source.exists(relpath)
 
     def value(self, relpath: str, key: str) -> Any:
-        """The value at key; raises Missing when the file does not define it."""
-        return lookup(self.data(relpath), key)
+        """The value at key; raises Missing when the file does not define it. Each is looked up
+        once: a repro asks for every stage's params twice (checked first, then observed)."""
+        if (relpath, key) not in self._values:
+            self._values[relpath, key] = lookup(self.data(relpath), key)
+        return self._values[relpath, key]
 
 
 def dotted_names(values: Any, prefix: str = "", depth: int = 0) -> list[str]:
