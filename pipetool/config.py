@@ -12,13 +12,13 @@ from typing import Any
 
 from . import yamlfile
 from .errors import ProjectError
-from .executor import EXECUTORS
 from .lock import atomic_write
 
 CONFIG_FILE = "config"
 LOCAL_FILE = "config.local"
 REMOTE_SECTION = "remote"
 LINK_TYPES = ("copy", "reflink", "hardlink", "symlink")
+EXECUTORS = ("local", "dask")
 # Known settings: name -> (default, allowed values; None allows any text)
 SETTINGS: dict[str, tuple[Any, tuple | None]] = {
     "cache.type": ("copy", LINK_TYPES),

@@ -99,7 +99,9 @@ def add_diff_parser(actions, what: str, example: str) -> None:
 def add_executor_options(parser: argparse.ArgumentParser) -> None:
     """--executor, --scheduler and --retries: where stages run (repro, exp run)."""
     cluster = parser.add_argument_group("running on a Dask cluster")
-    cluster.add_argument("--executor", choices=("local", "dask"), default=None,
+    from ..config import EXECUTORS
+
+    cluster.add_argument("--executor", choices=EXECUTORS, default=None,
                          help="where stages run (default: the executor.type setting, else local); "
                               "dask without a scheduler starts a local cluster of -j workers")
     cluster.add_argument("--scheduler", metavar="ADDRESS", default=None,

@@ -13,14 +13,12 @@ from ..stage import Stage
 OutputSink = Callable[[str, str], None]  # (stage name, one line of output)
 Warn = Callable[[str], None]
 
-EXECUTORS = ("local", "dask")
-
 
 @dataclass(frozen=True)
 class ExecutorChoice:
     """Where stages run: on this machine, or on a Dask cluster (a local one when no scheduler)."""
 
-    kind: str = "local"  # one of EXECUTORS
+    kind: str = "local"  # one of config.EXECUTORS
     scheduler: str | None = None  # a Dask scheduler address such as tcp://host:8786
     retries: int = 0  # Dask: tries after a worker died under the stage
 
