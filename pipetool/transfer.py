@@ -173,9 +173,9 @@ def push(cache: Cache, remote: Remote, want: dict[str, Item], jobs: int, progres
                           hint="push to an s3, gs, azure, ssh or local-directory remote")
     result = TransferResult()
     want = dict(want)
-    run_entries = _local_runs(runs) if runs is not None else {}
-    for records in run_entries.values():
-        for path, digest, size in records:
+    run_records = runs.records() if runs is not None else {}
+    for record in run_records.values():
+        for path, digest, size in out_hashes(record):
             want.setdefault(digest, Item(path, size))
     files, manifests = _expand_local(cache, want, result)
     names = {**files, **{d: want[d] for d in manifests}}
@@ -186,8 +186,8 @@ def push(cache: Cache, remote: Remote, want: dict[str, Item], jobs: int, progres
                                     progress, result)
         complete = [d for d, inside in manifests.items() if d not in on_remote and inside <= there]
         there |= _upload(cache, remote, complete, names, pool, progress, result)
-        if run_entries:
-            result.runs = _push_runs(runs, remote, run_entries, there, pool, result)
+        if run_records:
+            result.runs = _push_runs(remote, run_records, there, pool, result)
     return result
 
 
@@ -229,22 +229,16 @@ def _upload(cache: Cache, remote: Remote, digests: list[str], names: Mapping[str
     return sent
 
 
-def _local_runs(runs: RunCache) -> dict[str, list[tuple[str, str, int]]]:
-    """Run key -> (out path, hash, size) of its outs, for every well-formed run-cache entry."""
-    return {key: out_hashes(record) for key, record in runs.records().items()}
-
-
-def _push_runs(runs: RunCache, remote: Remote, entries: dict[str, list], there: set[str],
-               pool: ThreadPoolExecutor, result: TransferResult) -> int:
+def _push_runs(remote: Remote, records: dict[str, Record], there: set[str], pool: ThreadPoolExecutor,
+               result: TransferResult) -> int:
     """Upload the run entries the remote lacks, once every object they name is there."""
     try:
         known = remote.run_keys()
     except Exception as exc:  # noqa: BLE001
         raise unreachable(remote, exc) from None
-    todo = [key for key, records in entries.items()
-            if key not in known and all(digest in there for _, digest, _ in records)]
+    todo = [key for key, record in records.items()
+            if key not in known and all(digest in there for _, digest, _ in out_hashes(record))]
     names = {key: Item(f"run-cache entry {key}", 0) for key in todo}
-    records = runs.records()
     upload = lambda key: remote.upload_bytes(json.dumps(records[key], sort_keys=True).encode(),  # noqa: E731
                                              remote.run_path(key))
     return len(_each(pool, upload, todo, names, result))
@@ -301,7 +295,7 @@ def _fetch_runs(runs: RunCache, remote: Remote, want: dict[str, Item], pool: Thr
         keys = remote.run_keys()
     except Exception as exc:  # noqa: BLE001
         raise unreachable(remote, exc) from None
-    todo = sorted(keys - set(_local_runs(runs)))
+    todo = sorted(keys - set(runs.records()))
     names = {key: Item(f"run-cache entry {key}", 0) for key in todo}
 
     def download(key: str) -> None:
