@@ -123,6 +123,8 @@ class RunCache:
                 self._disconnect()
                 sqlitedb.remove(self.path)
             return []
+        except OSError:  # its folder cannot be made (a file in the way, no permission)
+            return []
 
     def _open(self) -> sqlite3.Connection:
         if self._db is None:

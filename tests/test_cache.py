@@ -296,6 +296,23 @@ def test_a_run_cache_that_is_not_a_database_is_started_afresh(project):
     assert runs(project) == before + 1
 
 
+def test_a_run_cache_that_cannot_be_made_costs_reruns_not_a_failure(project):
+    train_project(project, 1)
+    project.ok("repro")
+    runs_dir = project.path / ".pipetool" / "runs"
+    for path in runs_dir.iterdir():
+        path.unlink()
+    runs_dir.rmdir()
+    runs_dir.write_text("a file where the run-cache's folder goes\n")
+    set_n(project, 2)
+    result = project.ok("repro")
+    assert ran_stages(result.stdout) == ["train"]
+    assert "Traceback" not in result.stderr
+    set_n(project, 1)
+    result = project.ok("repro")
+    assert ran_stages(result.stdout) == ["train"]  # nothing was remembered, nothing failed
+
+
 def test_restored_stage_is_up_to_date_afterwards(project):
     train_project(project, 1)
     project.ok("repro")
