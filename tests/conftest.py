@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -10,6 +11,12 @@ import textwrap
 from pathlib import Path
 
 import pytest
+
+# Tests stop pipetool with SIGINT, as Ctrl-C does. A shell that starts the suite in the background
+# without job control makes it ignore SIGINT, and every child would inherit that: give the
+# children the usual Ctrl-C back (a handler here is reset to the default in each child).
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
