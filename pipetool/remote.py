@@ -303,6 +303,10 @@ class Remote:
     def download(self, path: str, local_path: str) -> None:
         self.fs.get_file(path, local_path)
 
+    def read_bytes(self, path: str) -> bytes:
+        """A small file's bytes (a run-cache entry), with no local file between."""
+        return self.fs.cat_file(path)
+
 
 def open_remote(project: Project, name: str | None) -> Remote:
     """The named (or default) remote as a file system; a missing backend names its extra."""

@@ -4,10 +4,10 @@ The key is the hash of (cmd, dep hashes, param values, declared outs); the entry
 outs' hashes, whose bytes live in the cache, and how long the run took. A stale stage whose
 key was seen before gets its outs back from the cache instead of running.
 
-Entries are rows of an SQLite table, `.pipetool/runs/runs.db`: saving a run is one small
-write, not a new file (creating files is the slowest step of a rerun stage on some file
-systems); a lookup is an index search whatever the number of runs; and processes that share
-the run-cache (experiments in their worktrees) write to it at once. Like the state db it is a
+Entries are rows of an SQLite table, `.pipetool/runs/runs.db`: a repro's runs are written in
+one transaction when it ends, not as a new file each (creating files is the slowest step of a
+rerun stage on some file systems); a lookup is an index search whatever the number of runs;
+and processes that share the run-cache (experiments in their worktrees) write to it at once. Like the state db it is a
 cache: a damaged one is started afresh. On a remote each entry is a file of its own,
 `runs/<key[:2]>/<key[2:]>`, holding the same JSON as the row.
 """
@@ -61,14 +61,14 @@ class RunCache:
         """Write the saved runs, in one transaction."""
         rows, self._pending = list(self._pending.items()), {}
         if rows:
-            self._run("INSERT OR REPLACE INTO runs VALUES (?, ?)", rows, write=True)
+            self._write("INSERT OR REPLACE INTO runs VALUES (?, ?)", rows)
 
     def lookup(self, entry_without_outs: LockEntry) -> tuple[tuple[PathRecord, ...], float | None] | None:
         """The outs recorded for this (cmd, deps, params, declared outs), and the run's duration."""
         key = run_key(entry_without_outs)
         text = self._pending.get(key)
         if text is None:
-            rows = self._run("SELECT record FROM runs WHERE key = ?", [(key,)])
+            rows = self._query("SELECT record FROM runs WHERE key = ?", (key,))
             text = rows[0][0] if rows else None
         record = _record(text) if text is not None else None
         if record is None:
@@ -80,7 +80,7 @@ class RunCache:
         """Every well-formed entry by key."""
         found = {}
         self.flush()
-        for key, text in self._run("SELECT key, record FROM runs", [()]):
+        for key, text in self._query("SELECT key, record FROM runs"):
             record = _record(text)
             if record is not None:
                 found[key] = record
@@ -89,11 +89,11 @@ class RunCache:
     def keys(self) -> list[str]:
         """Every entry's key, well-formed or not."""
         self.flush()
-        return [key for key, in self._run("SELECT key FROM runs", [()])]
+        return [key for key, in self._query("SELECT key FROM runs")]
 
     def remove(self, keys: list[str]) -> None:
         if keys:
-            self._run("DELETE FROM runs WHERE key = ?", [(key,) for key in keys], write=True)
+            self._write("DELETE FROM runs WHERE key = ?", [(key,) for key in keys])
 
     def close(self) -> None:
         self.flush()
@@ -104,20 +104,27 @@ class RunCache:
             self._db.close()
             self._db = None
 
-    def _run(self, sql: str, args: list[tuple], write: bool = False) -> list[tuple]:
-        """Rows of a query, or a write once per args tuple in one transaction; none when the db
-        is busy or unusable (a damaged one is started afresh): a run-cache that fails only
-        costs reruns."""
-        if not write and self._db is None and not os.path.exists(self.path):
-            return []  # nothing saved yet; reading does not create the db
-        try:
-            db = self._open()
-            if not write:
-                return db.execute(sql, args[0]).fetchall()
+    def _query(self, sql: str, args: tuple = ()) -> list[tuple]:
+        """Rows of a query; none before anything was saved (reading creates no db)."""
+        if self._db is None and not os.path.exists(self.path):
+            return []
+        return self._guarded(lambda db: db.execute(sql, args).fetchall())
+
+    def _write(self, sql: str, rows: list[tuple]) -> None:
+        """The statement once per row, in one transaction."""
+        def write(db: sqlite3.Connection) -> list[tuple]:
             with db:
                 db.execute("BEGIN")
-                db.executemany(sql, args)
+                db.executemany(sql, rows)
             return []
+
+        self._guarded(write)
+
+    def _guarded(self, work) -> list[tuple]:
+        """work(db), or nothing when the db is busy or unusable (a damaged one is started
+        afresh): a run-cache that fails only costs reruns."""
+        try:
+            return work(self._open())
         except sqlite3.Error as exc:
             if sqlitedb.damaged(exc):
                 self._disconnect()

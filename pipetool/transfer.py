@@ -299,22 +299,15 @@ def _fetch_runs(runs: RunCache, remote: Remote, want: dict[str, Item], pool: Thr
     names = {key: Item(f"run-cache entry {key}", 0) for key in todo}
 
     def download(key: str) -> None:
-        tmp = os.path.join(runs.dir, f"{key}.tmp-{os.getpid()}")
         try:
-            remote.download(remote.run_path(key), tmp)
-            with open(tmp, "rb") as handle:
-                record = json.loads(handle.read())
+            record = json.loads(remote.read_bytes(remote.run_path(key)))
         except (ValueError, UnicodeDecodeError):
             raise CorruptObject(key) from None
-        finally:
-            if os.path.exists(tmp):
-                os.remove(tmp)
         if not well_formed(record):
             raise CorruptObject(key)
         fetched[key] = record
 
     fetched: dict[str, Record] = {}
-    os.makedirs(runs.dir, exist_ok=True)
     got = _each(pool, download, todo, names, result)
     for key in sorted(got):
         runs.add(key, fetched[key])
