@@ -81,6 +81,48 @@ def run_pipetool(cwd: Path, *args: str, env: dict | None = None,
     )
 
 
+def run_in_process(cwd: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    """`pipetool ARGS` through its main() in this process, in cwd, with env added to os.environ;
+    output captured. A traceback escaping main() is caught and shown as a real run would."""
+    import contextlib
+    import io
+    import traceback
+
+    from pipetool.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    old_cwd, old_env = os.getcwd(), dict(os.environ)
+    old_term = signal.getsignal(signal.SIGTERM)
+    os.environ.update(env or {})
+    os.chdir(cwd)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = main(list(args))
+            except SystemExit as exit_:
+                code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
+            except Exception:  # noqa: BLE001 - shown as the traceback a user would see
+                traceback.print_exc()
+                code = 1
+    finally:
+        os.chdir(old_cwd)
+        os.environ.clear()
+        os.environ.update(old_env)
+        signal.signal(signal.SIGTERM, old_term)
+    return subprocess.CompletedProcess(["pipetool", *args], code, out.getvalue(), err.getvalue())
+
+
+def _succeeded(result: subprocess.CompletedProcess, args: tuple) -> subprocess.CompletedProcess:
+    assert result.returncode == 0, f"pipetool {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
+    return result
+
+
+def _failed(result: subprocess.CompletedProcess, code: int) -> subprocess.CompletedProcess:
+    assert result.returncode == code, f"expected exit {code}, got {result.returncode}:\n{result.stdout}\n{result.stderr}"
+    assert "Traceback" not in result.stderr + result.stdout, result.stderr
+    return result
+
+
 class Project:
     """A temporary project folder (a git repository) with helpers to write files and run pipetool."""
 
@@ -104,18 +146,27 @@ class Project:
         """Run `pipetool ARGS` in the project (or cwd)."""
         return run_pipetool(cwd or self.path, *args, env=env, timeout=timeout)
 
+    def cli(self, *args: str, cwd: Path | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
+        """Run `pipetool ARGS` in this process (no interpreter start-up), for tests where the
+        process boundary does not matter; the same result as run()."""
+        return run_in_process(cwd or self.path, *args, env=env)
+
+    def cli_ok(self, *args: str, **kwargs) -> subprocess.CompletedProcess:
+        """cli(), insisting it succeeded."""
+        return _succeeded(self.cli(*args, **kwargs), args)
+
+    def cli_fails(self, *args: str, code: int = 1, **kwargs) -> subprocess.CompletedProcess:
+        """cli(), insisting it failed cleanly: the exit code, and no traceback."""
+        return _failed(self.cli(*args, **kwargs), code)
+
     def ok(self, *args: str, **kwargs) -> subprocess.CompletedProcess:
         """Run pipetool and insist it succeeded; its output is shown when it did not."""
-        result = self.run(*args, **kwargs)
-        assert result.returncode == 0, f"pipetool {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
-        return result
+        return _succeeded(self.run(*args, **kwargs), args)
 
     def fails(self, *args: str, code: int = 1, **kwargs) -> subprocess.CompletedProcess:
         """Run pipetool and insist it failed cleanly: the exit code, and no traceback."""
-        result = self.run(*args, **kwargs)
-        assert result.returncode == code, f"expected exit {code}, got {result.returncode}:\n{result.stdout}\n{result.stderr}"
-        assert "Traceback" not in result.stderr + result.stdout, result.stderr
-        return result
+        return _failed(self.run(*args, **kwargs), code)
+
 
     def git(self, *args: str) -> str:
         return subprocess.run(["git", *args], cwd=self.path, check=True, capture_output=True,
