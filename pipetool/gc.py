@@ -1,53 +1,275 @@
-"""Garbage collection: cache objects and run-cache entries that no kept lock needs."""
+"""Garbage collection: cache objects, run-cache entries and temp files that nothing kept needs.
+
+Nothing is removed on incomplete knowledge: while a kept directory's manifest cannot be read,
+any file object may be one of its files, so no file object goes (locally or on the remote).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import json
+import os
+import re
+import stat
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from .cache import CorruptObject
-from .hashing import DIR_SUFFIX
-from .lock import LockEntry, parse
-from .runcache import out_hashes
+from .cache import Cache, CorruptObject
+from .errors import LockError
+from .hashing import DIR_SUFFIX, manifest_hash
+from .lock import LOCK_FILE, LockEntry, parse
+from .remote import Remote, Stored, remove_files, stored_files
+from .runcache import Record, out_hashes, well_formed
 from .workspace import Workspace
+
+TEMP_AGE = 3600.0  # seconds: a temp file this old belongs to a transfer or write that was killed
+# pipetool's temp names in its state folder: `<file>.tmp-<pid>` (whole-file writes, cache stores)
+# and `<object>.tmp-<pid>-<thread>` (downloads).
+_LOCAL_TEMP = re.compile(r".+\.tmp-(?P<pid>\d+)(-\d+)?")
+_OBJECT = re.compile(r"[0-9a-f]{32}(\.dir)?")  # an object's hash: anything else in the cache is not pipetool's
+_SKIPPED = ("tmp",)  # the Dask executor's run folders, which it sweeps itself
+NOTHING_REMOVED = "gc removed nothing: it cannot tell which objects that revision needs"
+
+Entries = list[tuple[str, str, int]]
+ManifestReader = Callable[[str], "Entries | str"]  # a manifest's entries, or why it cannot be read
+
+
+@dataclass(frozen=True)
+class Unread:
+    """A kept directory whose manifest could not be read."""
+
+    stage: str
+    out: str
+    revision: str  # "" for the workspace's lock
+    problem: str
+
+
+@dataclass
+class Kept:
+    hashes: set[str] = field(default_factory=set)
+    unread: list[Unread] = field(default_factory=list)
+
+    def removable(self, digest: str) -> bool:
+        """No kept lock names it, and it cannot be a file of a directory whose manifest is unread."""
+        return digest not in self.hashes and (not self.unread or digest.endswith(DIR_SUFFIX))
+
+    def run_removable(self, record: Record | None) -> bool:
+        """A malformed entry, or one naming an object that goes (it could never be restored)."""
+        return record is None or any(self.removable(digest) for _, digest, _ in out_hashes(record))
 
 
 @dataclass
 class Garbage:
+    kept: Kept
     objects: list[tuple[str, int]] = field(default_factory=list)  # (hash, size)
     runs: list[str] = field(default_factory=list)  # keys of run-cache entries
+    temps: list[tuple[str, int]] = field(default_factory=list)  # (path, size) of leftover temp files
 
     @property
     def size(self) -> int:
         return sum(size for _, size in self.objects)
 
 
-def referenced(ws: Workspace, locks: Iterable[dict[str, LockEntry]]) -> set[str]:
-    """Hashes of every out in the locks, with the files of directory manifests."""
-    hashes: set[str] = set()
-    for entries in locks:
-        for entry in entries.values():
-            hashes.update(record.hash for record in entry.outs)
-    for digest in [h for h in hashes if h.endswith(DIR_SUFFIX) and ws.cache.has(h)]:
+@dataclass
+class RemoteGarbage:
+    objects: list[Stored] = field(default_factory=list)
+    runs: list[Stored] = field(default_factory=list)
+    temps: list[Stored] = field(default_factory=list)
+    undated: list[Stored] = field(default_factory=list)  # temp files the backend gives no time for
+    unjudged: list[str] = field(default_factory=list)  # run entries that could not be read: kept
+
+    @property
+    def removed(self) -> list[Stored]:
+        return self.objects + self.runs + self.temps
+
+    @property
+    def size(self) -> int:
+        return sum(item.size for item in self.removed)
+
+
+# -- what is kept ----------------------------------------------------------------------------------
+
+def kept_locks(ws: Workspace, revision_lock_texts: Iterable[tuple[str, str]] = ()) -> list[tuple[str, dict]]:
+    """(revision, entries) of the workspace's lock and of each revision's; a lock that cannot be
+    parsed is an error (LockError naming the revision), so nothing is removed on a guess."""
+    locks: list[tuple[str, dict[str, LockEntry]]] = [("", ws.locks.read())]
+    for revision, text in revision_lock_texts:
         try:
-            hashes.update(file_digest for _, file_digest, _ in ws.cache.manifest(digest))
+            locks.append((revision, parse(text, f"{LOCK_FILE} at {revision[:12]}")))
+        except LockError as exc:
+            raise LockError(exc.message, file=exc.file, line=exc.line, column=exc.column, stage=exc.stage,
+                            hint=NOTHING_REMOVED) from None
+    return locks
+
+
+def referenced(locks: Iterable[tuple[str, dict[str, LockEntry]]], read_manifest: ManifestReader) -> Kept:
+    """Hashes of every out in the locks with the files of their directories; the unread ones."""
+    kept = Kept()
+    dirs: dict[str, tuple[str, str, str]] = {}  # manifest hash -> (stage, out, revision), first seen
+    for revision, entries in locks:
+        for stage, entry in entries.items():
+            for record in entry.outs:
+                kept.hashes.add(record.hash)
+                if record.hash.endswith(DIR_SUFFIX):
+                    dirs.setdefault(record.hash, (stage, record.path, revision))
+    for digest, (stage, out, revision) in dirs.items():
+        entries = read_manifest(digest)
+        if isinstance(entries, str):
+            kept.unread.append(Unread(stage, out, revision, entries))
+        else:
+            kept.hashes.update(file_digest for _, file_digest, _ in entries)
+    return kept
+
+
+def local_manifests(cache: Cache) -> ManifestReader:
+    def read(digest: str) -> Entries | str:
+        try:
+            if not cache.has(digest):
+                return "missing from the cache"
+            return cache.manifest(digest)
         except CorruptObject:
-            pass  # its files stay unreferenced; checkout reports the manifest itself
-    return hashes
+            return "damaged in the cache (its bytes do not hash to its name)"
+        except OSError as exc:
+            return f"unreadable in the cache ({exc.strerror or exc})"
+    return read
 
 
-def find_garbage(ws: Workspace, revision_lock_texts: Iterable[str] = ()) -> Garbage:
-    """What gc would remove: objects no kept lock names, and run-cache entries naming them."""
-    locks = [ws.locks.read()] + [parse(text) for text in revision_lock_texts]
-    keep = referenced(ws, locks)
-    garbage = Garbage(objects=[(h, size) for h, size in ws.cache.objects() if h not in keep])
+def remote_manifests(remote: Remote, local: ManifestReader) -> ManifestReader:
+    """The local manifest, else the remote's copy when its bytes hash to its name."""
+    def read(digest: str) -> Entries | str:
+        entries = local(digest)
+        if not isinstance(entries, str):
+            return entries
+        try:
+            data = remote.read_bytes(remote.object_path(digest))
+        except FileNotFoundError:
+            return f"{entries}, and not on remote '{remote.name}'"
+        except Exception as exc:  # noqa: BLE001 - whatever the backend raises, the directory stays unread
+            return f"{entries}, and unreadable on remote '{remote.name}' ({exc})"
+        parsed = _manifest_entries(data, digest)
+        return parsed if parsed is not None else f"{entries}, and damaged on remote '{remote.name}'"
+    return read
+
+
+def _manifest_entries(data: bytes, digest: str) -> Entries | None:
+    try:
+        entries = [(str(rel), str(h), int(size)) for rel, h, size in json.loads(data)]
+    except (ValueError, TypeError, UnicodeDecodeError):
+        return None
+    return entries if manifest_hash(entries) == digest else None
+
+
+# -- local -------------------------------------------------------------------------------------------
+
+def find_garbage(ws: Workspace, revision_lock_texts: Iterable[tuple[str, str]] = (),
+                 read_manifest: ManifestReader | None = None, now: float | None = None) -> Garbage:
+    """What gc would remove locally: objects no kept lock needs, run-cache entries naming them, and
+    temp files that killed transfers and writes left behind."""
+    kept = referenced(kept_locks(ws, revision_lock_texts), read_manifest or local_manifests(ws.cache))
+    garbage = Garbage(kept, objects=[(h, size) for h, size in ws.cache.objects()
+                                     if _OBJECT.fullmatch(h) and kept.removable(h)])
     runs = ws.runs.records()  # well-formed ones: the others go too
-    garbage.runs = [key for key in ws.runs.keys()
-                    if key not in runs or not {digest for _, digest, _ in out_hashes(runs[key])} <= keep]
+    garbage.runs = [key for key in ws.runs.keys() if kept.run_removable(runs.get(key))]
+    garbage.temps = stale_temps(ws.project.state_dir, time.time() if now is None else now)
     return garbage
 
 
+def stale_temps(state_dir: str, now: float) -> list[tuple[str, int]]:
+    """pipetool's temp files in its state folder that are over an hour old and whose writer is gone.
+
+    Links are never followed, and only files named exactly as pipetool names its temp files go.
+    """
+    found = []
+    for folder, dirs, files in os.walk(state_dir):
+        if folder == state_dir:
+            dirs[:] = [name for name in dirs if name not in _SKIPPED]
+        for name in files:
+            match = _LOCAL_TEMP.fullmatch(name)
+            if match is None:
+                continue
+            path = os.path.join(folder, name)
+            try:
+                info = os.lstat(path)
+            except OSError:
+                continue
+            if stat.S_ISREG(info.st_mode) and now - info.st_mtime > TEMP_AGE and not _alive(int(match["pid"])):
+                found.append((path, info.st_size))
+    return sorted(found)
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process of that id runs here (a writer that is slow, not killed)."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    except (OverflowError, OSError):
+        return False
+    return True
+
+
 def collect(ws: Workspace, garbage: Garbage) -> None:
-    for digest, _ in garbage.objects:
-        ws.cache.remove(digest)
+    """Run entries first, then manifests, then files: a kill midway never leaves a record naming
+    what is gone."""
     ws.runs.remove(garbage.runs)
+    for digest, _ in sorted(garbage.objects, key=lambda item: not item[0].endswith(DIR_SUFFIX)):
+        ws.cache.remove(digest)
+    for path, _ in garbage.temps:
+        try:
+            os.remove(path)
+        except FileNotFoundError:
+            pass
+
+
+# -- the remote ------------------------------------------------------------------------------------
+
+def find_remote_garbage(remote: Remote, kept: Kept, jobs: int, now: float | None = None) -> RemoteGarbage:
+    """What `gc --cloud` would remove there: objects no kept lock needs, run entries naming them
+    (or malformed), and uploads over an hour old that never finished. Other files are never listed."""
+    now = time.time() if now is None else now
+    garbage = RemoteGarbage()
+    stored = stored_files(remote, jobs)
+    garbage.objects = [item for item in stored if item.kind == "object" and kept.removable(item.name)]
+    for item in (item for item in stored if item.kind == "temp"):
+        if item.modified is None:
+            garbage.undated.append(item)
+        elif now - item.modified > TEMP_AGE:
+            garbage.temps.append(item)
+    runs = [item for item in stored if item.kind == "run"]
+    with ThreadPoolExecutor(max(1, jobs)) as pool:
+        records = list(pool.map(lambda item: _remote_record(remote, item), runs))
+    for item, record in zip(runs, records):
+        if record is _UNREAD:
+            garbage.unjudged.append(item.name)
+        elif kept.run_removable(record):
+            garbage.runs.append(item)
+    return garbage
+
+
+_UNREAD = object()  # a run entry that could not be fetched: it is kept
+
+
+def _remote_record(remote: Remote, item: Stored) -> object:
+    try:
+        data = remote.read_bytes(item.path)
+    except Exception:  # noqa: BLE001 - kept, and counted as not judged
+        return _UNREAD
+    try:
+        record = json.loads(data)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return record if well_formed(record) else None
+
+
+def collect_remote(remote: Remote, garbage: RemoteGarbage) -> None:
+    """Run entries, then manifests, then files, then temp files, each batch done before the next:
+    a manifest on the remote keeps meaning that its whole directory is there."""
+    manifests = [item.path for item in garbage.objects if item.name.endswith(DIR_SUFFIX)]
+    files = [item.path for item in garbage.objects if not item.name.endswith(DIR_SUFFIX)]
+    for batch in ([item.path for item in garbage.runs], manifests, files, [item.path for item in garbage.temps]):
+        remove_files(remote, batch)

@@ -16,7 +16,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..gc import find_garbage
-    from .cmd_gc import human
+    from .cmd_gc import human, warn_unread
 
     with workspace() as ws:
         objects = list(ws.cache.objects())
@@ -25,4 +25,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"Cache: {ws.cache.dir}")
         print(f"  {len(objects)} object(s), {human(sum(size for _, size in objects))}; link type {link}")
         print(f"  'pipetool gc' would free {human(garbage.size)} in {len(garbage.objects)} object(s)")
+        if garbage.temps:
+            print(f"  and {human(sum(size for _, size in garbage.temps))} in {len(garbage.temps)} temp file(s) "
+                  "of interrupted transfers")
+        warn_unread(garbage.kept.unread)
     return 0
