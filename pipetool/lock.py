@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import json
 import os
-import pickle
+import posixpath
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
 from typing import Any
 
 import xxhash
 
-from . import lock_yaml, yamlfile
+from . import lock_yaml, trusted_cache, yamlfile
 from .errors import LockError, SpecError
 from .hashing import HashInfo
 
@@ -159,6 +160,8 @@ def _entry(name: str, body: Any, display: str, line: int) -> LockEntry:
 
     if not isinstance(body, dict):
         raise fail("entry must be a mapping")
+    if _CONTROL.search(name):
+        raise fail(f"the stage name {name!r} holds control characters")
     if body.get(DROPPED) is True:
         return DROPPED_ENTRY
     cmd = body.get("cmd")
@@ -169,6 +172,8 @@ def _entry(name: str, body: Any, display: str, line: int) -> LockEntry:
     params = body.get("params") or {}
     if not isinstance(params, dict) or not all(isinstance(v, dict) for v in params.values()):
         raise fail("'params' must map each params file to {key: value}", body.line_of("params"))
+    if any(_CONTROL.search(str(file)) for file in params):
+        raise fail("a params file name holds control characters", body.line_of("params"))
     duration = body.get("duration")
     if duration is not None and (isinstance(duration, bool) or not isinstance(duration, (int, float))
                                  or not duration >= 0):
@@ -190,21 +195,50 @@ def _records(body: dict, key: str, fail) -> tuple[PathRecord, ...]:
     for item in items:
         if not isinstance(item, dict):
             raise fail(f"each of '{key}' must have path, xxh3 and size", body.line_of(key))
-        path = item.get("path")
-        if not isinstance(path, str) or not path:
-            raise fail(f"an entry of '{key}' has no valid 'path'", item.line_of("path"))
-        if not isinstance(item.get("xxh3"), str):
-            raise fail(f"'xxh3' of '{path}' must be a hash, not {item.get('xxh3')!r}", item.line_of("xxh3"))
-        for key_name in ("size", "nfiles"):
-            value = item.get(key_name)
-            if (key_name == "size" or value is not None) and not _is_count(value):
-                raise fail(f"'{key_name}' of '{path}' must be a whole number, not {value!r}", item.line_of(key_name))
-        records.append(PathRecord(path, item["xxh3"], item["size"], item.get("nfiles")))
+        path, digest, size, nfiles = item.get("path"), item.get("xxh3"), item.get("size"), item.get("nfiles")
+        problem = record_problem(path, digest, size, nfiles, out=key == "outs")
+        if problem is not None:
+            field_name, message = problem
+            raise fail(f"an entry of '{key}': {message}", item.line_of(field_name))
+        records.append(PathRecord(path, digest, size, nfiles))
     return tuple(records)
+
+
+def record_problem(path: Any, digest: Any, size: Any, nfiles: Any = None,
+                   out: bool = True) -> tuple[str, str] | None:
+    """(the field at fault, what is wrong) of a path record read from data (a lock, a journal,
+    a remote), or None when it has the form pipetool writes. Deps may lie outside the project;
+    outs (out=True) may not. A cloned repository's lock is not trusted: its paths and hashes
+    reach the cache and the workspace, so nothing uses one before it passes here.
+    """
+    if not isinstance(path, str) or not path:
+        return "path", f"'path' must be a path, not {path!r}"
+    if _CONTROL.search(path):
+        return "path", f"'path' {path!r} holds control characters"
+    if posixpath.normpath(path) != path:
+        return "path", f"'path' {path!r} is not normalized (expected {posixpath.normpath(path)!r})"
+    if out and (posixpath.isabs(path) or path == ".." or path.startswith("../") or path == "."):
+        return "path", f"'path' {path!r} lies outside the project: an out is a relative path inside it"
+    if not isinstance(digest, str) or not is_hash(digest):
+        return "xxh3", f"'xxh3' of '{path}' must be 32 lowercase hex digits (with '.dir' for a folder), not {digest!r}"
+    if not _is_count(size):
+        return "size", f"'size' of '{path}' must be a whole number, not {size!r}"
+    if nfiles is not None and not _is_count(nfiles):
+        return "nfiles", f"'nfiles' of '{path}' must be a whole number, not {nfiles!r}"
+    return None
+
+
+def is_hash(text: str) -> bool:
+    """An object name pipetool makes: xxh3-128 in lowercase hex, '.dir' for a folder's manifest."""
+    return _HASH.fullmatch(text) is not None
 
 
 def _is_count(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+_HASH = re.compile(r"[0-9a-f]{32}(?:\.dir)?")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 class LockStore:
@@ -243,20 +277,15 @@ class LockStore:
         return entries
 
     def _parse_cached(self, raw: bytes) -> dict[str, LockEntry]:
-        """Parse the lock, or load the pickled copy made last time it had these exact bytes.
+        """Parse the lock, or load the copy made last time it had these exact bytes.
 
         YAML parsing dominates a no-op status of a big pipeline; unpickling is ~10x faster.
         """
         key = _base(raw)
-        try:
-            with open(self.cache_path, "rb") as handle:
-                cached = pickle.load(handle)
-            if (cached["key"], cached["format"]) == (key, _CACHE_FORMAT):
-                self._blocks = cached["blocks"]
-                return cached["entries"]
-        except (OSError, pickle.UnpicklingError, EOFError, KeyError, TypeError, AttributeError,
-                ValueError, ImportError, IndexError):
-            pass  # no copy, or an unusable one: parse
+        cached = trusted_cache.load(self.cache_path, CACHE_FILE)
+        if isinstance(cached, dict) and (cached.get("key"), cached.get("format")) == (key, _CACHE_FORMAT):
+            self._blocks = cached["blocks"]
+            return cached["entries"]
         entries = parse(raw.decode("utf-8", errors="replace"))
         self._write_cache(key, entries, {})
         return entries
@@ -264,11 +293,7 @@ class LockStore:
     def _write_cache(self, key: str, entries: dict[str, LockEntry], blocks: Blocks) -> None:
         """Keep the parsed lock (and each stage's text), for the next read of these exact bytes."""
         record = {"key": key, "format": _CACHE_FORMAT, "entries": entries, "blocks": blocks}
-        try:
-            atomic_write_bytes(self.cache_path, pickle.dumps(record, protocol=pickle.HIGHEST_PROTOCOL),
-                               durable=False)
-        except OSError:
-            pass  # a read-only state folder: no copy, still correct
+        trusted_cache.save(self.cache_path, CACHE_FILE, record)
 
     def begin(self, entries: dict[str, LockEntry]) -> None:
         """Start a journal whose records apply to the lock file as it is now.

@@ -9,18 +9,16 @@ YAML parser at all (not even its import).
 from __future__ import annotations
 
 import os
-import pickle
 from dataclasses import dataclass, fields
 from typing import Any
 
 import xxhash
 
 from . import graph as graph_mod
-from . import spec
+from . import spec, trusted_cache
 from .errors import SpecError
 from .graph import Graph
 from .params import ParamsFiles
-from .lock import atomic_write_bytes
 from .source import FileSource
 from .stage import Out, Resources, Stage
 
@@ -111,17 +109,11 @@ def _parsed_pipeline(source: _Recording, path: str) -> tuple[Any, str | None]:
 
 
 def _read(path: str) -> dict | None:
-    try:
-        with open(path, "rb") as handle:
-            cached = pickle.load(handle)
-        return cached if cached["version"] == VERSION else None
-    except (OSError, pickle.UnpicklingError, EOFError, KeyError, TypeError, AttributeError, ValueError,
-            ImportError, IndexError):
-        return None  # no cache, or an unusable one: compile afresh
+    cached = trusted_cache.load(path, os.path.basename(path))
+    if isinstance(cached, dict) and cached.get("version") == VERSION:
+        return cached
+    return None  # no cache, an unusable one, or one this user's pipetool did not write: compile afresh
 
 
 def _write(path: str, record: dict) -> None:
-    try:
-        atomic_write_bytes(path, pickle.dumps(record, protocol=pickle.HIGHEST_PROTOCOL), durable=False)
-    except OSError:
-        pass
+    trusted_cache.save(path, os.path.basename(path), record)
