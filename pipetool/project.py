@@ -4,6 +4,7 @@ starting a new one."""
 from __future__ import annotations
 
 import os
+import subprocess
 from dataclasses import dataclass
 
 from .errors import ProjectError
@@ -41,14 +42,78 @@ class Project:
         return os.path.join(self.root, STATE_DIR)
 
     def ensure_state_dir(self) -> str:
-        """Create .pipetool/ with its own .gitignore, so its contents never reach git."""
+        """Create .pipetool/ with its own .gitignore, so its contents never reach git; refuse a
+        state folder that a committed symlink would move elsewhere."""
         path = self.state_dir
+        check_state_links(self.root)
         os.makedirs(path, exist_ok=True)
         ignore = os.path.join(path, ".gitignore")
         if not os.path.exists(ignore):
             with open(ignore, "w", encoding="utf-8") as handle:
                 handle.write(_STATE_GITIGNORE)
         return path
+
+
+def check_state_links(root: str) -> None:
+    """Refuse a symlink in .pipetool/ (the folder itself, an entry, or an entry of its folders:
+    cache/ab, runs/runs.db, logs/x.log...) that git tracks: a cloned repository could otherwise
+    move pipetool's cache or state anywhere, and `gc` or a checkout would write or delete there.
+
+    Links git does not track are the user's or pipetool's own (an experiment's worktree shares
+    the project's cache through one); outside git, where that cannot be told, none is followed.
+    """
+    links = _state_links(root)
+    if not links:
+        return
+    tracked = _tracked(root, links)
+    refused = [link for link in links if tracked is None or link in tracked]
+    if not refused:
+        return
+    link = refused[0]
+    target = os.readlink(os.path.join(root, link))
+    why = "is a symlink git tracks" if tracked is not None else "is a symlink, outside any git repository"
+    raise ProjectError(
+        f"'{link}' {why} (to {target!r}): pipetool keeps its cache and state only in folders it made "
+        "itself; nothing was read or written through it",
+        hint=f"remove the link ('git rm --cached {link}', then delete it); pipetool makes what it needs",
+    )
+
+
+def _state_links(root: str) -> list[str]:
+    """Project-relative '/'-paths of the symlinks among .pipetool and two levels below it."""
+    state = os.path.join(root, STATE_DIR)
+    if os.path.islink(state):
+        return [STATE_DIR]
+    if os.path.lexists(state) and not os.path.isdir(state):
+        raise ProjectError(f"'{STATE_DIR}' is a file; pipetool keeps its state in a folder of that name",
+                           hint=f"move the file away, or remove it: rm {STATE_DIR}")
+    links: list[str] = []
+    for entry in _entries(state):
+        if entry.is_symlink():
+            links.append(f"{STATE_DIR}/{entry.name}")
+        elif entry.is_dir(follow_symlinks=False):
+            links += [f"{STATE_DIR}/{entry.name}/{inner.name}" for inner in _entries(entry.path) if inner.is_symlink()]
+    return links
+
+
+def _entries(folder: str) -> list[os.DirEntry]:
+    try:
+        with os.scandir(folder) as found:
+            return list(found)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+
+
+def _tracked(root: str, paths: list[str]) -> set[str] | None:
+    """Which of these paths git tracks; None when the project is not in a git repository."""
+    try:
+        done = subprocess.run(["git", "--literal-pathspecs", "ls-files", "-z", "--", *paths], cwd=root, capture_output=True,
+                              check=False)
+    except OSError:
+        return None
+    if done.returncode != 0:
+        return None
+    return {name.decode("utf-8", errors="replace") for name in done.stdout.split(b"\0") if name}
 
 
 def find(start: str | None = None) -> Project:
