@@ -15,6 +15,7 @@ import weakref
 from dataclasses import dataclass
 
 from .errors import PipetoolError, RevisionError, SpecError
+from .source import FileSource
 
 WORKSPACE = "workspace"
 
@@ -114,28 +115,43 @@ def _summary_and_time(commit: bytes) -> tuple[str, int]:
 
 
 class _Objects:
-    """One `git cat-file --batch` process: objects by any name git understands (sha:path too)."""
+    """One `git cat-file --batch` process: objects by any name git understands (sha:path too).
+
+    Symlinks in a revision are followed as the working tree would follow them, inside the
+    revision only (`--follow-symlinks`); one that leads outside it is never read (see OUTSIDE).
+    """
 
     def __init__(self, top: str) -> None:
-        self._proc = subprocess.Popen(["git", "cat-file", "--batch"], cwd=top, stdin=subprocess.PIPE,
-                                      stdout=subprocess.PIPE)
+        self._proc = subprocess.Popen(["git", "cat-file", "--batch", "--follow-symlinks"], cwd=top,
+                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         self._lock = threading.Lock()
         weakref.finalize(self, _end, self._proc)
 
     def get(self, name: str) -> tuple[str, str, bytes] | None:
-        """(object id, type, contents), or None when git has no such object."""
+        """(object id, type, contents), or None when git has no such object; a symlink that
+        leads outside the revision is ('', OUTSIDE, its target)."""
         assert self._proc.stdin is not None and self._proc.stdout is not None
         with self._lock:
             try:
                 self._proc.stdin.write(name.encode() + b"\n")
                 self._proc.stdin.flush()
-                header = self._proc.stdout.readline().split()
-                if len(header) != 3:  # "<name> missing", "ambiguous" or the like
+                line = self._proc.stdout.readline().rstrip(b"\n")
+                if line.endswith((b" missing", b" ambiguous")):  # the name may hold spaces
+                    return None
+                header = line.split()
+                if len(header) == 2 and header[0] in _NOT_FOUND + (b"symlink",):
+                    data = self._proc.stdout.read(int(header[1]) + 1)[:-1]  # the name or link git stopped at
+                    return ("", OUTSIDE, data) if header[0] == b"symlink" else None
+                if len(header) != 3:
                     return None
                 data = self._proc.stdout.read(int(header[2]) + 1)[:-1]
             except (OSError, ValueError):
                 raise RevisionError("git cat-file stopped answering", hint="run the command again") from None
         return header[0].decode(), header[1].decode(), data
+
+
+OUTSIDE = "outside"  # the type _Objects gives a symlink leading out of the revision
+_NOT_FOUND = (b"dangling", b"loop", b"notdir")  # what --follow-symlinks says of links it cannot end
 
 
 def _end(proc: subprocess.Popen) -> None:
@@ -168,10 +184,13 @@ class GitSource:
     def blob_id(self, relpath: str) -> str | None:
         """The git object id of a file: equal ids, equal contents."""
         found = self._object(relpath)
-        return found[0] if found is not None else None
+        return found[0] or None if found is not None else None
 
     def read_bytes(self, relpath: str) -> bytes | None:
         found = self._object(relpath)
+        if found is not None and found[1] == OUTSIDE:
+            target = found[2].decode("utf-8", errors="replace")
+            raise SpecError(f"not read: a symlink leading outside the repository (to {target!r})", file=relpath)
         if found is None or found[1] != "blob":
             return None
         return found[2]
@@ -187,6 +206,38 @@ class GitSource:
 
     def exists(self, relpath: str) -> bool:
         return self._object(relpath) is not None
+
+
+class ShownFiles(FileSource):
+    """The working tree, for commands that show what files hold (metrics, params, plots, exp
+    show): a file whose path or symlinks lead outside the project, into `.git/` or into
+    pipetool's state (config.local holds credentials) is refused, never read. A cloned
+    repository could otherwise have a CI job print any file of the machine it runs on."""
+
+    def __init__(self, root: str) -> None:
+        from .project import STATE_DIR
+
+        super().__init__(root)
+        real = os.path.realpath(root)
+        self._inside = real
+        self._private = (os.path.join(real, ".git"), os.path.join(real, STATE_DIR))
+        self._cache = os.path.join(real, STATE_DIR, "cache")  # where cache.type symlink links outs
+
+    def read_text(self, relpath: str) -> str | None:
+        real = os.path.realpath(os.path.join(self.root, relpath))
+        if not self._readable(real):
+            raise SpecError(f"not read: it leads outside the project, or into its .git or .pipetool folder "
+                            f"(to {real!r})", file=relpath)
+        return super().read_text(relpath)
+
+    def _readable(self, real: str) -> bool:
+        if _within(real, self._cache):
+            return True
+        return _within(real, self._inside) and not any(_within(real, private) for private in self._private)
+
+
+def _within(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder + os.sep)
 
 
 class Revisions:
@@ -207,16 +258,15 @@ class Revisions:
         """The project's cache, for outs that git does not keep (read-only use)."""
         from .cache import Cache
         from .hashing import Hasher
-        from .project import STATE_DIR
+        from .project import STATE_DIR, check_state_links
 
+        check_state_links(self.root)
         return Cache(os.path.join(self.root, STATE_DIR), hasher=Hasher(self.root, None))
 
     def source(self, rev: str | None):
         """(label, source) for a revision name; None or 'workspace' means the working tree."""
-        from .source import FileSource
-
         if rev is None or rev == WORKSPACE:
-            return WORKSPACE, FileSource(self.root)
+            return WORKSPACE, ShownFiles(self.root)
         revision = self.git.revision(rev)
         return rev, self.git.source(revision)
 
