@@ -3,6 +3,13 @@ for credentials and per-machine choices) merged over it. Small YAML, read once p
 
 Both files map sections to settings (`cache: {type: copy}`); the `remote` section maps each
 remote's name to its own settings (`remote: {storage: {url: s3://bucket/path}}`).
+
+The committed file comes with a clone, so nothing it can set makes a command that runs no stages
+execute anything or write outside the project: `cache.type` only chooses how outs are placed
+inside it; `executor.*` is read only by the commands that run stages (repro, exp run); remote
+URLs and options are used only by the commands the user points at a remote (push, pull, fetch,
+status --remote, gc --cloud), and a credential there is refused (remote.py). Unknown
+settings are kept but never acted on.
 """
 
 from __future__ import annotations

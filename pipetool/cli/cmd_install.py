@@ -8,7 +8,7 @@ import os
 
 HOOK = """#!/bin/sh
 # Installed by 'pipetool install': bring outs in line with pipeline.lock.
-{condition}cd "$(git rev-parse --show-toplevel)/{project}" || exit 0
+{condition}cd "$(git rev-parse --show-toplevel)"{project} || exit 0
 exec pipetool checkout
 """
 HOOKS = {
@@ -30,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
     repo = GitRepo(project.root)
     hooks = os.path.join(repo.repo.git_dir, "hooks")
     for name, condition in HOOKS.items():
-        _write_hook(os.path.join(hooks, name), HOOK.format(condition=condition, project=repo.prefix))
+        _write_hook(os.path.join(hooks, name), HOOK.format(condition=condition, project=_shell_suffix(repo.prefix)))
     _add_attribute(os.path.join(project.root, ".gitattributes"))
     with repo.repo.config_writer() as config:
         config.set_value('merge "pipetool-lock"', "name", "pipetool per-stage merge of pipeline.lock")
@@ -38,6 +38,14 @@ def run(args: argparse.Namespace) -> int:
     print("Installed: post-checkout and post-merge hooks run 'pipetool checkout'; "
           "pipeline.lock merges per stage (.gitattributes: commit it)")
     return 0
+
+
+def _shell_suffix(prefix: str) -> str:
+    """The project's folder below the repository's top as sh words appended to it, quoted: a
+    cloned repository names its folders, and a hook runs on every checkout."""
+    import shlex
+
+    return "/" + shlex.quote(prefix) if prefix else ""
 
 
 def _write_hook(path: str, text: str) -> None:
