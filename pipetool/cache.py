@@ -4,6 +4,12 @@ A file is `cache/ab/cdef…`; a directory is a manifest `cache/ab/cdef….dir` (
 [relative path, hash, size]) plus its files' objects. Objects are read-only and never change.
 Getting bytes in and out of the cache tries a reflink (a copy that shares blocks) first, then
 the configured link type: copy, hardlink or symlink.
+
+Objects on disk are not trusted (bit rot, an edit that kept the mtime, a committed or fetched
+file): every restore checks the bytes it puts in the workspace against their hash, a copy while
+it copies, a link before it links; a damaged object is removed, so the next fetch or repro
+replaces it. Manifests are checked for their form (relative clean paths, hashes, sizes) before
+any of their paths is used.
 """
 
 from __future__ import annotations
@@ -15,14 +21,20 @@ import shutil
 import threading
 from collections.abc import Iterator
 
-from .hashing import DIR_SUFFIX, Hasher, file_hash, manifest_hash
+import xxhash
+
+from .hashing import DIR_SUFFIX, Hasher, copy_hashed, file_hash, is_hash, manifest_hash
+from .safepath import UnsafePath, relative
 
 CACHE_DIR = "cache"
 _FICLONE = 0x40049409  # Linux ioctl: make dst share src's blocks (btrfs, xfs, …)
+# A manifest of 20,000 files is ~1.5 MB; one this big would name ~10 million.
+MAX_MANIFEST_BYTES = 1 << 30
+RESTORING = ".pipetool-tmp"  # a restore in progress writes beside its out under this name
 
 
 class CorruptObject(Exception):
-    """A cache object whose bytes no longer hash to its name."""
+    """A cache object whose bytes no longer hash to its name (or a manifest of a bad form)."""
 
 
 class Cache:
@@ -32,6 +44,10 @@ class Cache:
         self.hasher = hasher
 
     def path(self, digest: str) -> str:
+        """Where an object lives; CorruptObject for a name that is not a hash (from a lock or a
+        remote), which would lead elsewhere."""
+        if not is_hash(digest):
+            raise CorruptObject(digest)
         return os.path.join(self.dir, digest[:2], digest[2:])
 
     def has(self, digest: str) -> bool:
@@ -59,16 +75,23 @@ class Cache:
             return
         for relpath, file_digest, _ in entries:
             self._store_file(os.path.join(full, relpath), file_digest, link_type)
-        if not self.has(digest):
-            self._write_object(digest, json.dumps([list(e) for e in entries]).encode())
+        data = _manifest_bytes(entries)
+        if not self.has(digest) or _read_quietly(self.path(digest)) != data:
+            self._write_object(digest, data)  # a damaged manifest is written anew, not kept
 
     def _store_file(self, full: str, digest: str, link_type: str) -> None:
         target = self.path(digest)
-        if os.path.exists(target) and not self._intact(digest):
-            os.remove(target)  # a damaged object is replaced by the good bytes at hand
+        st = os.lstat(full)
+        if os.path.islink(full):
+            link_type = "copy"  # an out that is a symlink: take its bytes, never link or move the link
+        try:
+            if os.lstat(target).st_size != st.st_size:
+                os.remove(target)  # a damaged object is replaced by the good bytes at hand
+        except FileNotFoundError:
+            pass
         if not os.path.exists(target):
             os.makedirs(os.path.dirname(target), exist_ok=True)
-            tmp = f"{target}.tmp-{os.getpid()}"
+            tmp = f"{target}.tmp-{os.getpid()}-{threading.get_ident()}"
             try:
                 if link_type == "symlink":
                     os.replace(full, tmp)  # move, not copy: the workspace gets a link below
@@ -112,63 +135,83 @@ class Cache:
 
     # -- reading ----------------------------------------------------------------------------
     def manifest(self, digest: str) -> list[tuple[str, str, int]]:
-        """A directory's entries; CorruptObject when the manifest does not hash to its name."""
-        try:
-            with open(self.path(digest), encoding="utf-8") as handle:
-                entries = [(str(rel), str(h), int(size)) for rel, h, size in json.load(handle)]
-        except (ValueError, TypeError, UnicodeDecodeError):
-            raise CorruptObject(digest) from None
-        if manifest_hash(entries) != digest:
+        """A directory's entries, checked; CorruptObject when the manifest does not hash to its
+        name or names what no directory of pipetool's could hold (it is removed then)."""
+        path = self.path(digest)
+        entries = _read_manifest(path)
+        if entries is None or manifest_hash(entries) != digest:
+            if os.path.lexists(path):
+                self.discard(digest)
             raise CorruptObject(digest)
         return entries
 
     def read_bytes(self, digest: str) -> bytes | None:
-        """A file object's verified bytes, or None when the cache lacks it."""
-        if not self.has(digest):
-            return None
-        self.verify(digest)
-        with open(self.path(digest), "rb") as handle:
-            return handle.read()
-
-    def _intact(self, digest: str) -> bool:
+        """A file object's bytes, checked against its hash; None when the cache lacks it."""
         try:
-            self.verify(digest)
-            return True
-        except CorruptObject:
-            return False
-
-    def verify(self, digest: str) -> None:
-        """Raise CorruptObject when a file object's bytes do not hash to its name."""
-        if self.hasher is None:
-            return
-        relpath = os.path.relpath(self.path(digest), self.hasher.root)
-        info = self.hasher.info(relpath)
-        if info is None or info.hash != digest:
+            with open(self.path(digest), "rb") as handle:
+                data = handle.read()
+        except FileNotFoundError:
+            return None
+        if xxhash.xxh3_128_hexdigest(data) != digest:
+            self.discard(digest)
             raise CorruptObject(digest)
+        return data
 
     def check(self, digest: str) -> bool:
-        """Whether the object's bytes hash to its name, read afresh: no state db, safe in any thread."""
-        return _hashes_to(self.path(digest), digest)
+        """Whether the object's bytes hash to its name, read afresh (a damaged one is removed);
+        safe in any thread."""
+        if _hashes_to(self.path(digest), digest):
+            return True
+        self.discard(digest)
+        return False
+
+    def discard(self, digest: str) -> None:
+        """Remove a damaged object, so that a fetch or a repro puts the right bytes back."""
+        _remove_quietly(self.path(digest))
 
     # -- putting outs back --------------------------------------------------------------------
     def checkout(self, digest: str, dest: str, link: bool = True) -> None:
-        """Make dest hold the object's bytes (verified first); a directory exactly its manifest."""
+        """Make dest hold the object's bytes; a directory exactly its manifest.
+
+        dest must come from safepath.Tree.target. What is written is built beside dest and
+        checked against its hash, then renamed into place: a damaged object (removed, and
+        CorruptObject raised) or a kill midway leaves the old dest as it was.
+        """
         link_type = self._link_type(link)
-        if not digest.endswith(DIR_SUFFIX):
-            self.verify(digest)
+        entries = self.manifest(digest) if digest.endswith(DIR_SUFFIX) else None
+        os.makedirs(os.path.dirname(dest) or ".", exist_ok=True)
+        tmp = dest + RESTORING
+        remove_path(tmp)  # what a killed restore of dest left
+        try:
+            if entries is None:
+                self._restore_file(digest, tmp, link_type)
+            else:
+                os.mkdir(tmp)
+                for relpath, file_digest, _ in entries:
+                    target = os.path.join(tmp, relpath)
+                    os.makedirs(os.path.dirname(target), exist_ok=True)
+                    self._restore_file(file_digest, target, link_type)
             remove_path(dest)
-            os.makedirs(os.path.dirname(dest) or ".", exist_ok=True)
-            _place(self.path(digest), dest, link_type)
+            os.replace(tmp, dest)
+        finally:
+            remove_path(tmp)
+
+    def _restore_file(self, digest: str, dest: str, link_type: str) -> None:
+        """A new file dest with the object's bytes, which are checked: a copy while it copies,
+        a link (or a reflink) before it is made."""
+        source = self.path(digest)
+        if link_type == "copy" and not _reflinks(source):
+            if copy_hashed(source, dest) != digest:
+                self.discard(digest)
+                raise CorruptObject(digest)
+            os.chmod(dest, 0o644 & ~_umask())
             return
-        entries = self.manifest(digest)
-        for _, file_digest, _ in entries:
-            self.verify(file_digest)
-        remove_path(dest)
-        for relpath, file_digest, _ in entries:
-            target = os.path.join(dest, relpath)
-            os.makedirs(os.path.dirname(target), exist_ok=True)
-            _place(self.path(file_digest), target, link_type)
-        os.makedirs(dest, exist_ok=True)
+        if not _hashes_to(source, digest):
+            self.discard(digest)
+            raise CorruptObject(digest)
+        _transfer(source, dest, link_type)
+        if link_type == "copy":
+            os.chmod(dest, 0o644 & ~_umask())
 
     # -- housekeeping -------------------------------------------------------------------------
     def objects(self) -> Iterator[tuple[str, int]]:
@@ -188,20 +231,62 @@ class Cache:
 
 
 def _hashes_to(path: str, digest: str) -> bool:
-    """Whether a file holds the bytes named by digest (a manifest: entries that hash to it)."""
+    """Whether a file holds the bytes named by digest (a manifest: checked entries that hash to it)."""
     if not digest.endswith(DIR_SUFFIX):
         return file_hash(path) == digest
+    entries = _read_manifest(path)
+    return entries is not None and manifest_hash(entries) == digest
+
+
+def _manifest_bytes(entries: list[tuple[str, str, int]]) -> bytes:
+    return json.dumps([list(e) for e in entries]).encode()
+
+
+def _read_manifest(path: str) -> list[tuple[str, str, int]] | None:
+    """A manifest file's entries when their form is right, else None.
+
+    The form is all a manifest from a remote can be trusted for, its hash being easy to make:
+    each entry a clean relative path (no '..', not absolute), a file hash and a size, in order,
+    no path twice.
+    """
     try:
+        if os.path.getsize(path) > MAX_MANIFEST_BYTES:
+            return None
         with open(path, encoding="utf-8") as handle:
-            entries = [(str(rel), str(h), int(size)) for rel, h, size in json.load(handle)]
-    except (ValueError, TypeError, UnicodeDecodeError):
-        return False
-    return manifest_hash(entries) == digest
+            raw = json.load(handle)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return None
+    if not isinstance(raw, list):
+        return None
+    entries = []
+    for entry in raw:
+        if not (isinstance(entry, list) and len(entry) == 3):
+            return None
+        relpath, digest, size = entry
+        try:
+            relative(relpath)
+        except UnsafePath:
+            return None
+        if not is_hash(digest, directory=False) or type(size) is not int or size < 0:
+            return None
+        if entries and relpath <= entries[-1][0]:
+            return None  # out of order, or twice
+        entries.append((relpath, digest, size))
+    return entries
+
+
+def _read_quietly(path: str) -> bytes | None:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except OSError:
+        return None
 
 
 def _place(source: str, dest: str, link_type: str) -> None:
     """Put source's bytes at dest by the link type, atomically (temp name, then rename)."""
-    tmp = f"{dest}.pipetool-tmp-{os.getpid()}"
+    tmp = dest + RESTORING
+    remove_path(tmp)  # what a killed run left
     try:
         _transfer(source, tmp, link_type)
         if link_type == "copy":
@@ -227,6 +312,11 @@ def _transfer(source: str, dest: str, link_type: str) -> None:
 
 
 _reflink_works: dict[int, bool] = {}  # st_dev -> whether that file system clones
+
+
+def _reflinks(source: str) -> bool:
+    """Whether a copy from source's file system is a reflink (known once one was tried)."""
+    return _reflink_works.get(os.stat(source).st_dev, True)
 
 
 def _reflink(source: str, dest: str) -> bool:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from .cache import CorruptObject
 from .plan import select
+from .safepath import Tree, UnsafePath
 from .workspace import Workspace
 
 
@@ -17,10 +18,15 @@ class CheckoutResult:
     missing: list[str] = field(default_factory=list)  # the cache lacks the locked bytes
     refused: list[str] = field(default_factory=list)  # differs, not in the cache: needs --force
     corrupt: list[str] = field(default_factory=list)  # a cache object's bytes do not match its hash
+    unsafe: list[str] = field(default_factory=list)  # 'path: why': a symlink on its way leads outside
 
     @property
     def ok(self) -> bool:
-        return not (self.missing or self.refused or self.corrupt)
+        return not (self.missing or self.refused or self.corrupt or self.unsafe)
+
+    @property
+    def failed(self) -> int:
+        return len(self.missing) + len(self.refused) + len(self.corrupt) + len(self.unsafe)
 
 
 def checkout(ws: Workspace, targets: list[int] | None, force: bool = False,
@@ -31,6 +37,7 @@ def checkout(ws: Workspace, targets: list[int] | None, force: bool = False,
     """
     entries = ws.locks.read()
     result = CheckoutResult()
+    tree = Tree(ws.root)
     for index in select(ws.graph, targets):
         stage = ws.graph.stages[index]
         entry = entries.get(stage.name)
@@ -39,11 +46,16 @@ def checkout(ws: Workspace, targets: list[int] | None, force: bool = False,
             if only_missing and os.path.lexists(os.path.join(ws.root, record.path)):
                 continue
             if record.path in cached:
-                _checkout_one(ws, record, force, result, link=not cached[record.path].persist)
+                _checkout_one(ws, tree, record, force, result, link=not cached[record.path].persist)
     return result
 
 
-def _checkout_one(ws: Workspace, record, force: bool, result: CheckoutResult, link: bool) -> None:
+def _checkout_one(ws: Workspace, tree: Tree, record, force: bool, result: CheckoutResult, link: bool) -> None:
+    try:
+        dest = tree.target(record.path)
+    except UnsafePath as exc:
+        result.unsafe.append(str(exc))
+        return
     current = ws.hasher.info(record.path)
     try:
         if current is not None and current.hash == record.hash:
@@ -53,7 +65,7 @@ def _checkout_one(ws: Workspace, record, force: bool, result: CheckoutResult, li
         elif current is not None and not force and not ws.cache.has(current.hash):
             result.refused.append(record.path)
         else:
-            ws.cache.checkout(record.hash, os.path.join(ws.root, record.path), link=link)
+            ws.cache.checkout(record.hash, dest, link=link)
             result.restored.append(record.path)
     except CorruptObject:
         result.corrupt.append(record.path)

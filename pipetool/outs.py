@@ -8,6 +8,7 @@ from .cache import Cache, CorruptObject, make_private, remove_path
 from .hashing import Hasher
 from .lock import LockEntry, PathRecord
 from .runcache import RunCache
+from .safepath import Tree, UnsafePath
 from .stage import Stage
 from .staleness import Observed
 
@@ -81,11 +82,12 @@ def restore(root: str, stage: Stage, observed: Observed, cache: Cache, runs: Run
     if found is None:
         return None
     records, duration = found
+    tree = Tree(root)
     try:
         if not all(cache.has_all(r.hash) for r in records):
             return None
         for record in records:
-            cache.checkout(record.hash, os.path.join(root, record.path), link=record.path in linkable)
-    except (CorruptObject, OSError):
-        return None  # run the stage instead; checkout reports corrupt objects
+            cache.checkout(record.hash, tree.target(record.path), link=record.path in linkable)
+    except (CorruptObject, UnsafePath, OSError):
+        return None  # run the stage instead: a damaged object is gone, and the run stores it anew
     return lock_entry(stage, observed, records, duration)

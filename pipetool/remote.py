@@ -309,9 +309,15 @@ class Remote:
     def download(self, path: str, local_path: str) -> None:
         self.fs.get_file(path, local_path)
 
-    def read_bytes(self, path: str) -> bytes:
-        """A small file's bytes (a run-cache entry), with no local file between."""
-        return self.fs.cat_file(path)
+    def read_bytes(self, path: str, limit: int | None = None) -> bytes:
+        """A small file's bytes (a run-cache entry), with no local file between; ValueError when
+        it holds more than limit bytes (nothing past limit + 1 is read)."""
+        if limit is None:
+            return self.fs.cat_file(path)
+        data = self.fs.cat_file(path, start=0, end=limit + 1)
+        if len(data) > limit:
+            raise ValueError(f"{path} holds more than {limit} bytes")
+        return data
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from .logs import StageLogs, log_path
 from .observe import observe, param_values
 from .plan import Schedule, select
 from .report import ConsoleReporter, failure_message
+from .safepath import Tree, UnsafePath
 from .spec import PIPELINE_FILE
 from .stage import Stage
 from .staleness import Observed, Reason, decide
@@ -81,19 +82,18 @@ def repro(ws: Workspace, options: ReproOptions, reporter: ConsoleReporter) -> Re
 def _check_paths(ws: Workspace, selected: list[int]) -> None:
     """Before anything runs: params are defined, outs stay inside the project, and deps that
     no stage makes exist."""
-    root = os.path.realpath(ws.root)
-    folders: dict[str, str] = {}  # real paths of out folders, resolved once each
+    tree = Tree(ws.root)
     for index in selected:
         stage = ws.graph.stages[index]
         param_values(stage, ws.params)
         for out in stage.out_paths:
-            real = _real_path(os.path.join(ws.root, out), folders)
-            if not (real + os.sep).startswith(root + os.sep):
+            try:
+                tree.target(out)
+            except UnsafePath as exc:
                 raise GraphError(
-                    f"out '{out}' leads outside the project (through a symlink, to {real})",
-                    file=PIPELINE_FILE, line=stage.line, stage=stage.name,
+                    f"out {exc}", file=PIPELINE_FILE, line=stage.line, stage=stage.name,
                     hint="outs must be inside the project; remove the symlink or change the path",
-                )
+                ) from None
         for dep in stage.deps:
             if not ws.graph.producers_of(dep) and not os.path.lexists(os.path.join(ws.root, dep)):
                 raise GraphError(
@@ -101,15 +101,6 @@ def _check_paths(ws: Workspace, selected: list[int]) -> None:
                     file=PIPELINE_FILE, line=stage.line, stage=stage.name,
                     hint="create the file, fix the path, or add a stage with it as an out",
                 )
-
-
-def _real_path(path: str, folders: dict[str, str]) -> str:
-    if os.path.islink(path):
-        return os.path.realpath(path)
-    folder, name = os.path.split(path)
-    if folder not in folders:
-        folders[folder] = os.path.realpath(folder)
-    return os.path.join(folders[folder], name)
 
 
 def _sync_gitignore(ws: Workspace, before: dict[str, LockEntry], after: dict[str, LockEntry]) -> None:

@@ -21,7 +21,9 @@ import sqlite3
 import xxhash
 
 from . import sqlitedb
+from .hashing import is_hash
 from .lock import LockEntry, PathRecord
+from .safepath import UnsafePath, clean
 
 RUNS_DIR = "runs"
 DB_FILE = "runs.db"
@@ -64,14 +66,19 @@ class RunCache:
             self._write("INSERT OR REPLACE INTO runs VALUES (?, ?)", rows)
 
     def lookup(self, entry_without_outs: LockEntry) -> tuple[tuple[PathRecord, ...], float | None] | None:
-        """The outs recorded for this (cmd, deps, params, declared outs), and the run's duration."""
+        """The outs recorded for this (cmd, deps, params, declared outs), and the run's duration.
+
+        An entry (perhaps fetched from a remote) that names other outs than the declared ones
+        is ignored: it restores exactly the stage's outs or nothing.
+        """
         key = run_key(entry_without_outs)
         text = self._pending.get(key)
         if text is None:
             rows = self._query("SELECT record FROM runs WHERE key = ?", (key,))
             text = rows[0][0] if rows else None
         record = _record(text) if text is not None else None
-        if record is None:
+        declared = sorted(out.path for out in entry_without_outs.outs)
+        if record is None or sorted(o["path"] for o in record["outs"]) != declared:
             return None
         return tuple(PathRecord(o["path"], o["xxh3"], o["size"], o.get("nfiles")) for o in record["outs"]), \
             record.get("duration")
@@ -144,21 +151,33 @@ def _record(text: str) -> Record | None:
     """The entry a row holds, or None when it is not well-formed."""
     try:
         record = json.loads(text)
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, RecursionError):
         return None
     return record if well_formed(record) else None
 
 
 def well_formed(record: object) -> bool:
-    """An entry that names each out's path, hash and size (and a duration, or none)."""
+    """An entry that names each out's clean relative path, hash and size (and a duration, or
+    none): the form is all that an entry from a remote can be trusted for."""
     if not isinstance(record, dict) or not isinstance(record.get("outs"), list):
         return False
     duration = record.get("duration")
     if duration is not None and (isinstance(duration, bool) or not isinstance(duration, (int, float))):
         return False
-    return all(isinstance(o, dict) and isinstance(o.get("path"), str) and isinstance(o.get("xxh3"), str)
-               and _count(o.get("size")) and (o.get("nfiles") is None or _count(o["nfiles"]))
-               for o in record["outs"])
+    return all(_out_well_formed(o) for o in record["outs"])
+
+
+def _out_well_formed(out: object) -> bool:
+    if not isinstance(out, dict) or not _count(out.get("size")):
+        return False
+    nfiles = out.get("nfiles")
+    if not is_hash(out.get("xxh3"), directory=nfiles is not None) or (nfiles is not None and not _count(nfiles)):
+        return False
+    try:
+        clean(out.get("path"))
+    except UnsafePath:
+        return False
+    return True
 
 
 def _count(value: object) -> bool:

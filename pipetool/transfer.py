@@ -31,6 +31,8 @@ EXISTS_LIMIT = 16  # up to this many objects, ask for each; beyond, list the pre
 # A remote estimated (from one prefix) to hold at most this many objects is listed whole in one
 # recursive listing (an object store pages 1,000 keys a request), else prefix by prefix, in parallel.
 LIST_WHOLE_UP_TO = 16_384
+# A run-cache entry names a stage's outs: a few hundred bytes each. A remote's bigger one is refused unread.
+MAX_RUN_ENTRY_BYTES = 1 << 20
 
 
 class Item(NamedTuple):
@@ -300,8 +302,8 @@ def _fetch_runs(runs: RunCache, remote: Remote, want: dict[str, Item], pool: Thr
 
     def download(key: str) -> None:
         try:
-            record = json.loads(remote.read_bytes(remote.run_path(key)))
-        except (ValueError, UnicodeDecodeError):
+            record = json.loads(remote.read_bytes(remote.run_path(key), MAX_RUN_ENTRY_BYTES))
+        except (ValueError, UnicodeDecodeError, RecursionError):
             raise CorruptObject(key) from None
         if not well_formed(record):
             raise CorruptObject(key)

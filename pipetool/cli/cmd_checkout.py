@@ -23,7 +23,7 @@ def run(args: argparse.Namespace) -> int:
         result = checkout(ws, target_indexes(ws, args.targets), force=args.force)
     print_result(result)
     if not result.ok:
-        raise PipetoolError(f"{len(result.missing) + len(result.refused) + len(result.corrupt)} out(s) not checked out")
+        raise PipetoolError(f"{result.failed} out(s) not checked out")
     return 0
 
 
@@ -38,7 +38,9 @@ def print_result(result) -> None:
         print(f"missing {path}: the cache does not have the bytes pipeline.lock names "
               "(run 'pipetool repro' to make them)")
     for path in result.corrupt:
-        print(f"corrupt {path}: its cache object does not match its hash; not restored "
-              "(run 'pipetool repro -f' for that stage to make it again)")
+        print(f"corrupt {path}: its cache object did not match its hash and was removed; not restored "
+              "(run 'pipetool fetch' to get it again, or 'pipetool repro -f' for that stage to make it)")
+    for why in result.unsafe:
+        print(f"refused {why}; nothing was written there (remove the symlink)")
     if not result.restored and result.ok:
         print("Workspace outs already match pipeline.lock.")

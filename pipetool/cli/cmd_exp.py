@@ -267,10 +267,10 @@ def _apply(root: str, args: argparse.Namespace) -> int:
     outs = applied.outs
     print(f"Applied experiment '{applied.experiment.name}': {len(applied.written) + len(applied.deleted)} "
           f"file(s) from git, {len(outs.restored)} out(s) from the cache.")
-    for path in outs.refused + outs.missing + outs.corrupt:
+    for path in outs.refused + outs.missing + outs.corrupt + outs.unsafe:
         print(f"not checked out: {path}")
     if not outs.ok:
-        raise PipetoolError(f"{len(outs.refused + outs.missing + outs.corrupt)} out(s) not checked out",
+        raise PipetoolError(f"{outs.failed} out(s) not checked out",
                             hint="'pipetool checkout' says why; 'pipetool repro' makes them")
     return 0
 

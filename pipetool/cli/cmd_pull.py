@@ -28,6 +28,6 @@ def run(args: argparse.Namespace) -> int:
         result = checkout(ws, target_indexes(ws, args.targets), force=args.force)
     print_result(result)
     if not fetched_ok or not result.ok:
-        problems = len(result.missing) + len(result.refused) + len(result.corrupt)
+        problems = result.failed
         raise RemoteError(f"{problems} out(s) not checked out" if problems else "some objects were not fetched")
     return 0
