@@ -4,7 +4,6 @@ starting a new one."""
 from __future__ import annotations
 
 import os
-import subprocess
 from dataclasses import dataclass
 
 from .errors import ProjectError
@@ -106,9 +105,11 @@ def _entries(folder: str) -> list[os.DirEntry]:
 
 def _tracked(root: str, paths: list[str]) -> set[str] | None:
     """Which of these paths git tracks; None when the project is not in a git repository."""
+    import subprocess  # only when there are links: most commands never start git
+
     try:
-        done = subprocess.run(["git", "--literal-pathspecs", "ls-files", "-z", "--", *paths], cwd=root, capture_output=True,
-                              check=False)
+        done = subprocess.run(["git", "--literal-pathspecs", "ls-files", "-z", "--", *paths], cwd=root,
+                              capture_output=True, check=False)
     except OSError:
         return None
     if done.returncode != 0:

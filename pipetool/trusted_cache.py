@@ -8,12 +8,17 @@ Without a usable secret, no copies are read or written: slower, still correct.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import os
 import pickle
 import stat
 from typing import Any
+
+try:  # the keyed hash alone: hashlib and hmac load OpenSSL, ~5 ms of every command's start-up
+    from _blake2 import blake2b
+    from _operator import _compare_digest as compare_digest
+except ImportError:  # another Python than CPython
+    from hashlib import blake2b
+    from hmac import compare_digest
 
 _MAGIC = b"pipetool-tagged-pickle-1\n"
 _KEY_SIZE = 32
@@ -44,7 +49,7 @@ def load(path: str, purpose: str) -> Any | None:
     except OSError:
         return None
     head, tag, body = data[:len(_MAGIC)], data[len(_MAGIC):len(_MAGIC) + _TAG_SIZE], data[len(_MAGIC) + _TAG_SIZE:]
-    if head != _MAGIC or not hmac.compare_digest(tag, _tag(key, purpose, body)):
+    if head != _MAGIC or not compare_digest(tag, _tag(key, purpose, body)):
         return None
     try:
         return pickle.loads(body)  # noqa: S301 - tagged with this user's secret: pipetool wrote it
@@ -68,7 +73,7 @@ def save(path: str, purpose: str, value: Any) -> None:
 
 
 def _tag(key: bytes, purpose: str, body: bytes) -> bytes:
-    mac = hashlib.blake2b(key=key, digest_size=_TAG_SIZE, person=b"pipetool")
+    mac = blake2b(key=key, digest_size=_TAG_SIZE, person=b"pipetool")
     mac.update(purpose.encode() + b"\0")
     mac.update(body)
     return mac.digest()
