@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,6 +11,7 @@ from .lock import LOCK_FILE, parse
 from .params import ParamsFiles, flatten
 from .source import Source
 from .stage import Stage
+from .yamlfile import load_data
 
 
 @dataclass
@@ -24,22 +24,7 @@ class FileValues:
 
 def parse_metrics(text: str, path: str) -> dict[str, Any]:
     """Flatten a JSON, YAML or TOML metrics file; raises ValueError when it does not parse."""
-    if path.endswith(".toml"):
-        import tomllib
-
-        data = tomllib.loads(text)
-    elif path.endswith((".yaml", ".yml")):
-        import yaml
-
-        try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            raise ValueError(" ".join(f"invalid YAML: {exc}".split())) from None
-    else:
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"invalid JSON: {exc}") from None
+    data = load_data(text, path)
     if isinstance(data, dict):
         return flatten(data)
     if isinstance(data, (int, float, str, bool)):

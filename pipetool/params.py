@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
@@ -63,23 +62,11 @@ def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
 
 
 def read_file(source: Source, relpath: str) -> Any:
-    """Parse a params file by its extension (YAML, JSON or TOML)."""
+    """Parse a params file by its extension (YAML, JSON or TOML), within yamlfile's bounds."""
     text = source.read_text(relpath)
     if text is None:
         raise SpecError("params file not found", file=relpath)
-    if relpath.endswith(".json"):
-        try:
-            return json.loads(text)
-        except ValueError as exc:
-            raise SpecError(f"invalid JSON: {exc}", file=relpath) from None
-    if relpath.endswith(".toml"):
-        import tomllib
-
-        try:
-            return tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise SpecError(f"invalid TOML: {exc}", file=relpath) from None
-    data = yamlfile.parse(text, relpath)
+    data = yamlfile.load(text, relpath)
     return {} if data is None else data
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from .errors import PipetoolError
 from .stage import Stage
+from .yamlfile import load_data
 
 CONFUSION = "confusion"
 
@@ -69,12 +70,7 @@ def parse_table(text: str, path: str) -> list[dict]:
     if path.endswith((".csv", ".tsv")):
         reader = csv.DictReader(io.StringIO(text), delimiter="\t" if path.endswith(".tsv") else ",")
         return [{k: _number(v) for k, v in row.items()} for row in reader]
-    if path.endswith((".yaml", ".yml")):
-        import yaml
-
-        data = yaml.safe_load(text)
-    else:
-        data = json.loads(text)
+    data = load_data(text, path)
     if isinstance(data, dict) and len(data) == 1 and isinstance(next(iter(data.values())), list):
         data = next(iter(data.values()))  # {"roc": [{...}, ...]}
     if not isinstance(data, list) or not all(isinstance(row, dict) for row in data):

@@ -1,12 +1,28 @@
-"""Strict YAML reading that remembers line numbers, for errors that point at the file."""
+"""Strict, bounded reading of YAML, JSON and TOML, with line numbers for errors that point at the file.
+
+Every parse of a params, vars, metrics or lock file (or a remote's JSON entry) comes through here,
+so the bounds on input pipetool does not control are kept in one place: the size of the text, the
+depth of nesting, and how much YAML aliases may repeat. A document over a bound is refused with a
+one-line error before the structure it describes is built.
+"""
 
 from __future__ import annotations
 
 import functools
+import json
 import re
 from typing import Any
 
 from .errors import SpecError
+
+# The bounds. Each is far above what a real project needs and low enough that refusing costs
+# next to nothing (libyaml itself stops at 1000 levels).
+MAX_DEPTH = 100  # levels of mappings and lists
+MAX_ALIAS_VALUES = 100_000  # values that aliases may add by repeating anchored ones ("billion laughs")
+MAX_DATA_BYTES = 64 * 2**20  # pipeline.yaml, params, vars and metrics files, a remote's JSON entry
+MAX_DOCUMENT_BYTES = 256 * 2**20  # any YAML document: the lock of a very big pipeline
+_FLATTER = f"pipetool reads at most {MAX_DEPTH} levels; flatten the data"
+_FEWER_ALIASES = "write the values out, or repeat fewer of them through aliases"
 
 # PyYAML costs ~20 ms to import; a no-op status served from the compiled pipeline never needs it.
 
@@ -19,6 +35,9 @@ class Mapping(dict):
 
     def line_of(self, key: Any) -> int:
         return self.key_lines.get(key, self.line)
+
+
+_MERGE = "tag:yaml.org,2002:merge"
 
 
 class _DuplicateKey(Exception):
@@ -40,23 +59,28 @@ def _loader() -> type:
         pass
 
     def construct_mapping(loader: StrictLoader, node: yaml.MappingNode) -> Mapping:
-        loader.flatten_mapping(node)
+        own = [key_node for key_node, _ in node.value if key_node.tag != _MERGE]
+        loader.flatten_mapping(node)  # merged pairs first, each overriding the ones before
+        merged = len(node.value) - len(own)
         result = Mapping()
         result.line = node.start_mark.line + 1
         result.key_lines = {}
-        for key_node, value_node in node.value:
+        own_keys: set = set()
+        for index, (key_node, value_node) in enumerate(node.value):
             key = loader.construct_object(key_node, deep=True)
             try:
                 hash(key)
             except TypeError:
                 raise _DuplicateKey(f"unhashable key {key!r}", key_node.start_mark) from None
-            if key in result:
-                first = result.key_lines[key]
-                raise _DuplicateKey(
-                    f"duplicate key '{key}' (first defined on line {first}; "
-                    "YAML would silently keep only the last)",
-                    key_node.start_mark,
-                )
+            if index >= merged:  # a key written here: it may override a merged one, not repeat itself
+                if key in own_keys:
+                    first = result.key_lines[key]
+                    raise _DuplicateKey(
+                        f"duplicate key '{key}' (first defined on line {first}; "
+                        "YAML would silently keep only the last)",
+                        key_node.start_mark,
+                    )
+                own_keys.add(key)
             result[key] = loader.construct_object(value_node, deep=True)
             result.key_lines[key] = key_node.start_mark.line + 1
         return result
@@ -85,12 +109,19 @@ def _dumper() -> type:
     return Dumper
 
 
-def parse(text: str, path: str) -> Any:
-    """Parse YAML text strictly; every failure becomes a SpecError with file:line:col."""
+def parse(text: str, path: str, max_bytes: int = MAX_DOCUMENT_BYTES) -> Any:
+    """Parse YAML text strictly and within the bounds; every failure becomes a SpecError with
+    file:line:col."""
     import yaml
 
+    check_size(text, path, max_bytes)
+    loader = _loader()(text)
     try:
-        return yaml.load(text, Loader=_loader())  # noqa: S506 - a safe loader
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _check_nodes(node, text, path)
+        return loader.construct_document(node)
     except _DuplicateKey as exc:
         raise SpecError(
             exc.message, file=path, line=exc.mark.line + 1, column=exc.mark.column + 1
@@ -102,6 +133,148 @@ def parse(text: str, path: str) -> Any:
                         file=path) from None
     except yaml.YAMLError as exc:
         raise SpecError(f"invalid YAML: {exc}", file=path) from None
+    finally:
+        loader.dispose()
+
+
+def check_size(text: str | bytes, path: str, max_bytes: int = MAX_DATA_BYTES) -> None:
+    """Refuse a text longer than max_bytes before anything parses it."""
+    if len(text) <= max_bytes // 4:  # no UTF-8 character takes more than 4 bytes
+        return
+    size = len(text.encode("utf-8", errors="replace") if isinstance(text, str) else text)
+    if size > max_bytes:
+        raise SpecError(f"too big to read: {size / 2**20:.0f} MiB, over the {max_bytes // 2**20} MiB "
+                        "pipetool reads from such a file", file=path,
+                        hint="keep big data in files that stages read, not in params, metrics or the lock")
+
+
+def load(text: str, path: str, max_bytes: int = MAX_DATA_BYTES, other: str = ".yaml") -> Any:
+    """A params or vars file's data by its extension: .json, .toml or YAML (`other` for any
+    other name); SpecError when it does not parse or exceeds a bound."""
+    kind = next((ext for ext in (".json", ".toml", ".yaml", ".yml") if path.endswith(ext)), other)
+    if kind == ".json":
+        return load_json(text, path, max_bytes)
+    if kind == ".toml":
+        return _load_toml(text, path, max_bytes)
+    return parse(text, path, max_bytes)
+
+
+def load_data(text: str, path: str) -> Any:
+    """A metrics or plots file's data (JSON unless named .yaml, .yml or .toml), within the
+    bounds; ValueError, with the line where known, when it cannot be read."""
+    try:
+        return load(text, path, other=".json")
+    except SpecError as exc:
+        raise ValueError(exc.message if exc.line is None else f"line {exc.line}: {exc.message}") from None
+
+
+def load_json(text: str | bytes, path: str, max_bytes: int = MAX_DATA_BYTES) -> Any:
+    """JSON within the bounds (from a file, or an entry a remote holds); SpecError when not."""
+    check_size(text, path, max_bytes)
+    try:
+        data = json.loads(text)
+    except RecursionError:
+        raise SpecError(f"nested more than {MAX_DEPTH} levels deep", file=path, hint=_FLATTER) from None
+    except ValueError as exc:
+        raise SpecError(f"invalid JSON: {exc}", file=path) from None
+    _check_depth(data, path)
+    return data
+
+
+def _load_toml(text: str, path: str, max_bytes: int) -> Any:
+    import tomllib
+
+    check_size(text, path, max_bytes)
+    try:
+        data = tomllib.loads(text)
+    except RecursionError:
+        raise SpecError(f"nested more than {MAX_DEPTH} levels deep", file=path, hint=_FLATTER) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SpecError(f"invalid TOML: {exc}", file=path) from None
+    _check_depth(data, path)
+    return data
+
+
+def _check_depth(data: Any, path: str) -> None:
+    """Refuse parsed JSON or TOML nested deeper than MAX_DEPTH (a YAML node tree is checked
+    before it is built: see _check_nodes)."""
+    level = [data]
+    for _ in range(MAX_DEPTH):
+        level = [child for item in level if isinstance(item, (dict, list))
+                 for child in (item.values() if isinstance(item, dict) else item)]
+        if not level:
+            return
+    raise SpecError(f"nested more than {MAX_DEPTH} levels deep", file=path, hint=_FLATTER)
+
+
+def _check_nodes(root: Any, text: str, path: str) -> None:
+    """Refuse a composed document nested deeper than MAX_DEPTH, or whose aliases would repeat
+    more than MAX_ALIAS_VALUES values, before any Python object is built from it.
+
+    Level by level, without recursion. Without an anchor ('&') the nodes form a tree, each met
+    once; with one, a node may be met by many paths, each counted (an alias inside the value it
+    names nests without end, and is refused by depth).
+    """
+    if "&" not in text:
+        level = [root]
+        for _ in range(MAX_DEPTH):
+            level = _next_level(level)
+            if not level:
+                return
+        raise _bound_error(f"nested more than {MAX_DEPTH} levels deep", level[0], path, _FLATTER)
+    _check_shared(root, path)
+
+
+def _check_shared(root: Any, path: str) -> None:
+    paths: dict[int, tuple[Any, int]] = {id(root): (root, 1)}  # id -> (node, paths reaching it)
+    seen: set[int] = set()
+    total = 0
+    for _ in range(MAX_DEPTH):
+        below: dict[int, tuple[Any, int]] = {}
+        for node, count in paths.values():
+            total += count
+            seen.add(id(node))
+            for child in _children(node):
+                below[id(child)] = (child, below.get(id(child), (child, 0))[1] + count)
+        if total - len(seen) > MAX_ALIAS_VALUES:
+            most = max(paths.values(), key=lambda item: item[1])[0]
+            raise _bound_error(f"aliases would repeat values more than {MAX_ALIAS_VALUES:,} times "
+                               "(an alias bomb?)", most, path, _FEWER_ALIASES)
+        if not below:
+            return
+        paths = below
+    raise _bound_error(f"nested more than {MAX_DEPTH} levels deep, counting what aliases repeat "
+                       "(or an alias inside the value it names)", next(iter(paths.values()))[0], path,
+                       _FLATTER)
+
+
+def _next_level(level: list) -> list:
+    """The children of every node of a level (the lock is parsed on the hot path: kept tight)."""
+    below: list = []
+    for node in level:
+        value = node.value
+        if type(value) is list and value:
+            if type(value[0]) is tuple:
+                for pair in value:
+                    below += pair
+            else:
+                below += value
+    return below
+
+
+def _children(node: Any) -> list:
+    """A sequence's items, or a mapping's keys and values; a scalar has none."""
+    value = node.value
+    if type(value) is not list:
+        return []
+    if value and type(value[0]) is tuple:
+        return [part for pair in value for part in pair]
+    return value
+
+
+def _bound_error(message: str, node: Any, path: str, hint: str) -> SpecError:
+    return SpecError(message, file=path, line=node.start_mark.line + 1, hint=hint)
+
 
 
 def _syntax_error(exc: Any, text: str, path: str) -> SpecError:
