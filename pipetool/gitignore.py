@@ -6,13 +6,18 @@ import os
 import posixpath
 import re
 
+from .errors import SpecError
 from .lock import atomic_write
+from .spec import has_control_characters
 
 _SPECIAL = frozenset("\\[]*?")  # git reads these in a line as pattern characters
 
 
 def _entry(out_path: str) -> tuple[str, str]:
     """(the .gitignore file, relative to the project, and its line) for an out."""
+    if has_control_characters(out_path):  # a newline would make two lines; git has no escape
+        raise SpecError(f"the out {out_path!r} holds control characters, which a .gitignore line cannot hold",
+                        file="pipeline.yaml", hint="rename the out")
     folder, name = posixpath.split(out_path)
     escaped = re.sub(r"([\\\[\]*?])", r"\\\1", name) if _SPECIAL.intersection(name) else name
     if escaped.endswith(" "):

@@ -30,9 +30,17 @@ OUT_OPTIONS = {
 }
 _KIND = {"outs": "out", "metrics": "metric", "plots": "plot"}
 _DEFAULT_CACHE = {"outs": True, "metrics": False, "plots": False}
-_BAD_NAME = re.compile(r"[\s/\\:@]")
+_BAD_NAME = re.compile(r"[\s/\\:@\x00-\x1f\x7f-\x9f]")
+# Control characters (newline and tab among them) in a path: no .gitignore line can hold one, and
+# the lock reader refuses them.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 RESOURCE_FIELDS = ("cpus", "memory", "gpus")
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d*)?)\s*(?:([kmgtp])(i)?)?b?\s*$", re.IGNORECASE)
+
+
+def has_control_characters(text: str) -> bool:
+    """Whether a path or name holds a character that no line of .gitignore or the lock can."""
+    return _CONTROL.search(text) is not None
 
 
 @dataclass
@@ -103,7 +111,7 @@ def parse_file(root: Source, filename: str = PIPELINE_FILE) -> Any:
             "no pipeline.yaml in this project", file=filename,
             hint="create one with a 'stages:' mapping, or run pipetool from the project's folder",
         )
-    return yamlfile.parse(text, filename)
+    return yamlfile.parse(text, filename, yamlfile.MAX_DATA_BYTES)
 
 
 def _root_context(root: Source, data: dict, filename: str, files: ParamsFiles) -> Context:
@@ -171,6 +179,9 @@ def _generated(root: Source, name: str, body: dict, context: Context, where: dic
         if hasattr(body, "key_lines"):
             template = _with_lines(template, body)
     for generated, extra in expanded:
+        if has_control_characters(generated):
+            raise SpecError(f"it generates the stage name {generated!r}, which holds control characters",
+                            **at, hint="give foreach or matrix values without newlines or tabs")
         yield _build(root, generated, template, context.child(extra), {**where, "stage": generated})
 
 
@@ -275,10 +286,18 @@ class _Fields:
     def path(self, field: str, value: Any, wdir: str) -> str:
         if not isinstance(value, str) or not value.strip():
             raise self.error(field, f"'{field}' must be a path, not {value!r}")
+        self.plain(field, value)
         path = normalize(wdir, value)
         if posixpath.isabs(path) and (path + "/").startswith(self.root + "/"):
             path = posixpath.relpath(path, self.root)
         return path
+
+    def plain(self, field: str, path: str) -> None:
+        """Refuse a path holding control characters."""
+        if has_control_characters(path):
+            raise self.error(field, f"the path {path!r} in '{field}' holds control characters",
+                             hint="rename it: a newline, tab or other control character cannot be "
+                                  "written in .gitignore or pipeline.lock")
 
     def outs(self, field: str, value: Any, wdir: str) -> list[Out]:
         if value is None:
@@ -373,6 +392,7 @@ class _Fields:
                 _add_keys(keys, default, [entry])
             elif isinstance(entry, dict):
                 for file, file_keys in entry.items():
+                    self.plain("params", str(file))
                     self._param_file_entry(keys, normalize(wdir, str(file)), file_keys)
             else:
                 raise self.error("params", "each 'params' entry is a key, or {file: [keys]}, or {file: }")
