@@ -5,15 +5,44 @@ Command modules are imported only when chosen, so `pipetool --help` stays fast.
 
 from __future__ import annotations
 
-import argparse
-import gc
-import importlib
+import os
 import signal
 import sys
-from collections.abc import Iterable
 
-from .. import __version__
-from ..errors import PipetoolError
+
+def _interrupted_outside_command(signum, frame):
+    """Ctrl-C while pipetool starts (imports included) or shuts down: nothing to stop or keep,
+    so say so and leave at once, never with a traceback."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os.write(2, b"error: interrupted\n")
+    os._exit(130)
+
+
+def _started_as_program() -> bool:
+    """Whether this process is the `pipetool` command (the console script or `python -m pipetool`),
+    not a program that imports pipetool and keeps its own Ctrl-C."""
+    started = sys.argv[0] if sys.argv else ""
+    return (os.path.basename(started) in ("pipetool", "pipetool.exe")
+            or started.endswith(os.path.join("pipetool", "__main__.py")))
+
+
+# As early as possible: the imports below (and a command's own) take tens of milliseconds.
+# A shell that started pipetool with Ctrl-C ignored (in the background) keeps it ignored.
+if signal.getsignal(signal.SIGINT) is signal.default_int_handler and _started_as_program():
+    signal.signal(signal.SIGINT, _interrupted_outside_command)
+
+import argparse  # noqa: E402 - after the Ctrl-C handling above
+import errno  # noqa: E402
+import gc  # noqa: E402
+import importlib  # noqa: E402
+from collections.abc import Iterable  # noqa: E402
+
+from .. import __version__  # noqa: E402
+from ..errors import PipetoolError  # noqa: E402
 
 COMMANDS = {
     "init": ("init", "make this folder a pipetool project"),
@@ -112,11 +141,39 @@ def _terminate(signum, frame):  # SIGTERM ends a run like Ctrl-C: stages stopped
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; every failure becomes one line on stderr and an exit code."""
+    program = argv is None
+    try:
+        if signal.getsignal(signal.SIGINT) is _interrupted_outside_command:
+            # From here a command may be running: Ctrl-C stops its stages and keeps what finished.
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+        return _run(sys.argv[1:] if program else argv)
+    except PipetoolError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        if program:
+            signal.signal(signal.SIGINT, _interrupted_outside_command)
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 141
+    except OSError as error:
+        message = environment_error(error)
+        if message is None:
+            raise
+        print(f"error: {message}", file=sys.stderr)
+        return 1
+    finally:
+        if program and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+            signal.signal(signal.SIGINT, _interrupted_outside_command)  # while the interpreter shuts down
+
+
+def _run(argv: list[str]) -> int:
     # A command allocates its objects once and keeps most of them to the end: the cyclic
     # collector's default pace (~60 passes over them per command, 5-8 ms) buys nothing. It
     # still runs, rarely, for a long repro.
     gc.set_threshold(100_000, 50, 100)
-    argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["__complete"]:  # on every TAB: skip building the whole parser
         return _module("complete").complete(argv[1:])
     chosen = _chosen_command(argv)
@@ -126,13 +183,28 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 0
     signal.signal(signal.SIGTERM, _terminate)
-    try:
-        return _module(args.module).run(args) or 0
-    except PipetoolError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return error.exit_code
-    except KeyboardInterrupt:
-        print("error: interrupted", file=sys.stderr)
-        return 130
-    except BrokenPipeError:
-        return 141
+    return _module(args.module).run(args) or 0
+
+
+# What the environment refused, not a mistake in pipetool: a read-only or full disk, a folder
+# the user may not write. Other OSErrors are bugs and keep their traceback.
+_ENVIRONMENT = {
+    errno.EROFS: ("write", "the project, its .pipetool folder or the cache is on a read-only file system; "
+                           "run pipetool where it can write"),
+    errno.EACCES: ("use", "make the project, its .pipetool folder and the cache writable for you, "
+                          "or run pipetool as their owner"),
+    errno.EPERM: ("use", "make the project, its .pipetool folder and the cache writable for you, "
+                         "or run pipetool as their owner"),
+    errno.ENOSPC: ("write", "free some space on that disk, then run the command again"),
+    errno.EDQUOT: ("write", "free some space within your disk quota, then run the command again"),
+}
+
+
+def environment_error(error: OSError) -> str | None:
+    """The one-line message for an OSError the environment caused, or None for any other."""
+    known = _ENVIRONMENT.get(error.errno)
+    if known is None:
+        return None
+    verb, hint = known
+    path = f" {error.filename}" if error.filename else ""
+    return f"pipetool could not {verb}{path}: {error.strerror or os.strerror(error.errno)} ({hint})"
