@@ -177,7 +177,7 @@ class GitSource:
     def _object(self, relpath: str) -> tuple[str, str, bytes] | None:
         if relpath not in self._read:
             path = posixpath.normpath(posixpath.join(self._prefix, relpath)) if self._prefix else relpath
-            bad = "\n" in path or path.startswith("../")
+            bad = "\n" in path or path.startswith(("../", "/")) or path == ".."  # git reads only its tree
             self._read[relpath] = None if bad else self._objects.get(f"{self._sha}:{path}")
         return self._read[relpath]
 

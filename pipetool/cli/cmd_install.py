@@ -28,10 +28,10 @@ def run(args: argparse.Namespace) -> int:
 
     project = find()
     repo = GitRepo(project.root)
+    _add_attribute(os.path.join(project.root, ".gitattributes"))  # first: it may refuse
     hooks = os.path.join(repo.repo.git_dir, "hooks")
     for name, condition in HOOKS.items():
         _write_hook(os.path.join(hooks, name), HOOK.format(condition=condition, project=_shell_suffix(repo.prefix)))
-    _add_attribute(os.path.join(project.root, ".gitattributes"))
     with repo.repo.config_writer() as config:
         config.set_value('merge "pipetool-lock"', "name", "pipetool per-stage merge of pipeline.lock")
         config.set_value('merge "pipetool-lock"', "driver", "pipetool merge-lock %O %A %B")
@@ -63,10 +63,17 @@ def _write_hook(path: str, text: str) -> None:
 
 
 def _add_attribute(path: str) -> None:
+    """Add the merge driver's line to .gitattributes, never through a symlink: a cloned
+    repository's could lead to any file of the user's."""
+    from ..errors import ProjectError
+    from ..lock import atomic_write
+
+    if os.path.islink(path):
+        raise ProjectError(f"{path} is a symlink; pipetool writes through none, and nothing was installed",
+                           hint=f"add the line '{ATTRIBUTE}' to the file it leads to yourself")
     lines = []
     if os.path.exists(path):
         with open(path, encoding="utf-8") as handle:
             lines = handle.read().splitlines()
     if ATTRIBUTE not in lines:
-        with open(path, "w", encoding="utf-8") as handle:
-            handle.write("\n".join(lines + [ATTRIBUTE]) + "\n")
+        atomic_write(path, "\n".join(lines + [ATTRIBUTE]) + "\n", durable=False)
