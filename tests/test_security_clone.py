@@ -1,0 +1,356 @@
+"""A stranger's repository, cloned and met by the commands that run no stages (as a CI job on a
+pull request from a fork meets it): nothing committed is executed, pipetool's state is never
+moved by a committed symlink, the lock's hashes, sizes and paths are checked before use, and no
+file outside the project is shown through a committed symlink or path."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import Project
+
+PIPELINE = """
+    stages:
+      a:
+        cmd: echo hi > a.txt
+        outs: [a.txt]
+"""
+
+# A lock as `repro` writes it for PIPELINE, with one record's fields left to the test.
+LOCK = """\
+version: 1
+stages:
+  a:
+    cmd: echo hi > a.txt
+    deps:
+    - path: {dep}
+      xxh3: 0123456789abcdef0123456789abcdef
+      size: 3
+    outs:
+    - path: {path}
+      xxh3: {hash}
+      size: {size}
+      nfiles: {nfiles}
+"""
+GOOD = {"dep": "data.csv", "path": "a.txt", "hash": "0123456789abcdef0123456789abcdef", "size": "3",
+        "nfiles": "null"}
+
+
+def commit_all(project: Project, *forced: str) -> None:
+    """Commit the project, with these ignored paths too (as `git add -f` does)."""
+    project.git("add", "-A")
+    if forced:
+        project.git("add", "-f", "--", *forced)
+    project.git("commit", "-q", "-m", "attack")
+
+
+def clone(attacker: Project, dest: Path) -> Project:
+    """The victim's fresh clone of the attacker's repository."""
+    subprocess.run(["git", "clone", "-q", str(attacker.path), str(dest)], check=True)
+    for key, value in (("user.email", "victim@example.com"), ("user.name", "Victim")):
+        subprocess.run(["git", "config", key, value], cwd=dest, check=True)
+    return Project(dest)
+
+
+class _Payload:
+    """Unpickled, it creates the file named: proof that the pickle ran code."""
+
+    def __init__(self, proof: str) -> None:
+        self.proof = proof
+
+    def __reduce__(self):
+        return exec, (f"open({self.proof!r}, 'w').close()",)
+
+
+# --- 1. nothing committed into .pipetool is unpickled ------------------------------------------
+
+def test_pickles_committed_into_the_state_folder_never_run(project, tmp_path):
+    """.pipetool keeps pickled parses for speed; a repository can commit its own there
+    (`git add -f`). Loading one would run the attacker's code on a mere `status`."""
+    proof = tmp_path / "PWNED"
+    project.write("pipeline.yaml", PIPELINE)
+    project.cli_ok("repro")
+    payload = pickle.dumps(_Payload(str(proof)))
+    from pipetool import trusted_cache
+
+    forged = b"pipetool-tagged-pickle-1\n" + b"\0" * 32 + payload  # the tag made without the user's key
+    names = [".pipetool/lock.cache", ".pipetool/spec.cache", ".pipetool/spec.parsed"]
+    for name in names:
+        (project.path / name).write_bytes(forged if name.endswith("parsed") else payload)
+    commit_all(project, *names)
+    victim = clone(project, tmp_path / "victim")
+    for args in (["status"], ["dag"], ["dag", "--timings"], ["metrics", "show"], ["checkout"]):
+        victim.cli(*args)
+        assert not proof.exists(), f"'pipetool {' '.join(args)}' unpickled a committed file"
+    assert "a.txt" in victim.cli_ok("status").stdout  # its out is not in the clone
+    # The victim's own copies are tagged with the victim's key, and used.
+    own = trusted_cache.load(str(victim.path / ".pipetool" / "lock.cache"), "lock.cache")
+    assert own is not None and set(own["entries"]) == {"a"}
+
+
+def test_a_tagged_copy_is_read_back_only_unchanged_and_with_the_same_key(tmp_path):
+    from pipetool import trusted_cache
+
+    path = tmp_path / "copy"
+    trusted_cache.save(str(path), "purpose", {"x": [1, 2]})
+    assert trusted_cache.load(str(path), "purpose") == {"x": [1, 2]}
+    assert trusted_cache.load(str(path), "another purpose") is None
+    data = bytearray(path.read_bytes())
+    data[-3] ^= 1
+    path.write_bytes(bytes(data))
+    assert trusted_cache.load(str(path), "purpose") is None
+
+
+def test_without_a_usable_key_no_copy_is_written_or_read(project, tmp_path):
+    """A key file anyone else can read could be used to forge copies: it is not used."""
+    cache_home = tmp_path / "xdg"
+    (cache_home / "pipetool").mkdir(parents=True)
+    key = cache_home / "pipetool" / "key"
+    key.write_bytes(b"k" * 32)
+    key.chmod(0o644)
+    project.write("pipeline.yaml", PIPELINE)
+    env = {"XDG_CACHE_HOME": str(cache_home)}
+    project.cli_ok("repro", env=env)
+    assert not project.exists(".pipetool/lock.cache") and not project.exists(".pipetool/spec.cache")
+    assert "up to date" in project.cli_ok("status", env=env).stdout
+
+
+# --- 2. the lock's hashes, sizes and paths are checked before use ------------------------------
+
+BAD_RECORDS = [
+    ({"hash": "../../../../etc/passwd"}, "xxh3"),
+    ({"hash": "0123456789ABCDEF0123456789ABCDEF"}, "xxh3"),
+    ({"hash": "0123456789abcdef0123456789abcde"}, "xxh3"),
+    ({"hash": "0123456789abcdef0123456789abcdef.dir/../x"}, "xxh3"),
+    ({"path": "../victim.txt"}, "outside the project"),
+    ({"path": "/tmp/victim.txt"}, "outside the project"),
+    ({"path": "a/../../victim.txt"}, "not normalized"),
+    ({"path": '"a\\e[31m.txt"'}, "control characters"),
+    ({"dep": '"data\\ncsv"'}, "control characters"),
+]  # sizes and counts that are no whole numbers: test_lock.py
+
+
+@pytest.mark.parametrize("bad, what", BAD_RECORDS, ids=[str(list(b.values())[0]) for b, _ in BAD_RECORDS])
+def test_a_lock_record_of_the_wrong_form_is_refused_naming_the_stage(project, bad, what):
+    project.write("pipeline.yaml", PIPELINE)
+    project.write("pipeline.lock", LOCK.format(**{**GOOD, **bad}))
+    for command in ("status", "checkout", "gc"):
+        result = project.cli_fails(command)
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) <= 2 and lines[0].startswith("error: pipeline.lock:"), result.stderr  # the error, a hint
+        assert "stage 'a'" in result.stderr and what in result.stderr, result.stderr
+
+
+def test_a_dep_outside_the_project_is_a_valid_record(project):
+    """Deps may lie anywhere: only outs must be inside."""
+    project.write("pipeline.yaml", PIPELINE)
+    project.write("pipeline.lock", LOCK.format(**{**GOOD, "dep": "../shared/data.csv"}))
+    project.cli_ok("status")
+
+
+def test_a_revisions_lock_with_a_path_for_a_hash_reads_nothing_outside(project, tmp_path):
+    """`metrics show REV` reads a metrics file git does not keep from the cache, by the hash
+    that revision's lock records: a hash that is a path must not reach the file system."""
+    project.write("pipeline.yaml", """
+        stages:
+          a:
+            cmd: echo
+            metrics: [m.json]
+    """)
+    project.write("pipeline.lock", "version: 1\nstages:\n  a:\n    cmd: echo\n    outs:\n    - path: m.json\n"
+                                   "      xxh3: ../../../../../../../../dev/zero\n      size: 1\n")
+    commit_all(project)
+    result = project.cli_ok("metrics", "show", "HEAD")  # without the check: reads /dev/zero for ever
+    assert "m.json at HEAD" in result.stdout and "pipeline.lock does not record it" in result.stdout
+
+
+# --- 3. a committed symlink never moves pipetool's state ---------------------------------------
+
+LINKS = [".pipetool", ".pipetool/cache", ".pipetool/state.db", ".pipetool/cache/ab", ".pipetool/runs",
+         ".pipetool/logs"]
+
+
+@pytest.mark.parametrize("link", LINKS)
+def test_a_committed_symlink_in_the_state_folder_is_refused_and_nothing_is_written_through_it(
+        project, tmp_path, link):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "precious").write_text("keep me\n")
+    project.write("pipeline.yaml", PIPELINE)
+    project.cli_ok("repro")
+    target = project.path / link
+    if target.is_dir() and not target.is_symlink():
+        subprocess.run(["rm", "-rf", str(target)], check=True)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.exists():
+        target.unlink()
+    os.symlink(outside if link != ".pipetool/state.db" else outside / "precious", target)
+    commit_all(project, link)
+    victim = clone(project, tmp_path / "victim")
+    assert os.path.islink(victim.path / link)
+    for command in ("status", "checkout", "gc", "metrics show", "logs a", "repro"):
+        result = victim.cli_fails(*command.split())
+        assert f"'{link}' is a symlink git tracks" in result.stderr, (command, result.stderr)
+        assert len(result.stderr.strip().splitlines()) <= 2
+    assert sorted(os.listdir(outside)) == ["precious"]
+    assert (outside / "precious").read_text() == "keep me\n"
+
+
+def test_a_symlink_the_user_made_in_the_state_folder_is_followed(project, tmp_path):
+    """Links git does not track are the user's own (an experiment shares its project's cache so)."""
+    elsewhere = tmp_path / "big-disk-cache"
+    elsewhere.mkdir()
+    project.write("pipeline.yaml", PIPELINE)
+    project.cli_ok("status")
+    os.symlink(elsewhere, project.path / ".pipetool" / "cache")
+    project.cli_ok("repro")
+    assert os.listdir(elsewhere)
+
+
+def test_a_state_folder_that_is_a_file_is_a_clean_error(project):
+    project.write("pipeline.yaml", PIPELINE)
+    project.write(".pipetool", "not a folder\n")
+    result = project.cli_fails("status")
+    assert "'.pipetool' is a file" in result.stderr
+
+
+# --- 4. install quotes every path it writes into hooks ------------------------------------------
+
+NASTY = "a b'\"$(touch PWNED1)`touch PWNED2`\nc"
+
+
+def test_install_quotes_the_project_folder_in_its_hooks(project, tmp_path):
+    folder = project.path / NASTY
+    folder.mkdir()
+    (folder / "pipeline.yaml").write_text("stages: {}\n")
+    project.cli_ok("install", cwd=folder)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    where = tmp_path / "where"
+    fake = bin_dir / "pipetool"
+    fake.write_text(f"#!/bin/sh\npwd > '{where}'\n")  # records where the hook ran it
+    fake.chmod(0o755)
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    for hook, args in (("post-merge", ["0"]), ("post-checkout", ["x", "y", "1"])):
+        where.unlink(missing_ok=True)
+        subprocess.run(["sh", str(project.path / ".git" / "hooks" / hook), *args], cwd=project.path, env=env,
+                       check=True)
+        assert where.read_text() == f"{folder}\n"
+    assert not list(project.path.rglob("PWNED*")) and not list(tmp_path.glob("PWNED*"))
+
+
+def test_install_writes_no_attribute_through_a_committed_symlink(project, tmp_path):
+    outside = tmp_path / "bashrc"
+    outside.write_text("export PATH=/usr/bin\n")
+    project.write("pipeline.yaml", PIPELINE)
+    os.symlink(outside, project.path / ".gitattributes")
+    commit_all(project)
+    victim = clone(project, tmp_path / "victim")
+    result = victim.cli_fails("install")
+    assert ".gitattributes is a symlink" in result.stderr
+    assert outside.read_text() == "export PATH=/usr/bin\n"
+    assert not (victim.path / ".git" / "hooks" / "post-checkout").exists()
+
+
+# --- 5. show and diff read nothing outside the project -----------------------------------------
+
+SECRET = '{"TOPSECRET": 42}\n'
+SHOWN = """
+    stages:
+      train:
+        cmd: echo
+        params:
+        - params.yaml:
+        metrics:
+        - {metric}:
+            cache: false
+        plots:
+        - plot.csv:
+            cache: false
+"""
+
+
+def shows(victim: Project, *args: str) -> str:
+    """All a command showed (a params.yaml it cannot read fails it: spec loading needs it)."""
+    result = victim.cli(*args)
+    text = result.stdout + result.stderr
+    assert "Traceback" not in text
+    if victim.exists("plots.html"):
+        text += victim.read("plots.html")
+    return text
+
+
+@pytest.mark.parametrize("private", ["outside", ".git/config", ".pipetool/config.local"])
+def test_show_and_diff_never_read_a_file_that_a_committed_symlink_leads_to(project, tmp_path, private):
+    """A CI job prints what `metrics show` prints: a committed link to a secret of the machine
+    (or to the job's git credentials in .git/config) must not get it printed."""
+    secret = tmp_path / "secret.json"
+    secret.write_text(SECRET)
+    project.write("pipeline.yaml", SHOWN.format(metric="metrics.json"))
+    for name in ("metrics.json", "params.yaml", "plot.csv"):
+        os.symlink(secret if private == "outside" else private, project.path / name)
+    commit_all(project)
+    victim = clone(project, tmp_path / "victim")
+    (victim.path / ".pipetool").mkdir()
+    for private_file in (".git/config", ".pipetool/config.local"):
+        with open(victim.path / private_file, "a") as handle:
+            handle.write('TOPSECRET = "token"\n')
+    for args in (["metrics", "show"], ["metrics", "diff"], ["params", "diff"], ["plots", "show"]):
+        text = shows(victim, *args)
+        assert "TOPSECRET" not in text and "not read" in text, (args, text)
+    # At a revision git holds the link's text: followed inside the revision only, never outside it.
+    for args in (["exp", "show"], ["metrics", "show", "HEAD"]):
+        text = shows(victim, *args)
+        assert "TOPSECRET" not in text, (args, text)
+        assert "not read" in text or private != "outside", (args, text)
+    (victim.path / "params.yaml").unlink()  # spec loading needs it: the error above names it
+    victim.write("params.yaml", "lr: 1\n")
+    warned = victim.cli_ok("metrics", "show").stdout
+    assert "TOPSECRET" not in warned and "metrics.json: not read" in warned
+
+
+def test_a_committed_symlink_inside_the_repository_is_followed_at_a_revision(project):
+    """git keeps a symlink as the text of its target; at a revision it is followed as in the
+    working tree, within the revision."""
+    no_params = SHOWN.replace("        params:\n        - params.yaml:\n", "")
+    project.write("pipeline.yaml", no_params.format(metric="latest.json"))
+    project.write("runs/one.json", '{"acc": 0.75}\n')
+    os.symlink("runs/one.json", project.path / "latest.json")
+    commit_all(project)
+    for rev in ("HEAD", "workspace"):
+        assert "0.75" in project.cli_ok("metrics", "show", rev).stdout
+
+
+def test_a_params_file_outside_the_project_is_not_shown(project, tmp_path):
+    secret = tmp_path / "secret.yaml"
+    secret.write_text("TOPSECRET: 42\n")
+    project.write("pipeline.yaml", f"""
+        stages:
+          train:
+            cmd: echo
+            params: [{{{secret}: }}]
+    """)
+    commit_all(project)
+    text = shows(project, "params", "diff")
+    assert "TOPSECRET" not in text and "not read" in text
+
+
+# --- 6. loading the pipeline evaluates nothing --------------------------------------------------
+
+def test_interpolation_evaluates_no_code(project, tmp_path):
+    proof = tmp_path / "PWNED"
+    project.write("params.yaml", "x: 1\n")
+    project.write("pipeline.yaml", f"""
+        stages:
+          a:
+            cmd: echo ${{__import__('os').system('touch {proof}')}} ${{x}}
+            outs: [a.txt]
+    """)
+    for command in ("status", "dag"):
+        project.cli(command)
+    assert not proof.exists()
