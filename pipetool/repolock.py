@@ -1,7 +1,9 @@
 """The repository lock: one writer (repro) at a time; readers such as status never wait.
 
 The kernel drops an flock when its holder dies, so a lock left by a killed pipetool is free
-again at once; the pid file beside it only names the holder in messages. It is a plain flock()
+again at once; the pid file beside it only names the holder in messages. Whoever takes the lock
+first ends the stage processes a dead pipetool left running (procgroups), so that none of them
+writes an out while this holder decides what is up to date. It is a plain flock()
 rather than the filelock package, whose import alone took ~50 ms: a quarter of a small repro.
 """
 
@@ -13,6 +15,7 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 
 from .errors import ProjectError
+from .procgroups import end_orphans
 
 LOCK_FILE = "repo.lock"
 PID_FILE = "repo.pid"
@@ -54,6 +57,7 @@ def hold(state_dir: str, wait: bool = False, on_takeover: Callable[[int], None] 
                 f"another pipetool ({who}) is running in this project",
                 hint="wait for it to finish, or use 'pipetool repro --wait' to queue behind it",
             ) from None
+        end_orphans(state_dir)
         previous = _read_pid(pid_path)
         if previous and previous != os.getpid() and on_takeover is not None:
             on_takeover(previous)

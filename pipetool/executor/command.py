@@ -1,7 +1,8 @@
 """One stage's commands, run in order: each in its own shell and process group, in the stage's wdir.
 
 Both executors run stages through it: the local one in a thread per stage, the Dask one inside
-a task on a worker. It uses the standard library only.
+a task on a worker. It uses the standard library only, as does procgroups, which ends a stage's
+process group when the process that started it dies.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+
+from ..procgroups import Record, tracked
 
 TAIL_LINES = 20
 GRACE_SECONDS = 3.0  # between SIGTERM and SIGKILL when a run is stopped
@@ -34,11 +37,12 @@ class StageCommands:
     """The commands of one stage; stop() may be called from another thread at any time."""
 
     def __init__(self, cmds: Sequence[str], cwd: str, on_line: Callable[[str], None],
-                 env: Mapping[str, str] | None = None) -> None:
+                 env: Mapping[str, str] | None = None, record: Record | None = None) -> None:
         self.cmds = list(cmds)
         self.cwd = cwd
         self.on_line = on_line
         self.env = dict(env) if env is not None else None
+        self.record = record  # where the next lock holder finds the groups if this process dies
         self._proc: subprocess.Popen | None = None
         self._stopped = False
         self._lock = threading.Lock()
@@ -78,6 +82,11 @@ class StageCommands:
             return self._proc is not None and self._proc.poll() is None
 
     def _run_one(self, cmd: str, tail: deque[str]) -> int:
+        # Its own session and process group, so that stopping it stops all of it, and so that the
+        # group can be ended as one when pipetool dies: the watchdog and record of procgroups do
+        # that. A parent-death signal (prctl PR_SET_PDEATHSIG) would reach only the shell, not the
+        # commands it starts, would leave the group without the leader that proves whose it is,
+        # and needs preexec_fn, which is unsafe with the threads stages run from.
         proc = subprocess.Popen(
             cmd,
             shell=True,
@@ -86,7 +95,7 @@ class StageCommands:
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group, so stopping it stops all of it
+            start_new_session=True,
         )
         with self._lock:
             self._proc = proc
@@ -94,11 +103,12 @@ class StageCommands:
         if stopped:  # stop() ran between our check and the start
             signal_group(proc, signal.SIGTERM)
         assert proc.stdout is not None
-        for raw in proc.stdout:
-            line = raw.decode("utf-8", errors="replace").rstrip("\n")
-            tail.append(line)
-            self.on_line(line)
-        return proc.wait()
+        with tracked(proc.pid, self.record):
+            for raw in proc.stdout:
+                line = raw.decode("utf-8", errors="replace").rstrip("\n")
+                tail.append(line)
+                self.on_line(line)
+            return proc.wait()
 
 
 def signal_group(proc: subprocess.Popen, sig: int) -> None:

@@ -12,6 +12,8 @@ import signal
 import threading
 import time
 
+from ..procgroups import Record
+from ..project import STATE_DIR
 from ..stage import Stage
 from . import OutputSink, StageRun
 from .command import GRACE_SECONDS, StageCommands
@@ -22,6 +24,7 @@ class LocalExecutor:
         self.root = root
         self.jobs = max(1, jobs)
         self.output = output
+        self._record = Record(os.path.join(root, STATE_DIR))  # for a takeover after pipetool's death
         self._done: queue.Queue[StageRun] = queue.Queue()
         self._running: dict[str, tuple[StageCommands, int]] = {}  # name -> (commands, slots)
         self._lock = threading.Lock()
@@ -53,7 +56,7 @@ class LocalExecutor:
     def submit(self, stage: Stage) -> None:
         output = self.output
         commands = StageCommands(stage.cmd, os.path.join(self.root, stage.wdir),
-                                 lambda line: output(stage.name, line))
+                                 lambda line: output(stage.name, line), record=self._record)
         with self._lock:
             self._running[stage.name] = (commands, self._slots(stage))
             if self._threads < len(self._running):
@@ -86,6 +89,7 @@ class LocalExecutor:
         for _ in range(self._threads):
             self._todo.put(None)
         self._threads = 0
+        self._record.close()
 
     def _collect(self, timeout: float) -> list[StageRun]:
         try:
