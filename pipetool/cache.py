@@ -215,15 +215,15 @@ class Cache:
 
     # -- housekeeping -------------------------------------------------------------------------
     def objects(self) -> Iterator[tuple[str, int]]:
-        """(hash, size) of every object in the cache."""
+        """(hash, size) of every object in the cache: files named as a hash, in its own folders."""
         if not os.path.isdir(self.dir):
             return
         for prefix in sorted(os.listdir(self.dir)):
             folder = os.path.join(self.dir, prefix)
-            if len(prefix) != 2 or not os.path.isdir(folder):
-                continue
+            if len(prefix) != 2 or os.path.islink(folder) or not os.path.isdir(folder):
+                continue  # a linked folder is not the cache's: nothing is read or removed through it
             for name in sorted(os.listdir(folder)):
-                if ".tmp-" not in name:
+                if is_hash(prefix + name):  # temp files and foreign names are not objects
                     yield prefix + name, os.lstat(os.path.join(folder, name)).st_size
 
     def remove(self, digest: str) -> None:
@@ -243,22 +243,29 @@ def _manifest_bytes(entries: list[tuple[str, str, int]]) -> bytes:
 
 
 def _read_manifest(path: str) -> list[tuple[str, str, int]] | None:
-    """A manifest file's entries when their form is right, else None.
+    """A manifest file's entries when their form is right (parse_manifest), else None."""
+    if os.path.getsize(path) > MAX_MANIFEST_BYTES:
+        return None
+    with open(path, "rb") as handle:
+        return parse_manifest(handle.read())
+
+
+def parse_manifest(data: bytes) -> list[tuple[str, str, int]] | None:
+    """A manifest's entries when their form is right, else None.
 
     The form is all a manifest from a remote can be trusted for, its hash being easy to make:
-    each entry a clean relative path (no '..', not absolute), a file hash and a size, in order,
-    no path twice.
+    each entry a relative path that stays inside its folder (no '..', not absolute), a file
+    hash and a size, in order, no path twice.
     """
+    if len(data) > MAX_MANIFEST_BYTES:
+        return None
     try:
-        if os.path.getsize(path) > MAX_MANIFEST_BYTES:
-            return None
-        with open(path, encoding="utf-8") as handle:
-            raw = json.load(handle)
+        raw = json.loads(data)
     except (ValueError, UnicodeDecodeError, RecursionError):
         return None
     if not isinstance(raw, list):
         return None
-    entries = []
+    entries: list[tuple[str, str, int]] = []
     for entry in raw:
         if not (isinstance(entry, list) and len(entry) == 3):
             return None

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from .cache import Cache, CorruptObject
+from .cache import MAX_MANIFEST_BYTES, Cache, CorruptObject, parse_manifest
 from .errors import LockError
 from .hashing import DIR_SUFFIX, manifest_hash
 from .lock import LOCK_FILE, LockEntry, parse
@@ -27,7 +27,6 @@ TEMP_AGE = 3600.0  # seconds: a temp file this old belongs to a transfer or writ
 # pipetool's temp names in its state folder: `<file>.tmp-<pid>` (whole-file writes, cache stores)
 # and `<object>.tmp-<pid>-<thread>` (downloads).
 _LOCAL_TEMP = re.compile(r".+\.tmp-(?P<pid>\d+)(-\d+)?")
-_OBJECT = re.compile(r"[0-9a-f]{32}(\.dir)?")  # an object's hash: anything else in the cache is not pipetool's
 _SKIPPED = ("tmp",)  # the Dask executor's run folders, which it sweeps itself
 NOTHING_REMOVED = "gc removed nothing: it cannot tell which objects that revision needs"
 
@@ -142,9 +141,11 @@ def remote_manifests(remote: Remote, local: ManifestReader) -> ManifestReader:
         if not isinstance(entries, str):
             return entries
         try:
-            data = remote.read_bytes(remote.object_path(digest))
+            data = remote.read_bytes(remote.object_path(digest), MAX_MANIFEST_BYTES)
         except FileNotFoundError:
             return f"{entries}, and not on remote '{remote.name}'"
+        except ValueError:
+            return f"{entries}, and damaged on remote '{remote.name}'"
         except Exception as exc:  # noqa: BLE001 - whatever the backend raises, the directory stays unread
             return f"{entries}, and unreadable on remote '{remote.name}' ({exc})"
         parsed = _manifest_entries(data, digest)
@@ -153,11 +154,8 @@ def remote_manifests(remote: Remote, local: ManifestReader) -> ManifestReader:
 
 
 def _manifest_entries(data: bytes, digest: str) -> Entries | None:
-    try:
-        entries = [(str(rel), str(h), int(size)) for rel, h, size in json.loads(data)]
-    except (ValueError, TypeError, UnicodeDecodeError):
-        return None
-    return entries if manifest_hash(entries) == digest else None
+    entries = parse_manifest(data)
+    return entries if entries is not None and manifest_hash(entries) == digest else None
 
 
 # -- local -------------------------------------------------------------------------------------------
@@ -168,7 +166,7 @@ def find_garbage(ws: Workspace, revision_lock_texts: Iterable[tuple[str, str]] =
     temp files that killed transfers and writes left behind."""
     kept = referenced(kept_locks(ws, revision_lock_texts), read_manifest or local_manifests(ws.cache))
     garbage = Garbage(kept, objects=[(h, size) for h, size in ws.cache.objects()
-                                     if _OBJECT.fullmatch(h) and kept.removable(h)])
+                                     if kept.removable(h)])
     runs = ws.runs.records()  # well-formed ones: the others go too
     garbage.runs = [key for key in ws.runs.keys() if kept.run_removable(runs.get(key))]
     garbage.temps = stale_temps(ws.project.state_dir, time.time() if now is None else now)
