@@ -17,9 +17,9 @@ from typing import Any
 
 import xxhash
 
-from . import lock_yaml, trusted_cache, yamlfile
+from . import lock_yaml, safepath, trusted_cache, yamlfile
 from .errors import LockError, SpecError
-from .hashing import HashInfo
+from .hashing import HashInfo, is_hash
 
 LOCK_FILE = "pipeline.lock"
 JOURNAL_FILE = "lock.journal"
@@ -213,13 +213,14 @@ def record_problem(path: Any, digest: Any, size: Any, nfiles: Any = None,
     """
     if not isinstance(path, str) or not path:
         return "path", f"'path' must be a path, not {path!r}"
-    if _CONTROL.search(path):
-        return "path", f"'path' {path!r} holds control characters"
-    if posixpath.normpath(path) != path:
-        return "path", f"'path' {path!r} is not normalized (expected {posixpath.normpath(path)!r})"
-    if out and (posixpath.isabs(path) or path == ".." or path.startswith("../") or path == "."):
-        return "path", f"'path' {path!r} lies outside the project: an out is a relative path inside it"
-    if not isinstance(digest, str) or not is_hash(digest):
+    if out:
+        try:
+            safepath.clean(path)
+        except safepath.UnsafePath as exc:
+            return "path", f"the out {exc}: an out is a clean relative path inside the project"
+    elif _CONTROL.search(path) or posixpath.normpath(path) != path:
+        return "path", f"the dep {path!r} is not a normalized path without control characters"
+    if not is_hash(digest):
         return "xxh3", f"'xxh3' of '{path}' must be 32 lowercase hex digits (with '.dir' for a folder), not {digest!r}"
     if not _is_count(size):
         return "size", f"'size' of '{path}' must be a whole number, not {size!r}"
@@ -228,16 +229,10 @@ def record_problem(path: Any, digest: Any, size: Any, nfiles: Any = None,
     return None
 
 
-def is_hash(text: str) -> bool:
-    """An object name pipetool makes: xxh3-128 in lowercase hex, '.dir' for a folder's manifest."""
-    return _HASH.fullmatch(text) is not None
-
-
 def _is_count(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
-_HASH = re.compile(r"[0-9a-f]{32}(?:\.dir)?")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 

@@ -20,7 +20,7 @@ DROPPED_REASON = "lock entry dropped in merge (both branches changed it)"
 
 def entry(out_hash: str, cmd: str = "make it", param: int = 1) -> LockEntry:
     return LockEntry(cmd=cmd, params={"params.yaml": {"p": param}},
-                     outs=(PathRecord("out.txt", out_hash, 3),))
+                     outs=(PathRecord("out.txt", out_hash * 8, 3),))  # 'aaaa' -> a hash's 32 hex digits
 
 
 A, B, C = entry("aaaa"), entry("bbbb"), entry("cccc")

@@ -127,11 +127,13 @@ BAD_RECORDS = [
     ({"hash": "0123456789ABCDEF0123456789ABCDEF"}, "xxh3"),
     ({"hash": "0123456789abcdef0123456789abcde"}, "xxh3"),
     ({"hash": "0123456789abcdef0123456789abcdef.dir/../x"}, "xxh3"),
-    ({"path": "../victim.txt"}, "outside the project"),
-    ({"path": "/tmp/victim.txt"}, "outside the project"),
-    ({"path": "a/../../victim.txt"}, "not normalized"),
-    ({"path": '"a\\e[31m.txt"'}, "control characters"),
-    ({"dep": '"data\\ncsv"'}, "control characters"),
+    ({"path": "../victim.txt"}, "an out is a clean relative path inside the project"),
+    ({"path": "/tmp/victim.txt"}, "is absolute"),
+    ({"path": "a/../../victim.txt"}, "no '..'"),
+    ({"path": "./a.txt"}, "no '..', '.' or empty parts"),
+    ({"path": '"a\\e[31m.txt"'}, "control character"),
+    ({"dep": '"data\\ncsv"'}, "not a normalized path without control characters"),
+    ({"dep": "data//x.csv"}, "not a normalized path"),
 ]  # sizes and counts that are no whole numbers: test_lock.py
 
 
