@@ -6,7 +6,6 @@ any file object may be one of its files, so no file object goes (locally or on t
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import stat
@@ -16,12 +15,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from .cache import MAX_MANIFEST_BYTES, Cache, CorruptObject, parse_manifest
-from .errors import LockError
+from .errors import LockError, SpecError
 from .hashing import DIR_SUFFIX, manifest_hash
 from .lock import LOCK_FILE, LockEntry, parse
 from .remote import Remote, Stored, remove_files, stored_files
 from .runcache import Record, out_hashes, well_formed
 from .workspace import Workspace
+from .yamlfile import load_json
 
 TEMP_AGE = 3600.0  # seconds: a temp file this old belongs to a transfer or write that was killed
 # pipetool's temp names in its state folder: `<file>.tmp-<pid>` (whole-file writes, cache stores)
@@ -258,8 +258,8 @@ def _remote_record(remote: Remote, item: Stored) -> object:
     except Exception:  # noqa: BLE001 - kept, and counted as not judged
         return _UNREAD
     try:
-        record = json.loads(data)
-    except (ValueError, UnicodeDecodeError):
+        record = load_json(data, item.path)  # bounded: a remote's entry may be hostile
+    except SpecError:
         return None
     return record if well_formed(record) else None
 

@@ -301,3 +301,17 @@ def test_gitignore_never_writes_a_line_for_an_out_with_a_newline(project):
     with pytest.raises(SpecError, match="control characters"):
         gitignore.ignore(str(project.path), ["models/ok.pkl", "models/evil\n!important"])
     assert not (project.path / "models" / ".gitignore").exists()
+
+
+def test_gc_cloud_judges_a_remote_run_entry_nested_too_deep_as_damaged(project, tmp_path):
+    remote = tmp_path / "remote"
+    project.write("pipeline.yaml", PIPELINE)
+    project.cli_ok("repro")
+    project.cli_ok("remote", "add", "-d", "store", str(remote))
+    project.cli_ok("push", "--run-cache")
+    hostile = remote / "runs" / "ab" / ("c" * 30)
+    hostile.parent.mkdir(parents=True, exist_ok=True)
+    hostile.write_text("[" * 100_000 + "]" * 100_000)
+    result = project.cli_ok("gc", "--cloud", "--dry")
+    assert "would remove run-cache entry ab" + "c" * 30 in result.stdout
+    assert "cannot read remote" not in result.stdout + result.stderr
