@@ -450,3 +450,28 @@ def test_a_checkout_killed_midway_resumes_with_a_plain_rerun(project):
     assert not building.exists()
     project.cli_ok("status", "--exit-code")
     assert project.lock()["stages"]["many"]["outs"][0]["xxh3"] == first
+
+
+# --- exp apply ---------------------------------------------------------------------------------------
+
+def test_exp_apply_deletes_nothing_through_a_symlinked_folder(project, tmp_path):
+    project.write("params.yaml", "lr: 1\n")
+    project.write("notes/old.txt", "tracked\n")
+    project.write("pipeline.yaml", """
+        stages:
+          s:
+            cmd: rm -f notes/old.txt && echo ${lr} > out.txt
+            params: [lr]
+            outs: [out.txt]
+    """)
+    commit(project, "start")
+    project.cli_ok("exp", "run", "-S", "lr=2", "-n", "two")
+    project.git("checkout", "-q", "HEAD", "--", "notes", "params.yaml")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "old.txt").write_text("precious\n")
+    subprocess.run(["rm", "-rf", str(project.path / "notes")], check=True)
+    os.symlink(outside, project.path / "notes")
+    result = project.cli("exp", "apply", "two")
+    assert "Traceback" not in result.stderr
+    assert (outside / "old.txt").read_text() == "precious\n"

@@ -11,6 +11,7 @@ from ..errors import ExperimentError
 from ..git import GitRepo
 from ..project import Project
 from ..repolock import hold
+from ..safepath import Tree, UnsafePath
 from ..workspace import open_workspace
 from . import refs, snapshot
 
@@ -37,13 +38,18 @@ def apply(root: str, name: str) -> Applied:
     with hold(project.ensure_state_dir()):
         paths = applied.written + applied.deleted
         if paths and git.diff("--name-only", "HEAD", "--", *paths):
-            applied.stash = snapshot.uncommitted(repo)
+            applied.stash = snapshot.uncommitted(repo)  # None when git finds nothing to keep
+        if applied.stash:
             git.stash("store", "-m", f"pipetool exp apply {experiment.name}: the workspace before", applied.stash)
         if applied.written:
             git.execute(["git", "--literal-pathspecs", "restore", f"--source={experiment.sha}", "--worktree",
                          "--", *applied.written])
+        tree = Tree(repo.repo.working_tree_dir)
         for path in applied.deleted:
-            full = os.path.join(repo.repo.working_tree_dir, path)
+            try:
+                full = tree.target(path)
+            except UnsafePath:
+                continue  # git would not delete through a symlink either: the file is not ours
             if os.path.lexists(full):
                 os.remove(full)
         ws = open_workspace(project)
