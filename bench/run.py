@@ -3,7 +3,7 @@
     python bench/run.py [--quick] [--only WORKLOAD ...] [--tool pipetool|dvc|both]
                         [--json PATH] [--write-results [PATH]] [--dvc PATH] [--keep]
 
-Workloads (bench/README.md says what each measures): wide_dag, many_stages, big_data,
+Workloads (bench/README.md says what each measures): wide_dag, many_stages, big_data, big_checkout,
 metrics_history, startup. Each timing is the median of several runs of one command, timed with
 time.perf_counter() around subprocess.run(). The table goes to stdout, progress to stderr,
 every run to --json (default bench/results.json), and with --write-results a Markdown report

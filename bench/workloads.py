@@ -458,6 +458,37 @@ class BigData(Workload):
         self.value(label, tool, statistics.median(speeds), "GB/s")
 
 
+class BigCheckout(BigData):
+    """Bringing back 1 GiB and 20,000 small files from the cache: checkout copies each file and
+    checks its bytes against their hash on the way."""
+
+    name = "big_checkout"
+    OUTS = ["big.out", "files.out"]
+
+    def prepare(self) -> None:
+        if not self.source.exists():  # big_data wrote it already when both run
+            super().prepare()
+
+    def machine_baselines(self) -> None:
+        """big_data's baselines are about hashing; checkout has none of its own."""
+
+    def run(self, tool: Tool) -> None:
+        repo = self.repo(tool)
+        env = tool.environ()
+        stage = {"cmd": f"cp {self.source}/big.bin big.out && cp -r {self.source}/files files.out",
+                 "outs": self.OUTS}
+        make_repo(repo, tool, {"stages": {"copy": stage}})
+        harness.run_checked(tool.argv("repro"), repo, env)
+
+        def move_outs_away(index: int) -> None:  # moved, not deleted: see harness.remove_repo
+            for out in self.OUTS:
+                os.rename(repo / out, self.ctx.scratch / f"{self.name}-{tool.name}-{index}-{out}")
+
+        timing = measure(tool.argv("checkout"), repo, env, SLOW_RUNS, before=move_outs_away)
+        self.record(f"checkout of {self.label} into an empty workspace", tool, timing)
+        harness.remove_repo(repo)
+
+
 def speed(size: int, seconds: float) -> float | str:
     return size / seconds / GB if seconds > 0 else "n/a (no extra time)"
 
@@ -545,4 +576,4 @@ class Startup(Workload):
 
 
 WORKLOADS = {workload.name: workload
-             for workload in (WideDag, ManyStages, BigData, MetricsHistory, Startup)}
+             for workload in (WideDag, ManyStages, BigData, BigCheckout, MetricsHistory, Startup)}
