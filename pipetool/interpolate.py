@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -12,6 +13,9 @@ from .errors import SpecError, did_you_mean
 from .params import Missing, dotted_names, lookup, scalar_text
 
 _REF = re.compile(r"(\\)?\$\{\s*([^}]*?)\s*\}")
+# Stages one pipeline may define, foreach and matrix ones included: a matrix of a few long axes
+# multiplies fast, and `status` must stay safe on a stranger's repository.
+MAX_STAGES = 100_000
 
 
 @dataclass
@@ -131,6 +135,8 @@ def _resolve_text(text: str, context: Context) -> Any:
 
 def expand_foreach(name: str, items: Any, where: dict) -> Iterator[tuple[str, dict]]:
     """(generated name, extra context) for each item of a foreach list or dict."""
+    if isinstance(items, (dict, list)) and len(items) > MAX_STAGES:
+        raise _too_many(len(items), where)
     if isinstance(items, dict):
         for key, item in items.items():
             yield f"{name}@{key}", {"key": key, "item": item}
@@ -155,10 +161,18 @@ def expand_matrix(name: str, matrix: Any, where: dict) -> Iterator[tuple[str, di
         if not isinstance(values, list) or not values:
             raise SpecError(f"matrix axis '{axis}' needs a non-empty list", **where)
         axes.append([(_key_part(axis, i, v), v) for i, v in enumerate(values)])
+    count = math.prod(len(values) for values in axes)
+    if count > MAX_STAGES:
+        raise _too_many(count, where)
     for combination in itertools.product(*axes):
         item = {axis: value for axis, (_, value) in zip(matrix, combination)}
         key = "-".join(part for part, _ in combination)
         yield f"{name}@{key}", {"item": item, "key": key}
+
+
+def _too_many(count: int, where: dict) -> SpecError:
+    return SpecError(f"it would generate {count:,} stages, over the {MAX_STAGES:,} pipetool runs in one pipeline",
+                     **where, hint="split the work into fewer, bigger stages")
 
 
 def _key_part(axis: str, index: int, value: Any) -> str:

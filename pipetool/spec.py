@@ -10,7 +10,7 @@ from typing import Any
 
 from . import yamlfile
 from .errors import SpecError, did_you_mean
-from .interpolate import Context, expand_foreach, expand_matrix, resolve
+from .interpolate import MAX_STAGES, Context, expand_foreach, expand_matrix, resolve
 from .params import DEFAULT_PARAMS_FILE, ParamsFiles, read_file
 from .source import Source, as_source
 from .stage import Out, ParamDep, Resources, Stage
@@ -100,6 +100,9 @@ def load(project: str | Source, filename: str = PIPELINE_FILE, parsed: Any = Non
                                 f"(also on line {seen[stage.name]})", **where)
             seen[stage.name] = stage.line
             loaded.append(stage)
+        if len(loaded) > MAX_STAGES:
+            raise SpecError(f"the pipeline has more than {MAX_STAGES:,} stages", **where,
+                            hint="split the work into fewer, bigger stages")
     return loaded
 
 
