@@ -15,7 +15,6 @@ import weakref
 from dataclasses import dataclass
 
 from .errors import PipetoolError, RevisionError, SpecError
-from .source import FileSource
 
 WORKSPACE = "workspace"
 
@@ -208,38 +207,6 @@ class GitSource:
         return self._object(relpath) is not None
 
 
-class ShownFiles(FileSource):
-    """The working tree, for commands that show what files hold (metrics, params, plots, exp
-    show): a file whose path or symlinks lead outside the project, into `.git/` or into
-    pipetool's state (config.local holds credentials) is refused, never read. A cloned
-    repository could otherwise have a CI job print any file of the machine it runs on."""
-
-    def __init__(self, root: str) -> None:
-        from .project import STATE_DIR
-
-        super().__init__(root)
-        real = os.path.realpath(root)
-        self._inside = real
-        self._private = (os.path.join(real, ".git"), os.path.join(real, STATE_DIR))
-        self._cache = os.path.join(real, STATE_DIR, "cache")  # where cache.type symlink links outs
-
-    def read_text(self, relpath: str) -> str | None:
-        real = os.path.realpath(os.path.join(self.root, relpath))
-        if not self._readable(real):
-            raise SpecError(f"not read: it leads outside the project, or into its .git or .pipetool folder "
-                            f"(to {real!r})", file=relpath)
-        return super().read_text(relpath)
-
-    def _readable(self, real: str) -> bool:
-        if _within(real, self._cache):
-            return True
-        return _within(real, self._inside) and not any(_within(real, private) for private in self._private)
-
-
-def _within(path: str, folder: str) -> bool:
-    return path == folder or path.startswith(folder + os.sep)
-
-
 class Revisions:
     """Turns the user's revision names into sources: 'workspace' (or none) is the working tree."""
 
@@ -265,8 +232,10 @@ class Revisions:
 
     def source(self, rev: str | None):
         """(label, source) for a revision name; None or 'workspace' means the working tree."""
+        from .project import ProjectFiles
+
         if rev is None or rev == WORKSPACE:
-            return WORKSPACE, ShownFiles(self.root)
+            return WORKSPACE, ProjectFiles(self.root)
         revision = self.git.revision(rev)
         return rev, self.git.source(revision)
 

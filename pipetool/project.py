@@ -6,7 +6,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from .errors import ProjectError
+from .errors import ProjectError, SpecError
+from .source import FileSource
 from .spec import PIPELINE_FILE
 
 STATE_DIR = ".pipetool"
@@ -115,6 +116,37 @@ def _tracked(root: str, paths: list[str]) -> set[str] | None:
     if done.returncode != 0:
         return None
     return {name.decode("utf-8", errors="replace") for name in done.stdout.split(b"\0") if name}
+
+
+class ProjectFiles(FileSource):
+    """The project's own files in the working tree (pipeline.yaml, params and vars files,
+    metrics, plots), read only where they belong: one whose path or symlinks lead outside the
+    project, into .git/ or into .pipetool/ (config.local holds credentials) is refused, never
+    read. A cloned repository could otherwise have `status` or `metrics show` print any file of
+    the machine a CI job runs on. Outs that cache.type symlink links into the cache are read."""
+
+    def __init__(self, root: str) -> None:
+        super().__init__(root)
+        real = os.path.realpath(root)
+        self._inside = real
+        self._private = (os.path.join(real, ".git"), os.path.join(real, STATE_DIR))
+        self._cache = os.path.join(real, STATE_DIR, "cache")
+
+    def read_text(self, relpath: str) -> str | None:
+        real = os.path.realpath(os.path.join(self.root, relpath))
+        if not self._readable(real):
+            raise SpecError(f"not read: it leads outside the project, or into its .git or .pipetool folder "
+                            f"(to {real!r})", file=relpath)
+        return super().read_text(relpath)
+
+    def _readable(self, real: str) -> bool:
+        if _within(real, self._cache):
+            return True
+        return _within(real, self._inside) and not any(_within(real, private) for private in self._private)
+
+
+def _within(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder + os.sep)
 
 
 def find(start: str | None = None) -> Project:

@@ -19,18 +19,19 @@ from . import spec, trusted_cache
 from .errors import SpecError
 from .graph import Graph
 from .params import ParamsFiles
-from .source import FileSource
+from .project import ProjectFiles
 from .stage import Out, Resources, Stage
 
 CACHE_FILE = "spec.cache"
 PARSED_FILE = "spec.parsed"
 # Pickled stages are only good for the same shape of Stage, Out and Resources: a pipetool whose
 # records gained or lost a field compiles afresh.
-VERSION = repr((3, *([f.name for f in fields(record)] for record in (Stage, Out, Resources))))
+VERSION = repr((4, *([f.name for f in fields(record)] for record in (Stage, Out, Resources))))
 
 
-class _Recording(FileSource):
-    """A working-tree source that remembers which files were read or looked for."""
+class _Recording(ProjectFiles):
+    """The project's files (none outside it: see ProjectFiles), remembering which were read or
+    looked for."""
 
     def __init__(self, root: str) -> None:
         super().__init__(root)
@@ -70,7 +71,7 @@ def load(root: str, state_dir: str) -> Compiled:
     path = os.path.join(state_dir, CACHE_FILE)
     cached = _read(path)
     if cached and cached["key"] == _key(root, cached["paths"]):
-        return Compiled(cached["stages"], cached["graph"], ParamsFiles(root, cached["params"]))
+        return Compiled(cached["stages"], cached["graph"], ParamsFiles(ProjectFiles(root), cached["params"]))
     source = _Recording(root)
     params = ParamsFiles(source)
     parsed, digest = _parsed_pipeline(source, os.path.join(state_dir, PARSED_FILE))
@@ -89,7 +90,7 @@ def load(root: str, state_dir: str) -> Compiled:
     _write(path, {"version": VERSION, "key": _key(root, paths), "paths": paths, "stages": stages,
                   "graph": graph, "params": params.parsed(), "digest": digest, "root": here,
                   "builds": builds})
-    params.source = FileSource(root)
+    params.source = ProjectFiles(root)
     return Compiled(stages, graph, params)
 
 

@@ -328,18 +328,33 @@ def test_a_committed_symlink_inside_the_repository_is_followed_at_a_revision(pro
         assert "0.75" in project.cli_ok("metrics", "show", rev).stdout
 
 
-def test_a_params_file_outside_the_project_is_not_shown(project, tmp_path):
+OUTSIDE_READS = {  # how a pipeline names the file; a foreach over its values names stages by them
+    "params file": "stages:\n  train:\n    cmd: echo hi\n    params: [{{{secret}: }}]\n",
+    "vars file": "vars: [{secret}]\n",
+    "relative path": "vars: [../secret.yaml]\n",
+    "params.yaml link": "",
+}
+FOREACH = "stages:\n  train:\n    foreach: ${names}\n    do:\n      cmd: echo ${item}\n"
+
+
+@pytest.mark.parametrize("how", OUTSIDE_READS)
+def test_no_command_reads_params_or_vars_from_outside_the_project(project, tmp_path, how):
+    """`status --json` prints changed param values and `dag` the stages a foreach makes: a
+    pipeline naming a file of the machine as its params or vars must not get it printed (a CI
+    job's log is the attacker's to read)."""
     secret = tmp_path / "secret.yaml"
-    secret.write_text("TOPSECRET: 42\n")
-    project.write("pipeline.yaml", f"""
-        stages:
-          train:
-            cmd: echo
-            params: [{{{secret}: }}]
-    """)
+    secret.write_text("names: [TOPSECRET]\ntoken: TOPSECRET\n")
+    text = OUTSIDE_READS[how].format(secret=secret)
+    project.path.joinpath("pipeline.yaml").write_text(text if text.startswith("stages") else text + FOREACH)
+    if how == "params.yaml link":
+        os.symlink(secret, project.path / "params.yaml")
+    project.write("pipeline.lock", "version: 1\nstages:\n  train:\n    cmd: echo old\n")
     commit_all(project)
-    text = shows(project, "params", "diff")
-    assert "TOPSECRET" not in text and "not read" in text
+    victim = clone(project, tmp_path / "victim")
+    for args in (["status"], ["status", "--json"], ["dag"], ["repro", "-n"], ["params", "diff"],
+                 ["metrics", "show"], ["exp", "show"]):
+        text = shows(victim, *args)
+        assert "TOPSECRET" not in text, (args, text)
 
 
 # --- 6. loading the pipeline evaluates nothing --------------------------------------------------

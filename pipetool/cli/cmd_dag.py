@@ -21,11 +21,11 @@ def run(args: argparse.Namespace) -> int:
     from .. import spec
     from ..dagview import ascii_tree, dot, mermaid
     from ..plan import select
-    from ..project import find
+    from ..project import ProjectFiles, find
     from ..targets import resolve
 
     project = find()
-    graph = graph_mod.build(spec.load(project.root))
+    graph = graph_mod.build(spec.load(ProjectFiles(project.root)))
     targets = resolve(graph, args.targets, project.root) if args.targets else None
     selected = select(graph, targets)
     draw = dot if args.dot else mermaid if args.mermaid else ascii_tree
