@@ -38,6 +38,9 @@ class Mapping(dict):
 
 
 _MERGE = "tag:yaml.org,2002:merge"
+# What an anchor starts with (libyaml, like PyYAML, takes only these characters in its name); a
+# text without one has no aliases. Commands' '&&' is not one.
+_ANCHOR = re.compile(r"&[0-9A-Za-z_-]")
 
 
 class _DuplicateKey(Exception):
@@ -211,11 +214,11 @@ def _check_nodes(root: Any, text: str, path: str) -> None:
     """Refuse a composed document nested deeper than MAX_DEPTH, or whose aliases would repeat
     more than MAX_ALIAS_VALUES values, before any Python object is built from it.
 
-    Level by level, without recursion. Without an anchor ('&') the nodes form a tree, each met
-    once; with one, a node may be met by many paths, each counted (an alias inside the value it
-    names nests without end, and is refused by depth).
+    Level by level, without recursion. Without an anchor the nodes form a tree, each met once;
+    with one, a node may be met by many paths, each counted (an alias inside the value it names
+    nests without end, and is refused by depth).
     """
-    if "&" not in text:
+    if not _ANCHOR.search(text):
         level = [root]
         for _ in range(MAX_DEPTH):
             level = _next_level(level)
