@@ -189,8 +189,7 @@ def _run(argv: list[str]) -> int:
 # What the environment refused, not a mistake in pipetool: a read-only or full disk, a folder
 # the user may not write. Other OSErrors are bugs and keep their traceback.
 _ENVIRONMENT = {
-    errno.EROFS: ("write", "the project, its .pipetool folder or the cache is on a read-only file system; "
-                           "run pipetool where it can write"),
+    errno.EROFS: ("write", "mount it read-write, or run the command in a writable copy of the project"),
     errno.EACCES: ("use", "make the project, its .pipetool folder and the cache writable for you, "
                           "or run pipetool as their owner"),
     errno.EPERM: ("use", "make the project, its .pipetool folder and the cache writable for you, "
