@@ -240,6 +240,7 @@ class LockStore:
     """Reads pipeline.lock with its journal replayed; records stages; compacts."""
 
     def __init__(self, root: str, state_dir: str) -> None:
+        self.root = root
         self.lock_path = os.path.join(root, LOCK_FILE)
         self.journal_path = os.path.join(state_dir, JOURNAL_FILE)
         self.cache_path = os.path.join(state_dir, CACHE_FILE)
@@ -249,6 +250,14 @@ class LockStore:
         self._blocks: Blocks = {}  # the lock file's blocks, when the parse cache had them
 
     def _lock_bytes(self) -> bytes | None:
+        if os.path.islink(self.lock_path):  # a clone's could lead to any file of the machine
+            from .project import ProjectFiles
+
+            try:
+                ProjectFiles(self.root).check(LOCK_FILE)
+            except SpecError as exc:
+                raise LockError(exc.message, file=LOCK_FILE,
+                                hint="remove the link (git rm pipeline.lock); 'pipetool repro' writes a lock anew") from None
         try:
             with open(self.lock_path, "rb") as handle:
                 return handle.read()

@@ -133,11 +133,15 @@ class ProjectFiles(FileSource):
         self._cache = os.path.join(real, STATE_DIR, "cache")
 
     def read_text(self, relpath: str) -> str | None:
+        self.check(relpath)
+        return super().read_text(relpath)
+
+    def check(self, relpath: str) -> None:
+        """SpecError naming relpath when it may not be read."""
         real = os.path.realpath(os.path.join(self.root, relpath))
         if not self._readable(real):
             raise SpecError(f"not read: it leads outside the project, or into its .git or .pipetool folder "
                             f"(to {real!r})", file=relpath)
-        return super().read_text(relpath)
 
     def _readable(self, real: str) -> bool:
         if _within(real, self._cache):

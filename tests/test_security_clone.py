@@ -155,6 +155,20 @@ def test_a_dep_outside_the_project_is_a_valid_record(project):
     project.cli_ok("status")
 
 
+def test_a_lock_that_is_a_symlink_leading_outside_is_not_read(project, tmp_path):
+    """Parse errors quote what they read: a lock linked to a file of the machine is not read."""
+    secret = tmp_path / "secret.yaml"
+    secret.write_text("version: TOPSECRET\n")
+    project.write("pipeline.yaml", PIPELINE)
+    os.symlink(secret, project.path / "pipeline.lock")
+    commit_all(project)
+    victim = clone(project, tmp_path / "victim")
+    for command in ("status", "dag --timings", "checkout", "repro -f"):
+        result = victim.cli_fails(*command.split())
+        assert "TOPSECRET" not in result.stdout + result.stderr
+        assert "pipeline.lock: not read" in result.stderr, (command, result.stderr)
+
+
 def test_a_revisions_lock_with_a_path_for_a_hash_reads_nothing_outside(project, tmp_path):
     """`metrics show REV` reads a metrics file git does not keep from the cache, by the hash
     that revision's lock records: a hash that is a path must not reach the file system."""
