@@ -4,6 +4,7 @@ starting a new one."""
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass
 
 from .errors import ProjectError, SpecError
@@ -142,6 +143,12 @@ class ProjectFiles(FileSource):
         if not self._readable(real):
             raise SpecError(f"not read: it leads outside the project, or into its .git or .pipetool folder "
                             f"(to {real!r})", file=relpath)
+        try:
+            mode = os.stat(real).st_mode
+        except OSError:
+            return  # missing: the reader says so
+        if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+            raise SpecError("not read: not a regular file (a pipe or device would be read for ever)", file=relpath)
 
     def _readable(self, real: str) -> bool:
         if _within(real, self._cache):

@@ -9,6 +9,7 @@ YAML parser at all (not even its import).
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -49,13 +50,22 @@ class _Recording(ProjectFiles):
 def _key(root: str, paths: list[str]) -> str:
     hasher = xxhash.xxh3_128(os.path.abspath(root).encode() + b"\0")  # paths are made relative to it
     for relpath in paths:
-        try:
-            with open(os.path.join(root, relpath), "rb") as handle:
-                data = handle.read()
-        except OSError:
-            data = b"\0missing"
+        data = _file_bytes(os.path.join(root, relpath))
         hasher.update(f"{relpath}\0{len(data)}\0".encode() + data)
     return hasher.hexdigest()
+
+
+def _file_bytes(path: str) -> bytes:
+    """A regular file's bytes. Not a device or pipe: a checkout can turn params.yaml into a link
+    to /dev/zero, which would be read for ever (compiling then refuses it: see ProjectFiles)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return b"\0missing"
+    with open(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return b"\0not a file"
+        return handle.read()
 
 
 @dataclass

@@ -371,6 +371,18 @@ def test_no_command_reads_params_or_vars_from_outside_the_project(project, tmp_p
         assert "TOPSECRET" not in text, (args, text)
 
 
+def test_a_params_file_turned_into_a_link_to_a_device_is_not_read_for_ever(project):
+    """Checking out a stranger's branch can make params.yaml a link to /dev/zero, after a
+    status compiled the pipeline: the check of what it was compiled from must not hang."""
+    project.write("params.yaml", "x: 1\n")
+    project.write("pipeline.yaml", "stages:\n  a:\n    cmd: echo ${x}\n")
+    project.cli_ok("status")
+    (project.path / "params.yaml").unlink()
+    os.symlink("/dev/zero", project.path / "params.yaml")
+    result = project.fails("status", timeout=20)  # a process: a hang must end the test, not the suite
+    assert "params.yaml: not read" in result.stderr
+
+
 # --- 6. loading the pipeline evaluates nothing --------------------------------------------------
 
 def test_interpolation_evaluates_no_code(project, tmp_path):
