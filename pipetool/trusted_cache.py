@@ -40,7 +40,7 @@ def key_path() -> str | None:
 def load(path: str, purpose: str) -> Any | None:
     """The object saved at path for this purpose, or None when there is none this user's
     pipetool wrote (absent, damaged, forged, from another pipetool, or no secret)."""
-    key = _key()
+    key = _key(path)
     if key is None:
         return None
     try:
@@ -60,7 +60,7 @@ def load(path: str, purpose: str) -> Any | None:
 
 def save(path: str, purpose: str, value: Any) -> None:
     """Keep value at path for load(); quietly nothing when there is no secret or no room."""
-    key = _key()
+    key = _key(path)
     if key is None:
         return
     from .lock import atomic_write_bytes  # lock.py keeps its parsed copy through this module
@@ -79,13 +79,18 @@ def _tag(key: bytes, purpose: str, body: bytes) -> bytes:
     return mac.digest()
 
 
-def _key() -> bytes | None:
-    path = key_path()
-    if path is None:
+def _key(path: str) -> bytes | None:
+    """The secret for copies kept at path; none when it lies in the project those copies are
+    in (a CI job may set XDG_CACHE_HOME inside the checkout, where a clone could have put one)."""
+    key_file = key_path()
+    if key_file is None:
         return None
-    if path not in _keys:
-        _keys[path] = _read_key(path) or (_make_key(path) and _read_key(path))
-    return _keys[path]
+    project = os.path.dirname(os.path.dirname(os.path.realpath(path)))  # <project>/.pipetool/<copy>
+    if (os.path.realpath(key_file) + os.sep).startswith(project + os.sep):
+        return None
+    if key_file not in _keys:
+        _keys[key_file] = _read_key(key_file) or (_make_key(key_file) and _read_key(key_file))
+    return _keys[key_file]
 
 
 def _read_key(path: str) -> bytes | None:

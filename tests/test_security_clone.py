@@ -93,6 +93,26 @@ def test_pickles_committed_into_the_state_folder_never_run(project, tmp_path):
     assert own is not None and set(own["entries"]) == {"a"}
 
 
+def test_a_key_inside_the_clone_is_not_used(project, tmp_path, monkeypatch):
+    """A CI job may keep XDG_CACHE_HOME in its checkout: a clone could commit a key there, with
+    copies tagged by it (a checkout under umask 077 even gives the key the private mode)."""
+    from pipetool import trusted_cache
+
+    proof = tmp_path / "PWNED"
+    project.write("pipeline.yaml", PIPELINE)
+    project.cli_ok("status")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "attacker-cache"))
+    for name in ("lock.cache", "spec.cache"):
+        trusted_cache.save(str(project.path / ".pipetool" / name), name, _Payload(str(proof)))
+    project.write(".cache/pipetool/key", "")
+    (project.path / ".cache/pipetool/key").write_bytes((tmp_path / "attacker-cache/pipetool/key").read_bytes())
+    commit_all(project, ".pipetool/lock.cache", ".pipetool/spec.cache")
+    victim = clone(project, tmp_path / "victim")
+    (victim.path / ".cache/pipetool/key").chmod(0o600)
+    victim.cli_ok("status", env={"XDG_CACHE_HOME": str(victim.path / ".cache")})
+    assert not proof.exists()
+
+
 def test_a_tagged_copy_is_read_back_only_unchanged_and_with_the_same_key(tmp_path):
     from pipetool import trusted_cache
 
