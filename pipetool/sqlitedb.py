@@ -6,6 +6,7 @@ Both are caches: losing one costs work (hashing, reruns), never a result.
 
 from __future__ import annotations
 
+import functools
 import os
 import sqlite3
 
@@ -19,8 +20,10 @@ def connect(path: str, version: int, tables: list[str]) -> sqlite3.Connection:
         db.execute("PRAGMA journal_mode=WAL")  # readers never wait for a writer
         db.execute("PRAGMA synchronous=NORMAL")  # no fsync per write: a crash may lose the last ones
         found = db.execute("PRAGMA user_version").fetchone()[0]
-        if found == version:
+        if found == version and _schema(db) == _expected_schema(tuple(tables)):
             return db  # already set up: opening it writes nothing
+        if found == version:  # a clone can commit a db with our version and its own triggers
+            raise sqlite3.DatabaseError(f"unknown version {found} of {path}: its schema is not pipetool's")
         if db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
             raise sqlite3.DatabaseError(f"unknown version {found} of {path}")
         for table in tables:
@@ -30,6 +33,21 @@ def connect(path: str, version: int, tables: list[str]) -> sqlite3.Connection:
     except BaseException:
         db.close()
         raise
+
+
+def _schema(db: sqlite3.Connection) -> list[tuple]:
+    return sorted(db.execute("SELECT type, name, tbl_name, sql FROM sqlite_master").fetchall(), key=repr)
+
+
+@functools.cache
+def _expected_schema(tables: tuple[str, ...]) -> list[tuple]:
+    db = sqlite3.connect(":memory:")
+    for table in tables:
+        db.execute(f"CREATE TABLE IF NOT EXISTS {table} WITHOUT ROWID")
+    try:
+        return _schema(db)
+    finally:
+        db.close()
 
 
 def remove(path: str) -> None:

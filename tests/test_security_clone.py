@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import pickle
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -235,6 +236,34 @@ def test_a_committed_symlink_in_the_state_folder_is_refused_and_nothing_is_writt
         assert len(result.stderr.strip().splitlines()) <= 2
     assert sorted(os.listdir(outside)) == ["precious"]
     assert (outside / "precious").read_text() == "keep me\n"
+
+
+def test_a_committed_state_db_with_its_own_triggers_is_started_afresh(project, tmp_path):
+    """The state db says which files are unchanged. A clone's db with pipetool's version and a
+    trigger that rewrites every hash it records to the locked one would make status call a
+    changed dep up to date from its second run on."""
+    import sqlite3
+
+    from pipetool.state import StateDB
+
+    project.write("data.csv", "a,b\n")
+    project.write("pipeline.yaml", "stages:\n  a:\n    cmd: echo hi\n    deps: [data.csv]\n")
+    project.write("pipeline.lock", LOCK.format(**GOOD).split("    outs:")[0])  # data.csv as 0123…
+    (project.path / ".pipetool").mkdir()
+    StateDB(str(project.path / ".pipetool" / "state.db")).close()
+    db = sqlite3.connect(project.path / ".pipetool" / "state.db")
+    db.execute("CREATE TRIGGER lie AFTER INSERT ON state BEGIN "
+               f"UPDATE state SET hash = '{GOOD['hash']}' WHERE path = NEW.path; END")
+    db.commit()
+    db.close()
+    commit_all(project, ".pipetool/state.db")
+    victim = clone(project, tmp_path / "victim")
+    hour_ago = time.time() - 3600
+    os.utime(victim.path / "data.csv", (hour_ago, hour_ago))  # old enough for the state db to keep
+    for _ in range(2):
+        assert "modified data.csv" in victim.cli_ok("status").stdout
+    db = sqlite3.connect(victim.path / ".pipetool" / "state.db")
+    assert db.execute("SELECT count(*) FROM sqlite_master WHERE type = 'trigger'").fetchone() == (0,)
 
 
 def test_a_symlink_the_user_made_in_the_state_folder_is_followed(project, tmp_path):
