@@ -6,8 +6,9 @@ import os
 import posixpath
 import re
 
-from .errors import SpecError
+from .errors import ProjectError, SpecError
 from .lock import atomic_write
+from .safepath import Tree, UnsafePath
 from .spec import has_control_characters
 
 _SPECIAL = frozenset("\\[]*?")  # git reads these in a line as pattern characters
@@ -41,10 +42,20 @@ def _by_file(out_paths: list[str]) -> dict[str, list[str]]:
     return files
 
 
+def _checked(root: str, relpath: str) -> str:
+    """Where a .gitignore is, never read or written through a symlink leading outside (a clone
+    may commit one pointing at any file of the user's)."""
+    try:
+        return Tree(root).target(relpath)
+    except UnsafePath as exc:
+        raise ProjectError(f"{exc}; pipetool neither reads nor writes it",
+                           hint="replace that .gitignore (or the folder linked on its way) with a plain one") from None
+
+
 def ignore(root: str, out_paths: list[str]) -> None:
     """Add each out to the .gitignore beside it (once); each file read and written at most once."""
     for relpath, wanted in _by_file(out_paths).items():
-        full = os.path.join(root, relpath)
+        full = _checked(root, relpath)
         lines = _lines(full)
         present = set(lines)
         missing = [line for line in dict.fromkeys(wanted) if line not in present]
@@ -56,7 +67,7 @@ def ignore(root: str, out_paths: list[str]) -> None:
 def unignore(root: str, out_paths: list[str]) -> None:
     """Remove the entries of outs that went away; an emptied .gitignore is deleted."""
     for relpath, unwanted in _by_file(out_paths).items():
-        full = os.path.join(root, relpath)
+        full = _checked(root, relpath)
         lines = _lines(full)
         drop = set(unwanted)
         kept = [line for line in lines if line not in drop]

@@ -475,3 +475,21 @@ def test_exp_apply_deletes_nothing_through_a_symlinked_folder(project, tmp_path)
     result = project.cli("exp", "apply", "two")
     assert "Traceback" not in result.stderr
     assert (outside / "old.txt").read_text() == "precious\n"
+
+
+# --- .gitignore ----------------------------------------------------------------------------------------
+
+def test_a_gitignore_that_is_a_symlink_outside_is_neither_read_nor_written(project, tmp_path):
+    outside = tmp_path / "bashrc"
+    outside.write_text("secret\n")
+    os.symlink(outside, project.path / ".gitignore")
+    project.write("pipeline.yaml", """
+        stages:
+          s:
+            cmd: echo x > out.txt
+            outs: [out.txt]
+    """)
+    result = project.cli_fails("repro")
+    assert ".gitignore" in result.stderr and "outside the project" in result.stderr
+    assert outside.read_text() == "secret\n"
+    assert os.path.islink(project.path / ".gitignore")
