@@ -89,7 +89,10 @@ def _key(path: str) -> bytes | None:
     if (os.path.realpath(key_file) + os.sep).startswith(project + os.sep):
         return None
     if key_file not in _keys:
-        _keys[key_file] = _read_key(key_file) or (_make_key(key_file) and _read_key(key_file))
+        key = _read_key(key_file)
+        if key is None and _make_key(key_file):
+            key = _read_key(key_file)
+        _keys[key_file] = key
     return _keys[key_file]
 
 

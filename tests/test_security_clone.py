@@ -127,13 +127,18 @@ def test_a_tagged_copy_is_read_back_only_unchanged_and_with_the_same_key(tmp_pat
     assert trusted_cache.load(str(path), "purpose") is None
 
 
-def test_without_a_usable_key_no_copy_is_written_or_read(project, tmp_path):
-    """A key file anyone else can read could be used to forge copies: it is not used."""
+@pytest.mark.parametrize("where", ["readable by others", "cannot be made"])
+def test_without_a_usable_key_no_copy_is_written_or_read(project, tmp_path, where):
+    """A key file anyone else can read could be used to forge copies: it is not used; nor is
+    any where none can be made."""
     cache_home = tmp_path / "xdg"
-    (cache_home / "pipetool").mkdir(parents=True)
-    key = cache_home / "pipetool" / "key"
-    key.write_bytes(b"k" * 32)
-    key.chmod(0o644)
+    if where == "cannot be made":
+        cache_home.write_text("a file where the folder would go\n")
+    else:
+        (cache_home / "pipetool").mkdir(parents=True)
+        key = cache_home / "pipetool" / "key"
+        key.write_bytes(b"k" * 32)
+        key.chmod(0o644)
     project.write("pipeline.yaml", PIPELINE)
     env = {"XDG_CACHE_HOME": str(cache_home)}
     project.cli_ok("repro", env=env)
