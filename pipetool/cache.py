@@ -23,8 +23,10 @@ from collections.abc import Iterator
 
 import xxhash
 
+from .errors import SpecError
 from .hashing import DIR_SUFFIX, Hasher, copy_hashed, file_hash, is_hash, manifest_hash
 from .safepath import UnsafePath, relative
+from .yamlfile import load_json
 
 CACHE_DIR = "cache"
 _FICLONE = 0x40049409  # Linux ioctl: make dst share src's blocks (btrfs, xfs, …)
@@ -257,11 +259,9 @@ def parse_manifest(data: bytes) -> list[tuple[str, str, int]] | None:
     each entry a relative path that stays inside its folder (no '..', not absolute), a file
     hash and a size, in order, no path twice.
     """
-    if len(data) > MAX_MANIFEST_BYTES:
-        return None
     try:
-        raw = json.loads(data)
-    except (ValueError, UnicodeDecodeError, RecursionError):
+        raw = load_json(data, "manifest", MAX_MANIFEST_BYTES)
+    except (SpecError, UnicodeDecodeError):
         return None
     if not isinstance(raw, list):
         return None

@@ -21,9 +21,11 @@ import sqlite3
 import xxhash
 
 from . import sqlitedb
+from .errors import SpecError
 from .hashing import is_hash
 from .lock import LockEntry, PathRecord
 from .safepath import UnsafePath, clean
+from .yamlfile import load_json
 
 RUNS_DIR = "runs"
 DB_FILE = "runs.db"
@@ -150,8 +152,8 @@ class RunCache:
 def _record(text: str) -> Record | None:
     """The entry a row holds, or None when it is not well-formed."""
     try:
-        record = json.loads(text)
-    except (ValueError, TypeError, RecursionError):
+        record = load_json(text, "run-cache entry")
+    except SpecError:
         return None
     return record if well_formed(record) else None
 

@@ -19,13 +19,14 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from .cache import Cache, CorruptObject
-from .errors import RemoteError
+from .errors import RemoteError, SpecError
 from .hashing import DIR_SUFFIX
 from .lock import LockEntry
 from .transfer_progress import Progress
 from .remote import Remote
 from .runcache import Record, RunCache, out_hashes, well_formed
 from .stage import Stage
+from .yamlfile import load_json
 
 EXISTS_LIMIT = 16  # up to this many objects, ask for each; beyond, list the prefixes they fall in
 # A remote estimated (from one prefix) to hold at most this many objects is listed whole in one
@@ -302,8 +303,8 @@ def _fetch_runs(runs: RunCache, remote: Remote, want: dict[str, Item], pool: Thr
 
     def download(key: str) -> None:
         try:
-            record = json.loads(remote.read_bytes(remote.run_path(key), MAX_RUN_ENTRY_BYTES))
-        except (ValueError, UnicodeDecodeError, RecursionError):
+            record = load_json(remote.read_bytes(remote.run_path(key), MAX_RUN_ENTRY_BYTES), key)
+        except (SpecError, ValueError, UnicodeDecodeError):
             raise CorruptObject(key) from None
         if not well_formed(record):
             raise CorruptObject(key)
