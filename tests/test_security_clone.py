@@ -94,6 +94,16 @@ def test_pickles_committed_into_the_state_folder_never_run(project, tmp_path):
     assert own is not None and set(own["entries"]) == {"a"}
 
 
+def test_a_copy_that_is_a_link_to_a_device_is_not_read(project, tmp_path):
+    """`dag --timings` reads the lock's copy without checking .pipetool's links first."""
+    project.write("pipeline.yaml", PIPELINE)
+    project.write("pipeline.lock", LOCK.format(**GOOD))
+    (project.path / ".pipetool").mkdir()
+    os.symlink("/dev/zero", project.path / ".pipetool" / "lock.cache")
+    result = project.run("dag", "--timings", timeout=20)  # a process: a hang ends the test only
+    assert result.returncode == 0 and "a (" in result.stdout, result.stderr
+
+
 def test_a_key_inside_the_clone_is_not_used(project, tmp_path, monkeypatch):
     """A CI job may keep XDG_CACHE_HOME in its checkout: a clone could commit a key there, with
     copies tagged by it (a checkout under umask 077 even gives the key the private mode)."""
