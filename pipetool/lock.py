@@ -7,10 +7,12 @@ Readers replay the journal over the lock, so a killed run loses nothing it finis
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import posixpath
 import re
+import stat
 from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
 from typing import Any
@@ -356,11 +358,10 @@ def _base(raw: bytes | None) -> str:
 
 def _journal_records(path: str, base: str) -> list[tuple[str, LockEntry]]:
     """Records of a journal written over this very lock; a torn last line is dropped."""
-    try:
-        with open(path, "rb") as handle:
-            lines = handle.read().split(b"\n")
-    except FileNotFoundError:
+    data = read_state_file(path)
+    if data is None:
         return []
+    lines = data.split(b"\n")
     try:
         header = json.loads(lines[0])
     except ValueError:
@@ -386,6 +387,23 @@ def _mapping(value: Any) -> Any:
     if isinstance(value, list):
         return [_mapping(v) for v in value]
     return value
+
+
+def read_state_file(path: str) -> bytes | None:
+    """A file of pipetool's state folder, or None when there is none: pipetool makes no links
+    or pipes there, and a clone's link to /dev/zero would be read for ever. OSError otherwise."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:  # a symlink
+            return None
+        raise
+    with open(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        return handle.read()
 
 
 def atomic_write(path: str, text: str, durable: bool = True) -> None:

@@ -43,7 +43,12 @@ def load(path: str, purpose: str) -> Any | None:
     key = _key(path)
     if key is None:
         return None
-    data = _read_copy(path)
+    from .lock import read_state_file  # lock.py keeps its parsed copy through this module
+
+    try:
+        data = read_state_file(path)
+    except OSError:
+        return None
     if data is None:
         return None
     head, tag, body = data[:len(_MAGIC)], data[len(_MAGIC):len(_MAGIC) + _TAG_SIZE], data[len(_MAGIC) + _TAG_SIZE:]
@@ -54,22 +59,6 @@ def load(path: str, purpose: str) -> Any | None:
     except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, IndexError, TypeError, ValueError,
             KeyError):
         return None  # written by a pipetool whose classes differ: parse afresh
-
-
-def _read_copy(path: str) -> bytes | None:
-    """The bytes of a regular file at path, not through a symlink: pipetool's copies are never
-    links, and a clone's link to /dev/zero would be read for ever."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
-    except OSError:
-        return None
-    with open(fd, "rb") as handle:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return None
-        try:
-            return handle.read()
-        except OSError:
-            return None
 
 
 def save(path: str, purpose: str, value: Any) -> None:

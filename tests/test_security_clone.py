@@ -94,12 +94,13 @@ def test_pickles_committed_into_the_state_folder_never_run(project, tmp_path):
     assert own is not None and set(own["entries"]) == {"a"}
 
 
-def test_a_copy_that_is_a_link_to_a_device_is_not_read(project, tmp_path):
-    """`dag --timings` reads the lock's copy without checking .pipetool's links first."""
+@pytest.mark.parametrize("name", ["lock.cache", "lock.journal"])
+def test_a_state_file_that_is_a_link_to_a_device_is_not_read(project, name):
+    """`dag --timings` reads the lock's copy and journal without checking .pipetool's links first."""
     project.write("pipeline.yaml", PIPELINE)
     project.write("pipeline.lock", LOCK.format(**GOOD))
     (project.path / ".pipetool").mkdir()
-    os.symlink("/dev/zero", project.path / ".pipetool" / "lock.cache")
+    os.symlink("/dev/zero", project.path / ".pipetool" / name)
     result = project.run("dag", "--timings", timeout=20)  # a process: a hang ends the test only
     assert result.returncode == 0 and "a (" in result.stdout, result.stderr
 
