@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -74,6 +75,8 @@ def _from_cache(source: Source, path: str, cache: Cache | None) -> tuple[str | N
     if not records:
         return None, "not in git at this revision, and its pipeline.lock does not record it"
     digest = records[0].hash
+    if cache is not None and os.path.islink(cache.path(digest)):  # pipetool makes none; a clone can commit one
+        return None, f"its cache object {digest} is a symlink: not read"
     try:
         data = cache.read_bytes(digest) if cache is not None else None
     except CorruptObject:

@@ -95,12 +95,14 @@ def test_pickles_committed_into_the_state_folder_never_run(project, tmp_path):
 
 
 @pytest.mark.parametrize("name", ["lock.cache", "lock.journal"])
-def test_a_state_file_that_is_a_link_to_a_device_is_not_read(project, name):
-    """`dag --timings` reads the lock's copy and journal without checking .pipetool's links first."""
+def test_a_state_file_that_is_a_link_to_a_pipe_is_not_read(project, tmp_path, name):
+    """`dag --timings` reads the lock's copy and journal without checking .pipetool's links
+    first. A link to a pipe (or /dev/zero) would be read for ever."""
     project.write("pipeline.yaml", PIPELINE)
     project.write("pipeline.lock", LOCK.format(**GOOD))
     (project.path / ".pipetool").mkdir()
-    os.symlink("/dev/zero", project.path / ".pipetool" / name)
+    os.mkfifo(tmp_path / "fifo")  # not /dev/zero: without the check that would fill the memory
+    os.symlink(tmp_path / "fifo", project.path / ".pipetool" / name)
     result = project.run("dag", "--timings", timeout=20)  # a process: a hang ends the test only
     assert result.returncode == 0 and "a (" in result.stdout, result.stderr
 
@@ -220,6 +222,23 @@ def test_a_revisions_lock_with_a_path_for_a_hash_reads_nothing_outside(project, 
     commit_all(project)
     result = project.cli_ok("metrics", "show", "HEAD")  # without the check: reads /dev/zero for ever
     assert "m.json at HEAD" in result.stdout and "pipeline.lock does not record it" in result.stdout
+
+
+def test_a_cache_object_committed_as_a_link_is_not_read(project, tmp_path):
+    """`metrics show REV` reads a metrics file git does not keep from the cache by its hash: a
+    clone can commit that object as a link (here to a pipe, which would block for ever)."""
+    digest = GOOD["hash"]
+    project.write("pipeline.yaml", "stages:\n  a:\n    cmd: echo\n    metrics: [m.json]\n")
+    project.write("pipeline.lock", f"version: 1\nstages:\n  a:\n    cmd: echo\n    outs:\n    - path: m.json\n"
+                                   f"      xxh3: {digest}\n      size: 5\n")
+    os.mkfifo(tmp_path / "fifo")
+    link = project.path / ".pipetool" / "cache" / digest[:2] / digest[2:]
+    link.parent.mkdir(parents=True)
+    os.symlink(tmp_path / "fifo", link)
+    commit_all(project, str(link.relative_to(project.path)))
+    victim = clone(project, tmp_path / "victim")
+    result = victim.run("metrics", "show", "HEAD", timeout=20)  # a process: a hang ends the test only
+    assert result.returncode == 0 and f"its cache object {digest} is a symlink: not read" in result.stdout
 
 
 # --- 3. a committed symlink never moves pipetool's state ---------------------------------------
@@ -436,14 +455,15 @@ def test_no_command_reads_params_or_vars_from_outside_the_project(project, tmp_p
         assert "TOPSECRET" not in text, (args, text)
 
 
-def test_a_params_file_turned_into_a_link_to_a_device_is_not_read_for_ever(project):
-    """Checking out a stranger's branch can make params.yaml a link to /dev/zero, after a
-    status compiled the pipeline: the check of what it was compiled from must not hang."""
+def test_a_params_file_turned_into_a_link_to_a_pipe_is_not_read_for_ever(project, tmp_path):
+    """Checking out a stranger's branch can make params.yaml a link to a pipe or /dev/zero,
+    after a status compiled the pipeline: the check of what it was compiled from must not hang."""
     project.write("params.yaml", "x: 1\n")
     project.write("pipeline.yaml", "stages:\n  a:\n    cmd: echo ${x}\n")
     project.cli_ok("status")
     (project.path / "params.yaml").unlink()
-    os.symlink("/dev/zero", project.path / "params.yaml")
+    os.mkfifo(tmp_path / "fifo")
+    os.symlink(tmp_path / "fifo", project.path / "params.yaml")
     result = project.fails("status", timeout=20)  # a process: a hang must end the test, not the suite
     assert "params.yaml: not read" in result.stderr
 
