@@ -18,6 +18,7 @@ import errno
 import json
 import os
 import shutil
+import stat
 import threading
 from collections.abc import Iterator
 
@@ -139,7 +140,7 @@ class Cache:
     def manifest(self, digest: str) -> list[tuple[str, str, int]]:
         """A directory's entries, checked; CorruptObject when the manifest does not hash to its
         name or names what no directory of pipetool's could hold (it is removed then)."""
-        path = self.path(digest)
+        path = self._object(digest)
         entries = _read_manifest(path)
         if entries is None or manifest_hash(entries) != digest:
             if os.path.lexists(path):
@@ -150,7 +151,7 @@ class Cache:
     def read_bytes(self, digest: str) -> bytes | None:
         """A file object's bytes, checked against its hash; None when the cache lacks it."""
         try:
-            with open(self.path(digest), "rb") as handle:
+            with open(self._object(digest), "rb") as handle:
                 data = handle.read()
         except FileNotFoundError:
             return None
@@ -162,10 +163,19 @@ class Cache:
     def check(self, digest: str) -> bool:
         """Whether the object's bytes hash to its name, read afresh (a damaged one is removed);
         safe in any thread."""
-        if _hashes_to(self.path(digest), digest):
+        if _hashes_to(self._object(digest), digest):
             return True
         self.discard(digest)
         return False
+
+    def _object(self, digest: str) -> str:
+        """An object's path to read: CorruptObject when it is not a plain file (a link committed
+        into the cache, or a pipe, would be read through or for ever); FileNotFoundError when absent."""
+        path = self.path(digest)
+        if not stat.S_ISREG(os.lstat(path).st_mode):
+            self.discard(digest)
+            raise CorruptObject(digest)
+        return path
 
     def discard(self, digest: str) -> None:
         """Remove a damaged object, so that a fetch or a repro puts the right bytes back."""
@@ -201,7 +211,7 @@ class Cache:
     def _restore_file(self, digest: str, dest: str, link_type: str) -> None:
         """A new file dest with the object's bytes, which are checked: a copy while it copies,
         a link (or a reflink) before it is made."""
-        source = self.path(digest)
+        source = self._object(digest)
         if link_type == "copy" and not _reflinks(source):
             if copy_hashed(source, dest) != digest:
                 self.discard(digest)

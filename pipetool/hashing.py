@@ -16,6 +16,7 @@ from typing import Protocol
 
 import xxhash
 
+from .errors import ProjectError
 from .state import FileStat, Stat, StateDB, matching_hash
 
 CHUNK = 8 * 1024 * 1024
@@ -186,6 +187,10 @@ class Hasher:
             return None
         if statmod.S_ISDIR(st.st_mode):
             return self._dir_info(full)
+        if not statmod.S_ISREG(st.st_mode):  # a pipe or a device would be read for ever
+            raise ProjectError(f"'{path}' is not a file or a folder (a pipe, socket or device); "
+                               "pipetool hashes only files and folders",
+                               hint="point the dep or out at a regular file, or remove the link to it")
         return HashInfo(self._file(full, st), st.st_size)
 
     def _known(self, full: str, st: Stat) -> str | None:

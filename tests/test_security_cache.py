@@ -493,3 +493,34 @@ def test_a_gitignore_that_is_a_symlink_outside_is_neither_read_nor_written(proje
     assert ".gitignore" in result.stderr and "outside the project" in result.stderr
     assert outside.read_text() == "secret\n"
     assert os.path.islink(project.path / ".gitignore")
+
+
+# --- pipes and devices where a file is expected ------------------------------------------------------
+
+def test_a_cache_object_committed_as_a_link_to_a_pipe_is_refused_not_read(project, tmp_path):
+    built(project, remote=False)
+    digest = out_record(project, "model.bin")["xxh3"]
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    obj = cache_path(project, digest)
+    os.remove(obj)
+    os.symlink(fifo, obj)
+    os.remove(project.path / "model.bin")
+    result = project.fails("checkout", timeout=30)  # a real process: reading the pipe would block
+    assert "corrupt model.bin" in result.stdout
+    assert not os.path.lexists(obj), "the link is removed, so a fetch or a repro can put the object back"
+
+
+def test_a_dep_that_is_a_link_to_a_pipe_is_a_one_line_error_not_a_hang(project, tmp_path):
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    os.symlink(fifo, project.path / "data.csv")
+    project.write("pipeline.yaml", """
+        stages:
+          s:
+            cmd: cat data.csv > out.txt
+            deps: [data.csv]
+            outs: [out.txt]
+    """)
+    result = project.fails("status", timeout=30)
+    assert "data.csv" in result.stderr and "not a file or a folder" in result.stderr
