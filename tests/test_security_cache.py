@@ -17,30 +17,11 @@ import pytest
 import xxhash
 
 from conftest import CLI_ENV, Project
+from test_remote import GEN, PIPELINE, clone, commit, remote_dir
 
 from pipetool.hashing import manifest_hash
 
 PY = shlex.quote(sys.executable)
-
-GEN = """
-    import os, sys, yaml
-    n = yaml.safe_load(open("params.yaml"))["n"]
-    os.makedirs("outdir", exist_ok=True)
-    for i in range(n):
-        with open(f"outdir/f{i}.txt", "w") as handle:
-            handle.write(f"file {i}\\n")
-    with open("model.bin", "wb") as handle:
-        handle.write(f"n={n}\\n".encode() + os.urandom(64))
-"""
-
-PIPELINE = f"""
-    stages:
-      train:
-        cmd: {PY} gen.py
-        deps: [gen.py]
-        params: [n]
-        outs: [model.bin, outdir]
-"""
 
 
 def built(project: Project, n: int = 3, remote: bool = True) -> Project:
@@ -54,21 +35,6 @@ def built(project: Project, n: int = 3, remote: bool = True) -> Project:
         project.cli_ok("push", "--run-cache")
     commit(project, "built")
     return project
-
-
-def remote_dir(project: Project):
-    return project.path.parent / "remote"
-
-
-def commit(project: Project, message: str) -> None:
-    project.git("add", "-A")
-    project.git("commit", "-qm", message)
-
-
-def clone(project: Project, name: str = "clone") -> Project:
-    dest = project.path.parent / name
-    subprocess.run(["git", "clone", "-q", str(project.path), str(dest)], check=True)
-    return Project(dest)
 
 
 def out_record(project: Project, path: str) -> dict:
@@ -201,7 +167,7 @@ def test_a_remote_run_entry_naming_a_path_outside_is_refused_and_the_stage_runs(
     assert precious.read_text() == "precious\n"
     assert (tmp_path / "PRECIOUS_DIR" / "keep.txt").read_text() == "keep\n"
     assert not (tmp_path / "ABSOLUTE").exists()
-    assert {o["path"] for o in other.lock()["stages"]["train"]["outs"]} == {"model.bin", "outdir"}
+    assert {o["path"] for o in other.lock()["stages"]["train"]["outs"]} == {"model.bin", "outdir", "metrics.json"}
     other.cli_ok("status", "--exit-code")
 
 
@@ -217,7 +183,7 @@ def test_a_remote_run_entry_naming_other_outs_than_the_stage_declares_is_ignored
     result = other.cli_ok("repro")
     assert "Running stage 'train'" in result.stdout and "restored from run-cache" not in result.stdout
     assert not (other.path / "PRECIOUS").exists()
-    assert {o["path"] for o in other.lock()["stages"]["train"]["outs"]} == {"model.bin", "outdir"}
+    assert {o["path"] for o in other.lock()["stages"]["train"]["outs"]} == {"model.bin", "outdir", "metrics.json"}
 
 
 def test_a_remote_run_entry_with_a_hash_that_is_a_path_is_refused(project):
