@@ -29,6 +29,7 @@ from contextlib import contextmanager
 
 RECORD_PREFIX = "running."
 RECORD_LIMIT = 1 << 16  # bytes of a record; a pipetool runs at most a few hundred groups at once
+WATCHDOG_NAME = "pipetool-watch"  # a forked watchdog's process name
 POLL_SECONDS = 0.5  # how often the watchdog checks that its parent is still there
 DEATH_SECONDS = 5.0  # how long a takeover waits for the groups it ended to be gone
 
@@ -245,6 +246,13 @@ class _Watchdog:
         self._failed = False
         self._lock = threading.Lock()
 
+    def start(self) -> None:
+        """Start it now; while this process has one thread, a fork (~1 ms) serves instead of a
+        new interpreter (~20 ms of CPU, which a repro of quick stages waits for on two cores)."""
+        with self._lock:
+            if self._fd is None and not self._failed:
+                self._start(fork=threading.active_count() == 1 and hasattr(os, "fork"))
+
     def tell(self, message: str) -> None:
         with self._lock:
             if self._fd is None and not self._failed:
@@ -257,10 +265,17 @@ class _Watchdog:
                 os.close(self._fd)
                 self._fd, self._failed = None, True
 
-    def _start(self) -> None:
+    def _start(self, fork: bool = False) -> None:
         import subprocess  # here: the watchdog's own program does not need it
 
         read, write = os.pipe()  # not inherited: the stages must not keep the write end open
+        if fork:
+            parent = os.getpid()
+            if os.fork() == 0:
+                _forked_watchdog(read, parent)  # never returns
+            os.close(read)
+            self._fd = write
+            return
         try:
             # Its own session: Ctrl-C at the terminal reaches pipetool, which stops the stages
             # itself; the watchdog only acts when pipetool is gone.
@@ -276,7 +291,35 @@ class _Watchdog:
         self._fd = write
 
 
+def _forked_watchdog(read: int, parent: int) -> None:
+    """The child of a fork becomes the watchdog: it keeps only the pipe (a copy of the repository
+    lock's descriptor would hold the lock after pipetool's death) and never returns."""
+    code = 0
+    try:
+        import gc
+
+        gc.disable()  # no finalizer of pipetool's objects may run here
+        os.setsid()  # Ctrl-C at the terminal is pipetool's to handle, not the watchdog's
+        with open("/proc/self/comm", "w") as comm:  # its name in ps and top
+            comm.write(WATCHDOG_NAME)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.dup2(read, 0)
+        null = os.open(os.devnull, os.O_RDWR)
+        os.dup2(null, 1)
+        os.dup2(null, 2)
+        os.closerange(3, 1 << 20)
+        watch(parent)
+    except BaseException:  # noqa: BLE001 - nothing here may reach pipetool's own handlers
+        code = 1
+    os._exit(code)
+
+
 _watchdog = _Watchdog()
+
+
+def start_watchdog() -> None:
+    """Start the watchdog before stages run (cheapest while this process has one thread)."""
+    _watchdog.start()
 
 
 @contextmanager

@@ -20,6 +20,8 @@ from conftest import REPO_ROOT, Project, ran_stages
 from test_robustness import procs  # noqa: F401 - the fixture
 from test_robustness import PROMPTLY, Processes, alive, no_traceback, wait_gone, write_pipeline
 
+from pipetool.procgroups import WATCHDOG_NAME
+
 LINES = 200
 CLEAN = "".join(f"{i}\n" for i in range(LINES))  # what one whole run of the stage writes
 
@@ -44,14 +46,15 @@ def stage_pids(procs: Processes, run) -> list[int]:
 
 
 def watchdogs_of(pid: int) -> list[int]:
-    """The children of pid that run pipetool's watchdog program."""
+    """The children of pid that are pipetool's watchdog: forked and named so, or its program."""
     found = []
     for entry in Path("/proc").iterdir():
         try:
             stat, cmdline = (entry / "stat").read_text(), (entry / "cmdline").read_bytes()
         except OSError:  # not a process, or gone meanwhile
             continue
-        if int(stat.rsplit(")", 1)[1].split()[1]) == pid and b"procgroups" in cmdline:
+        name = stat[stat.index("(") + 1:stat.rindex(")")]
+        if int(stat.rsplit(")", 1)[1].split()[1]) == pid and (name == WATCHDOG_NAME or b"procgroups" in cmdline):
             found.append(int(entry.name))
     return found
 

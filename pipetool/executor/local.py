@@ -12,7 +12,7 @@ import signal
 import threading
 import time
 
-from ..procgroups import Record
+from ..procgroups import Record, start_watchdog
 from ..project import STATE_DIR
 from ..stage import Stage
 from . import OutputSink, StageRun
@@ -57,6 +57,8 @@ class LocalExecutor:
         output = self.output
         commands = StageCommands(stage.cmd, os.path.join(self.root, stage.wdir),
                                  lambda line: output(stage.name, line), record=self._record)
+        if not self._threads:
+            start_watchdog()  # before the first thread: a fork is then safe and cheap
         with self._lock:
             self._running[stage.name] = (commands, self._slots(stage))
             if self._threads < len(self._running):
