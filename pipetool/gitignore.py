@@ -8,8 +8,7 @@ import re
 
 from .errors import ProjectError, SpecError
 from .lock import atomic_write
-from .safepath import Tree, UnsafePath
-from .spec import has_control_characters
+from .safepath import Tree, UnsafePath, has_control_characters
 
 _SPECIAL = frozenset("\\[]*?")  # git reads these in a line as pattern characters
 

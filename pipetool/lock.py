@@ -11,7 +11,6 @@ import errno
 import json
 import os
 import posixpath
-import re
 import stat
 from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
@@ -162,7 +161,7 @@ def _entry(name: str, body: Any, display: str, line: int) -> LockEntry:
 
     if not isinstance(body, dict):
         raise fail("entry must be a mapping")
-    if _CONTROL.search(name):
+    if safepath.has_control_characters(name):
         raise fail(f"the stage name {name!r} holds control characters")
     if body.get(DROPPED) is True:
         return DROPPED_ENTRY
@@ -174,7 +173,7 @@ def _entry(name: str, body: Any, display: str, line: int) -> LockEntry:
     params = body.get("params") or {}
     if not isinstance(params, dict) or not all(isinstance(v, dict) for v in params.values()):
         raise fail("'params' must map each params file to {key: value}", body.line_of("params"))
-    if any(_CONTROL.search(str(file)) for file in params):
+    if any(safepath.has_control_characters(str(file)) for file in params):
         raise fail("a params file name holds control characters", body.line_of("params"))
     duration = body.get("duration")
     if duration is not None and (isinstance(duration, bool) or not isinstance(duration, (int, float))
@@ -220,7 +219,7 @@ def record_problem(path: Any, digest: Any, size: Any, nfiles: Any = None,
             safepath.clean(path)
         except safepath.UnsafePath as exc:
             return "path", f"the out {exc}: an out is a clean relative path inside the project"
-    elif _CONTROL.search(path) or posixpath.normpath(path) != path:
+    elif safepath.has_control_characters(path) or posixpath.normpath(path) != path:
         return "path", f"the dep {path!r} is not a normalized path without control characters"
     if not is_hash(digest):
         return "xxh3", f"'xxh3' of '{path}' must be 32 lowercase hex digits (with '.dir' for a folder), not {digest!r}"
@@ -233,9 +232,6 @@ def record_problem(path: Any, digest: Any, size: Any, nfiles: Any = None,
 
 def _is_count(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
-
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 class LockStore:

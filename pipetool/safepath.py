@@ -11,7 +11,13 @@ from __future__ import annotations
 import os
 import re
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# Control characters (newline and tab among them): no line of .gitignore or the lock can hold one.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def has_control_characters(text: str) -> bool:
+    """Whether a path or name holds a character that no line of .gitignore or the lock can."""
+    return _CONTROL.search(text) is not None
 
 
 class UnsafePath(ValueError):
@@ -21,7 +27,7 @@ class UnsafePath(ValueError):
 def clean(path: object) -> str:
     """path itself when it is a clean relative '/'-path without control characters (a path a
     lock or pipeline.yaml may name); UnsafePath otherwise."""
-    if isinstance(path, str) and _CONTROL.search(path):
+    if isinstance(path, str) and has_control_characters(path):
         raise UnsafePath(f"{path!r} holds a control character")
     return relative(path)
 

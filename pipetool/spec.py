@@ -12,6 +12,7 @@ from . import yamlfile
 from .errors import SpecError, did_you_mean
 from .interpolate import MAX_STAGES, Context, expand_foreach, expand_matrix, resolve
 from .params import DEFAULT_PARAMS_FILE, ParamsFiles, read_file
+from .safepath import has_control_characters
 from .source import Source, as_source
 from .stage import Out, ParamDep, Resources, Stage
 
@@ -31,16 +32,8 @@ OUT_OPTIONS = {
 _KIND = {"outs": "out", "metrics": "metric", "plots": "plot"}
 _DEFAULT_CACHE = {"outs": True, "metrics": False, "plots": False}
 _BAD_NAME = re.compile(r"[\s/\\:@\x00-\x1f\x7f-\x9f]")
-# Control characters (newline and tab among them) in a path: no .gitignore line can hold one, and
-# the lock reader refuses them.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 RESOURCE_FIELDS = ("cpus", "memory", "gpus")
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d*)?)\s*(?:([kmgtp])(i)?)?b?\s*$", re.IGNORECASE)
-
-
-def has_control_characters(text: str) -> bool:
-    """Whether a path or name holds a character that no line of .gitignore or the lock can."""
-    return _CONTROL.search(text) is not None
 
 
 @dataclass
