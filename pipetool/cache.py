@@ -25,7 +25,7 @@ from collections.abc import Iterator
 import xxhash
 
 from .errors import SpecError
-from .hashing import DIR_SUFFIX, Hasher, copy_hashed, file_hash, is_hash, manifest_hash
+from .hashing import DIR_SUFFIX, copy_hashed, file_hash, is_hash, manifest_hash
 from .safepath import UnsafePath, relative
 from .yamlfile import load_json
 
@@ -41,10 +41,9 @@ class CorruptObject(Exception):
 
 
 class Cache:
-    def __init__(self, state_dir: str, link_type: str = "copy", hasher: Hasher | None = None) -> None:
+    def __init__(self, state_dir: str, link_type: str = "copy") -> None:
         self.dir = os.path.join(state_dir, CACHE_DIR)
         self.link_type = link_type
-        self.hasher = hasher
 
     def path(self, digest: str) -> str:
         """Where an object lives; CorruptObject for a name that is not a hash (from a lock or a

@@ -224,11 +224,10 @@ class Revisions:
     def cache(self):
         """The project's cache, for outs that git does not keep (read-only use)."""
         from .cache import Cache
-        from .hashing import Hasher
         from .project import STATE_DIR, check_state_links
 
         check_state_links(self.root)
-        return Cache(os.path.join(self.root, STATE_DIR), hasher=Hasher(self.root, None))
+        return Cache(os.path.join(self.root, STATE_DIR))
 
     def source(self, rev: str | None):
         """(label, source) for a revision name; None or 'workspace' means the working tree."""

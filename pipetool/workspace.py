@@ -55,6 +55,6 @@ def open_workspace(project: Project) -> Workspace:
         hasher=hasher,
         locks=LockStore(project.root, state_dir),
         state=state,
-        cache=Cache(state_dir, config.read(state_dir)["cache.type"], hasher),
+        cache=Cache(state_dir, config.read(state_dir)["cache.type"]),
         runs=RunCache(state_dir),
     )
