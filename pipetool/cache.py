@@ -83,11 +83,11 @@ class Cache:
 
     def _store_file(self, full: str, digest: str, link_type: str) -> None:
         target = self.path(digest)
-        st = os.lstat(full)
+        size = os.stat(full).st_size  # of the bytes to store, through a link too
         if os.path.islink(full):
             link_type = "copy"  # an out that is a symlink: take its bytes, never link or move the link
         try:
-            if os.lstat(target).st_size != st.st_size:
+            if os.lstat(target).st_size != size:
                 os.remove(target)  # a damaged object is replaced by the good bytes at hand
         except FileNotFoundError:
             pass

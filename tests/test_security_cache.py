@@ -490,3 +490,17 @@ def test_a_dep_that_is_a_link_to_a_pipe_is_a_one_line_error_not_a_hang(project, 
     """)
     result = project.fails("status", timeout=30)
     assert "data.csv" in result.stderr and "not a file or a folder" in result.stderr
+
+
+def test_storing_an_out_that_is_already_a_link_to_its_object_keeps_the_object(tmp_path):
+    from pipetool.cache import Cache
+
+    cache = Cache(str(tmp_path / "state"), "symlink")
+    out = tmp_path / "out.txt"
+    out.write_text("bytes\n")
+    digest = xxhash.xxh3_128_hexdigest(b"bytes\n")
+    cache.store(str(out), digest)
+    assert os.path.islink(out)  # the workspace shares the object
+    cache.store(str(out), digest)  # again, as a commit of the same bytes does
+    assert cache.read_bytes(digest) == b"bytes\n"
+    assert out.read_text() == "bytes\n"
