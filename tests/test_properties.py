@@ -24,7 +24,7 @@ import pytest
 from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
-from conftest import remade_stages, run_pipetool
+from conftest import remade_stages, run_in_process
 from pipetool.errors import GraphError
 from pipetool.graph import build
 from pipetool.hashing import HashInfo
@@ -194,7 +194,9 @@ def _write(root: Path, rel: str, text: str) -> None:
 
 
 def _pipetool(root: Path, *args: str) -> subprocess.CompletedProcess:
-    return run_pipetool(root, *args, timeout=60)
+    """The CLI in this process: 200 examples of five commands each, where an interpreter start
+    per command would take two minutes."""
+    return run_in_process(root, *args)
 
 
 # ------------------------------------------------------------------------------------------------
