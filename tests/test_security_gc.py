@@ -5,7 +5,6 @@ any other name form are never touched."""
 
 from __future__ import annotations
 
-import json
 import os
 import shlex
 import stat
