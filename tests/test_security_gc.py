@@ -16,6 +16,7 @@ import pytest
 import xxhash
 
 from conftest import Project
+from test_remote import commit, out_hash
 
 PY = shlex.quote(sys.executable)
 
@@ -57,16 +58,6 @@ def build(project: Project, n: int) -> Project:
 def set_n(project: Project, n: int) -> None:
     project.write("params.yaml", f"n: {n}\n")
     project.cli_ok("repro")
-
-
-def commit(project: Project, message: str) -> str:
-    project.git("add", "-A")
-    project.git("commit", "-qm", message)
-    return project.git("rev-parse", "HEAD").strip()
-
-
-def out_hash(project: Project, path: str) -> str:
-    return next(o["xxh3"] for o in project.lock()["stages"]["train"]["outs"] if o["path"] == path)
 
 
 def cache_dir(project: Project):
