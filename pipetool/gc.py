@@ -11,12 +11,12 @@ import re
 import stat
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from .cache import MAX_MANIFEST_BYTES, Cache, CorruptObject, parse_manifest
 from .errors import LockError, SpecError
 from .hashing import DIR_SUFFIX, manifest_hash
+from .interrupts import ordered, thread_pool
 from .lock import LOCK_FILE, LockEntry, parse
 from .remote import Remote, Stored, remove_files, stored_files
 from .runcache import Record, out_hashes, well_formed
@@ -239,8 +239,8 @@ def find_remote_garbage(remote: Remote, kept: Kept, jobs: int, now: float | None
         elif now - item.modified > TEMP_AGE:
             garbage.temps.append(item)
     runs = [item for item in stored if item.kind == "run"]
-    with ThreadPoolExecutor(max(1, jobs)) as pool:
-        records = list(pool.map(lambda item: _remote_record(remote, item), runs))
+    with thread_pool(jobs) as pool:
+        records = ordered(pool, lambda item: _remote_record(remote, item), runs)
     for item, record in zip(runs, records):
         if record is _UNREAD:
             garbage.unjudged.append(item.name)

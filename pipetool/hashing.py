@@ -17,6 +17,7 @@ from typing import Protocol
 import xxhash
 
 from .errors import ProjectError
+from .interrupts import HELD, ordered, result, running, thread_pool
 from .state import FileStat, Stat, StateDB, matching_hash
 
 CHUNK = 8 * 1024 * 1024
@@ -278,22 +279,22 @@ def hash_many(files: list[tuple[str, int]], jobs: int,
     """
     cores = min(jobs, os.cpu_count() or 1)
     if jobs > 1 and len(files) >= PARALLEL_FROM and sum(s for _, s in files) >= PARALLEL_MEAN_SIZE * len(files):
-        from concurrent.futures import ThreadPoolExecutor
-
-        with ThreadPoolExecutor(jobs) as pool:
-            parts = pool.map(lambda part: _hash_list(part, on_read), _split(files, jobs))
+        with thread_pool(jobs, "hash") as pool:
+            parts = ordered(pool, lambda part: _hash_list(part, on_read), _split(files, jobs))
             return [digest for part in parts for digest in part]
     if cores > 1 and len(files) >= PROCESSES_FROM and hasattr(os, "fork"):
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
         parts = _split(files, cores)
-        with ProcessPoolExecutor(cores - 1, mp_context=multiprocessing.get_context("fork"),
-                                 initializer=_quiet_worker) as pool:
-            futures = [pool.submit(_hash_list, part) for part in parts[1:]]
+        forked = ProcessPoolExecutor(cores - 1, mp_context=multiprocessing.get_context("fork"),
+                                     initializer=_quiet_worker)
+        with running(forked):
+            with HELD:
+                futures = [forked.submit(_hash_list, part) for part in parts[1:]]
             digests = _hash_list(parts[0], on_read)  # this process takes a share too
             for part, future in zip(parts[1:], futures):
-                digests += future.result()
+                digests += result(future)
                 if on_read is not None:
                     on_read(sum(size for _, size in part))
             return digests

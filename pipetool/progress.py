@@ -5,7 +5,6 @@ big hashing jobs. Imported only when stdout is a terminal (rich is not loaded ot
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Sequence
 
@@ -17,6 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from .executor import StageRun
+from .interrupts import HELD, Lock
 from .report import NORMAL, ConsoleReporter, human_bytes
 from .staleness import Reason
 from .timings import seconds_text
@@ -27,7 +27,7 @@ class LiveReporter(ConsoleReporter):
         super().__init__(prefix_output=prefix_output, verbosity=verbosity)
         self.console = Console(force_terminal=True if force_terminal else None, highlight=False)
         self._live: Live | None = None
-        self._state = threading.Lock()
+        self._state = Lock()  # shared with the thread that redraws
         self._running: dict[str, tuple[float, Spinner]] = {}
         self._total = 0
         self._done = 0
@@ -39,16 +39,19 @@ class LiveReporter(ConsoleReporter):
         self._total, self._done, self._started = total, 0, time.monotonic()
         self._live = Live(console=self.console, get_renderable=self._render, refresh_per_second=8,
                           transient=True)
-        self._live.start()
+        with HELD:  # rich's locks are shared with the thread that redraws
+            self._live.start()
 
     def end(self) -> None:
         if self._live is not None:
-            self._live.stop()
+            with HELD:
+                self._live.stop()
             self._live = None
 
     def _write(self, text: str) -> None:
         # Above the status area; Text so that brackets in stage output are not read as markup.
-        self.console.print(Text(text), soft_wrap=True)
+        with HELD:
+            self.console.print(Text(text), soft_wrap=True)
 
     def _render(self) -> Group:
         now = time.monotonic()

@@ -11,12 +11,12 @@ import os
 import posixpath
 import re
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from . import config
 from .errors import RemoteError, did_you_mean
+from .interrupts import ordered, thread_pool
 from .project import Project
 
 RUNS_PREFIX = "runs"
@@ -342,8 +342,8 @@ def stored_files(remote: Remote, jobs: int = 8) -> list[Stored]:
     runs = [info["name"] for info in top if _is_folder(info) and _basename(info) == RUNS_PREFIX]
     if runs:
         folders += [(info["name"], True) for info in _listing(remote, runs[0]) if _is_prefix(info)]
-    with ThreadPoolExecutor(max(1, jobs)) as pool:
-        listings = list(pool.map(lambda folder: _listing(remote, folder[0]), folders))
+    with thread_pool(jobs) as pool:
+        listings = ordered(pool, lambda folder: _listing(remote, folder[0]), folders)
     found = []
     for (folder, is_runs), infos in zip(folders, listings):
         prefix = posixpath.basename(folder.rstrip("/"))

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from . import gitignore, outs
 from . import executor as executors
 from .errors import ClusterError, GraphError, RunError
+from .interrupts import guarded
 from .executor import ExecutorChoice, StageRun
 from .lock import LockEntry, PathRecord
 from .logs import StageLogs, log_path
@@ -155,17 +156,18 @@ class _Run:
         self.state_dir = os.path.relpath(ws.project.state_dir, ws.root)  # as the user sees it
 
     def run(self) -> ReproResult:
-        try:
-            while not self.schedule.done:
-                self._start_ready()
-                if not self.executor.running:
-                    break  # nothing running and nothing ready: all done
-                self._finish(self.executor.wait())
-        except KeyboardInterrupt:
-            self._interrupt()
-        except ClusterError as error:
-            self._interrupt()
-            raise self._lost(error) from None
+        with guarded():
+            try:
+                while not self.schedule.done:
+                    self._start_ready()
+                    if not self.executor.running:
+                        break  # nothing running and nothing ready: all done
+                    self._finish(self.executor.wait())
+            except KeyboardInterrupt:
+                self._interrupt()
+            except ClusterError as error:
+                self._interrupt()
+                raise self._lost(error) from None
         self._summarize()
         return self.result
 

@@ -14,13 +14,14 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from .cache import Cache, CorruptObject
 from .errors import RemoteError, SpecError
 from .hashing import DIR_SUFFIX
+from .interrupts import completed, ordered, thread_pool
 from .lock import LockEntry
 from .transfer_progress import Progress
 from .remote import Remote
@@ -82,21 +83,21 @@ def absent_outs(root: str, stages: Iterable[Stage], entries: Mapping[str, LockEn
 
 # -- existence ---------------------------------------------------------------------------------
 
-def remote_has(remote: Remote, digests: Iterable[str], pool: ThreadPoolExecutor) -> set[str]:
+def remote_has(remote: Remote, digests: Iterable[str], pool: Executor) -> set[str]:
     """Which of the objects the remote holds, in as few requests as the count allows."""
     digests = sorted(set(digests))
     if not digests:
         return set()
     try:
         if len(digests) <= EXISTS_LIMIT or remote.read_only:
-            flags = pool.map(lambda d: remote.exists(remote.object_path(d)), digests)
+            flags = ordered(pool, lambda d: remote.exists(remote.object_path(d)), digests)
             return {d for d, present in zip(digests, flags) if present}
         prefixes = sorted({d[:2] for d in digests})
         found = remote.list_prefix(prefixes[0])
         if len(prefixes) > EXISTS_LIMIT and len(found) * 256 <= LIST_WHOLE_UP_TO:
             found = remote.list_all()
         else:
-            for names in pool.map(remote.list_prefix, prefixes[1:]):
+            for names in ordered(pool, remote.list_prefix, prefixes[1:]):
                 found |= names
         return found & set(digests)
     except Exception as exc:  # noqa: BLE001 - whatever the backend raises, the user needs the remote named
@@ -116,35 +117,22 @@ def _describe(exc: BaseException) -> str:
 
 # -- running many small jobs -------------------------------------------------------------------
 
-def _each(pool: ThreadPoolExecutor, work: Callable[[str], None], digests: Iterable[str],
+def _each(pool: Executor, work: Callable[[str], None], digests: Iterable[str],
           names: Mapping[str, Item], result: TransferResult) -> set[str]:
     """Run work on every digest in the pool; the ones that succeeded. A Ctrl-C cancels what has
     not started and lets running transfers end cleanly (their temp files removed)."""
-    futures: dict[Future, str] = {}
     done: set[str] = set()
-    try:
-        for digest in digests:  # a Ctrl-C while submitting cancels what was submitted, too
-            futures[pool.submit(work, digest)] = digest
-        for future in as_completed(futures):
-            digest = futures[future]
-            error = future.exception()
-            if error is None:
-                done.add(digest)
-            elif isinstance(error, CorruptObject):
-                result.corrupt.append(names[digest].name)
-            elif isinstance(error, FileNotFoundError):
-                result.missing.append(names[digest].name)
-            else:
-                result.failed.append(f"{names[digest].name}: {_describe(error)}")
-    except BaseException:
-        for future in futures:
-            future.cancel()
-        raise
+    for digest, future in completed(pool, work, digests):
+        error = future.exception()
+        if error is None:
+            done.add(digest)
+        elif isinstance(error, CorruptObject):
+            result.corrupt.append(names[digest].name)
+        elif isinstance(error, FileNotFoundError):
+            result.missing.append(names[digest].name)
+        else:
+            result.failed.append(f"{names[digest].name}: {_describe(error)}")
     return done
-
-
-def _pool(jobs: int) -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="transfer")
 
 
 def _manifest(cache: Cache, digest: str) -> list[tuple[str, str, int]] | None:
@@ -182,7 +170,7 @@ def push(cache: Cache, remote: Remote, want: dict[str, Item], jobs: int, progres
             want.setdefault(digest, Item(path, size))
     files, manifests = _expand_local(cache, want, result)
     names = {**files, **{d: want[d] for d in manifests}}
-    with _pool(jobs) as pool:
+    with thread_pool(jobs, "transfer") as pool:
         on_remote = remote_has(remote, names, pool)
         result.present = len(set(names) & on_remote)
         there = on_remote | _upload(cache, remote, [d for d in files if d not in on_remote], names, pool,
@@ -213,7 +201,7 @@ def _expand_local(cache: Cache, want: dict[str, Item],
 
 
 def _upload(cache: Cache, remote: Remote, digests: list[str], names: Mapping[str, Item],
-            pool: ThreadPoolExecutor, progress: Progress, result: TransferResult) -> set[str]:
+            pool: Executor, progress: Progress, result: TransferResult) -> set[str]:
     """Upload the objects the local cache has (each verified first); the ones that arrived."""
     result.missing += [names[d].name for d in digests if not cache.has(d)]
     todo = [d for d in digests if cache.has(d)]
@@ -232,7 +220,7 @@ def _upload(cache: Cache, remote: Remote, digests: list[str], names: Mapping[str
     return sent
 
 
-def _push_runs(remote: Remote, records: dict[str, Record], there: set[str], pool: ThreadPoolExecutor,
+def _push_runs(remote: Remote, records: dict[str, Record], there: set[str], pool: Executor,
                result: TransferResult) -> int:
     """Upload the run entries the remote lacks, once every object they name is there."""
     try:
@@ -270,7 +258,7 @@ def fetch(cache: Cache, remote: Remote, want: dict[str, Item], jobs: int, progre
                 os.remove(tmp)
         progress.advance(sizes.get(digest, 0))
 
-    with _pool(jobs) as pool:
+    with thread_pool(jobs, "transfer") as pool:
         if runs is not None:
             result.runs = _fetch_runs(runs, remote, want, pool, result)
         files = {d: item for d, item in want.items() if not d.endswith(DIR_SUFFIX)}
@@ -291,7 +279,7 @@ def fetch(cache: Cache, remote: Remote, want: dict[str, Item], jobs: int, progre
     return result
 
 
-def _fetch_runs(runs: RunCache, remote: Remote, want: dict[str, Item], pool: ThreadPoolExecutor,
+def _fetch_runs(runs: RunCache, remote: Remote, want: dict[str, Item], pool: Executor,
                 result: TransferResult) -> int:
     """Download the run entries the local run-cache lacks; the objects they name join want."""
     try:
@@ -328,7 +316,7 @@ def locate(cache: Cache, remote: Remote, want: Mapping[str, Item], jobs: int) ->
     for digest in want:
         if digest.endswith(DIR_SUFFIX):
             inside[digest] = {d for _, d, _ in _manifest(cache, digest) or []}
-    with _pool(jobs) as pool:
+    with thread_pool(jobs, "transfer") as pool:
         on_remote = remote_has(remote, set(want) | set().union(*inside.values()), pool)
     where = {}
     for digest in want:

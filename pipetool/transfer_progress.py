@@ -7,8 +7,9 @@ terminal to draw on.
 from __future__ import annotations
 
 import sys
-import threading
 from typing import TextIO
+
+from .interrupts import Lock
 
 
 class Progress:
@@ -21,7 +22,7 @@ class Progress:
         self.objects = 0
         self.total_objects = 0
         self._bar = None  # (rich Progress, its task id) once there is work to show
-        self._lock = threading.Lock()
+        self._lock = Lock()  # taken by the transfer threads and the main thread
 
     def expect(self, objects: int, nbytes: int) -> None:
         """More work is known: objects and bytes to add to the totals."""

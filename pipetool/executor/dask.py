@@ -16,6 +16,7 @@ import time
 import uuid
 
 from ..errors import ClusterError
+from ..interrupts import HELD
 from ..project import STATE_DIR
 from ..stage import Stage
 from . import ExecutorChoice, OutputSink, StageRun, Warn
@@ -41,7 +42,7 @@ class DaskExecutor:
         self._client = None
         self._cluster = None
         self._pending: dict[str, object] = {}  # stage name -> its Dask future, or its run when it never started
-        self._done: queue.Queue[str] = queue.Queue()
+        self._done: queue.SimpleQueue[str] = queue.SimpleQueue()  # C code: a Ctrl-C never leaves it locked
         self._stopping = False
         self._stragglers = False  # tasks told to stop that never reported back: keep the run folder
 
@@ -79,12 +80,13 @@ class DaskExecutor:
             return
         task = StageTask(stage.name, stage.cmd, os.path.join(self.root, stage.wdir), self.root,
                          self._run_dir, self._token, self.choice.retries)
-        future = self._client.submit(
-            run_stage, task, key=f"pipetool-{stage.name}-{self._key_suffix}", pure=False,
-            resources=stage.resources.dask() or None, retries=self.choice.retries,
-        )
-        self._pending[stage.name] = future
-        future.add_done_callback(lambda _, name=stage.name: self._done.put(name))
+        with HELD:  # the client's locks are shared with its own threads
+            future = self._client.submit(
+                run_stage, task, key=f"pipetool-{stage.name}-{self._key_suffix}", pure=False,
+                resources=stage.resources.dask() or None, retries=self.choice.retries,
+            )
+            self._pending[stage.name] = future
+            future.add_done_callback(lambda _, name=stage.name: self._done.put(name))
 
     def wait(self) -> StageRun:
         while True:

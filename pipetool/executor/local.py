@@ -12,6 +12,7 @@ import signal
 import threading
 import time
 
+from ..interrupts import HELD
 from ..procgroups import Record, start_watchdog
 from ..project import STATE_DIR
 from ..stage import Stage
@@ -25,9 +26,10 @@ class LocalExecutor:
         self.jobs = max(1, jobs)
         self.output = output
         self._record = Record(os.path.join(root, STATE_DIR))  # for a takeover after pipetool's death
-        self._done: queue.Queue[StageRun] = queue.Queue()
+        # C queues: a Ctrl-C in the main thread never leaves one locked. Only the main thread
+        # schedules, so what runs needs no lock.
+        self._done: queue.SimpleQueue[StageRun] = queue.SimpleQueue()
         self._running: dict[str, tuple[StageCommands, int]] = {}  # name -> (commands, slots)
-        self._lock = threading.Lock()
         # Threads that wait on the commands, kept for the whole run: at most `jobs` stages run
         # at once, and starting a thread per stage costs more than a short stage's overhead.
         self._todo: queue.SimpleQueue[tuple[str, StageCommands] | None] = queue.SimpleQueue()
@@ -38,14 +40,14 @@ class LocalExecutor:
         return len(self._running)
 
     def fits(self, stage: Stage) -> bool:
-        with self._lock:
-            used = sum(slots for _, slots in self._running.values())
-        return used + self._slots(stage) <= self.jobs
+        return self._used() + self._slots(stage) <= self.jobs
 
     @property
     def full(self) -> bool:
-        with self._lock:
-            return sum(slots for _, slots in self._running.values()) >= self.jobs
+        return self._used() >= self.jobs
+
+    def _used(self) -> int:
+        return sum(slots for _, slots in self._running.values())
 
     def _slots(self, stage: Stage) -> int:
         return min(stage.resources.slots, self.jobs)
@@ -59,10 +61,10 @@ class LocalExecutor:
                                  lambda line: output(stage.name, line), record=self._record)
         if not self._threads:
             start_watchdog()  # before the first thread: a fork is then safe and cheap
-        with self._lock:
-            self._running[stage.name] = (commands, self._slots(stage))
-            if self._threads < len(self._running):
-                self._threads += 1
+        self._running[stage.name] = (commands, self._slots(stage))
+        if self._threads < len(self._running):
+            self._threads += 1
+            with HELD:  # start() waits on an event the new thread sets
                 threading.Thread(target=self._work, daemon=True, name=f"stage-{self._threads}").start()
         self._todo.put((stage.name, commands))
 
@@ -75,8 +77,7 @@ class LocalExecutor:
     def cancel(self) -> list[StageRun]:
         """Stop running stages: SIGTERM to each process group, SIGKILL to what is left after
         a grace period (a child that ignores SIGTERM would otherwise hold the run open)."""
-        with self._lock:
-            running = [commands for commands, _ in self._running.values()]
+        running = [commands for commands, _ in self._running.values()]
         runs: list[StageRun] = []
         for sig in (signal.SIGTERM, signal.SIGKILL):
             for commands in running:
@@ -98,8 +99,7 @@ class LocalExecutor:
             run = self._done.get(timeout=timeout)
         except queue.Empty:
             return []
-        with self._lock:
-            self._running.pop(run.name, None)
+        self._running.pop(run.name, None)
         return [run]
 
     def _work(self) -> None:

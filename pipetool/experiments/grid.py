@@ -26,6 +26,7 @@ from dataclasses import dataclass, replace
 from .. import worktree
 from ..checkout import checkout
 from ..git import GitRepo
+from ..interrupts import HELD, guarded
 from ..project import Project
 from ..report import ConsoleReporter
 from ..repro import ReproOptions, repro
@@ -132,23 +133,24 @@ class _Grid:
         if shared:
             os.makedirs(shared, exist_ok=True)
         self.folder = tempfile.mkdtemp(prefix="pipetool-exp-", dir=shared)
-        self.ended: queue.Queue[str] = queue.Queue()
+        self.ended: queue.SimpleQueue[str] = queue.SimpleQueue()  # C code: Ctrl-C never leaves it locked
         self.prepared: dict[str, str | None] = {}  # source -> why its shared stages failed, or None
 
     def run(self) -> GridResult:
         pending = deque(self.planned)
-        try:
-            while pending or self.running:
-                while pending and len(self.running) < self.jobs:
-                    self._launch(pending.popleft())
-                if self.running:
-                    self._finish(self._next_ended())
-        except KeyboardInterrupt:
-            self._stop_all()
-            return GridResult(self.outcomes, interrupted=True)
-        except BaseException:  # pipetool could not go on (e.g. a worktree): stop what runs first
-            self._stop_all()
-            raise
+        with guarded():
+            try:
+                while pending or self.running:
+                    while pending and len(self.running) < self.jobs:
+                        self._launch(pending.popleft())
+                    if self.running:
+                        self._finish(self._next_ended())
+            except KeyboardInterrupt:
+                self._stop_all()
+                return GridResult(self.outcomes, interrupted=True)
+            except BaseException:  # pipetool could not go on (e.g. a worktree): stop what runs first
+                self._stop_all()
+                raise
         return GridResult(self.outcomes)
 
     def _next_ended(self) -> str:
@@ -229,7 +231,8 @@ class _Grid:
             raise
         pump = threading.Thread(target=self._pump, args=(planned.name, process, handle), daemon=True)
         self.running[planned.name] = _Running(planned, path, process, log, pump)
-        pump.start()
+        with HELD:  # start() waits on an event the new thread sets
+            pump.start()
 
     def _pump(self, name: str, process: subprocess.Popen, handle) -> None:
         """Pass the experiment's output on under its name and into its log file, to the end: the
@@ -251,7 +254,8 @@ class _Grid:
     # -- one ending -----------------------------------------------------------------------------
     def _finish(self, name: str) -> None:
         run = self.running.pop(name)
-        run.pump.join()
+        with HELD:
+            run.pump.join()
         worktree.remove(self.repo, run.path)
         code = run.process.returncode
         saved = [e for e in refs.local(self.repo, run.planned.baseline) if e.name == name] if code == 0 else []
