@@ -69,6 +69,7 @@ COMMANDS = {
     "doctor": ("doctor", "versions, platform, cache and link type, git, optional extras: for bug reports"),
     "__complete": ("complete", None),  # hidden: stage names and targets for the completion scripts
     "exp": ("exp", "run experiments with changed params, compare, keep or remove them"),
+    "import-dvc": ("import_dvc", "make a DVC repository a pipetool project: pipelines, verified lock, remotes"),
 }
 
 
