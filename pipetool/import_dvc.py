@@ -160,13 +160,15 @@ def import_dvc(root: str, *, dry: bool = False, force: bool = False,
     state = _open_state(state_dir)
     try:
         verifier = _Verifier(root, progress, result.md5_tally)
+        hashers = []  # one per folder; storing the outs reuses what each hashed
         for folder, text, stages, looked_up, locked in sources:
-            hasher = Hasher(os.path.join(root, folder), state)
-            hasher.progress = progress
-            result.pipelines.append(_convert(folder, text, stages, looked_up, locked, verifier, hasher))
-            _add_tally(result.tally, hasher.tally)
+            hashers.append(Hasher(os.path.join(root, folder), state))
+            hashers[-1].progress = progress
+            result.pipelines.append(_convert(folder, text, stages, looked_up, locked, verifier, hashers[-1]))
         if not dry:
-            _write(result, state_dir, state)
+            _write(result, state_dir, hashers)
+        for hasher in hashers:
+            _add_tally(result.tally, hasher.tally)
     finally:
         if state is not None:
             state.close()
@@ -689,7 +691,7 @@ def _add_remote(state_dir: str, item: RemoteImport) -> None:
 
 # -- writing ----------------------------------------------------------------------------------
 
-def _write(result: ImportResult, state_dir: str, state: Any) -> None:
+def _write(result: ImportResult, state_dir: str, hashers: list[Hasher]) -> None:
     """pipeline.yaml and pipeline.lock beside each dvc.yaml, the verified outs in the cache
     (so checkout and push have them), then the remotes."""
     from . import config, outs
@@ -697,16 +699,14 @@ def _write(result: ImportResult, state_dir: str, state: Any) -> None:
 
     root = result.root
     cache = Cache(state_dir, config.read(state_dir)["cache.type"])
-    for pipeline in result.pipelines:
+    for pipeline, hasher in zip(result.pipelines, hashers):
         entries = {s.name: s.entry for s in pipeline.stages if s.entry is not None}
         yaml_path, lock_path = pipeline.path(PIPELINE_FILE), pipeline.path(lock.LOCK_FILE)
         lock.atomic_write_bytes(os.path.join(root, yaml_path), pipeline.text)
         lock.atomic_write(os.path.join(root, lock_path), lock.render(entries))
         result.written += [yaml_path, lock_path]
-        hasher = Hasher(os.path.join(root, pipeline.folder), state)
         for stage, entry in pipeline.stage_records:
             outs.save(stage, entry, hasher, cache, None)
-        _add_tally(result.tally, hasher.tally)
     for item in result.remotes:
         if item.skipped is None:
             _add_remote(state_dir, item)
