@@ -50,10 +50,72 @@ class _DuplicateKey(Exception):
         self.mark = mark
 
 
+# Plain scalars as YAML 1.2 reads them, in the flavour DVC's reader (ruamel.yaml, safe) gives: the
+# values of params, vars, pipeline and metrics files are DVC's. Unlike YAML 1.1 (PyYAML's own
+# rules): only true/false are booleans (yes, no, on, off are text); 010 is ten, octal is 0o10;
+# 3e4 is a float; 1:30 is text. As in DVC's reader, '_' may separate digits (1_000 is 1000) and
+# 0b101 is binary; hex and octal prefixes are lower case (0X1F is text). Forms with no digit at
+# all (0x_, ._) are text here; DVC's reader fails on them.
+_BOOL_12 = "tag:yaml.org,2002:bool"
+_INT_12 = "tag:yaml.org,2002:int"
+_FLOAT_12 = "tag:yaml.org,2002:float"
+_YAML_12 = {
+    _BOOL_12: (re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), "tTfF"),
+    _FLOAT_12: (re.compile(r"""^(?:
+        [-+]?[0-9][0-9_]*\.[0-9_]*(?:[eE][-+]?[0-9]+)?      # 1.5  1.  1.5e3
+        |[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+                   # 3e4
+        |[-+]?\.[0-9_]*[0-9][0-9_]*(?:[eE][-+][0-9]+)?      # .5  .5e+3
+        |[-+]?\.(?:inf|Inf|INF)
+        |\.(?:nan|NaN|NAN)
+        )$""", re.X), "-+0123456789."),
+    _INT_12: (re.compile(r"""^(?:
+        [-+]?0b[01_]*[01][01_]*
+        |[-+]?0o[0-7_]*[0-7][0-7_]*
+        |[-+]?0x[0-9a-fA-F_]*[0-9a-fA-F][0-9a-fA-F_]*
+        |[-+]?[0-9_]*[0-9][0-9_]*                           # 010 is ten
+        )$""", re.X), "-+0123456789"),
+}
+_INT_BASES = {"0b": 2, "0o": 8, "0x": 16}
+
+
+def _yaml12_int(loader: Any, node: Any) -> int:
+    """An int as YAML 1.2 reads it: a leading 0 is no octal prefix (0o is)."""
+    text = loader.construct_scalar(node).replace("_", "")
+    sign = -1 if text[0] == "-" else 1
+    digits = text.lstrip("+-")
+    base = _INT_BASES.get(digits[:2], 10)
+    return sign * int(digits[2:] if base != 10 else digits, base)
+
+
+def _yaml12_float(loader: Any, node: Any) -> float:
+    """A float as YAML 1.2 reads it (.inf, .nan; '_' between digits)."""
+    text = loader.construct_scalar(node).replace("_", "")
+    special = text.lstrip("+-").lower()
+    if special in (".inf", ".nan"):
+        value = float(special[1:])
+        return -value if text[0] == "-" else value
+    return float(text)
+
+
+def _resolvers_12(base: dict) -> dict:
+    """The implicit resolvers of a YAML 1.1 loader with booleans, floats and ints as 1.2 reads
+    them, tried first and in that order (null, merge keys and timestamps read the same in both)."""
+    firsts = set(base) | {first for _, firsts in _YAML_12.values() for first in firsts}
+    resolvers = {}
+    for first in firsts:
+        ours = [(tag, regexp) for tag, (regexp, chars) in _YAML_12.items() if first in chars]
+        rest = [(tag, regexp) for tag, regexp in base.get(first, ()) if tag not in _YAML_12]
+        if ours or rest:
+            resolvers[first] = ours + rest
+    return resolvers
+
+
 @functools.cache
-def _loader() -> type:
-    """A safe loader that refuses duplicate keys (plain PyYAML keeps the last one), remembers
-    lines, and reads booleans as YAML 1.2 does (as DVC does): only true/false."""
+def _loader(yaml12: bool = True) -> type:
+    """A safe loader (libyaml's, for speed) that refuses duplicate keys (plain PyYAML keeps the
+    last one), remembers lines, and reads plain scalars as YAML 1.2 does, as DVC does (without
+    yaml12: YAML 1.1's numbers, with 1.2's booleans, the rules pipetool's own files were written
+    for)."""
     import yaml
 
     base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -89,36 +151,48 @@ def _loader() -> type:
         return result
 
     StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, construct_mapping)
-    boolean = "tag:yaml.org,2002:bool"
-    StrictLoader.yaml_implicit_resolvers = {
-        first: [(tag, regexp) for tag, regexp in resolvers if tag != boolean]
-        for first, resolvers in base.yaml_implicit_resolvers.items()
-    }
-    StrictLoader.add_implicit_resolver(
-        boolean, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
-    )
+    if yaml12:
+        StrictLoader.add_constructor(_INT_12, _yaml12_int)
+        StrictLoader.add_constructor(_FLOAT_12, _yaml12_float)
+        StrictLoader.yaml_implicit_resolvers = _resolvers_12(base.yaml_implicit_resolvers)
+    else:
+        boolean, (regexp, firsts) = _BOOL_12, _YAML_12[_BOOL_12]
+        StrictLoader.yaml_implicit_resolvers = {
+            first: [(tag, pattern) for tag, pattern in pairs if tag != boolean]
+            for first, pairs in base.yaml_implicit_resolvers.items()
+        }
+        StrictLoader.add_implicit_resolver(boolean, regexp, list(firsts))
     return StrictLoader
 
 
 @functools.cache
 def _dumper() -> type:
-    """A safe dumper that writes our line-aware mappings as plain mappings."""
+    """A safe dumper that writes our line-aware mappings as plain mappings, and quotes every
+    text that YAML 1.1 or 1.2 would read as something else (3e4, 010, yes): what it writes reads
+    back the same in pipetool, DVC and any YAML 1.1 reader."""
     import yaml
 
-    class Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
+    base = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+    class Dumper(base):  # type: ignore[misc, valid-type]
         pass
 
     Dumper.add_representer(Mapping, yaml.representer.SafeRepresenter.represent_dict)
+    Dumper.yaml_implicit_resolvers = {  # a text is written plain only when both read it as text
+        first: _resolvers_12(base.yaml_implicit_resolvers).get(first, [])
+        + base.yaml_implicit_resolvers.get(first, [])
+        for first in set(base.yaml_implicit_resolvers) | set(_resolvers_12(base.yaml_implicit_resolvers))
+    }
     return Dumper
 
 
-def parse(text: str, path: str, max_bytes: int = MAX_DOCUMENT_BYTES) -> Any:
+def parse(text: str, path: str, max_bytes: int = MAX_DOCUMENT_BYTES, yaml12: bool = True) -> Any:
     """Parse YAML text strictly and within the bounds; every failure becomes a SpecError with
-    file:line:col."""
+    file:line:col. Values are YAML 1.2's, as DVC reads the same files (see _YAML_12)."""
     import yaml
 
     check_size(text, path, max_bytes)
-    loader = _loader()(text)
+    loader = _loader(yaml12)(text)
     try:
         node = loader.get_single_node()
         if node is None:
@@ -138,6 +212,15 @@ def parse(text: str, path: str, max_bytes: int = MAX_DOCUMENT_BYTES) -> Any:
         raise SpecError(f"invalid YAML: {exc}", file=path) from None
     finally:
         loader.dispose()
+
+
+def parse_own(text: str, path: str, max_bytes: int = MAX_DOCUMENT_BYTES) -> Any:
+    """Parse a file only pipetool writes (pipeline.lock, its config) by the rules its writer has
+    always assumed: YAML 1.1's numbers, booleans only true/false. A lock written before pipetool
+    read values as YAML 1.2 then reads back exactly as written (there a plain 3e4, or a hash of
+    digits and one 'e', is text); dump() quotes whatever 1.1 and 1.2 read differently, so what
+    it writes now reads the same either way."""
+    return parse(text, path, max_bytes, yaml12=False)
 
 
 def check_size(text: str | bytes, path: str, max_bytes: int = MAX_DATA_BYTES) -> None:
@@ -163,10 +246,21 @@ def load(text: str, path: str, max_bytes: int = MAX_DATA_BYTES, other: str = ".y
 
 
 def load_data(text: str, path: str) -> Any:
-    """A metrics or plots file's data (JSON unless named .yaml, .yml or .toml), within the
-    bounds; ValueError, with the line where known, when it cannot be read."""
+    """A metrics or plots file's data, within the bounds; ValueError, with the line where known,
+    when it cannot be read.
+
+    By extension: .json, .toml, else YAML, as DVC reads metrics. A file named otherwise that holds
+    JSON (most tools' metrics) is read as JSON first, the faster reader; YAML 1.2 gives the same
+    values for it."""
     try:
-        return load(text, path, other=".json")
+        if path.endswith((".json", ".toml", ".yaml", ".yml")):
+            return load(text, path)
+        try:
+            return load_json(text, path)
+        except SpecError:
+            if text.lstrip().startswith(("{", "[")):  # meant as JSON: its error is the one to show
+                raise
+        return parse(text, path, MAX_DATA_BYTES)
     except SpecError as exc:
         raise ValueError(exc.message if exc.line is None else f"line {exc.line}: {exc.message}") from None
 
