@@ -18,10 +18,19 @@ ABSENT: Any = type("Absent", (), {"__repr__": lambda self: "absent"})()  # no su
 
 
 def scalar_text(value: Any) -> str:
-    """A value as YAML writes it: true/false, null, else its text."""
+    """A value as YAML writes it, for tables and status: true/false, null, else its text."""
     if isinstance(value, bool):
         return "true" if value else "false"
     return "null" if value is None else str(value)
+
+
+def cmd_text(value: Any) -> str:
+    """A value as `${}` writes it into a cmd. DVC writes Python's text of the value, except
+    true/false for booleans: null becomes None, 1e-05 stays 1e-05, 3e4 (a float) is 30000.0;
+    pipelines moved over from DVC run the same commands."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
 class Missing(KeyError):
@@ -29,24 +38,58 @@ class Missing(KeyError):
 
 
 def split_key(key: str) -> list[str | int]:
-    """`a.b[0].c` -> ['a', 'b', 0, 'c']."""
+    """`a.b[0].c` -> ['a', 'b', 0, 'c']; `a.1.b` -> ['a', '1', 'b'].
+
+    A dotted part stays text: whether it is a list index or a mapping key depends on the data it
+    is looked up in (see lookup)."""
     parts: list[str | int] = []
     for name, index in _KEY_PART.findall(key):
         parts.append(int(index) if index else name)
     return parts
 
 
+_INDEX = re.compile(r"\s*[-+]?[0-9]+\s*")
+
+
+def _index(part: str | int) -> int | None:
+    """A part as a list index: `[1]`, or a dotted part that is a whole number (`.1`, `.-1`,
+    `.01` as DVC reads them)."""
+    if isinstance(part, int):
+        return part
+    return int(part) if _INDEX.fullmatch(part) else None
+
+
+def _child(value: Any, part: str | int) -> Any:
+    """The item a key part names inside value, as DVC finds it: in a list, the item at that
+    index (negative from the end); in a mapping, the key of that text ('1' for `.1` or `[1]`),
+    else a whole-number key (YAML `1:`). Raises LookupError when there is none."""
+    if isinstance(value, dict):
+        text = str(part)
+        if text in value:
+            return value[text]
+        number = _index(part)
+        if number is not None:
+            for key in value:  # not `number in value`: True == 1 would find a key `true:`
+                if type(key) is int and key == number:
+                    return value[key]
+        raise KeyError(part)
+    if isinstance(value, list):
+        number = _index(part)
+        if number is not None and -len(value) <= number < len(value):
+            return value[number]
+    raise LookupError(part)
+
+
 def lookup(data: Any, key: str) -> Any:
-    """The value at a dotted key; raises Missing naming the first part not found."""
+    """The value at a dotted key (`a.b`, `layers[0]`, `layers.0`); raises Missing naming the
+    first part not found."""
     value = data
     walked: list[str] = []
     for part in split_key(key):
-        if isinstance(part, int) and isinstance(value, list) and part < len(value):
-            value = value[part]
-        elif isinstance(part, str) and isinstance(value, dict) and part in value:
-            value = value[part]
-        else:
-            raise Missing(".".join(walked + [str(part)]), value if isinstance(value, dict) else {})
+        try:
+            value = _child(value, part)
+        except LookupError:
+            raise Missing(".".join(walked + [str(part)]), value if isinstance(value, dict) else {}) from None
         walked.append(str(part))
     return value
 
