@@ -317,25 +317,33 @@ def _entry(folder: str, stage: Stage, dvc_stage: DvcStage, interpolated: dict, v
 
 def _records(folder: str, stage: Stage, kind: str, declared: tuple[str, ...], recorded: tuple[DvcRecord, ...],
              verifier: _Verifier, hasher: Hasher, reasons: list[str]) -> tuple[lock.PathRecord, ...]:
+    """pipetool's records of the declared paths that match dvc.lock; reasons gets the others."""
     by_path = {normalize(stage.wdir, record.path): record for record in recorded}
     records = []
     for path in declared:
         record = by_path.pop(path, None)
-        if record is None:
-            reasons.append(f"{kind} '{path}' is not in {DVC_LOCK}")
-            continue
-        problem = verifier.check(posixpath.normpath(posixpath.join(folder, path)), record)
-        if problem is None:
-            info = hasher.info(path)
-            problem = lock.record_problem(path, info.hash, info.size, info.nfiles, out=kind == "out") if info else (
-                "path", "missing")
-            if problem is None:
-                records.append(lock.PathRecord.of(path, info))
-                continue
-            problem = f"cannot be recorded in {lock.LOCK_FILE}: {problem[1]}"
-        reasons.append(f"{kind} '{path}' {problem}")
+        found = _record(folder, path, record, kind, verifier, hasher) if record else f"is not in {DVC_LOCK}"
+        if isinstance(found, str):
+            reasons.append(f"{kind} '{path}' {found}")
+        else:
+            records.append(found)
     reasons += [f"{DVC_LOCK} records {kind} '{path}', which {DVC_YAML} does not declare" for path in by_path]
     return tuple(records)
+
+
+def _record(folder: str, path: str, record: DvcRecord, kind: str, verifier: _Verifier,
+            hasher: Hasher) -> lock.PathRecord | str:
+    """The path hashed by pipetool once its bytes are DVC's, or what differs."""
+    problem = verifier.check(posixpath.normpath(posixpath.join(folder, path)), record)
+    if problem is not None:
+        return problem
+    info = hasher.info(path)
+    if info is None:
+        return "is missing"
+    invalid = lock.record_problem(path, info.hash, info.size, info.nfiles, out=kind == "out")
+    if invalid is not None:
+        return f"cannot be recorded in {lock.LOCK_FILE}: {invalid[1]}"
+    return lock.PathRecord.of(path, info)
 
 
 def _params(stage: Stage, dvc_stage: DvcStage, interpolated: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -106,6 +106,14 @@ def test_an_edited_directory_out_is_stale(repo: Project) -> None:
     assert "stale: train@lr: dep 'data/prepared' changed since dvc.lock" in out
 
 
+def test_a_changed_cmd_is_recorded_as_dvc_ran_it(repo: Project) -> None:
+    repo.write("dvc.yaml", repo.read("dvc.yaml").replace("echo ${item.size} >", "echo ${item.size} ${item.size} >"))
+    out = repo.cli_ok("import-dvc").stdout
+    assert "stale: grid@s (recorded): changed cmd" in out
+    assert repo.lock()["stages"]["grid@s"]["cmd"] == "echo s > grid-s.txt"
+    assert "grid@m:\n    changed cmd" in repo.cli_ok("status").stdout
+
+
 def test_a_stage_dvc_never_ran_is_stale(repo: Project) -> None:
     repo.write("dvc.yaml", repo.read("dvc.yaml") + "  extra:\n    cmd: echo hi > extra.txt\n"
                                                   "    outs:\n      - extra.txt\n")
