@@ -37,14 +37,16 @@ def metric_paths(stages: list[Stage]) -> list[str]:
     return [out.path for stage in stages for out in stage.outs if out.kind == "metric"]
 
 
-def read_metrics(source: Source, stages: list[Stage], cache: Cache | None = None) -> dict[str, FileValues]:
-    """Every declared metrics file of these stages, read through source.
+def read_metrics(source: Source, stages: list[Stage], cache: Cache | None = None,
+                 files: tuple[str, ...] | list[str] = ()) -> dict[str, FileValues]:
+    """Every declared metrics file of these stages, and the files pipeline.yaml's top-level
+    `metrics` lists, read through source.
 
     A file that git does not have at a revision (a cached out) is read from the cache by the
     hash that revision's pipeline.lock records.
     """
     result: dict[str, FileValues] = {}
-    for path in metric_paths(stages):
+    for path in dict.fromkeys([*metric_paths(stages), *files]):
         try:
             text = source.read_text(path)
             if text is None and getattr(source, "is_revision", False):
@@ -87,10 +89,11 @@ def _from_cache(source: Source, path: str, cache: Cache | None) -> tuple[str | N
     return data.decode("utf-8", errors="replace"), ""
 
 
-def read_params(source: Source, stages: list[Stage]) -> dict[str, FileValues]:
-    """The params the stages use, per params file (whole files included)."""
+def read_params(source: Source, stages: list[Stage], whole: tuple[str, ...] | list[str] = ()) -> dict[str, FileValues]:
+    """The params the stages use, per params file, and every key of the `whole` files
+    (pipeline.yaml's top-level `params`, which DVC shows whether or not a stage uses them)."""
     files = ParamsFiles(source)
-    wanted: dict[str, set[str] | None] = {}
+    wanted: dict[str, set[str] | None] = dict.fromkeys(whole)
     for stage in stages:
         for dep in stage.params:
             if dep.keys is None or wanted.get(dep.file, set()) is None:

@@ -18,7 +18,7 @@ from .stage import Out, ParamDep, Resources, Stage
 
 PIPELINE_FILE = "pipeline.yaml"
 
-TOP_FIELDS = ("stages", "vars")
+TOP_FIELDS = ("stages", "vars", "params", "metrics", "plots", "artifacts")  # see toplevel.py
 STAGE_FIELDS = (
     "cmd", "wdir", "deps", "params", "outs", "metrics", "plots",
     "frozen", "always_changed", "desc", "meta", "resources",
@@ -75,7 +75,7 @@ def load(project: str | Source, filename: str = PIPELINE_FILE, parsed: Any = Non
     if not isinstance(stages, dict) or not stages:
         raise SpecError("'stages' must be a non-empty mapping of stage names to stages",
                         file=filename, line=data.line_of("stages"))
-    context = _root_context(root, data, filename, params or ParamsFiles(root))
+    context = root_context(root, data, filename, params or ParamsFiles(root))
     builds = builds if builds is not None else Builds()
     builds.params_keys = context.params_keys
     loaded: list[Stage] = []
@@ -110,7 +110,8 @@ def parse_file(root: Source, filename: str = PIPELINE_FILE) -> Any:
     return yamlfile.parse(text, filename, yamlfile.MAX_DATA_BYTES)
 
 
-def _root_context(root: Source, data: dict, filename: str, files: ParamsFiles) -> Context:
+def root_context(root: Source, data: dict, filename: str, files: ParamsFiles) -> Context:
+    """The values `${}` sees: params.yaml, then the top-level `vars` (also read by toplevel.py)."""
     params: dict = {}
     if files.exists(DEFAULT_PARAMS_FILE):
         loaded = files.data(DEFAULT_PARAMS_FILE)

@@ -65,6 +65,7 @@ COMMANDS = {
     "metrics": ("metrics", "show and compare metrics across git revisions"),
     "params": ("params", "compare params across git revisions"),
     "plots": ("plots", "draw plot files across git revisions into an HTML page"),
+    "artifacts": ("artifacts", "list the artifacts pipeline.yaml declares (--json for programs)"),
     "completion": ("completion", "print a shell completion script for bash or zsh"),
     "doctor": ("doctor", "versions, platform, cache and link type, git, optional extras: for bug reports"),
     "__complete": ("complete", None),  # hidden: stage names and targets for the completion scripts

@@ -43,13 +43,14 @@ def _show(root: str, args: argparse.Namespace) -> int:
     from ..git import Revisions
     from ..metrics import read_metrics
     from ..tables import fmt, render
+    from ..toplevel import load_revision
 
     revisions = Revisions(root)
     names = list(args.revisions) + revisions_listed(revisions, args)
     table: dict[str, dict] = {}
     for name in names or [None]:
-        label, source, stages = revisions.load(name)
-        table[label] = read_metrics(source, stages, revisions.cache)
+        label, source, stages, top = load_revision(revisions, name)
+        table[label] = read_metrics(source, stages, revisions.cache, top.metrics)
     if args.json:
         print(json.dumps({rev: {p: (f.values if f.error is None else {"error": f.error}) for p, f in files.items()}
                           for rev, files in table.items()}, indent=2, default=str))
@@ -94,12 +95,13 @@ def _style(args: argparse.Namespace) -> str:
 def _diff(root: str, args: argparse.Namespace) -> int:
     from ..git import Revisions
     from ..metrics import read_metrics
+    from ..toplevel import load_revision
 
     revisions = Revisions(root)
     sides = []
     for rev in (args.a, args.b):
-        label, source, stages = revisions.load(rev)
-        sides.append((label, read_metrics(source, stages, revisions.cache)))
+        label, source, stages, top = load_revision(revisions, rev)
+        sides.append((label, read_metrics(source, stages, revisions.cache, top.metrics)))
     print_diff(sides, args, "Metric")
     return 0
 

@@ -1,4 +1,5 @@
-"""`pipetool params diff`: the params the stages use, compared between two revisions."""
+"""`pipetool params diff`: the params the stages use, and the params files pipeline.yaml lists at
+its top level, compared between two revisions."""
 
 from __future__ import annotations
 
@@ -17,11 +18,12 @@ def run(args: argparse.Namespace) -> int:
     from ..git import Revisions
     from ..metrics import read_params
     from ..project import find
+    from ..toplevel import load_revision
 
     revisions = Revisions(find().root)
     sides = []
     for rev in (args.a, args.b):
-        label, source, stages = revisions.load(rev)
-        sides.append((label, read_params(source, stages)))
+        label, source, stages, top = load_revision(revisions, rev)
+        sides.append((label, read_params(source, stages, top.params)))
     print_diff(sides, args, "Param")
     return 0

@@ -1,4 +1,5 @@
-"""`pipetool plots show|diff`: plot files across revisions, in one HTML page a person opens."""
+"""`pipetool plots show|diff`: the stages' and pipeline.yaml's plots across revisions, in one HTML
+page a person opens."""
 
 from __future__ import annotations
 
@@ -23,19 +24,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..git import Revisions
     from ..lock import atomic_write
-    from ..plots import collect, render_html, require_matplotlib
+    from ..plots import collect, render_html, require_matplotlib, stage_plots
     from ..project import find
+    from ..toplevel import load_revision
 
     require_matplotlib()
     revisions = Revisions(find().root)
     names = (args.revisions or [None]) if args.action == "show" else [args.a, args.b]
-    plots = collect([revisions.load(name) for name in names])
+    sides = []
+    for name in names:
+        label, source, stages, top = load_revision(revisions, name)
+        sides.append((label, source, stage_plots(stages) + list(top.plots)))
+    plots = collect(sides)
     if not plots:
         print("No plots declared in pipeline.yaml.")
         return 0
     atomic_write(args.out, render_html(plots, "pipetool plots"), durable=False)
     for plot in plots:
+        for note in plot.notes:
+            print(f"{plot.definition.heading}: {note}")
         for revision, error in plot.errors.items():
-            print(f"{plot.spec.path} at {revision}: {error}")
+            print(f"{plot.definition.heading} at {revision}: {error}")
     print(f"Wrote {args.out}: {len(plots)} plot(s); open it in a browser")
     return 0
