@@ -59,8 +59,9 @@ def lock_entry(stage: Stage, observed: Observed, outs: tuple[PathRecord, ...] = 
 
 
 def uses_run_cache(stage: Stage) -> bool:
-    """A persist out or always_changed means the result is not a function of the inputs."""
-    return not stage.always_changed and not any(out.persist for out in stage.outs)
+    """A persist out, always_changed or a stage with nothing to check means the result is not
+    a function of the inputs."""
+    return not stage.runs_always and not any(out.persist for out in stage.outs)
 
 
 def save(stage: Stage, entry: LockEntry, hasher: Hasher, cache: Cache, runs: RunCache | None) -> None:

@@ -62,6 +62,12 @@ class Stage:
     def out_paths(self) -> tuple[str, ...]:
         return tuple(out.path for out in self.outs)
 
+    @property
+    def runs_always(self) -> bool:
+        """always_changed, or a stage with no deps, params or outs: nothing could say it is up
+        to date, so it runs every time (DVC's callback stage)."""
+        return self.always_changed or not (self.deps or self.params or self.outs)
+
     def cmd_record(self) -> str | list[str]:
         """The cmd as pipeline.lock records it: one string, or the list as written."""
         return self.cmd[0] if len(self.cmd) == 1 else list(self.cmd)

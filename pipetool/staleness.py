@@ -13,7 +13,6 @@ from .params import ABSENT, flatten, scalar_text
 from .stage import Stage
 
 
-
 @dataclass(frozen=True)
 class Reason:
     """One cause of staleness, e.g. Reason('params', 'train.lr', 'modified', 0.1, 0.2)."""
@@ -30,7 +29,7 @@ class Reason:
         if self.kind == "dropped":
             return "lock entry dropped in merge (both branches changed it)"
         if self.kind == "always_changed":
-            return "always changed"
+            return "always changed" + (f" ({self.subject})" if self.subject else "")
         if self.kind == "forced":
             return "forced"
         if self.kind == "cmd":
@@ -72,8 +71,8 @@ def decide(stage: Stage, locked: LockEntry | None, observed: Observed) -> list[R
     if locked.dropped_in_merge:
         return [Reason("dropped")]
     reasons: list[Reason] = []
-    if stage.always_changed:
-        reasons.append(Reason("always_changed"))
+    if stage.runs_always:
+        reasons.append(Reason("always_changed", None if stage.always_changed else "no deps or outs"))
     if stage.cmd_record() != (locked.cmd if isinstance(locked.cmd, str) else list(locked.cmd)):
         reasons.append(Reason("cmd"))
     reasons += _path_reasons("deps", locked.deps, observed.deps)

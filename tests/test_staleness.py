@@ -314,6 +314,25 @@ def test_always_changed_is_always_stale_and_always_runs(project):
     assert status(project) == "fetch:\n    always changed\n"
 
 
+def test_a_stage_with_no_deps_params_or_outs_always_runs_as_in_dvc(project):
+    # DVC's callback stage: nothing could show it is up to date, so it runs every time
+    project.write("params.yaml", "n: 1\n")
+    project.write("pipeline.yaml", """
+        stages:
+          notify:
+            cmd: echo ran >> notified.log
+          with_param:
+            cmd: echo ${n} > n.log
+            params: [n]
+    """)
+    assert repro_ran(project) == ["notify", "with_param"]
+    assert status(project) == "notify:\n    always changed (no deps or outs)\n"
+    assert repro_ran(project) == ["notify"]
+    assert repro_ran(project, "notify") == ["notify"]
+    assert project.read("notified.log") == "ran\nran\nran\n"
+    assert project.ok("status", "--json").stdout.count('"always_changed"') == 1
+
+
 def test_frozen_stage_is_shown_stale_but_not_run(project):
     setup_two_stages(project)
     project.write("pipeline.yaml", PIPELINE.replace("outs: [prep.csv]", "outs: [prep.csv]\n        frozen: true"))
