@@ -75,14 +75,22 @@ def save(stage: Stage, entry: LockEntry, hasher: Hasher, cache: Cache, runs: Run
         runs.save(entry)
 
 
-def restore(root: str, stage: Stage, observed: Observed, cache: Cache, runs: RunCache) -> LockEntry | None:
-    """The lock entry of an earlier identical run whose outs were put back, or None."""
+def restore(root: str, stage: Stage, observed: Observed, cache: Cache, runs: RunCache,
+            locked: LockEntry | None = None) -> LockEntry | None:
+    """The lock entry of an earlier identical run whose outs were put back, or None.
+
+    locked: the stage's lock entry when only its outs differ from it (its cmd, deps and params
+    are those observed): the outs it records are put back first, so a deleted out comes back
+    as this commit made it even where no run-cache entry exists (a clone, a pruned run-cache).
+    """
     declared = tuple(PathRecord(path, "", 0) for path in stage.out_paths)
-    linkable = {out.path for out in stage.outs if out.cache}
-    found = runs.lookup(lock_entry(stage, observed, declared))
+    found = (locked.outs, locked.duration) if locked is not None else None
+    if found is None or not all(cache.has_all(r.hash) for r in found[0]):
+        found = runs.lookup(lock_entry(stage, observed, declared))
     if found is None:
         return None
     records, duration = found
+    linkable = {out.path for out in stage.outs if out.cache}
     tree = Tree(root)
     try:
         if not all(cache.has_all(r.hash) for r in records):

@@ -214,7 +214,10 @@ class _Run:
         """Put back the outs of an identical earlier run instead of running; False when none."""
         if not self.options.run_cache or self.options.force or not outs.uses_run_cache(stage):
             return False
-        entry = outs.restore(self.ws.root, stage, observed, self.ws.cache, self.ws.runs)
+        locked = self.entries.get(stage.name)
+        only_outs = all(r.kind == "outs" and r.change in ("deleted", "modified") for r in reasons)
+        entry = outs.restore(self.ws.root, stage, observed, self.ws.cache, self.ws.runs,
+                             locked if only_outs else None)
         if entry is None:
             return False
         self._record(stage, _unchanged_or(self.entries.get(stage.name), entry))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import shutil
 import sqlite3
 import stat
 import subprocess
@@ -324,6 +325,41 @@ def test_restored_stage_is_up_to_date_afterwards(project):
     result = project.ok("repro")
     assert "Stage 'train' is up to date" in result.stdout
     assert runs(project) == before
+
+
+def test_a_deleted_out_comes_back_from_the_cache_by_its_lock_without_a_run_cache_entry(project):
+    # a clone whose cache holds the objects but no run-cache: the lock says what the unchanged
+    # cmd, deps and params made, so the out is checked out rather than made again
+    train_project(project, 1)
+    project.ok("repro")
+    lock, model = project.lock(), read_bytes(project, "model.bin")
+    shutil.rmtree(project.path / ".pipetool" / "runs")
+    (project.path / "model.bin").unlink()
+    shutil.rmtree(project.path / "outdir")
+    before = runs(project)
+
+    result = project.ok("repro")
+
+    assert runs(project) == before
+    assert ran_stages(result.stdout) == []
+    assert "Stage 'train' restored from run-cache (changed outs: deleted model.bin, deleted outdir)" in result.stdout
+    assert read_bytes(project, "model.bin") == model
+    assert project.lock() == lock
+    assert project.ok("status").stdout == "Data and pipelines are up to date.\n"
+
+
+def test_a_deleted_out_with_a_changed_param_runs_when_the_run_cache_has_no_entry(project):
+    train_project(project, 1)
+    project.ok("repro")
+    shutil.rmtree(project.path / ".pipetool" / "runs")
+    (project.path / "model.bin").unlink()
+    set_n(project, 2)
+    before = runs(project)
+
+    result = project.ok("repro")
+
+    assert ran_stages(result.stdout) == ["train"]
+    assert runs(project) == before + 1
 
 
 def test_no_run_cache_flag_runs_the_cmd(project):
