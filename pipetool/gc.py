@@ -14,10 +14,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from .cache import MAX_MANIFEST_BYTES, Cache, CorruptObject, parse_manifest
-from .errors import LockError, SpecError
+from .errors import SpecError
 from .hashing import DIR_SUFFIX, manifest_hash
 from .interrupts import ordered, thread_pool
-from .lock import LOCK_FILE, LockEntry, parse
+from .lock import LockEntry
 from .remote import Remote, Stored, remove_files, stored_files
 from .runcache import Record, out_hashes, well_formed
 from .workspace import Workspace
@@ -89,17 +89,10 @@ class RemoteGarbage:
 
 # -- what is kept ----------------------------------------------------------------------------------
 
-def kept_locks(ws: Workspace, revision_lock_texts: Iterable[tuple[str, str]] = ()) -> list[tuple[str, dict]]:
-    """(revision, entries) of the workspace's lock and of each revision's; a lock that cannot be
-    parsed is an error (LockError naming the revision), so nothing is removed on a guess."""
-    locks: list[tuple[str, dict[str, LockEntry]]] = [("", ws.locks.read())]
-    for revision, text in revision_lock_texts:
-        try:
-            locks.append((revision, parse(text, f"{LOCK_FILE} at {revision[:12]}")))
-        except LockError as exc:
-            raise LockError(exc.message, file=exc.file, line=exc.line, column=exc.column, stage=exc.stage,
-                            hint=NOTHING_REMOVED) from None
-    return locks
+def kept_locks(ws: Workspace, revision_locks: Iterable[tuple[str, dict]] = ()) -> list[tuple[str, dict]]:
+    """(revision, entries) of the workspace's locks and of each revision's (read by the caller:
+    a lock that cannot be read there is an error, so nothing is removed on a guess)."""
+    return [("", ws.locks.read()), *revision_locks]
 
 
 def referenced(locks: Iterable[tuple[str, dict[str, LockEntry]]], read_manifest: ManifestReader) -> Kept:
@@ -160,11 +153,11 @@ def _manifest_entries(data: bytes, digest: str) -> Entries | None:
 
 # -- local -------------------------------------------------------------------------------------------
 
-def find_garbage(ws: Workspace, revision_lock_texts: Iterable[tuple[str, str]] = (),
+def find_garbage(ws: Workspace, revision_locks: Iterable[tuple[str, dict]] = (),
                  read_manifest: ManifestReader | None = None, now: float | None = None) -> Garbage:
     """What gc would remove locally: objects no kept lock needs, run-cache entries naming them, and
     temp files that killed transfers and writes left behind."""
-    kept = referenced(kept_locks(ws, revision_lock_texts), read_manifest or local_manifests(ws.cache))
+    kept = referenced(kept_locks(ws, revision_locks), read_manifest or local_manifests(ws.cache))
     garbage = Garbage(kept, objects=[(h, size) for h, size in ws.cache.objects()
                                      if kept.removable(h)])
     runs = ws.runs.records()  # well-formed ones: the others go too

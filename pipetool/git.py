@@ -172,6 +172,8 @@ class GitSource:
         self._sha = sha
         self._objects = repo.objects
         self._read: dict[str, tuple[str, str, bytes] | None] = {}  # exists() then read: one request
+        self._repo = repo
+        self._paths: list[str] | None = None
 
     def _object(self, relpath: str) -> tuple[str, str, bytes] | None:
         if relpath not in self._read:
@@ -206,6 +208,15 @@ class GitSource:
     def exists(self, relpath: str) -> bool:
         return self._object(relpath) is not None
 
+    def paths(self) -> list[str]:
+        """Every file of the project at this commit, project-relative."""
+        if self._paths is None:
+            listed = self._repo._git("ls-tree", "-r", "-z", "--name-only", "--full-tree", self._sha, "--",
+                                     self._prefix or ".")
+            cut = len(self._prefix) + 1 if self._prefix else 0
+            self._paths = [path[cut:] for path in listed.split("\0") if path]
+        return self._paths
+
 
 class Revisions:
     """Turns the user's revision names into sources: 'workspace' (or none) is the working tree."""
@@ -239,14 +250,12 @@ class Revisions:
         return rev, self.git.source(revision)
 
     def load(self, rev: str | None):
-        """(label, source, stages); a revision from before pipeline.yaml existed has no stages."""
-        from .spec import PIPELINE_FILE, load
+        """(label, source, stages); a revision from before any pipeline file existed has no stages."""
+        from .spec import load_all
 
         label, source = self.source(rev)
-        if label != WORKSPACE and not source.exists(PIPELINE_FILE):
-            return label, source, []
         try:
-            return label, source, load(source)
+            return label, source, load_all(source)
         except PipetoolError as error:
             if label != WORKSPACE:
                 error.message = f"{error.message} (in the revision {label})"

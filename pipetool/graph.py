@@ -8,7 +8,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from .errors import GraphError
-from .spec import PIPELINE_FILE
 from .stage import Stage
 
 
@@ -71,7 +70,7 @@ def build(stages: list[Stage]) -> Graph:
             for owner in _owners_of_dep(dep, out_owner, sorted_outs):
                 if owner == i:
                     raise GraphError(
-                        f"depends on its own out '{dep}'", file=PIPELINE_FILE, line=stage.line, stage=stage.name,
+                        f"depends on its own out '{dep}'", file=stage.file, line=stage.line, stage=stage.name,
                         hint="a stage cannot read what it writes; use 'persist: true' on the out instead",
                     )
                 producers[owner] = None
@@ -100,7 +99,7 @@ def _out_owners(stages: list[Stage]) -> dict[str, int]:
                 other = stages[owners[path]]
                 raise GraphError(
                     f"out '{path}' is also an out of stage '{other.name}'",
-                    file=PIPELINE_FILE, line=stage.line, stage=stage.name,
+                    file=stage.file, line=stage.line, stage=stage.name,
                     hint="each path is made by exactly one stage",
                 )
             owners[path] = i
@@ -112,7 +111,7 @@ def _out_owners(stages: list[Stage]) -> dict[str, int]:
                 where = "its own" if owners[parent] == i else f"stage '{outer.name}''s"
                 raise GraphError(
                     f"out '{path}' lies inside {where} out '{parent}'",
-                    file=PIPELINE_FILE, line=stage.line, stage=stage.name,
+                    file=stage.file, line=stage.line, stage=stage.name,
                     hint="outs may not overlap; make the inner path a dep, or split the folder",
                 )
     return owners
@@ -165,6 +164,6 @@ def _cycle_error(stages: list[Stage], upstream: list[list[int]], done: set[int])
     first = stages[cycle[0]]
     return GraphError(
         "the stages form a cycle: " + " -> ".join(names),
-        file=PIPELINE_FILE, line=first.line,
+        file=first.file, line=first.line,
         hint="a stage's deps may not depend on its own outs, directly or through others",
     )

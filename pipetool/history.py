@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import posixpath
 from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import PipetoolError
 from .git import GitRepo, Revision
 from .metrics import metric_paths, parse_metrics
-from .spec import PIPELINE_FILE, load
+from .pipelines import files_of
+from .spec import load_all
 
 
 @dataclass
@@ -57,11 +59,13 @@ def _column(path: str, key: str, several: bool) -> str:
 
 
 def _metric_paths(source, cache: dict[tuple, list[str]]) -> list[str]:
-    """Metric paths of a commit; parsed once per distinct pipeline.yaml and params.yaml."""
-    key = (source.blob_id(PIPELINE_FILE), source.blob_id("params.yaml"))
+    """Metric paths of a commit; parsed once per distinct set of pipeline and params files."""
+    files = files_of(source)
+    key = tuple((path, source.blob_id(path), source.blob_id(posixpath.join(posixpath.dirname(path), "params.yaml")))
+                for path in files)
     if key not in cache:
         try:
-            cache[key] = metric_paths(load(source)) if key[0] else []
+            cache[key] = metric_paths(load_all(source, files)) if files else []
         except PipetoolError:
             cache[key] = []  # an invalid pipeline.yaml at an old commit: no metrics there
     return cache[key]

@@ -23,7 +23,7 @@ import stat
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from . import lock, remote, safepath, yamlfile
@@ -160,15 +160,13 @@ def import_dvc(root: str, *, dry: bool = False, force: bool = False,
     state = _open_state(state_dir)
     try:
         verifier = _Verifier(root, progress, result.md5_tally)
-        hashers = []  # one per folder; storing the outs reuses what each hashed
+        hasher = Hasher(root, state)  # storing the outs reuses what it hashed
+        hasher.progress = progress
         for folder, text, stages, looked_up, locked in sources:
-            hashers.append(Hasher(os.path.join(root, folder), state))
-            hashers[-1].progress = progress
-            result.pipelines.append(_convert(folder, text, stages, looked_up, locked, verifier, hashers[-1]))
+            result.pipelines.append(_convert(folder, text, stages, looked_up, locked, verifier, hasher))
         if not dry:
-            _write(result, state_dir, hashers)
-        for hasher in hashers:
-            _add_tally(result.tally, hasher.tally)
+            _write(result, state_dir, hasher)
+        _add_tally(result.tally, hasher.tally)
     finally:
         if state is not None:
             state.close()
@@ -256,23 +254,20 @@ def _read_pipeline(root: str, folder: str):
     looked up through ${}, dvc.lock's stages) of one folder."""
     prefix = "" if folder == "." else folder + "/"
     text = _read_file(root, prefix + DVC_YAML, MAX_DVC_FILE_BYTES) or b""
-    source = ProjectFiles(os.path.join(root, folder))
     builds = Builds()
     try:
         parsed = yamlfile.parse(_text(text, prefix + DVC_YAML), prefix + DVC_YAML, MAX_DVC_FILE_BYTES)
-        stages = load(source, DVC_YAML, parsed=parsed, builds=builds)
+        # read as pipetool reads the pipeline.yaml it becomes: paths from the project's root
+        stages = [replace(stage, name=stage.name[len(prefix + DVC_YAML) + 1:]) if prefix else stage
+                  for stage in load(ProjectFiles(root), prefix + DVC_YAML, parsed=parsed, builds=builds)]
     except SpecError as exc:
-        raise SpecError(exc.message, file=_within(prefix, exc.file), line=exc.line, column=exc.column,
+        raise SpecError(exc.message, file=exc.file, line=exc.line, column=exc.column,
                         stage=exc.stage, hint=exc.hint or "pipetool reads dvc.yaml as pipeline.yaml: "
                         "fix it, then import again") from None
     looked_up = {name: dict(entry[0]) for name, entry in builds.entries.items()}
     raw = _read_file(root, prefix + DVC_LOCK, MAX_DVC_FILE_BYTES)
     locked = {} if raw is None else parse_dvc_lock(_text(raw, prefix + DVC_LOCK), prefix + DVC_LOCK)
     return text, stages, looked_up, locked
-
-
-def _within(prefix: str, file: str | None) -> str | None:
-    return file if not file or file.startswith("/") else prefix + file
 
 
 def _convert(folder: str, text: bytes, stages: list[Stage], looked_up: dict[str, dict],
@@ -288,7 +283,7 @@ def _convert(folder: str, text: bytes, stages: list[Stage], looked_up: dict[str,
         if dvc_stage is None:
             results.append(StageImport(stage.name, None, (f"not in {DVC_LOCK}",)))
             continue
-        entry, reasons = _entry(folder, stage, dvc_stage, looked_up.get(stage.name.split("@")[0], {}),
+        entry, reasons = _entry(stage, dvc_stage, looked_up.get(stage.name.split("@")[0], {}),
                                 verifier, hasher)
         if entry is None:
             results.append(StageImport(stage.name, None, tuple(reasons)))
@@ -302,27 +297,27 @@ def _convert(folder: str, text: bytes, stages: list[Stage], looked_up: dict[str,
     return PipelineImport(folder, text, tuple(results), tuple(stored))
 
 
-def _entry(folder: str, stage: Stage, dvc_stage: DvcStage, interpolated: dict, verifier: _Verifier,
+def _entry(stage: Stage, dvc_stage: DvcStage, interpolated: dict, verifier: _Verifier,
            hasher: Hasher) -> tuple[lock.LockEntry | None, list[str]]:
     """The lock entry of a stage whose every dep and out still has the bytes dvc.lock records,
     or None with the reasons it has not."""
     reasons: list[str] = []
-    deps = _records(folder, stage, "dep", stage.deps, dvc_stage.deps, verifier, hasher, reasons)
-    outs = _records(folder, stage, "out", stage.out_paths, dvc_stage.outs, verifier, hasher, reasons)
+    deps = _records(stage, "dep", stage.deps, dvc_stage.deps, verifier, hasher, reasons)
+    outs = _records(stage, "out", stage.out_paths, dvc_stage.outs, verifier, hasher, reasons)
     if reasons:
         return None, reasons
     return lock.LockEntry(cmd=dvc_stage.cmd, deps=deps, outs=outs,
                           params=_params(stage, dvc_stage, interpolated)), []
 
 
-def _records(folder: str, stage: Stage, kind: str, declared: tuple[str, ...], recorded: tuple[DvcRecord, ...],
+def _records(stage: Stage, kind: str, declared: tuple[str, ...], recorded: tuple[DvcRecord, ...],
              verifier: _Verifier, hasher: Hasher, reasons: list[str]) -> tuple[lock.PathRecord, ...]:
     """pipetool's records of the declared paths that match dvc.lock; reasons gets the others."""
     by_path = {normalize(stage.wdir, record.path): record for record in recorded}
     records = []
     for path in declared:
         record = by_path.pop(path, None)
-        found = _record(folder, path, record, kind, verifier, hasher) if record else f"is not in {DVC_LOCK}"
+        found = _record(path, record, kind, verifier, hasher) if record else f"is not in {DVC_LOCK}"
         if isinstance(found, str):
             reasons.append(f"{kind} '{path}' {found}")
         else:
@@ -331,10 +326,10 @@ def _records(folder: str, stage: Stage, kind: str, declared: tuple[str, ...], re
     return tuple(records)
 
 
-def _record(folder: str, path: str, record: DvcRecord, kind: str, verifier: _Verifier,
+def _record(path: str, record: DvcRecord, kind: str, verifier: _Verifier,
             hasher: Hasher) -> lock.PathRecord | str:
     """The path hashed by pipetool once its bytes are DVC's, or what differs."""
-    problem = verifier.check(posixpath.normpath(posixpath.join(folder, path)), record)
+    problem = verifier.check(path, record)
     if problem is not None:
         return problem
     info = hasher.info(path)
@@ -699,7 +694,7 @@ def _add_remote(state_dir: str, item: RemoteImport) -> None:
 
 # -- writing ----------------------------------------------------------------------------------
 
-def _write(result: ImportResult, state_dir: str, hashers: list[Hasher]) -> None:
+def _write(result: ImportResult, state_dir: str, hasher: Hasher) -> None:
     """pipeline.yaml and pipeline.lock beside each dvc.yaml, the verified outs in the cache
     (so checkout and push have them), then the remotes."""
     from . import config, outs
@@ -707,8 +702,10 @@ def _write(result: ImportResult, state_dir: str, hashers: list[Hasher]) -> None:
 
     root = result.root
     cache = Cache(state_dir, config.read(state_dir)["cache.type"])
-    for pipeline, hasher in zip(result.pipelines, hashers):
-        entries = {s.name: s.entry for s in pipeline.stages if s.entry is not None}
+    for pipeline in result.pipelines:
+        # a lock's paths are relative to its folder, as in dvc.lock (see lock.relocated)
+        entries = {s.name: lock.relocated(s.entry, pipeline.folder, into=False)
+                   for s in pipeline.stages if s.entry is not None}
         yaml_path, lock_path = pipeline.path(PIPELINE_FILE), pipeline.path(lock.LOCK_FILE)
         lock.atomic_write_bytes(os.path.join(root, yaml_path), pipeline.text)
         lock.atomic_write(os.path.join(root, lock_path), lock.render(entries))

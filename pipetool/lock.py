@@ -13,7 +13,7 @@ import os
 import posixpath
 import stat
 from collections.abc import Iterable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 import xxhash
@@ -21,8 +21,8 @@ import xxhash
 from . import lock_yaml, safepath, trusted_cache, yamlfile
 from .errors import LockError, SpecError
 from .hashing import HashInfo, is_hash
+from .pipelines import LOCK_FILE, PIPELINE_FILE, address, folder_of, lock_of, split
 
-LOCK_FILE = "pipeline.lock"
 JOURNAL_FILE = "lock.journal"
 CACHE_FILE = "lock.cache"
 VERSION = 1
@@ -96,8 +96,25 @@ class LockEntry:
 
 
 DROPPED_ENTRY = LockEntry(cmd="", dropped_in_merge=True)
+
+
+def relocated(entry: LockEntry, folder: str, into: bool) -> LockEntry:
+    """An entry of a lock in a subfolder, whose paths are relative to that folder (as DVC's
+    dvc.lock beside its dvc.yaml): into=True makes them project-relative, False lock-relative.
+    Absolute paths (deps outside the project) stay as they are."""
+    if folder == "." or entry.dropped_in_merge:
+        return entry
+
+    def move(path: str) -> str:
+        if posixpath.isabs(path):
+            return path
+        return posixpath.normpath(posixpath.join(folder, path)) if into else posixpath.relpath(path, folder)
+
+    return replace(entry, deps=tuple(replace(r, path=move(r.path)) for r in entry.deps),
+                   outs=tuple(replace(r, path=move(r.path)) for r in entry.outs),
+                   params={move(file): values for file, values in entry.params.items()})
 # The pickled copy of a parsed lock is only good for the same shape of entries and records.
-_CACHE_FORMAT = repr((VERSION, 4, *([f.name for f in fields(record)] for record in (LockEntry, PathRecord))))
+_CACHE_FORMAT = repr((VERSION, 5, *([f.name for f in fields(record)] for record in (LockEntry, PathRecord))))
 
 
 Blocks = dict[str, tuple[LockEntry, str]]  # stage name -> (entry, its text in the lock)
@@ -235,77 +252,98 @@ def _is_count(value: Any) -> bool:
 
 
 class LockStore:
-    """Reads pipeline.lock with its journal replayed; records stages; compacts."""
+    """Reads the lock files (one beside each pipeline file) with the journal replayed; records
+    stages; compacts. Entries are keyed by stage address (pipelines.address)."""
 
-    def __init__(self, root: str, state_dir: str) -> None:
+    def __init__(self, root: str, state_dir: str, files: Iterable[str] = (PIPELINE_FILE,)) -> None:
         self.root = root
-        self.lock_path = os.path.join(root, LOCK_FILE)
+        self.files = list(files)  # the pipeline files; each one's lock is lock_of(file)
         self.journal_path = os.path.join(state_dir, JOURNAL_FILE)
         self.cache_path = os.path.join(state_dir, CACHE_FILE)
         self._journal_fd: int | None = None
         self._header: str | None = None  # the journal's first line, from begin()
-        self._pending = False  # entries that pipeline.lock does not hold yet
-        self._blocks: Blocks = {}  # the lock file's blocks, when the parse cache had them
+        self._pending = False  # entries that the lock files do not hold yet
+        self._blocks: dict[str, Blocks] = {}  # per lock file, its blocks when the parse cache had them
+        self._cache: dict | None = None
 
-    def _lock_bytes(self) -> bytes | None:
-        if os.path.islink(self.lock_path):  # a clone's could lead to any file of the machine
+    def _lock_bytes(self, relpath: str) -> bytes | None:
+        full = os.path.join(self.root, relpath)
+        if os.path.islink(full):  # a clone's could lead to any file of the machine
             from .project import ProjectFiles
 
             try:
-                ProjectFiles(self.root).check(LOCK_FILE)
+                ProjectFiles(self.root).check(relpath)
             except SpecError as exc:
-                raise LockError(exc.message, file=LOCK_FILE,
-                                hint="remove the link (git rm pipeline.lock); 'pipetool repro' writes a lock anew") from None
+                raise LockError(exc.message, file=relpath,
+                                hint=f"remove the link (git rm {relpath}); 'pipetool repro' writes a lock anew") from None
         try:
-            with open(self.lock_path, "rb") as handle:
+            with open(full, "rb") as handle:
                 return handle.read()
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):
             return None
+
+    def _all_bytes(self) -> dict[str, bytes | None]:
+        return {file: self._lock_bytes(lock_of(file)) for file in self.files}
 
     def read(self, ignore_lock: bool = False) -> dict[str, LockEntry]:
         """Entries as of the last finished stage; ignore_lock drops a broken lock file."""
-        raw = self._lock_bytes()
+        raws = self._all_bytes()
         entries: dict[str, LockEntry] = {}
-        if raw is not None:
+        for file, raw in raws.items():
+            if raw is None:
+                continue
             try:
-                entries = self._parse_cached(raw)
+                parsed = self._parse_cached(lock_of(file), raw)
             except LockError:
                 if not ignore_lock:
                     raise
-        replayed = _journal_records(self.journal_path, _base(raw))
+                continue
+            entries.update(_in_project(file, parsed))
+        replayed = _journal_records(self.journal_path, _base_of(raws))
         for name, entry in replayed:
             entries[name] = entry
-        self._pending = bool(replayed)  # finished stages that pipeline.lock does not show yet
+        self._pending = bool(replayed)  # finished stages that the lock files do not show yet
         return entries
 
-    def _parse_cached(self, raw: bytes) -> dict[str, LockEntry]:
-        """Parse the lock, or load the copy made last time it had these exact bytes.
+    def _parse_cached(self, relpath: str, raw: bytes) -> dict[str, LockEntry]:
+        """Parse a lock, or load the copy made last time it had these exact bytes.
 
         YAML parsing dominates a no-op status of a big pipeline; unpickling is ~10x faster.
         """
         key = _base(raw)
-        cached = trusted_cache.load(self.cache_path, CACHE_FILE)
-        if isinstance(cached, dict) and (cached.get("key"), cached.get("format")) == (key, _CACHE_FORMAT):
-            self._blocks = cached["blocks"]
+        cached = self._cached().get(relpath)
+        if isinstance(cached, dict) and cached.get("key") == key:
+            self._blocks[relpath] = cached["blocks"]
             return cached["entries"]
-        entries = parse(raw.decode("utf-8", errors="replace"))
-        self._write_cache(key, entries, {})
+        entries = parse(raw.decode("utf-8", errors="replace"), relpath)
+        self._write_cache(relpath, key, entries, {})
         return entries
 
-    def _write_cache(self, key: str, entries: dict[str, LockEntry], blocks: Blocks) -> None:
-        """Keep the parsed lock (and each stage's text), for the next read of these exact bytes."""
-        record = {"key": key, "format": _CACHE_FORMAT, "entries": entries, "blocks": blocks}
-        trusted_cache.save(self.cache_path, CACHE_FILE, record)
+    def _cached(self) -> dict:
+        if self._cache is None:
+            loaded = trusted_cache.load(self.cache_path, CACHE_FILE)
+            ok = isinstance(loaded, dict) and loaded.get("format") == _CACHE_FORMAT
+            self._cache = loaded["locks"] if ok and isinstance(loaded.get("locks"), dict) else {}
+        return self._cache
+
+    def _write_cache(self, relpath: str, key: str, entries: dict[str, LockEntry], blocks: Blocks) -> None:
+        """Keep each parsed lock (and each stage's text), for the next read of these exact bytes."""
+        locks = self._cached()
+        locks[relpath] = {"key": key, "entries": entries, "blocks": blocks}
+        known = {lock_of(file) for file in self.files}
+        for gone in [path for path in locks if path not in known]:
+            del locks[gone]
+        trusted_cache.save(self.cache_path, CACHE_FILE, {"format": _CACHE_FORMAT, "locks": locks})
 
     def begin(self, entries: dict[str, LockEntry]) -> None:
-        """Start a journal whose records apply to the lock file as it is now.
+        """Start a journal whose records apply to the lock files as they are now.
 
-        Records replayed from a killed run's journal are written into the lock first: the new
+        Records replayed from a killed run's journal are written into the locks first: the new
         journal replaces the old one.
         """
         if self._pending:
-            self._write_lock(entries)
-        self._header = json.dumps({"journal": VERSION, "base": _base(self._lock_bytes())}) + "\n"
+            self._write_locks(entries, list(entries))
+        self._header = json.dumps({"journal": VERSION, "base": _base_of(self._all_bytes())}) + "\n"
 
     def record(self, name: str, entry: LockEntry) -> None:
         """Durable before the next stage starts: one append, whatever the pipeline's size. The
@@ -319,13 +357,8 @@ class LockStore:
         self._pending = True
 
     def commit(self, entries: dict[str, LockEntry], keep: Iterable[str]) -> None:
-        """Write the lock once (only the stages that still exist), then drop the journal."""
-        names = set(keep)
-        kept = {n: e for n, e in entries.items() if n in names}
-        if self._pending or len(kept) < len(entries):  # else the lock already says it all
-            current = self._lock_bytes()
-            if kept or current is not None:
-                self._write_lock(kept, current)
+        """Write each lock once (only the stages that still exist), then drop the journal."""
+        self._write_locks(entries, keep, only_changed=not self._pending)
         self._pending = False
         self.close()
         try:
@@ -333,14 +366,35 @@ class LockStore:
         except FileNotFoundError:
             pass
 
-    def _write_lock(self, entries: dict[str, LockEntry], current: bytes | None = None) -> None:
-        """Write the lock when its text changes, and keep its parse cache in step."""
-        blocks = render_blocks(entries, self._blocks)
+    def _write_locks(self, entries: dict[str, LockEntry], keep: Iterable[str], only_changed: bool = False) -> None:
+        """Write each pipeline file's lock with its kept entries. only_changed: the journal added
+        nothing, so only a lock losing entries is written."""
+        names = set(keep)
+        per_file: dict[str, tuple[dict[str, LockEntry], int]] = {file: ({}, 0) for file in self.files}
+        for name, entry in entries.items():
+            file, short = split(name)
+            if file not in per_file:
+                continue  # its pipeline file is gone
+            kept, total = per_file[file]
+            if name in names:
+                kept[short] = relocated(entry, folder_of(file), into=False)
+            per_file[file] = (kept, total + 1)
+        for file, (kept, total) in per_file.items():
+            if only_changed and len(kept) == total:
+                continue  # the lock already says it all
+            relpath = lock_of(file)
+            current = self._lock_bytes(relpath)
+            if kept or current is not None:
+                self._write_lock(relpath, kept, current)
+
+    def _write_lock(self, relpath: str, entries: dict[str, LockEntry], current: bytes | None) -> None:
+        """Write a lock when its text changes, and keep its parse cache in step."""
+        blocks = render_blocks(entries, self._blocks.get(relpath))
         data = join_blocks(blocks).encode()
         if data != current:
-            atomic_write_bytes(self.lock_path, data)
-            self._blocks = blocks
-            self._write_cache(_base(data), entries, blocks)
+            atomic_write_bytes(os.path.join(self.root, relpath), data)
+            self._blocks[relpath] = blocks
+            self._write_cache(relpath, _base(data), entries, blocks)
 
     def close(self) -> None:
         if self._journal_fd is not None:
@@ -350,6 +404,36 @@ class LockStore:
 
 def _base(raw: bytes | None) -> str:
     return "none" if raw is None else xxhash.xxh3_128_hexdigest(raw)
+
+
+def _base_of(raws: dict[str, bytes | None]) -> str:
+    """What a journal applies to: the lock's bytes (the lock files' bytes, path by path)."""
+    if list(raws) == [PIPELINE_FILE]:
+        return _base(raws[PIPELINE_FILE])
+    hasher = xxhash.xxh3_128()
+    for file, raw in raws.items():
+        hasher.update(f"{file}\0{-1 if raw is None else len(raw)}\0".encode() + (raw or b""))
+    return hasher.hexdigest()
+
+
+def read_all(source: Any, files: Iterable[str]) -> dict[str, LockEntry]:
+    """The entries of the locks beside these pipeline files, read through a source (a git
+    revision, say); LockError for a lock that cannot be read."""
+    entries: dict[str, LockEntry] = {}
+    for file in files:
+        relpath = lock_of(file)
+        text = source.read_text(relpath)
+        if text:
+            entries.update(_in_project(file, parse(text, relpath)))
+    return entries
+
+
+def _in_project(file: str, parsed: dict[str, LockEntry]) -> dict[str, LockEntry]:
+    """A pipeline file's lock entries by stage address, with project-relative paths."""
+    folder = folder_of(file)
+    if folder == ".":
+        return parsed
+    return {address(file, name): relocated(entry, folder, into=True) for name, entry in parsed.items()}
 
 
 def _journal_records(path: str, base: str) -> list[tuple[str, LockEntry]]:

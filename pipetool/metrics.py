@@ -8,7 +8,8 @@ from typing import Any
 
 from .cache import Cache, CorruptObject
 from .errors import LockError, PipetoolError
-from .lock import LOCK_FILE, parse
+from .lock import read_all
+from .pipelines import files_of
 from .params import ParamsFiles, flatten
 from .source import Source
 from .stage import Stage
@@ -68,9 +69,8 @@ def read_metrics(source: Source, stages: list[Stage], cache: Cache | None = None
 
 def _from_cache(source: Source, path: str, cache: Cache | None) -> tuple[str | None, str]:
     """(text, or None with why) of a metrics file kept in the cache rather than in git."""
-    lock_text = source.read_text(LOCK_FILE)
     try:
-        entries = parse(lock_text) if lock_text else {}
+        entries = read_all(source, files_of(source))
     except LockError:
         entries = {}
     records = [r for e in entries.values() for r in e.outs if r.path == path]

@@ -7,7 +7,6 @@ from typing import Any
 from .errors import SpecError, did_you_mean
 from .hashing import Hasher
 from .params import Missing, ParamsFiles, dotted_names
-from .spec import PIPELINE_FILE
 from .stage import Stage
 from .staleness import Observed
 
@@ -25,7 +24,7 @@ def param_values(stage: Stage, params: ParamsFiles) -> dict[str, dict[str, Any]]
     values: dict[str, dict[str, Any]] = {}
     for dep in stage.params:
         if not params.exists(dep.file):
-            raise SpecError(f"params file '{dep.file}' does not exist", file=PIPELINE_FILE,
+            raise SpecError(f"params file '{dep.file}' does not exist", file=stage.file,
                             line=stage.line, stage=stage.name)
         if dep.keys is None:
             data = params.data(dep.file)
@@ -42,7 +41,7 @@ def _value(params: ParamsFiles, file: str, key: str, stage: Stage) -> Any:
         return params.value(file, key)
     except Missing:
         raise SpecError(
-            f"param '{key}' is not defined in {file}", file=PIPELINE_FILE, line=stage.line, stage=stage.name,
+            f"param '{key}' is not defined in {file}", file=stage.file, line=stage.line, stage=stage.name,
             hint=did_you_mean(key, dotted_names(params.data(file)))
             or f"add it to {file}, or remove it from the stage's params",
         ) from None

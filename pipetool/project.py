@@ -161,19 +161,27 @@ def _within(path: str, folder: str) -> bool:
 
 
 def find(start: str | None = None) -> Project:
-    """The nearest folder at or above start that holds pipeline.yaml."""
+    """The project around start: the nearest folder at or above it holding .pipetool (made by
+    `pipetool init` or the first run), within its git repository; where none does, the nearest
+    holding pipeline.yaml."""
     here = os.path.abspath(start or os.getcwd())
+    nearest_pipeline = None
     folder = here
     while True:
-        if os.path.isfile(os.path.join(folder, PIPELINE_FILE)):
+        if os.path.isdir(os.path.join(folder, STATE_DIR)):
             return Project(folder)
+        if nearest_pipeline is None and os.path.isfile(os.path.join(folder, PIPELINE_FILE)):
+            nearest_pipeline = folder
         parent = os.path.dirname(folder)
-        if parent == folder:
-            raise ProjectError(
-                f"no {PIPELINE_FILE} in {here} or any folder above it",
-                hint="run pipetool inside a project, or start one here with 'pipetool init'",
-            )
+        if parent == folder or os.path.exists(os.path.join(folder, ".git")):
+            break  # a project does not reach beyond its git repository
         folder = parent
+    if nearest_pipeline is not None:
+        return Project(nearest_pipeline)
+    raise ProjectError(
+        f"no {PIPELINE_FILE} in {here} or any folder above it",
+        hint="run pipetool inside a project, or start one here with 'pipetool init'",
+    )
 
 
 def init(folder: str) -> list[str]:

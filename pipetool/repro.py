@@ -20,7 +20,6 @@ from .observe import observe, param_values
 from .plan import Schedule, select
 from .report import ConsoleReporter, failure_message
 from .safepath import Tree, UnsafePath
-from .spec import PIPELINE_FILE
 from .stage import Stage
 from .staleness import Observed, Reason, decide
 from .workspace import Workspace
@@ -92,14 +91,14 @@ def _check_paths(ws: Workspace, selected: list[int]) -> None:
                 tree.target(out)
             except UnsafePath as exc:
                 raise GraphError(
-                    f"out {exc}", file=PIPELINE_FILE, line=stage.line, stage=stage.name,
+                    f"out {exc}", file=stage.file, line=stage.line, stage=stage.name,
                     hint="outs must be inside the project; remove the symlink or change the path",
                 ) from None
         for dep in stage.deps:
             if not ws.graph.producers_of(dep) and not os.path.lexists(os.path.join(ws.root, dep)):
                 raise GraphError(
                     f"dep '{dep}' does not exist and no stage makes it",
-                    file=PIPELINE_FILE, line=stage.line, stage=stage.name,
+                    file=stage.file, line=stage.line, stage=stage.name,
                     hint="create the file, fix the path, or add a stage with it as an out",
                 )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import posixpath
 import re
@@ -12,11 +13,10 @@ from . import yamlfile
 from .errors import SpecError, did_you_mean
 from .interpolate import MAX_STAGES, Context, expand_foreach, expand_matrix, resolve
 from .params import DEFAULT_PARAMS_FILE, ParamsFiles, read_file
+from .pipelines import PIPELINE_FILE, address, files_of, folder_of
 from .safepath import has_control_characters
 from .source import Source, as_source
 from .stage import Out, ParamDep, Resources, Stage
-
-PIPELINE_FILE = "pipeline.yaml"
 
 TOP_FIELDS = ("stages", "vars", "params", "metrics", "plots", "artifacts")  # see toplevel.py
 STAGE_FIELDS = (
@@ -57,7 +57,10 @@ class Builds:
 def load(project: str | Source, filename: str = PIPELINE_FILE, parsed: Any = None,
          params: ParamsFiles | None = None, reuse: Builds | None = None,
          builds: Builds | None = None) -> list[Stage]:
-    """All stages of the project, foreach/matrix expanded, in definition order.
+    """All stages of one pipeline file, foreach/matrix expanded, in definition order.
+
+    Paths are made project-relative from the file's folder, and the stages of a file other than
+    the project's own pipeline.yaml are named by their address ('a/pipeline.yaml:train').
 
     parsed: the file's YAML, when the caller has it already (see spec_cache); params: the
     params files parsed so far, which params.yaml (read for interpolation) joins; reuse: the
@@ -76,6 +79,7 @@ def load(project: str | Source, filename: str = PIPELINE_FILE, parsed: Any = Non
         raise SpecError("'stages' must be a non-empty mapping of stage names to stages",
                         file=filename, line=data.line_of("stages"))
     context = root_context(root, data, filename, params or ParamsFiles(root))
+    folder = folder_of(filename)
     builds = builds if builds is not None else Builds()
     builds.params_keys = context.params_keys
     loaded: list[Stage] = []
@@ -85,9 +89,11 @@ def load(project: str | Source, filename: str = PIPELINE_FILE, parsed: Any = Non
         built = reuse.reusable(str(name), context) if reuse is not None else None
         if built is None:
             entry = context.entry()
-            built = entry.looked_up, list(_stages_of(root, str(name), body, entry, where))
+            built = entry.looked_up, list(_stages_of(root, str(name), body, entry, where, folder))
         builds.entries[str(name)] = built
         for stage in built[1]:
+            if "/" in filename:
+                stage = dataclasses.replace(stage, name=address(filename, stage.name))
             if stage.name in seen:
                 raise SpecError(f"stage name '{stage.name}' is generated twice "
                                 f"(also on line {seen[stage.name]})", **where)
@@ -97,6 +103,15 @@ def load(project: str | Source, filename: str = PIPELINE_FILE, parsed: Any = Non
             raise SpecError(f"the pipeline has more than {MAX_STAGES:,} stages", **where,
                             hint="split the work into fewer, bigger stages")
     return loaded
+
+
+def load_all(source: str | Source, files: list[str] | None = None, params: ParamsFiles | None = None) -> list[Stage]:
+    """The stages of every pipeline file of a source (pipelines.files_of: a revision's tree or
+    the working tree), in file order; none when it has no pipeline file."""
+    root = as_source(source)
+    files = files_of(root) if files is None else files
+    params = params or ParamsFiles(root)
+    return [stage for file in files for stage in load(root, file, params=params)]
 
 
 def parse_file(root: Source, filename: str = PIPELINE_FILE) -> Any:
@@ -113,10 +128,11 @@ def parse_file(root: Source, filename: str = PIPELINE_FILE) -> Any:
 def root_context(root: Source, data: dict, filename: str, files: ParamsFiles) -> Context:
     """The values `${}` sees: params.yaml, then the top-level `vars` (also read by toplevel.py)."""
     params: dict = {}
-    if files.exists(DEFAULT_PARAMS_FILE):
-        loaded = files.data(DEFAULT_PARAMS_FILE)
+    params_file = normalize(folder_of(filename), DEFAULT_PARAMS_FILE)
+    if files.exists(params_file):
+        loaded = files.data(params_file)
         if not isinstance(loaded, dict):
-            raise SpecError("params file must be a mapping of keys to values", file=DEFAULT_PARAMS_FILE)
+            raise SpecError("params file must be a mapping of keys to values", file=params_file)
         params = loaded
     values = dict(params)
     for index, entry in enumerate(_as_list(data.get("vars"))):
@@ -134,6 +150,7 @@ def _vars_entry(root: Source, entry: Any, filename: str, line: int) -> dict:
     if isinstance(entry, dict):
         return dict(entry)
     if isinstance(entry, str):
+        entry = normalize(folder_of(filename), entry)  # relative to the pipeline file's folder
         if not root.exists(entry):
             raise SpecError(f"vars file '{entry}' not found", file=filename, line=line)
         loaded = read_file(root, entry)
@@ -149,19 +166,19 @@ def _as_list(value: Any) -> list:
     return value if isinstance(value, list) else [value]
 
 
-def _stages_of(root: Source, name: str, body: Any, context: Context, where: dict):
+def _stages_of(root: Source, name: str, body: Any, context: Context, where: dict, folder: str = "."):
     _check_name(name, where)
     if not isinstance(body, dict):
         raise SpecError("a stage must be a mapping with at least 'cmd'", **where)
     if "foreach" in body or "matrix" in body:
-        yield from _generated(root, name, body, context, where)
+        yield from _generated(root, name, body, context, where, folder)
         return
     if "do" in body:
         raise SpecError("'do' needs a 'foreach' beside it", **{**where, "line": body.line_of("do")})
-    yield _build(root, name, body, context, where)
+    yield _build(root, name, body, context, where, folder)
 
 
-def _generated(root: Source, name: str, body: dict, context: Context, where: dict):
+def _generated(root: Source, name: str, body: dict, context: Context, where: dict, folder: str):
     if "foreach" in body:
         _check_fields(body, ("foreach", "do"), "field", where)
         if not isinstance(body.get("do"), dict):
@@ -179,7 +196,7 @@ def _generated(root: Source, name: str, body: dict, context: Context, where: dic
         if has_control_characters(generated):
             raise SpecError(f"it generates the stage name {generated!r}, which holds control characters",
                             **at, hint="give foreach or matrix values without newlines or tabs")
-        yield _build(root, generated, template, context.child(extra), {**where, "stage": generated})
+        yield _build(root, generated, template, context.child(extra), {**where, "stage": generated}, folder)
 
 
 def _with_lines(values: dict, source: Any) -> yamlfile.Mapping:
@@ -205,7 +222,7 @@ def _check_fields(body: dict, allowed: tuple, what: str, where: dict) -> None:
                             hint=did_you_mean(str(key), allowed) or "allowed: " + ", ".join(allowed))
 
 
-def _build(root: Source, name: str, body: dict, context: Context, where: dict) -> Stage:
+def _build(root: Source, name: str, body: dict, context: Context, where: dict, folder: str = ".") -> Stage:
     _check_fields(body, STAGE_FIELDS, "field", where)
     fields = _Fields(body, where, root)
     resolved = {
@@ -215,10 +232,11 @@ def _build(root: Source, name: str, body: dict, context: Context, where: dict) -
     if "cmd" not in resolved:
         raise SpecError("missing 'cmd'", **where, hint="every stage needs the command that makes its outs")
     cmd = fields.cmd(resolved["cmd"])
-    wdir = fields.path("wdir", resolved.get("wdir", "."), ".")
+    wdir = fields.path("wdir", resolved.get("wdir", "."), folder)
     deps = tuple(_dedupe(fields.path("deps", dep, wdir) for dep in fields.str_list("deps", resolved.get("deps"))))
     outs = tuple(out for kind in _KIND for out in fields.outs(kind, resolved.get(kind), wdir))
-    params = fields.params(resolved.get("params"), wdir, sorted(context.used_params), root)
+    params = fields.params(resolved.get("params"), wdir, sorted(context.used_params), root,
+                           normalize(folder, DEFAULT_PARAMS_FILE))
     return Stage(
         name=name,
         cmd=cmd,
@@ -381,7 +399,8 @@ class _Fields:
         power = "kmgtp".index(prefix.lower()) + 1 if prefix else 0
         return int(float(number) * (1024 if binary else 1000) ** power)
 
-    def params(self, value: Any, wdir: str, interpolated: list[str], root: Source) -> tuple[ParamDep, ...]:
+    def params(self, value: Any, wdir: str, interpolated: list[str], root: Source,
+               interpolated_from: str) -> tuple[ParamDep, ...]:
         default = normalize(wdir, DEFAULT_PARAMS_FILE)
         keys: dict[str, list[str] | None] = {}
         for entry in value if isinstance(value, list) else ([] if value is None else [value]):
@@ -393,8 +412,8 @@ class _Fields:
                     self._param_file_entry(keys, normalize(wdir, str(file)), file_keys)
             else:
                 raise self.error("params", "each 'params' entry is a key, or {file: [keys]}, or {file: }")
-        if interpolated and root.exists(DEFAULT_PARAMS_FILE):
-            _add_keys(keys, DEFAULT_PARAMS_FILE, interpolated)
+        if interpolated and root.exists(interpolated_from):
+            _add_keys(keys, interpolated_from, interpolated)
         return tuple(ParamDep(file, None if k is None else _outermost(k)) for file, k in keys.items())
 
     def _param_file_entry(self, keys: dict, file: str, file_keys: Any) -> None:

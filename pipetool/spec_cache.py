@@ -16,7 +16,7 @@ from typing import Any
 import xxhash
 
 from . import graph as graph_mod
-from . import spec, trusted_cache
+from . import pipelines, spec, trusted_cache
 from .errors import SpecError
 from .graph import Graph
 from .params import ParamsFiles
@@ -27,7 +27,7 @@ CACHE_FILE = "spec.cache"
 PARSED_FILE = "spec.parsed"
 # Pickled stages are only good for the same shape of Stage, Out and Resources: a pipetool whose
 # records gained or lost a field compiles afresh.
-VERSION = repr((4, *([f.name for f in fields(record)] for record in (Stage, Out, Resources))))
+VERSION = repr((5, *([f.name for f in fields(record)] for record in (Stage, Out, Resources))))
 
 
 class _Recording(ProjectFiles):
@@ -73,23 +73,35 @@ class Compiled:
     stages: list[Stage]
     graph: Graph
     params: ParamsFiles
+    files: list[str]  # the pipeline files, the root's first (see pipelines.py)
 
 
-def load(root: str, state_dir: str) -> Compiled:
+def load(root: str, state_dir: str, files: list[str] | None = None) -> Compiled:
     """The project's stages, graph and params, from the cache when nothing they were compiled
-    from changed."""
+    from changed. files: the pipeline files (default: those pipelines.discover finds)."""
+    files = pipelines.discover(root) if files is None else files
+    if not files:
+        raise SpecError(
+            "no pipeline.yaml in this project", file=spec.PIPELINE_FILE,
+            hint="create one with a 'stages:' mapping, or run pipetool from the project's folder",
+        )
     path = os.path.join(state_dir, CACHE_FILE)
     cached = _read(path)
-    if cached and cached["key"] == _key(root, cached["paths"]):
-        return Compiled(cached["stages"], cached["graph"], ParamsFiles(ProjectFiles(root), cached["params"]))
+    if cached and cached["files"] == files and cached["key"] == _key(root, cached["paths"]):
+        return Compiled(cached["stages"], cached["graph"], ParamsFiles(ProjectFiles(root), cached["params"]), files)
     source = _Recording(root)
     params = ParamsFiles(source)
-    parsed, digest = _parsed_pipeline(source, os.path.join(state_dir, PARSED_FILE))
+    parsed = _parsed_pipelines(source, files, os.path.join(state_dir, PARSED_FILE))
     here = os.path.abspath(root)
-    same_yaml = cached and (cached["digest"], cached["root"]) == (digest, here)
-    builds = spec.Builds()
-    stages = spec.load(source, parsed=parsed, params=params, reuse=cached["builds"] if same_yaml else None,
-                       builds=builds)
+    earlier = cached["builds"] if cached and cached["root"] == here else {}
+    builds: dict[str, tuple[str | None, spec.Builds]] = {}
+    stages: list[Stage] = []
+    for file in files:
+        data, digest = parsed[file]
+        reuse = earlier.get(file)
+        builds[file] = (digest, spec.Builds())
+        stages += spec.load(source, file, parsed=data, params=params,
+                            reuse=reuse[1] if reuse and reuse[0] == digest else None, builds=builds[file][1])
     graph = graph_mod.build(stages)
     for file in sorted({param.file for stage in stages for param in stage.params}):
         try:
@@ -97,26 +109,33 @@ def load(root: str, state_dir: str) -> Compiled:
         except SpecError:
             pass  # reported when a command needs the file; not kept meanwhile
     paths = sorted(source.paths)
-    _write(path, {"version": VERSION, "key": _key(root, paths), "paths": paths, "stages": stages,
-                  "graph": graph, "params": params.parsed(), "digest": digest, "root": here,
-                  "builds": builds})
+    _write(path, {"version": VERSION, "key": _key(root, paths), "paths": paths, "files": files, "stages": stages,
+                  "graph": graph, "params": params.parsed(), "root": here, "builds": builds})
     params.source = ProjectFiles(root)
-    return Compiled(stages, graph, params)
+    return Compiled(stages, graph, params, files)
 
 
-def _parsed_pipeline(source: _Recording, path: str) -> tuple[Any, str | None]:
-    """pipeline.yaml's YAML and the digest of its bytes, kept apart by them: when only a params
-    file changed (the usual edit), a big pipeline is not parsed again."""
-    text = source.read_text(spec.PIPELINE_FILE)
-    if text is None:
-        return None, None  # spec.load says what is missing
-    digest = xxhash.xxh3_128_hexdigest(text.encode())
+def _parsed_pipelines(source: _Recording, files: list[str], path: str) -> dict[str, tuple[Any, str | None]]:
+    """Each pipeline file's YAML and the digest of its bytes, kept apart by them: when only a
+    params file changed (the usual edit), a big pipeline is not parsed again."""
     cached = _read(path)
-    if cached and cached["digest"] == digest:
-        return cached["data"], digest
-    data = spec.parse_file(source)
-    _write(path, {"version": VERSION, "digest": digest, "data": data})
-    return data, digest
+    known = cached["files"] if cached and isinstance(cached.get("files"), dict) else {}
+    result: dict[str, tuple[Any, str | None]] = {}
+    changed = False
+    for file in files:
+        text = source.read_text(file)
+        if text is None:
+            result[file] = (None, None)  # spec.load says what is missing
+            continue
+        digest = xxhash.xxh3_128_hexdigest(text.encode())
+        if file in known and known[file][0] == digest:
+            result[file] = (known[file][1], digest)
+            continue
+        result[file] = (spec.parse_file(source, file), digest)
+        changed = True
+    if changed or set(known) != set(files):
+        _write(path, {"version": VERSION, "files": {f: (d, data) for f, (data, d) in result.items()}})
+    return result
 
 
 def _read(path: str) -> dict | None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from .pipelines import file_of
+
 
 @dataclass(frozen=True)
 class Out:
@@ -61,6 +63,11 @@ class Stage:
     @property
     def out_paths(self) -> tuple[str, ...]:
         return tuple(out.path for out in self.outs)
+
+    @property
+    def file(self) -> str:
+        """The pipeline file that defines it (its line is `line`)."""
+        return file_of(self.name)
 
     @property
     def runs_always(self) -> bool:

@@ -19,6 +19,7 @@ from .params import ParamsFiles
 from .plots import PlotDefinition
 from .safepath import has_control_characters
 from .source import Source, as_source
+from .pipelines import files_of, folder_of
 from .stage import Stage
 
 KEYS = ("params", "metrics", "plots", "artifacts")
@@ -62,23 +63,35 @@ class TopLevel:
 EMPTY = TopLevel()
 
 
-def load(source: str | Source, filename: str = spec.PIPELINE_FILE) -> tuple[list[Stage], TopLevel]:
-    """The stages and the top-level keys, from one parse of pipeline.yaml."""
+def load(source: str | Source, files: list[str] | None = None) -> tuple[list[Stage], TopLevel]:
+    """The stages and the top-level keys of every pipeline file, each file parsed once."""
     root = as_source(source)
-    data = spec.parse_file(root, filename)
     params = ParamsFiles(root)
-    stages = spec.load(root, filename, parsed=data, params=params)
-    return stages, read(root, data, filename, params)
+    stages: list[Stage] = []
+    tops: list[TopLevel] = []
+    for file in files_of(root) if files is None else files:
+        data = spec.parse_file(root, file)
+        stages += spec.load(root, file, parsed=data, params=params)
+        tops.append(read(root, data, file, params))
+    return stages, _joined(tops)
+
+
+def _joined(tops: list[TopLevel]) -> TopLevel:
+    if len(tops) == 1:
+        return tops[0]
+    def every(name: str) -> tuple:
+        return tuple(item for top in tops for item in getattr(top, name))
+
+    return TopLevel(tuple(dict.fromkeys(every("params"))), tuple(dict.fromkeys(every("metrics"))),
+                    every("plots"), every("artifacts"), every("warnings"))
 
 
 def load_revision(revisions: Any, rev: str | None) -> tuple[str, Source, list[Stage], TopLevel]:
     """(label, source, stages, top level) of a revision name, as `Revisions.load` gives the
-    first three: a revision from before pipeline.yaml existed has none of them."""
+    first three: a revision from before any pipeline file existed has none of them."""
     from .git import WORKSPACE
 
     label, source = revisions.source(rev)
-    if label != WORKSPACE and not source.exists(spec.PIPELINE_FILE):
-        return label, source, [], EMPTY
     try:
         stages, top = load(source)
     except PipetoolError as error:
@@ -133,7 +146,7 @@ class _Reader:
             raise self.error(f"{what} must be a path, not {value!r}", line)
         if has_control_characters(value):
             raise self.error(f"the path {value!r} in {what} holds control characters", line)
-        return spec.normalize(".", value)
+        return spec.normalize(folder_of(self.filename), value)
 
     def paths(self, key: str) -> tuple[str, ...]:
         """`params:` or `metrics:`: a list of files, relative to pipeline.yaml's folder."""

@@ -32,6 +32,11 @@ class Workspace:
     def root(self) -> str:
         return self.project.root
 
+    @property
+    def files(self) -> list[str]:
+        """The pipeline files, the root's first."""
+        return self.locks.files
+
     def prefetch(self, indexes: list[int]) -> None:
         """Read what the state db knows of these stages' deps and outs in a few queries."""
         stages = self.graph.stages
@@ -53,7 +58,7 @@ def open_workspace(project: Project) -> Workspace:
         graph=compiled.graph,
         params=compiled.params,
         hasher=hasher,
-        locks=LockStore(project.root, state_dir),
+        locks=LockStore(project.root, state_dir, compiled.files),
         state=state,
         cache=Cache(state_dir, config.read(state_dir)["cache.type"]),
         runs=RunCache(state_dir),

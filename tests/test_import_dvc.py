@@ -209,9 +209,10 @@ def test_paths_outside_the_repository_are_neither_read_nor_written(repo: Project
 def test_subfolder_pipelines_get_their_own_files(repo: Project) -> None:
     out = repo.cli_ok("import-dvc").stdout
     assert "sub/dvc.yaml -> sub/pipeline.yaml, sub/dvc.lock -> sub/pipeline.lock (wrote)" in out
-    assert "needs the support of pipelines in several folders" in out
+    assert "sub/pipeline.yaml:double" in repo.cli_ok("dag").stdout  # one project, one graph
     sub = Project(repo.path / "sub")
-    assert sub.cli_ok("status").stdout == "Data and pipelines are up to date.\n"  # as a project of its own
+    assert sub.cli_ok("status").stdout == "Data and pipelines are up to date.\n"
+    assert sub.cli_ok("repro").stdout.startswith("Stage 'sub/pipeline.yaml:double' is up to date")
     double = sub.lock()["stages"]["double"]
     assert [d["path"] for d in double["deps"]] == ["input.txt"]  # relative to its folder, as DVC's
     assert double["params"] == {"params.yaml": {"scale": 3}}

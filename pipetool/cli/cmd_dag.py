@@ -17,15 +17,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .. import graph as graph_mod
-    from .. import spec
+    from .. import spec_cache
     from ..dagview import ascii_tree, dot, mermaid
     from ..plan import select
-    from ..project import ProjectFiles, find
+    from ..project import find
     from ..targets import resolve
 
     project = find()
-    graph = graph_mod.build(spec.load(ProjectFiles(project.root)))
+    compiled = spec_cache.load(project.root, project.ensure_state_dir())
+    graph = compiled.graph
     targets = resolve(graph, args.targets, project.root) if args.targets else None
     selected = select(graph, targets)
     draw = dot if args.dot else mermaid if args.mermaid else ascii_tree
@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
     from ..lock import LockStore
     from ..timings import seconds_text, summary, timings
 
-    result = timings(graph, selected, LockStore(project.root, project.state_dir).read())
+    result = timings(graph, selected, LockStore(project.root, project.state_dir, compiled.files).read())
     on_path = set(result.critical_path)
 
     def label(index: int) -> str:

@@ -129,8 +129,9 @@ def entries(count: int) -> str:
     return f"{count} run-cache entr{'y' if count == 1 else 'ies'}"
 
 
-def revision_locks(root: str, args: argparse.Namespace) -> list[tuple[str, str]]:
-    """(revision, pipeline.lock text) of the revisions named by -A/-a/-T and --all-experiments.
+def revision_locks(root: str, args: argparse.Namespace) -> list[tuple[str, dict]]:
+    """(revision, lock entries of all its pipeline files) of the revisions named by -A/-a/-T
+    and --all-experiments.
 
     A revision that cannot be read is an error, not a skip: its objects would look unneeded.
     """
@@ -140,7 +141,8 @@ def revision_locks(root: str, args: argparse.Namespace) -> list[tuple[str, str]]
     from ..errors import PipetoolError
     from ..gc import NOTHING_REMOVED
     from ..git import Revisions
-    from ..lock import LOCK_FILE
+    from ..lock import read_all
+    from ..pipelines import files_of
 
     revisions = Revisions(root)
     names = revisions.git.names(args.all_branches, args.all_tags, args.all_commits)
@@ -148,17 +150,16 @@ def revision_locks(root: str, args: argparse.Namespace) -> list[tuple[str, str]]
         from ..experiments import refs
 
         names += [e.sha for e in refs.local(revisions.git)]
-    texts = []
+    locks = []
     for name in names:
         try:
             _, source = revisions.source(name)
-            text = source.read_text(LOCK_FILE)
+            locks.append((name, read_all(source, files_of(source))))
         except PipetoolError as error:
-            raise PipetoolError(f"cannot read {LOCK_FILE} at {name[:12]}: {error.message}",
+            line = f" (line {error.line})" if error.file and error.line else ""
+            raise PipetoolError(f"cannot read {error.file or 'the locks'} at {name[:12]}{line}: {error.message}",
                                 hint=NOTHING_REMOVED) from None
-        if text:
-            texts.append((name, text))
-    return texts
+    return locks
 
 
 def human(size: int) -> str:

@@ -57,9 +57,6 @@ def _print(result) -> None:
             if not stage.up_to_date:
                 recorded = "" if stage.entry is None else " (recorded)"
                 print(f"  stale: {stage.name}{recorded}: {'; '.join(stage.reasons)}")
-        if pipeline.folder != ".":
-            print(f"  note: pipetool reads only the project root's pipeline.yaml for now; "
-                  f"{pipeline.path('pipeline.yaml')} needs the support of pipelines in several folders")
     if result.tracked:
         print("Data tracked with .dvc files stays DVC-tracked for now (pipetool has no tracked data yet):")
         for item in result.tracked:

@@ -11,7 +11,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.epilog = ("Example: pipetool repro -j 2 models/model.pkl   (on a terminal a live view shows the "
                      "running stages; elsewhere, as in CI, plain lines; PIPETOOL_PROGRESS=plain|live chooses)")
     parser.add_argument("targets", nargs="*", metavar="TARGET",
-                        help="stage name or out path (default: every stage)")
+                        help="stage name (another folder's as path/pipeline.yaml:name), pipeline file, out path "
+                             "or folder (default: the stages of the current folder's pipeline file)")
+    parser.add_argument("-P", "--all-pipelines", action="store_true",
+                        help="with no TARGET: the stages of every pipeline file of the project, not only "
+                             "the one of the current folder")
     parser.add_argument("-f", "--force", action="store_true",
                         help="run the selected stages even if up to date (and ignore a broken lock)")
     parser.add_argument("-s", "--single-item", dest="single", action="store_true",
@@ -46,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     from ..repro import ReproOptions, raise_for, repro
 
     with workspace() as ws:
-        targets = target_indexes(ws, args.targets)
+        targets = target_indexes(ws, args.targets, here=not args.all_pipelines)
         options = ReproOptions(
             targets=tuple(targets) if targets is not None else None,
             force=args.force,

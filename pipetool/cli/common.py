@@ -18,10 +18,15 @@ def workspace():
         ws.close()
 
 
-def target_indexes(ws, targets: list[str]) -> list[int] | None:
-    from ..targets import resolve
+def target_indexes(ws, targets: list[str], here: bool = False) -> list[int] | None:
+    """The stages the targets name; with none, every stage (None), or with `here` the stages of
+    the pipeline file of the current folder (as `dvc repro` takes ./dvc.yaml)."""
+    from ..targets import default_file, of_file, resolve
 
-    return resolve(ws.graph, targets, ws.root) if targets else None
+    if targets:
+        return resolve(ws.graph, targets, ws.root)
+    file = default_file(ws.files, ws.root) if here and len(ws.files) > 1 else None
+    return of_file(ws.graph, file) if file is not None else None
 
 
 def add_format_options(parser, csv: bool = False) -> None:

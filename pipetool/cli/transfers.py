@@ -48,7 +48,8 @@ def wanted_objects(ws, args: argparse.Namespace) -> dict:
 def _revision_objects(root: str, args: argparse.Namespace) -> dict:
     from ..errors import PipetoolError
     from ..git import Revisions
-    from ..lock import LOCK_FILE, parse
+    from ..lock import read_all
+    from ..pipelines import files_of
     from ..transfer import wanted
 
     revisions = Revisions(root)
@@ -56,8 +57,7 @@ def _revision_objects(root: str, args: argparse.Namespace) -> dict:
     for name in revisions.git.names(args.all_branches, args.all_tags, args.all_commits):
         try:
             _, source, stages = revisions.load(name)
-            text = source.read_text(LOCK_FILE)
-            entries = parse(text, f"{LOCK_FILE} at {name[:12]}") if text else {}
+            entries = read_all(source, files_of(source))
         except PipetoolError as error:
             print(f"warning: skipped revision {name[:12]}: {error}", file=sys.stderr)
             continue

@@ -9,7 +9,7 @@ import posixpath
 
 from ..errors import RunError
 from ..git import GitRepo
-from ..lock import LOCK_FILE
+from ..pipelines import lock_of
 from ..params import DEFAULT_PARAMS_FILE
 from ..project import Project
 from ..report import ConsoleReporter
@@ -55,7 +55,7 @@ def run_experiment(root: str, overrides: tuple[Override, ...], name: str | None,
 def result_paths(ws: Workspace, overrides: tuple[Override, ...]) -> list[str]:
     """Project files an experiment commit holds even when git does not track them yet: the lock,
     the params files, the outs git keeps (metrics, plots) and the .gitignore files beside outs."""
-    paths = {LOCK_FILE, DEFAULT_PARAMS_FILE, ".gitignore"} | {o.file for o in overrides}
+    paths = {DEFAULT_PARAMS_FILE, ".gitignore"} | {lock_of(file) for file in ws.files} | {o.file for o in overrides}
     for stage in ws.graph.stages:
         paths.update(dep.file for dep in stage.params)
         for out in stage.outs:
