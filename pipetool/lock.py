@@ -155,7 +155,9 @@ def yaml_block(name: str, data: dict) -> str:
     return "".join("  " + line for line in text.splitlines(keepends=True))
 
 
-def parse(text: str, display: str = LOCK_FILE) -> dict[str, LockEntry]:
+def parse(text: str, display: str = LOCK_FILE, folder: str = ".") -> dict[str, LockEntry]:
+    """A lock's entries, checked as untrusted input; folder: where the lock lies (its paths are
+    relative to it, and an out must still lie inside the project)."""
     try:
         data = yamlfile.parse(text, display)
     except SpecError as exc:
@@ -169,10 +171,10 @@ def parse(text: str, display: str = LOCK_FILE) -> dict[str, LockEntry]:
                         file=display, line=data.line_of("version") if "version" in data else 1,
                         hint="upgrade pipetool, or run 'pipetool repro -f' to write it anew")
     stages = data.get("stages") or {}
-    return {str(name): _entry(str(name), body, display, stages.line_of(name)) for name, body in stages.items()}
+    return {str(name): _entry(str(name), body, display, stages.line_of(name), folder) for name, body in stages.items()}
 
 
-def _entry(name: str, body: Any, display: str, line: int) -> LockEntry:
+def _entry(name: str, body: Any, display: str, line: int, folder: str = ".") -> LockEntry:
     def fail(message: str, at: int = line) -> LockError:
         return LockError(message, file=display, line=at, stage=name, hint=_HINT)
 
@@ -198,14 +200,14 @@ def _entry(name: str, body: Any, display: str, line: int) -> LockEntry:
         raise fail(f"'duration' must be a number of seconds, not {duration!r}", body.line_of("duration"))
     return LockEntry(
         cmd=cmd,
-        deps=_records(body, "deps", fail),
+        deps=_records(body, "deps", fail, folder),
         params={str(f): dict(v) for f, v in params.items()},
-        outs=_records(body, "outs", fail),
+        outs=_records(body, "outs", fail, folder),
         duration=duration,
     )
 
 
-def _records(body: dict, key: str, fail) -> tuple[PathRecord, ...]:
+def _records(body: dict, key: str, fail, folder: str = ".") -> tuple[PathRecord, ...]:
     items = body.get(key) or []
     if not isinstance(items, list):
         raise fail(f"'{key}' must be a list", body.line_of(key))
@@ -214,7 +216,9 @@ def _records(body: dict, key: str, fail) -> tuple[PathRecord, ...]:
         if not isinstance(item, dict):
             raise fail(f"each of '{key}' must have path, xxh3 and size", body.line_of(key))
         path, digest, size, nfiles = item.get("path"), item.get("xxh3"), item.get("size"), item.get("nfiles")
-        problem = record_problem(path, digest, size, nfiles, out=key == "outs")
+        in_project = path if folder == "." or not isinstance(path, str) or posixpath.isabs(path) \
+            else posixpath.normpath(posixpath.join(folder, path))
+        problem = record_problem(in_project, digest, size, nfiles, out=key == "outs")
         if problem is not None:
             field_name, message = problem
             raise fail(f"an entry of '{key}': {message}", item.line_of(field_name))
@@ -315,7 +319,7 @@ class LockStore:
         if isinstance(cached, dict) and cached.get("key") == key:
             self._blocks[relpath] = cached["blocks"]
             return cached["entries"]
-        entries = parse(raw.decode("utf-8", errors="replace"), relpath)
+        entries = parse(raw.decode("utf-8", errors="replace"), relpath, folder_of(relpath))
         self._write_cache(relpath, key, entries, {})
         return entries
 
@@ -424,7 +428,7 @@ def read_all(source: Any, files: Iterable[str]) -> dict[str, LockEntry]:
         relpath = lock_of(file)
         text = source.read_text(relpath)
         if text:
-            entries.update(_in_project(file, parse(text, relpath)))
+            entries.update(_in_project(file, parse(text, relpath, folder_of(file))))
     return entries
 
 

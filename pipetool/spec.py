@@ -75,8 +75,10 @@ def load(project: str | Source, filename: str = PIPELINE_FILE, parsed: Any = Non
         raise SpecError("the top level must be a mapping with 'stages:'", file=filename, line=1)
     _check_fields(data, TOP_FIELDS, "top-level key", {"file": filename, "line": 1})
     stages = data.get("stages")
-    if not isinstance(stages, dict) or not stages:
-        raise SpecError("'stages' must be a non-empty mapping of stage names to stages",
+    if stages is None and "stages" not in data:
+        stages = {}  # a file of metrics or plots only, as DVCLive writes dvc.yaml
+    if not isinstance(stages, dict):
+        raise SpecError("'stages' must be a mapping of stage names to stages",
                         file=filename, line=data.line_of("stages"))
     context = root_context(root, data, filename, params or ParamsFiles(root))
     folder = folder_of(filename)
