@@ -36,7 +36,16 @@ class BenchError(Exception):
 
 
 class NotImplementedByTool(BenchError):
-    """The tool does not have this command (argparse: "invalid choice")."""
+    """The tool does not have this command or option (argparse: "invalid choice", "unrecognized
+    arguments"); `what` is "command" or "option"."""
+
+    def __init__(self, what: str, detail: str) -> None:
+        super().__init__(f"{what} not implemented: {detail}")
+        self.what = what
+
+
+# What argparse says when a tool lacks a command or an option.
+_NOT_IMPLEMENTED = (("invalid choice", "command"), ("unrecognized arguments", "option"))
 
 
 @dataclass
@@ -124,10 +133,11 @@ def run_checked(argv: list[str] | str, cwd: Path, env: dict[str, str] | None = N
     except OSError as error:
         raise BenchError(f"cannot run {argv}: {error}") from error
     if done.returncode != 0:
-        if "invalid choice" in done.stderr:
-            raise NotImplementedByTool("command not implemented")
         shown = argv if isinstance(argv, str) else " ".join(str(a) for a in argv)
         tail = " | ".join((done.stderr or done.stdout).strip().splitlines()[-3:])
+        for marker, what in _NOT_IMPLEMENTED:
+            if marker in done.stderr:
+                raise NotImplementedByTool(what, f"`{shown}`: {tail}")
         raise BenchError(f"`{shown}` exited with {done.returncode}: {tail}")
     return done
 
@@ -182,15 +192,16 @@ def write_yaml(path: Path, data: object) -> None:
     path.write_text(yaml.safe_dump(data, sort_keys=False, width=10**9), encoding="utf-8")
 
 
-def make_repo(repo: Path, tool: Tool, pipeline: dict, params: dict | None = None,
+def make_repo(repo: Path, tool: Tool, pipeline: dict | None, params: dict | None = None,
               populate: Callable[[Path], None] | None = None) -> Path:
-    """A fresh git repo (any old one removed) with the tool's pipeline file, params.yaml,
-    whatever populate(repo) writes, and a first commit."""
+    """A fresh git repo (any old one removed) with the tool's pipeline file (none at the root
+    when pipeline is None), params.yaml, whatever populate(repo) writes, and a first commit."""
     remove_repo(repo)
     repo.mkdir(parents=True)
     env = tool.environ()
     run_checked(["git", "init", "-q"], repo, env)
-    write_yaml(repo / tool.pipeline_file, pipeline)
+    if pipeline is not None:
+        write_yaml(repo / tool.pipeline_file, pipeline)
     if params is not None:
         write_yaml(repo / "params.yaml", params)
     if populate:

@@ -4,8 +4,8 @@
                         [--json PATH] [--write-results [PATH]] [--dvc PATH] [--keep]
 
 Workloads (bench/README.md says what each measures): wide_dag, many_stages, big_data, big_checkout,
-metrics_history, startup. Each timing is the median of several runs of one command, timed with
-time.perf_counter() around subprocess.run(). The table goes to stdout, progress to stderr,
+metrics_history, startup, monorepo. Each timing is the median of several runs of one command, timed
+with time.perf_counter() around subprocess.run(). The table goes to stdout, progress to stderr,
 every run to --json (default bench/results.json), and with --write-results a Markdown report
 with the machine's description (default bench/RESULTS.md).
 

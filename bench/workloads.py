@@ -575,5 +575,182 @@ class Startup(Workload):
         harness.remove_repo(repo)
 
 
+class Monorepo(Workload):
+    """N folders of one small project each, every folder with its own pipeline file of one stage,
+    as in DVC issue 10391 (a monorepo of 1,000 projects: `dvc repro` of one took 24 s instead of
+    2 s, DVC crawling every folder). Everything is brought up to date and committed; then the
+    no-op status of it all from the root, and the repro of one folder's stage after its dep
+    changed: by its pipeline file from the root, and with no target from inside the folder.
+
+    For pipetool, `pipetool init` at the root makes the whole repo one project (the pipeline.yaml
+    and params.yaml it writes there are removed: the root has no pipeline of its own, as with
+    DVC). A command a tool cannot run gives its rows `n/a (...)`, and the error goes to Notes.
+    """
+
+    name = "monorepo"
+    CMD = "cp in.txt out.txt"
+    # The issue's targets for pipetool; a miss goes to Notes.
+    STATUS_TARGET = 0.3    # s, no-op status of everything
+    REPRO_TARGET = 0.15    # s, repro of one folder's stage, beyond its command's own time
+    # The ordinary files of each small project, beside in.txt and its pipeline file.
+    FILES = {
+        "README.md": "# Project {index}\n\nCopies in.txt to out.txt.\n",
+        "config.json": '{{"project": {index}, "enabled": true}}\n',
+        "src/main.py": "from util import double\n\nprint(double({index}))\n",
+        "src/util.py": "def double(value):\n    return 2 * value\n",
+        "tests/test_util.py": "from util import double\n\n\ndef test_double():\n    assert double(2) == 4\n",
+    }
+    STATE_DIRS = {"pipetool": ".pipetool", "dvc": ".dvc"}
+
+    def __init__(self, ctx: Context) -> None:
+        super().__init__(ctx)
+        self.count = 100 if ctx.quick else 1000
+        self.target = self.folder(self.count // 2)
+        self.last = self.folder(self.count - 1)
+        size = f"N={self.count}"
+        self.first_label = f"{size}: repro --all-pipelines of the fresh repo (one run)"
+        self.status_label = f"{size}: no-op status from the root"
+        self.by_file_label = f"{size}: repro {self.target}/<pipeline file>, its dep changed"
+        self.inside_label = f"{size}: repro with no target inside {self.target}, its dep changed"
+        self.shell_label = f"{size}: its command via sh, just before each repro"
+        self.labels = [self.first_label, self.status_label, self.by_file_label,
+                       self.minus(self.by_file_label), self.inside_label,
+                       self.minus(self.inside_label), self.shell_label]
+
+    @staticmethod
+    def folder(index: int) -> str:
+        return f"projects/p{index:04d}"
+
+    @staticmethod
+    def minus(label: str) -> str:
+        return f"{label.split(', ')[0]}: minus its command's time"
+
+    def write_projects(self, root: Path, tool: Tool) -> None:
+        stage = {"cmd": self.CMD, "deps": ["in.txt"], "outs": ["out.txt"]}
+        for index in range(self.count):
+            folder = root / self.folder(index)
+            harness.write_yaml(folder / tool.pipeline_file, {"stages": {"copy": stage}})
+            (folder / "in.txt").write_text(f"input of project {index}\n", encoding="utf-8")
+            for name, text in self.FILES.items():
+                path = folder / name
+                path.parent.mkdir(exist_ok=True)
+                path.write_text(text.format(index=index), encoding="utf-8")
+
+    def build(self, tool: Tool, repo: Path) -> Path:
+        def populate(root: Path) -> None:
+            if tool.name == "pipetool":
+                harness.run_checked(tool.argv("init"), root, tool.environ())
+                for name in ("pipeline.yaml", "params.yaml"):
+                    (root / name).unlink(missing_ok=True)
+            self.write_projects(root, tool)
+
+        return make_repo(repo, tool, None, populate=populate)
+
+    def run(self, tool: Tool) -> None:
+        repo = self.repo(tool)
+        env = tool.environ()
+        self.ctx.log(f"monorepo / {tool.name}: {self.count} folders, then repro --all-pipelines")
+        try:
+            self.build(tool, repo)
+            first = measure(tool.argv("repro", "--all-pipelines"), repo, env, 1)
+            harness.git_commit(repo, "every pipeline up to date", env)
+        except BenchError as error:
+            self.unavailable(tool, [self.first_label], "bringing the repo up to date", error)
+            for label in self.labels[1:]:
+                self.value(label, tool, "n/a (repo not up to date)", "s")
+            harness.remove_repo(repo)
+            return
+        self.record(self.first_label, tool, first)
+        self.check_ran(tool, "repro --all-pipelines", first, self.count)
+        harness.wait_out_racy_window()
+        self.attempt(tool, [self.status_label], "no-op status", lambda: self.noop_status(tool, repo))
+        shell: list[float] = []
+        target_file = f"{self.target}/{tool.pipeline_file}"
+        self.attempt(tool, [self.by_file_label, self.minus(self.by_file_label)], f"repro {target_file}",
+                     lambda: self.dep_change(tool, repo, self.by_file_label, tool.argv("repro", target_file),
+                                             repo, shell))
+        self.attempt(tool, [self.inside_label, self.minus(self.inside_label)],
+                     f"repro inside {self.target}",
+                     lambda: self.dep_change(tool, repo, self.inside_label, tool.argv("repro"),
+                                             repo / self.target, shell))
+        if shell:
+            self.value(self.shell_label, tool, statistics.median(shell), "s")
+        else:
+            self.value(self.shell_label, tool, "— (no repro ran)", "s")
+        self.check_one_project(tool, repo)
+        harness.remove_repo(repo)
+
+    def attempt(self, tool: Tool, labels: list[str], what: str, step) -> None:
+        """Run one measurement step; if its command fails, its rows say n/a and Notes say why."""
+        try:
+            step()
+        except BenchError as error:
+            self.unavailable(tool, labels, what, error)
+
+    def unavailable(self, tool: Tool, labels: list[str], what: str, error: BenchError) -> None:
+        missing = isinstance(error, NotImplementedByTool)
+        cell = f"n/a ({error.what} not implemented)" if missing else "n/a (failed)"
+        for label in labels:
+            self.value(label, tool, cell, "s")
+        self.ctx.results.note(f"{self.name} / {tool.name}: {what} failed: {error}")
+        self.ctx.log(f"{self.name} / {tool.name}: {what} failed: {error}")
+
+    def noop_status(self, tool: Tool, repo: Path) -> None:
+        env = tool.environ()
+        status = measure(tool.argv("status"), repo, env, FAST_RUNS, warmup=True)
+        self.record(self.status_label, tool, status)
+        self.check_up_to_date(tool, "no-op status", status)
+        self.check_target(tool, self.status_label, status.median, self.STATUS_TARGET)
+        # A status that says "up to date" must have looked: the last folder's changed dep shows.
+        dep = repo / self.last / "in.txt"
+        original = dep.read_bytes()
+        dep.write_text("changed\n", encoding="utf-8")
+        seen = harness.run_checked(tool.argv("status"), repo, env)
+        dep.write_bytes(original)
+        if "pipelines are up to date" in (seen.stdout + seen.stderr).lower():  # both tools' words
+            self.ctx.results.note(f"{self.name} / {tool.name}: status from the root said 'up to date' "
+                                  f"with {self.last}/in.txt changed")
+
+    def dep_change(self, tool: Tool, repo: Path, label: str, argv: list[str], cwd: Path,
+                   shell: list[float]) -> None:
+        """Each run writes new bytes into the target folder's in.txt, then times the stage's command
+        with sh in a folder of its own, right before the repro: the repro's overhead is the median
+        of the paired differences."""
+        project = repo / self.target
+        folder = self.ctx.scratch / f"{self.name}-shell-{tool.name}-{cwd.name}"
+        folder.mkdir(parents=True)
+        paired: list[float] = []
+
+        def change(run: int) -> None:
+            text = f"{label}, run {run}\n"
+            for place in (project, folder):
+                (place / "in.txt").write_text(text, encoding="utf-8")
+            paired.append(harness.time_shell_commands([self.CMD], folder))
+
+        # As wide_dag's one-param-change repro, 5 runs (a slow tool runs fewer).
+        repro = measure(argv, cwd, tool.environ(), FAST_RUNS, before=change)
+        shell += paired
+        self.record(label, tool, repro)
+        self.check_ran(tool, label, repro, 1)
+        if (project / "out.txt").read_bytes() != (project / "in.txt").read_bytes():
+            self.ctx.results.note(f"{self.name} / {tool.name}: after `{' '.join(argv[1:])}`, "
+                                  f"{self.target}/out.txt is not a copy of in.txt")
+        overhead = statistics.median(r - c for r, c in zip(repro.seconds, paired))
+        self.value(self.minus(label), tool, overhead, "s")
+        self.check_target(tool, self.minus(label), overhead, self.REPRO_TARGET)
+
+    def check_target(self, tool: Tool, label: str, seconds: float, target: float) -> None:
+        if tool.name == "pipetool" and seconds > target:
+            self.ctx.results.note(f"{self.name} / pipetool: {label}: {seconds:.3f} s, above the "
+                                  f"issue's target of {target} s")
+
+    def check_one_project(self, tool: Tool, repo: Path) -> None:
+        """The repo is one project: a repro inside a folder must not make the folder its own."""
+        state = self.STATE_DIRS.get(tool.name)
+        if state and (repo / self.target / state).exists():
+            self.ctx.results.note(f"{self.name} / {tool.name}: repro inside {self.target} made it a "
+                                  f"project of its own ({self.target}/{state}/ was created)")
+
+
 WORKLOADS = {workload.name: workload
-             for workload in (WideDag, ManyStages, BigData, BigCheckout, MetricsHistory, Startup)}
+             for workload in (WideDag, ManyStages, BigData, BigCheckout, MetricsHistory, Startup, Monorepo)}
