@@ -21,7 +21,7 @@ import xxhash
 from . import lock_yaml, safepath, trusted_cache, yamlfile
 from .errors import LockError, SpecError
 from .hashing import HashInfo, is_hash
-from .pipelines import LOCK_FILE, PIPELINE_FILE, address, folder_of, lock_of, split
+from .pipelines import LOCK_FILE, PIPELINE_FILE, address, file_of, folder_of, lock_of, split
 
 JOURNAL_FILE = "lock.journal"
 CACHE_FILE = "lock.cache"
@@ -114,7 +114,7 @@ def relocated(entry: LockEntry, folder: str, into: bool) -> LockEntry:
                    outs=tuple(replace(r, path=move(r.path)) for r in entry.outs),
                    params={move(file): values for file, values in entry.params.items()})
 # The pickled copy of a parsed lock is only good for the same shape of entries and records.
-_CACHE_FORMAT = repr((VERSION, 5, *([f.name for f in fields(record)] for record in (LockEntry, PathRecord))))
+_CACHE_FORMAT = repr((VERSION, 6, *([f.name for f in fields(record)] for record in (LockEntry, PathRecord))))
 
 
 Blocks = dict[str, tuple[LockEntry, str]]  # stage name -> (entry, its text in the lock)
@@ -266,25 +266,34 @@ class LockStore:
         self.cache_path = os.path.join(state_dir, CACHE_FILE)
         self._journal_fd: int | None = None
         self._header: str | None = None  # the journal's first line, from begin()
-        self._pending = False  # entries that the lock files do not hold yet
+        self._pending: set[str] = set()  # pipeline files whose lock lacks entries the journal holds
         self._blocks: dict[str, Blocks] = {}  # per lock file, its blocks when the parse cache had them
-        self._cache: dict | None = None
+        self._cache: dict | None = None  # lock path -> its parse, see _remember
+        self._cache_changed = False
+        self._raws: dict[str, bytes | None] = {}  # each pipeline file's lock bytes, as read or written
 
     def _lock_bytes(self, relpath: str) -> bytes | None:
         full = os.path.join(self.root, relpath)
-        if os.path.islink(full):  # a clone's could lead to any file of the machine
-            from .project import ProjectFiles
-
-            try:
-                ProjectFiles(self.root).check(relpath)
-            except SpecError as exc:
-                raise LockError(exc.message, file=relpath,
-                                hint=f"remove the link (git rm {relpath}); 'pipetool repro' writes a lock anew") from None
         try:
-            with open(full, "rb") as handle:
-                return handle.read()
+            fd = os.open(full, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
         except (FileNotFoundError, NotADirectoryError):
             return None
+        except OSError as exc:
+            if exc.errno != errno.ELOOP:
+                raise
+            fd = self._open_link(relpath)  # a clone's could lead to any file of the machine
+        with open(fd, "rb") as handle:
+            return handle.read()
+
+    def _open_link(self, relpath: str) -> int:
+        from .project import ProjectFiles
+
+        try:
+            ProjectFiles(self.root).check(relpath)
+        except SpecError as exc:
+            raise LockError(exc.message, file=relpath,
+                            hint=f"remove the link (git rm {relpath}); 'pipetool repro' writes a lock anew") from None
+        return os.open(os.path.join(self.root, relpath), os.O_RDONLY | os.O_CLOEXEC)
 
     def _all_bytes(self) -> dict[str, bytes | None]:
         return {file: self._lock_bytes(lock_of(file)) for file in self.files}
@@ -292,36 +301,37 @@ class LockStore:
     def read(self, ignore_lock: bool = False) -> dict[str, LockEntry]:
         """Entries as of the last finished stage; ignore_lock drops a broken lock file."""
         raws = self._all_bytes()
+        self._raws = dict(raws)
         entries: dict[str, LockEntry] = {}
         for file, raw in raws.items():
             if raw is None:
                 continue
             try:
-                parsed = self._parse_cached(lock_of(file), raw)
+                entries.update(self._parse_cached(file, raw))
             except LockError:
                 if not ignore_lock:
                     raise
-                continue
-            entries.update(_in_project(file, parsed))
+        self._save_cache()
         replayed = _journal_records(self.journal_path, _base_of(raws))
         for name, entry in replayed:
             entries[name] = entry
-        self._pending = bool(replayed)  # finished stages that the lock files do not show yet
+        self._pending = {file_of(name) for name, _ in replayed}  # finished stages the locks do not show yet
         return entries
 
-    def _parse_cached(self, relpath: str, raw: bytes) -> dict[str, LockEntry]:
-        """Parse a lock, or load the copy made last time it had these exact bytes.
+    def _parse_cached(self, file: str, raw: bytes) -> dict[str, LockEntry]:
+        """A pipeline file's lock entries by stage address, with project-relative paths: parsed,
+        or the copy made last time its lock had these exact bytes.
 
         YAML parsing dominates a no-op status of a big pipeline; unpickling is ~10x faster.
         """
-        key = _base(raw)
+        relpath, key = lock_of(file), _base(raw)
         cached = self._cached().get(relpath)
-        if isinstance(cached, dict) and cached.get("key") == key:
+        if isinstance(cached, dict) and cached.get("key") == key and "project" in cached:
             self._blocks[relpath] = cached["blocks"]
-            return cached["entries"]
-        entries = parse(raw.decode("utf-8", errors="replace"), relpath, folder_of(relpath))
-        self._write_cache(relpath, key, entries, {})
-        return entries
+            return cached["project"]
+        project = _in_project(file, parse(raw.decode("utf-8", errors="replace"), relpath, folder_of(file)))
+        self._remember(relpath, key, {}, project)
+        return project
 
     def _cached(self) -> dict:
         if self._cache is None:
@@ -330,14 +340,19 @@ class LockStore:
             self._cache = loaded["locks"] if ok and isinstance(loaded.get("locks"), dict) else {}
         return self._cache
 
-    def _write_cache(self, relpath: str, key: str, entries: dict[str, LockEntry], blocks: Blocks) -> None:
-        """Keep each parsed lock (and each stage's text), for the next read of these exact bytes."""
-        locks = self._cached()
-        locks[relpath] = {"key": key, "entries": entries, "blocks": blocks}
+    def _remember(self, relpath: str, key: str, blocks: Blocks, project: dict[str, LockEntry]) -> None:
+        """Keep a parsed lock (and each stage's text) for the next read of these exact bytes."""
+        self._cached()[relpath] = {"key": key, "blocks": blocks, "project": project}
+        self._cache_changed = True
+
+    def _save_cache(self) -> None:
+        """Write the kept parses once per read or write, whatever the number of locks."""
+        if not self._cache_changed:
+            return
         known = {lock_of(file) for file in self.files}
-        for gone in [path for path in locks if path not in known]:
-            del locks[gone]
+        locks = {path: record for path, record in self._cached().items() if path in known}
         trusted_cache.save(self.cache_path, CACHE_FILE, {"format": _CACHE_FORMAT, "locks": locks})
+        self._cache_changed = False
 
     def begin(self, entries: dict[str, LockEntry]) -> None:
         """Start a journal whose records apply to the lock files as they are now.
@@ -346,8 +361,10 @@ class LockStore:
         journal replaces the old one.
         """
         if self._pending:
-            self._write_locks(entries, list(entries))
-        self._header = json.dumps({"journal": VERSION, "base": _base_of(self._all_bytes())}) + "\n"
+            self._write_locks(entries, entries, self._pending)
+            self._pending = set()
+        raws = self._raws if set(self._raws) == set(self.files) else self._all_bytes()
+        self._header = json.dumps({"journal": VERSION, "base": _base_of(raws)}) + "\n"
 
     def record(self, name: str, entry: LockEntry) -> None:
         """Durable before the next stage starts: one append, whatever the pipeline's size. The
@@ -358,47 +375,45 @@ class LockStore:
             os.write(self._journal_fd, self._header.encode())
         line = json.dumps({"stage": name, "entry": entry.to_dict()}, sort_keys=True, default=str)
         os.write(self._journal_fd, (line + "\n").encode())
-        self._pending = True
+        self._pending.add(file_of(name))
 
     def commit(self, entries: dict[str, LockEntry], keep: Iterable[str]) -> None:
         """Write each lock once (only the stages that still exist), then drop the journal."""
-        self._write_locks(entries, keep, only_changed=not self._pending)
-        self._pending = False
+        names = set(keep)
+        losing = {file_of(name) for name in entries if name not in names}
+        self._write_locks(entries, names, self._pending | losing)
+        self._pending = set()
         self.close()
         try:
             os.remove(self.journal_path)
         except FileNotFoundError:
             pass
 
-    def _write_locks(self, entries: dict[str, LockEntry], keep: Iterable[str], only_changed: bool = False) -> None:
-        """Write each pipeline file's lock with its kept entries. only_changed: the journal added
-        nothing, so only a lock losing entries is written."""
-        names = set(keep)
-        per_file: dict[str, tuple[dict[str, LockEntry], int]] = {file: ({}, 0) for file in self.files}
+    def _write_locks(self, entries: dict[str, LockEntry], keep, files: set[str]) -> None:
+        """Write the locks of these pipeline files with their kept entries (a file no longer
+        in the project is left alone)."""
+        per_file: dict[str, dict[str, LockEntry]] = {file: {} for file in self.files if file in files}
         for name, entry in entries.items():
             file, short = split(name)
-            if file not in per_file:
-                continue  # its pipeline file is gone
-            kept, total = per_file[file]
-            if name in names:
-                kept[short] = relocated(entry, folder_of(file), into=False)
-            per_file[file] = (kept, total + 1)
-        for file, (kept, total) in per_file.items():
-            if only_changed and len(kept) == total:
-                continue  # the lock already says it all
-            relpath = lock_of(file)
-            current = self._lock_bytes(relpath)
+            if file in per_file and name in keep:
+                per_file[file][short] = relocated(entry, folder_of(file), into=False)
+        for file, kept in per_file.items():
+            current = self._raws[file] if file in self._raws else self._lock_bytes(lock_of(file))
             if kept or current is not None:
-                self._write_lock(relpath, kept, current)
+                self._write_lock(file, kept, current)
+        self._save_cache()
 
-    def _write_lock(self, relpath: str, entries: dict[str, LockEntry], current: bytes | None) -> None:
-        """Write a lock when its text changes, and keep its parse cache in step."""
+    def _write_lock(self, file: str, entries: dict[str, LockEntry], current: bytes | None) -> None:
+        """Write a pipeline file's lock (entries by name as written, paths relative to the lock)
+        when its text changes, and keep its parse cache in step."""
+        relpath = lock_of(file)
         blocks = render_blocks(entries, self._blocks.get(relpath))
         data = join_blocks(blocks).encode()
         if data != current:
             atomic_write_bytes(os.path.join(self.root, relpath), data)
+            self._raws[file] = data
             self._blocks[relpath] = blocks
-            self._write_cache(relpath, _base(data), entries, blocks)
+            self._remember(relpath, _base(data), blocks, _in_project(file, entries))
 
     def close(self) -> None:
         if self._journal_fd is not None:

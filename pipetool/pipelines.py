@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import os
 import posixpath
+import time
 from collections.abc import Iterable
 from typing import Any
 
 PIPELINE_FILE = "pipeline.yaml"
 LOCK_FILE = "pipeline.lock"
 _SKIPPED = frozenset({"__pycache__", "node_modules"})
+DISCOVERY_CACHE = "pipelines.cache"
 
 
 def address(file: str, name: str) -> str:
@@ -51,15 +53,52 @@ def lock_of(file: str) -> str:
     return posixpath.join(posixpath.dirname(file), LOCK_FILE)
 
 
-def discover(root: str) -> list[str]:
+def discover(root: str, state_dir: str | None = None) -> list[str]:
     """Every pipeline file of the project in the working tree, project-relative, the root's
-    first, then in path order."""
+    first, then in path order.
+
+    With state_dir, the walk is kept there with the modification time of every folder it
+    listed: while none changed, the next call stats those folders instead of listing them (a
+    file added or removed changes its folder's time). A folder changed in the two seconds
+    before a walk is not trusted to show a later change (its time may not move), so the next
+    call walks again.
+    """
+    if state_dir is None:
+        return _walk(root, {})
+    from . import trusted_cache
+
+    path = os.path.join(state_dir, DISCOVERY_CACHE)
+    kept = trusted_cache.load(path, DISCOVERY_CACHE)
+    if isinstance(kept, dict) and kept.get("root") == os.path.abspath(root) and _unchanged(root, kept["folders"]):
+        return list(kept["files"])
+    started = time.time_ns()
+    folders: dict[str, int] = {}
+    files = _walk(root, folders)
+    if all(mtime < started - 2_000_000_000 for mtime in folders.values()):
+        trusted_cache.save(path, DISCOVERY_CACHE, {"root": os.path.abspath(root), "folders": folders, "files": files})
+    return files
+
+
+def _unchanged(root: str, folders: dict[str, int]) -> bool:
+    for rel, mtime in folders.items():
+        try:
+            if os.lstat(os.path.join(root, rel) if rel else root).st_mtime_ns != mtime:
+                return False
+        except OSError:
+            return False
+    return True
+
+
+def _walk(root: str, folders: dict[str, int]) -> list[str]:
+    """The walk of discover(); folders gets each listed folder's modification time."""
     found: list[str] = []
     pending = [""]
     while pending:
         rel = pending.pop()
+        folder = os.path.join(root, rel) if rel else root
         try:
-            with os.scandir(os.path.join(root, rel) if rel else root) as listing:
+            folders[rel] = os.lstat(folder).st_mtime_ns
+            with os.scandir(folder) as listing:
                 entries = list(listing)
         except OSError:
             continue  # unreadable or gone meanwhile: no pipeline to find there

@@ -76,7 +76,7 @@ def repro(ws: Workspace, options: ReproOptions, reporter: ConsoleReporter) -> Re
         ws.locks.commit(entries, keep=ws.graph.index)
         ws.state.flush()
         ws.runs.flush()
-        _sync_gitignore(ws, before, entries)
+        _sync_gitignore(ws, selected, before, entries)
 
 
 def _check_paths(ws: Workspace, selected: list[int]) -> None:
@@ -103,11 +103,16 @@ def _check_paths(ws: Workspace, selected: list[int]) -> None:
                 )
 
 
-def _sync_gitignore(ws: Workspace, before: dict[str, LockEntry], after: dict[str, LockEntry]) -> None:
-    """Cached outs of the stages that exist are git-ignored; outs that went away are not."""
-    cached = {out.path for stage in ws.graph.stages for out in stage.outs if out.cache}
-    recorded = {r.path for name, e in after.items() if name in ws.graph.index for r in e.outs}
-    gone = {r.path for e in before.values() for r in e.outs} - recorded
+def _sync_gitignore(ws: Workspace, selected: list[int], before: dict[str, LockEntry],
+                    after: dict[str, LockEntry]) -> None:
+    """Cached outs of the selected stages are git-ignored, their other outs not; outs that went
+    away are not. Only the .gitignore files of those are read: a repro of one stage of a big
+    project does not visit every folder."""
+    stages = [ws.graph.stages[i] for i in selected]
+    cached = {out.path for stage in stages for out in stage.outs if out.cache}
+    recorded = {r.path for stage in stages if stage.name in after for r in after[stage.name].outs}
+    kept = {r.path for name, e in after.items() if name in ws.graph.index for r in e.outs}
+    gone = {r.path for e in before.values() for r in e.outs} - kept
     gitignore.ignore(ws.root, sorted(cached & recorded))
     gitignore.unignore(ws.root, sorted((gone | recorded) - cached))
 

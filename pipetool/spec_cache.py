@@ -79,7 +79,7 @@ class Compiled:
 def load(root: str, state_dir: str, files: list[str] | None = None) -> Compiled:
     """The project's stages, graph and params, from the cache when nothing they were compiled
     from changed. files: the pipeline files (default: those pipelines.discover finds)."""
-    files = pipelines.discover(root) if files is None else files
+    files = pipelines.discover(root, state_dir) if files is None else files
     if not files:
         raise SpecError(
             "no pipeline.yaml in this project", file=spec.PIPELINE_FILE,

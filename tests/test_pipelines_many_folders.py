@@ -3,6 +3,7 @@ beside it, all stages in one graph (DVC's dvc.yaml per folder)."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 
 import pytest
@@ -202,3 +203,18 @@ def test_a_subfolder_lock_whose_out_leads_out_of_the_project_is_refused(mono):
 
     assert result.stderr.startswith("error: data/pipeline.lock:")
     assert "an out is a clean relative path inside the project" in result.stderr
+
+
+def test_the_kept_walk_sees_a_pipeline_file_added_or_removed_later(mono):
+    mono.cli_ok("repro", "-P")
+    past = 1_600_000_000
+    for folder in [mono.path, *(p for p in mono.path.rglob("*") if p.is_dir() and ".git" not in p.parts)]:
+        os.utime(folder, (past, past))
+    assert mono.cli_ok("status").stdout == UP_TO_DATE  # walks, and keeps the walk
+    assert (mono.path / ".pipetool" / "pipelines.cache").exists()
+    assert mono.cli_ok("status").stdout == UP_TO_DATE  # from the kept walk
+
+    mono.write("data/more/pipeline.yaml", "stages:\n  more:\n    cmd: echo x > x.txt\n    outs: [x.txt]\n")
+    assert mono.cli_ok("status").stdout == "data/more/pipeline.yaml:more:\n    new stage\n"
+    (mono.path / "data" / "more" / "pipeline.yaml").unlink()
+    assert mono.cli_ok("status").stdout == UP_TO_DATE
