@@ -24,6 +24,7 @@ PIPELINE_FILE = "pipeline.yaml"
 LOCK_FILE = "pipeline.lock"
 _SKIPPED = frozenset({"__pycache__", "node_modules"})
 DISCOVERY_CACHE = "pipelines.cache"
+_DISCOVERY_VERSION = 2
 
 
 def address(file: str, name: str) -> str:
@@ -57,60 +58,61 @@ def discover(root: str, state_dir: str | None = None) -> list[str]:
     """Every pipeline file of the project in the working tree, project-relative, the root's
     first, then in path order.
 
-    With state_dir, the walk is kept there with the modification time of every folder it
-    listed: while none changed, the next call stats those folders instead of listing them (a
-    file added or removed changes its folder's time). A folder changed in the two seconds
-    before a walk is not trusted to show a later change (its time may not move), so the next
-    call walks again.
+    With state_dir, what the walk saw of each folder is kept there with the folder's
+    modification time: a folder whose time is the same is not listed again (a file or folder
+    added, removed or renamed in it changes its time), so the next walk of a big project costs
+    a stat per folder. A folder changed in the two seconds before it was listed is listed again
+    next time, since its time may not move for a change made in the same tick.
     """
     if state_dir is None:
-        return _walk(root, {})
+        return _walk(root, {})[0]
     from . import trusted_cache
 
     path = os.path.join(state_dir, DISCOVERY_CACHE)
     kept = trusted_cache.load(path, DISCOVERY_CACHE)
-    if isinstance(kept, dict) and kept.get("root") == os.path.abspath(root) and _unchanged(root, kept["folders"]):
-        return list(kept["files"])
-    started = time.time_ns()
-    folders: dict[str, int] = {}
-    files = _walk(root, folders)
-    if all(mtime < started - 2_000_000_000 for mtime in folders.values()):
-        trusted_cache.save(path, DISCOVERY_CACHE, {"root": os.path.abspath(root), "folders": folders, "files": files})
+    here = os.path.abspath(root)
+    usable = isinstance(kept, dict) and (kept.get("version"), kept.get("root")) == (_DISCOVERY_VERSION, here)
+    known = kept["folders"] if usable else {}
+    files, folders = _walk(root, known)
+    if folders != known:
+        trusted_cache.save(path, DISCOVERY_CACHE, {"version": _DISCOVERY_VERSION, "root": here, "folders": folders})
     return files
 
 
-def _unchanged(root: str, folders: dict[str, int]) -> bool:
-    for rel, mtime in folders.items():
-        try:
-            if os.lstat(os.path.join(root, rel) if rel else root).st_mtime_ns != mtime:
-                return False
-        except OSError:
-            return False
-    return True
-
-
-def _walk(root: str, folders: dict[str, int]) -> list[str]:
-    """The walk of discover(); folders gets each listed folder's modification time."""
+def _walk(root: str, known: dict) -> tuple[list[str], dict]:
+    """(pipeline files, what was seen per folder: (its time or None, has a pipeline file, the
+    subfolders to enter)); a folder of `known` whose time is unchanged is not listed again."""
+    trusted_before = time.time_ns() - 2_000_000_000
     found: list[str] = []
+    folders: dict[str, tuple[int | None, bool, tuple[str, ...]]] = {}
     pending = [""]
     while pending:
         rel = pending.pop()
         folder = os.path.join(root, rel) if rel else root
         try:
-            folders[rel] = os.lstat(folder).st_mtime_ns
-            with os.scandir(folder) as listing:
-                entries = list(listing)
+            mtime = os.lstat(folder).st_mtime_ns
+            seen = known.get(rel)
+            if seen is None or seen[0] != mtime:
+                seen = (mtime if mtime < trusted_before else None, *_listed(folder, bool(rel)))
         except OSError:
             continue  # unreadable or gone meanwhile: no pipeline to find there
-        names = {entry.name for entry in entries}
-        if rel and (".pipetool" in names or "pyvenv.cfg" in names):
-            continue
-        for entry in entries:
-            if entry.name == PIPELINE_FILE and not entry.is_dir():
-                found.append(rel + PIPELINE_FILE)
-            elif not _skipped(entry.name) and entry.is_dir(follow_symlinks=False):
-                pending.append(f"{rel}{entry.name}/")
-    return ordered(found)
+        folders[rel] = seen
+        if seen[1]:
+            found.append(rel + PIPELINE_FILE)
+        pending.extend(f"{rel}{name}/" for name in seen[2])
+    return ordered(found), folders
+
+
+def _listed(folder: str, nested: bool) -> tuple[bool, tuple[str, ...]]:
+    """(holds a pipeline file, the subfolders to enter) of one folder."""
+    with os.scandir(folder) as listing:
+        entries = list(listing)
+    names = {entry.name for entry in entries}
+    if nested and (".pipetool" in names or "pyvenv.cfg" in names):
+        return False, ()
+    has = any(entry.name == PIPELINE_FILE and not entry.is_dir() for entry in entries)
+    return has, tuple(sorted(entry.name for entry in entries
+                             if not _skipped(entry.name) and entry.is_dir(follow_symlinks=False)))
 
 
 def files_of(source: Any) -> list[str]:
