@@ -207,13 +207,21 @@ def _refuse_existing(root: str, folders: list[str], force: bool) -> None:
     for folder in folders:
         for name in (PIPELINE_FILE, lock.LOCK_FILE):
             path = name if folder == "." else f"{folder}/{name}"
-            if os.path.lexists(os.path.join(root, path)) and not force:
+            if os.path.lexists(os.path.join(root, path)) and not force and not _fresh_from_init(root, path):
                 raise ProjectError(f"{path} already exists; nothing was written",
                                    hint="use --force to overwrite it with the import")
             try:
                 safepath.Tree(root).target(path)  # neither it nor a folder on the way may lead outside
             except safepath.UnsafePath as exc:
                 raise ProjectError(f"not written: {exc}", file=path, hint="remove the link") from None
+
+
+def _fresh_from_init(root: str, path: str) -> bool:
+    """Whether path is the pipeline.yaml `pipetool init` writes, untouched: importing over it
+    loses nothing."""
+    from .project import NEW_PIPELINE
+
+    return path == PIPELINE_FILE and _read_file(root, path, MAX_SMALL_FILE_BYTES) == NEW_PIPELINE.encode()
 
 
 def _read_file(root: str, relpath: str, limit: int) -> bytes | None:
@@ -580,7 +588,12 @@ def _tracked(root: str, dvc_files: list[str], notes: list[str]) -> list[TrackedD
         if not paths or not all(isinstance(p, str) and not safepath.has_control_characters(p) for p in paths):
             notes.append(f"{relpath}: not a .dvc file DVC writes (no outs with paths)")
             continue
-        tracked += [TrackedData(posixpath.normpath(posixpath.join(folder, p)), relpath) for p in paths]
+        found = [posixpath.normpath(posixpath.join(folder, p)) for p in paths]
+        outside = [p for p in found if posixpath.isabs(p) or p == ".." or p.startswith("../")]
+        if outside:
+            notes.append(f"{relpath}: not listed: it tracks '{outside[0]}', outside the repository")
+            continue
+        tracked += [TrackedData(path, relpath) for path in found]
     return tracked
 
 
@@ -648,6 +661,10 @@ def _remote(name: str, shared: dict[str, str], own: dict[str, str], default: boo
             existing: remote.RemoteConfig | None, force: bool) -> RemoteImport:
     url = own.get("url") or shared.get("url")
     local = "url" not in shared
+    written = [name, *shared, *shared.values(), *own, *own.values()]
+    if any(safepath.has_control_characters(text) for text in written):
+        return RemoteImport(repr(name)[1:-1], "", {}, {}, local, default,
+                            skipped="its name, url or a setting holds control characters")
     if not url:
         return RemoteImport(name, "", {}, {}, local, default, skipped="it has no url")
     url = _pipetool_url(url)

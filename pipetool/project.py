@@ -16,7 +16,7 @@ STATE_DIR = ".pipetool"
 _STATE_GITIGNORE = "/*\n!/.gitignore\n!/config\n"
 PARAMS_FILE = "params.yaml"
 # What `pipetool init` writes: YAML with no stages yet, and the format as a reminder.
-_NEW_PIPELINE = """\
+NEW_PIPELINE = """\
 # The pipeline's stages. Add one with `pipetool stage add`, or write it here, e.g.:
 #
 # stages:
@@ -199,7 +199,7 @@ def init(folder: str) -> list[str]:
     project = Project(os.path.abspath(folder))
     created = [] if os.path.isdir(project.state_dir) else [STATE_DIR + "/"]
     project.ensure_state_dir()
-    for name, text in ((PIPELINE_FILE, _NEW_PIPELINE), (PARAMS_FILE, _NEW_PARAMS)):
+    for name, text in ((PIPELINE_FILE, NEW_PIPELINE), (PARAMS_FILE, _NEW_PARAMS)):
         path = os.path.join(project.root, name)
         if not os.path.exists(path):
             with open(path, "x", encoding="utf-8") as handle:

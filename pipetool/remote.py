@@ -16,6 +16,7 @@ from datetime import datetime
 
 from . import config
 from .errors import RemoteError, did_you_mean
+from .safepath import has_control_characters
 from .interrupts import ordered, thread_pool
 from .project import Project
 
@@ -70,7 +71,10 @@ class RemoteConfig:
 
 
 def scheme(url: str) -> str:
-    """The backend name of a URL: 'file' for a plain path; an unknown scheme is an error."""
+    """The backend name of a URL: 'file' for a plain path; an unknown scheme is an error, and
+    so is a URL holding control characters (it would reach terminals and config files)."""
+    if has_control_characters(url):
+        raise RemoteError(f"the remote URL {url!r} holds control characters", hint="give the URL without them")
     match = _SCHEME.match(url)
     if not match:
         return "file"

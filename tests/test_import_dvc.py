@@ -259,3 +259,25 @@ def test_dvc2_text_md5_reads_crlf_as_lf(tmp_path: Path) -> None:
     assert import_dvc.dvc_file_md5(str(text), legacy=True) == hashlib.md5(b"a,b\n1,2\n").hexdigest()
     assert import_dvc.dvc_file_md5(str(text)) == hashlib.md5(b"a,b\r\n1,2\r\n").hexdigest()
     assert import_dvc.dvc_file_md5(str(binary), legacy=True) == hashlib.md5(b"\x00\r\n").hexdigest()
+
+
+def test_import_after_init_replaces_the_untouched_pipeline_yaml_and_init_points_at_it(repo: Project) -> None:
+    assert "pipetool import-dvc" in repo.cli_ok("init").stdout
+
+    repo.cli_ok("import-dvc")
+
+    assert repo.read("pipeline.yaml") == repo.read("dvc.yaml")
+    assert repo.cli_ok("status").stdout == "Data and pipelines are up to date.\n"
+
+
+def test_remotes_with_control_characters_and_dvc_files_outside_are_left_out(repo: Project) -> None:
+    with open(repo.path / ".dvc" / "config", "a") as handle:
+        handle.write("['remote \"evil\"']\n    url = /tmp/x\x1b[31mRED\n")
+    repo.write("data/escape.dvc", "outs:\n- md5: 0123456789abcdef0123456789abcdef\n  path: ../../../etc/passwd\n")
+
+    out = repo.cli_ok("import-dvc").stdout
+
+    assert "\x1b" not in out
+    assert "its name, url or a setting holds control characters" in out
+    assert "data/escape.dvc: not listed: it tracks '../../etc/passwd', outside the repository" in out
+    assert "\x1b" not in repo.read(".pipetool/config")

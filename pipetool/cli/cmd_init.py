@@ -23,6 +23,9 @@ def run(args: argparse.Namespace) -> int:
     if not _in_git(root):
         print("note: this folder is not in a git repository; run 'git init' so that pipeline.lock is "
               "versioned with your code and data")
+    if os.path.isfile(os.path.join(root, "dvc.yaml")):
+        print("note: this is a DVC repository: 'pipetool import-dvc' brings over its pipelines, lock and "
+              "remotes without running anything")
     print("Next:")
     print("  pipetool stage add -n prepare -d prepare.py -d data/raw.csv -o data/prepared python prepare.py")
     print("  pipetool repro")
