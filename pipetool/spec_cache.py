@@ -27,7 +27,7 @@ CACHE_FILE = "spec.cache"
 PARSED_FILE = "spec.parsed"
 # Pickled stages are only good for the same shape of Stage, Out and Resources: a pipetool whose
 # records gained or lost a field compiles afresh.
-VERSION = repr((4, *([f.name for f in fields(record)] for record in (Stage, Out, Resources))))
+VERSION = repr((5, *([f.name for f in fields(record)] for record in (Stage, Out, Resources))))
 
 
 class _Recording(ProjectFiles):
@@ -73,6 +73,7 @@ class Compiled:
     stages: list[Stage]
     graph: Graph
     params: ParamsFiles
+    warnings: tuple[str, ...] = ()  # what loading took but does not act on (spec.load), one line each
 
 
 def load(root: str, state_dir: str) -> Compiled:
@@ -81,27 +82,31 @@ def load(root: str, state_dir: str) -> Compiled:
     path = os.path.join(state_dir, CACHE_FILE)
     cached = _read(path)
     if cached and cached["key"] == _key(root, cached["paths"]):
-        return Compiled(cached["stages"], cached["graph"], ParamsFiles(ProjectFiles(root), cached["params"]))
+        return Compiled(cached["stages"], cached["graph"], ParamsFiles(ProjectFiles(root), cached["params"]),
+                        cached["warnings"])
+    from . import config  # a hit needs none of it
+
     source = _Recording(root)
     params = ParamsFiles(source)
     parsed, digest = _parsed_pipeline(source, os.path.join(state_dir, PARSED_FILE))
     here = os.path.abspath(root)
     same_yaml = cached and (cached["digest"], cached["root"]) == (digest, here)
-    builds = spec.Builds()
+    builds, warnings = spec.Builds(), []
     stages = spec.load(source, parsed=parsed, params=params, reuse=cached["builds"] if same_yaml else None,
-                       builds=builds)
+                       builds=builds, parsing=config.parsing(state_dir), warnings=warnings)
     graph = graph_mod.build(stages)
     for file in sorted({param.file for stage in stages for param in stage.params}):
         try:
             params.data(file)
         except SpecError:
             pass  # reported when a command needs the file; not kept meanwhile
-    paths = sorted(source.paths)
+    # The config's parsing settings shape the cmds: its files are part of the key too.
+    paths = sorted(source.paths | {os.path.relpath(file, root) for file in config.files(state_dir)})
     _write(path, {"version": VERSION, "key": _key(root, paths), "paths": paths, "stages": stages,
                   "graph": graph, "params": params.parsed(), "digest": digest, "root": here,
-                  "builds": builds})
+                  "builds": builds, "warnings": tuple(warnings)})
     params.source = ProjectFiles(root)
-    return Compiled(stages, graph, params)
+    return Compiled(stages, graph, params, tuple(warnings))
 
 
 def _parsed_pipeline(source: _Recording, path: str) -> tuple[Any, str | None]:
