@@ -1,6 +1,8 @@
 """Project settings: `.pipetool/config` (committed) with `.pipetool/config.local` (git-ignored,
 for credentials and per-machine choices) merged over it. Small YAML, read once per command.
 
+`parsing.bool` and `parsing.list` are DVC's: how `${mapping}` in a cmd becomes arguments.
+
 Both files map sections to settings (`cache: {type: copy}`); the `remote` section maps each
 remote's name to its own settings (`remote: {storage: {url: s3://bucket/path}}`).
 
@@ -32,7 +34,11 @@ SETTINGS: dict[str, tuple[Any, tuple | None]] = {
     "core.remote": (None, None),
     "executor.type": ("local", EXECUTORS),
     "executor.scheduler": (None, None),  # a Dask scheduler address, e.g. tcp://host:8786
+    "parsing.bool": ("store_true", ("store_true", "boolean_optional")),  # false -> nothing, or --no-key
+    "parsing.list": ("nargs", ("nargs", "append")),  # --key a b, or --key a --key b
 }
+# Settings whose values are read in any case, as DVC reads them (Append is append).
+_ANY_CASE = ("parsing.bool", "parsing.list")
 
 
 def display(local: bool) -> str:
@@ -77,6 +83,9 @@ def read(state_dir: str) -> dict[str, Any]:
             continue  # named remotes: see remote.py
         for key, value in (entries or {}).items():
             values[f"{section}.{key}"] = value
+    for name in _ANY_CASE:
+        if isinstance(values[name], str):
+            values[name] = values[name].lower()
     for name, (_, allowed) in SETTINGS.items():
         if allowed is None:
             values[name] = None if values[name] is None else str(values[name])
@@ -86,11 +95,24 @@ def read(state_dir: str) -> dict[str, Any]:
     return values
 
 
+def parsing(state_dir: str) -> dict[str, str]:
+    """The `parsing` settings as spec.load takes them: {'bool': ..., 'list': ...}."""
+    values = read(state_dir)
+    return {name.split(".", 1)[1]: values[name] for name in _ANY_CASE}
+
+
+def files(state_dir: str) -> tuple[str, str]:
+    """The paths of the committed config and of config.local."""
+    return os.path.join(state_dir, CONFIG_FILE), os.path.join(state_dir, LOCAL_FILE)
+
+
 def write(state_dir: str, name: str, value: str | None, local: bool = False) -> None:
     """Set (or with None, unset) one setting, keeping the others."""
     if name not in SETTINGS:
         raise ProjectError(f"unknown setting '{name}'", hint="known: " + ", ".join(SETTINGS))
     allowed = SETTINGS[name][1]
+    if value is not None and name in _ANY_CASE:
+        value = value.lower()
     if value is not None and allowed is not None and value not in allowed:
         raise ProjectError(f"'{name}' cannot be {value!r}", hint="one of: " + ", ".join(allowed))
     data = load(state_dir, local)

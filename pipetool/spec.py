@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import posixpath
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from . import yamlfile
+from . import interpolate, yamlfile
 from .errors import SpecError, did_you_mean
 from .interpolate import MAX_STAGES, Context, expand_foreach, expand_matrix, resolve
-from .params import DEFAULT_PARAMS_FILE, ParamsFiles, read_file
+from .params import DEFAULT_PARAMS_FILE, ParamsFiles
 from .pipelines import PIPELINE_FILE, address, files_of, folder_of
 from .safepath import has_control_characters
 from .source import Source, as_source
@@ -20,14 +19,34 @@ from .stage import Out, ParamDep, Resources, Stage
 
 TOP_FIELDS = ("stages", "vars", "params", "metrics", "plots", "artifacts")  # see toplevel.py
 STAGE_FIELDS = (
-    "cmd", "wdir", "deps", "params", "outs", "metrics", "plots",
+    "cmd", "wdir", "deps", "params", "outs", "metrics", "plots", "vars",
     "frozen", "always_changed", "desc", "meta", "resources",
 )
 GENERATOR_FIELDS = ("foreach", "do", "matrix")
+# What DVC 3's schema takes on an out, a metric or a plot. pipetool acts on cache and persist, keeps
+# desc and the plot options; the rest loads with a warning (see _IGNORED).
+_DVC_OUT_OPTIONS = ("cache", "persist", "desc", "checkpoint", "remote", "push", "type", "labels", "meta")
+_PLOT_OPTIONS = ("x", "y", "template", "title", "x_label", "y_label", "header")
 OUT_OPTIONS = {
-    "outs": ("cache", "persist", "desc"),
-    "metrics": ("cache", "persist", "desc"),
-    "plots": ("cache", "persist", "desc", "x", "y", "template", "title", "x_label", "y_label"),
+    "outs": _DVC_OUT_OPTIONS,
+    "metrics": _DVC_OUT_OPTIONS,
+    "plots": _DVC_OUT_OPTIONS + _PLOT_OPTIONS,
+}
+# Options pipetool does not act on: (the value that asks for what pipetool does anyway, or
+# _ANY, and what pipetool does instead).
+_ANY = object()
+_ANNOTATION = (_ANY, "pipetool keeps no annotations on outs; describe the file under the top-level "
+                     "'artifacts' instead")
+_IGNORED = {
+    "checkpoint": (False, "DVC 3 no longer has checkpoints; pipetool ignores it too"),
+    "remote": (_ANY, "pipetool pushes and pulls every cached out with one remote (--remote, else "
+                     "core.remote)"),
+    "push": (True, "pipetool pushes every cached out; 'cache: false' keeps a file out of the cache "
+                   "and the remote"),
+    "type": _ANNOTATION,
+    "labels": _ANNOTATION,
+    "meta": _ANNOTATION,
+    "header": (True, "pipetool reads the first row of a CSV or TSV plot as its column names"),
 }
 _KIND = {"outs": "out", "metrics": "metric", "plots": "plot"}
 _DEFAULT_CACHE = {"outs": True, "metrics": False, "plots": False}
@@ -45,18 +64,21 @@ class Builds:
     """
 
     params_keys: frozenset = frozenset()
-    entries: dict[str, tuple[dict, list[Stage]]] = field(default_factory=dict)
+    parsing: dict = field(default_factory=dict)
+    # name -> (what its ${} looked up, its stages, the warnings loading it gave)
+    entries: dict[str, tuple[dict, list[Stage], list[str]]] = field(default_factory=dict)
 
-    def reusable(self, name: str, context: Context) -> tuple[dict, list[Stage]] | None:
+    def reusable(self, name: str, context: Context) -> tuple[dict, list[Stage], list[str]] | None:
         found = self.entries.get(name)
-        if found is None or context.params_keys != self.params_keys or not context.unchanged(found[0]):
+        if found is None or context.params_keys != self.params_keys or context.parsing != self.parsing:
             return None
-        return found
+        return found if context.unchanged(found[0]) else None
 
 
 def load(project: str | Source, filename: str = PIPELINE_FILE, parsed: Any = None,
          params: ParamsFiles | None = None, reuse: Builds | None = None,
-         builds: Builds | None = None) -> list[Stage]:
+         builds: Builds | None = None, parsing: dict | None = None,
+         warnings: list[str] | None = None) -> list[Stage]:
     """All stages of one pipeline file, foreach/matrix expanded, in definition order.
 
     Paths are made project-relative from the file's folder, and the stages of a file other than
@@ -64,7 +86,9 @@ def load(project: str | Source, filename: str = PIPELINE_FILE, parsed: Any = Non
 
     parsed: the file's YAML, when the caller has it already (see spec_cache); params: the
     params files parsed so far, which params.yaml (read for interpolation) joins; reuse: the
-    builds of an earlier load of the same YAML; builds: filled with this load's.
+    builds of an earlier load of the same YAML; builds: filled with this load's; parsing: the
+    project's `parsing.*` settings (how a mapping in a cmd becomes arguments), DVC's defaults
+    when None; warnings: gets one line (file:line: stage: ...) per thing loaded but not acted on.
     """
     root = as_source(project)
     data = parsed if parsed is not None else parse_file(root, filename)
@@ -80,22 +104,25 @@ def load(project: str | Source, filename: str = PIPELINE_FILE, parsed: Any = Non
     if not isinstance(stages, dict):
         raise SpecError("'stages' must be a mapping of stage names to stages",
                         file=filename, line=data.line_of("stages"))
-    context = root_context(root, data, filename, params or ParamsFiles(root))
-    folder = folder_of(filename)
+    files = params or ParamsFiles(root)
+    context = root_context(root, data, filename, files, parsing)
     builds = builds if builds is not None else Builds()
-    builds.params_keys = context.params_keys
+    builds.params_keys, builds.parsing = context.params_keys, context.parsing
     loaded: list[Stage] = []
     seen: dict[str, int] = {}
+    notes: list[str] = []
     for name, body in stages.items():
         where = {"file": filename, "line": stages.line_of(name), "stage": str(name)}
         built = reuse.reusable(str(name), context) if reuse is not None else None
         if built is None:
-            entry = context.entry()
-            built = entry.looked_up, list(_stages_of(root, str(name), body, entry, where, folder))
+            entry, entry_notes = context.entry(), []
+            loader = _Loader(root, files, filename, str(name), entry_notes)
+            built = entry.looked_up, list(loader.stages(body, entry, where)), entry_notes
         builds.entries[str(name)] = built
+        notes.extend(built[2])
         for stage in built[1]:
             if "/" in filename:
-                stage = dataclasses.replace(stage, name=address(filename, stage.name))
+                stage = replace(stage, name=address(filename, stage.name))
             if stage.name in seen:
                 raise SpecError(f"stage name '{stage.name}' is generated twice "
                                 f"(also on line {seen[stage.name]})", **where)
@@ -104,6 +131,8 @@ def load(project: str | Source, filename: str = PIPELINE_FILE, parsed: Any = Non
         if len(loaded) > MAX_STAGES:
             raise SpecError(f"the pipeline has more than {MAX_STAGES:,} stages", **where,
                             hint="split the work into fewer, bigger stages")
+    if warnings is not None:
+        warnings.extend(dict.fromkeys(notes))  # a foreach's stages share their template's warnings
     return loaded
 
 
@@ -127,39 +156,39 @@ def parse_file(root: Source, filename: str = PIPELINE_FILE) -> Any:
     return yamlfile.parse(text, filename, yamlfile.MAX_DATA_BYTES)
 
 
-def root_context(root: Source, data: dict, filename: str, files: ParamsFiles) -> Context:
-    """The values `${}` sees: params.yaml, then the top-level `vars` (also read by toplevel.py)."""
-    params: dict = {}
-    params_file = normalize(folder_of(filename), DEFAULT_PARAMS_FILE)
+def root_context(root: Source, data: dict, filename: str, files: ParamsFiles,
+                 parsing: dict | None = None) -> Context:
+    """The values `${}` sees: params.yaml, then the top-level `vars` merged in, as DVC merges
+    them (also read by toplevel.py)."""
+    params = None
+    params_file = normalize(folder_of(filename), DEFAULT_PARAMS_FILE)  # the one beside the pipeline file
     if files.exists(params_file):
-        loaded = files.data(params_file)
-        if not isinstance(loaded, dict):
+        params = files.data(params_file)
+        if not isinstance(params, dict):
             raise SpecError("params file must be a mapping of keys to values", file=params_file)
-        params = loaded
-    values = dict(params)
-    for index, entry in enumerate(_as_list(data.get("vars"))):
-        line = data.line_of("vars")
-        entry_values = _vars_entry(root, entry, filename, line)
-        for key in entry_values:
-            if key in values:
-                raise SpecError(f"var '{key}' is defined twice (params.yaml or an earlier vars entry)",
-                                file=filename, line=line)
-        values.update(entry_values)
-    return Context(values, frozenset(params))
+    context = interpolate.root_context(params, parsing)
+    if data.get("vars") is None:
+        return context
+    where = {"file": filename, "line": data.line_of("vars")}
+    folder = folder_of(filename)
+    return context.with_vars(_as_list(data["vars"]), folder, _vars_reader(files, where), "vars", where)
 
 
-def _vars_entry(root: Source, entry: Any, filename: str, line: int) -> dict:
-    if isinstance(entry, dict):
-        return dict(entry)
-    if isinstance(entry, str):
-        entry = normalize(folder_of(filename), entry)  # relative to the pipeline file's folder
-        if not root.exists(entry):
-            raise SpecError(f"vars file '{entry}' not found", file=filename, line=line)
-        loaded = read_file(root, entry)
+def _vars_reader(files: ParamsFiles, where: dict):
+    """read(path) for Context.with_vars: a vars file's mapping, each file parsed once."""
+    def read(path: str) -> dict:
+        if not files.exists(path):
+            raise SpecError(f"vars file '{path}' not found", **where)
+        try:
+            loaded = files.data(path)
+        except SpecError as error:
+            if error.file != path or error.line is not None:
+                raise  # a mistake inside the file, at its own line
+            raise SpecError(f"vars file '{path}': {error.message}", **where) from None
         if not isinstance(loaded, dict):
-            raise SpecError(f"vars file '{entry}' must hold a mapping", file=filename, line=line)
+            raise SpecError(f"vars file '{path}' must hold a mapping", **where)
         return loaded
-    raise SpecError("each 'vars' entry must be a mapping or a params file name", file=filename, line=line)
+    return read
 
 
 def _as_list(value: Any) -> list:
@@ -168,37 +197,106 @@ def _as_list(value: Any) -> list:
     return value if isinstance(value, list) else [value]
 
 
-def _stages_of(root: Source, name: str, body: Any, context: Context, where: dict, folder: str = "."):
-    _check_name(name, where)
-    if not isinstance(body, dict):
-        raise SpecError("a stage must be a mapping with at least 'cmd'", **where)
-    if "foreach" in body or "matrix" in body:
-        yield from _generated(root, name, body, context, where, folder)
-        return
-    if "do" in body:
-        raise SpecError("'do' needs a 'foreach' beside it", **{**where, "line": body.line_of("do")})
-    yield _build(root, name, body, context, where, folder)
+class _Loader:
+    """Builds the stages of one top-level entry of `stages:`, noting what it loads but does not
+    act on."""
 
+    def __init__(self, root: Source, files: ParamsFiles, filename: str, name: str, notes: list[str]) -> None:
+        self.root = root
+        self.files = files
+        self.filename = filename
+        self.name = name
+        self.notes = notes
 
-def _generated(root: Source, name: str, body: dict, context: Context, where: dict, folder: str):
-    if "foreach" in body:
-        _check_fields(body, ("foreach", "do"), "field", where)
-        if not isinstance(body.get("do"), dict):
-            raise SpecError("'foreach' needs a 'do' mapping with the stage to generate", **where)
-        at = {**where, "line": body.line_of("foreach")}
-        items = resolve(body["foreach"], context, at)
-        expanded, template = expand_foreach(name, items, at), body["do"]
-    else:
-        at = {**where, "line": body.line_of("matrix")}
-        expanded = expand_matrix(name, resolve(body["matrix"], context, at), at)
-        template = {k: v for k, v in body.items() if k != "matrix"}
-        if hasattr(body, "key_lines"):
-            template = _with_lines(template, body)
-    for generated, extra in expanded:
-        if has_control_characters(generated):
-            raise SpecError(f"it generates the stage name {generated!r}, which holds control characters",
-                            **at, hint="give foreach or matrix values without newlines or tabs")
-        yield _build(root, generated, template, context.child(extra), {**where, "stage": generated}, folder)
+    def stages(self, body: Any, context: Context, where: dict):
+        name = self.name
+        _check_name(name, where)
+        if not isinstance(body, dict):
+            raise SpecError("a stage must be a mapping with at least 'cmd'", **where)
+        if "foreach" in body or "matrix" in body:
+            yield from self._generated(body, context, where)
+            return
+        if "do" in body:
+            raise SpecError("'do' needs a 'foreach' beside it", **{**where, "line": body.line_of("do")})
+        yield self._build(name, body, context, where)
+
+    def _generated(self, body: dict, context: Context, where: dict):
+        if "foreach" in body:
+            _check_fields(body, ("foreach", "do"), "field", where)
+            if not isinstance(body.get("do"), dict):
+                raise SpecError("'foreach' needs a 'do' mapping with the stage to generate", **where)
+            at = {**where, "line": body.line_of("foreach")}
+            items = resolve(body["foreach"], context, at, "foreach")
+            expanded, template = expand_foreach(self.name, items, at), body["do"]
+            self._note_hidden(context, ("item", "key") if isinstance(items, dict) else ("item",), "foreach", at)
+        else:
+            at = {**where, "line": body.line_of("matrix")}
+            expanded = expand_matrix(self.name, resolve(body["matrix"], context, at, "matrix"), at)
+            template = {k: v for k, v in body.items() if k != "matrix"}
+            if hasattr(body, "key_lines"):
+                template = _with_lines(template, body)
+            self._note_hidden(context, ("item", "key"), "matrix", at)
+        for generated, extra, fallback in expanded:
+            if has_control_characters(generated):
+                raise SpecError(f"it generates the stage name {generated!r}, which holds control characters",
+                                **at, hint="give foreach or matrix values without newlines or tabs")
+            yield self._build(generated, template, context.child(extra), {**where, "stage": generated}, fallback)
+
+    def _note_hidden(self, context: Context, keys: tuple, kind: str, at: dict) -> None:
+        """DVC warns when foreach's or matrix's item/key hides a value of params or vars."""
+        for key in keys:
+            if key in context.values:
+                self.note(at["line"], f"'{key}' is defined in params or vars; {kind} sets its own "
+                                      f"'{key}' in each stage it generates, which hides it there")
+
+    def note(self, line: int | None, message: str) -> None:
+        self.notes.append(f"{self.filename}:{line}: stage '{self.name}': {message}")
+
+    @staticmethod
+    def _wdir(body: dict, context: Context, where: dict) -> Any:
+        try:
+            return resolve(body.get("wdir", "."), context, where, "wdir")
+        except SpecError as error:
+            if "vars" in body and error.message.endswith("is not defined in vars or params"):
+                error.hint = "a stage's wdir is resolved before its own vars, which are read relative to it"
+                error.args = (error.render(),)
+            raise
+
+    def _build(self, name: str, body: dict, context: Context, where: dict, fallback: dict | None = None) -> Stage:
+        _check_fields(body, STAGE_FIELDS, "field", where)
+        fields = _Fields(body, where, self.root, self)
+        at = lambda key: {**where, "line": _line_of(body, key, where)}  # noqa: E731
+        # wdir first, from what is defined before the stage's own vars (as in DVC): vars files are
+        # read relative to it.
+        wdir = fields.path("wdir", self._wdir(body, context.fallback(fallback or {}), at("wdir")),
+                           folder_of(self.filename))
+        if body.get("vars") is not None:
+            read = _vars_reader(self.files, at("vars"))
+            context = context.with_vars(_as_list(body["vars"]), wdir, read, f"{name}.vars", at("vars"))
+            context.looked_up.own_vars = True  # its vars files are not among the entry's lookups
+        context = context.fallback(fallback or {})
+        resolved = {key: resolve(value, context, at(key), key)
+                    for key, value in body.items() if key not in ("wdir", "vars")}
+        if "cmd" not in resolved:
+            raise SpecError("missing 'cmd'", **where, hint="every stage needs the command that makes its outs")
+        cmd = fields.cmd(resolved["cmd"])
+        deps = tuple(_dedupe(fields.path("deps", dep, wdir) for dep in fields.str_list("deps", resolved.get("deps"))))
+        outs = tuple(out for kind in _KIND for out in fields.outs(kind, resolved.get(kind), wdir))
+        params = fields.params(resolved.get("params"), wdir, sorted(context.used_params), self.root,
+                               normalize(folder_of(self.filename), DEFAULT_PARAMS_FILE))
+        return Stage(
+            name=name,
+            cmd=cmd,
+            wdir=wdir,
+            deps=deps,
+            params=params,
+            outs=outs,
+            frozen=fields.flag("frozen", resolved.get("frozen", False)),
+            always_changed=fields.flag("always_changed", resolved.get("always_changed", False)),
+            desc=fields.text("desc", resolved.get("desc")),
+            resources=fields.resources(resolved.get("resources")),
+            line=where["line"],
+        )
 
 
 def _with_lines(values: dict, source: Any) -> yamlfile.Mapping:
@@ -224,36 +322,6 @@ def _check_fields(body: dict, allowed: tuple, what: str, where: dict) -> None:
                             hint=did_you_mean(str(key), allowed) or "allowed: " + ", ".join(allowed))
 
 
-def _build(root: Source, name: str, body: dict, context: Context, where: dict, folder: str = ".") -> Stage:
-    _check_fields(body, STAGE_FIELDS, "field", where)
-    fields = _Fields(body, where, root)
-    resolved = {
-        key: resolve(value, context, {**where, "line": _line_of(body, key, where)})
-        for key, value in body.items()
-    }
-    if "cmd" not in resolved:
-        raise SpecError("missing 'cmd'", **where, hint="every stage needs the command that makes its outs")
-    cmd = fields.cmd(resolved["cmd"])
-    wdir = fields.path("wdir", resolved.get("wdir", "."), folder)
-    deps = tuple(_dedupe(fields.path("deps", dep, wdir) for dep in fields.str_list("deps", resolved.get("deps"))))
-    outs = tuple(out for kind in _KIND for out in fields.outs(kind, resolved.get(kind), wdir))
-    params = fields.params(resolved.get("params"), wdir, sorted(context.used_params), root,
-                           normalize(folder, DEFAULT_PARAMS_FILE))
-    return Stage(
-        name=name,
-        cmd=cmd,
-        wdir=wdir,
-        deps=deps,
-        params=params,
-        outs=outs,
-        frozen=fields.flag("frozen", resolved.get("frozen", False)),
-        always_changed=fields.flag("always_changed", resolved.get("always_changed", False)),
-        desc=fields.text("desc", resolved.get("desc")),
-        resources=fields.resources(resolved.get("resources")),
-        line=where["line"],
-    )
-
-
 def _line_of(body: dict, key: str, where: dict) -> int:
     return body.line_of(key) if hasattr(body, "line_of") else where["line"]
 
@@ -265,10 +333,11 @@ def _dedupe(items) -> list:
 class _Fields:
     """Type checks for one stage's fields; each error names the field's line."""
 
-    def __init__(self, body: dict, where: dict, root: Source) -> None:
+    def __init__(self, body: dict, where: dict, root: Source, loader: _Loader) -> None:
         self.body = body
         self.where = where
         self.root = os.path.abspath(root.root)
+        self.loader = loader
 
     def error(self, field: str, message: str, hint: str | None = None, line: int | None = None) -> SpecError:
         line = line or _line_of(self.body, field, self.where)
@@ -279,6 +348,9 @@ class _Fields:
             return (value,)
         if isinstance(value, list) and value and all(isinstance(c, str) and c.strip() for c in value):
             return tuple(value)
+        if isinstance(value, dict) or (isinstance(value, list) and any(isinstance(c, dict) for c in value)):
+            raise self.error("cmd", "a mapping alone is no command: its arguments need a program before them",
+                             hint="write e.g. 'python train.py ${args}'")
         raise self.error("cmd", "'cmd' must be a command string or a non-empty list of command strings")
 
     def flag(self, field: str, value: Any) -> bool:
@@ -345,7 +417,11 @@ class _Fields:
         for flag in ("cache", "persist"):
             if flag in options and not isinstance(options[flag], bool):
                 raise self.error(field, f"option '{flag}' of '{path}' must be true or false", line=line)
-        extra = tuple(sorted((k, v) for k, v in options.items() if k not in ("cache", "persist")))
+        for key, value in options.items():
+            if key in _IGNORED and _IGNORED[key][0] is not value:
+                self.loader.note(line or _line_of(self.body, field, self.where),
+                                 f"{_KIND[field]} option '{key}' is not used by pipetool: {_IGNORED[key][1]}")
+        extra = tuple(sorted((k, v) for k, v in options.items() if k not in ("cache", "persist", *_IGNORED)))
         out_path = self.path(field, path, wdir)
         if posixpath.isabs(out_path) or out_path == ".." or out_path.startswith("../"):
             raise self.error(field, f"out '{path}' lies outside the project",

@@ -27,7 +27,7 @@ CACHE_FILE = "spec.cache"
 PARSED_FILE = "spec.parsed"
 # Pickled stages are only good for the same shape of Stage, Out and Resources: a pipetool whose
 # records gained or lost a field compiles afresh.
-VERSION = repr((5, *([f.name for f in fields(record)] for record in (Stage, Out, Resources))))
+VERSION = repr((6, *([f.name for f in fields(record)] for record in (Stage, Out, Resources))))
 
 
 class _Recording(ProjectFiles):
@@ -74,6 +74,7 @@ class Compiled:
     graph: Graph
     params: ParamsFiles
     files: list[str]  # the pipeline files, the root's first (see pipelines.py)
+    warnings: tuple[str, ...] = ()  # what loading took but does not act on (spec.load), one line each
 
 
 def load(root: str, state_dir: str, files: list[str] | None = None) -> Compiled:
@@ -88,7 +89,10 @@ def load(root: str, state_dir: str, files: list[str] | None = None) -> Compiled:
     path = os.path.join(state_dir, CACHE_FILE)
     cached = _read(path)
     if cached and cached["files"] == files and cached["key"] == _key(root, cached["paths"]):
-        return Compiled(cached["stages"], cached["graph"], ParamsFiles(ProjectFiles(root), cached["params"]), files)
+        return Compiled(cached["stages"], cached["graph"], ParamsFiles(ProjectFiles(root), cached["params"]),
+                        files, cached["warnings"])
+    from . import config  # a hit needs none of it
+
     source = _Recording(root)
     params = ParamsFiles(source)
     parsed = _parsed_pipelines(source, files, os.path.join(state_dir, PARSED_FILE))
@@ -96,23 +100,28 @@ def load(root: str, state_dir: str, files: list[str] | None = None) -> Compiled:
     earlier = cached["builds"] if cached and cached["root"] == here else {}
     builds: dict[str, tuple[str | None, spec.Builds]] = {}
     stages: list[Stage] = []
+    warnings: list[str] = []
+    parsing = config.parsing(state_dir)
     for file in files:
         data, digest = parsed[file]
         reuse = earlier.get(file)
         builds[file] = (digest, spec.Builds())
         stages += spec.load(source, file, parsed=data, params=params,
-                            reuse=reuse[1] if reuse and reuse[0] == digest else None, builds=builds[file][1])
+                            reuse=reuse[1] if reuse and reuse[0] == digest else None, builds=builds[file][1],
+                            parsing=parsing, warnings=warnings)
     graph = graph_mod.build(stages)
     for file in sorted({param.file for stage in stages for param in stage.params}):
         try:
             params.data(file)
         except SpecError:
             pass  # reported when a command needs the file; not kept meanwhile
-    paths = sorted(source.paths)
+    # The config's parsing settings shape the cmds: its files are part of the key too.
+    paths = sorted(source.paths | {os.path.relpath(file, root) for file in config.files(state_dir)})
     _write(path, {"version": VERSION, "key": _key(root, paths), "paths": paths, "files": files, "stages": stages,
-                  "graph": graph, "params": params.parsed(), "root": here, "builds": builds})
+                  "graph": graph, "params": params.parsed(), "root": here, "builds": builds,
+                  "warnings": tuple(warnings)})
     params.source = ProjectFiles(root)
-    return Compiled(stages, graph, params, files)
+    return Compiled(stages, graph, params, files, tuple(warnings))
 
 
 def _parsed_pipelines(source: _Recording, files: list[str], path: str) -> dict[str, tuple[Any, str | None]]:

@@ -27,6 +27,7 @@ class Workspace:
     state: StateDB
     cache: Cache
     runs: RunCache
+    warnings: tuple[str, ...] = ()  # pipeline.yaml's, for the CLI to print (see spec_cache.Compiled)
 
     @property
     def root(self) -> str:
@@ -62,4 +63,5 @@ def open_workspace(project: Project) -> Workspace:
         state=state,
         cache=Cache(state_dir, config.read(state_dir)["cache.type"]),
         runs=RunCache(state_dir),
+        warnings=compiled.warnings,
     )

@@ -158,8 +158,6 @@ def test_null_in_a_command_is_written_as_dvc_writes_it():
     assert params.scalar_text(None) == "null"
 
 
-@pytest.mark.xfail(strict=True, reason="interpolate.py still writes `${}` with scalar_text; "
-                                       "DVC writes None (params.cmd_text)")
 def test_null_param_in_a_command(project):
     project.write("params.yaml", "n: null\nt: ~\n")
     project.write("pipeline.yaml", _echo_pipeline(["n", "t"]))

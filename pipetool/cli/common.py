@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from contextlib import contextmanager
 
 
@@ -12,6 +13,8 @@ def workspace():
     from ..workspace import open_workspace
 
     ws = open_workspace(find())
+    for warning in ws.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     try:
         yield ws
     finally:
