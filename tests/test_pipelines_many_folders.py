@@ -218,3 +218,36 @@ def test_the_kept_walk_sees_a_pipeline_file_added_or_removed_later(mono):
     assert mono.cli_ok("status").stdout == "data/more/pipeline.yaml:more:\n    new stage\n"
     (mono.path / "data" / "more" / "pipeline.yaml").unlink()
     assert mono.cli_ok("status").stdout == UP_TO_DATE
+
+
+def test_verify_reruns_every_folders_stages_apart_and_finds_them_reproduced(mono):
+    mono.cli_ok("repro", "-P")
+    commit(mono, "built")
+
+    result = mono.ok("verify")
+
+    for name in ("data/pipeline.yaml:fetch", "models/pipeline.yaml:train", "publish"):
+        assert f"  {name}: reproducible\n" in result.stdout
+    assert "3 of 3 stage(s) reproduce." in result.stdout
+
+
+def test_vars_files_and_wdir_of_a_subfolder_pipeline_are_relative_to_its_folder(project):
+    project.cli_ok("init")
+    project.write("pipeline.yaml", "stages: {}\n")
+    project.write("jobs/nightly/v.yaml", "name: nightly\n")
+    project.write("jobs/nightly/pipeline.yaml", """
+        vars: [v.yaml]
+        stages:
+          report:
+            wdir: ../..
+            cmd: echo ${name} > reports/${name}.txt
+            outs:
+              - reports/${name}.txt
+    """)
+    (project.path / "reports").mkdir()
+
+    project.cli_ok("repro", "-P")
+
+    assert project.read("reports/nightly.txt") == "nightly\n"
+    lock = lock_of(project, "jobs/nightly")["stages"]["report"]
+    assert [o["path"] for o in lock["outs"]] == ["../../reports/nightly.txt"]
