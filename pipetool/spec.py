@@ -49,7 +49,7 @@ _IGNORED = {
     "header": (True, "pipetool reads the first row of a CSV or TSV plot as its column names"),
 }
 _KIND = {"outs": "out", "metrics": "metric", "plots": "plot"}
-_DEFAULT_CACHE = {"outs": True, "metrics": False, "plots": False}
+_DEFAULT_CACHE = {"outs": True, "metrics": True, "plots": False}  # as DVC, except plots (see README)
 _BAD_NAME = re.compile(r"[\s/\\:@\x00-\x1f\x7f-\x9f]")
 RESOURCE_FIELDS = ("cpus", "memory", "gpus")
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d*)?)\s*(?:([kmgtp])(i)?)?b?\s*$", re.IGNORECASE)

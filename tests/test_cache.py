@@ -556,7 +556,7 @@ def test_symlink_cache_type_leaves_uncached_metric_a_regular_file(project):
           score:
             cmd: echo '{"acc":1}' > metrics.json && echo data > data.txt
             outs: [data.txt]
-            metrics: [metrics.json]
+            metrics: [metrics.json: {cache: false}]
     """)
     project.ok("config", "cache.type", "symlink")
     project.ok("repro")
@@ -570,7 +570,7 @@ def test_hardlink_cache_type_leaves_uncached_metric_writable_and_unlinked(projec
         stages:
           score:
             cmd: echo '{"acc":1}' > metrics.json
-            metrics: [metrics.json]
+            metrics: [metrics.json: {cache: false}]
     """)
     project.ok("config", "cache.type", "hardlink")
     project.ok("repro")
@@ -698,7 +698,7 @@ def test_checkout_does_not_touch_an_uncached_metric(project):
           score:
             cmd: echo '{"acc":1}' > metrics.json && echo data > data.txt
             outs: [data.txt]
-            metrics: [metrics.json]
+            metrics: [metrics.json: {cache: false}]
     """)
     project.ok("repro")
     project.write("metrics.json", '{"acc":2}\n')
@@ -727,7 +727,7 @@ def test_uncached_metric_is_not_gitignored(project):
           score:
             cmd: echo '{"acc":1}' > metrics.json && echo data > data.txt
             outs: [data.txt]
-            metrics: [metrics.json]
+            metrics: [metrics.json: {cache: false}]
     """)
     project.ok("repro")
     lines = project.read(".gitignore").splitlines()
@@ -853,7 +853,7 @@ def test_git_status_lists_uncached_metric(project):
         stages:
           score:
             cmd: echo '{"acc":1}' > metrics.json
-            metrics: [metrics.json]
+            metrics: [metrics.json: {cache: false}]
     """)
     project.ok("repro")
     assert "metrics.json" in project.git("status", "--porcelain", "--untracked-files=all")

@@ -37,6 +37,10 @@ PIPELINE = """
         metrics: [metrics.json]
 """
 
+# The history tests (and those of metrics files broken in git) keep metrics.json in git: `metrics
+# history` reads each commit's metrics from git, not from the cache.
+IN_GIT = PIPELINE.replace("metrics: [metrics.json]", "metrics: [metrics.json: {cache: false}]")
+
 NO_TRACEBACK = "Traceback"
 
 
@@ -49,10 +53,10 @@ def set_params(project: Project, lr: float, model: str = "rf") -> None:
     project.write("params.yaml", f"train:\n  lr: {lr}\n  model: {model}\n")
 
 
-def pipeline(project: Project, lr: float = 0.1) -> Project:
+def pipeline(project: Project, lr: float = 0.1, text: str = PIPELINE) -> Project:
     """The gen.py pipeline at lr, reproduced and committed as 'lr=...'."""
     project.write("gen.py", GEN)
-    project.write("pipeline.yaml", PIPELINE)
+    project.write("pipeline.yaml", text)
     set_params(project, lr)
     project.ok("repro")
     commit(project, f"lr={lr}")
@@ -328,7 +332,7 @@ def history_repo(tmp_path_factory) -> Project:
                  ["config", "user.name", "Test"]):
         subprocess.run(["git", *args], cwd=path, check=True)
     project = Project(path)
-    pipeline(project, 0.01)
+    pipeline(project, 0.01, IN_GIT)
     for i in range(2, HISTORY_COMMITS + 1):
         step(project, i / 100, message=f"lr={i / 100}")
     return project
@@ -431,12 +435,12 @@ def test_history_follows_the_first_parent_line_only(project):
 
 
 def test_history_keeps_one_column_per_metric_when_a_second_metrics_file_appears(project):
-    pipeline(project, 0.1)
+    pipeline(project, 0.1, IN_GIT)
     step(project, 0.2, message="lr=0.2")
-    project.write("pipeline.yaml", PIPELINE + """
+    project.write("pipeline.yaml", IN_GIT + """
           eval:
             cmd: "echo '{\\"auc\\": 0.5}' > eval.json"
-            metrics: [eval.json]
+            metrics: [eval.json: {cache: false}]
     """.replace("\n    ", "\n"))
     project.ok("repro")
     commit(project, "add eval")
@@ -526,7 +530,7 @@ def test_diff_invalid_json_names_the_file_and_revision(project):
 
 
 def test_diff_json_does_not_drop_an_unreadable_file_silently(project):
-    pipeline(project, 0.1)
+    pipeline(project, 0.1, IN_GIT)
     project.write("metrics.json", '{"acc": 0.5,\n')
     project.git("commit", "-q", "-am", "broken metrics")
     result = project.run("metrics", "diff", "HEAD~1", "HEAD", "--json")

@@ -331,7 +331,7 @@ def test_metrics_from_the_cache_are_checked_by_their_bytes(project):
         stages:
           m:
             cmd: "echo '{\\"acc\\": 0.5}' > m.json"
-            metrics: [m.json]
+            metrics: [m.json: {cache: false}]
     """)
     project.cli_ok("repro")
     project.git("add", "-A")

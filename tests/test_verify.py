@@ -33,7 +33,7 @@ PIPELINE = f"""
       evaluate:
         cmd: {PY} evaluate.py
         deps: [evaluate.py, model.txt]
-        metrics: [metrics.json]
+        metrics: [metrics.json: {{cache: false}}]
       other:
         cmd: echo other > other.txt
         outs: [other.txt]
