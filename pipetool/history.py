@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import PipetoolError
-from .git import GitRepo, Revision
-from .metrics import metric_paths, parse_metrics
+from .git import Revision, Revisions
+from .metrics import metric_paths, read_metrics
 from .pipelines import files_of
 from .spec import load_all
 
@@ -27,19 +27,15 @@ class History:
 
 def metrics_history(root: str, rev_range: str | None, wanted: list[str]) -> History:
     """Metrics of every first-parent commit, oldest first; all metrics, or just the wanted keys."""
-    repo = GitRepo(root)
+    revisions = Revisions(root)
+    repo, cache = revisions.git, revisions.cache
     paths_by_spec: dict[tuple, list[str]] = {}
     read: list[tuple[Revision, dict[str, dict[str, Any]]]] = []
     for revision in repo.first_parent_history(rev_range):
         source = repo.source(revision)
-        files: dict[str, dict[str, Any]] = {}
-        for path in _metric_paths(source, paths_by_spec):
-            text = source.read_text(path)
-            try:
-                files[path] = parse_metrics(text, path) if text is not None else {}
-            except ValueError:
-                files[path] = {}  # a broken file at one commit leaves gaps in its row, not a failed command
-        read.append((revision, files))
+        found = read_metrics(source, [], cache, _metric_paths(source, paths_by_spec))  # from git, else the cache
+        # a broken or missing file at one commit leaves gaps in its row, not a failed command
+        read.append((revision, {path: got.values if got.error is None else {} for path, got in found.items()}))
     several = len({path for _, files in read for path in files}) > 1  # one naming for the whole history
     rows = [HistoryRow(revision, {_column(path, key, several): value
                                   for path, flat in files.items() for key, value in flat.items()})

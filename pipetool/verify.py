@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import worktree
-from .git import GitRepo
+from .cache import Cache, CorruptObject
+from .git import GitRepo, Revisions
 from .lock import LockEntry, PathRecord
 from .metrics import parse_metrics
 from .project import Project
@@ -46,11 +47,12 @@ def verify(project_root: str, options: VerifyOptions, reporter: ConsoleReporter)
     """Rerun the stages at HEAD in a temporary worktree and judge each against HEAD's lock."""
     repo = GitRepo(project_root)
     repo.revision("HEAD")  # a clear error when there is no commit yet
+    cache = Revisions(project_root).cache  # where a cached metric's locked bytes are
     with worktree.temporary(repo, "HEAD", purpose="verify") as root:
-        return _verify_in(root, options, reporter)
+        return _verify_in(root, options, reporter, cache)
 
 
-def _verify_in(root: str, options: VerifyOptions, reporter: ConsoleReporter) -> list[StageVerdict]:
+def _verify_in(root: str, options: VerifyOptions, reporter: ConsoleReporter, cache: Cache) -> list[StageVerdict]:
     from .targets import resolve
 
     ws = open_workspace(Project(root))
@@ -67,14 +69,15 @@ def _verify_in(root: str, options: VerifyOptions, reporter: ConsoleReporter) -> 
                 verdicts.append(StageVerdict(name, "failed" if name in result.failed else "not run"))
                 continue
             metrics = {o.path for o in ws.graph.stage(name).outs if o.kind == "metric"}
-            verdicts.append(_judge(root, name, locked.get(name), produced[name], metrics, options.metrics_tolerance))
+            verdicts.append(_judge(root, name, locked.get(name), produced[name], metrics, options.metrics_tolerance,
+                                   cache))
         return verdicts
     finally:
         ws.close()
 
 
 def _judge(root: str, name: str, locked: LockEntry | None, produced: LockEntry,
-           metrics: set[str], tolerance: float | None) -> StageVerdict:
+           metrics: set[str], tolerance: float | None, cache: Cache) -> StageVerdict:
     if locked is None or locked.dropped_in_merge:
         why = "(no lock entry)" if locked is None else "(lock entry dropped in merge)"
         return StageVerdict(name, "differs", [OutDifference(why, "-", None)])
@@ -84,7 +87,7 @@ def _judge(root: str, name: str, locked: LockEntry | None, produced: LockEntry,
         new = now.get(record.path)
         if new is not None and new.hash == record.hash:
             continue
-        differences.append(_difference(root, record, new, record.path in metrics, tolerance))
+        differences.append(_difference(root, record, new, record.path in metrics, tolerance, cache))
     recorded = {record.path for record in locked.outs}
     differences += [OutDifference(path, "(not in the lock)", new.hash) for path, new in now.items()
                     if path not in recorded]
@@ -96,10 +99,10 @@ def _judge(root: str, name: str, locked: LockEntry | None, produced: LockEntry,
 
 
 def _difference(root: str, record: PathRecord, new: PathRecord | None, is_metrics: bool,
-                tolerance: float | None) -> OutDifference:
+                tolerance: float | None, cache: Cache) -> OutDifference:
     """How an out differs; for a metrics file, which values and by how much."""
     difference = OutDifference(record.path, record.hash, new.hash if new else None)
-    old_text = _locked_text(root, record) if is_metrics else None
+    old_text = _locked_text(root, record, cache) if is_metrics else None
     if new is None or old_text is None:
         return difference
     try:
@@ -113,11 +116,18 @@ def _difference(root: str, record: PathRecord, new: PathRecord | None, is_metric
     return difference
 
 
-def _locked_text(root: str, record: PathRecord) -> str | None:
-    """The locked bytes of a (metrics) out, from git at HEAD: the worktree had them before the rerun."""
+def _locked_text(root: str, record: PathRecord, cache: Cache) -> str | None:
+    """The locked bytes of a (metrics) out: from git at HEAD (the worktree had them before the
+    rerun), or for a cached one from the project's cache by the locked hash, each checked."""
     repo = GitRepo(root)
     source = repo.source(repo.revision("HEAD"))
-    return source.read_text(record.path) if source.exists(record.path) else None
+    if source.exists(record.path):
+        return source.read_text(record.path)
+    try:
+        data = cache.read_bytes(record.hash)
+    except (CorruptObject, OSError):
+        return None
+    return None if data is None else data.decode("utf-8", errors="replace")
 
 
 def _close(old: Any, new: Any, tolerance: float) -> bool:

@@ -675,8 +675,6 @@ def _cached_metric_pipeline(project, script: str) -> None:
     project.git("commit", "-qm", "acc 0.5")
 
 
-@pytest.mark.xfail(strict=True, reason="history.py reads each commit's metrics from git only; a cached "
-                                       "metric is only in the cache (metrics show/diff read it there)")
 def test_metrics_history_reads_a_cached_metric(project):
     _cached_metric_pipeline(project, WRITE_METRIC)
     project.write("params.yaml", "acc: 0.75\n")
@@ -687,8 +685,6 @@ def test_metrics_history_reads_a_cached_metric(project):
     assert [row["metrics"].get("acc") for row in rows] == [0.5, 0.75]
 
 
-@pytest.mark.xfail(strict=True, reason="verify.py reads a metric's locked values from git at HEAD only; "
-                                       "a cached metric's are in the cache")
 def test_verify_compares_a_cached_metrics_values_within_tolerance(project):
     noisy = WRITE_METRIC.replace("float(sys.argv[2])", "float(sys.argv[2]) + random.random() * 1e-9")
     _cached_metric_pipeline(project, "import random\n" + noisy)
