@@ -35,7 +35,8 @@ class NewStage:
     deps: tuple[str, ...] = ()
     outs: tuple[str, ...] = ()
     params: tuple[str, ...] = ()  # as on the command line: "a.b,c" or "file.yaml:k1,k2" or "file.yaml:"
-    metrics: tuple[str, ...] = ()
+    metrics: tuple[str, ...] = ()  # cached, as DVC's -m
+    metrics_no_cache: tuple[str, ...] = ()  # kept in git ({cache: false}), as DVC's -M
     desc: str | None = None
 
 
@@ -114,8 +115,9 @@ def _body(new: NewStage):
     if new.desc:
         body["desc"] = new.desc
     body["cmd"] = new.cmd
+    uncached = [{path: {"cache": False}} for path in new.metrics_no_cache]
     for key, values in (("deps", new.deps), ("params", _params(new.params)), ("outs", new.outs),
-                        ("metrics", new.metrics)):
+                        ("metrics", [*new.metrics, *uncached])):
         if values:
             body[key] = _list(values)
     return body

@@ -138,3 +138,19 @@ def test_stage_add_to_a_broken_pipeline_names_the_line_and_changes_nothing(proje
     result = project.fails("stage", "add", "-n", "b", "-o", "b.txt", "echo b > b.txt")
     assert "pipeline.yaml:3:" in result.stderr and "invalid YAML" in result.stderr
     assert project.read("pipeline.yaml") == broken
+
+
+def test_stage_add_metrics_are_cached_with_m_and_kept_in_git_with_capital_m(pipeline):
+    pipeline.ok("stage", "add", "-n", "score", "-m", "cached.json", "-M", "in_git.json",
+                "echo {} > cached.json && echo {} > in_git.json")
+    assert pipeline.read("pipeline.yaml").endswith("""\
+  score:
+    cmd: echo {} > cached.json && echo {} > in_git.json
+    metrics:
+      - cached.json
+      - in_git.json:
+          cache: false
+""")
+    pipeline.ok("repro", "score")
+    assert "/cached.json" in pipeline.read(".gitignore")
+    assert "in_git.json" not in pipeline.read(".gitignore")

@@ -14,7 +14,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                     "checked with the rest of the pipeline first (name, cycles, outs made twice, params); "
                     "if it does not fit, pipeline.yaml is left as it was.",
         epilog="Example: pipetool stage add -n train -d train.py -d data/features -p train.lr,train.epochs "
-               "-o models/model.pkl -m metrics.json python train.py")
+               "-o models/model.pkl -M metrics.json python train.py")
     add.add_argument("-n", "--name", required=True, help="the stage's name (letters, digits, '-', '_', '.')")
     add.add_argument("-d", "--deps", action="append", default=[], metavar="PATH",
                      help="a file or folder the stage reads (repeat for more)")
@@ -24,7 +24,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                      help="params the stage uses: 'train.lr,train.epochs' (params.yaml), 'other.yaml:a,b', "
                           "or 'other.yaml:' for the whole file")
     add.add_argument("-m", "--metrics", action="append", default=[], metavar="PATH",
-                     help="a metrics file the stage writes (kept in git, not cached)")
+                     help="a metrics file the stage writes, cached as outs are (as DVC's -m)")
+    add.add_argument("-M", "--metrics-no-cache", action="append", default=[], metavar="PATH",
+                     help="a metrics file the stage writes, kept in git rather than cached (as DVC's -M)")
     add.add_argument("--desc", help="a one-line description")
     add.add_argument("--run", action="store_true", help="run the stage (with what it needs) once it is added")
     add.add_argument("command", nargs=argparse.REMAINDER, metavar="CMD",
@@ -42,6 +44,7 @@ def run(args: argparse.Namespace) -> int:
     project = find()
     new = NewStage(name=args.name, cmd=command_text(args.command), deps=tuple(args.deps),
                    outs=tuple(args.outs), params=tuple(args.params), metrics=tuple(args.metrics),
+                   metrics_no_cache=tuple(args.metrics_no_cache),
                    desc=args.desc)
     added = add(project.root, new)
     print(f"Added stage '{new.name}' to pipeline.yaml.")
