@@ -8,14 +8,17 @@ target names it.
 
 Finding the files is a walk of the project that does not enter folders no pipeline lives in:
 hidden ones (.git, .venv, .pipetool, .dvc...), __pycache__ and node_modules, virtual
-environments (a folder with pyvenv.cfg), symlinked folders, and a folder holding its own
-.pipetool (a project of its own).
+environments (a folder with pyvenv.cfg), symlinked folders, a folder holding its own .pipetool
+(a project of its own), and the folders `.pipetoolignore` at the project's root names (as
+`.dvcignore` does for DVC: examples, test data).
 """
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import posixpath
+import stat
 import time
 from collections.abc import Iterable
 from typing import Any
@@ -24,7 +27,9 @@ PIPELINE_FILE = "pipeline.yaml"
 LOCK_FILE = "pipeline.lock"
 _SKIPPED = frozenset({"__pycache__", "node_modules"})
 DISCOVERY_CACHE = "pipelines.cache"
-_DISCOVERY_VERSION = 2
+_DISCOVERY_VERSION = 3
+IGNORE_FILE = ".pipetoolignore"
+MAX_IGNORE_BYTES = 64 * 1024
 
 
 def address(file: str, name: str) -> str:
@@ -64,22 +69,55 @@ def discover(root: str, state_dir: str | None = None) -> list[str]:
     a stat per folder. A folder changed in the two seconds before it was listed is listed again
     next time, since its time may not move for a change made in the same tick.
     """
+    ignored = ignore_patterns(_read_ignore(root))
     if state_dir is None:
-        return _walk(root, {})[0]
+        return _walk(root, {}, ignored)[0]
     from . import trusted_cache
 
     path = os.path.join(state_dir, DISCOVERY_CACHE)
     kept = trusted_cache.load(path, DISCOVERY_CACHE)
     here = os.path.abspath(root)
-    usable = isinstance(kept, dict) and (kept.get("version"), kept.get("root")) == (_DISCOVERY_VERSION, here)
+    usable = isinstance(kept, dict) and \
+        (kept.get("version"), kept.get("root"), kept.get("ignored")) == (_DISCOVERY_VERSION, here, ignored)
     known = kept["folders"] if usable else {}
-    files, folders = _walk(root, known)
+    files, folders = _walk(root, known, ignored)
     if folders != known:
-        trusted_cache.save(path, DISCOVERY_CACHE, {"version": _DISCOVERY_VERSION, "root": here, "folders": folders})
+        trusted_cache.save(path, DISCOVERY_CACHE, {"version": _DISCOVERY_VERSION, "root": here,
+                                                   "ignored": ignored, "folders": folders})
     return files
 
 
-def _walk(root: str, known: dict) -> tuple[list[str], dict]:
+def _read_ignore(root: str) -> str:
+    """The project's .pipetoolignore: a regular file inside it (not a link, pipe or device), or ''."""
+    try:
+        fd = os.open(os.path.join(root, IGNORE_FILE), os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return ""
+    with open(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return ""
+        return handle.read(MAX_IGNORE_BYTES).decode("utf-8", errors="replace")
+
+
+def ignore_patterns(text: str) -> tuple[str, ...]:
+    """The folder patterns of a .pipetoolignore: one per line, `#` comments and blank lines
+    skipped, a trailing '/' dropped. A pattern with a '/' inside matches a folder's path from the
+    project's root (`examples/*`, `tests/data`); one without matches a folder's name anywhere."""
+    patterns = []
+    for line in text.splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            patterns.append(line.strip("/") if "/" in line.rstrip("/") else line.rstrip("/"))
+    return tuple(p for p in patterns if p)
+
+
+def is_ignored(rel: str, patterns: tuple[str, ...]) -> bool:
+    """Whether a folder (project-relative, no trailing '/') is one .pipetoolignore names."""
+    name = rel.rsplit("/", 1)[-1]
+    return any(fnmatch.fnmatchcase(rel if "/" in pattern else name, pattern) for pattern in patterns)
+
+
+def _walk(root: str, known: dict, ignored: tuple[str, ...] = ()) -> tuple[list[str], dict]:
     """(pipeline files, what was seen per folder: (its time or None, has a pipeline file, the
     subfolders to enter)); a folder of `known` whose time is unchanged is not listed again."""
     trusted_before = time.time_ns() - 2_000_000_000
@@ -99,7 +137,7 @@ def _walk(root: str, known: dict) -> tuple[list[str], dict]:
         folders[rel] = seen
         if seen[1]:
             found.append(rel + PIPELINE_FILE)
-        pending.extend(f"{rel}{name}/" for name in seen[2])
+        pending.extend(f"{rel}{name}/" for name in seen[2] if not (ignored and is_ignored(rel + name, ignored)))
     return ordered(found), folders
 
 
@@ -118,10 +156,13 @@ def _listed(folder: str, nested: bool) -> tuple[bool, tuple[str, ...]]:
 def files_of(source: Any) -> list[str]:
     """The pipeline files of a source: a git revision's tree, or the working tree."""
     listed = getattr(source, "paths", None)
-    return in_tree(listed()) if listed is not None else discover(source.root)
+    if listed is None:
+        return discover(source.root)
+    text = source.read_text(IGNORE_FILE) if source.exists(IGNORE_FILE) else None
+    return in_tree(listed(), ignore_patterns((text or "")[:MAX_IGNORE_BYTES]))
 
 
-def in_tree(paths: Iterable[str]) -> list[str]:
+def in_tree(paths: Iterable[str], ignored: tuple[str, ...] = ()) -> list[str]:
     """The pipeline files among a commit's paths, by the same rules as discover()."""
     paths = list(paths)
     excluded = set()  # folders of virtual environments and of projects of their own
@@ -136,7 +177,8 @@ def in_tree(paths: Iterable[str]) -> list[str]:
         parts = path.split("/")[:-1]
         if path.rsplit("/", 1)[-1] != PIPELINE_FILE or any(_skipped(part) for part in parts):
             continue
-        if not any("/".join(parts[:depth]) in excluded for depth in range(1, len(parts) + 1)):
+        folders = ["/".join(parts[:depth]) for depth in range(1, len(parts) + 1)]
+        if not any(folder in excluded or (ignored and is_ignored(folder, ignored)) for folder in folders):
             found.append(path)
     return ordered(found)
 

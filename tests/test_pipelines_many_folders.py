@@ -251,3 +251,18 @@ def test_vars_files_and_wdir_of_a_subfolder_pipeline_are_relative_to_its_folder(
     assert project.read("reports/nightly.txt") == "nightly\n"
     lock = lock_of(project, "jobs/nightly")["stages"]["report"]
     assert [o["path"] for o in lock["outs"]] == ["../../reports/nightly.txt"]
+
+
+def test_pipetoolignore_keeps_folders_out_of_the_project_now_and_at_a_revision(mono):
+    mono.cli_ok("repro", "-P")
+    broken = "stages: [this is not a pipeline\n"
+    mono.write("examples/demo/pipeline.yaml", broken)
+    mono.write("tests/data/case/pipeline.yaml", broken)
+    mono.write("vendor/fixtures/pipeline.yaml", broken)
+    assert mono.cli_fails("status").stderr.startswith("error: examples/demo/pipeline.yaml:1")
+
+    mono.write(".pipetoolignore", "# not ours\nexamples/\ntests/data\nfixtures\n")
+
+    assert mono.cli_ok("status").stdout == UP_TO_DATE
+    commit(mono, "with examples")
+    assert "0.1" in mono.cli_ok("metrics", "show", "HEAD").stdout  # the revision's walk skips them too
