@@ -113,6 +113,8 @@ def relocated(entry: LockEntry, folder: str, into: bool) -> LockEntry:
     return replace(entry, deps=tuple(replace(r, path=move(r.path)) for r in entry.deps),
                    outs=tuple(replace(r, path=move(r.path)) for r in entry.outs),
                    params={move(file): values for file, values in entry.params.items()})
+
+
 # The pickled copy of a parsed lock is only good for the same shape of entries and records.
 _CACHE_FORMAT = repr((VERSION, 6, *([f.name for f in fields(record)] for record in (LockEntry, PathRecord))))
 
