@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from .metrics import FileValues
 from .params import ABSENT
-
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,19 @@ class Row:
         if _is_number(self.old) and _is_number(self.new):
             return self.new - self.old
         return None
+
+    @property
+    def written_change(self) -> float | None:
+        """new - old as the decimal numbers the files write: 1e-06 - 1e-05 is -9e-06 and
+        0.8 - 0.9 is -0.1, where float arithmetic gives -0.09999999999999998. For tables that
+        show values as written (params), so the change needs no rounding either."""
+        change = self.change
+        if not isinstance(change, float):
+            return change
+        try:
+            return float(Decimal(repr(self.new)) - Decimal(repr(self.old)))
+        except InvalidOperation:  # inf - inf
+            return change
 
     @property
     def changed(self) -> bool:

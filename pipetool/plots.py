@@ -4,16 +4,17 @@
 from __future__ import annotations
 
 import base64
-import csv
+import dataclasses
 import html
 import io
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import PipetoolError
 from .stage import Stage
-from .yamlfile import load_data
+from .tables import as_number, category, cell_value, parse_table
 
 CONFUSION = "confusion"
 CONFUSION_NORMALIZED = "confusion_normalized"
@@ -24,6 +25,9 @@ TEMPLATES = ("linear", "simple", "smooth", SCATTER, CONFUSION, CONFUSION_NORMALI
 IMAGES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif",
           ".svg": "image/svg+xml"}
 MAX_IMAGE_BYTES = 64 * 2**20
+MAX_BARS = 500  # per chart: matplotlib takes seconds per thousand bars
+MAX_CLASSES = 50  # per confusion matrix; cells are numbered up to NUMBERED_CLASSES
+NUMBERED_CLASSES = 20
 
 
 @dataclass(frozen=True)
@@ -57,6 +61,20 @@ class PlotDefinition:
     @property
     def is_image(self) -> bool:
         return len(self.files) == 1 and _mime(self.files[0]) is not None
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return self.origin, self.id
+
+    @property
+    def draws_its_id(self) -> bool:
+        """Whether the id is the one file drawn (a folder then stands for the files inside it)."""
+        return all(file == self.id for file, _ in self.y) and all(file in (None, self.id) for file, _ in self.x)
+
+    def for_file(self, file: str) -> PlotDefinition:
+        """This definition drawing file in place of its id (a file of the folder it names)."""
+        return dataclasses.replace(self, id=file, y=tuple((file, column) for _, column in self.y),
+                                   x=tuple((None if f is None else file, column) for f, column in self.x))
 
 
 @dataclass
@@ -107,12 +125,17 @@ def stage_plots(stages: list[Stage]) -> list[PlotDefinition]:
 def collect(sides: list[tuple[str, Any, list[PlotDefinition]]]) -> list[Plot]:
     """Every plot defined at any of the (label, source, definitions) revisions, with what each
     revision has to draw; a revision whose files are missing or unreadable gets the reason.
-    A plot defined differently at two revisions keeps the definition first seen."""
+    A plot defined differently at two revisions keeps the definition first seen. A definition
+    naming a folder is a plot per file inside it (see expand)."""
+    expanded = [(label, source, *expand(definitions, source)) for label, source, definitions in sides]
+    folders = {key for *_, found, _ in expanded for key in found}
     plots: dict[tuple[str, str], Plot] = {}
-    for label, source, definitions in sides:
-        read: dict[str, Any] = {}  # file -> rows, bytes, or why not: a file two plots draw is read once
+    for label, source, definitions, _, unlisted in expanded:
+        read: dict[str, Any] = dict(unlisted)  # file -> rows, bytes, or why not: each file is read once
         for definition in definitions:
-            plot = plots.setdefault((definition.origin, definition.id), Plot(definition))
+            if definition.key in folders and not source.exists(definition.id):
+                continue  # a folder at another revision, absent here: its files' plots say so
+            plot = plots.setdefault(definition.key, Plot(definition))
             _gather(plot, label, source, read)
     result = list(plots.values())
     for plot in result:
@@ -120,8 +143,44 @@ def collect(sides: list[tuple[str, Any, list[PlotDefinition]]]) -> list[Plot]:
         if template is not None and template not in TEMPLATES:
             plot.notes.append(f"template '{template}' is not one pipetool draws: drawn as lines "
                               f"(built in: {', '.join(TEMPLATES)})")
-        series(plot)  # records the revisions whose columns are missing
+        plot.notes.extend(_drawing_notes(plot, series(plot)))  # series records revisions missing columns
     return result
+
+
+def expand(definitions: list[PlotDefinition], source: Any
+           ) -> tuple[list[PlotDefinition], set[tuple[str, str]], dict[str, str]]:
+    """The definitions as one revision draws them, the keys of those that named a folder, and
+    why a folder could not be listed, by path (its definition is kept, to show the reason).
+
+    As in DVC (`plots: [dvclive/plots/metrics: {x: step}]`), a definition whose id is a folder
+    is one per file inside it, recursively, each with the folder's options; a file that a
+    definition of a file or folder nearer to it names (in the same pipeline file) is left to
+    that one."""
+    from .metrics import folder_files
+
+    ids = {definition.key for definition in definitions if definition.draws_its_id}
+    result: list[PlotDefinition] = []
+    folders: set[tuple[str, str]] = set()
+    unlisted: dict[str, str] = {}
+    for definition in definitions:
+        try:
+            files = folder_files(source, definition.id) if definition.draws_its_id else None
+        except PipetoolError as exc:
+            unlisted[definition.id] = exc.message
+            files = None
+        if files is None:
+            result.append(definition)
+            continue
+        folders.add(definition.key)
+        result.extend(definition.for_file(file) for file in files if not _nearer(definition, file, ids))
+    return result, folders, unlisted
+
+
+def _nearer(definition: PlotDefinition, file: str, ids: set[tuple[str, str]]) -> bool:
+    """Whether another definition of the same pipeline file names file, or a folder holding it
+    inside this definition's folder."""
+    return any(origin == definition.origin and len(other) > len(definition.id)
+               and (file == other or file.startswith(other + "/")) for origin, other in ids)
 
 
 def _gather(plot: Plot, label: str, source: Any, read: dict[str, Any]) -> None:
@@ -150,17 +209,47 @@ def _read(source: Any, path: str, read: dict[str, Any], image: bool) -> Any:
     """A plot file's rows (or an image's bytes) at one revision, or why there are none."""
     if path not in read:
         try:
-            if image:
+            if _is_folder(source, path):
+                read[path] = ("a folder: a plot draws each file of a folder that is its id "
+                              "(e.g. '- dvclive/plots/metrics: {x: step}'), not one named in its x or y")
+            elif image:
                 data = _read_bytes(source, path)
                 read[path] = data if data is not None else "not found at this revision"
             else:
-                text = source.read_text(path)
+                text = _read_text(source, path)
                 read[path] = parse_table(text, path) if text is not None else "not found at this revision"
         except PipetoolError as exc:
             read[path] = exc.message
         except ValueError as exc:
             read[path] = f"unreadable: {exc}"
     return read[path]
+
+
+def _is_folder(source: Any, path: str) -> bool:
+    import os
+
+    if getattr(source, "is_revision", False):
+        return source.exists(path) and source.read_bytes(path) is None
+    return os.path.isdir(os.path.join(source.root, path))
+
+
+def _read_text(source: Any, path: str) -> str | None:
+    """A plot file's text; one in the working tree over the bound is refused before it is read."""
+    import os
+
+    from .yamlfile import MAX_DATA_BYTES
+
+    if not getattr(source, "is_revision", False):
+        check = getattr(source, "check", None)
+        if check is not None:
+            check(path)  # inside the project, a regular file (see ProjectFiles), before its size is asked
+        try:
+            size = os.stat(os.path.join(source.root, path)).st_size
+        except OSError:
+            size = 0  # the reader says why
+        if size > MAX_DATA_BYTES:
+            raise PipetoolError(f"over {MAX_DATA_BYTES // 2**20} MiB: not drawn", file=path)
+    return source.read_text(path)
 
 
 def _read_bytes(source: Any, path: str) -> bytes | None:
@@ -228,12 +317,14 @@ def _revision_series(definition: PlotDefinition, revision: str, tables: dict[str
 
 
 def _require(rows: list[dict], column: str, file: str) -> None:
-    if rows and column not in rows[0]:
-        raise ValueError(f"{file} has no column '{column}' (it has {', '.join(map(str, rows[0]))})")
+    """A column some row has (JSON records may leave keys out); ValueError naming those there are."""
+    if rows and not any(column in row for row in rows):
+        names = list(dict.fromkeys(str(key) for row in rows[:100] for key in row))
+        raise ValueError(f"{file} has no column '{column}' (it has {', '.join(names) or 'none'})")
 
 
 def _last_column(rows: list[dict]) -> str:
-    return str(list(rows[0])[-1]) if rows and rows[0] else "y"
+    return list(rows[0])[-1] if rows and rows[0] else "y"
 
 
 def _common_prefix(files: list[str]) -> int:
@@ -246,35 +337,67 @@ def _common_prefix(files: list[str]) -> int:
     return len(posixpath.commonpath(list(unique)))
 
 
-def parse_table(text: str, path: str) -> list[dict]:
-    """Rows of a CSV/TSV, JSON or YAML plot file; raises ValueError when it is not a table.
-
-    In JSON or YAML, the rows are a list of records, or lists of records under keys (as DVCLive
-    writes `{"roc": [...]}`), records of several lists joined by position, as DVC joins them.
-    """
-    if path.endswith((".csv", ".tsv")):
-        reader = csv.DictReader(io.StringIO(text), delimiter="\t" if path.endswith(".tsv") else ",")
-        return [{k: _number(v) for k, v in row.items()} for row in reader]
-    data = load_data(text, path)
-    if isinstance(data, dict):
-        lists = [value for value in data.values() if isinstance(value, list)]
-        if lists and all(isinstance(row, dict) for value in lists for row in value):
-            data = [dict(item for rows in lists if i < len(rows) for item in rows[i].items())
-                    for i in range(max(map(len, lists)))]
-    if not isinstance(data, list) or not all(isinstance(row, dict) for row in data):
-        raise ValueError("expected a list of records, e.g. [{\"x\": 1, \"y\": 2}, ...]")
-    return data
+def _numeric_x(drawn: list[Series]) -> bool:
+    """Whether the x axis is numbers (the row number, or any x value a number), else text."""
+    return any(line.x_name is None or any(not math.isnan(as_number(x)) for x in line.xs) for line in drawn)
 
 
-def _number(text: Any) -> Any:
-    try:
-        return int(text)
-    except (TypeError, ValueError):
-        pass
-    try:
-        return float(text)
-    except (TypeError, ValueError):
-        return text
+def _points(line: Series, numeric_x: bool) -> tuple[list, list[float], list[tuple[str, Any]]]:
+    """(xs, ys, the column and value found not a number, one per row not drawn) of a line: a
+    row whose y (or, on a number axis, x) is not a number leaves a gap, as Vega-Lite leaves one."""
+    ys = [as_number(y) for y in line.ys]
+    xs = [as_number(x) for x in line.xs] if numeric_x else [category(x) for x in line.xs]
+    bad = [(line.y_name, raw_y) if math.isnan(y) else (str(line.x_name), raw_x)
+           for x, y, raw_x, raw_y in zip(xs, ys, line.xs, line.ys)
+           if math.isnan(y) or (numeric_x and math.isnan(x))]
+    return xs, ys, bad
+
+
+def _bars_of(line: Series, ordered: bool) -> tuple[list[tuple[str, float]], int]:
+    """(name, length) of each bar drawn, and how many rows have a length that is not a number."""
+    pairs = [(category(name), as_number(value)) for name, value in zip(line.ys, line.xs)]
+    drawn = [pair for pair in pairs if not math.isnan(pair[1])]
+    if ordered:
+        drawn.sort(key=lambda pair: pair[1])
+    return (drawn[-MAX_BARS:] if ordered else drawn[:MAX_BARS]), len(pairs) - len(drawn)
+
+
+def _classes(line: Series) -> list[str]:
+    return sorted({category(v) for v in line.xs} | {category(v) for v in line.ys})
+
+
+def _drawing_notes(plot: Plot, drawn: list[Series]) -> list[str]:
+    """What the chart leaves out, per revision and line: rows whose values are not numbers,
+    bars past MAX_BARS, confusion matrices of more than MAX_CLASSES classes."""
+    template = plot.definition.template
+    notes = []
+    numeric_x = _numeric_x(drawn)
+    for line in drawn:
+        where = f"{line.revision}: {line.label}" if line.label != line.y_name else line.revision
+        if template in (CONFUSION, CONFUSION_NORMALIZED):
+            count = len(_classes(line))
+            if count > MAX_CLASSES:
+                notes.append(f"{where}: {count} classes, more than the {MAX_CLASSES} a matrix shows: not drawn")
+            continue
+        if template in BARS:
+            _, skipped = _bars_of(line, template == BARS[1])
+            bad = [(line.x_name or "x", value) for value in line.xs if math.isnan(as_number(value))]
+            if len(line.ys) - skipped > MAX_BARS:
+                which = "the largest" if template == BARS[1] else "the first"
+                notes.append(f"{where}: {len(line.ys) - skipped} bars: {which} {MAX_BARS} drawn")
+        else:
+            bad = _points(line, numeric_x)[2]
+        if bad:
+            notes.append(_not_drawn(where, bad, len(line.ys)))
+    return notes
+
+
+def _not_drawn(where: str, bad: list[tuple[str, Any]], total: int) -> str:
+    """The note for rows not drawn, given (column, value) of each."""
+    columns = " or ".join(f"'{name}'" for name in dict.fromkeys(name for name, _ in bad))
+    large = any(isinstance(cell_value(value), (int, float)) and not isinstance(value, bool) for _, value in bad)
+    return (f"{where}: {len(bad)} of {total} rows not drawn: {columns} is not a number "
+            f"{'(or not within ±1e300) ' if large else ''}there")
 
 
 def render_html(plots: list[Plot], title: str) -> str:
@@ -286,6 +409,7 @@ def render_html(plots: list[Plot], title: str) -> str:
              "figure{display:inline-block;margin:0 1em 1em 0}</style></head><body>",
              f"<h1>{html.escape(title)}</h1>"]
     for plot in plots:
+        chart = _chart(plot) if plot.tables else None  # first: a chart that fails adds a note
         parts.append(f"<h2>{html.escape(plot.definition.heading)}</h2>")
         parts.extend(f"<p class='note'>{html.escape(note)}</p>" for note in plot.notes)
         for revision, error in plot.errors.items():
@@ -295,8 +419,9 @@ def render_html(plots: list[Plot], title: str) -> str:
             mime = _mime(plot.definition.files[0])
             parts.extend(f"<figure><img alt='{alt}' src='data:{mime};base64,{base64.b64encode(data).decode()}'>"
                          f"<figcaption>{html.escape(rev)}</figcaption></figure>" for rev, data in plot.images.items())
+        if chart is not None:
+            parts.append(f"<img alt='{alt}' src='data:image/png;base64,{chart}'>")
         if plot.tables:
-            parts.append(f"<img alt='{alt}' src='data:image/png;base64,{_png(plot)}'>")
             parts.append(_series_table(plot))
     parts.append("</body></html>")
     return "\n".join(parts)
@@ -310,6 +435,21 @@ def _series_table(plot: Plot) -> str:
             f"</table><pre class='data'>{payload}</pre></details>")
 
 
+def _chart(plot: Plot) -> str | None:
+    """The PNG of a plot, base64; None, with a note saying why, where matplotlib cannot draw it.
+    Values are checked before they reach matplotlib (see tables.as_number); this is the last guard,
+    so that no file's content makes `plots show` stop with a traceback."""
+    import warnings
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # missing glyphs, an empty legend: the page says what matters
+            return _png(plot)
+    except (ValueError, TypeError, ArithmeticError, RuntimeError, MemoryError) as exc:
+        plot.notes.append(f"not drawn: matplotlib could not draw these values ({type(exc).__name__}: {exc})")
+        return None
+
+
 def _png(plot: Plot) -> str:
     import matplotlib
 
@@ -318,15 +458,18 @@ def _png(plot: Plot) -> str:
 
     template = plot.definition.template
     drawn = series(plot)
-    if template in (CONFUSION, CONFUSION_NORMALIZED):
-        figure = _confusion(plt, plot.definition, drawn, normalized=template == CONFUSION_NORMALIZED)
-    elif template in BARS:
-        figure = _bars(plt, plot.definition, drawn, ordered=template == BARS[1])
-    else:
-        figure = _lines(plt, plot.definition, drawn, points=template == SCATTER)
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=90)
-    plt.close(figure)
+    with matplotlib.rc_context({"text.parse_math": False}):  # a '$' in a column name is text, not TeX
+        if template in (CONFUSION, CONFUSION_NORMALIZED):
+            figure = _confusion(plt, plot.definition, drawn, normalized=template == CONFUSION_NORMALIZED)
+        elif template in BARS:
+            figure = _bars(plt, plot.definition, drawn, ordered=template == BARS[1])
+        else:
+            figure = _lines(plt, plot.definition, drawn, points=template == SCATTER)
+        try:
+            buffer = io.BytesIO()
+            figure.savefig(buffer, format="png", dpi=90)
+        finally:
+            plt.close(figure)
     return base64.b64encode(buffer.getvalue()).decode()
 
 
@@ -349,9 +492,13 @@ def _line_label(line: Series, drawn: list[Series]) -> str:
 
 def _lines(plt, definition: PlotDefinition, drawn: list[Series], points: bool):
     figure, ax = plt.subplots(figsize=(7, 4.5))
+    numeric_x = _numeric_x(drawn)
     for line in drawn:
-        draw = ax.scatter if points else ax.plot
-        draw(line.xs, line.ys, label=_line_label(line, drawn))
+        xs, ys, bad = _points(line, numeric_x)
+        if points:
+            ax.scatter(xs, ys, label=_line_label(line, drawn))
+        else:  # with gaps, a marker per point: one alone between two gaps would not show
+            ax.plot(xs, ys, label=_line_label(line, drawn), marker="." if bad else None)
     x_label, y_label = _axis_labels(definition, drawn)
     ax.set_xlabel(x_label)
     ax.set_ylabel(y_label)
@@ -362,7 +509,7 @@ def _lines(plt, definition: PlotDefinition, drawn: list[Series], points: bool):
 
 
 def _panels(plt, count: int):
-    figure, axes = plt.subplots(1, count, figsize=(4.2 * count, 4), squeeze=False)
+    figure, axes = plt.subplots(1, max(count, 1), figsize=(4.2 * max(count, 1), 4), squeeze=False)
     return figure, axes[0]
 
 
@@ -372,36 +519,40 @@ def _confusion(plt, definition: PlotDefinition, drawn: list[Series], normalized:
     figure, axes = _panels(plt, len(drawn))
     x_label, y_label = _axis_labels(definition, drawn)
     for ax, line in zip(axes, drawn):
-        labels = sorted({str(v) for v in line.xs} | {str(v) for v in line.ys})
+        ax.set_title(_line_label(line, drawn) or line.revision)
+        labels = _classes(line)
+        if not labels or len(labels) > MAX_CLASSES:
+            ax.text(0.5, 0.5, f"{len(labels)} classes: not drawn" if labels else "no rows", ha="center")
+            ax.set_axis_off()
+            continue
         index = {label: i for i, label in enumerate(labels)}
         counts = [[0.0] * len(labels) for _ in labels]  # [predicted][actual]
         for actual, predicted in zip(line.xs, line.ys):
-            counts[index[str(predicted)]][index[str(actual)]] += 1
+            counts[index[category(predicted)]][index[category(actual)]] += 1
         if normalized:
             totals = [sum(counts[p][a] for p in range(len(labels))) or 1 for a in range(len(labels))]
             counts = [[cell / totals[a] for a, cell in enumerate(row)] for row in counts]
         ax.imshow(counts, cmap="Blues")
-        for i, row in enumerate(counts):
-            for j, cell in enumerate(row):
-                ax.text(j, i, f"{cell:.2f}" if normalized else str(int(cell)), ha="center", va="center")
+        if len(labels) <= NUMBERED_CLASSES:
+            for i, row in enumerate(counts):
+                for j, cell in enumerate(row):
+                    ax.text(j, i, f"{cell:.2f}" if normalized else str(int(cell)), ha="center", va="center")
         ax.set_xticks(range(len(labels)), labels)
         ax.set_yticks(range(len(labels)), labels)
         ax.set_xlabel(x_label)
         ax.set_ylabel(y_label)
-        ax.set_title(_line_label(line, drawn) or line.revision)
     figure.tight_layout()
     return figure
 
 
 def _bars(plt, definition: PlotDefinition, drawn: list[Series], ordered: bool):
-    """Horizontal bars: the x values, one bar per y value (its name), per revision and y."""
+    """Horizontal bars: the x values, one bar per y value (its name), per revision and y; a row
+    whose x is not a number has no bar (see _drawing_notes)."""
     figure, axes = _panels(plt, len(drawn))
     x_label, y_label = _axis_labels(definition, drawn)
     for ax, line in zip(axes, drawn):
-        pairs = list(zip([str(v) for v in line.ys], line.xs))
-        if ordered:
-            pairs.sort(key=lambda pair: pair[1] if isinstance(pair[1], (int, float)) else 0)
-        ax.barh([name for name, _ in pairs], [value for _, value in pairs])
+        bars, _ = _bars_of(line, ordered)
+        ax.barh([name for name, _ in bars], [value for _, value in bars])
         ax.set_xlabel(x_label)
         ax.set_ylabel(y_label)
         ax.set_title(_line_label(line, drawn) or line.revision)

@@ -5,13 +5,18 @@ from __future__ import annotations
 
 import argparse
 
-from .common import add_diff_parser, print_diff
+from .common import add_diff_parser
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.epilog = "Example: pipetool params diff HEAD~1"
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     add_diff_parser(actions, "params", "pipetool params diff HEAD~1")
+    diff = actions.choices["diff"]
+    diff.set_defaults(precision=None)  # params are shown as written, as DVC shows them
+    for action in diff._actions:  # argparse has no public way to reword an option's help
+        if action.dest == "precision":
+            action.help = "round numbers to N digits after the point (default: as the params files write them)"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -25,5 +30,31 @@ def run(args: argparse.Namespace) -> int:
     for rev in (args.a, args.b):
         label, source, stages, top = load_revision(revisions, rev)
         sides.append((label, read_params(source, stages, top.params)))
-    print_diff(sides, args, "Param")
+    _print_diff(sides, args)
     return 0
+
+
+def _print_diff(sides, args: argparse.Namespace) -> None:
+    """As `metrics diff` prints its table (cli/common.py), but values as the files write them
+    (1e-05 -> 1e-06 is not 1e-05 -> 0.0), unless --precision says otherwise."""
+    import json
+
+    from ..compare import diff
+    from ..tables import fmt, render
+    from .common import diff_json, print_side_errors
+
+    (old_label, old), (new_label, new) = sides
+    rows = diff(old, new, show_all=args.all)
+    print_side_errors(sides, args.json)
+    if args.json:
+        print(json.dumps(diff_json(rows), indent=2, default=str))
+        return
+    if not rows:
+        print(f"No param changed between {old_label} and {new_label}.")
+        return
+    table = []
+    for row in rows:
+        change = row.change if args.precision is not None else row.written_change
+        table.append([row.path, row.key, fmt(row.old, args.precision), fmt(row.new, args.precision),
+                      "-" if change is None else fmt(change, args.precision)])
+    print(render(["Path", "Param", old_label, new_label, "Change"], table, "md" if args.md else "plain"))

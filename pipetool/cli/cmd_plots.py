@@ -37,13 +37,21 @@ def run(args: argparse.Namespace) -> int:
         sides.append((label, source, stage_plots(stages) + list(top.plots)))
     plots = collect(sides)
     if not plots:
-        print("No plots declared in pipeline.yaml.")
+        declared = any(definitions for _, _, definitions in sides)
+        print("Nothing to draw: the plot folders pipeline.yaml names hold no files." if declared
+              else "No plots declared in pipeline.yaml.")
         return 0
     atomic_write(args.out, render_html(plots, "pipetool plots"), durable=False)
     for plot in plots:
         for note in plot.notes:
-            print(f"{plot.definition.heading}: {note}")
+            print(_printable(f"{plot.definition.heading}: {note}"))
         for revision, error in plot.errors.items():
-            print(f"{plot.definition.heading} at {revision}: {error}")
+            print(_printable(f"{plot.definition.heading} at {revision}: {error}"))
     print(f"Wrote {args.out}: {len(plots)} plot(s); open it in a browser")
     return 0
+
+
+def _printable(text: str) -> str:
+    """A line holding text from the plot files (column names, values), with any control
+    character written as its escape: a terminal would obey it."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
