@@ -255,15 +255,17 @@ def _from_cache(source: Source, path: str, cache: Cache | None) -> tuple[str | N
     return data.decode("utf-8", errors="replace"), ""
 
 
-def read_params(source: Source, stages: list[Stage], whole: tuple[str, ...] | list[str] = ()) -> dict[str, FileValues]:
-    """The params the stages use, per params file, and every key of the `whole` files
-    (pipeline.yaml's top-level `params`, which DVC shows whether or not a stage uses them)."""
+def read_params(source: Source, stages: list[Stage], whole: tuple[str, ...] | list[str] = (),
+                deps_only: bool = False) -> dict[str, FileValues]:
+    """Every key of the params files the stages use and of the `whole` files (pipeline.yaml's
+    top-level `params`), as DVC's `params diff` lists them; deps_only: only the keys the stages
+    use (DVC's --deps)."""
     files = ParamsFiles(source)
-    whole_files, problems = expand_folders(source, whole)
+    whole_files, problems = expand_folders(source, () if deps_only else whole)
     wanted: dict[str, set[str] | None] = dict.fromkeys(whole_files)
     for stage in stages:
         for dep in stage.params:
-            if dep.keys is None or wanted.get(dep.file, set()) is None:
+            if not deps_only or dep.keys is None or wanted.get(dep.file, set()) is None:
                 wanted[dep.file] = None
             else:
                 wanted.setdefault(dep.file, set()).update(dep.keys)
@@ -274,8 +276,8 @@ def read_params(source: Source, stages: list[Stage], whole: tuple[str, ...] | li
         except PipetoolError as exc:
             result[file] = FileValues(error=exc.message)
             continue
-        if keys is None:
-            result[file] = FileValues(flatten(data) if isinstance(data, dict) else {})
+        if keys is None:  # a whole file: its keys sorted, as the used keys below
+            result[file] = FileValues(dict(sorted(flatten(data).items())) if isinstance(data, dict) else {})
             continue
         values: dict[str, Any] = {}
         for key in sorted(keys):

@@ -660,15 +660,23 @@ def test_params_diff_shows_a_change_in_each_of_the_three_forms(project):
     )
 
 
-def test_params_diff_ignores_keys_no_stage_uses(project):
+def test_params_diff_lists_every_key_of_the_params_files_and_deps_only_those_used(project):
+    # as DVC: `params diff` shows every key of the tracked params files, `--deps` the used ones
     three_params_forms(project)
     project.write("params.yaml", "train:\n  lr: 0.1\n  epochs: 4\nunused: 2\n")
     project.write("model.yaml", "model:\n  depth: 3\n  width: 16\n")
     commit(project, "only unused params changed")
     assert project.ok("params", "diff", "HEAD~1", "HEAD").stdout == (
+        "Path         Param         HEAD~1    HEAD    Change\n"
+        "-----------  ------------  --------  ------  --------\n"
+        "model.yaml   model.width   8         16      8\n"
+        "params.yaml  train.epochs  3         4       1\n"
+        "params.yaml  unused        1         2       1\n"
+    )
+    assert project.ok("params", "diff", "HEAD~1", "HEAD", "--deps").stdout == (
         "No param changed between HEAD~1 and HEAD.\n"
     )
-    everything = project.ok("params", "diff", "HEAD~1", "HEAD", "--all").stdout
+    everything = project.ok("params", "diff", "HEAD~1", "HEAD", "--all", "--deps").stdout
     assert "train.lr" in everything and "model.depth" in everything and "opt.momentum" in everything
     for unused in ("unused", "epochs", "width"):
         assert unused not in everything

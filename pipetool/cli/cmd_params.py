@@ -1,5 +1,6 @@
-"""`pipetool params diff`: the params the stages use, and the params files pipeline.yaml lists at
-its top level, compared between two revisions."""
+"""`pipetool params diff`: every key of the params files the stages use and of those
+pipeline.yaml lists at its top level (--deps: the keys the stages use), compared between two
+revisions."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_diff_parser(actions, "params", "pipetool params diff HEAD~1")
     diff = actions.choices["diff"]
     diff.set_defaults(precision=None)  # params are shown as written, as DVC shows them
+    diff.add_argument("--deps", action="store_true",
+                      help="only the params the stages use (default: every key of their params files)")
     for action in diff._actions:  # argparse has no public way to reword an option's help
         if action.dest == "precision":
             action.help = "round numbers to N digits after the point (default: as the params files write them)"
@@ -29,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
     sides = []
     for rev in (args.a, args.b):
         label, source, stages, top = load_revision(revisions, rev)
-        sides.append((label, read_params(source, stages, top.params)))
+        sides.append((label, read_params(source, stages, top.params, deps_only=args.deps)))
     _print_diff(sides, args)
     return 0
 
