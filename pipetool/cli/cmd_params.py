@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import argparse
 
-from .common import add_diff_parser
+from .common import add_diff_parser, print_diff
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -33,31 +33,5 @@ def run(args: argparse.Namespace) -> int:
     for rev in (args.a, args.b):
         label, source, stages, top = load_revision(revisions, rev)
         sides.append((label, read_params(source, stages, top.params, deps_only=args.deps)))
-    _print_diff(sides, args)
+    print_diff(sides, args, "Param")
     return 0
-
-
-def _print_diff(sides, args: argparse.Namespace) -> None:
-    """As `metrics diff` prints its table (cli/common.py), but values as the files write them
-    (1e-05 -> 1e-06 is not 1e-05 -> 0.0), unless --precision says otherwise."""
-    import json
-
-    from ..compare import diff
-    from ..tables import fmt, render
-    from .common import diff_json, print_side_errors
-
-    (old_label, old), (new_label, new) = sides
-    rows = diff(old, new, show_all=args.all)
-    print_side_errors(sides, args.json)
-    if args.json:
-        print(json.dumps(diff_json(rows), indent=2, default=str))
-        return
-    if not rows:
-        print(f"No param changed between {old_label} and {new_label}.")
-        return
-    table = []
-    for row in rows:
-        change = row.change if args.precision is not None else row.written_change
-        table.append([row.path, row.key, fmt(row.old, args.precision), fmt(row.new, args.precision),
-                      "-" if change is None else fmt(change, args.precision)])
-    print(render(["Path", "Param", old_label, new_label, "Change"], table, "md" if args.md else "plain"))

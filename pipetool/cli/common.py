@@ -50,7 +50,8 @@ def add_revision_listing(parser) -> None:
 
 
 def print_diff(sides, args, what: str) -> None:
-    """The table of a metrics or params diff between two (label, files) sides."""
+    """The table of a metrics or params diff between two (label, files) sides. With --precision
+    unset (params diff), values and changes are shown as the files write them (1e-05 -> 1e-06)."""
     import json
 
     from ..compare import diff
@@ -65,8 +66,11 @@ def print_diff(sides, args, what: str) -> None:
     if not rows:
         print(f"No {what.lower()} changed between {old_label} and {new_label}.")
         return
-    table = [[row.path, row.key, fmt(row.old, args.precision), fmt(row.new, args.precision),
-              "-" if row.change is None else fmt(row.change, args.precision)] for row in rows]
+    table = []
+    for row in rows:
+        change = row.change if args.precision is not None else row.written_change
+        table.append([row.path, row.key, fmt(row.old, args.precision), fmt(row.new, args.precision),
+                      "-" if change is None else fmt(change, args.precision)])
     print(render(["Path", what, old_label, new_label, "Change"], table, "md" if args.md else "plain"))
 
 
