@@ -18,7 +18,7 @@ from typing import Any
 
 import xxhash
 
-from . import lock_yaml, safepath, trusted_cache, yamlfile
+from . import lock_yaml, safepath, stamps, trusted_cache, yamlfile
 from .errors import LockError, SpecError
 from .hashing import HashInfo, is_hash
 from .pipelines import LOCK_FILE, PIPELINE_FILE, address, file_of, folder_of, lock_of, split
@@ -272,7 +272,7 @@ class LockStore:
         self._blocks: dict[str, Blocks] = {}  # per lock file, its blocks when the parse cache had them
         self._cache: dict | None = None  # lock path -> its parse, see _remember
         self._cache_changed = False
-        self._raws: dict[str, bytes | None] = {}  # each pipeline file's lock bytes, as read or written
+        self._keys: dict[str, str] = {}  # each pipeline file's lock digest (_base), as read or written
 
     def _lock_bytes(self, relpath: str) -> bytes | None:
         full = os.path.join(self.root, relpath)
@@ -297,42 +297,50 @@ class LockStore:
                             hint=f"remove the link (git rm {relpath}); 'pipetool repro' writes a lock anew") from None
         return os.open(os.path.join(self.root, relpath), os.O_RDONLY | os.O_CLOEXEC)
 
-    def _all_bytes(self) -> dict[str, bytes | None]:
-        return {file: self._lock_bytes(lock_of(file)) for file in self.files}
-
     def read(self, ignore_lock: bool = False) -> dict[str, LockEntry]:
         """Entries as of the last finished stage; ignore_lock drops a broken lock file."""
-        raws = self._all_bytes()
-        self._raws = dict(raws)
         entries: dict[str, LockEntry] = {}
-        for file, raw in raws.items():
-            if raw is None:
-                continue
+        self._keys = {}
+        for file in self.files:
             try:
-                entries.update(self._parse_cached(file, raw))
+                entries.update(self._entries(file))
             except LockError:
                 if not ignore_lock:
                     raise
         self._save_cache()
-        replayed = _journal_records(self.journal_path, _base_of(raws))
+        replayed = _journal_records(self.journal_path, _base_of(self._keys))
         for name, entry in replayed:
             entries[name] = entry
         self._pending = {file_of(name) for name, _ in replayed}  # finished stages the locks do not show yet
         return entries
 
-    def _parse_cached(self, file: str, raw: bytes) -> dict[str, LockEntry]:
+    def _entries(self, file: str) -> dict[str, LockEntry]:
         """A pipeline file's lock entries by stage address, with project-relative paths: parsed,
         or the copy made last time its lock had these exact bytes.
 
-        YAML parsing dominates a no-op status of a big pipeline; unpickling is ~10x faster.
+        YAML parsing dominates a no-op status of a big pipeline; unpickling is ~10x faster. A lock
+        whose stamp is the one kept with that copy is not even read: a project of a thousand
+        pipeline files would otherwise read a thousand locks for every command.
         """
-        relpath, key = lock_of(file), _base(raw)
+        relpath = lock_of(file)
         cached = self._cached().get(relpath)
-        if isinstance(cached, dict) and cached.get("key") == key and "project" in cached:
+        usable = isinstance(cached, dict) and "project" in cached
+        now, key = stamps.unchanged(os.path.join(self.root, relpath),
+                                    (cached.get("stamp"), cached.get("key")) if usable else None)
+        raw = None
+        if key is None:
+            raw = self._lock_bytes(relpath)
+            key = _base(raw)
+        self._keys[file] = key
+        if usable and cached.get("key") == key:
             self._blocks[relpath] = cached["blocks"]
+            if cached.get("stamp") != now:
+                self._remember(relpath, key, cached["blocks"], cached["project"], now)
             return cached["project"]
+        if raw is None:
+            return {}
         project = _in_project(file, parse(raw.decode("utf-8", errors="replace"), relpath, folder_of(file)))
-        self._remember(relpath, key, {}, project)
+        self._remember(relpath, key, {}, project, now)
         return project
 
     def _cached(self) -> dict:
@@ -342,9 +350,10 @@ class LockStore:
             self._cache = loaded["locks"] if ok and isinstance(loaded.get("locks"), dict) else {}
         return self._cache
 
-    def _remember(self, relpath: str, key: str, blocks: Blocks, project: dict[str, LockEntry]) -> None:
+    def _remember(self, relpath: str, key: str, blocks: Blocks, project: dict[str, LockEntry],
+                  stamp: stamps.Stamp | None) -> None:
         """Keep a parsed lock (and each stage's text) for the next read of these exact bytes."""
-        self._cached()[relpath] = {"key": key, "blocks": blocks, "project": project}
+        self._cached()[relpath] = {"key": key, "blocks": blocks, "project": project, "stamp": stamp}
         self._cache_changed = True
 
     def _save_cache(self) -> None:
@@ -365,8 +374,9 @@ class LockStore:
         if self._pending:
             self._write_locks(entries, entries, self._pending)
             self._pending = set()
-        raws = self._raws if set(self._raws) == set(self.files) else self._all_bytes()
-        self._header = json.dumps({"journal": VERSION, "base": _base_of(raws)}) + "\n"
+        if set(self._keys) != set(self.files):
+            self._keys = {file: _base(self._lock_bytes(lock_of(file))) for file in self.files}
+        self._header = json.dumps({"journal": VERSION, "base": _base_of(self._keys)}) + "\n"
 
     def record(self, name: str, entry: LockEntry) -> None:
         """Durable before the next stage starts: one append, whatever the pipeline's size. The
@@ -400,22 +410,24 @@ class LockStore:
             if file in per_file and name in keep:
                 per_file[file][short] = relocated(entry, folder_of(file), into=False)
         for file, kept in per_file.items():
-            current = self._raws[file] if file in self._raws else self._lock_bytes(lock_of(file))
-            if kept or current is not None:
+            current = self._keys[file] if file in self._keys else _base(self._lock_bytes(lock_of(file)))
+            if kept or current != _base(None):
                 self._write_lock(file, kept, current)
         self._save_cache()
 
-    def _write_lock(self, file: str, entries: dict[str, LockEntry], current: bytes | None) -> None:
+    def _write_lock(self, file: str, entries: dict[str, LockEntry], current: str) -> None:
         """Write a pipeline file's lock (entries by name as written, paths relative to the lock)
-        when its text changes, and keep its parse cache in step."""
+        when its text changes (current: the digest of its bytes now), and keep its parse cache in
+        step; the new file is stamped when it is next read, once it is not racy."""
         relpath = lock_of(file)
         blocks = render_blocks(entries, self._blocks.get(relpath))
         data = join_blocks(blocks).encode()
-        if data != current:
+        key = _base(data)
+        if key != current:
             atomic_write_bytes(os.path.join(self.root, relpath), data)
-            self._raws[file] = data
+            self._keys[file] = key
             self._blocks[relpath] = blocks
-            self._remember(relpath, _base(data), blocks, _in_project(file, entries))
+            self._remember(relpath, key, blocks, _in_project(file, entries), None)
 
     def close(self) -> None:
         if self._journal_fd is not None:
@@ -427,14 +439,11 @@ def _base(raw: bytes | None) -> str:
     return "none" if raw is None else xxhash.xxh3_128_hexdigest(raw)
 
 
-def _base_of(raws: dict[str, bytes | None]) -> str:
-    """What a journal applies to: the lock's bytes (the lock files' bytes, path by path)."""
-    if list(raws) == [PIPELINE_FILE]:
-        return _base(raws[PIPELINE_FILE])
-    hasher = xxhash.xxh3_128()
-    for file, raw in raws.items():
-        hasher.update(f"{file}\0{-1 if raw is None else len(raw)}\0".encode() + (raw or b""))
-    return hasher.hexdigest()
+def _base_of(keys: dict[str, str]) -> str:
+    """What a journal applies to: the lock's bytes (the lock files' digests, path by path)."""
+    if list(keys) == [PIPELINE_FILE]:
+        return keys[PIPELINE_FILE]
+    return xxhash.xxh3_128_hexdigest("".join(f"{file}\0{key}\0" for file, key in keys.items()).encode())
 
 
 def read_all(source: Any, files: Iterable[str]) -> dict[str, LockEntry]:

@@ -16,7 +16,7 @@ from typing import Any
 import xxhash
 
 from . import graph as graph_mod
-from . import pipelines, spec, trusted_cache
+from . import pipelines, spec, stamps, trusted_cache
 from .errors import SpecError
 from .graph import Graph
 from .params import ParamsFiles
@@ -27,7 +27,7 @@ CACHE_FILE = "spec.cache"
 PARSED_FILE = "spec.parsed"
 # Pickled stages are only good for the same shape of Stage, Out and Resources: a pipetool whose
 # records gained or lost a field compiles afresh.
-VERSION = repr((6, *([f.name for f in fields(record)] for record in (Stage, Out, Resources))))
+VERSION = repr((7, *([f.name for f in fields(record)] for record in (Stage, Out, Resources))))
 
 
 class _Recording(ProjectFiles):
@@ -47,12 +47,22 @@ class _Recording(ProjectFiles):
         return super().exists(relpath)
 
 
-def _key(root: str, paths: list[str]) -> str:
+Seen = dict[str, tuple[stamps.Stamp | None, str]]  # relpath -> its stamp and the digest of its bytes
+
+
+def _key(root: str, paths: list[str], kept: Seen) -> tuple[str, Seen]:
+    """What the stages were compiled from, and each file's stamp and digest: a file whose stamp is
+    the kept one is not read (a thousand pipeline files would otherwise be read by every command)."""
     hasher = xxhash.xxh3_128(os.path.abspath(root).encode() + b"\0")  # paths are made relative to it
+    seen: Seen = {}
     for relpath in paths:
-        data = _file_bytes(os.path.join(root, relpath))
-        hasher.update(f"{relpath}\0{len(data)}\0".encode() + data)
-    return hasher.hexdigest()
+        full = os.path.join(root, relpath)
+        now, digest = stamps.unchanged(full, kept.get(relpath))
+        if digest is None:
+            digest = xxhash.xxh3_128_hexdigest(_file_bytes(full))
+        seen[relpath] = (now, digest)
+        hasher.update(f"{relpath}\0{digest}\0".encode())
+    return hasher.hexdigest(), seen
 
 
 def _file_bytes(path: str) -> bytes:
@@ -88,9 +98,13 @@ def load(root: str, state_dir: str, files: list[str] | None = None) -> Compiled:
         )
     path = os.path.join(state_dir, CACHE_FILE)
     cached = _read(path)
-    if cached and cached["files"] == files and cached["key"] == _key(root, cached["paths"]):
-        return Compiled(cached["stages"], cached["graph"], ParamsFiles(ProjectFiles(root), cached["params"]),
-                        files, cached["warnings"])
+    if cached and cached["files"] == files:
+        key, seen = _key(root, cached["paths"], cached["seen"])
+        if key == cached["key"]:
+            if seen != cached["seen"]:  # stamps for files read again (racy last time, or touched)
+                _write(path, {**cached, "seen": seen})
+            return Compiled(cached["stages"], cached["graph"], ParamsFiles(ProjectFiles(root), cached["params"]),
+                            files, cached["warnings"])
     from . import config  # a hit needs none of it
 
     source = _Recording(root)
@@ -117,7 +131,8 @@ def load(root: str, state_dir: str, files: list[str] | None = None) -> Compiled:
             pass  # reported when a command needs the file; not kept meanwhile
     # The config's parsing settings shape the cmds: its files are part of the key too.
     paths = sorted(source.paths | {os.path.relpath(file, root) for file in config.files(state_dir)})
-    _write(path, {"version": VERSION, "key": _key(root, paths), "paths": paths, "files": files, "stages": stages,
+    key, seen = _key(root, paths, {})
+    _write(path, {"version": VERSION, "key": key, "seen": seen, "paths": paths, "files": files, "stages": stages,
                   "graph": graph, "params": params.parsed(), "root": here, "builds": builds,
                   "warnings": tuple(warnings)})
     params.source = ProjectFiles(root)

@@ -8,15 +8,12 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import time
 from typing import NamedTuple
 
 from . import sqlitedb
+from .stamps import racy
 
 VERSION = 2
-# A file modified this recently may be modified again within the same mtime tick;
-# recording it could hide that second change, so it is hashed again next time instead.
-RACY_SECONDS = 1.0
 _BATCH = 500  # paths per query: well under SQLite's limit on query parameters
 
 
@@ -36,10 +33,6 @@ def matching_hash(row: tuple | None, st: Stat) -> str | None:
     if row and row[0] == st.st_ino and row[1] == st.st_mtime_ns and row[2] == st.st_size:
         return row[3]
     return None
-
-
-def _racy(mtime_ns: int) -> bool:
-    return time.time_ns() - mtime_ns < RACY_SECONDS * 1e9
 
 
 class StateDB:
@@ -112,7 +105,7 @@ class StateDB:
         return {row[0]: row[1:] for row in rows}
 
     def put(self, path: str, st: Stat, digest: str) -> None:
-        if _racy(st.st_mtime_ns):
+        if racy(st.st_mtime_ns):
             return
         self._pending.append((path, st.st_ino, st.st_mtime_ns, st.st_size, digest))
 
@@ -129,7 +122,7 @@ class StateDB:
 
     def put_dir(self, path: str, fingerprint: str, newest_mtime_ns: int,
                 info: tuple[str, int, int]) -> None:
-        if not _racy(newest_mtime_ns):
+        if not racy(newest_mtime_ns):
             self._pending_dirs.append((path, fingerprint, *info))
 
     def flush(self) -> None:

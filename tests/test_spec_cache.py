@@ -80,3 +80,47 @@ def test_an_edit_of_pipeline_yaml_is_seen_with_the_params_edit_beside_it(project
     project.write("pipeline.yaml", PIPELINE.replace("echo ${a} > one.txt", "echo ${a}${a} > one.txt"))
     assert ran_stages(project.ok("repro").stdout) == ["one", "both"]
     assert project.read("one.txt") == "77\n"
+
+
+def _rewrite_keeping_size_and_mtime(path, old: str, new: str) -> None:
+    """An edit that a check of size and mtime alone would miss (a tool that restores mtimes)."""
+    import os
+    import time
+
+    assert len(old) == len(new)
+    before = os.stat(path)
+    path.write_text(path.read_text().replace(old, new))
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    # Out of the racy second (the change time cannot be set back): only the change time, or
+    # reading the bytes, still shows the edit.
+    while time.time_ns() - os.stat(path).st_ctime_ns < 1.2e9:
+        time.sleep(0.05)
+
+
+def test_files_not_read_again_still_show_an_edit_that_keeps_size_and_mtime(project):
+    import os
+    import time
+
+    setup(project)
+    old = time.time_ns() - 10**10  # well out of the racy second: the stamps are trusted from now on
+    for name in ("params.yaml", "pipeline.yaml", "pipeline.lock"):
+        os.utime(project.path / name, ns=(old, old))
+    assert "up to date" in project.cli_ok("status").stdout  # stamps kept
+    assert "up to date" in project.cli_ok("status").stdout  # and used
+    _rewrite_keeping_size_and_mtime(project.path / "params.yaml", "a: 1", "a: 7")
+    assert ran_stages(project.cli_ok("repro").stdout) == ["one", "both"]
+    assert project.read("one.txt") == "7\n"
+    _rewrite_keeping_size_and_mtime(project.path / "pipeline.yaml", "echo ${b.x} >", "echo ${b.y} >")
+    assert ran_stages(project.cli_ok("repro").stdout) == ["two"]
+    assert project.read("two.txt") == "3\n"
+
+
+def test_a_lock_edited_within_its_racy_second_is_read_again(project):
+    setup(project)
+    lock = project.path / "pipeline.lock"
+    text = lock.read_text()
+    assert "one.txt" in text
+    assert "up to date" in project.cli_ok("status").stdout
+    # Same size, same second: only reading the bytes again shows the stage's out renamed.
+    lock.write_text(text.replace("path: one.txt", "path: one.txx"))
+    assert "changed outs: removed one.txx" in project.cli_ok("status").stdout
