@@ -21,7 +21,7 @@ from typing import Any
 
 from . import yamlfile
 from .errors import ProjectError
-from .lock import atomic_write
+from .fsutil import atomic_write
 
 CONFIG_FILE = "config"
 LOCAL_FILE = "config.local"

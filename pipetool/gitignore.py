@@ -7,7 +7,7 @@ import posixpath
 import re
 
 from .errors import ProjectError, SpecError
-from .lock import atomic_write
+from .fsutil import atomic_write
 from .safepath import Tree, UnsafePath, has_control_characters
 
 _SPECIAL = frozenset("\\[]*?")  # git reads these in a line as pattern characters

@@ -26,9 +26,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from . import lock, remote, safepath, yamlfile
+from . import fsutil, lock, remote, safepath, yamlfile
 from .errors import LockError, PipetoolError, ProjectError, RemoteError, SpecError
-from .hashing import PROGRESS_BYTES, PROGRESS_FILES, HashProgress, HashTally, Hasher
+from .hashing import PROGRESS_BYTES, PROGRESS_FILES, Hasher, HashProgress, HashTally
 from .project import STATE_DIR, Project, ProjectFiles
 from .spec import PIPELINE_FILE, Builds, load, normalize
 from .stage import Stage
@@ -724,8 +724,8 @@ def _write(result: ImportResult, state_dir: str, hasher: Hasher) -> None:
         entries = {s.name: lock.relocated(s.entry, pipeline.folder, into=False)
                    for s in pipeline.stages if s.entry is not None}
         yaml_path, lock_path = pipeline.path(PIPELINE_FILE), pipeline.path(lock.LOCK_FILE)
-        lock.atomic_write_bytes(os.path.join(root, yaml_path), pipeline.text)
-        lock.atomic_write(os.path.join(root, lock_path), lock.render(entries))
+        fsutil.atomic_write_bytes(os.path.join(root, yaml_path), pipeline.text)
+        fsutil.atomic_write(os.path.join(root, lock_path), lock.render(entries))
         result.written += [yaml_path, lock_path]
         for stage, entry in pipeline.stage_records:
             outs.save(stage, entry, hasher, cache, None)

@@ -11,7 +11,6 @@ import errno
 import json
 import os
 import posixpath
-import stat
 from collections.abc import Iterable
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
@@ -20,6 +19,7 @@ import xxhash
 
 from . import lock_yaml, safepath, stamps, trusted_cache, yamlfile
 from .errors import LockError, SpecError
+from .fsutil import atomic_write_bytes, read_regular
 from .hashing import HashInfo, is_hash
 from .pipelines import LOCK_FILE, PIPELINE_FILE, address, file_of, folder_of, lock_of, split
 
@@ -468,7 +468,7 @@ def _in_project(file: str, parsed: dict[str, LockEntry]) -> dict[str, LockEntry]
 
 def _journal_records(path: str, base: str) -> list[tuple[str, LockEntry]]:
     """Records of a journal written over this very lock; a torn last line is dropped."""
-    data = read_state_file(path)
+    data = read_regular(path)
     if data is None:
         return []
     lines = data.split(b"\n")
@@ -498,41 +498,3 @@ def _mapping(value: Any) -> Any:
         return [_mapping(v) for v in value]
     return value
 
-
-def read_state_file(path: str) -> bytes | None:
-    """A file of pipetool's state folder, or None when there is none: pipetool makes no links
-    or pipes there, and a clone's link to /dev/zero would be read for ever. OSError otherwise."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
-    except (FileNotFoundError, NotADirectoryError):
-        return None
-    except OSError as exc:
-        if exc.errno == errno.ELOOP:  # a symlink
-            return None
-        raise
-    with open(fd, "rb") as handle:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return None
-        return handle.read()
-
-
-def atomic_write(path: str, text: str, durable: bool = True) -> None:
-    """Write a whole file or nothing: temp file beside it, fsync (when durable), rename."""
-    atomic_write_bytes(path, text.encode("utf-8"), durable)
-
-
-def atomic_write_bytes(path: str, data: bytes, durable: bool = True) -> None:
-    tmp = f"{path}.tmp-{os.getpid()}"
-    try:
-        with open(tmp, "wb") as handle:
-            handle.write(data)
-            if durable:
-                handle.flush()
-                os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.remove(tmp)
-        except OSError:
-            pass
-        raise

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from . import graph as graph_mod
 from . import spec, yamlfile
 from .errors import PipetoolError, SpecError
-from .lock import atomic_write
+from .fsutil import atomic_write
 from .params import DEFAULT_PARAMS_FILE, ParamsFiles
 from .source import FileSource
 from .spec import PIPELINE_FILE

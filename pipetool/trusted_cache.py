@@ -13,6 +13,8 @@ import pickle
 import stat
 from typing import Any
 
+from .fsutil import atomic_write_bytes, read_regular
+
 try:  # the keyed hash alone: hashlib and hmac load OpenSSL, ~5 ms of every command's start-up
     from _blake2 import blake2b
     from _operator import _compare_digest as compare_digest
@@ -43,10 +45,8 @@ def load(path: str, purpose: str) -> Any | None:
     key = _key(path)
     if key is None:
         return None
-    from .lock import read_state_file  # lock.py keeps its parsed copy through this module
-
     try:
-        data = read_state_file(path)
+        data = read_regular(path)
     except OSError:
         return None
     if data is None:
@@ -66,8 +66,6 @@ def save(path: str, purpose: str, value: Any) -> None:
     key = _key(path)
     if key is None:
         return
-    from .lock import atomic_write_bytes  # lock.py keeps its parsed copy through this module
-
     body = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
     try:
         atomic_write_bytes(path, _MAGIC + _tag(key, purpose, body) + body, durable=False)

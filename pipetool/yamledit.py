@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import SpecError
-from .lock import atomic_write
+from .fsutil import atomic_write
 from .params import Missing, split_key
 
 

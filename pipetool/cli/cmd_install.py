@@ -50,7 +50,7 @@ def _shell_suffix(prefix: str) -> str:
 
 def _write_hook(path: str, text: str) -> None:
     from ..errors import ProjectError
-    from ..lock import atomic_write
+    from ..fsutil import atomic_write
 
     if os.path.exists(path):
         with open(path, encoding="utf-8") as handle:
@@ -66,7 +66,7 @@ def _add_attribute(path: str) -> None:
     """Add the merge driver's line to .gitattributes, never through a symlink: a cloned
     repository's could lead to any file of the user's."""
     from ..errors import ProjectError
-    from ..lock import atomic_write
+    from ..fsutil import atomic_write
 
     if os.path.islink(path):
         raise ProjectError(f"{path} is a symlink; pipetool writes through none, and nothing was installed",

@@ -22,8 +22,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..fsutil import atomic_write
     from ..git import Revisions
-    from ..lock import atomic_write
     from ..plots import collect, render_html, require_matplotlib, stage_plots
     from ..project import find
     from ..toplevel import load_revision

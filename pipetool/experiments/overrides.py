@@ -11,7 +11,7 @@ from typing import Any
 
 from .. import yamledit
 from ..errors import ExperimentError, SpecError, did_you_mean
-from ..lock import atomic_write
+from ..fsutil import atomic_write
 from ..params import DEFAULT_PARAMS_FILE, Missing, dotted_names, split_key
 
 _EDITABLE = (".yaml", ".yml", ".json")

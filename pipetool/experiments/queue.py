@@ -16,8 +16,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from ..errors import ExperimentError, PipetoolError
+from ..fsutil import atomic_write
 from ..git import GitRepo
-from ..lock import atomic_write
 from . import overrides
 from .grid import Planned
 

@@ -1,0 +1,59 @@
+"""Whole-file writes and reads: a write lands whole or not at all (temp file beside it, rename);
+a read of a file that may be missing gives None for it rather than an exception."""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+
+
+def read_text(path: str) -> str | None:
+    """A UTF-8 file's text, or None when there is no file (UnicodeDecodeError and other
+    OSErrors are the caller's)."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.read()
+    except FileNotFoundError:
+        return None
+
+
+def read_regular(path: str, max_bytes: int = -1) -> bytes | None:
+    """A regular file's bytes (at most max_bytes of them when given), or None when there is none:
+    missing, a link, a pipe or a device. For files that pipetool reads but a clone can put in
+    place (its state folder, .pipetoolignore): a link to /dev/zero would be read for ever.
+    OSError otherwise."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:  # a symlink
+            return None
+        raise
+    with open(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        return handle.read(max_bytes)
+
+
+def atomic_write(path: str, text: str, durable: bool = True) -> None:
+    """Write a whole file or nothing: temp file beside it, fsync (when durable), rename."""
+    atomic_write_bytes(path, text.encode("utf-8"), durable)
+
+
+def atomic_write_bytes(path: str, data: bytes, durable: bool = True) -> None:
+    tmp = f"{path}.tmp-{os.getpid()}"
+    try:
+        with open(tmp, "wb") as handle:
+            handle.write(data)
+            if durable:
+                handle.flush()
+                os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.remove(tmp)
+        except OSError:
+            pass
+        raise
