@@ -21,7 +21,7 @@ from typing import Any
 
 from . import yamlfile
 from .errors import ProjectError
-from .fsutil import atomic_write
+from .fsutil import atomic_write, read_text
 
 CONFIG_FILE = "config"
 LOCAL_FILE = "config.local"
@@ -48,10 +48,8 @@ def display(local: bool) -> str:
 def load(state_dir: str, local: bool = False) -> dict[str, Any]:
     """One file's sections as written ({} when it does not exist); errors name the file and line."""
     path = os.path.join(state_dir, LOCAL_FILE if local else CONFIG_FILE)
-    try:
-        with open(path, encoding="utf-8") as handle:
-            text = handle.read()
-    except FileNotFoundError:
+    text = read_text(path)
+    if text is None:
         return {}
     data = yamlfile.parse(text, display(local)) or {}
     if not isinstance(data, dict):

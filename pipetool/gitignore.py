@@ -7,7 +7,7 @@ import posixpath
 import re
 
 from .errors import ProjectError, SpecError
-from .fsutil import atomic_write
+from .fsutil import atomic_write, read_text
 from .safepath import Tree, UnsafePath, has_control_characters
 
 _SPECIAL = frozenset("\\[]*?")  # git reads these in a line as pattern characters
@@ -23,14 +23,6 @@ def _entry(out_path: str) -> tuple[str, str]:
     if escaped.endswith(" "):
         escaped = escaped[:-1] + "\\ "
     return posixpath.join(folder, ".gitignore") if folder else ".gitignore", f"/{escaped}"
-
-
-def _lines(path: str) -> list[str]:
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return handle.read().splitlines()
-    except FileNotFoundError:
-        return []
 
 
 def _by_file(out_paths: list[str]) -> dict[str, list[str]]:
@@ -55,7 +47,7 @@ def ignore(root: str, out_paths: list[str]) -> None:
     """Add each out to the .gitignore beside it (once); each file read and written at most once."""
     for relpath, wanted in _by_file(out_paths).items():
         full = _checked(root, relpath)
-        lines = _lines(full)
+        lines = (read_text(full) or "").splitlines()
         present = set(lines)
         missing = [line for line in dict.fromkeys(wanted) if line not in present]
         if missing:
@@ -67,7 +59,7 @@ def unignore(root: str, out_paths: list[str]) -> None:
     """Remove the entries of outs that went away; an emptied .gitignore is deleted."""
     for relpath, unwanted in _by_file(out_paths).items():
         full = _checked(root, relpath)
-        lines = _lines(full)
+        lines = (read_text(full) or "").splitlines()
         drop = set(unwanted)
         kept = [line for line in lines if line not in drop]
         if len(kept) == len(lines):

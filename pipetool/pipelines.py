@@ -18,10 +18,11 @@ from __future__ import annotations
 import fnmatch
 import os
 import posixpath
-import stat
 import time
 from collections.abc import Iterable
 from typing import Any
+
+from .fsutil import read_regular
 
 PIPELINE_FILE = "pipeline.yaml"
 LOCK_FILE = "pipeline.lock"
@@ -90,13 +91,10 @@ def discover(root: str, state_dir: str | None = None) -> list[str]:
 def _read_ignore(root: str) -> str:
     """The project's .pipetoolignore: a regular file inside it (not a link, pipe or device), or ''."""
     try:
-        fd = os.open(os.path.join(root, IGNORE_FILE), os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+        data = read_regular(os.path.join(root, IGNORE_FILE), MAX_IGNORE_BYTES)
     except OSError:
         return ""
-    with open(fd, "rb") as handle:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return ""
-        return handle.read(MAX_IGNORE_BYTES).decode("utf-8", errors="replace")
+    return (data or b"").decode("utf-8", errors="replace")
 
 
 def ignore_patterns(text: str) -> tuple[str, ...]:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from . import graph as graph_mod
 from . import spec, yamlfile
 from .errors import PipetoolError, SpecError
-from .fsutil import atomic_write
+from .fsutil import atomic_write, read_text
 from .params import DEFAULT_PARAMS_FILE, ParamsFiles
 from .source import FileSource
 from .spec import PIPELINE_FILE
@@ -61,11 +61,7 @@ def command_text(words: list[str]) -> str:
 def add(root: str, new: NewStage) -> Added:
     """Check the pipeline with the new stage appended, then write pipeline.yaml (atomically)."""
     path = os.path.join(root, PIPELINE_FILE)
-    try:
-        with open(path, encoding="utf-8") as handle:
-            text = handle.read()
-    except FileNotFoundError:
-        text = ""
+    text = read_text(path) or ""
     edited = append(text, new)
     added = _check(root, text, edited, new)
     atomic_write(path, edited)

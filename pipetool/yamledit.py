@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import SpecError
-from .fsutil import atomic_write
+from .fsutil import atomic_write, read_text
 from .params import Missing, split_key
 
 
@@ -89,10 +89,7 @@ def loads(text: str, display: str) -> Document:
 def load(path: str, display: str | None = None) -> Document:
     """A YAML file for editing; a missing file is an empty mapping."""
     try:
-        with open(path, encoding="utf-8") as handle:
-            text = handle.read()
-    except FileNotFoundError:
-        text = ""
+        text = read_text(path) or ""
     except UnicodeDecodeError:
         raise SpecError("not a UTF-8 text file", file=display or path) from None
     return loads(text, display or path)
