@@ -15,7 +15,6 @@ from contextlib import closing
 
 import pytest
 import xxhash
-
 from conftest import CLI_ENV, ran_stages
 
 PY = shlex.quote(sys.executable)
@@ -976,10 +975,10 @@ def cache_status_numbers(project) -> dict:
     import re
 
     text = project.ok("cache", "status").stdout
-    objects = re.search(r"(\d+) object\(s\), ([\d.]+) (B|KiB|MiB|GiB); link type (\w+)", text)
-    free = re.search(r"would free ([\d.]+) (B|KiB|MiB|GiB) in (\d+) object\(s\)", text)
+    objects = re.search(r"(\d+) object\(s\), ([\d.]+) (B|KB|MB|GB); link type (\w+)", text)
+    free = re.search(r"would free ([\d.]+) (B|KB|MB|GB) in (\d+) object\(s\)", text)
     assert objects and free, text
-    scale = {"B": 1, "KiB": 1024, "MiB": 1024 ** 2, "GiB": 1024 ** 3}
+    scale = {"B": 1, "KB": 1000, "MB": 1000 ** 2, "GB": 1000 ** 3}
     return {
         "objects": int(objects.group(1)),
         "bytes": float(objects.group(2)) * scale[objects.group(3)],

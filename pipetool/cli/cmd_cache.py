@@ -16,17 +16,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..gc import find_garbage
-    from .cmd_gc import human, warn_unread
+    from ..report import human_bytes
+    from .cmd_gc import warn_unread
 
     with workspace() as ws:
         objects = list(ws.cache.objects())
         garbage = find_garbage(ws)
         link = ws.cache.link_type
         print(f"Cache: {ws.cache.dir}")
-        print(f"  {len(objects)} object(s), {human(sum(size for _, size in objects))}; link type {link}")
-        print(f"  'pipetool gc' would free {human(garbage.size)} in {len(garbage.objects)} object(s)")
+        print(f"  {len(objects)} object(s), {human_bytes(sum(size for _, size in objects))}; link type {link}")
+        print(f"  'pipetool gc' would free {human_bytes(garbage.size)} in {len(garbage.objects)} object(s)")
         if garbage.temps:
-            print(f"  and {human(sum(size for _, size in garbage.temps))} in {len(garbage.temps)} temp file(s) "
+            print(f"  and {human_bytes(sum(size for _, size in garbage.temps))} in {len(garbage.temps)} temp file(s) "
                   "of interrupted transfers")
         warn_unread(garbage.kept.unread)
     return 0

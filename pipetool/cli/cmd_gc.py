@@ -52,6 +52,7 @@ def _find(ws, args: argparse.Namespace, remote=None):
 
 def collect_local(ws, args: argparse.Namespace, garbage) -> None:
     from ..gc import collect
+    from ..report import human_bytes
 
     verb = "would remove" if args.dry else "removed"
     for digest, size in garbage.objects:
@@ -62,9 +63,9 @@ def collect_local(ws, args: argparse.Namespace, garbage) -> None:
     if not args.dry:
         collect(ws, garbage)
     free = "Would free" if args.dry else "Freed"
-    print(f"{free} {human(garbage.size)} in {len(garbage.objects)} object(s) and {entries(len(garbage.runs))}.")
+    print(f"{free} {human_bytes(garbage.size)} in {len(garbage.objects)} object(s) and {entries(len(garbage.runs))}.")
     if garbage.temps:
-        print(f"{free} {human(sum(size for _, size in garbage.temps))} in {len(garbage.temps)} temp file(s) "
+        print(f"{free} {human_bytes(sum(size for _, size in garbage.temps))} in {len(garbage.temps)} temp file(s) "
               "of interrupted transfers.")
 
 
@@ -72,6 +73,7 @@ def collect_both(ws, args: argparse.Namespace) -> None:
     from ..errors import RemoteError
     from ..gc import collect_remote, find_remote_garbage
     from ..remote import open_remote
+    from ..report import human_bytes
     from ..transfer import unreachable
     from .transfers import default_jobs
 
@@ -95,7 +97,7 @@ def collect_both(ws, args: argparse.Namespace) -> None:
         except Exception as exc:  # noqa: BLE001
             raise RemoteError(f"could not remove files from remote '{remote.name}' ({remote.url}): {exc}",
                               hint="check the credentials allow deleting; run gc --cloud again") from None
-    print(f"{'Would free' if args.dry else 'Freed'} {human(cloud.size)} on remote '{remote.name}' in "
+    print(f"{'Would free' if args.dry else 'Freed'} {human_bytes(cloud.size)} on remote '{remote.name}' in "
           f"{len(cloud.objects)} object(s), {entries(len(cloud.runs))} and {len(cloud.temps)} temp file(s).")
     warn_remote(remote.name, cloud)
 
@@ -161,10 +163,3 @@ def revision_locks(root: str, args: argparse.Namespace) -> list[tuple[str, dict]
                                 hint=NOTHING_REMOVED) from None
     return locks
 
-
-def human(size: int) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if size < 1024 or unit == "GiB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return str(size)

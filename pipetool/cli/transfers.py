@@ -72,9 +72,9 @@ def progress(label: str):
 
 
 def size_text(nbytes: int) -> str:
-    from .cmd_gc import human
+    from ..report import human_bytes
 
-    return human(nbytes)
+    return human_bytes(nbytes)
 
 
 def report(result, verb: str, remote, *, missing_is_error: bool = True) -> bool:
