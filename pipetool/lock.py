@@ -59,20 +59,6 @@ class LockEntry:
     # (compare=False): two runs with the same results are the same entry, however long each took.
     duration: float | None = field(default=None, compare=False)
 
-    @classmethod
-    def from_dict(cls, data: dict) -> LockEntry:
-        """From a dict this module wrote itself (the parse cache): no checks, fast."""
-        if data.get(DROPPED):
-            return DROPPED_ENTRY
-        cmd = data["cmd"]
-        return cls(
-            cmd=cmd if isinstance(cmd, str) else tuple(cmd),
-            deps=tuple(PathRecord(d["path"], d["xxh3"], d["size"], d.get("nfiles")) for d in data.get("deps", ())),
-            params=data.get("params", {}),
-            outs=tuple(PathRecord(o["path"], o["xxh3"], o["size"], o.get("nfiles")) for o in data.get("outs", ())),
-            duration=data.get("duration"),
-        )
-
     def same_result(self, other: LockEntry) -> bool:
         """The same cmd, deps, params and outs, whatever their order and however long each run took."""
         mine, theirs = self.to_dict(), other.to_dict()

@@ -187,11 +187,3 @@ def ordered(files: Iterable[str]) -> list[str]:
 
 def _skipped(name: str) -> bool:
     return name.startswith(".") or name in _SKIPPED
-
-
-def under(files: list[str], folder: str) -> list[str]:
-    """The pipeline files in folder or below it ('.' for all)."""
-    if folder in ("", "."):
-        return list(files)
-    prefix = folder.rstrip("/") + "/"
-    return [file for file in files if file.startswith(prefix)]
