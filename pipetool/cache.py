@@ -25,6 +25,7 @@ from collections.abc import Iterator
 import xxhash
 
 from .errors import SpecError
+from .fsutil import remove_quietly
 from .hashing import DIR_SUFFIX, copy_hashed, file_hash, is_hash, manifest_hash
 from .safepath import UnsafePath, relative
 from .yamlfile import load_json
@@ -102,7 +103,7 @@ class Cache:
                 os.chmod(tmp, 0o444)
                 os.replace(tmp, target)
             except BaseException:
-                _remove_quietly(tmp)
+                remove_quietly(tmp)
                 raise
         if link_type in ("hardlink", "symlink") and not _linked(full, target, link_type):
             _place(target, full, link_type)  # the workspace shares the object: no second copy
@@ -133,7 +134,7 @@ class Cache:
             os.replace(tmp, self.path(digest))
             return True
         finally:
-            _remove_quietly(tmp)
+            remove_quietly(tmp)
 
     # -- reading ----------------------------------------------------------------------------
     def manifest(self, digest: str) -> list[tuple[str, str, int]]:
@@ -178,7 +179,7 @@ class Cache:
 
     def discard(self, digest: str) -> None:
         """Remove a damaged object, so that a fetch or a repro puts the right bytes back."""
-        _remove_quietly(self.path(digest))
+        remove_quietly(self.path(digest))
 
     # -- putting outs back --------------------------------------------------------------------
     def checkout(self, digest: str, dest: str, link: bool = True) -> None:
@@ -238,7 +239,7 @@ class Cache:
                     yield prefix + name, os.lstat(os.path.join(folder, name)).st_size
 
     def remove(self, digest: str) -> None:
-        _remove_quietly(self.path(digest))
+        remove_quietly(self.path(digest))
 
 
 def _hashes_to(path: str, digest: str) -> bool:
@@ -309,7 +310,7 @@ def _place(source: str, dest: str, link_type: str) -> None:
             os.chmod(tmp, 0o644 & ~_umask())
         os.replace(tmp, dest)
     finally:
-        _remove_quietly(tmp)
+        remove_quietly(tmp)
 
 
 def _transfer(source: str, dest: str, link_type: str) -> None:
@@ -351,7 +352,7 @@ def _reflink(source: str, dest: str) -> bool:
         _reflink_works[device] = True
         return True
     except OSError:
-        _remove_quietly(dest)
+        remove_quietly(dest)
         _reflink_works[device] = False
         return False
 
@@ -366,8 +367,8 @@ def reflink_supported(folder: str) -> bool:
     except OSError:
         return False
     finally:
-        _remove_quietly(source)
-        _remove_quietly(source + ".clone")
+        remove_quietly(source)
+        remove_quietly(source + ".clone")
 
 
 def make_private(path: str) -> None:
@@ -402,10 +403,3 @@ def remove_path(path: str) -> None:
         if not (os.path.isdir(path) and not os.path.islink(path)):
             raise
         shutil.rmtree(path)
-
-
-def _remove_quietly(path: str) -> None:
-    try:
-        os.remove(path)
-    except OSError:
-        pass

@@ -52,8 +52,13 @@ def atomic_write_bytes(path: str, data: bytes, durable: bool = True) -> None:
                 os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
-        try:
-            os.remove(tmp)
-        except OSError:
-            pass
+        remove_quietly(tmp)
         raise
+
+
+def remove_quietly(path: str) -> None:
+    """Remove a file if it can be: for leftovers whose removal is a courtesy, not a must."""
+    try:
+        os.remove(path)
+    except OSError:
+        pass

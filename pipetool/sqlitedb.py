@@ -7,8 +7,9 @@ Both are caches: losing one costs work (hashing, reruns), never a result.
 from __future__ import annotations
 
 import functools
-import os
 import sqlite3
+
+from .fsutil import remove_quietly
 
 _DAMAGED = {"SQLITE_CORRUPT", "SQLITE_NOTADB"}
 
@@ -53,10 +54,7 @@ def _expected_schema(tables: tuple[str, ...]) -> list[tuple]:
 def remove(path: str) -> None:
     """Delete the db with its WAL files."""
     for suffix in ("", "-wal", "-shm"):
-        try:
-            os.remove(path + suffix)
-        except OSError:
-            pass
+        remove_quietly(path + suffix)
 
 
 def damaged(exc: sqlite3.Error) -> bool:

@@ -13,7 +13,7 @@ import pickle
 import stat
 from typing import Any
 
-from .fsutil import atomic_write_bytes, read_regular
+from .fsutil import atomic_write_bytes, read_regular, remove_quietly
 
 try:  # the keyed hash alone: hashlib and hmac load OpenSSL, ~5 ms of every command's start-up
     from _blake2 import blake2b
@@ -131,8 +131,5 @@ def _make_key(path: str) -> bool:
     except OSError:
         return False
     finally:
-        try:
-            os.remove(tmp)
-        except OSError:
-            pass
+        remove_quietly(tmp)
     return True
