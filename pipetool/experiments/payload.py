@@ -106,8 +106,8 @@ def _override(data: Any, where: str) -> Override:
         raise PayloadError(f"{where}.add must be true or false, not {_shown(record['add'])}")
     try:
         return overrides_mod.rebuild(record["file"], record["key"], record["text"], record["add"])
-    except PipetoolError as exc:
-        raise PayloadError(f"{where}: {exc}") from None
+    except PipetoolError as exc:  # its hint is about the command line: not said
+        raise PayloadError(f"{where}: {exc.message}") from None
 
 
 def _typed(kind: Any, data: Any, where: str) -> Any:
