@@ -1,4 +1,7 @@
-"""`pipetool exp ...`: experiments with changed params, saved in git without moving the branch."""
+"""`pipetool exp ...`: experiments with changed params, saved in git without moving the branch.
+
+Parses the arguments, makes one call into pipetool.experiments per action, and prints its result.
+"""
 
 from __future__ import annotations
 
@@ -75,7 +78,8 @@ def _add_keeping(actions) -> None:
 
 def _add_queue(actions) -> None:
     queue = actions.add_parser("queue", help="run queued experiments, list or remove them",
-                               epilog="Example: pipetool exp run --queue -S train.lr=0.1,0.01 && pipetool exp queue start -j 2")
+                               epilog="Example: pipetool exp run --queue -S train.lr=0.1,0.01 "
+                                      "&& pipetool exp queue start -j 2")
     queue_actions = queue.add_subparsers(dest="queue_action", metavar="ACTION", required=True)
     start = queue_actions.add_parser("start", help="run everything queued",
                                      epilog="Example: pipetool exp queue start -j 4")
@@ -99,75 +103,40 @@ def run(args: argparse.Namespace) -> int:
 # -- exp run ----------------------------------------------------------------------------------------
 def _run(root: str, args: argparse.Namespace) -> int:
     from ..experiments import overrides
-
-    points = overrides.parse(args.sets)
-    for point in points:  # every bad key or value said before anything runs
-        overrides.apply(root, point, write=False)
+    from ..project import Project
     from ..repro import ReproOptions
 
-    from ..project import Project
-
+    points = overrides.parse(args.sets)
+    overrides.check(root, points)  # every bad key or value said before anything runs
     options = ReproOptions(keep_going=args.keep_going, run_cache=args.run_cache,
                            executor=executor_choice(args, Project(root).ensure_state_dir()))
-    if args.queue or len(points) > 1 or args.jobs:
-        return _run_apart(root, args, points, options)
-    from ..experiments.run import run_experiment
-    from ..report import ConsoleReporter
-
-    experiment = run_experiment(root, points[0], args.name, options, ConsoleReporter())
-    print(f"Experiment '{experiment.name}' saved (commit {experiment.sha[:7]}, {experiment.ref}); "
-          "the workspace holds its results. Compare with 'pipetool exp show'.")
-    return 0
-
-
-def _run_apart(root: str, args: argparse.Namespace, points, options) -> int:
-    """A grid, -j or --queue: each experiment in a temporary worktree, now or later."""
-    from ..experiments import grid, queue, refs, snapshot
-    from ..git import GitRepo
-    from ..project import Project
-
-    repo = GitRepo(root)
-    baseline = snapshot.head(repo)
-    source = snapshot.uncommitted(repo) or baseline
-    state_dir = Project(root).ensure_state_dir()
-    queued = {e.planned.name for e in queue.entries(state_dir)[0]}
-    planned = grid.plan(points, args.name, baseline, source, {e.name for e in refs.local(repo, baseline)} | queued)
-    refs.check_free(repo, baseline, [p.name for p in planned])
-    if queued & {p.name for p in planned}:
-        from ..errors import ExperimentError
-
-        name = sorted(queued & {p.name for p in planned})[0]
-        raise ExperimentError(f"an experiment named '{name}' is already queued",
-                              hint=f"choose another name, or 'pipetool exp queue remove {name}' first")
     if args.queue:
-        for entry in queue.add(state_dir, repo, planned):
+        from ..experiments.launch import enqueue
+
+        for entry in enqueue(root, points, args.name):
             print(f"Queued experiment '{entry.planned.name}': {entry.planned.describe()}")
         print("Run them with 'pipetool exp queue start -j N'.")
         return 0
-    return _run_grid(root, planned, args.jobs or 1, options)
+    if len(points) > 1 or args.jobs:
+        from ..experiments.launch import run_apart
+        from ..experiments.report import GridReporter
+
+        reporter = GridReporter()
+        return _summarize(run_apart(root, points, args.name, args.jobs or 1, options, reporter), reporter)
+    from ..experiments.report import saved_here
+    from ..experiments.run import run_experiment
+    from ..report import ConsoleReporter
+
+    print(saved_here(run_experiment(root, points[0], args.name, options, ConsoleReporter())))
+    return 0
 
 
-def _run_grid(root: str, planned, jobs: int, options, ran=None) -> int:
-    """Run and summarize; ran(outcomes) is told which experiments finished (saved or failed)."""
-    from ..errors import ExperimentError
-    from ..experiments.grid import run_grid
-    from ..experiments.report import GridReporter
+def _summarize(result, reporter) -> int:
+    """How a grid went; its failures are the command's error."""
+    from ..experiments.grid import raise_for
 
-    result = run_grid(root, planned, jobs, options, GridReporter())
-    if ran is not None:
-        ran(result.outcomes)
-    saved = [o for o in result.outcomes if o.ok]
-    print(f"\n{len(saved)} experiment(s) saved" + (": " + ", ".join(o.planned.name for o in saved) if saved else "."))
-    for outcome in result.failed:
-        print(f"Failed: '{outcome.planned.name}' ({outcome.planned.describe()}): {outcome.why}")
-    if result.interrupted:
-        error = ExperimentError(f"interrupted: {len(planned) - len(result.outcomes)} experiment(s) did not finish")
-        error.exit_code = 130
-        raise error
-    if result.failed:
-        raise ExperimentError(f"{len(result.failed)} of {len(planned)} experiment(s) failed")
-    if saved:
-        print("Compare them with 'pipetool exp show'; keep one with 'pipetool exp apply NAME' or 'exp branch'.")
+    reporter.summary(result)
+    raise_for(result)
     return 0
 
 
@@ -176,62 +145,34 @@ def _show(root: str, args: argparse.Namespace) -> int:
     import sys
 
     from ..experiments import table
-    from ..tables import fmt, render
+    from ..tables import render
 
     rows = table.collect(root, args.all)
     columns = table.columns(rows, args.all_columns or args.json)
     if args.sort_by:
         rows = table.sort_rows(rows, table.find_column(columns, args.sort_by), args.desc)
     if args.json:
-        _print_json(rows)
+        import json
+
+        print(json.dumps(table.records(rows), indent=2, default=str))
         return 0
     style = "md" if args.md else "csv" if args.csv else "plain"
-    headers = ["Experiment", "Rev"] + (["Baseline"] if style == "csv" else []) + [c.label for c in columns]
-    cells = []
-    for number, row in enumerate(rows):
-        name = row.name if row.is_baseline or style == "csv" else _branch_glyph(rows, number) + row.name
-        extra = [row.baseline[:7]] if style == "csv" else []
-        cells.append([name, row.sha[:7], *extra, *(fmt(table.value(row, c), args.precision) for c in columns)])
-    print(render(headers, cells, style))
-    for row in rows:
-        for path, values in {**row.params, **row.metrics}.items():
-            if values.error:
-                print(f"{path} at {row.name}: {values.error}", file=sys.stderr if style == "csv" else sys.stdout)
+    print(render(*table.cells(rows, columns, style, args.precision), style))
+    for error in table.errors(rows):
+        print(error, file=sys.stderr if style == "csv" else sys.stdout)
     return 0
 
 
-def _branch_glyph(rows, number: int) -> str:
-    last = number + 1 == len(rows) or rows[number + 1].is_baseline
-    return "└── " if last else "├── "
-
-
-def _print_json(rows) -> None:
-    import json
-
-    def files(found):
-        return {path: (v.values if v.error is None else {"error": v.error}) for path, v in found.items()}
-
-    print(json.dumps([{"name": r.name, "rev": r.sha, "baseline": r.baseline, "experiment": not r.is_baseline,
-                       "created": r.created, "params": files(r.params), "metrics": files(r.metrics)}
-                      for r in rows], indent=2, default=str))
-
-
 def _diff(root: str, args: argparse.Namespace) -> int:
-    import json
-
-    from ..compare import diff
-    from ..git import Revisions
-    from ..metrics import read_metrics, read_params
+    from ..experiments.diff import sides
     from .common import diff_json, print_diff, print_side_errors
 
-    revisions = Revisions(root)
-    params, metrics = [], []
-    for text in (args.a, args.b):
-        label, source, stages = revisions.load(_revision(revisions, text))
-        label = text or label
-        params.append((label, read_params(source, stages)))
-        metrics.append((label, read_metrics(source, stages, revisions.cache)))
+    params, metrics = sides(root, args.a, args.b)
     if args.json:
+        import json
+
+        from ..compare import diff
+
         print_side_errors(params + metrics, True)
         print(json.dumps({"params": diff_json(diff(params[0][1], params[1][1], show_all=args.all)),
                           "metrics": diff_json(diff(metrics[0][1], metrics[1][1], show_all=args.all))},
@@ -241,18 +182,6 @@ def _diff(root: str, args: argparse.Namespace) -> int:
     print()
     print_diff(metrics, args, "Metric")
     return 0
-
-
-def _revision(revisions, text: str | None) -> str | None:
-    """An experiment's commit for its name; anything else is a git revision (or the workspace)."""
-    from ..experiments import refs, snapshot
-
-    if text is None or text == "workspace":
-        return text
-    repo = revisions.git
-    if any(e.name == text for e in refs.local(repo)):
-        return refs.find(repo, text, snapshot.head(repo)).sha
-    return text
 
 
 # -- keeping and removing -------------------------------------------------------------------------
@@ -285,32 +214,17 @@ def _branch(root: str, args: argparse.Namespace) -> int:
 
 
 def _remove(root: str, args: argparse.Namespace) -> int:
-    from ..errors import ExperimentError
-    from ..experiments import refs, snapshot
-    from ..git import GitRepo
+    from ..experiments import refs
 
-    repo = GitRepo(root)
-    if args.all == bool(args.names):
-        raise ExperimentError("name the experiments to remove, or give --all (not both)")
-    if args.all:
-        gone = refs.local(repo)
-    else:
-        head = snapshot.head(repo)
-        gone = list({e.ref: e for e in (refs.find(repo, name, head) for name in args.names)}.values())
-    refs.delete(repo, gone)
+    gone = refs.remove(root, args.names, args.all)
     print(f"Removed {len(gone)} experiment(s)" + (": " + ", ".join(e.name for e in gone) if gone else "."))
     return 0
 
 
 def _list(root: str, args: argparse.Namespace) -> int:
-    from ..experiments import refs, snapshot
-    from ..git import GitRepo
+    from ..experiments import refs
 
-    repo = GitRepo(root)
-    head = snapshot.head(repo)
-    found = refs.remote(repo, args.remote) if args.remote else refs.local(repo)
-    if not args.all:
-        found = [e for e in found if e.baseline == head]
+    found = refs.listing(root, args.remote, args.all)
     if args.names_only:
         for experiment in found:
             print(experiment.name)
@@ -318,24 +232,28 @@ def _list(root: str, args: argparse.Namespace) -> int:
     if not found:
         where = f" on {args.remote}" if args.remote else ""
         print(f"No experiments{where}" + ("." if args.all else " of HEAD (--all for every baseline)."))
-    for baseline in dict.fromkeys([e.baseline for e in found if e.baseline == head] + [e.baseline for e in found]):
-        print(f"{refs.baseline_label(repo, baseline, head)} ({baseline[:7]}):")
-        for experiment in found:
-            if experiment.baseline == baseline:
-                print(f"    {experiment.name}")
+    for group in refs.by_baseline(root, found):
+        print(f"{group.label} ({group.baseline[:7]}):")
+        for experiment in group.experiments:
+            print(f"    {experiment.name}")
     return 0
 
 
 # -- exp queue ------------------------------------------------------------------------------------
 def _queue(root: str, args: argparse.Namespace) -> int:
     from ..experiments import queue
-    from ..project import Project
 
-    state_dir = Project(root).ensure_state_dir()
     if args.queue_action == "start":
-        with queue.started(state_dir):
-            return _queue_start(root, state_dir, args.jobs)
-    found, problems = queue.entries(state_dir)
+        from ..experiments.report import GridReporter
+        from ..repro import ReproOptions
+
+        reporter = GridReporter()
+        result = queue.run_queued(root, args.jobs, ReproOptions(), reporter)
+        if not result.planned:
+            print("Nothing is queued.")
+            return 0
+        return _summarize(result, reporter)
+    found, problems = queue.queued(root)
     for problem in problems:
         print(f"warning: skipped an unreadable queue entry: {problem}")
     if args.queue_action == "list":
@@ -344,38 +262,6 @@ def _queue(root: str, args: argparse.Namespace) -> int:
         for entry in found:
             print(f"{entry.id}  {entry.planned.name}  (on {entry.planned.baseline[:7]})  {entry.planned.describe()}")
         return 0
-    return _queue_remove(root, state_dir, args, found)
-
-
-def _queue_start(root: str, state_dir: str, jobs: int) -> int:
-    from ..experiments import queue
-    from ..git import GitRepo
-
-    found, problems = queue.entries(state_dir)
-    for problem in problems:
-        print(f"warning: skipped an unreadable queue entry: {problem}")
-    if not found:
-        print("Nothing is queued.")
-        return 0
-    repo = GitRepo(root)
-    by_name = {e.planned.name: e for e in found}
-
-    def ran(outcomes) -> None:  # finished ones leave the queue; those an interrupt stopped stay
-        queue.remove(state_dir, repo, [by_name[o.planned.name] for o in outcomes])
-
-    from ..repro import ReproOptions
-
-    return _run_grid(root, [e.planned for e in found], jobs, ReproOptions(), ran)
-
-
-def _queue_remove(root: str, state_dir: str, args: argparse.Namespace, found) -> int:
-    from ..errors import ExperimentError
-    from ..experiments import queue
-    from ..git import GitRepo
-
-    if args.all == bool(args.names):
-        raise ExperimentError("name the queued experiments to remove, or give --all (not both)")
-    gone = found if args.all else queue.find(found, args.names)
-    queue.remove(state_dir, GitRepo(root), gone)
+    gone = queue.drop(root, found, args.names, args.all)
     print(f"Removed {len(gone)} queued experiment(s).")
     return 0

@@ -6,8 +6,9 @@ are links to the project's), so results are stored once. Before the first experi
 starts, the stages that no override touches (and that nothing touched is upstream of) run once in
 its worktree; every other experiment then finds them in the run-cache instead of running them.
 
-Each experiment is a plain `pipetool exp run -n NAME -S ...` in its worktree, in its own process:
-Ctrl-C reaches all of them, and each stops its stages and keeps its lock sound.
+Each experiment runs in its worktree in its own process, the worker (worker.py), given the
+experiment and the grid's repro options as a payload file (payload.py): Ctrl-C reaches all of
+them, and each stops its stages and keeps its lock sound.
 """
 
 from __future__ import annotations
@@ -25,13 +26,14 @@ from dataclasses import dataclass, replace
 
 from .. import worktree
 from ..checkout import checkout
+from ..errors import ExperimentError
 from ..git import GitRepo
 from ..interrupts import HELD, guarded
 from ..project import Project
 from ..report import ConsoleReporter
 from ..repro import ReproOptions, repro
 from ..workspace import open_workspace
-from . import refs
+from . import payload, refs
 from .overrides import Override, overlaps
 from .report import GridReporter
 
@@ -54,8 +56,13 @@ class Planned:
 
 @dataclass
 class GridResult:
-    outcomes: list[Outcome]
+    planned: list[Planned]
+    outcomes: list[Outcome]  # the experiments that finished (saved or failed), in the order they did
     interrupted: bool = False  # Ctrl-C: the experiments still running were stopped, the rest not started
+
+    @property
+    def saved(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.ok]
 
     @property
     def failed(self) -> list[Outcome]:
@@ -103,6 +110,17 @@ def run_grid(root: str, planned: list[Planned], jobs: int, options: ReproOptions
         grid.clean_up()
 
 
+def raise_for(result: GridResult) -> None:
+    """Turn a grid's failures into the command's error (exit 1), or interruption (exit 130)."""
+    if result.interrupted:
+        error = ExperimentError(f"interrupted: {len(result.planned) - len(result.outcomes)} experiment(s) "
+                                "did not finish")
+        error.exit_code = 130
+        raise error
+    if result.failed:
+        raise ExperimentError(f"{len(result.failed)} of {len(result.planned)} experiment(s) failed")
+
+
 @dataclass
 class _Running:
     planned: Planned
@@ -147,11 +165,11 @@ class _Grid:
                         self._finish(self._next_ended())
             except KeyboardInterrupt:
                 self._stop_all()
-                return GridResult(self.outcomes, interrupted=True)
+                return GridResult(self.planned, self.outcomes, interrupted=True)
             except BaseException:  # pipetool could not go on (e.g. a worktree): stop what runs first
                 self._stop_all()
                 raise
-        return GridResult(self.outcomes)
+        return GridResult(self.planned, self.outcomes)
 
     def _next_ended(self) -> str:
         while True:  # a timeout, so that Ctrl-C is seen at once
@@ -215,9 +233,9 @@ class _Grid:
         return None
 
     def _spawn(self, planned: Planned, path: str, root: str) -> None:
-        sets = [arg for o in planned.overrides for arg in ("-S", str(o))]
-        command = [sys.executable, "-P", "-m", "pipetool", "exp", "run", "-n", planned.name, *sets,
-                   *repro_arguments(self.options)]
+        job = os.path.join(self.folder, f"{planned.name}.json")  # beside its worktree, not in it
+        payload.write(job, payload.Job(os.path.abspath(root), planned.name, planned.overrides, self.options))
+        command = [sys.executable, "-P", "-m", "pipetool.experiments.worker", job]
         log = os.path.join(self.state_dir, LOG_DIR, f"{planned.name}.log")
         handle = open(log, "w", encoding="utf-8")
         self.reporter.started(planned.name, planned.describe())
@@ -293,18 +311,6 @@ class _Grid:
 
 def _uses(dep, override: Override) -> bool:
     return dep.file == override.file and (dep.keys is None or any(overlaps(k, override.key) for k in dep.keys))
-
-
-def repro_arguments(options: ReproOptions) -> list[str]:
-    """The options of an experiment's repro as `exp run` takes them (each runs in its own process)."""
-    args = (["-k"] if options.keep_going else []) + ([] if options.run_cache else ["--no-run-cache"])
-    choice = options.executor
-    args += ["--executor", choice.kind]
-    if choice.scheduler:
-        args += ["--scheduler", choice.scheduler]
-    if choice.retries:
-        args += ["--retries", str(choice.retries)]
-    return args
 
 
 def _share_state(root: str, state_dir: str) -> None:

@@ -64,6 +64,21 @@ def _parse_one(text: str) -> list[Override]:
     return [Override(file, key, part, _value(text, part), add) for part in split_values(text, values)]
 
 
+def rebuild(file: str, key: str, text: str, add: bool = False) -> Override:
+    """One override from its parts (as a worker's payload holds them), checked as -S checks it."""
+    written = str(Override(file, key, text, None, add))
+    found = _parse_one(written)
+    if len(found) != 1 or (found[0].file, found[0].key) != (file, key):
+        raise ExperimentError(f"'{written}' is not one params override")
+    return found[0]
+
+
+def check(root: str, points: list[tuple[Override, ...]]) -> None:
+    """Every override of every point is valid for the project's params files; nothing is written."""
+    for point in points:
+        apply(root, point, write=False)
+
+
 def split_values(text: str, values: str) -> list[str]:
     """Split on commas outside brackets and quotes: `1,[2, 3],'a,b'` is three values."""
     parts, depth, quote, current = [], 0, "", ""

@@ -18,8 +18,11 @@ from dataclasses import dataclass
 from ..errors import ExperimentError, PipetoolError
 from ..fsutil import atomic_write
 from ..git import GitRepo
+from ..project import Project
+from ..repro import ReproOptions
 from . import overrides
-from .grid import Planned
+from .grid import GridResult, Planned, run_grid
+from .report import GridReporter
 
 QUEUE_DIR = os.path.join("exps", "queue")
 REF_PREFIX = "refs/pipetool-queue/"
@@ -106,3 +109,34 @@ def started(state_dir: str) -> Iterator[None]:
     except Held:
         raise ExperimentError("another 'pipetool exp queue start' is running the queue",
                               hint="wait for it; it runs what is queued") from None
+
+
+def queued(root: str) -> tuple[list[Entry], list[str]]:
+    """The project's queued experiments and the queue files that could not be read (see entries)."""
+    return entries(Project(root).ensure_state_dir())
+
+
+def drop(root: str, found: list[Entry], keys: list[str], everything: bool = False) -> list[Entry]:
+    """Take the entries named by id or name (or every one found) off the queue; returns them."""
+    if everything == bool(keys):
+        raise ExperimentError("name the queued experiments to remove, or give --all (not both)")
+    gone = found if everything else find(found, keys)
+    remove(Project(root).ensure_state_dir(), GitRepo(root), gone)
+    return gone
+
+
+def run_queued(root: str, jobs: int, options: ReproOptions, reporter: GridReporter) -> GridResult:
+    """Run everything queued as a grid, up to jobs at once, one `exp queue start` at a time. An
+    experiment leaves the queue when it finished (saved or failed); one an interrupt stopped
+    stays. Unreadable entries are left alone, with a warning. Nothing queued: nothing planned."""
+    state_dir = Project(root).ensure_state_dir()
+    with started(state_dir):
+        found, problems = entries(state_dir)
+        for problem in problems:
+            reporter.warning(f"skipped an unreadable queue entry: {problem}")
+        if not found:
+            return GridResult([], [])
+        result = run_grid(root, [e.planned for e in found], jobs, options, reporter)
+        by_name = {e.planned.name: e for e in found}
+        remove(state_dir, GitRepo(root), [by_name[o.planned.name] for o in result.outcomes])
+    return result

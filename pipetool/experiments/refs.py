@@ -122,6 +122,65 @@ def find(repo: GitRepo, name: str, head: str | None = None) -> Experiment:
     raise ExperimentError(f"no experiment named '{name}'", hint=hint or "'pipetool exp list --all' shows them all")
 
 
+def revision(repo: GitRepo, text: str | None) -> str | None:
+    """An experiment's commit for its name; anything else is a git revision (None or 'workspace':
+    the workspace), passed on as it is."""
+    if text is None or text == "workspace":
+        return text
+    if any(e.name == text for e in local(repo)):
+        from .snapshot import head
+
+        return find(repo, text, head(repo)).sha
+    return text
+
+
+def listing(root: str, remote_name: str | None = None, every_baseline: bool = False) -> list[Experiment]:
+    """The experiments of HEAD (or of every baseline), here or on a git remote."""
+    from .snapshot import head
+
+    repo = GitRepo(root)
+    baseline = head(repo)
+    found = remote(repo, remote_name) if remote_name else local(repo)
+    return found if every_baseline else [e for e in found if e.baseline == baseline]
+
+
+@dataclass(frozen=True)
+class Group:
+    """The experiments of one baseline, with the name it is known by (its branch, or short sha)."""
+
+    baseline: str
+    label: str
+    experiments: tuple[Experiment, ...]
+
+
+def by_baseline(root: str, experiments: list[Experiment]) -> list[Group]:
+    """The experiments grouped by baseline, HEAD's group first, then in the order they came."""
+    from .snapshot import head
+
+    repo = GitRepo(root)
+    current = head(repo)
+    baselines = dict.fromkeys([e.baseline for e in experiments if e.baseline == current]
+                              + [e.baseline for e in experiments])
+    return [Group(b, baseline_label(repo, b, current), tuple(e for e in experiments if e.baseline == b))
+            for b in baselines]
+
+
+def remove(root: str, names: list[str], everything: bool = False) -> list[Experiment]:
+    """Delete the named experiments' refs (or every experiment's); returns those removed."""
+    from .snapshot import head
+
+    if everything == bool(names):
+        raise ExperimentError("name the experiments to remove, or give --all (not both)")
+    repo = GitRepo(root)
+    if everything:
+        gone = local(repo)
+    else:
+        current = head(repo)
+        gone = list({e.ref: e for e in (find(repo, name, current) for name in names)}.values())
+    delete(repo, gone)
+    return gone
+
+
 def check_free(repo: GitRepo, baseline: str, names: list[str]) -> None:
     """Refuse names already taken on this baseline (an experiment is never overwritten)."""
     taken = {e.name for e in local(repo, baseline)}

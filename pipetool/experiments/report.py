@@ -1,11 +1,21 @@
-"""What a grid of experiments shows while it runs: each experiment's lines under its name, and how
-each one ended. The grid never prints; it calls this."""
+"""What experiments show: a grid's lines under each experiment's name, how each one ended, and
+the summary at the end. The library never prints; it calls this (the CLI calls it too)."""
 
 from __future__ import annotations
 
 import sys
 import threading
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
+
+if TYPE_CHECKING:
+    from .grid import GridResult
+    from .refs import Experiment
+
+
+def saved_here(experiment: Experiment) -> str:
+    """The line of an experiment run in the workspace (`exp run` without a grid, or a grid's worker)."""
+    return (f"Experiment '{experiment.name}' saved (commit {experiment.sha[:7]}, {experiment.ref}); "
+            "the workspace holds its results. Compare with 'pipetool exp show'.")
 
 
 class GridReporter:
@@ -33,6 +43,20 @@ class GridReporter:
 
     def failed(self, name: str, why: str) -> None:
         self._write(f"Experiment '{name}' failed: {why}")
+
+    def warning(self, text: str) -> None:
+        self._write(f"warning: {text}")
+
+    def summary(self, result: GridResult) -> None:
+        """What the grid saved and what failed (and, when all went well, what to do next)."""
+        saved = result.saved
+        self._write(f"\n{len(saved)} experiment(s) saved" + (": " + ", ".join(o.planned.name for o in saved)
+                                                              if saved else "."))
+        for outcome in result.failed:
+            self._write(f"Failed: '{outcome.planned.name}' ({outcome.planned.describe()}): {outcome.why}")
+        if saved and not result.failed and not result.interrupted:
+            self._write("Compare them with 'pipetool exp show'; keep one with 'pipetool exp apply NAME' or "
+                        "'exp branch'.")
 
     def writer(self, name: str) -> Prefixed:
         """A file-like object whose lines go out under name (for a ConsoleReporter)."""

@@ -12,6 +12,7 @@ from ..errors import ExperimentError, did_you_mean
 from ..git import GitRepo, Revisions
 from ..metrics import FileValues, read_metrics, read_params
 from ..params import ABSENT
+from ..tables import fmt
 from . import refs, snapshot
 
 
@@ -106,6 +107,39 @@ def sort_rows(rows: list[Row], column: Column, descending: bool = False) -> list
         texts.sort(key=lambda r: str(value(r, column)), reverse=descending)
         result += numbers + texts + absent
     return result
+
+
+def records(rows: list[Row]) -> list[dict[str, Any]]:
+    """The rows as plain data (`exp show --json`): an unreadable file as {"error": why}."""
+    def files(found: dict[str, FileValues]) -> dict[str, Any]:
+        return {path: (v.values if v.error is None else {"error": v.error}) for path, v in found.items()}
+
+    return [{"name": r.name, "rev": r.sha, "baseline": r.baseline, "experiment": not r.is_baseline,
+             "created": r.created, "params": files(r.params), "metrics": files(r.metrics)} for r in rows]
+
+
+def cells(rows: list[Row], found: list[Column], style: str, precision: int | None) -> tuple[list[str], list[list]]:
+    """Headers and cells of the table in a tables.render style ("plain", "md", "csv"): experiments
+    drawn as branches under their baseline, except in CSV, which has a Baseline column instead."""
+    csv = style == "csv"
+    headers = ["Experiment", "Rev"] + (["Baseline"] if csv else []) + [c.label for c in found]
+    table = []
+    for number, row in enumerate(rows):
+        name = row.name if row.is_baseline or csv else _branch_glyph(rows, number) + row.name
+        extra = [row.baseline[:7]] if csv else []
+        table.append([name, row.sha[:7], *extra, *(fmt(value(row, c), precision) for c in found)])
+    return headers, table
+
+
+def _branch_glyph(rows: list[Row], number: int) -> str:
+    last = number + 1 == len(rows) or rows[number + 1].is_baseline
+    return "└── " if last else "├── "
+
+
+def errors(rows: list[Row]) -> list[str]:
+    """Why a params or metrics file could not be read, for each row where that happened."""
+    return [f"{path} at {row.name}: {values.error}" for row in rows
+            for path, values in {**row.params, **row.metrics}.items() if values.error]
 
 
 def _is_number(item: Any) -> bool:
