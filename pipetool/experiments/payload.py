@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import PipetoolError
-from ..lock import atomic_write
+from ..fsutil import atomic_write
 from ..repro import ReproOptions
 from . import overrides as overrides_mod
 from .overrides import Override
