@@ -22,7 +22,6 @@ STAGE_FIELDS = (
     "cmd", "wdir", "deps", "params", "outs", "metrics", "plots", "vars",
     "frozen", "always_changed", "desc", "meta", "resources",
 )
-GENERATOR_FIELDS = ("foreach", "do", "matrix")
 # What DVC 3's schema takes on an out, a metric or a plot. pipetool acts on cache and persist, keeps
 # desc and the plot options; the rest loads with a warning (see _IGNORED).
 _DVC_OUT_OPTIONS = ("cache", "persist", "desc", "checkpoint", "remote", "push", "type", "labels", "meta")
