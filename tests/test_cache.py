@@ -112,7 +112,7 @@ def overwrite(path, data: bytes) -> None:
 def two_commits(project):
     """Commit A (n=1) and commit B (n=2), each with its outs made by repro; B checked out."""
     train_project(project, 1)
-    project.ok("repro")
+    project.cli_ok("repro")
     a = {
         "rev": commit(project, "A"),
         "model": read_bytes(project, "model.bin"),
@@ -120,7 +120,7 @@ def two_commits(project):
         "lock": project.lock(),
     }
     set_n(project, 2)
-    project.ok("repro")
+    project.cli_ok("repro")
     b = {
         "rev": commit(project, "B"),
         "model": read_bytes(project, "model.bin"),
@@ -136,7 +136,7 @@ def two_commits(project):
 def test_checkout_after_git_checkout_restores_older_commits_exact_bytes(two_commits):
     project, a, _ = two_commits
     project.git("checkout", "-q", a["rev"])
-    project.ok("checkout")
+    project.cli_ok("checkout")
     assert read_bytes(project, "model.bin") == a["model"]
     assert xxhash.xxh3_128_hexdigest(read_bytes(project, "model.bin")) == out_hash(project, "train", "model.bin")
     assert out_hash(project, "train", "model.bin") == next(
@@ -147,7 +147,7 @@ def test_checkout_after_git_checkout_runs_no_cmd(two_commits):
     project, a, _ = two_commits
     before = runs(project)
     project.git("checkout", "-q", a["rev"])
-    result = project.ok("checkout")
+    result = project.cli_ok("checkout")
     assert runs(project) == before
     assert ran_stages(result.stdout) == []
 
@@ -155,7 +155,7 @@ def test_checkout_after_git_checkout_runs_no_cmd(two_commits):
 def test_checkout_reports_each_restored_out(two_commits):
     project, a, _ = two_commits
     project.git("checkout", "-q", a["rev"])
-    result = project.ok("checkout")
+    result = project.cli_ok("checkout")
     assert "restored model.bin" in result.stdout
     assert "restored outdir" in result.stdout
 
@@ -163,9 +163,9 @@ def test_checkout_reports_each_restored_out(two_commits):
 def test_checkout_after_git_checkout_leaves_nothing_for_repro_to_do(two_commits):
     project, a, _ = two_commits
     project.git("checkout", "-q", a["rev"])
-    project.ok("checkout")
+    project.cli_ok("checkout")
     before = runs(project)
-    result = project.ok("repro")
+    result = project.cli_ok("repro")
     assert ran_stages(result.stdout) == []
     assert "restored from run-cache" not in result.stdout
     assert runs(project) == before
@@ -175,10 +175,10 @@ def test_checkout_after_git_checkout_leaves_nothing_for_repro_to_do(two_commits)
 def test_checkout_back_to_newer_commit_restores_its_bytes(two_commits):
     project, a, b = two_commits
     project.git("checkout", "-q", a["rev"])
-    project.ok("checkout")
+    project.cli_ok("checkout")
     before = runs(project)
     project.git("checkout", "-q", "main")
-    project.ok("checkout")
+    project.cli_ok("checkout")
     assert read_bytes(project, "model.bin") == b["model"]
     assert dir_bytes(project, "outdir") == b["outdir"]
     assert xxhash.xxh3_128_hexdigest(b["model"]) == out_hash(project, "train", "model.bin")
@@ -189,7 +189,7 @@ def test_checkout_restores_a_directory_out_exactly_without_extra_files(two_commi
     project, a, b = two_commits
     assert "part2.bin" in b["outdir"] and "part2.bin" not in a["outdir"]
     project.git("checkout", "-q", a["rev"])
-    project.ok("checkout")
+    project.cli_ok("checkout")
     assert dir_bytes(project, "outdir") == a["outdir"]
     assert not project.exists("outdir/part2.bin")
 
@@ -208,12 +208,12 @@ def test_out_the_cache_cannot_take_fails_its_stage_and_is_not_recorded(project):
     blocker = project.path / ".pipetool" / "cache" / digest[:2]
     blocker.parent.mkdir(parents=True)
     blocker.write_text("in the way\n")
-    result = project.fails("repro")
+    result = project.cli_fails("repro")
     assert "Stage 'first' failed: could not store its outs in the cache" in result.stdout + result.stderr
     assert not project.exists("pipeline.lock")
     assert sorted(os.listdir(blocker.parent)) == [digest[:2]]  # nothing half-written beside it
     blocker.unlink()
-    result = project.ok("repro")
+    result = project.cli_ok("repro")
     assert ran_stages(result.stdout) == ["first"]
     assert (blocker / digest[2:]).read_bytes() == b"one\n"
     assert "first" in project.lock()["stages"]
@@ -221,9 +221,9 @@ def test_out_the_cache_cannot_take_fails_its_stage_and_is_not_recorded(project):
 
 def test_checkout_with_everything_in_place_says_so_and_changes_nothing(project):
     train_project(project)
-    project.ok("repro")
+    project.cli_ok("repro")
     model = read_bytes(project, "model.bin")
-    result = project.ok("checkout")
+    result = project.cli_ok("checkout")
     assert "already match" in result.stdout
     assert "restored" not in result.stdout
     assert read_bytes(project, "model.bin") == model
@@ -233,13 +233,13 @@ def test_checkout_with_everything_in_place_says_so_and_changes_nothing(project):
 
 def test_reverted_param_restores_outs_from_run_cache_without_running(project):
     train_project(project, 1)
-    project.ok("repro")
+    project.cli_ok("repro")
     lock_1, model_1, outdir_1 = project.lock(), read_bytes(project, "model.bin"), dir_bytes(project, "outdir")
     set_n(project, 2)
-    project.ok("repro")
+    project.cli_ok("repro")
     before = runs(project)
     set_n(project, 1)
-    result = project.ok("repro")
+    result = project.cli_ok("repro")
     assert runs(project) == before
     assert ran_stages(result.stdout) == []
     assert "Stage 'train' restored from run-cache" in result.stdout
@@ -261,9 +261,9 @@ def test_run_cache_entries_are_rows_of_one_db_whatever_the_number_of_runs(projec
 
 def test_a_damaged_run_cache_entry_means_the_stage_runs(project):
     train_project(project, 1)
-    project.ok("repro")
+    project.cli_ok("repro")
     set_n(project, 2)
-    project.ok("repro")
+    project.cli_ok("repro")
     with closing(sqlite3.connect(runs_db(project))) as db, db:
         for key, text in db.execute("SELECT key, record FROM runs").fetchall():
             record = json.loads(text)
@@ -271,57 +271,57 @@ def test_a_damaged_run_cache_entry_means_the_stage_runs(project):
             db.execute("UPDATE runs SET record = ? WHERE key = ?", (json.dumps(record), key))
     before = runs(project)
     set_n(project, 1)
-    result = project.ok("repro")
+    result = project.cli_ok("repro")
     assert "restored from run-cache" not in result.stdout
     assert runs(project) == before + 1
 
 
 def test_a_run_cache_that_is_not_a_database_is_started_afresh(project):
     train_project(project, 1)
-    project.ok("repro")
+    project.cli_ok("repro")
     for suffix in ("", "-wal", "-shm"):
         if os.path.exists(f"{runs_db(project)}{suffix}"):
             os.remove(f"{runs_db(project)}{suffix}")
     runs_db(project).write_bytes(b"this is not an SQLite file, it is garbage" * 100)
     set_n(project, 2)
-    result = project.ok("repro")  # the damaged file is replaced by a new run-cache, with this run in it
+    result = project.cli_ok("repro")  # the damaged file is replaced by a new run-cache, with this run in it
     assert "Traceback" not in result.stderr
     set_n(project, 1)
     before = runs(project)
-    project.ok("repro")  # runs: the n=1 run went with the damaged file
+    project.cli_ok("repro")  # runs: the n=1 run went with the damaged file
     assert runs(project) == before + 1
     set_n(project, 2)
-    result = project.ok("repro")
+    result = project.cli_ok("repro")
     assert "Stage 'train' restored from run-cache" in result.stdout
     assert runs(project) == before + 1
 
 
 def test_a_run_cache_that_cannot_be_made_costs_reruns_not_a_failure(project):
     train_project(project, 1)
-    project.ok("repro")
+    project.cli_ok("repro")
     runs_dir = project.path / ".pipetool" / "runs"
     for path in runs_dir.iterdir():
         path.unlink()
     runs_dir.rmdir()
     runs_dir.write_text("a file where the run-cache's folder goes\n")
     set_n(project, 2)
-    result = project.ok("repro")
+    result = project.cli_ok("repro")
     assert ran_stages(result.stdout) == ["train"]
     assert "Traceback" not in result.stderr
     set_n(project, 1)
-    result = project.ok("repro")
+    result = project.cli_ok("repro")
     assert ran_stages(result.stdout) == ["train"]  # nothing was remembered, nothing failed
 
 
 def test_restored_stage_is_up_to_date_afterwards(project):
     train_project(project, 1)
-    project.ok("repro")
+    project.cli_ok("repro")
     set_n(project, 2)
-    project.ok("repro")
+    project.cli_ok("repro")
     set_n(project, 1)
-    project.ok("repro")
+    project.cli_ok("repro")
     before = runs(project)
-    result = project.ok("repro")
+    result = project.cli_ok("repro")
     assert "Stage 'train' is up to date" in result.stdout
     assert runs(project) == before
 
@@ -330,32 +330,32 @@ def test_a_deleted_out_comes_back_from_the_cache_by_its_lock_without_a_run_cache
     # a clone whose cache holds the objects but no run-cache: the lock says what the unchanged
     # cmd, deps and params made, so the out is checked out rather than made again
     train_project(project, 1)
-    project.ok("repro")
+    project.cli_ok("repro")
     lock, model = project.lock(), read_bytes(project, "model.bin")
     shutil.rmtree(project.path / ".pipetool" / "runs")
     (project.path / "model.bin").unlink()
     shutil.rmtree(project.path / "outdir")
     before = runs(project)
 
-    result = project.ok("repro")
+    result = project.cli_ok("repro")
 
     assert runs(project) == before
     assert ran_stages(result.stdout) == []
     assert "Stage 'train' restored from run-cache (changed outs: deleted model.bin, deleted outdir)" in result.stdout
     assert read_bytes(project, "model.bin") == model
     assert project.lock() == lock
-    assert project.ok("status").stdout == "Data and pipelines are up to date.\n"
+    assert project.cli_ok("status").stdout == "Data and pipelines are up to date.\n"
 
 
 def test_a_deleted_out_with_a_changed_param_runs_when_the_run_cache_has_no_entry(project):
     train_project(project, 1)
-    project.ok("repro")
+    project.cli_ok("repro")
     shutil.rmtree(project.path / ".pipetool" / "runs")
     (project.path / "model.bin").unlink()
     set_n(project, 2)
     before = runs(project)
 
-    result = project.ok("repro")
+    result = project.cli_ok("repro")
 
     assert ran_stages(result.stdout) == ["train"]
     assert runs(project) == before + 1
@@ -363,12 +363,12 @@ def test_a_deleted_out_with_a_changed_param_runs_when_the_run_cache_has_no_entry
 
 def test_no_run_cache_flag_runs_the_cmd(project):
     train_project(project, 1)
-    project.ok("repro")
+    project.cli_ok("repro")
     set_n(project, 2)
-    project.ok("repro")
+    project.cli_ok("repro")
     before = runs(project)
     set_n(project, 1)
-    result = project.ok("repro", "--no-run-cache")
+    result = project.cli_ok("repro", "--no-run-cache")
     assert ran_stages(result.stdout) == ["train"]
     assert "restored from run-cache" not in result.stdout
     assert runs(project) == before + 1
@@ -376,12 +376,12 @@ def test_no_run_cache_flag_runs_the_cmd(project):
 
 def test_force_runs_the_cmd_even_with_a_run_cache_entry(project):
     train_project(project, 1)
-    project.ok("repro")
+    project.cli_ok("repro")
     set_n(project, 2)
-    project.ok("repro")
+    project.cli_ok("repro")
     before = runs(project)
     set_n(project, 1)
-    result = project.ok("repro", "-f")
+    result = project.cli_ok("repro", "-f")
     assert ran_stages(result.stdout) == ["train"]
     assert "restored from run-cache" not in result.stdout
     assert runs(project) == before + 1
@@ -397,12 +397,12 @@ def test_stage_with_persist_out_never_uses_run_cache(project):
             outs:
               - history.txt: {persist: true}
     """)
-    project.ok("repro")
+    project.cli_ok("repro")
     set_n(project, 2)
-    project.ok("repro")
+    project.cli_ok("repro")
     before = runs(project)
     set_n(project, 1)
-    result = project.ok("repro")
+    result = project.cli_ok("repro")
     assert ran_stages(result.stdout) == ["log"]
     assert "restored from run-cache" not in result.stdout
     assert runs(project) == before + 1
@@ -417,9 +417,9 @@ def test_always_changed_stage_never_uses_run_cache(project):
             always_changed: true
             outs: [stamp.txt]
     """)
-    project.ok("repro")
+    project.cli_ok("repro")
     before = runs(project)
-    result = project.ok("repro")
+    result = project.cli_ok("repro")
     assert ran_stages(result.stdout) == ["clock"]
     assert "restored from run-cache" not in result.stdout
     assert runs(project) == before + 1
@@ -427,13 +427,13 @@ def test_always_changed_stage_never_uses_run_cache(project):
 
 def test_run_cache_is_not_used_when_the_cmd_changed(project):
     train_project(project, 1)
-    project.ok("repro")
+    project.cli_ok("repro")
     set_n(project, 2)
-    project.ok("repro")
+    project.cli_ok("repro")
     set_n(project, 1)
     project.write("pipeline.yaml", PIPELINE.replace("echo run", "echo run-again"))
     before = runs(project)
-    result = project.ok("repro")
+    result = project.cli_ok("repro")
     assert ran_stages(result.stdout) == ["train"]
     assert runs(project) == before + 1
 
@@ -442,8 +442,8 @@ def test_run_cache_is_not_used_when_the_cmd_changed(project):
 
 def test_hardlink_out_shares_inode_with_its_cache_object(project):
     train_project(project)
-    project.ok("config", "cache.type", "hardlink")
-    project.ok("repro")
+    project.cli_ok("config", "cache.type", "hardlink")
+    project.cli_ok("repro")
     workspace = os.stat(project.path / "model.bin")
     cached = os.stat(object_path(project, out_hash(project, "train", "model.bin")))
     assert workspace.st_ino == cached.st_ino
@@ -452,16 +452,16 @@ def test_hardlink_out_shares_inode_with_its_cache_object(project):
 
 def test_hardlink_out_is_read_only(project):
     train_project(project)
-    project.ok("config", "cache.type", "hardlink")
-    project.ok("repro")
+    project.cli_ok("config", "cache.type", "hardlink")
+    project.cli_ok("repro")
     mode = stat.S_IMODE(os.stat(project.path / "model.bin").st_mode)
     assert mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH) == 0, oct(mode)
 
 
 def test_hardlink_directory_out_files_share_inodes_with_cache(project):
     train_project(project)
-    project.ok("config", "cache.type", "hardlink")
-    project.ok("repro")
+    project.cli_ok("config", "cache.type", "hardlink")
+    project.cli_ok("repro")
     part = project.path / "outdir" / "part0.bin"
     digest = xxhash.xxh3_128_hexdigest(part.read_bytes())
     assert os.stat(part).st_ino == os.stat(object_path(project, digest)).st_ino
@@ -469,8 +469,8 @@ def test_hardlink_directory_out_files_share_inodes_with_cache(project):
 
 def test_symlink_out_is_a_link_into_the_cache(project):
     train_project(project)
-    project.ok("config", "cache.type", "symlink")
-    project.ok("repro")
+    project.cli_ok("config", "cache.type", "symlink")
+    project.cli_ok("repro")
     out = project.path / "model.bin"
     assert out.is_symlink()
     target = os.path.realpath(out)
@@ -481,7 +481,7 @@ def test_symlink_out_is_a_link_into_the_cache(project):
 
 def test_copy_out_has_its_own_inode_and_stays_writable(project):
     train_project(project)
-    project.ok("repro")
+    project.cli_ok("repro")
     workspace = os.stat(project.path / "model.bin")
     cached = os.stat(object_path(project, out_hash(project, "train", "model.bin")))
     assert workspace.st_ino != cached.st_ino
@@ -510,8 +510,8 @@ def test_big_hardlinked_out_is_not_stored_twice(project):
             cmd: {PY} -c "import os; open('big.bin', 'wb').write(os.urandom({size}))"
             outs: [big.bin]
     """)
-    project.ok("config", "cache.type", "hardlink")
-    project.ok("repro")
+    project.cli_ok("config", "cache.type", "hardlink")
+    project.cli_ok("repro")
     workspace = os.stat(project.path / "big.bin")
     cached = os.stat(object_path(project, out_hash(project, "big", "big.bin")))
     assert workspace.st_ino == cached.st_ino
@@ -529,7 +529,7 @@ def test_big_copied_out_is_stored_twice(project):
             cmd: {PY} -c "import os; open('big.bin', 'wb').write(os.urandom({size}))"
             outs: [big.bin]
     """)
-    project.ok("repro")
+    project.cli_ok("repro")
     assert disk_usage(project.path) >= 2 * size
 
 
@@ -541,10 +541,10 @@ def test_hardlink_persist_out_appended_by_next_run_leaves_cache_object_intact(pr
             outs:
               - log.txt: {persist: true}
     """)
-    project.ok("config", "cache.type", "hardlink")
-    project.ok("repro")
+    project.cli_ok("config", "cache.type", "hardlink")
+    project.cli_ok("repro")
     first = out_hash(project, "log", "log.txt")
-    project.ok("repro", "-f")
+    project.cli_ok("repro", "-f")
     assert project.read("log.txt") == "line\nline\n"
     assert object_path(project, first).read_bytes() == b"line\n"
 
@@ -557,8 +557,8 @@ def test_symlink_cache_type_leaves_uncached_metric_a_regular_file(project):
             outs: [data.txt]
             metrics: [metrics.json: {cache: false}]
     """)
-    project.ok("config", "cache.type", "symlink")
-    project.ok("repro")
+    project.cli_ok("config", "cache.type", "symlink")
+    project.cli_ok("repro")
     metric = project.path / "metrics.json"
     assert not metric.is_symlink(), "a cache: false metric (committed to git) became a link into the cache"
     assert metric.read_text() == '{"acc":1}\n'
@@ -571,8 +571,8 @@ def test_hardlink_cache_type_leaves_uncached_metric_writable_and_unlinked(projec
             cmd: echo '{"acc":1}' > metrics.json
             metrics: [metrics.json: {cache: false}]
     """)
-    project.ok("config", "cache.type", "hardlink")
-    project.ok("repro")
+    project.cli_ok("config", "cache.type", "hardlink")
+    project.cli_ok("repro")
     st = os.stat(project.path / "metrics.json")
     assert st.st_nlink == 1
     assert stat.S_IMODE(st.st_mode) & stat.S_IWUSR
@@ -580,10 +580,10 @@ def test_hardlink_cache_type_leaves_uncached_metric_writable_and_unlinked(projec
 
 def test_checkout_with_hardlink_links_the_restored_out(project):
     train_project(project)
-    project.ok("config", "cache.type", "hardlink")
-    project.ok("repro")
+    project.cli_ok("config", "cache.type", "hardlink")
+    project.cli_ok("repro")
     os.remove(project.path / "model.bin")
-    project.ok("checkout")
+    project.cli_ok("checkout")
     digest = out_hash(project, "train", "model.bin")
     assert os.stat(project.path / "model.bin").st_ino == os.stat(object_path(project, digest)).st_ino
 
@@ -592,10 +592,10 @@ def test_checkout_with_hardlink_links_the_restored_out(project):
 
 def test_checkout_restores_a_deleted_out(project):
     train_project(project)
-    project.ok("repro")
+    project.cli_ok("repro")
     model = read_bytes(project, "model.bin")
     os.remove(project.path / "model.bin")
-    result = project.ok("checkout")
+    result = project.cli_ok("checkout")
     assert "restored model.bin" in result.stdout
     assert "outdir" not in result.stdout
     assert read_bytes(project, "model.bin") == model
@@ -603,33 +603,33 @@ def test_checkout_restores_a_deleted_out(project):
 
 def test_checkout_restores_a_deleted_directory_out(project):
     train_project(project)
-    project.ok("repro")
+    project.cli_ok("repro")
     outdir = dir_bytes(project, "outdir")
     import shutil
 
     shutil.rmtree(project.path / "outdir")
-    result = project.ok("checkout")
+    result = project.cli_ok("checkout")
     assert "restored outdir" in result.stdout
     assert dir_bytes(project, "outdir") == outdir
 
 
 def test_checkout_with_missing_cache_object_says_missing_and_exits_1(project):
     train_project(project)
-    project.ok("repro")
+    project.cli_ok("repro")
     os.remove(object_path(project, out_hash(project, "train", "model.bin")))
     os.remove(project.path / "model.bin")
-    result = project.fails("checkout")
+    result = project.cli_fails("checkout")
     assert "missing model.bin" in result.stdout
     assert not project.exists("model.bin")
 
 
 def test_checkout_detects_corrupt_object_and_does_not_restore_its_bytes(project):
     train_project(project)
-    project.ok("repro")
+    project.cli_ok("repro")
     obj = object_path(project, out_hash(project, "train", "model.bin"))
     overwrite(obj, b"garbage bytes\n")
     os.remove(project.path / "model.bin")
-    result = project.fails("checkout")
+    result = project.cli_fails("checkout")
     assert "corrupt model.bin" in result.stdout
     assert not project.exists("model.bin") or read_bytes(project, "model.bin") != b"garbage bytes\n"
 
@@ -638,7 +638,7 @@ def test_checkout_with_corrupt_object_keeps_the_workspace_file(two_commits):
     project, a, b = two_commits
     overwrite(object_path(project, xxhash.xxh3_128_hexdigest(a["model"])), b"garbage bytes\n")
     project.git("checkout", "-q", a["rev"])
-    result = project.fails("checkout")
+    result = project.cli_fails("checkout")
     assert "corrupt model.bin" in result.stdout
     assert read_bytes(project, "model.bin") == b["model"]
 
@@ -647,16 +647,16 @@ def test_checkout_with_a_corrupt_file_inside_a_directory_out_keeps_the_directory
     project, a, b = two_commits
     overwrite(object_path(project, xxhash.xxh3_128_hexdigest(a["outdir"]["part0.bin"])), b"garbage\n")
     project.git("checkout", "-q", a["rev"])
-    result = project.fails("checkout")
+    result = project.cli_fails("checkout")
     assert "corrupt outdir" in result.stdout
     assert dir_bytes(project, "outdir") == b["outdir"]
 
 
 def test_checkout_keeps_a_modified_out_whose_bytes_are_not_cached(project):
     train_project(project)
-    project.ok("repro")
+    project.cli_ok("repro")
     project.write("model.bin", "hand edited\n")
-    result = project.fails("checkout")
+    result = project.cli_fails("checkout")
     assert "kept model.bin" in result.stdout
     assert "--force" in result.stdout
     assert project.read("model.bin") == "hand edited\n"
@@ -664,10 +664,10 @@ def test_checkout_keeps_a_modified_out_whose_bytes_are_not_cached(project):
 
 def test_checkout_force_overwrites_a_modified_out(project):
     train_project(project)
-    project.ok("repro")
+    project.cli_ok("repro")
     model = read_bytes(project, "model.bin")
     project.write("model.bin", "hand edited\n")
-    result = project.ok("checkout", "--force")
+    result = project.cli_ok("checkout", "--force")
     assert "restored model.bin" in result.stdout
     assert read_bytes(project, "model.bin") == model
 
@@ -682,10 +682,10 @@ def test_checkout_target_restores_only_that_stages_outs(project):
             cmd: echo two > two.txt
             outs: [two.txt]
     """)
-    project.ok("repro")
+    project.cli_ok("repro")
     os.remove(project.path / "one.txt")
     os.remove(project.path / "two.txt")
-    result = project.ok("checkout", "second")
+    result = project.cli_ok("checkout", "second")
     assert "restored two.txt" in result.stdout
     assert project.read("two.txt") == "two\n"
     assert not project.exists("one.txt")
@@ -699,9 +699,9 @@ def test_checkout_does_not_touch_an_uncached_metric(project):
             outs: [data.txt]
             metrics: [metrics.json: {cache: false}]
     """)
-    project.ok("repro")
+    project.cli_ok("repro")
     project.write("metrics.json", '{"acc":2}\n')
-    result = project.ok("checkout")
+    result = project.cli_ok("checkout")
     assert "metrics.json" not in result.stdout
     assert project.read("metrics.json") == '{"acc":2}\n'
 
@@ -715,7 +715,7 @@ def test_repro_lists_cached_out_in_gitignore_beside_it(project):
             cmd: echo data > data/model.bin
             outs: [data/model.bin]
     """)
-    project.ok("repro")
+    project.cli_ok("repro")
     assert "/model.bin" in project.read("data/.gitignore").splitlines()
     assert not project.exists(".gitignore")
 
@@ -728,7 +728,7 @@ def test_uncached_metric_is_not_gitignored(project):
             outs: [data.txt]
             metrics: [metrics.json: {cache: false}]
     """)
-    project.ok("repro")
+    project.cli_ok("repro")
     lines = project.read(".gitignore").splitlines()
     assert "/data.txt" in lines
     assert "/metrics.json" not in lines
@@ -744,7 +744,7 @@ def test_removing_a_stage_removes_its_gitignore_entry(project):
             cmd: echo drop > drop.txt
             outs: [drop.txt]
     """)
-    project.ok("repro")
+    project.cli_ok("repro")
     assert "/drop.txt" in project.read(".gitignore").splitlines()
     project.write("pipeline.yaml", """
         stages:
@@ -752,7 +752,7 @@ def test_removing_a_stage_removes_its_gitignore_entry(project):
             cmd: echo keep > keep.txt
             outs: [keep.txt]
     """)
-    project.ok("repro")
+    project.cli_ok("repro")
     lines = project.read(".gitignore").splitlines()
     assert "/drop.txt" not in lines
     assert "/keep.txt" in lines
@@ -768,7 +768,7 @@ def test_removing_the_only_stage_of_a_folder_deletes_its_emptied_gitignore(proje
             cmd: echo deep > sub/deep.txt
             outs: [sub/deep.txt]
     """)
-    project.ok("repro")
+    project.cli_ok("repro")
     assert project.exists("sub/.gitignore")
     project.write("pipeline.yaml", """
         stages:
@@ -776,7 +776,7 @@ def test_removing_the_only_stage_of_a_folder_deletes_its_emptied_gitignore(proje
             cmd: echo keep > keep.txt
             outs: [keep.txt]
     """)
-    project.ok("repro")
+    project.cli_ok("repro")
     assert not project.exists("sub/.gitignore")
 
 
@@ -791,7 +791,7 @@ def test_gitignore_keeps_the_users_own_lines(project):
             cmd: echo o > other.txt
             outs: [other.txt]
     """)
-    project.ok("repro")
+    project.cli_ok("repro")
     assert project.read(".gitignore").splitlines() == ["*.tmp", "/data.txt", "/other.txt"]
     project.write("pipeline.yaml", """
         stages:
@@ -799,7 +799,7 @@ def test_gitignore_keeps_the_users_own_lines(project):
             cmd: echo o > other.txt
             outs: [other.txt]
     """)
-    project.ok("repro")
+    project.cli_ok("repro")
     assert project.read(".gitignore").splitlines() == ["*.tmp", "/other.txt"]
 
 
@@ -810,7 +810,7 @@ def test_out_switched_to_cache_false_leaves_gitignore(project):
             cmd: echo data > data.txt && echo other > other.txt
             outs: [data.txt, other.txt]
     """)
-    project.ok("repro")
+    project.cli_ok("repro")
     assert "/data.txt" in project.read(".gitignore").splitlines()
     project.write("pipeline.yaml", """
         stages:
@@ -820,13 +820,13 @@ def test_out_switched_to_cache_false_leaves_gitignore(project):
               - data.txt: {cache: false}
               - other.txt
     """)
-    project.ok("repro")
+    project.cli_ok("repro")
     assert project.read(".gitignore").splitlines() == ["/other.txt"]
 
 
 def test_git_status_does_not_list_cached_outs(project):
     train_project(project)
-    project.ok("repro")
+    project.cli_ok("repro")
     status = project.git("status", "--porcelain", "--untracked-files=all")
     assert "model.bin" not in status
     assert "outdir" not in status
@@ -841,7 +841,7 @@ def test_git_status_does_not_list_cached_out_with_glob_characters_in_its_name(pr
             cmd: echo data > 'model[1].bin'
             outs: ['model[1].bin']
     """)
-    project.ok("repro")
+    project.cli_ok("repro")
     assert project.exists("model[1].bin")
     status = project.git("status", "--porcelain", "--untracked-files=all")
     assert "model[1].bin" not in status, status
@@ -854,7 +854,7 @@ def test_git_status_lists_uncached_metric(project):
             cmd: echo '{"acc":1}' > metrics.json
             metrics: [metrics.json: {cache: false}]
     """)
-    project.ok("repro")
+    project.cli_ok("repro")
     assert "metrics.json" in project.git("status", "--porcelain", "--untracked-files=all")
 
 
@@ -863,16 +863,16 @@ def test_git_status_lists_uncached_metric(project):
 def two_params(project):
     """n=1 then n=2 made; the lock names n=2's outs. Returns n=1's model hash and n=2's."""
     train_project(project, 1)
-    project.ok("repro")
+    project.cli_ok("repro")
     old = out_hash(project, "train", "model.bin")
     set_n(project, 2)
-    project.ok("repro")
+    project.cli_ok("repro")
     return old, out_hash(project, "train", "model.bin")
 
 
 def test_gc_removes_objects_only_an_old_run_needed(project):
     old, new = two_params(project)
-    result = project.ok("gc")
+    result = project.cli_ok("gc")
     objects = cache_objects(project)
     assert old not in objects
     assert new in objects
@@ -882,7 +882,7 @@ def test_gc_removes_objects_only_an_old_run_needed(project):
 
 def test_gc_keeps_every_file_of_the_current_directory_out(project):
     two_params(project)
-    project.ok("gc")
+    project.cli_ok("gc")
     objects = cache_objects(project)
     for data in dir_bytes(project, "outdir").values():
         assert xxhash.xxh3_128_hexdigest(data) in objects
@@ -891,12 +891,12 @@ def test_gc_keeps_every_file_of_the_current_directory_out(project):
 def test_checkout_after_gc_restores_deleted_outs(project):
     two_params(project)
     model, outdir = read_bytes(project, "model.bin"), dir_bytes(project, "outdir")
-    project.ok("gc")
+    project.cli_ok("gc")
     import shutil
 
     os.remove(project.path / "model.bin")
     shutil.rmtree(project.path / "outdir")
-    project.ok("checkout")
+    project.cli_ok("checkout")
     assert read_bytes(project, "model.bin") == model
     assert dir_bytes(project, "outdir") == outdir
 
@@ -904,7 +904,7 @@ def test_checkout_after_gc_restores_deleted_outs(project):
 def test_gc_shrinks_cache_status(project):
     two_params(project)
     before = cache_status_numbers(project)
-    project.ok("gc")
+    project.cli_ok("gc")
     after = cache_status_numbers(project)
     assert after["objects"] < before["objects"]
     assert after["bytes"] < before["bytes"]
@@ -914,7 +914,7 @@ def test_gc_shrinks_cache_status(project):
 def test_gc_dry_lists_what_would_go_and_removes_nothing(project):
     old, _ = two_params(project)
     objects, entries = cache_objects(project), sorted(run_entries(project))
-    result = project.ok("gc", "--dry")
+    result = project.cli_ok("gc", "--dry")
     assert f"would remove {old}" in result.stdout
     assert "Would free" in result.stdout
     assert cache_objects(project) == objects
@@ -923,19 +923,19 @@ def test_gc_dry_lists_what_would_go_and_removes_nothing(project):
 
 def test_gc_without_all_commits_drops_older_commits_objects(two_commits):
     project, a, _ = two_commits
-    project.ok("gc")
+    project.cli_ok("gc")
     project.git("checkout", "-q", a["rev"])
-    result = project.fails("checkout")
+    result = project.cli_fails("checkout")
     assert "missing model.bin" in result.stdout
 
 
 def test_gc_all_commits_keeps_objects_older_commits_name(two_commits):
     project, a, _ = two_commits
     objects = cache_objects(project)
-    project.ok("gc", "--all-commits")
+    project.cli_ok("gc", "--all-commits")
     assert cache_objects(project) == objects
     project.git("checkout", "-q", a["rev"])
-    project.ok("checkout")
+    project.cli_ok("checkout")
     assert read_bytes(project, "model.bin") == a["model"]
     assert dir_bytes(project, "outdir") == a["outdir"]
 
@@ -943,28 +943,28 @@ def test_gc_all_commits_keeps_objects_older_commits_name(two_commits):
 def test_gc_all_commits_still_removes_objects_no_commit_names(two_commits):
     project, _, _ = two_commits
     set_n(project, 3)
-    project.ok("repro")  # uncommitted n=3 run
+    project.cli_ok("repro")  # uncommitted n=3 run
     n3 = out_hash(project, "train", "model.bin")
     set_n(project, 2)
-    project.ok("repro")  # back to B's (committed) lock, from the run-cache
-    project.ok("gc", "--all-commits")
+    project.cli_ok("repro")  # back to B's (committed) lock, from the run-cache
+    project.cli_ok("gc", "--all-commits")
     assert n3 not in cache_objects(project)
 
 
 def test_gc_removes_run_cache_entries_naming_removed_objects(project):
     two_params(project)
     assert len(run_entries(project)) == 2
-    result = project.ok("gc")
+    result = project.cli_ok("gc")
     assert len(run_entries(project)) == 1
     assert "1 run-cache entry" in result.stdout
 
 
 def test_reverted_param_runs_again_after_gc_removed_its_outs(project):
     two_params(project)
-    project.ok("gc")
+    project.cli_ok("gc")
     before = runs(project)
     set_n(project, 1)
-    result = project.ok("repro")
+    result = project.cli_ok("repro")
     assert ran_stages(result.stdout) == ["train"]
     assert runs(project) == before + 1
 
@@ -974,7 +974,7 @@ def test_reverted_param_runs_again_after_gc_removed_its_outs(project):
 def cache_status_numbers(project) -> dict:
     import re
 
-    text = project.ok("cache", "status").stdout
+    text = project.cli_ok("cache", "status").stdout
     objects = re.search(r"(\d+) object\(s\), ([\d.]+) (B|KB|MB|GB); link type (\w+)", text)
     free = re.search(r"would free ([\d.]+) (B|KB|MB|GB) in (\d+) object\(s\)", text)
     assert objects and free, text
@@ -990,7 +990,7 @@ def cache_status_numbers(project) -> dict:
 
 def test_cache_status_counts_objects_and_bytes(project):
     train_project(project)
-    project.ok("repro")
+    project.cli_ok("repro")
     numbers = cache_status_numbers(project)
     objects = cache_objects(project)
     assert numbers["objects"] == len(objects)
@@ -1003,13 +1003,13 @@ def test_cache_status_reports_what_gc_would_free(project):
     numbers = cache_status_numbers(project)
     assert numbers["free_objects"] >= 1
     assert numbers["free_bytes"] >= os.path.getsize(object_path(project, old))
-    dry = project.ok("gc", "--dry").stdout
+    dry = project.cli_ok("gc", "--dry").stdout
     assert dry.count("would remove") == numbers["free_objects"]
 
 
 def test_cache_status_shows_configured_link_type(project):
     train_project(project)
-    project.ok("config", "cache.type", "hardlink")
+    project.cli_ok("config", "cache.type", "hardlink")
     assert cache_status_numbers(project)["link"] == "hardlink"
 
 
@@ -1024,43 +1024,43 @@ def test_cache_status_of_empty_cache(project):
 
 def test_config_sets_and_prints_cache_type(project):
     train_project(project)
-    assert project.ok("config", "cache.type").stdout.strip() == "copy"
-    project.ok("config", "cache.type", "hardlink")
-    assert project.ok("config", "cache.type").stdout.strip() == "hardlink"
+    assert project.cli_ok("config", "cache.type").stdout.strip() == "copy"
+    project.cli_ok("config", "cache.type", "hardlink")
+    assert project.cli_ok("config", "cache.type").stdout.strip() == "hardlink"
 
 
 def test_config_rejects_bogus_cache_type_listing_allowed_values(project):
     train_project(project)
-    result = project.fails("config", "cache.type", "bogus")
+    result = project.cli_fails("config", "cache.type", "bogus")
     for allowed in ("copy", "reflink", "hardlink", "symlink"):
         assert allowed in result.stderr
-    assert project.ok("config", "cache.type").stdout.strip() == "copy"
+    assert project.cli_ok("config", "cache.type").stdout.strip() == "copy"
 
 
 def test_config_unknown_setting_is_a_clear_error(project):
     train_project(project)
-    result = project.fails("config", "nope")
+    result = project.cli_fails("config", "nope")
     assert "unknown setting 'nope'" in result.stderr
     assert "cache.type" in result.stderr
 
 
 def test_config_setting_unknown_name_is_a_clear_error(project):
     train_project(project)
-    result = project.fails("config", "nope", "1")
+    result = project.cli_fails("config", "nope", "1")
     assert "unknown setting 'nope'" in result.stderr
 
 
 def test_config_unset_goes_back_to_default(project):
     train_project(project)
-    project.ok("config", "cache.type", "symlink")
-    project.ok("config", "cache.type", "--unset")
-    assert project.ok("config", "cache.type").stdout.strip() == "copy"
+    project.cli_ok("config", "cache.type", "symlink")
+    project.cli_ok("config", "cache.type", "--unset")
+    assert project.cli_ok("config", "cache.type").stdout.strip() == "copy"
 
 
 def test_bogus_cache_type_in_config_file_is_a_clear_error_for_repro(project):
     train_project(project)
     project.write(".pipetool/config", "cache:\n  type: bogus\n")
-    result = project.fails("repro")
+    result = project.cli_fails("repro")
     assert ".pipetool/config" in result.stderr
     assert "hardlink" in result.stderr
     assert runs(project) == 0
@@ -1068,7 +1068,7 @@ def test_bogus_cache_type_in_config_file_is_a_clear_error_for_repro(project):
 
 def test_config_file_is_not_gitignored(project):
     train_project(project)
-    project.ok("config", "cache.type", "hardlink")
+    project.cli_ok("config", "cache.type", "hardlink")
     assert ".pipetool/config" in project.git("status", "--porcelain", "--untracked-files=all")
 
 
@@ -1076,7 +1076,7 @@ def test_config_file_is_not_gitignored(project):
 
 def test_install_writes_an_executable_post_checkout_hook(project):
     train_project(project)
-    project.ok("install")
+    project.cli_ok("install")
     hook = project.path / ".git" / "hooks" / "post-checkout"
     assert hook.exists()
     assert os.access(hook, os.X_OK)
@@ -1088,7 +1088,7 @@ def test_install_refuses_to_replace_someone_elses_hook(project):
     hook = project.path / ".git" / "hooks" / "post-checkout"
     hook.parent.mkdir(parents=True, exist_ok=True)
     hook.write_text("#!/bin/sh\necho mine\n")
-    project.fails("install")
+    project.cli_fails("install")
     assert hook.read_text() == "#!/bin/sh\necho mine\n"
 
 
@@ -1099,7 +1099,7 @@ def git_with_hook_path(project, *args: str) -> subprocess.CompletedProcess:
 
 def test_git_checkout_after_install_restores_outs(two_commits):
     project, a, b = two_commits
-    project.ok("install")
+    project.cli_ok("install")
     before = runs(project)
     result = git_with_hook_path(project, "checkout", "-q", a["rev"])
     assert result.returncode == 0, result.stderr
@@ -1121,13 +1121,13 @@ def test_git_checkout_after_install_restores_outs_of_a_project_in_a_subfolder(tm
         subprocess.run(["git", *args], cwd=repo, check=True)
     project = Project(repo / "proj")
     train_project(project, 1)
-    project.ok("repro")
+    project.cli_ok("repro")
     a_model = read_bytes(project, "model.bin")
     a = commit(project, "A")
     set_n(project, 2)
-    project.ok("repro")
+    project.cli_ok("repro")
     commit(project, "B")
-    project.ok("install")
+    project.cli_ok("install")
     result = git_with_hook_path(project, "checkout", "-q", a)
     assert result.returncode == 0, result.stderr
     assert "error" not in result.stderr, result.stderr

@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
 from conftest import CLI_ENV, PYTHON_ENV, REPO_ROOT, Project, copy_project, ran_stages
 
 distributed = pytest.importorskip("distributed")
@@ -35,7 +34,7 @@ WORKER_ENV = {"PATH": PYTHON_ENV["PATH"]}
 @dataclass
 class Cluster:
     address: str
-    client: "distributed.Client"
+    client: distributed.Client
 
     def workers(self) -> dict[str, dict]:
         return self.client.scheduler_info(n_workers=-1)["workers"]
@@ -124,12 +123,12 @@ def test_example_pipeline_gives_the_same_lock_as_the_local_executor(cluster, tmp
     # With the committed lock beside it (as in test_example): the outs are missing, so every stage
     # runs, and a run whose results are the same keeps each entry, duration included, byte for byte.
     project = copy_project(REPO_ROOT, tmp_path / "example", ["pipeline.yaml", "params.yaml", "pipeline.lock", "stages"])
-    result = project.ok(*on_dask(cluster), env=PYTHON_ENV, timeout=300)
+    result = project.cli_ok(*on_dask(cluster), env=PYTHON_ENV)
     assert sorted(ran_stages(result.stdout)) == ["baseline", "evaluate", "generate", "preprocess", "train"]
     assert ran_stages(result.stdout)[-1] == "evaluate"
     # The committed lock is what the local executor writes (test_example checks that).
     assert project.read("pipeline.lock") == (REPO_ROOT / "pipeline.lock").read_text()
-    assert "Data and pipelines are up to date." in project.ok(*on_dask(cluster), env=PYTHON_ENV).stdout
+    assert "Data and pipelines are up to date." in project.cli_ok(*on_dask(cluster), env=PYTHON_ENV).stdout
 
 
 CONTRACT_PIPELINE = """
@@ -158,7 +157,7 @@ def test_both_executors_run_a_pipeline_alike(cluster, tmp_path):
         project.path.mkdir()
         project.write("pipeline.yaml", CONTRACT_PIPELINE)
         (project.path / "sub").mkdir()
-        results[executor] = (project, project.fails(*args))
+        results[executor] = (project, project.cli_fails(*args))
     (local, local_run), (dask, dask_run) = results["local"], results["dask"]
     # The same lock but for how long each run took (durations are the lock's one timing).
     untimed = {executor: {name: {k: v for k, v in entry.items() if k != "duration"}
@@ -191,7 +190,7 @@ def meeting_stage(name: str, other: str) -> str:
 
 def test_independent_stages_run_on_different_workers_at_once(cluster, project):
     project.write("pipeline.yaml", "stages:" + meeting_stage("left", "right") + meeting_stage("right", "left"))
-    project.ok(*on_dask(cluster))
+    project.cli_ok(*on_dask(cluster))
     left, right = project.read("left.txt").split(), project.read("right.txt").split()
     assert left[1:] == ["met"] and right[1:] == ["met"]  # each saw the other start: they ran at once
     assert left[0] != right[0]
@@ -236,7 +235,7 @@ def test_local_cluster_starts_when_no_scheduler_is_given(project):
             outs: [gpu.txt]
             resources: {gpus: 1}
     """)
-    result = project.fails("repro", "--executor", "dask", "-j", "2", "-k", env=PYTHON_ENV)
+    result = project.cli_fails("repro", "--executor", "dask", "-j", "2", "-k", env=PYTHON_ENV)
     assert project.read("plain.txt").startswith("tcp://127.0.0.1:")
     assert ("Stage 'needs_gpu' failed: it asks for GPU=1, which no worker of the local Dask cluster has"
             in result.stdout)
@@ -260,21 +259,21 @@ stages:
 
 def test_stage_that_kills_its_worker_fails_clearly_and_the_lock_is_intact(whole_cluster, project):
     project.write("pipeline.yaml", FAULT_PIPELINE.format(cmd="echo fine > victim.txt"))
-    project.ok(*on_dask(whole_cluster))
+    project.cli_ok(*on_dask(whole_cluster))
     before = project.read("pipeline.lock")
     project.write("pipeline.yaml", FAULT_PIPELINE.format(cmd="kill -9 $PPID; echo never > victim.txt"))
-    result = project.fails(*on_dask(whole_cluster))
+    result = project.cli_fails(*on_dask(whole_cluster))
     assert "Stage 'victim' failed: the Dask worker running it died (tcp://127.0.0.1:" in result.stdout
     assert "use --retries N to run it again on another worker" in result.stdout
     assert "error: 1 stage(s) failed: victim" in result.stderr
     assert project.read("pipeline.lock") == before
-    assert "victim:\n    changed cmd" in project.ok("status").stdout
+    assert "victim:\n    changed cmd" in project.cli_ok("status").stdout
 
 
 def test_retries_run_the_stage_again_after_its_worker_died(whole_cluster, project):
     kill_once = "if [ ! -e tried ]; then touch tried; kill -9 $PPID; fi; echo $PIPETOOL_WORKER > victim.txt"
     project.write("pipeline.yaml", FAULT_PIPELINE.format(cmd=kill_once))
-    result = project.ok(*on_dask(whole_cluster, "--retries", "1"))
+    result = project.cli_ok(*on_dask(whole_cluster, "--retries", "1"))
     assert "Stage 'victim' done" in result.stdout
     assert sorted(project.lock()["stages"]) == ["first", "victim"]
 
@@ -342,7 +341,7 @@ def test_worker_that_cannot_see_the_repository_is_a_clear_error(cluster, project
     if shutil.which("unshare") is None or subprocess.run(["unshare", "-m", "true"]).returncode != 0:
         pytest.skip("needs unshare -m (root) to start a worker that cannot see the repository")
     project.write("pipeline.yaml", FAULT_PIPELINE.format(cmd="echo one > victim.txt"))
-    project.ok("repro")
+    project.cli_ok("repro")
     before = project.read("pipeline.lock")
     project.write("pipeline.yaml", FAULT_PIPELINE.format(cmd="echo two > victim.txt"))
     hide = f"mount -t tmpfs none {project.path.parent} && exec \"$@\""
@@ -351,7 +350,7 @@ def test_worker_that_cannot_see_the_repository_is_a_clear_error(cluster, project
     try:
         cluster.wait_for_workers(3)
         address = next(address for address, worker in cluster.workers().items() if worker["name"] == "blind")
-        result = project.fails(*on_dask(cluster))
+        result = project.cli_fails(*on_dask(cluster))
     finally:
         blind.proc.send_signal(signal.SIGTERM)
         blind.finish()
@@ -363,13 +362,15 @@ def test_worker_that_cannot_see_the_repository_is_a_clear_error(cluster, project
 
 def test_unreachable_scheduler_is_a_clear_error(project):
     project.write("pipeline.yaml", FAULT_PIPELINE.format(cmd="echo one > victim.txt"))
-    project.ok("repro")
+    project.cli_ok("repro")
     before = project.read("pipeline.lock")
     (project.path / "first.txt").write_text("changed\n")
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     env = {"DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": "1s"}
+    # A process of its own: Dask reads its settings from the environment when first imported, and in
+    # this process that was long ago (here the 30 s default would apply rather than 1 s).
     result = project.fails("repro", "-f", "--scheduler", f"tcp://127.0.0.1:{port}", env=env)
     assert f"error: cannot reach the Dask scheduler at tcp://127.0.0.1:{port}" in result.stderr
     assert "'dask scheduler'" in result.stderr
@@ -382,22 +383,22 @@ def test_unreachable_scheduler_is_a_clear_error(project):
 
 def test_settings_choose_the_executor_and_the_command_line_wins(cluster, project):
     project.write("pipeline.yaml", FAULT_PIPELINE.format(cmd="echo $PIPETOOL_WORKER > victim.txt"))
-    project.ok("config", "executor.type", "dask")
-    project.ok("config", "executor.scheduler", cluster.address)
-    assert project.ok("config", "executor.scheduler").stdout.strip() == cluster.address
-    result = project.ok("repro")
+    project.cli_ok("config", "executor.type", "dask")
+    project.cli_ok("config", "executor.scheduler", cluster.address)
+    assert project.cli_ok("config", "executor.scheduler").stdout.strip() == cluster.address
+    result = project.cli_ok("repro")
     assert "on worker tcp://127.0.0.1:" in result.stdout
     assert project.read("victim.txt").strip() in cluster.workers()
-    local = project.ok("repro", "-f", "--executor", "local")
+    local = project.cli_ok("repro", "-f", "--executor", "local")
     assert "on worker" not in local.stdout
     assert project.read("victim.txt") == "\n"
-    bad = project.fails("config", "executor.type", "cluster")
+    bad = project.cli_fails("config", "executor.type", "cluster")
     assert "one of: local, dask" in bad.stderr
 
 
 def test_scheduler_and_retries_need_the_dask_executor(project):
     project.write("pipeline.yaml", FAULT_PIPELINE.format(cmd="echo one > victim.txt"))
-    result = project.fails("repro", "--executor", "local", "--retries", "2", code=2)
+    result = project.cli_fails("repro", "--executor", "local", "--retries", "2", code=2)
     assert "error: --retries needs --executor dask" in result.stderr
     assert not project.exists("first.txt")
 
@@ -435,11 +436,11 @@ def test_a_grid_of_experiments_runs_its_stages_on_the_cluster(cluster, tmp_path)
     project.git("init", "-q", "-b", "main")
     project.git("config", "user.email", "test@example.com")
     project.git("config", "user.name", "Test")
-    project.ok("status")  # makes .pipetool/ and its .gitignore, committed with the rest
+    project.cli_ok("status")  # makes .pipetool/ and its .gitignore, committed with the rest
     project.git("add", "-A")
     project.git("commit", "-q", "-m", "pipeline")
-    result = project.ok("exp", "run", "-S", "lr=0.2,0.3", "-j", "2", "-n", "lr",
-                        "--executor", "dask", "--scheduler", cluster.address, timeout=120)
+    result = project.cli_ok("exp", "run", "-S", "lr=0.2,0.3", "-j", "2", "-n", "lr",
+                            "--executor", "dask", "--scheduler", cluster.address)
     assert "2 experiment(s) saved" in result.stdout, result.stdout
     baseline = project.git("rev-parse", "HEAD").strip()
     for name, lr in (("lr-1", 0.2), ("lr-2", 0.3)):

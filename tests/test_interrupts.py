@@ -14,8 +14,8 @@ import textwrap
 import time
 
 import pytest
-
 from conftest import CLI_ENV
+
 from pipetool import interrupts
 
 TRIALS = """

@@ -59,15 +59,15 @@ def without_durations(text: bytes) -> bytes:
 def test_lock_is_byte_identical_across_two_fresh_repos(tmp_path):
     first = mixed_order(new_project(tmp_path / "one"))
     second = mixed_order(new_project(tmp_path / "two"))
-    first.ok("repro")
-    second.ok("repro", "-j", "2")
+    first.cli_ok("repro")
+    second.cli_ok("repro", "-j", "2")
     assert (without_durations((first.path / "pipeline.lock").read_bytes())
             == without_durations((second.path / "pipeline.lock").read_bytes()))
 
 
 def test_lock_has_version_and_sorts_stages_deps_and_outs(project):
     mixed_order(project)
-    project.ok("repro")
+    project.cli_ok("repro")
     assert project.read("pipeline.lock").startswith("version: 1\n")
     lock = project.lock()
     assert lock["version"] == 1
@@ -82,9 +82,9 @@ def test_lock_has_version_and_sorts_stages_deps_and_outs(project):
 
 def test_an_unchanged_repro_does_not_rewrite_the_lock(project):
     mixed_order(project)
-    project.ok("repro")
+    project.cli_ok("repro")
     before = os.stat(project.path / "pipeline.lock")
-    project.ok("repro")
+    project.cli_ok("repro")
     after = os.stat(project.path / "pipeline.lock")
     assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
 
@@ -93,10 +93,10 @@ def test_an_unchanged_repro_does_not_rewrite_the_lock(project):
 
 def test_lock_is_replaced_by_rename_and_leaves_no_temp_files(project):
     mixed_order(project)
-    project.ok("repro")
+    project.cli_ok("repro")
     inode = os.stat(project.path / "pipeline.lock").st_ino
     project.write("z_src.txt", "changed\n")
-    project.ok("repro")
+    project.cli_ok("repro")
     assert os.stat(project.path / "pipeline.lock").st_ino != inode  # a new file renamed over it
     leftovers = [name for name in os.listdir(project.path) if name.startswith("pipeline.lock")]
     assert leftovers == ["pipeline.lock"]
@@ -156,11 +156,11 @@ def test_killed_repro_keeps_the_finished_stage(project, tmp_path):
     project.write("pipeline.yaml", SLOW_SECOND.format(pidfile=pidfile))
     kill_during_second_stage(project, pidfile)
     assert project.read("one.txt") == "one\n"
-    stale = json.loads(project.ok("status", "--json").stdout)
+    stale = json.loads(project.cli_ok("status", "--json").stdout)
     assert "first" not in stale
     assert "second" in stale
     # and a new repro continues where the killed one stopped
-    result = project.ok("repro", env={"PIPETOOL_TEST_SLEEP": "0"})
+    result = project.cli_ok("repro", env={"PIPETOOL_TEST_SLEEP": "0"})
     assert ran_stages(result.stdout) == ["second"]
     assert set(project.lock()["stages"]) == {"first", "second"}
 
@@ -169,18 +169,18 @@ def test_killed_repro_over_an_existing_lock_keeps_the_finished_stage(project, tm
     pidfile = tmp_path / "second.pid"
     project.write("src.txt", "one\n")
     project.write("pipeline.yaml", SLOW_SECOND.format(pidfile=pidfile))
-    project.ok("repro", env={"PIPETOOL_TEST_SLEEP": "0"})
+    project.cli_ok("repro", env={"PIPETOOL_TEST_SLEEP": "0"})
     old_lock = project.lock()["stages"]
     pidfile.unlink()
     project.write("src.txt", "changed\n")  # both stages are stale now
     kill_during_second_stage(project, pidfile)
     assert project.read("one.txt") == "changed\n"
     assert project.lock()["stages"]["second"] == old_lock["second"]  # nothing recorded was lost
-    stale = json.loads(project.ok("status", "--json").stdout)
+    stale = json.loads(project.cli_ok("status", "--json").stdout)
     assert "first" not in stale
     assert "second" in stale
     # a new repro runs only the interrupted stage
-    result = project.ok("repro", env={"PIPETOOL_TEST_SLEEP": "0"})
+    result = project.cli_ok("repro", env={"PIPETOOL_TEST_SLEEP": "0"})
     assert ran_stages(result.stdout) == ["second"]
     new_lock = project.lock()["stages"]
     assert new_lock["first"] != old_lock["first"]
@@ -196,7 +196,7 @@ def test_two_killed_repros_in_a_row_keep_what_each_finished(project, tmp_path):
     pidfile.unlink()
     kill_during_second_stage(project, pidfile)  # run 2: replays it, then is killed too
     assert "first" in project.lock()["stages"]
-    stale = json.loads(project.ok("status", "--json").stdout)
+    stale = json.loads(project.cli_ok("status", "--json").stdout)
     assert list(stale) == ["second"]
 
 
@@ -220,7 +220,7 @@ def test_garbage_lock_is_a_clear_error_with_its_line(project):
     pair(project)
     project.write("pipeline.lock", "version: 1\nstages:\n  a: oops: this is not yaml\n")
     for command in (("status",), ("repro",)):
-        result = project.fails(*command)
+        result = project.cli_fails(*command)
         assert "pipeline.lock:3" in result.stderr, result.stderr
     assert not project.exists("a.txt")
     assert project.read("pipeline.lock").startswith("version: 1\nstages:\n  a: oops")
@@ -229,21 +229,21 @@ def test_garbage_lock_is_a_clear_error_with_its_line(project):
 def test_force_ignores_a_garbage_lock_and_rewrites_it(project):
     pair(project)
     project.write("pipeline.lock", "version: 1\nstages:\n  a: oops: this is not yaml\n")
-    result = project.ok("repro", "-f")
+    result = project.cli_ok("repro", "-f")
     assert ran_stages(result.stdout) == ["a", "b"]
     assert set(project.lock()["stages"]) == {"a", "b"}
-    assert "Data and pipelines are up to date." in project.ok("status").stdout
+    assert "Data and pipelines are up to date." in project.cli_ok("status").stdout
 
 
 def test_wrong_type_in_lock_names_the_line_and_stage(project):
     pair(project)
-    project.ok("repro")
+    project.cli_ok("repro")
     lines = project.read("pipeline.lock").splitlines(keepends=True)
     b_at = lines.index("  b:\n")
     size_at = next(i for i in range(b_at, len(lines)) if lines[i].strip().startswith("size:"))
     lines[size_at] = lines[size_at].split("size:")[0] + 'size: "big"\n'
     project.write("pipeline.lock", "".join(lines))
-    result = project.fails("status")
+    result = project.cli_fails("status")
     assert f"pipeline.lock:{size_at + 1}" in result.stderr, result.stderr
     assert "stage 'b'" in result.stderr
     assert "size" in result.stderr
@@ -252,19 +252,19 @@ def test_wrong_type_in_lock_names_the_line_and_stage(project):
 def test_a_damaged_copy_of_the_parsed_lock_is_not_trusted(project):
     """.pipetool keeps the parsed lock for speed; a copy that cannot be read is parsed afresh."""
     pair(project)
-    project.ok("repro")
+    project.cli_ok("repro")
     copy = project.path / ".pipetool" / "lock.cache"
     assert copy.exists()
     for damage in (b"", b"not a pickle at all", copy.read_bytes()[:40]):
         copy.write_bytes(damage)
-        result = project.ok("status")
+        result = project.cli_ok("status")
         assert result.stdout == "Data and pipelines are up to date.\n"
         assert result.stderr == ""
 
 
 def test_removed_stage_is_dropped_from_the_lock_on_next_repro(project):
     pair(project)
-    project.ok("repro")
+    project.cli_ok("repro")
     assert set(project.lock()["stages"]) == {"a", "b"}
     project.write("pipeline.yaml", """
         stages:
@@ -272,7 +272,7 @@ def test_removed_stage_is_dropped_from_the_lock_on_next_repro(project):
             cmd: echo hi > a.txt
             outs: [a.txt]
     """)
-    result = project.ok("repro")
+    result = project.cli_ok("repro")
     assert ran_stages(result.stdout) == []
     assert set(project.lock()["stages"]) == {"a"}
 
@@ -281,7 +281,7 @@ def test_removed_stage_is_dropped_from_the_lock_on_next_repro(project):
 
 def test_pipetool_state_folder_is_ignored_by_git(project):
     pair(project)
-    project.ok("repro")
+    project.cli_ok("repro")
     assert project.exists(".pipetool/.gitignore")
     assert len(os.listdir(project.path / ".pipetool")) > 1  # there is state to hide
     listed = project.git("status", "--porcelain", "--untracked-files=all").splitlines()

@@ -9,7 +9,6 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import Project
 
 pytest.importorskip("s3fs")
@@ -77,35 +76,37 @@ def test_push_and_pull_a_directory_of_a_thousand_files_through_s3(project, s3_en
     endpoint, client = s3_endpoint
     project.write("gen.py", GEN)
     project.write("pipeline.yaml", PIPELINE)
-    project.ok("repro", env=OFFLINE)
-    project.ok("remote", "add", "-d", "s3", f"s3://{BUCKET}/project")
-    project.ok("remote", "modify", "s3", "endpointurl", endpoint)
+    project.cli_ok("repro", env=OFFLINE)
+    project.cli_ok("remote", "add", "-d", "s3", f"s3://{BUCKET}/project")
+    project.cli_ok("remote", "modify", "s3", "endpointurl", endpoint)
     # This clone keeps its credentials in the git-ignored config.local, not in the environment.
-    project.ok("remote", "modify", "--local", "s3", "access_key_id", "testing")
-    project.ok("remote", "modify", "--local", "s3", "secret_access_key", "testing")
+    project.cli_ok("remote", "modify", "--local", "s3", "access_key_id", "testing")
+    project.cli_ok("remote", "modify", "--local", "s3", "secret_access_key", "testing")
     project.git("add", "-A")
     project.git("commit", "-qm", "a thousand files on s3")
     assert "testing" not in project.git("show", "HEAD:.pipetool/config")
 
-    result = project.ok("push", "-j", "8", env=OFFLINE, timeout=300)
+    result = project.cli_ok("push", "-j", "8", env=OFFLINE)
     assert f"Pushed {FILES + 2} object(s)" in result.stdout  # the files, the manifest, model.bin
     assert len(keys(client, "project/")) == FILES + 2
-    again = project.ok("push", env=OFFLINE, timeout=300)
+    again = project.cli_ok("push", env=OFFLINE)
     assert f"Everything is already on remote 's3' ({FILES + 2} object(s))." in again.stdout
 
     clone_path = project.path.parent / "clone"
     subprocess.run(["git", "clone", "-q", str(project.path), str(clone_path)], check=True)
     other = Project(clone_path)
     assert not other.exists(".pipetool/config.local")
-    denied = other.run("status", "--remote", env=OFFLINE)  # this clone has no credentials yet
+    # This clone has no credentials yet. A process of its own: in this one, fsspec would hand the
+    # refused connection's cached file system to the pull below, which a real pull never sees.
+    denied = other.run("status", "--remote", env=OFFLINE)
     assert denied.returncode == 1 and "Traceback" not in denied.stderr
     assert "cannot read remote 's3'" in denied.stderr
 
-    pulled = other.ok("pull", "-j", "8", env={**OFFLINE, **CREDENTIALS}, timeout=300)
+    pulled = other.cli_ok("pull", "-j", "8", env={**OFFLINE, **CREDENTIALS})
     assert f"Fetched {FILES + 2} object(s)" in pulled.stdout
     assert files(other, "data") == files(project, "data")
     assert (other.path / "model.bin").read_bytes() == (project.path / "model.bin").read_bytes()
-    assert other.ok("status", env=OFFLINE).stdout.strip() == "Data and pipelines are up to date."
+    assert other.cli_ok("status", env=OFFLINE).stdout.strip() == "Data and pipelines are up to date."
     runs_before = (project.path.parent / "runs.log").read_text()
-    assert "Data and pipelines are up to date." in other.ok("repro", env=OFFLINE).stdout
+    assert "Data and pipelines are up to date." in other.cli_ok("repro", env=OFFLINE).stdout
     assert (project.path.parent / "runs.log").read_text() == runs_before

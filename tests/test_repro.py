@@ -43,7 +43,7 @@ def timestamps(project, relpath):
 
 def test_stage_name_target_runs_it_with_its_upstream_only(project):
     chain(project)
-    result = project.ok("repro", "b")
+    result = project.cli_ok("repro", "b")
     assert ran_stages(result.stdout) == ["a", "b"]
     assert not project.exists("c.txt")
     assert not project.exists("d.txt")
@@ -51,7 +51,7 @@ def test_stage_name_target_runs_it_with_its_upstream_only(project):
 
 def test_out_path_target_runs_the_stage_that_makes_it(project):
     chain(project)
-    result = project.ok("repro", "b.txt")
+    result = project.cli_ok("repro", "b.txt")
     assert ran_stages(result.stdout) == ["a", "b"]
     assert project.read("b.txt") == "one\nbee\n"
 
@@ -66,7 +66,7 @@ def test_path_inside_a_directory_out_targets_the_stage_that_makes_the_directory(
             cmd: echo other > other.txt
             outs: [other.txt]
     """)
-    result = project.ok("repro", "outdir/x.txt")
+    result = project.cli_ok("repro", "outdir/x.txt")
     assert ran_stages(result.stdout) == ["make_dir"]
     assert project.read("outdir/y.txt") == "y\n"
     assert not project.exists("other.txt")
@@ -83,7 +83,7 @@ def test_out_path_target_is_resolved_relative_to_a_subdirectory_cwd(project):
             cmd: echo inner > sub/inner.txt
             outs: [sub/inner.txt]
     """)
-    result = project.ok("repro", "inner.txt", cwd=project.path / "sub")
+    result = project.cli_ok("repro", "inner.txt", cwd=project.path / "sub")
     assert ran_stages(result.stdout) == ["inner"]
     assert project.read("sub/inner.txt") == "inner\n"
     assert not project.exists("top.txt")
@@ -96,7 +96,7 @@ def test_unknown_target_fails_with_a_suggestion_and_runs_nothing(project):
             cmd: echo model > model.txt
             outs: [model.txt]
     """)
-    result = project.fails("repro", "trian")
+    result = project.cli_fails("repro", "trian")
     assert "unknown target 'trian'" in result.stderr
     assert "did you mean 'train'" in result.stderr
     assert ran_stages(result.stdout) == []
@@ -107,19 +107,19 @@ def test_unknown_target_fails_with_a_suggestion_and_runs_nothing(project):
 
 def test_force_reruns_up_to_date_stages(project):
     chain(project)
-    project.ok("repro")
-    assert ran_stages(project.ok("repro").stdout) == []
-    result = project.ok("repro", "-f")
+    project.cli_ok("repro")
+    assert ran_stages(project.cli_ok("repro").stdout) == []
+    result = project.cli_ok("repro", "-f")
     assert ran_stages(result.stdout) == ["a", "b", "c", "d"]
     assert "forced" in result.stdout
 
 
 def test_single_item_runs_only_the_target_not_its_stale_upstream(project):
     chain(project)
-    project.ok("repro")
+    project.cli_ok("repro")
     project.write("src.txt", "two\n")  # a is stale
     project.write("b_src.txt", "bee2\n")  # b is stale on its own
-    result = project.ok("repro", "-s", "b")
+    result = project.cli_ok("repro", "-s", "b")
     assert ran_stages(result.stdout) == ["b"]
     assert project.read("a.txt") == "one\n"  # upstream left alone
     assert project.read("b.txt") == "one\nbee2\n"
@@ -127,10 +127,10 @@ def test_single_item_runs_only_the_target_not_its_stale_upstream(project):
 
 def test_downstream_runs_target_and_downstream_but_not_upstream(project):
     chain(project)
-    project.ok("repro")
+    project.cli_ok("repro")
     project.write("src.txt", "two\n")  # a is stale
     project.write("b_src.txt", "bee2\n")  # b is stale, and its new out makes c stale
-    result = project.ok("repro", "--downstream", "b")
+    result = project.cli_ok("repro", "--downstream", "b")
     assert ran_stages(result.stdout) == ["b", "c"]
     assert project.read("a.txt") == "one\n"
     assert project.read("c.txt") == "one\nbee2\n"
@@ -138,7 +138,7 @@ def test_downstream_runs_target_and_downstream_but_not_upstream(project):
 
 def test_dry_run_on_a_fresh_project_runs_and_writes_nothing(project):
     chain(project)
-    result = project.ok("repro", "--dry")
+    result = project.cli_ok("repro", "--dry")
     assert ran_stages(result.stdout) == []
     assert "Would run stage 'a': new stage" in result.stdout
     for out in ("a.txt", "b.txt", "c.txt", "d.txt", "pipeline.lock"):
@@ -147,11 +147,11 @@ def test_dry_run_on_a_fresh_project_runs_and_writes_nothing(project):
 
 def test_dry_run_leaves_lock_and_outs_untouched_and_says_why(project):
     chain(project)
-    project.ok("repro")
+    project.cli_ok("repro")
     lock_before = project.read("pipeline.lock")
     a_stat = os.stat(project.path / "a.txt")
     project.write("src.txt", "two\n")
-    result = project.ok("repro", "-n")
+    result = project.cli_ok("repro", "-n")
     assert ran_stages(result.stdout) == []
     assert "Would run stage 'a': changed deps: modified src.txt" in result.stdout
     assert "Would run stage 'b': " in result.stdout
@@ -160,7 +160,7 @@ def test_dry_run_leaves_lock_and_outs_untouched_and_says_why(project):
     assert project.read("a.txt") == "one\n"
     assert os.stat(project.path / "a.txt").st_mtime_ns == a_stat.st_mtime_ns
     # and the change is still there to be run for real
-    assert ran_stages(project.ok("repro").stdout) == ["a", "b", "c"]
+    assert ran_stages(project.cli_ok("repro").stdout) == ["a", "b", "c"]
 
 
 FAILING_BRANCH = """
@@ -189,7 +189,7 @@ def failing_branch(project, mode="bad\n"):
 
 def test_keep_going_runs_independent_branch_and_skips_failed_stages_downstream(project):
     failing_branch(project)
-    result = project.fails("repro", "-k")
+    result = project.cli_fails("repro", "-k")
     assert ran_stages(result.stdout) == ["bad", "good"]
     assert project.read("good.txt") == "fine\n"
     assert not project.exists("after_bad.txt")
@@ -198,7 +198,7 @@ def test_keep_going_runs_independent_branch_and_skips_failed_stages_downstream(p
 
 def test_without_keep_going_repro_stops_after_the_first_failure(project):
     failing_branch(project)
-    result = project.fails("repro")
+    result = project.cli_fails("repro")
     assert ran_stages(result.stdout) == ["bad"]
     assert not project.exists("good.txt")
     assert not project.exists("after_bad.txt")
@@ -207,26 +207,26 @@ def test_without_keep_going_repro_stops_after_the_first_failure(project):
 
 def test_summary_counts_up_to_date_stages(project):
     failing_branch(project)
-    project.ok("repro", "good")
-    result = project.fails("repro", "-k")
+    project.cli_ok("repro", "good")
+    result = project.cli_fails("repro", "-k")
     assert ran_stages(result.stdout) == ["bad"]
     assert "Summary: 0 ran, 1 failed, 1 skipped, 1 up to date" in result.stdout
 
 
 def test_lock_keeps_successful_stages_and_failed_stage_keeps_its_previous_entry(project):
     failing_branch(project, mode="good\n")
-    project.ok("repro")
+    project.cli_ok("repro")
     before = project.lock()["stages"]
     project.write("mode.txt", "now bad\n")  # bad will fail
     project.write("good_src.txt", "changed\n")  # good will rerun and succeed
-    project.fails("repro", "-k")
+    project.cli_fails("repro", "-k")
     after = project.lock()["stages"]
     assert after["bad"] == before["bad"]
     assert after["after_bad"] == before["after_bad"]
     assert after["good"] != before["good"]
     assert after["good"]["outs"][0]["size"] == len("changed\n")
     # bad is still stale: the failure was not recorded as a success
-    assert "bad:" in project.ok("status").stdout
+    assert "bad:" in project.cli_ok("status").stdout
 
 
 # --- parallel ------------------------------------------------------------------------------
@@ -241,7 +241,7 @@ def test_two_jobs_run_independent_stages_at_the_same_time(project):
             cmd: date +%s.%N > right.times && sleep 1 && date +%s.%N >> right.times
             outs: [right.times]
     """)
-    project.ok("repro", "-j", "2")
+    project.cli_ok("repro", "-j", "2")
     left, right = timestamps(project, "left.times"), timestamps(project, "right.times")
     assert left[0] < right[1] and right[0] < left[1], (left, right)
 
@@ -256,7 +256,7 @@ def test_one_job_runs_independent_stages_one_after_the_other(project):
             cmd: date +%s.%N > right.times && sleep 0.3 && date +%s.%N >> right.times
             outs: [right.times]
     """)
-    project.ok("repro", "-j", "1")
+    project.cli_ok("repro", "-j", "1")
     left, right = timestamps(project, "left.times"), timestamps(project, "right.times")
     assert left[1] <= right[0], (left, right)
 
@@ -271,7 +271,7 @@ def test_parallel_output_lines_are_prefixed_with_the_stage_name(project):
             cmd: echo hello-from-right > right.txt && echo hello-from-right
             outs: [right.txt]
     """)
-    lines = project.ok("repro", "-j", "2").stdout.splitlines()
+    lines = project.cli_ok("repro", "-j", "2").stdout.splitlines()
     assert "[left] hello-from-left" in lines
     assert "[right] hello-from-right" in lines
 
@@ -285,8 +285,8 @@ def test_outs_are_removed_before_a_stage_runs(project):
             cmd: echo line >> log.txt
             outs: [log.txt]
     """)
-    project.ok("repro")
-    project.ok("repro", "-f")
+    project.cli_ok("repro")
+    project.cli_ok("repro", "-f")
     assert project.read("log.txt") == "line\n"
 
 
@@ -298,8 +298,8 @@ def test_persist_out_is_kept_between_runs(project):
             outs:
               - log.txt: {persist: true}
     """)
-    project.ok("repro")
-    project.ok("repro", "-f")
+    project.cli_ok("repro")
+    project.cli_ok("repro", "-f")
     assert project.read("log.txt") == "line\nline\n"
 
 
@@ -310,7 +310,7 @@ def test_parent_folders_of_outs_are_created(project):
             cmd: echo deep > results/nested/deep.txt
             outs: [results/nested/deep.txt]
     """)
-    project.ok("repro")
+    project.cli_ok("repro")
     assert project.read("results/nested/deep.txt") == "deep\n"
 
 
@@ -324,7 +324,7 @@ def test_cmd_runs_through_the_shell_in_wdir(project):
             deps: [input.txt]
             outs: [here.txt]
     """)
-    project.ok("repro")
+    project.cli_ok("repro")
     lines = project.read("sub/here.txt").splitlines()
     assert os.path.realpath(lines[0]) == os.path.realpath(project.path / "sub")
     assert lines[1:] == ["42", "hello"]
@@ -341,7 +341,7 @@ def test_missing_declared_out_fails_naming_it_and_is_not_locked(project):
             cmd: echo did nothing
             outs: [never-written.txt]
     """)
-    result = project.fails("repro", "-k")
+    result = project.cli_fails("repro", "-k")
     output = result.stdout + result.stderr
     failure = [line for line in output.splitlines() if "failed" in line and "forgetful" in line]
     assert any("never-written.txt" in line for line in failure), output
@@ -357,7 +357,7 @@ def test_failing_cmd_reports_its_exit_code_and_output_tail(project):
             cmd: echo first-words; echo last-words; exit 3
             outs: [broken.txt]
     """)
-    result = project.fails("repro")
+    result = project.cli_fails("repro")
     output = result.stdout + result.stderr
     report = output[output.index("Stage 'broken' failed"):]
     assert "code 3" in report.splitlines()[0]
@@ -372,7 +372,7 @@ def test_command_not_found_is_reported_as_exit_code_127(project):
             cmd: no-such-command-pipetool-test --go
             outs: [typo.txt]
     """)
-    result = project.fails("repro")
+    result = project.cli_fails("repro")
     output = result.stdout + result.stderr
     failure = output[output.index("Stage 'typo' failed"):].splitlines()[0]
     assert "command not found" in failure
@@ -398,7 +398,7 @@ def test_diamond_runs_in_topological_order_with_definition_order_breaking_ties(p
             cmd: echo top > top.txt
             outs: [top.txt]
     """)
-    result = project.ok("repro", "-j", "1")
+    result = project.cli_ok("repro", "-j", "1")
     assert ran_stages(result.stdout) == ["top", "right", "left", "bottom"]
     assert project.read("bottom.txt") == "top\ntop\n"
 
@@ -414,7 +414,7 @@ def test_missing_source_dep_is_an_error_before_anything_runs(project):
             deps: [input.csv]
             outs: [copy.csv]
     """)
-    result = project.fails("repro")
+    result = project.cli_fails("repro")
     assert "input.csv" in result.stderr
     assert "needs_input" in result.stderr
     assert "does not exist" in result.stderr

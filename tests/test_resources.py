@@ -9,7 +9,6 @@ must run at once wait (bounded) for each other's start marker, so nothing depend
 from __future__ import annotations
 
 import pytest
-
 from conftest import ran_stages
 
 # A stage that must run beside another: it waits (bounded) for the other to start, and records
@@ -39,7 +38,7 @@ def test_a_stage_takes_as_many_slots_as_its_cpus(project, cpus):
                   + PAIRED.format(name="left", other="right") + PAIRED.format(name="right", other="left"))
     (project.path / "running").mkdir()
     (project.path / "started").mkdir()
-    result = project.ok("repro", "-j", "2")
+    result = project.cli_ok("repro", "-j", "2")
     assert ran_stages(result.stdout) == ["wide", "left", "right"]
     assert project.read("wide.txt").split() == ["wide"]
     assert project.read("left.txt") == "met\n"  # the two ran at once, and without wide
@@ -56,7 +55,7 @@ def test_a_ready_stage_that_fits_goes_before_one_that_does_not_fit_yet(project):
 """ + PAIRED.format(name="right", other="left"))
     (project.path / "running").mkdir()
     (project.path / "started").mkdir()
-    result = project.ok("repro", "-j", "2")
+    result = project.cli_ok("repro", "-j", "2")
     assert ran_stages(result.stdout) == ["left", "right", "wide"]
     assert project.read("wide.txt") == ""
 
@@ -69,7 +68,7 @@ def test_resources_are_not_recorded_and_changing_them_reruns_nothing(project):
             outs: [model.txt]
             resources: {cpus: 2, memory: 4GiB, gpus: 1}
     """)
-    project.ok("repro")
+    project.cli_ok("repro")
     assert "resources" not in project.read("pipeline.lock")
     project.write("pipeline.yaml", """
         stages:
@@ -78,5 +77,5 @@ def test_resources_are_not_recorded_and_changing_them_reruns_nothing(project):
             outs: [model.txt]
             resources: {cpus: 1, memory: 512MB}
     """)
-    assert "Data and pipelines are up to date." in project.ok("status").stdout
-    assert ran_stages(project.ok("repro").stdout) == []
+    assert "Data and pipelines are up to date." in project.cli_ok("status").stdout
+    assert ran_stages(project.cli_ok("repro").stdout) == []

@@ -1,6 +1,8 @@
 """Robustness of the real `pipetool` CLI: real signals, kill -9, torn local state, a second
 pipetool at the same time, paths that lead outside the project, and stage commands that cannot
-run. Every pipetool here is a separate process started as a user would start it.
+run. Every pipetool that is signalled, killed, or runs beside another pipetool is a separate process
+started as a user would start it; the runs before and after it, there only for their results, run
+in this process (no interpreter start-up).
 
 Synchronisation is always on marker files that the stages write when they have started (bounded
 polling with a timeout), never on fixed sleeps.
@@ -20,7 +22,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from conftest import Project, ran_stages
 
 PROMPTLY = 10.0  # generous bound for "at once" / "within a few seconds"
@@ -207,7 +208,7 @@ def no_traceback(*texts: str) -> None:
 
 def stale_stages(project: Project) -> dict:
     """`pipetool status --json`: stale stage -> its reason messages."""
-    result = project.ok("status", "--json", timeout=PROMPTLY * 3)
+    result = project.cli_ok("status", "--json")
     no_traceback(result.stdout, result.stderr)
     return {name: [r["message"] for r in body["reasons"]] for name, body in json.loads(result.stdout).items()}
 
@@ -234,7 +235,7 @@ def interrupt_pipeline(project: Project, markers: Path, slow: list[str]) -> None
 def test_signal_stops_running_stage_groups_and_keeps_finished_stages(project, procs, sig, jobs):
     slow = ["slow"] if jobs == 1 else ["slow1", "slow2"]
     interrupt_pipeline(project, procs.markers, slow)
-    project.ok("repro", "pre")
+    project.cli_ok("repro", "pre")
     pre_entry = project.lock()["stages"]["pre"]
 
     run = procs.start(project, "repro", "-j", str(jobs))
@@ -263,7 +264,7 @@ def test_signal_stops_running_stage_groups_and_keeps_finished_stages(project, pr
     for name in slow:
         assert stale[name] == ["new stage"], stale
 
-    again = project.ok("repro", "-j", str(jobs), env={"FAST": "1"})
+    again = project.cli_ok("repro", "-j", str(jobs), env={"FAST": "1"})
     assert sorted(ran_stages(again.stdout)) == sorted(slow + ["after"])
     assert ran_stages(again.stdout)[-1] == "after"
     assert project.read("after.txt") == "source\n" * len(slow)
@@ -298,7 +299,7 @@ def test_interrupt_also_stops_a_stage_child_that_ignores_sigterm(project, procs)
 def kill_during_second_stage(project: Project, procs: Processes) -> str | None:
     """Run first -> slow -> after, kill -9 pipetool while slow runs; returns the lock text before."""
     interrupt_pipeline(project, procs.markers, ["slow"])
-    project.ok("repro", "pre")
+    project.cli_ok("repro", "pre")
     before = project.read("pipeline.lock")
     run = procs.start(project, "repro")
     group = procs.stage_pids("slow", run)
@@ -318,19 +319,19 @@ def test_kill_9_during_second_stage_keeps_the_first_and_recovers(project, procs)
     before = kill_during_second_stage(project, procs)
     assert project.read("pipeline.lock") == before      # the lock itself was never half-written
 
-    status = project.ok("status")
+    status = project.cli_ok("status")
     no_traceback(status.stdout, status.stderr)
     stale = stale_stages(project)
     assert set(stale) == {"slow", "after"}, stale          # 'first' is up to date thanks to the journal
     assert stale["slow"] == ["new stage"]
 
-    again = project.ok("repro", env={"FAST": "1"})
+    again = project.cli_ok("repro", env={"FAST": "1"})
     no_traceback(again.stdout, again.stderr)
     assert ran_stages(again.stdout) == ["slow", "after"]
     stages = assert_lock_valid(project)
     assert set(stages) == {"pre", "first", "slow", "after"}
     assert stages["pre"] == yaml.safe_load(before)["stages"]["pre"]
-    assert "Data and pipelines are up to date." in project.ok("status").stdout
+    assert "Data and pipelines are up to date." in project.cli_ok("status").stdout
 
 
 @pytest.mark.parametrize("torn", ["half-record", "fields-missing", "binary"])
@@ -354,7 +355,7 @@ def test_torn_last_journal_line_is_ignored(project, procs, torn):
     assert set(stale) == {"slow", "after"}, stale
     assert stale["slow"] == ["new stage"]
 
-    again = project.ok("repro", env={"FAST": "1"})
+    again = project.cli_ok("repro", env={"FAST": "1"})
     no_traceback(again.stdout, again.stderr)
     assert ran_stages(again.stdout) == ["slow", "after"]
     assert set(assert_lock_valid(project)) == {"pre", "first", "slow", "after"}
@@ -364,16 +365,16 @@ def test_torn_last_journal_line_is_ignored(project, procs, torn):
 def test_garbage_state_db_is_rebuilt_silently(project, garbage):
     project.write("src.txt", "one\n")
     write_pipeline(project, {"a": {"cmd": "cat src.txt > a.txt", "deps": ["src.txt"], "outs": ["a.txt"]}})
-    project.ok("repro")
+    project.cli_ok("repro")
     lock_before = project.read("pipeline.lock")
     db = project.path / ".pipetool" / "state.db"
     noise = random.Random(garbage).randbytes(16384)
     db.write_bytes(noise if garbage == "random-bytes" else b"SQLite format 3\x00" + noise)
 
-    status = project.ok("status")
+    status = project.cli_ok("status")
     assert "Data and pipelines are up to date." in status.stdout
     assert status.stderr == ""
-    again = project.ok("repro")
+    again = project.cli_ok("repro")
     assert ran_stages(again.stdout) == [] and again.stderr == ""
     assert project.read("pipeline.lock") == lock_before
 
@@ -382,7 +383,7 @@ def test_garbage_state_db_is_rebuilt_silently(project, garbage):
 
     project.write("src.txt", "two\n")                      # hashing still sees changes
     assert "a" in stale_stages(project)
-    assert ran_stages(project.ok("repro").stdout) == ["a"]
+    assert ran_stages(project.cli_ok("repro").stdout) == ["a"]
     assert project.read("a.txt") == "two\n"
 
 
@@ -450,7 +451,7 @@ def test_status_works_while_repro_runs(project, procs):
 
     (procs.markers / "release").touch()
     assert first.finish(STARTUP) == 0, first.describe()
-    assert "Data and pipelines are up to date." in project.ok("status").stdout
+    assert "Data and pipelines are up to date." in project.cli_ok("status").stdout
 
 
 @pytest.mark.parametrize("content", ["dead-pid", "garbage"])
@@ -485,7 +486,7 @@ def recorded_project(project: Project) -> str:
     """A project with stage 'a' recorded, then made stale; returns the lock text."""
     project.write("src.txt", "one\n")
     write_pipeline(project, {"a": {"cmd": "cat src.txt > a.txt", "deps": ["src.txt"], "outs": ["a.txt"]}})
-    project.ok("repro")
+    project.cli_ok("repro")
     project.write("src.txt", "two\n")                      # 'a' would run again if anything ran
     return project.read("pipeline.lock")
 
@@ -499,7 +500,7 @@ def test_out_outside_the_project_is_refused_before_anything_runs(project, tmp_pa
     stages["bad"] = {"cmd": f"echo x > {out}", "outs": [out]}
     write_pipeline(project, stages)
 
-    result = project.fails("repro")
+    result = project.cli_fails("repro")
     assert out in result.stderr and "outside the project" in result.stderr, result.stderr
     assert "pipeline.yaml" in result.stderr
     assert ran_stages(result.stdout) == []
@@ -517,7 +518,7 @@ def test_out_through_a_symlinked_folder_outside_the_project_is_refused(project, 
     stages["bad"] = {"cmd": "echo x > linked/x.txt", "outs": ["linked/x.txt"]}
     write_pipeline(project, stages)
 
-    result = project.fails("repro")
+    result = project.cli_fails("repro")
     assert "linked/x.txt" in result.stderr and "outside the project" in result.stderr, result.stderr
     assert "symlink" in result.stderr
     assert ran_stages(result.stdout) == []
@@ -533,19 +534,19 @@ def test_dep_outside_the_project_is_allowed_and_tracked(project, tmp_path, spell
     dep = str(ext) if spelling == "absolute" else "../ext.txt"
     write_pipeline(project, {"use": {"cmd": f"cat {dep} > use.txt", "deps": [dep], "outs": ["use.txt"]}})
 
-    first = project.ok("repro")
+    first = project.cli_ok("repro")
     assert ran_stages(first.stdout) == ["use"]
     assert project.read("use.txt") == "v1\n"
     assert [d["path"] for d in assert_lock_valid(project)["use"]["deps"]] == [dep]
     assert stale_stages(project) == {}
-    assert ran_stages(project.ok("repro").stdout) == []
+    assert ran_stages(project.cli_ok("repro").stdout) == []
 
     ext.write_text("v1\n")                                  # same bytes: still up to date
     assert stale_stages(project) == {}
     ext.write_text("v2\n")
     stale = stale_stages(project)
     assert list(stale) == ["use"] and any(dep in m for m in stale["use"]), stale
-    again = project.ok("repro")
+    again = project.cli_ok("repro")
     assert ran_stages(again.stdout) == ["use"]
     assert project.read("use.txt") == "v2\n"
 
@@ -559,7 +560,7 @@ def test_command_not_found(project):
     stages["b"] = {"cmd": "no-such-command-for-pipetool-tests --flag", "deps": ["a.txt"], "outs": ["b.txt"]}
     write_pipeline(project, stages)
 
-    result = project.fails("repro")
+    result = project.cli_fails("repro")
     text = result.stdout + result.stderr
     assert "command not found" in text and "127" in text, text
     assert "no-such-command-for-pipetool-tests" in text
@@ -579,7 +580,7 @@ def test_out_whose_parent_is_a_regular_file_fails_clearly(project, out):
     stages["make"] = {"cmd": f"echo x > {out}", "outs": [out]}
     write_pipeline(project, stages)
 
-    result = project.fails("repro")
+    result = project.cli_fails("repro")
     text = result.stdout + result.stderr
     assert "Stage 'make' failed" in text, text
     assert out in text, f"the message should name the out '{out}':\n{text}"
@@ -603,15 +604,15 @@ def test_repro_and_status_work_outside_any_git_repository(tmp_path):
     project.write("src.txt", "one\n")
     write_pipeline(project, {"a": {"cmd": "cat src.txt > a.txt", "deps": ["src.txt"], "outs": ["a.txt"]}})
 
-    status = project.ok("status", env=env)
+    status = project.cli_ok("status", env=env)
     no_traceback(status.stdout, status.stderr)
     assert "a:" in status.stdout and "new stage" in status.stdout
-    result = project.ok("repro", env=env)
+    result = project.cli_ok("repro", env=env)
     no_traceback(result.stdout, result.stderr)
     assert ran_stages(result.stdout) == ["a"]
-    assert "Data and pipelines are up to date." in project.ok("status", env=env).stdout
+    assert "Data and pipelines are up to date." in project.cli_ok("status", env=env).stdout
     project.write("src.txt", "two\n")
-    assert "a:" in project.ok("status", env=env).stdout
-    assert ran_stages(project.ok("repro", env=env).stdout) == ["a"]
+    assert "a:" in project.cli_ok("status", env=env).stdout
+    assert ran_stages(project.cli_ok("repro", env=env).stdout) == ["a"]
     assert set(assert_lock_valid(project)) == {"a"}
     assert not (plain / ".git").exists()

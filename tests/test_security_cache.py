@@ -15,7 +15,6 @@ import time
 
 import pytest
 import xxhash
-
 from conftest import CLI_ENV, Project
 from test_remote import GEN, PIPELINE, clone, commit, remote_dir
 
@@ -388,7 +387,8 @@ def test_a_checkout_resumes_after_what_a_kill_left(project):
     os.remove(project.path / "model.bin")
     project.cli_ok("checkout")
     assert not leftover.exists() and not (project.path / "model.bin.pipetool-tmp").exists()
-    assert {name: (project.path / "outdir" / name).read_bytes() for name in os.listdir(project.path / "outdir")} == before
+    outdir = project.path / "outdir"
+    assert {name: (outdir / name).read_bytes() for name in os.listdir(outdir)} == before
     project.cli_ok("status", "--exit-code")
 
 
@@ -396,7 +396,9 @@ def test_a_checkout_killed_midway_resumes_with_a_plain_rerun(project):
     project.write("pipeline.yaml", f"""
         stages:
           many:
-            cmd: {PY} -c "import os; os.makedirs('many'); [open(f'many/{{i}}.txt', 'w').write(str(i)) for i in range(6000)]"
+            cmd: >-
+              {PY} -c "import os; os.makedirs('many');
+              [open(f'many/{{i}}.txt', 'w').write(str(i)) for i in range(6000)]"
             outs: [many]
     """)
     project.cli_ok("repro")

@@ -14,7 +14,6 @@ import uuid
 
 import pytest
 import xxhash
-
 from conftest import Project
 from test_remote import commit, out_hash
 

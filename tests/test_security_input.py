@@ -18,7 +18,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import CLI_ENV
 
 BOUNDED_DIR = Path(__file__).parent / "data" / "bounded_input"

@@ -15,12 +15,13 @@ import uuid
 from pathlib import Path
 
 import pytest
-
+import test_robustness
 from conftest import REPO_ROOT, Project, ran_stages
-from test_robustness import procs  # noqa: F401 - the fixture
 from test_robustness import PROMPTLY, Processes, alive, no_traceback, wait_gone, write_pipeline
 
 from pipetool.procgroups import WATCHDOG_NAME
+
+procs = test_robustness.procs  # the fixture, for this module's tests too
 
 LINES = 200
 CLEAN = "".join(f"{i}\n" for i in range(LINES))  # what one whole run of the stage writes
@@ -65,7 +66,7 @@ def assert_converges(project: Project) -> None:
     no_traceback(again.stdout, again.stderr)
     assert ran_stages(again.stdout) == ["append"]
     assert project.read("out.txt") == CLEAN
-    assert "Data and pipelines are up to date." in project.ok("status").stdout
+    assert "Data and pipelines are up to date." in project.cli_ok("status").stdout
     assert not list((project.path / ".pipetool").glob("running.*"))
 
 

@@ -12,7 +12,6 @@ import subprocess
 import sys
 
 import yaml
-
 from conftest import ran_stages
 
 PY = shlex.quote(sys.executable)
@@ -64,7 +63,7 @@ def committed(project, pipeline: str = PIPELINE, evaluate: str = EVALUATE):
     project.write("train.py", TRAIN)
     project.write("evaluate.py", evaluate)
     project.write("pipeline.yaml", pipeline)
-    project.ok("repro")
+    project.cli_ok("repro")
     project.git("add", "-A")
     project.git("commit", "-q", "-m", "pipeline")
     return project
@@ -114,20 +113,20 @@ def removing_leaked_worktrees(project):
 
 def test_status_exit_code_is_0_for_an_up_to_date_repo(project):
     committed(project)
-    result = project.ok("status", "--exit-code")
+    result = project.cli_ok("status", "--exit-code")
     assert result.stdout == "Data and pipelines are up to date.\n"
 
 
 def test_repro_dry_exit_code_is_0_when_nothing_would_run(project):
     committed(project)
-    result = project.ok("repro", "--dry", "--exit-code")
+    result = project.cli_ok("repro", "--dry", "--exit-code")
     assert ran_stages(result.stdout) == []
 
 
 def test_status_exit_code_is_1_after_a_param_change_not_rerun(project):
     committed(project)
     project.write("params.yaml", "train:\n  lr: 0.2\n")
-    result = project.fails("status", "--exit-code")
+    result = project.cli_fails("status", "--exit-code")
     assert "train:" in result.stdout
     assert "changed params: train.lr 0.1 -> 0.2" in result.stdout
 
@@ -135,14 +134,14 @@ def test_status_exit_code_is_1_after_a_param_change_not_rerun(project):
 def test_status_without_exit_code_is_0_even_when_stale(project):
     committed(project)
     project.write("params.yaml", "train:\n  lr: 0.2\n")
-    project.ok("status")
+    project.cli_ok("status")
 
 
 def test_repro_dry_exit_code_is_1_when_a_stage_would_run(project):
     committed(project)
     project.write("params.yaml", "train:\n  lr: 0.2\n")
     lock_before = project.read("pipeline.lock")
-    result = project.fails("repro", "--dry", "--exit-code")
+    result = project.cli_fails("repro", "--dry", "--exit-code")
     assert "train" in result.stdout
     assert project.read("pipeline.lock") == lock_before  # dry: nothing ran
 
@@ -150,7 +149,7 @@ def test_repro_dry_exit_code_is_1_when_a_stage_would_run(project):
 def test_repro_dry_alone_exits_0_when_a_stage_would_run(project):
     committed(project)
     project.write("params.yaml", "train:\n  lr: 0.2\n")
-    result = project.ok("repro", "--dry")
+    result = project.cli_ok("repro", "--dry")
     assert "train" in result.stdout
 
 
@@ -158,7 +157,7 @@ def test_repro_dry_alone_exits_0_when_a_stage_would_run(project):
 
 def test_verify_up_to_date_repo_every_stage_reproducible(project):
     committed(project)
-    result = project.ok("verify")
+    result = project.cli_ok("verify")
     for stage in ("prepare", "train", "evaluate", "other"):
         assert f"  {stage}: reproducible\n" in result.stdout
     assert "4 of 4 stage(s) reproduce." in result.stdout
@@ -166,7 +165,7 @@ def test_verify_up_to_date_repo_every_stage_reproducible(project):
 
 def test_verify_json_up_to_date_repo(project):
     committed(project)
-    result = project.ok("verify", "--json")
+    result = project.cli_ok("verify", "--json")
     assert statuses(result) == {"prepare": "reproducible", "train": "reproducible",
                                 "evaluate": "reproducible", "other": "reproducible"}
     assert all(v["differences"] == [] for v in verdicts(result).values())
@@ -174,7 +173,7 @@ def test_verify_json_up_to_date_repo(project):
 
 def test_verify_non_deterministic_stage_fails_naming_stage_and_out(project):
     committed(project, PIPELINE.replace("echo other > other.txt", "date +%s%N > other.txt"))
-    result = project.fails("verify")
+    result = project.cli_fails("verify")
     assert "  other: differs\n" in result.stdout
     assert "out 'other.txt'" in result.stdout
     assert "Not reproducible: other" in result.stdout
@@ -184,7 +183,7 @@ def test_verify_non_deterministic_stage_fails_naming_stage_and_out(project):
 def test_verify_json_non_deterministic_stage_structured_verdict(project):
     committed(project, PIPELINE.replace("echo other > other.txt", "date +%s%N > other.txt"))
     locked = {o["path"]: o["xxh3"] for o in project.lock()["stages"]["other"]["outs"]}
-    result = project.fails("verify", "--json")
+    result = project.cli_fails("verify", "--json")
     assert statuses(result) == {"prepare": "reproducible", "train": "reproducible",
                                 "evaluate": "reproducible", "other": "differs"}
     [difference] = verdicts(result)["other"]["differences"]
@@ -195,7 +194,7 @@ def test_verify_json_non_deterministic_stage_structured_verdict(project):
 
 def test_verify_noisy_metrics_fail_without_tolerance(project):
     committed(project, evaluate=NOISY_EVALUATE)
-    result = project.fails("verify")
+    result = project.cli_fails("verify")
     assert "  evaluate: differs\n" in result.stdout
     assert "out 'metrics.json'" in result.stdout
 
@@ -203,7 +202,7 @@ def test_verify_noisy_metrics_fail_without_tolerance(project):
 def test_verify_noisy_metrics_report_shows_the_changed_value_only(project):
     committed(project, evaluate=NOISY_EVALUATE)
     locked_acc = json.loads(project.read("metrics.json"))["acc"]
-    result = project.fails("verify")
+    result = project.cli_fails("verify")
     [line] = [line for line in result.stdout.splitlines() if line.strip().startswith("acc:")]
     assert line.strip().startswith(f"acc: {locked_acc} -> ")
     assert "loss:" not in result.stdout  # unchanged values are not listed
@@ -212,7 +211,7 @@ def test_verify_noisy_metrics_report_shows_the_changed_value_only(project):
 def test_verify_json_noisy_metrics_lists_changed_values(project):
     committed(project, evaluate=NOISY_EVALUATE)
     locked_acc = json.loads(project.read("metrics.json"))["acc"]
-    result = project.fails("verify", "--json")
+    result = project.cli_fails("verify", "--json")
     [difference] = verdicts(result)["evaluate"]["differences"]
     assert difference["path"] == "metrics.json"
     assert set(difference["metrics"]) == {"acc"}
@@ -224,7 +223,7 @@ def test_verify_json_noisy_metrics_lists_changed_values(project):
 
 def test_verify_noisy_metrics_pass_within_tolerance(project):
     committed(project, evaluate=NOISY_EVALUATE)
-    result = project.ok("verify", "--metrics-tolerance", "1e-6")
+    result = project.cli_ok("verify", "--metrics-tolerance", "1e-6")
     assert "  evaluate: reproducible within tolerance\n" in result.stdout
     assert "acc: " in result.stdout  # still shows what moved
     assert "4 of 4 stage(s) reproduce." in result.stdout
@@ -232,7 +231,7 @@ def test_verify_noisy_metrics_pass_within_tolerance(project):
 
 def test_verify_json_noisy_metrics_within_tolerance(project):
     committed(project, evaluate=NOISY_EVALUATE)
-    result = project.ok("verify", "--metrics-tolerance", "1e-6", "--json")
+    result = project.cli_ok("verify", "--metrics-tolerance", "1e-6", "--json")
     assert statuses(result)["evaluate"] == "reproducible within tolerance"
     [difference] = verdicts(result)["evaluate"]["differences"]
     assert difference["within_tolerance"] is True
@@ -241,7 +240,7 @@ def test_verify_json_noisy_metrics_within_tolerance(project):
 
 def test_verify_metrics_beyond_tolerance_still_differ(project):
     committed(project, evaluate=NOISY_EVALUATE)
-    result = project.fails("verify", "--metrics-tolerance", "1e-15", "--json")
+    result = project.cli_fails("verify", "--metrics-tolerance", "1e-15", "--json")
     assert statuses(result)["evaluate"] == "differs"
 
 
@@ -257,10 +256,10 @@ def test_verify_tolerance_applies_only_to_declared_metrics_files(project):
             outs:
               - score.txt: {{cache: false}}
     """)
-    project.ok("repro")
+    project.cli_ok("repro")
     project.git("add", "-A")
     project.git("commit", "-q", "-m", "score")
-    result = project.fails("verify", "--metrics-tolerance", "1e-6", "--json")
+    result = project.cli_fails("verify", "--metrics-tolerance", "1e-6", "--json")
     assert statuses(result) == {"score": "differs"}
 
 
@@ -268,7 +267,7 @@ def test_verify_failing_stage_reported_as_failed(project):
     # succeeds when committed; fails in verify's rerun (the variable reaches the stage's shell)
     committed(project, PIPELINE.replace("echo other > other.txt",
                                         'test -z "$VERIFY_TEST_FAIL" && echo other > other.txt'))
-    result = project.fails("verify", env={"VERIFY_TEST_FAIL": "1"})
+    result = project.cli_fails("verify", env={"VERIFY_TEST_FAIL": "1"})
     assert "  other: failed\n" in result.stdout
     assert "Not reproducible: other" in result.stdout
 
@@ -276,7 +275,7 @@ def test_verify_failing_stage_reported_as_failed(project):
 def test_verify_json_failing_stage(project):
     committed(project, PIPELINE.replace("echo other > other.txt",
                                         'test -z "$VERIFY_TEST_FAIL" && echo other > other.txt'))
-    result = project.fails("verify", "--json", env={"VERIFY_TEST_FAIL": "1"})
+    result = project.cli_fails("verify", "--json", env={"VERIFY_TEST_FAIL": "1"})
     assert statuses(result) == {"prepare": "reproducible", "train": "reproducible",
                                 "evaluate": "reproducible", "other": "failed"}
 
@@ -284,7 +283,7 @@ def test_verify_json_failing_stage(project):
 def test_verify_stage_downstream_of_a_failure_is_not_reported_reproducible(project):
     committed(project, PIPELINE.replace("tr a-z A-Z < src.txt",
                                         'test -z "$VERIFY_TEST_FAIL" && tr a-z A-Z < src.txt'))
-    result = project.fails("verify", "--json", env={"VERIFY_TEST_FAIL": "1"})
+    result = project.cli_fails("verify", "--json", env={"VERIFY_TEST_FAIL": "1"})
     found = statuses(result)
     assert found["prepare"] == "failed"
     assert found["other"] == "reproducible"
@@ -299,7 +298,7 @@ def test_verify_a_committed_lock_entry_dropped_in_merge_is_not_reproducible(proj
     lock["stages"]["train"] = {"dropped_in_merge": True}
     project.write("pipeline.lock", yaml.safe_dump(lock, sort_keys=False))
     project.git("commit", "-q", "-am", "merge left train dropped")
-    result = project.fails("verify", "--json")
+    result = project.cli_fails("verify", "--json")
     assert not statuses(result)["train"].startswith("reproducible")
 
 
@@ -307,21 +306,21 @@ def test_verify_a_committed_lock_entry_dropped_in_merge_is_not_reproducible(proj
 
 def test_verify_target_verifies_only_it_and_its_upstream(project):
     committed(project)
-    result = project.ok("verify", "train", "--json")
+    result = project.cli_ok("verify", "train", "--json")
     assert list(statuses(result)) == ["prepare", "train"]
-    assert ran_stages(project.ok("verify", "train").stdout) == ["prepare", "train"]
+    assert ran_stages(project.cli_ok("verify", "train").stdout) == ["prepare", "train"]
 
 
 def test_verify_target_excludes_differences_elsewhere(project):
     # other is non-deterministic but not upstream of train: verifying train passes
     committed(project, PIPELINE.replace("echo other > other.txt", "date +%s%N > other.txt"))
-    result = project.ok("verify", "train", "--json")
+    result = project.cli_ok("verify", "train", "--json")
     assert statuses(result) == {"prepare": "reproducible", "train": "reproducible"}
 
 
 def test_verify_with_jobs(project):
     committed(project)
-    result = project.ok("verify", "-j", "2", "--json")
+    result = project.cli_ok("verify", "-j", "2", "--json")
     assert set(statuses(result).values()) == {"reproducible"}
     assert len(statuses(result)) == 4
 
@@ -336,7 +335,7 @@ def test_verify_does_not_touch_workspace_lock_cache_or_git_status(project):
     cache = sorted(p.relative_to(project.path).as_posix()
                    for p in (project.path / ".pipetool" / "cache").rglob("*"))
     porcelain = project.git("status", "--porcelain")
-    project.fails("verify")
+    project.cli_fails("verify")
     assert (project.path / "pipeline.lock").read_bytes() == lock
     assert sorted(p.relative_to(project.path).as_posix()
                   for p in (project.path / ".pipetool" / "cache").rglob("*")) == cache
@@ -346,7 +345,7 @@ def test_verify_does_not_touch_workspace_lock_cache_or_git_status(project):
 
 def test_verify_leaves_no_worktree_behind(project):
     committed(project)
-    project.ok("verify")
+    project.cli_ok("verify")
     assert worktrees(project) == [f"worktree {os.path.realpath(project.path)}"]
     assert not (project.path / ".git" / "worktrees").exists() or \
         not os.listdir(project.path / ".git" / "worktrees")
@@ -355,7 +354,7 @@ def test_verify_leaves_no_worktree_behind(project):
 def test_verify_leaves_no_worktree_behind_when_a_stage_fails(project):
     committed(project, PIPELINE.replace("echo other > other.txt",
                                         'test -z "$VERIFY_TEST_FAIL" && echo other > other.txt'))
-    project.fails("verify", env={"VERIFY_TEST_FAIL": "1"})
+    project.cli_fails("verify", env={"VERIFY_TEST_FAIL": "1"})
     assert worktrees(project) == [f"worktree {os.path.realpath(project.path)}"]
 
 
@@ -363,11 +362,11 @@ def test_verify_works_with_pipetool_git_hooks_installed(project):
     # `pipetool install`'s post-checkout hook must not break the temporary worktree
     env = {"PATH": BIN_PATH}
     committed(project)
-    project.ok("install", env=env)
+    project.cli_ok("install", env=env)
     project.git("add", "-A")
     project.git("commit", "-q", "-m", "hooks")
     with removing_leaked_worktrees(project):
-        result = project.run("verify", "--json", env=env)
+        result = project.cli("verify", "--json", env=env)
     assert result.returncode == 0, result.stdout + result.stderr
     assert set(statuses(result).values()) == {"reproducible"}
 
@@ -375,18 +374,18 @@ def test_verify_works_with_pipetool_git_hooks_installed(project):
 def test_verify_with_git_hooks_installed_leaves_no_worktree_behind(project):
     env = {"PATH": BIN_PATH}
     committed(project)
-    project.ok("install", env=env)
+    project.cli_ok("install", env=env)
     project.git("add", "-A")
     project.git("commit", "-q", "-m", "hooks")
     with removing_leaked_worktrees(project) as leaked:
-        result = project.run("verify", env=env)
+        result = project.cli("verify", env=env)
     assert leaked == [], result.stderr
     assert "Traceback" not in result.stderr
 
 
 def test_verify_without_any_commit_fails_cleanly(project):
     project.write("pipeline.yaml", "stages:\n  a:\n    cmd: echo a > a.txt\n    outs: [a.txt]\n")
-    result = project.fails("verify")
+    result = project.cli_fails("verify")
     assert "HEAD" in result.stderr
     assert not project.exists("a.txt")
 
@@ -395,7 +394,7 @@ def test_verify_uses_head_not_uncommitted_changes(project):
     committed(project)
     # an uncommitted, non-deterministic cmd in the workspace is not what verify reruns
     project.write("pipeline.yaml", PIPELINE.replace("echo other > other.txt", "date +%s%N > other.txt"))
-    result = project.ok("verify", "--json")
+    result = project.cli_ok("verify", "--json")
     assert set(statuses(result).values()) == {"reproducible"}
     # and the workspace's uncommitted edit survives
     assert "date +%s%N" in project.read("pipeline.yaml")
