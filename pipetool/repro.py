@@ -19,7 +19,7 @@ from .logs import StageLogs, log_path
 from .observe import observe, param_values
 from .plan import Schedule, select
 from .policy import Action, Decision, decide_stage
-from .report import ConsoleReporter, failure_message
+from .reporter import Reporter, failure_message
 from .safepath import Tree, UnsafePath
 from .stage import Stage
 from .staleness import Observed, decide
@@ -49,7 +49,7 @@ class ReproResult:
     restored: list[str] = field(default_factory=list)  # from the run-cache, not run
 
 
-def repro(ws: Workspace, options: ReproOptions, reporter: ConsoleReporter) -> ReproResult:
+def repro(ws: Workspace, options: ReproOptions, reporter: Reporter) -> ReproResult:
     entries = ws.locks.read(ignore_lock=options.force)
     selected = select(ws.graph, options.targets, single=options.single, downstream=options.downstream)
     _check_paths(ws, selected)
@@ -119,7 +119,7 @@ def _sync_gitignore(ws: Workspace, selected: list[int], before: dict[str, LockEn
 
 
 def _dry_run(ws: Workspace, selected: list[int], entries: dict, options: ReproOptions,
-             reporter: ConsoleReporter) -> ReproResult:
+             reporter: Reporter) -> ReproResult:
     """Say what would run and why: the same decisions as a real run, for every stage at once, so a
     stage whose upstream would run is named as running after it."""
     result = ReproResult()
@@ -150,7 +150,7 @@ class _Run:
     """One repro's moving parts: the schedule, the executor, and what each stage observed."""
 
     def __init__(self, ws: Workspace, selected: list[int], entries: dict[str, LockEntry],
-                 options: ReproOptions, reporter: ConsoleReporter, runner: executors.Executor,
+                 options: ReproOptions, reporter: Reporter, runner: executors.Executor,
                  logs: StageLogs) -> None:
         self.ws = ws
         self.entries = entries

@@ -16,7 +16,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..gc import find_garbage
-    from .cmd_gc import human, warn_unread
+    from .cmd_gc import warn_unread
+    from .common import human
 
     with workspace() as ws:
         objects = list(ws.cache.objects())

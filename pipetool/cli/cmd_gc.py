@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 
-from .common import add_revision_listing, positive, workspace
+from .common import add_revision_listing, human, positive, workspace
 
 SHOWN = 10  # unread directories named; the rest are counted
 
@@ -160,11 +160,3 @@ def revision_locks(root: str, args: argparse.Namespace) -> list[tuple[str, dict]
             raise PipetoolError(f"cannot read {error.file or 'the locks'} at {name[:12]}{line}: {error.message}",
                                 hint=NOTHING_REMOVED) from None
     return locks
-
-
-def human(size: int) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if size < 1024 or unit == "GiB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return str(size)

@@ -154,3 +154,12 @@ def executor_choice(args: argparse.Namespace, state_dir: str):
         raise error
     scheduler = args.scheduler or settings["executor.scheduler"] or None
     return ExecutorChoice(kind, scheduler if kind == "dask" else None, args.retries)
+
+
+def human(size: int) -> str:
+    """Sizes in binary units: 1.5 MiB (gc, cache and the transfer summaries)."""
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return str(size)
