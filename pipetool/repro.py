@@ -7,6 +7,7 @@ upstream that rewrote identical bytes leaves its downstream alone (early cutoff)
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from . import executor as executors
@@ -22,7 +23,7 @@ from .policy import Action, Decision, decide_stage
 from .reporter import Reporter, failure_message
 from .safepath import Tree, UnsafePath
 from .stage import Stage
-from .staleness import Observed, decide
+from .staleness import Observed, Reason, decide
 from .workspace import Workspace
 
 
@@ -141,9 +142,9 @@ def _dry_run(ws: Workspace, selected: list[int], entries: dict, options: ReproOp
     return result
 
 
-def _decide(stage: Stage, reasons, options: ReproOptions, **upstream) -> Decision:
-    """The policy's decision for a stage under this repro's flags."""
-    return decide_stage(stage, reasons, force=options.force, run_cache=options.run_cache, **upstream)
+def _decide(stage: Stage, reasons: Sequence[Reason], options: ReproOptions, **around) -> Decision:
+    """The policy's decision for a stage under this repro's flags (around: what happened upstream)."""
+    return decide_stage(stage, reasons, force=options.force, run_cache=options.run_cache, **around)
 
 
 class _Run:
@@ -267,12 +268,12 @@ class _Run:
         if not self.options.keep_going:
             self._skip(self.schedule.abandon(), stopped=True)
 
-    def _skip(self, indexes: list[int], **upstream) -> None:
+    def _skip(self, indexes: list[int], **around) -> None:
         """Tell of stages the schedule gave up on, with the policy's reason (one line per reason)."""
         groups: dict[str, list[str]] = {}
         for index in indexes:
             stage = self.ws.graph.stages[index]
-            decision = _decide(stage, (), self.options, **upstream)
+            decision = _decide(stage, (), self.options, **around)
             assert decision.action is Action.SKIP, decision
             groups.setdefault(decision.because, []).append(stage.name)
         for because, names in groups.items():
