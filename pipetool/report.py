@@ -1,36 +1,38 @@
-"""All terminal output of repro and status: the engine calls a reporter, never print.
+"""Terminal output of repro and verify in plain lines (what CI logs and pipes get): a Reporter
+(reporter.py) the command line hands to the library, which never prints.
 
-Plain lines here (what CI logs and pipes get); a live view for terminals in progress.py.
+The live view for terminals (progress.py) builds on this one; cli/reporters.py chooses between them.
 """
 
 from __future__ import annotations
 
-import os
 import sys
 import threading
 from collections.abc import Sequence
 from typing import TextIO
 
-from .errors import PipetoolError
 from .executor import StageRun
 from .staleness import Reason
+from .transfer_progress import TransferBar
 
 QUIET, NORMAL, VERBOSE = 0, 1, 2
-PROGRESS_ENV = "PIPETOOL_PROGRESS"  # auto (the default), plain or live
 
 
 class ConsoleReporter:
     """Human-readable lines; stage output prefixed by the stage's name when stages run in parallel.
 
     Quiet keeps only failures and warnings (stage output still goes to its log); verbose adds
-    each stage's commands and its log file.
+    each stage's commands and its log file. A transfer (repro --pull's fetch) shows as the bar of
+    push and pull, on stderr when it is a terminal.
     """
 
-    def __init__(self, out: TextIO | None = None, prefix_output: bool = False, verbosity: int = NORMAL) -> None:
+    def __init__(self, out: TextIO | None = None, prefix_output: bool = False, verbosity: int = NORMAL,
+                 transfer_label: str = "fetch") -> None:
         self.out = out or sys.stdout
         self.prefix_output = prefix_output
         self.verbosity = verbosity
         self._lock = threading.Lock()
+        self._transfer = TransferBar(transfer_label)
 
     def _write(self, text: str) -> None:
         with self._lock:
@@ -102,6 +104,15 @@ class ConsoleReporter:
     def hash_end(self) -> None:
         """The big hashing job is over."""
 
+    def transfer_expect(self, objects: int, nbytes: int) -> None:
+        self._transfer.transfer_expect(objects, nbytes)
+
+    def transfer_advance(self, nbytes: int) -> None:
+        self._transfer.transfer_advance(nbytes)
+
+    def transfer_end(self) -> None:
+        self._transfer.transfer_end()
+
     def summary(self, ran: Sequence[str], failed: Sequence[str], skipped: Sequence[str],
                 up_to_date: Sequence[str], dry: bool = False, restored: Sequence[str] = ()) -> None:
         if dry:
@@ -117,23 +128,6 @@ class ConsoleReporter:
         if restored:
             parts.insert(1, f"{len(restored)} restored from run-cache")
         self._write("Summary: " + ", ".join(parts))
-
-
-def console_reporter(parallel: bool = False, verbosity: int = NORMAL) -> ConsoleReporter:
-    """A live view when stdout is a terminal, plain lines otherwise (CI logs, pipes, files).
-
-    PIPETOOL_PROGRESS=plain or =live overrides the guess; -q always gets plain lines. When
-    stages may run at once (parallel), each line of their output is prefixed with its stage.
-    """
-    mode = os.environ.get(PROGRESS_ENV, "auto") or "auto"
-    if mode not in ("auto", "plain", "live"):
-        raise PipetoolError(f"{PROGRESS_ENV} is '{mode}'", hint="set it to auto, plain or live")
-    terminal = sys.stdout.isatty() and os.environ.get("TERM") != "dumb"
-    if verbosity > QUIET and (mode == "live" or (mode == "auto" and terminal)):
-        from .progress import LiveReporter  # rich is imported only here
-
-        return LiveReporter(prefix_output=parallel, verbosity=verbosity, force_terminal=mode == "live")
-    return ConsoleReporter(prefix_output=parallel, verbosity=verbosity)
 
 
 def human_bytes(size: float) -> str:
@@ -165,15 +159,3 @@ def _names(names: Sequence[str]) -> str:
     shown = ", ".join(f"'{n}'" for n in names[:10])
     more = f" and {len(names) - 10} more" if len(names) > 10 else ""
     return shown + more
-
-
-def failure_message(run: StageRun) -> str:
-    """Whose fault, in one line: the stage's exit code, with 127 spelled out."""
-    if run.problem:
-        return run.problem
-    cmd = f"'{run.failed_cmd}'" if run.failed_cmd else "its cmd"
-    if run.returncode == 127:
-        return f"command not found (exit code 127) running {cmd}"
-    if run.returncode < 0:
-        return f"{cmd} was killed by signal {-run.returncode}"
-    return f"{cmd} exited with code {run.returncode}"

@@ -7,18 +7,20 @@ upstream that rewrote identical bytes leaves its downstream alone (early cutoff)
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from . import gitignore, outs
 from . import executor as executors
+from . import gitignore, outs
 from .errors import ClusterError, GraphError, RunError
-from .interrupts import guarded
 from .executor import ExecutorChoice, StageRun
+from .interrupts import guarded
 from .lock import LockEntry, PathRecord
 from .logs import StageLogs, log_path
 from .observe import observe, param_values
 from .plan import Schedule, select
-from .report import ConsoleReporter, failure_message
+from .policy import Action, Decision, decide_stage
+from .reporter import Reporter, failure_message
 from .safepath import Tree, UnsafePath
 from .stage import Stage
 from .staleness import Observed, Reason, decide
@@ -48,7 +50,7 @@ class ReproResult:
     restored: list[str] = field(default_factory=list)  # from the run-cache, not run
 
 
-def repro(ws: Workspace, options: ReproOptions, reporter: ConsoleReporter) -> ReproResult:
+def repro(ws: Workspace, options: ReproOptions, reporter: Reporter) -> ReproResult:
     entries = ws.locks.read(ignore_lock=options.force)
     selected = select(ws.graph, options.targets, single=options.single, downstream=options.downstream)
     _check_paths(ws, selected)
@@ -118,35 +120,38 @@ def _sync_gitignore(ws: Workspace, selected: list[int], before: dict[str, LockEn
 
 
 def _dry_run(ws: Workspace, selected: list[int], entries: dict, options: ReproOptions,
-             reporter: ConsoleReporter) -> ReproResult:
+             reporter: Reporter) -> ReproResult:
+    """Say what would run and why: the same decisions as a real run, for every stage at once, so a
+    stage whose upstream would run is named as running after it."""
     result = ReproResult()
     will_run: set[int] = set()
     for index in selected:
         stage = ws.graph.stages[index]
         reasons = decide(stage, entries.get(stage.name), observe(stage, ws.hasher, ws.params))
-        if stage.frozen:
-            reporter.frozen(stage.name, reasons)
-            continue
-        if options.force:
-            reasons.insert(0, Reason("forced"))
-        upstream = [u for u in ws.graph.upstream[index] if u in will_run]
-        if not reasons and upstream:
-            reasons = [Reason("upstream", ws.graph.stages[upstream[0]].name)]
-        if reasons:
+        pending = [ws.graph.stages[u].name for u in ws.graph.upstream[index] if u in will_run]
+        decision = _decide(stage, reasons, options, upstream_pending=pending)
+        if decision.action is Action.FROZEN:
+            reporter.frozen(stage.name, decision.reasons)
+        elif decision.action is Action.RUN:
             will_run.add(index)
             result.ran.append(stage.name)
-            reporter.would_run(stage.name, reasons)
+            reporter.would_run(stage.name, decision.reasons)
         else:
             result.up_to_date.append(stage.name)
     reporter.summary(result.ran, [], [], result.up_to_date, dry=True)
     return result
 
 
+def _decide(stage: Stage, reasons: Sequence[Reason], options: ReproOptions, **around) -> Decision:
+    """The policy's decision for a stage under this repro's flags (around: what happened upstream)."""
+    return decide_stage(stage, reasons, force=options.force, run_cache=options.run_cache, **around)
+
+
 class _Run:
     """One repro's moving parts: the schedule, the executor, and what each stage observed."""
 
     def __init__(self, ws: Workspace, selected: list[int], entries: dict[str, LockEntry],
-                 options: ReproOptions, reporter: ConsoleReporter, runner: executors.Executor,
+                 options: ReproOptions, reporter: Reporter, runner: executors.Executor,
                  logs: StageLogs) -> None:
         self.ws = ws
         self.entries = entries
@@ -183,14 +188,12 @@ class _Run:
     def _start(self, index: int) -> None:
         stage = self.ws.graph.stages[index]
         observed = observe(stage, self.ws.hasher, self.ws.params)
-        reasons = decide(stage, self.entries.get(stage.name), observed)
-        if stage.frozen:
-            self.reporter.frozen(stage.name, reasons)
+        decision = _decide(stage, decide(stage, self.entries.get(stage.name), observed), self.options)
+        if decision.action is Action.FROZEN:
+            self.reporter.frozen(stage.name, decision.reasons)
             self.schedule.finish(index)
             return
-        if self.options.force:
-            reasons.insert(0, Reason("forced"))
-        if not reasons:
+        if decision.action is Action.UP_TO_DATE:
             self.reporter.up_to_date(stage.name)
             self.result.up_to_date.append(stage.name)
             self.schedule.finish(index)
@@ -199,9 +202,9 @@ class _Run:
         if missing:
             self._fail(index, f"dep(s) missing: {', '.join(missing)}")
             return
-        if self._restore(index, stage, observed, reasons):
+        if decision.run_cache and self._restore(index, stage, observed, decision):
             return
-        self.reporter.running(stage.name, reasons)
+        self.reporter.running(stage.name, decision.reasons)
         self.executor.open()  # before the outs go: a cluster that cannot be reached costs nothing
         problem = outs.prepare(self.ws.root, stage)
         if problem:
@@ -214,18 +217,15 @@ class _Run:
         self.reporter.verbose(f"  output also goes to {log_path(self.state_dir, stage.name)}")
         self.executor.submit(stage)
 
-    def _restore(self, index: int, stage: Stage, observed: Observed, reasons: list[Reason]) -> bool:
+    def _restore(self, index: int, stage: Stage, observed: Observed, decision: Decision) -> bool:
         """Put back the outs of an identical earlier run instead of running; False when none."""
-        if not self.options.run_cache or self.options.force or not outs.uses_run_cache(stage):
-            return False
         locked = self.entries.get(stage.name)
-        only_outs = all(r.kind == "outs" and r.change in ("deleted", "modified") for r in reasons)
         entry = outs.restore(self.ws.root, stage, observed, self.ws.cache, self.ws.runs,
-                             locked if only_outs else None)
+                             locked if decision.restore_locked else None)
         if entry is None:
             return False
         self._record(stage, _unchanged_or(self.entries.get(stage.name), entry))
-        self.reporter.restored(stage.name, reasons)
+        self.reporter.restored(stage.name, decision.reasons)
         self.result.restored.append(stage.name)
         self.schedule.finish(index)
         return True
@@ -264,13 +264,21 @@ class _Run:
         name = self.ws.graph.stages[index].name
         self.reporter.failed(name, message, tail or [], os.path.relpath(log, self.ws.root) if log else None)
         self.result.failed.append(name)
-        skipped = self._names(self.schedule.finish(index, ok=False))
-        self.reporter.skipped(skipped, f"upstream stage '{name}' failed")
-        self.result.skipped += skipped
+        self._skip(self.schedule.finish(index, ok=False), upstream_failed=[name])
         if not self.options.keep_going:
-            rest = self._names(self.schedule.abandon())
-            self.reporter.skipped(rest, "stopped after a failure (use -k to run independent stages)")
-            self.result.skipped += rest
+            self._skip(self.schedule.abandon(), stopped=True)
+
+    def _skip(self, indexes: list[int], **around) -> None:
+        """Tell of stages the schedule gave up on, with the policy's reason (one line per reason)."""
+        groups: dict[str, list[str]] = {}
+        for index in indexes:
+            stage = self.ws.graph.stages[index]
+            decision = _decide(stage, (), self.options, **around)
+            assert decision.action is Action.SKIP, decision
+            groups.setdefault(decision.because, []).append(stage.name)
+        for because, names in groups.items():
+            self.reporter.skipped(names, because)
+            self.result.skipped += names
 
     def _interrupt(self) -> None:
         runs = self.executor.cancel()

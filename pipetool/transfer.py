@@ -5,8 +5,8 @@ Only what the other side lacks moves. Existence is checked in batches: a few obj
 each; more by listing the remote, whole when it is small, else each two-character prefix once.
 Downloads are verified against their hash before they enter the cache; uploads are verified
 before they leave it. Nothing partial is ever visible under an object's name on either side: temp
-names, then a rename (object stores show an upload only once it is complete). A directory's manifest is uploaded after all its files, so a
-manifest on the remote means the whole directory is there.
+names, then a rename (object stores show an upload only once it is complete). A directory's manifest
+is uploaded after all its files, so a manifest on the remote means the whole directory is there.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from .errors import RemoteError, SpecError
 from .hashing import DIR_SUFFIX
 from .interrupts import completed, ordered, thread_pool
 from .lock import LockEntry
-from .transfer_progress import Progress
 from .remote import Remote
+from .reporter import TransferProgress
 from .runcache import Record, RunCache, out_hashes, well_formed
 from .stage import Stage
 from .yamlfile import load_json
@@ -91,7 +91,7 @@ def remote_has(remote: Remote, digests: Iterable[str], pool: Executor) -> set[st
     try:
         if len(digests) <= EXISTS_LIMIT or remote.read_only:
             flags = ordered(pool, lambda d: remote.exists(remote.object_path(d)), digests)
-            return {d for d, present in zip(digests, flags) if present}
+            return {d for d, present in zip(digests, flags, strict=True) if present}
         prefixes = sorted({d[:2] for d in digests})
         found = remote.list_prefix(prefixes[0])
         if len(prefixes) > EXISTS_LIMIT and len(found) * 256 <= LIST_WHOLE_UP_TO:
@@ -152,7 +152,7 @@ def _add_files(files: dict[str, Item], item: Item, entries: list[tuple[str, str,
 
 # -- push --------------------------------------------------------------------------------------
 
-def push(cache: Cache, remote: Remote, want: dict[str, Item], jobs: int, progress: Progress,
+def push(cache: Cache, remote: Remote, want: dict[str, Item], jobs: int, progress: TransferProgress,
          runs: RunCache | None = None) -> TransferResult:
     """Upload the wanted objects the remote lacks (with runs: the run-cache too).
 
@@ -201,18 +201,18 @@ def _expand_local(cache: Cache, want: dict[str, Item],
 
 
 def _upload(cache: Cache, remote: Remote, digests: list[str], names: Mapping[str, Item],
-            pool: Executor, progress: Progress, result: TransferResult) -> set[str]:
+            pool: Executor, progress: TransferProgress, result: TransferResult) -> set[str]:
     """Upload the objects the local cache has (each verified first); the ones that arrived."""
     result.missing += [names[d].name for d in digests if not cache.has(d)]
     todo = [d for d in digests if cache.has(d)]
     sizes = {d: os.path.getsize(cache.path(d)) for d in todo}
-    progress.expect(len(todo), sum(sizes.values()))
+    progress.transfer_expect(len(todo), sum(sizes.values()))
 
     def upload(digest: str) -> None:
         if not cache.check(digest):
             raise CorruptObject(digest)
         remote.upload(cache.path(digest), remote.object_path(digest))
-        progress.advance(sizes[digest])
+        progress.transfer_advance(sizes[digest])
 
     sent = _each(pool, upload, todo, names, result)
     result.moved += len(sent)
@@ -237,7 +237,7 @@ def _push_runs(remote: Remote, records: dict[str, Record], there: set[str], pool
 
 # -- fetch -------------------------------------------------------------------------------------
 
-def fetch(cache: Cache, remote: Remote, want: dict[str, Item], jobs: int, progress: Progress,
+def fetch(cache: Cache, remote: Remote, want: dict[str, Item], jobs: int, progress: TransferProgress,
           runs: RunCache | None = None) -> TransferResult:
     """Download the wanted objects the local cache lacks, each verified before it enters.
 
@@ -256,7 +256,7 @@ def fetch(cache: Cache, remote: Remote, want: dict[str, Item], jobs: int, progre
         finally:
             if os.path.exists(tmp):
                 os.remove(tmp)
-        progress.advance(sizes.get(digest, 0))
+        progress.transfer_advance(sizes.get(digest, 0))
 
     with thread_pool(jobs, "transfer") as pool:
         if runs is not None:
@@ -264,14 +264,14 @@ def fetch(cache: Cache, remote: Remote, want: dict[str, Item], jobs: int, progre
         files = {d: item for d, item in want.items() if not d.endswith(DIR_SUFFIX)}
         dirs = [d for d in want if d.endswith(DIR_SUFFIX)]
         manifests = [d for d in dirs if _manifest(cache, d) is None]
-        progress.expect(len(manifests), 0)
+        progress.transfer_expect(len(manifests), 0)
         got = _each(pool, download, manifests, want, result)
         for digest in dirs:
             if digest in got or digest not in manifests:
                 _add_files(files, want[digest], cache.manifest(digest))
         todo = [d for d in files if not cache.has(d)]
         sizes.update((d, files[d].size) for d in todo)
-        progress.expect(len(todo), sum(sizes.values()))
+        progress.transfer_expect(len(todo), sum(sizes.values()))
         got_files = _each(pool, download, todo, files, result)
     result.moved = len(got) + len(got_files)
     result.nbytes = sum(sizes[d] for d in got_files)

@@ -1,7 +1,8 @@
 """Progress of a transfer: a bar of bytes and objects on a terminal, nothing elsewhere.
 
-rich draws it (the library the live view of repro uses), imported only when there is a
-terminal to draw on.
+The terminal side of reporter.TransferProgress, for push, pull and fetch (and, through the
+reporters of report.py, repro --pull). rich draws it (the library the live view of repro uses),
+imported only when there is a terminal to draw on.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import TextIO
 from .interrupts import Lock
 
 
-class Progress:
+class TransferBar:
     """Thread-safe counts of objects and bytes moved; drawn only when stream is a terminal."""
 
     def __init__(self, label: str, stream: TextIO | None = None, enabled: bool | None = None) -> None:
@@ -24,7 +25,7 @@ class Progress:
         self._bar = None  # (rich Progress, its task id) once there is work to show
         self._lock = Lock()  # taken by the transfer threads and the main thread
 
-    def expect(self, objects: int, nbytes: int) -> None:
+    def transfer_expect(self, objects: int, nbytes: int) -> None:
         """More work is known: objects and bytes to add to the totals."""
         with self._lock:
             self.total_objects += objects
@@ -35,7 +36,7 @@ class Progress:
             bar, task = self._bar
             bar.update(task, total=(bar.tasks[0].total or 0) + nbytes, objects=self._objects_text())
 
-    def advance(self, nbytes: int) -> None:
+    def transfer_advance(self, nbytes: int) -> None:
         """One object moved (or settled), with its bytes."""
         with self._lock:
             self.objects += 1
@@ -46,7 +47,7 @@ class Progress:
     def _objects_text(self) -> str:
         return f"{self.objects}/{self.total_objects} objects"
 
-    def close(self) -> None:
+    def transfer_end(self) -> None:
         with self._lock:
             if self._bar is not None:
                 self._bar[0].stop()
@@ -55,10 +56,10 @@ class Progress:
 
 def _start(label: str, stream: TextIO):
     from rich.console import Console
-    from rich.progress import (BarColumn, DownloadColumn, Progress as Bar, TextColumn,
-                               TransferSpeedColumn)
+    from rich.progress import BarColumn, DownloadColumn, TextColumn, TransferSpeedColumn
+    from rich.progress import Progress as Bar
 
-    bar = Bar(TextColumn("{task.description}"), BarColumn(), DownloadColumn(binary_units=True),
+    bar = Bar(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
               TransferSpeedColumn(), TextColumn("{task.fields[objects]}"),
               console=Console(file=stream, force_terminal=True), transient=True)
     task = bar.add_task(label, total=0, objects="")

@@ -15,7 +15,7 @@ from .git import GitRepo, Revisions
 from .lock import LockEntry, PathRecord
 from .metrics import parse_metrics
 from .project import Project
-from .report import ConsoleReporter
+from .reporter import Reporter
 from .repro import ReproOptions, repro
 from .workspace import open_workspace
 
@@ -43,7 +43,7 @@ class VerifyOptions:
     metrics_tolerance: float | None = None
 
 
-def verify(project_root: str, options: VerifyOptions, reporter: ConsoleReporter) -> list[StageVerdict]:
+def verify(project_root: str, options: VerifyOptions, reporter: Reporter) -> list[StageVerdict]:
     """Rerun the stages at HEAD in a temporary worktree and judge each against HEAD's lock."""
     repo = GitRepo(project_root)
     repo.revision("HEAD")  # a clear error when there is no commit yet
@@ -52,7 +52,7 @@ def verify(project_root: str, options: VerifyOptions, reporter: ConsoleReporter)
         return _verify_in(root, options, reporter, cache)
 
 
-def _verify_in(root: str, options: VerifyOptions, reporter: ConsoleReporter, cache: Cache) -> list[StageVerdict]:
+def _verify_in(root: str, options: VerifyOptions, reporter: Reporter, cache: Cache) -> list[StageVerdict]:
     from .targets import resolve
 
     ws = open_workspace(Project(root))

@@ -162,4 +162,3 @@ def revision_locks(root: str, args: argparse.Namespace) -> list[tuple[str, dict]
             raise PipetoolError(f"cannot read {error.file or 'the locks'} at {name[:12]}{line}: {error.message}",
                                 hint=NOTHING_REMOVED) from None
     return locks
-

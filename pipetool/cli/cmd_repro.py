@@ -46,8 +46,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..repolock import hold
-    from ..report import NORMAL, QUIET, VERBOSE, console_reporter
+    from ..report import NORMAL, QUIET, VERBOSE
     from ..repro import ReproOptions, raise_for, repro
+    from .reporters import console_reporter
 
     with workspace() as ws:
         targets = target_indexes(ws, args.targets, here=not args.all_pipelines)
@@ -64,19 +65,23 @@ def run(args: argparse.Namespace) -> int:
         )
         reporter = console_reporter(args.jobs > 1 or options.executor.kind == "dask",
                                     QUIET if args.quiet else VERBOSE if args.verbose else NORMAL)
-        takeover = lambda pid: reporter.warning(f"took over the lock of pid {pid}, which is no longer running")
+
+        def takeover(pid: int) -> None:
+            reporter.warning(f"took over the lock of pid {pid}, which is no longer running")
+
         with hold(ws.project.state_dir, wait=args.wait, on_takeover=takeover):
             if args.pull and not args.dry:  # a dry run changes nothing, not even the cache
-                _pull(ws, options, args.remote)
+                _pull(ws, options, args.remote, reporter)
             result = repro(ws, options, reporter)
     raise_for(result)
     return 1 if args.exit_code and args.dry and result.ran else 0
 
 
-def _pull(ws, options, remote: str | None) -> None:
-    """Objects of the outs the workspace lacks, from the remote, before staleness is decided."""
+def _pull(ws, options, remote: str | None, reporter) -> None:
+    """Objects of the outs the workspace lacks, from the remote, before staleness is decided (the
+    reporter shows the transfer)."""
     from ..plan import select
     from .transfers import default_jobs, pull_absent
 
     selected = select(ws.graph, options.targets, single=options.single, downstream=options.downstream)
-    pull_absent(ws, selected, remote, default_jobs())
+    pull_absent(ws, selected, remote, default_jobs(), reporter)

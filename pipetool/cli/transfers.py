@@ -65,12 +65,6 @@ def _revision_objects(root: str, args: argparse.Namespace) -> dict:
     return want
 
 
-def progress(label: str):
-    from ..transfer_progress import Progress
-
-    return Progress(label)
-
-
 def size_text(nbytes: int) -> str:
     from ..report import human_bytes
 
@@ -105,8 +99,9 @@ def _problems(names: list[str], what: str, warning: bool = False) -> None:
         print(f"{label}: {what}: and {len(names) - SHOWN} more", file=sys.stderr)
 
 
-def pull_absent(ws, indexes: list[int], remote_name: str | None, jobs: int) -> None:
-    """For repro --pull: fetch the objects of outs the workspace lacks, and put those outs back."""
+def pull_absent(ws, indexes: list[int], remote_name: str | None, jobs: int, progress) -> None:
+    """For repro --pull: fetch the objects of outs the workspace lacks, and put those outs back;
+    progress (repro's reporter) shows the transfer."""
     from ..checkout import checkout
     from ..remote import open_remote
     from ..transfer import absent_outs, fetch
@@ -115,7 +110,10 @@ def pull_absent(ws, indexes: list[int], remote_name: str | None, jobs: int) -> N
     if not want:
         return
     remote = open_remote(ws.project, remote_name)
-    result = fetch(ws.cache, remote, want, jobs, progress("fetch"))
+    try:
+        result = fetch(ws.cache, remote, want, jobs, progress)
+    finally:
+        progress.transfer_end()
     restored = checkout(ws, indexes, only_missing=True).restored
     print(f"Pulled {result.moved} object(s), {size_text(result.nbytes)}, from remote '{remote.name}'; "
           f"restored {len(restored)} out(s).")
@@ -165,13 +163,14 @@ def remote_status(args: argparse.Namespace) -> int:
 def move(ws, args: argparse.Namespace, verb: str, transfer):
     """(result, remote) of push or fetch (transfer) of what the command covers, with its bar."""
     from ..remote import open_remote
+    from .reporters import transfer_bar
 
     remote = open_remote(ws.project, args.remote)
     want = wanted_objects(ws, args)
-    bar = progress(verb)
+    bar = transfer_bar(verb)
     try:
         result = transfer(ws.cache, remote, want, args.jobs or default_jobs(), bar,
                           runs=ws.runs if args.run_cache else None)
     finally:
-        bar.close()
+        bar.transfer_end()
     return result, remote

@@ -1,0 +1,35 @@
+"""Which terminal reporter a command hands to the library: plain lines, the live view, or a
+transfer bar. The library knows only the protocols of reporter.py."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from ..errors import PipetoolError
+from ..report import NORMAL, QUIET, ConsoleReporter
+from ..transfer_progress import TransferBar
+
+PROGRESS_ENV = "PIPETOOL_PROGRESS"  # auto (the default), plain or live
+
+
+def console_reporter(parallel: bool = False, verbosity: int = NORMAL) -> ConsoleReporter:
+    """A live view when stdout is a terminal, plain lines otherwise (CI logs, pipes, files).
+
+    PIPETOOL_PROGRESS=plain or =live overrides the guess; -q always gets plain lines. When
+    stages may run at once (parallel), each line of their output is prefixed with its stage.
+    """
+    mode = os.environ.get(PROGRESS_ENV, "auto") or "auto"
+    if mode not in ("auto", "plain", "live"):
+        raise PipetoolError(f"{PROGRESS_ENV} is '{mode}'", hint="set it to auto, plain or live")
+    terminal = sys.stdout.isatty() and os.environ.get("TERM") != "dumb"
+    if verbosity > QUIET and (mode == "live" or (mode == "auto" and terminal)):
+        from ..progress import LiveReporter  # rich is imported only here
+
+        return LiveReporter(prefix_output=parallel, verbosity=verbosity, force_terminal=mode == "live")
+    return ConsoleReporter(prefix_output=parallel, verbosity=verbosity)
+
+
+def transfer_bar(label: str) -> TransferBar:
+    """The bar of push, pull and fetch: drawn on stderr when it is a terminal, else nothing."""
+    return TransferBar(label)
