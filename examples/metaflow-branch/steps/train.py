@@ -6,12 +6,11 @@ ROC AUC on the valid table).
 import os
 import pickle
 
+from common import handshake, load_params, read_table, save_json, scores
 from sklearn.feature_extraction.text import CountVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.naive_bayes import MultinomialNB
 from sklearn.pipeline import make_pipeline
-
-from common import load_params, read_table, save_json, scores, timed
 
 
 def build(p):
@@ -27,19 +26,19 @@ def build(p):
 
 def main():
     p = load_params("train")
-    with timed("train"):
-        texts, labels = read_table("data/train.csv")
-        valid_texts, valid_labels = read_table("data/valid.csv")
-        model = build(p).fit(texts, labels)
-        result = {"model": p["model"], **scores(valid_labels, model.predict(valid_texts),
-                                                 model.predict_proba(valid_texts)[:, 1])}
-        # CountVectorizer keeps id(stop_words), a memory address that differs in every process, as
-        # a cache key; without it the pickle is the same bytes on every run (sklearn redoes the check).
-        vars(model[0]).pop("_stop_words_id", None)
-        os.makedirs("models", exist_ok=True)
-        with open("models/model.pkl", "wb") as f:
-            pickle.dump(model, f, protocol=5)
-        save_json(result, "results/model.json")
+    handshake("train")
+    texts, labels = read_table("data/train.csv")
+    valid_texts, valid_labels = read_table("data/valid.csv")
+    model = build(p).fit(texts, labels)
+    result = {"model": p["model"], **scores(valid_labels, model.predict(valid_texts),
+                                             model.predict_proba(valid_texts)[:, 1])}
+    # CountVectorizer keeps id(stop_words), a memory address that differs in every process, as
+    # a cache key; without it the pickle is the same bytes on every run (sklearn redoes the check).
+    vars(model[0]).pop("_stop_words_id", None)
+    os.makedirs("models", exist_ok=True)
+    with open("models/model.pkl", "wb") as f:
+        pickle.dump(model, f, protocol=5)
+    save_json(result, "results/model.json")
     print(f"{p['model']}: accuracy {result['accuracy']:.4f}, ROC AUC {result['roc_auc']:.4f}")
 
 
