@@ -6,6 +6,7 @@ ROC AUC on the valid table).
 import os
 import pickle
 
+import numpy as np
 from common import handshake, load_params, read_table, save_json, scores
 from sklearn.feature_extraction.text import CountVectorizer
 from sklearn.linear_model import LogisticRegression
@@ -13,14 +14,25 @@ from sklearn.naive_bayes import MultinomialNB
 from sklearn.pipeline import make_pipeline
 
 
-def build(p):
+def vocabulary(texts, p):
+    """The max_features most frequent terms of texts (words, and word runs up to ngram_max long),
+    ties broken alphabetically. CountVectorizer(max_features=...) would pick them itself, but it
+    breaks ties with numpy's unstable argsort, whose order depends on the processor's SIMD sort:
+    on another CPU it kept other terms, and the model and its scores changed."""
+    counts = CountVectorizer(ngram_range=(1, p["ngram_max"]))
+    totals = np.asarray(counts.fit_transform(texts).sum(axis=0)).ravel()
+    ranked = sorted(zip((-int(n) for n in totals), counts.get_feature_names_out(), strict=True))
+    return sorted(str(term) for _, term in ranked[:p["max_features"]])
+
+
+def build(p, texts):
     if p["model"] == "logistic_regression":
         classifier = LogisticRegression(**p["logistic_regression"])
     elif p["model"] == "naive_bayes":
         classifier = MultinomialNB(**p["naive_bayes"])
     else:
         raise SystemExit(f"unknown train.model {p['model']!r}: logistic_regression or naive_bayes")
-    vectorizer = CountVectorizer(max_features=p["max_features"], ngram_range=(1, p["ngram_max"]))
+    vectorizer = CountVectorizer(vocabulary=vocabulary(texts, p), ngram_range=(1, p["ngram_max"]))
     return make_pipeline(vectorizer, classifier)
 
 
@@ -29,7 +41,7 @@ def main():
     handshake("train")
     texts, labels = read_table("data/train.csv")
     valid_texts, valid_labels = read_table("data/valid.csv")
-    model = build(p).fit(texts, labels)
+    model = build(p, texts).fit(texts, labels)
     result = {"model": p["model"], **scores(valid_labels, model.predict(valid_texts),
                                              model.predict_proba(valid_texts)[:, 1])}
     # CountVectorizer keeps id(stop_words), a memory address that differs in every process, as
