@@ -34,19 +34,57 @@ METRICS_TOLERANCE = 1e-4
 ENV = {**PYTHON_ENV, "PYTHONPYCACHEPREFIX": CLI_ENV["PYTHONPYCACHEPREFIX"]}
 
 
-def built_once(tmp_path_factory, source: Path, names: list[str] | None = None,
-               remove: tuple[str, ...] = ()) -> tuple[Project, subprocess.CompletedProcess]:
-    """A copy of the example in source (its entries in names, or all; without the files in
-    remove) after its first `pipetool repro`, and that run's output.
+# What each example test module builds: the example's folder, the entries to copy (None: all), and
+# files to remove first. A committed metrics.json would let the last stage count as up to date once
+# its upstream reproduces the committed results; without it every stage has something to make.
+EXAMPLES: dict[str, tuple[Path, list[str] | None, tuple[str, ...]]] = {
+    "test_example": (REPO_ROOT, ["pipeline.yaml", "params.yaml", "pipeline.lock", "stages"], ()),
+    "test_example_azureml_taxi": (REPO_ROOT / "examples" / "azureml-taxi", None, ("metrics.json",)),
+    "test_example_bentoml_package": (REPO_ROOT / "examples" / "bentoml-package", None, ("metrics.json",)),
+    "test_example_metaflow_branch": (REPO_ROOT / "examples" / "metaflow-branch",
+                                     ["pipeline.yaml", "params.yaml", "pipeline.lock", "steps"], ()),
+    "test_example_mlflow_multistep": (REPO_ROOT / "examples" / "mlflow-multistep",
+                                      ["pipeline.yaml", "params.yaml", "pipeline.lock", "steps"], ()),
+    "test_example_orquestra_ml": (REPO_ROOT / "examples" / "orquestra-ml",
+                                  ["pipeline.yaml", "params.yaml", "pipeline.lock", "steps", "components"], ()),
+    "test_example_zenml_quickstart": (REPO_ROOT / "examples" / "zenml-quickstart", None, ("metrics.json",)),
+}
+
+
+def built_once(request, tmp_path_factory) -> tuple[Project, subprocess.CompletedProcess]:
+    """A copy of the requesting module's example (EXAMPLES) after its first `pipetool repro`, and
+    that run's output.
 
     The run is made once per test run even when pytest-xdist spreads a module's tests over
     several workers: the first worker to get here makes it, under a file lock, in the temp folder
-    all workers share; every worker gets its own copy of the result."""
+    all workers share; every worker gets its own copy of the result. A worker that finds another
+    one making it makes, meanwhile, an example that another module of this run needs and nobody
+    has made yet, rather than wait idle."""
     basetemp = tmp_path_factory.getbasetemp()
     shared = basetemp.parent if os.environ.get("PYTEST_XDIST_WORKER") else basetemp
-    name = "example-" + (source.name if source != REPO_ROOT else "root")
+    name = request.module.__name__
+    if not _make(shared, name, wait=False):
+        needed = {item.module.__name__ for item in request.session.items} & EXAMPLES.keys()
+        other = next((m for m in sorted(needed - {name}) if not (shared / m / "repro.json").exists()), None)
+        if other is not None:
+            try:
+                _make(shared, other, wait=False)
+            except Exception:  # noqa: BLE001 - its own module makes it again and reports the failure
+                pass
+        _make(shared, name, wait=True)
+    result = subprocess.CompletedProcess(**json.loads((shared / name / "repro.json").read_text()))
+    return private_copy(Project(shared / name / "repo"), tmp_path_factory.mktemp(name) / "repo"), result
+
+
+def _make(shared: Path, name: str, wait: bool) -> bool:
+    """Make the example of module name in shared/name unless it is made; False when another worker
+    holds it (and wait is false)."""
+    source, names, remove = EXAMPLES[name]
     with open(shared / f"{name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            return False
         record = shared / name / "repro.json"
         if not record.exists():
             shutil.rmtree(shared / name, ignore_errors=True)  # what a failed attempt left
@@ -56,8 +94,7 @@ def built_once(tmp_path_factory, source: Path, names: list[str] | None = None,
             result = project.cli_ok("repro", env=ENV)
             record.write_text(json.dumps({"args": result.args, "returncode": result.returncode,
                                           "stdout": result.stdout, "stderr": result.stderr}))
-    result = subprocess.CompletedProcess(**json.loads(record.read_text()))
-    return private_copy(Project(shared / name / "repo"), tmp_path_factory.mktemp(name) / "repo"), result
+        return True
 
 
 def assert_reproduces_committed_lock(project: Project, example: Path,

@@ -16,9 +16,9 @@ ALL_STAGES = ["generate", "preprocess", "baseline", "train", "evaluate"]
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory):
+def built(request, tmp_path_factory):
     """The example after its first `pipetool repro`, and that run's output."""
-    return built_once(tmp_path_factory, REPO_ROOT, ["pipeline.yaml", "params.yaml", "pipeline.lock", "stages"])
+    return built_once(request, tmp_path_factory)
 
 
 def test_first_repro_runs_all_stages_and_model_beats_baseline(built):

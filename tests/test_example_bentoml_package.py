@@ -18,11 +18,10 @@ BUNDLE = "bundles/iris_clf/1.0.0"
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory):
+def built(request, tmp_path_factory):
     """The example after its first `pipetool repro`, and that run's output."""
-    # The committed metrics.json would let `smoke` count as up to date once its upstream
-    # reproduces the same bundle; without it every stage has something to make.
-    return built_once(tmp_path_factory, EXAMPLE, remove=("metrics.json",))
+    # example_support.EXAMPLES removes the committed metrics.json: every stage has something to make.
+    return built_once(request, tmp_path_factory)
 
 
 def test_first_repro_runs_every_stage_and_the_smoke_prediction_is_setosa(built):

@@ -13,7 +13,6 @@ from conftest import REPO_ROOT, ran_stages, set_param
 from example_support import ENV, METRICS_TOLERANCE, assert_reproduces_committed_lock, built_once
 
 EXAMPLE = REPO_ROOT / "examples" / "metaflow-branch"
-SOURCES = ["pipeline.yaml", "params.yaml", "pipeline.lock", "steps"]
 ALL_STAGES = ["generate", "start", "baseline", "train", "join", "end"]
 # LogisticRegression's lbfgs goes through BLAS: the model's last bits, and so possibly its rounded
 # scores and what is made of them, depend on the processor (README: "Which example outputs are
@@ -24,9 +23,9 @@ KERNEL_DEPENDENT = {"models/model.pkl": None, "results/model.json": None, "metri
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory):
+def built(request, tmp_path_factory):
     """The example after its first `pipetool repro`, and that run's output."""
-    return built_once(tmp_path_factory, EXAMPLE, SOURCES)
+    return built_once(request, tmp_path_factory)
 
 
 def test_first_repro_runs_every_stage_and_the_model_beats_the_baseline(built):

@@ -13,7 +13,6 @@ from conftest import REPO_ROOT, ran_stages, set_param
 from example_support import ENV, METRICS_TOLERANCE, assert_reproduces_committed_lock, built_once
 
 EXAMPLE = REPO_ROOT / "examples" / "mlflow-multistep"
-SOURCES = ["pipeline.yaml", "params.yaml", "pipeline.lock", "steps"]
 ALL_STAGES = ["download", "etl", "als", "train"]
 # ALS solves its least squares with LAPACK and the net trains through BLAS: the factors' and the
 # model's last bits depend on the processor (README: "Which example outputs are bit-for-bit").
@@ -24,9 +23,9 @@ KERNEL_DEPENDENT = {"models/als.npz": None, "metrics/als.json": METRICS_TOLERANC
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory):
+def built(request, tmp_path_factory):
     """The example after its first `pipetool repro`, and that run's output."""
-    return built_once(tmp_path_factory, EXAMPLE, SOURCES)
+    return built_once(request, tmp_path_factory)
 
 
 def test_first_repro_runs_every_stage_and_both_models_beat_the_mean_rating(built):

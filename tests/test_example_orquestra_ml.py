@@ -12,14 +12,13 @@ from conftest import REPO_ROOT, ran_stages
 from example_support import ENV, assert_reproduces_committed_lock, built_once
 
 EXAMPLE = REPO_ROOT / "examples" / "orquestra-ml"
-SOURCES = ["pipeline.yaml", "params.yaml", "pipeline.lock", "steps", "components"]
 ALL_STAGES = ["generate-data", "preprocess-data", "train-predict", "accuracy", "f1-score"]
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory):
+def built(request, tmp_path_factory):
     """The example after its first `pipetool repro`, and that run's output."""
-    return built_once(tmp_path_factory, EXAMPLE, SOURCES)
+    return built_once(request, tmp_path_factory)
 
 
 def test_first_repro_runs_every_stage_and_the_metrics_are_sane(built):
