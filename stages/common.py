@@ -43,16 +43,40 @@ def _log_timing(stage, event):
             f.write(f"{stage} {event} {time.time()}\n")
 
 
+# The stages that may run at the same time (`pipetool repro -j 2`): neither depends on the other.
+PARALLEL = ("baseline", "train")
+
+
+def _handshake(stage):
+    """Meet the other parallel stage: write <folder>/<stage>.started, then wait for its file.
+
+    Both stages getting past this proves that they ran at the same time. One that waits longer
+    than PIPETOOL_EXAMPLE_HANDSHAKE_TIMEOUT seconds (default 60) exits non-zero.
+    """
+    folder = os.environ.get("PIPETOOL_EXAMPLE_HANDSHAKE")
+    if not folder:
+        return
+    with open(os.path.join(folder, f"{stage}.started"), "w"):
+        pass
+    timeout = float(os.environ.get("PIPETOOL_EXAMPLE_HANDSHAKE_TIMEOUT") or 60)
+    deadline = time.monotonic() + timeout
+    for other in (name for name in PARALLEL if name != stage):
+        while not os.path.exists(os.path.join(folder, f"{other}.started")):
+            if time.monotonic() > deadline:
+                raise SystemExit(f"{stage}: stage '{other}' did not start within {timeout:g} s "
+                                 f"of this one (PIPETOOL_EXAMPLE_HANDSHAKE={folder})")
+            time.sleep(0.02)
+
+
 @contextlib.contextmanager
 def timed(stage):
-    """Test hook: log start/end times and optionally sleep, driven by env vars.
+    """Test hooks, off unless their env var is set; neither changes what the stage writes.
 
     PIPETOOL_EXAMPLE_TIMING=<file> appends "<stage> start|end <time>" lines;
-    PIPETOOL_EXAMPLE_SLEEP=<seconds> sleeps inside the stage. Neither affects outputs.
+    PIPETOOL_EXAMPLE_HANDSHAKE=<folder> makes each of the PARALLEL stages wait for the other.
     """
     _log_timing(stage, "start")
-    sleep = float(os.environ.get("PIPETOOL_EXAMPLE_SLEEP") or 0)
-    if sleep > 0:
-        time.sleep(sleep)
+    if stage in PARALLEL:
+        _handshake(stage)
     yield
     _log_timing(stage, "end")

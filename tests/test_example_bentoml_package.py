@@ -9,9 +9,8 @@ import json
 from importlib.metadata import version
 
 import pytest
-
-from conftest import PYTHON_ENV as ENV
-from conftest import REPO_ROOT, first_repro, ran_stages, set_param
+from conftest import REPO_ROOT, ran_stages, set_param
+from example_support import ENV, assert_reproduces_committed_lock, built_once
 
 EXAMPLE = REPO_ROOT / "examples" / "bentoml-package"
 ALL_STAGES = ["train", "package", "smoke"]
@@ -19,11 +18,10 @@ BUNDLE = "bundles/iris_clf/1.0.0"
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory):
+def built(request, tmp_path_factory):
     """The example after its first `pipetool repro`, and that run's output."""
-    # The committed metrics.json would let `smoke` count as up to date once its upstream
-    # reproduces the same bundle; without it every stage has something to make.
-    return first_repro(EXAMPLE, tmp_path_factory.mktemp("bentoml-package") / "repo", remove=("metrics.json",))
+    # example_support.EXAMPLES removes the committed metrics.json: every stage has something to make.
+    return built_once(request, tmp_path_factory)
 
 
 def test_first_repro_runs_every_stage_and_the_smoke_prediction_is_setosa(built):
@@ -48,21 +46,23 @@ def test_the_bundle_holds_model_metadata_and_serving_code(built):
 
 
 def test_first_repro_reproduces_the_committed_lock_and_metrics(built):
+    # Every stage of this example is bit-for-bit on any processor (README: "Which example outputs
+    # are bit-for-bit"): the lock and the metrics come out as committed, byte for byte.
     project, _ = built
-    assert project.read("pipeline.lock") == (EXAMPLE / "pipeline.lock").read_text()
+    assert_reproduces_committed_lock(project, EXAMPLE)
     assert project.read("metrics.json") == (EXAMPLE / "metrics.json").read_text()
 
 
 def test_second_repro_runs_nothing(built):
     project, _ = built
-    result = project.ok("repro", env=ENV)
+    result = project.cli_ok("repro", env=ENV)
     assert ran_stages(result.stdout) == []
-    assert "Data and pipelines are up to date." in project.ok("status", env=ENV).stdout
+    assert "Data and pipelines are up to date." in project.cli_ok("status", env=ENV).stdout
 
 
 def test_changing_C_reruns_train_package_and_smoke(example):
     set_param(example, "C: 1.0\n", "C: 0.5\n")
-    result = example.ok("repro", env=ENV, timeout=300)
+    result = example.cli_ok("repro", env=ENV)
     assert ran_stages(result.stdout) == ["train", "package", "smoke"]
     meta = json.loads(example.read(f"{BUNDLE}/bundle.json"))
     assert meta["created_from"]["params"]["train"]["C"] == 0.5
@@ -71,7 +71,7 @@ def test_changing_C_reruns_train_package_and_smoke(example):
 
 def test_bumping_the_version_repackages_into_a_new_folder_without_retraining(example):
     set_param(example, "version: 1.0.0\n", "version: 1.1.0\n")
-    result = example.ok("repro", env=ENV, timeout=300)
+    result = example.cli_ok("repro", env=ENV)
     assert ran_stages(result.stdout) == ["package", "smoke"]
     meta = json.loads(example.read("bundles/iris_clf/1.1.0/bundle.json"))
     assert meta["tag"] == "iris_clf:1.1.0"

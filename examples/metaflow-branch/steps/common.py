@@ -1,5 +1,4 @@
-"""Helpers shared by the steps: tables, params, JSON, and an opt-in timing hook for tests."""
-import contextlib
+"""Helpers shared by the steps: tables, params, JSON, and an opt-in handshake for tests."""
 import csv
 import json
 import os
@@ -37,23 +36,26 @@ def scores(labels, predictions, positive_scores):
     }
 
 
-def _log_timing(step, event):
-    path = os.environ.get("PIPETOOL_EXAMPLE_TIMING")
-    if path:
-        with open(path, "a") as f:
-            f.write(f"{step} {event} {time.time()}\n")
+# The branches that run at the same time (`pipetool repro -j 2`): neither depends on the other.
+BRANCHES = ("baseline", "train")
 
 
-@contextlib.contextmanager
-def timed(step):
-    """Test hook, off unless asked for; it never changes what a step writes.
-
-    PIPETOOL_EXAMPLE_TIMING=<file> appends "<step> start|end <unix time>" lines to the file;
-    PIPETOOL_EXAMPLE_SLEEP=<seconds> sleeps inside the step.
+def handshake(step):
+    """Test hook, off unless PIPETOOL_EXAMPLE_HANDSHAKE names a folder; it never changes what a
+    step writes. The step writes <folder>/<step>.started, then waits for the other branch's file:
+    both branches getting past this proves that they ran at the same time. One that waits longer
+    than PIPETOOL_EXAMPLE_HANDSHAKE_TIMEOUT seconds (default 60) exits non-zero.
     """
-    _log_timing(step, "start")
-    sleep = float(os.environ.get("PIPETOOL_EXAMPLE_SLEEP") or 0)
-    if sleep > 0:
-        time.sleep(sleep)
-    yield
-    _log_timing(step, "end")
+    folder = os.environ.get("PIPETOOL_EXAMPLE_HANDSHAKE")
+    if not folder:
+        return
+    with open(os.path.join(folder, f"{step}.started"), "w"):
+        pass
+    timeout = float(os.environ.get("PIPETOOL_EXAMPLE_HANDSHAKE_TIMEOUT") or 60)
+    deadline = time.monotonic() + timeout
+    for other in (name for name in BRANCHES if name != step):
+        while not os.path.exists(os.path.join(folder, f"{other}.started")):
+            if time.monotonic() > deadline:
+                raise SystemExit(f"{step}: step '{other}' did not start within {timeout:g} s "
+                                 f"of this one (PIPETOOL_EXAMPLE_HANDSHAKE={folder})")
+            time.sleep(0.02)
