@@ -9,11 +9,11 @@ import posixpath
 
 from ..errors import RunError
 from ..git import GitRepo
-from ..pipelines import lock_of
 from ..params import DEFAULT_PARAMS_FILE
+from ..pipelines import lock_of
 from ..project import Project
-from ..report import ConsoleReporter
 from ..repolock import hold
+from ..reporter import Reporter
 from ..repro import ReproOptions, raise_for, repro
 from ..workspace import Workspace, open_workspace
 from . import overrides as overrides_mod
@@ -22,7 +22,7 @@ from .overrides import Override
 
 
 def run_experiment(root: str, overrides: tuple[Override, ...], name: str | None, options: ReproOptions,
-                   reporter: ConsoleReporter) -> refs.Experiment:
+                   reporter: Reporter) -> refs.Experiment:
     """The one place an experiment's repro starts: everything that runs one passes its ReproOptions."""
     repo = GitRepo(root)
     baseline = snapshot.head(repo)
