@@ -13,19 +13,7 @@ from typing import Protocol
 from .executor import StageRun
 from .hashing import HashProgress
 from .staleness import Reason
-
-
-class TransferProgress(Protocol):
-    """Told how a push or fetch moves along (called from the transfer threads too)."""
-
-    def transfer_expect(self, objects: int, nbytes: int) -> None:
-        """More work is known: objects and bytes to add to the totals."""
-
-    def transfer_advance(self, nbytes: int) -> None:
-        """One object moved (or settled), with its bytes."""
-
-    def transfer_end(self) -> None:
-        """The transfer is over (also after an error)."""
+from .transfer import TransferProgress
 
 
 class Reporter(HashProgress, TransferProgress, Protocol):

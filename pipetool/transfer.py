@@ -16,7 +16,7 @@ import os
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 from .cache import Cache, CorruptObject
 from .errors import RemoteError, SpecError
@@ -24,10 +24,23 @@ from .hashing import DIR_SUFFIX
 from .interrupts import completed, ordered, thread_pool
 from .lock import LockEntry
 from .remote import Remote
-from .reporter import TransferProgress
 from .runcache import Record, RunCache, out_hashes, well_formed
 from .stage import Stage
 from .yamlfile import load_json
+
+
+class TransferProgress(Protocol):
+    """Told how a push or fetch moves along (called from the transfer threads too)."""
+
+    def transfer_expect(self, objects: int, nbytes: int) -> None:
+        """More work is known: objects and bytes to add to the totals."""
+
+    def transfer_advance(self, nbytes: int) -> None:
+        """One object moved (or settled), with its bytes."""
+
+    def transfer_end(self) -> None:
+        """The transfer is over (also after an error)."""
+
 
 EXISTS_LIMIT = 16  # up to this many objects, ask for each; beyond, list the prefixes they fall in
 # A remote estimated (from one prefix) to hold at most this many objects is listed whole in one

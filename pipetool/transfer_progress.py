@@ -1,6 +1,6 @@
 """Progress of a transfer: a bar of bytes and objects on a terminal, nothing elsewhere.
 
-The terminal side of reporter.TransferProgress, for push, pull and fetch (and, through the
+The terminal side of transfer.TransferProgress, for push, pull and fetch (and, through the
 reporters of report.py, repro --pull). rich draws it (the library the live view of repro uses),
 imported only when there is a terminal to draw on.
 """

@@ -11,7 +11,8 @@ import pytest
 
 from pipetool.progress import LiveReporter
 from pipetool.report import ConsoleReporter
-from pipetool.reporter import Reporter, TransferProgress
+from pipetool.reporter import Reporter
+from pipetool.transfer import TransferProgress
 from pipetool.transfer_progress import TransferBar
 
 PACKAGE = Path(__file__).resolve().parent.parent / "pipetool"
