@@ -85,6 +85,7 @@ def run_in_process(cwd: Path, *args: str, env: dict | None = None) -> subprocess
     """`pipetool ARGS` through its main() in this process, in cwd, with env added to os.environ;
     output captured. A traceback escaping main() is caught and shown as a real run would."""
     import contextlib
+    import gc
     import io
     import traceback
 
@@ -93,6 +94,7 @@ def run_in_process(cwd: Path, *args: str, env: dict | None = None) -> subprocess
     out, err = io.StringIO(), io.StringIO()
     old_cwd, old_env = os.getcwd(), dict(os.environ)
     old_term = signal.getsignal(signal.SIGTERM)
+    old_gc = gc.get_threshold()  # main() sets its own pace for the process it thinks it owns
     os.environ.update(env or {})
     os.chdir(cwd)
     try:
@@ -109,6 +111,7 @@ def run_in_process(cwd: Path, *args: str, env: dict | None = None) -> subprocess
         os.environ.clear()
         os.environ.update(old_env)
         signal.signal(signal.SIGTERM, old_term)
+        gc.set_threshold(*old_gc)
     return subprocess.CompletedProcess(["pipetool", *args], code, out.getvalue(), err.getvalue())
 
 

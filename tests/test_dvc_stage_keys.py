@@ -688,5 +688,5 @@ def test_metrics_history_reads_a_cached_metric(project):
 def test_verify_compares_a_cached_metrics_values_within_tolerance(project):
     noisy = WRITE_METRIC.replace("float(sys.argv[2])", "float(sys.argv[2]) + random.random() * 1e-9")
     _cached_metric_pipeline(project, "import random\n" + noisy)
-    result = project.run("verify", "--metrics-tolerance", "1e-6", env={"PATH": os.environ["PATH"]})
+    result = project.cli("verify", "--metrics-tolerance", "1e-6", env={"PATH": os.environ["PATH"]})
     assert result.returncode == 0, result.stdout + result.stderr
