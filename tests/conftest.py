@@ -30,7 +30,7 @@ CLI_ENV.setdefault("PYTHONPYCACHEPREFIX", os.path.join(tempfile.gettempdir(), "p
 PYTHON_ENV = {"PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")}
 
 
-def copy_project(source: Path, dest: Path, names: list[str] | None = None) -> "Project":
+def copy_project(source: Path, dest: Path, names: list[str] | None = None) -> Project:
     """A git repository at dest holding a copy of a project folder (or of the named entries)."""
     import shutil
 
@@ -45,7 +45,7 @@ def copy_project(source: Path, dest: Path, names: list[str] | None = None) -> "P
 
 
 def first_repro(source: Path, dest: Path, names: list[str] | None = None,
-                remove: tuple[str, ...] = ()) -> tuple["Project", subprocess.CompletedProcess]:
+                remove: tuple[str, ...] = ()) -> tuple[Project, subprocess.CompletedProcess]:
     """A copied project (without the files in remove) after its first `pipetool repro`."""
     project = copy_project(source, dest, names)
     for relpath in remove:
@@ -53,7 +53,7 @@ def first_repro(source: Path, dest: Path, names: list[str] | None = None,
     return project, project.ok("repro", env=PYTHON_ENV, timeout=300)
 
 
-def private_copy(source: "Project", dest: Path) -> "Project":
+def private_copy(source: Project, dest: Path) -> Project:
     """A copy of a (built) project that one test may change freely."""
     import shutil
 
@@ -61,7 +61,7 @@ def private_copy(source: "Project", dest: Path) -> "Project":
     return Project(dest)
 
 
-def set_param(project: "Project", old: str, new: str) -> None:
+def set_param(project: Project, old: str, new: str) -> None:
     """Replace one exact line fragment of params.yaml (it must occur once)."""
     text = project.read("params.yaml")
     assert text.count(old) == 1, old
@@ -121,7 +121,8 @@ def _succeeded(result: subprocess.CompletedProcess, args: tuple) -> subprocess.C
 
 
 def _failed(result: subprocess.CompletedProcess, code: int) -> subprocess.CompletedProcess:
-    assert result.returncode == code, f"expected exit {code}, got {result.returncode}:\n{result.stdout}\n{result.stderr}"
+    assert result.returncode == code, (f"expected exit {code}, got {result.returncode}:\n"
+                                       f"{result.stdout}\n{result.stderr}")
     assert "Traceback" not in result.stderr + result.stdout, result.stderr
     return result
 
@@ -187,8 +188,9 @@ def project(tmp_path: Path) -> Project:
     path = tmp_path / "repo"
     path.mkdir()
     subprocess.run(["git", "init", "-q", "-b", "main"], cwd=path, check=True)
-    subprocess.run(["git", "config", "user.email", "test@example.com"], cwd=path, check=True)
-    subprocess.run(["git", "config", "user.name", "Test"], cwd=path, check=True)
+    # what `git config user.email/user.name` would add, without two more git processes per test
+    with open(path / ".git" / "config", "a", encoding="utf-8") as config:
+        config.write("[user]\n\temail = test@example.com\n\tname = Test\n")
     return Project(path)
 
 
