@@ -8,8 +8,8 @@ import shutil
 import subprocess
 
 import pytest
-
 from conftest import PYTHON_ENV, run_in_process, run_pipetool
+
 from pipetool import __version__
 from pipetool.cli import build_parser
 

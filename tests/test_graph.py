@@ -7,8 +7,8 @@ and plan.Schedule on small Stage lists.
 from __future__ import annotations
 
 import pytest
-
 from conftest import ran_stages
+
 from pipetool.errors import GraphError
 from pipetool.graph import build
 from pipetool.plan import Schedule, select

@@ -8,8 +8,8 @@ import sqlite3
 import time
 
 import xxhash
-
 from conftest import ran_stages
+
 from pipetool.hashing import PROCESSES_FROM, Hasher, file_hash, hash_many
 from pipetool.state import VERSION as STATE_VERSION
 

@@ -10,6 +10,7 @@ import subprocess
 import sys
 
 from conftest import CLI_ENV, ran_stages
+
 from pipetool.lock import DROPPED_ENTRY, LockEntry, PathRecord, parse, render
 from pipetool.merge import merge
 

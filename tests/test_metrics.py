@@ -14,7 +14,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from conftest import Project
 
 GEN = """
@@ -504,7 +503,7 @@ def test_show_invalid_json_names_the_file_without_traceback(project):
     project.write("metrics.json", '{"acc": 0.5,\n')
     result = project.cli("metrics", "show")
     assert NO_TRACEBACK not in output(result)
-    [line] = [l for l in lines(output(result)) if "metrics.json" in l]
+    [line] = [text for text in lines(output(result)) if "metrics.json" in text]
     assert "invalid JSON" in line, line
 
 

@@ -10,7 +10,8 @@ pytest.importorskip("matplotlib", reason="plots need the 'plots' extra (matplotl
 PIPELINE = """
     stages:
       curve:
-        cmd: python -c "import sys; k=float(sys.argv[1]); print('step,loss'); [print(f'{i},{k/(i+1):.4f}') for i in range(5)]" ${k} > loss.csv
+        cmd: python -c "import sys; k=float(sys.argv[1]); print('step,loss'); \
+[print(f'{i},{k/(i+1):.4f}') for i in range(5)]" ${k} > loss.csv
         plots:
           - loss.csv: {x: step, y: loss}
       confusion:
@@ -44,7 +45,8 @@ def test_diff_writes_a_self_contained_page_with_a_series_per_revision(project):
 
     assert "Wrote report.html: 2 plot(s)" in result.stdout
     page = project.read("report.html")
-    assert not re.search(r"(src|href)\s*=\s*['\"]?(https?:)?//", page), "the page must not load anything from the network"
+    assert not re.search(r"(src|href)\s*=\s*['\"]?(https?:)?//", page), \
+        "the page must not load anything from the network"
     assert page.count("src='data:image/png;base64,") == 2
     loss, confusion = _series(page)
     assert set(loss) == {"HEAD", "workspace"}

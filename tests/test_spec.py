@@ -12,8 +12,8 @@ import json
 from pathlib import Path
 
 import pytest
-
 from conftest import ran_stages
+
 from pipetool.errors import GraphError, SpecError
 
 INVALID_DIR = Path(__file__).parent / "data" / "invalid"

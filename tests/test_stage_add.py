@@ -4,7 +4,6 @@ stage that does not fit the pipeline is refused with pipeline.yaml untouched."""
 from __future__ import annotations
 
 import pytest
-
 from conftest import ran_stages
 
 PIPELINE = """\
@@ -128,7 +127,8 @@ def test_stage_add_without_a_command_or_a_project_is_a_clear_error(pipeline, tmp
 
 
 def test_stage_add_warns_about_a_dep_nothing_makes(pipeline):
-    result = pipeline.cli_ok("stage", "add", "-n", "later", "-d", "not-yet.csv", "-o", "l.txt", "cat not-yet.csv > l.txt")
+    result = pipeline.cli_ok("stage", "add", "-n", "later", "-d", "not-yet.csv", "-o", "l.txt",
+                             "cat not-yet.csv > l.txt")
     assert "warning: dep 'not-yet.csv' does not exist yet" in result.stdout
 
 
