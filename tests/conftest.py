@@ -87,11 +87,17 @@ def run_in_process(cwd: Path, *args: str, env: dict | None = None) -> subprocess
     import contextlib
     import gc
     import io
+    import locale
     import traceback
 
     from pipetool.cli import main
 
-    out, err = io.StringIO(), io.StringIO()
+    # Streams like a real run's pipes: bytes underneath (.buffer), in the locale's encoding,
+    # strict on stdout (text that cannot be encoded fails as it would there), backslashreplace on
+    # stderr. The bytes are decoded as they are, '\r' included.
+    encoding = locale.getpreferredencoding(False)
+    out = io.TextIOWrapper(io.BytesIO(), encoding=encoding, errors="strict", write_through=True)
+    err = io.TextIOWrapper(io.BytesIO(), encoding=encoding, errors="backslashreplace", write_through=True)
     old_cwd, old_env = os.getcwd(), dict(os.environ)
     old_term = signal.getsignal(signal.SIGTERM)
     old_gc = gc.get_threshold()  # main() sets its own pace for the process it thinks it owns
@@ -103,6 +109,8 @@ def run_in_process(cwd: Path, *args: str, env: dict | None = None) -> subprocess
                 code = main(list(args))
             except SystemExit as exit_:
                 code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
+                if not isinstance(exit_.code, int) and exit_.code is not None:
+                    print(exit_.code, file=sys.stderr)  # as the interpreter does on its way out
             except Exception:  # noqa: BLE001 - shown as the traceback a user would see
                 traceback.print_exc()
                 code = 1
@@ -112,7 +120,10 @@ def run_in_process(cwd: Path, *args: str, env: dict | None = None) -> subprocess
         os.environ.update(old_env)
         signal.signal(signal.SIGTERM, old_term)
         gc.set_threshold(*old_gc)
-    return subprocess.CompletedProcess(["pipetool", *args], code, out.getvalue(), err.getvalue())
+    out.flush()
+    err.flush()
+    return subprocess.CompletedProcess(["pipetool", *args], code, out.buffer.getvalue().decode(encoding),
+                                       err.buffer.getvalue().decode(encoding, "backslashreplace"))
 
 
 def _succeeded(result: subprocess.CompletedProcess, args: tuple) -> subprocess.CompletedProcess:
