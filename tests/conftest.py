@@ -30,7 +30,7 @@ CLI_ENV.setdefault("PYTHONPYCACHEPREFIX", os.path.join(tempfile.gettempdir(), "p
 PYTHON_ENV = {"PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")}
 
 
-def copy_project(source: Path, dest: Path, names: list[str] | None = None) -> "Project":
+def copy_project(source: Path, dest: Path, names: list[str] | None = None) -> Project:
     """A git repository at dest holding a copy of a project folder (or of the named entries)."""
     import shutil
 
@@ -45,7 +45,7 @@ def copy_project(source: Path, dest: Path, names: list[str] | None = None) -> "P
 
 
 def first_repro(source: Path, dest: Path, names: list[str] | None = None,
-                remove: tuple[str, ...] = ()) -> tuple["Project", subprocess.CompletedProcess]:
+                remove: tuple[str, ...] = ()) -> tuple[Project, subprocess.CompletedProcess]:
     """A copied project (without the files in remove) after its first `pipetool repro`."""
     project = copy_project(source, dest, names)
     for relpath in remove:
@@ -53,7 +53,7 @@ def first_repro(source: Path, dest: Path, names: list[str] | None = None,
     return project, project.ok("repro", env=PYTHON_ENV, timeout=300)
 
 
-def private_copy(source: "Project", dest: Path) -> "Project":
+def private_copy(source: Project, dest: Path) -> Project:
     """A copy of a (built) project that one test may change freely."""
     import shutil
 
@@ -61,7 +61,7 @@ def private_copy(source: "Project", dest: Path) -> "Project":
     return Project(dest)
 
 
-def set_param(project: "Project", old: str, new: str) -> None:
+def set_param(project: Project, old: str, new: str) -> None:
     """Replace one exact line fragment of params.yaml (it must occur once)."""
     text = project.read("params.yaml")
     assert text.count(old) == 1, old
@@ -85,14 +85,22 @@ def run_in_process(cwd: Path, *args: str, env: dict | None = None) -> subprocess
     """`pipetool ARGS` through its main() in this process, in cwd, with env added to os.environ;
     output captured. A traceback escaping main() is caught and shown as a real run would."""
     import contextlib
+    import gc
     import io
+    import locale
     import traceback
 
     from pipetool.cli import main
 
-    out, err = io.StringIO(), io.StringIO()
+    # Streams like a real run's pipes: bytes underneath (.buffer), in the locale's encoding,
+    # strict on stdout (text that cannot be encoded fails as it would there), backslashreplace on
+    # stderr. The bytes are decoded as they are, '\r' included.
+    encoding = locale.getpreferredencoding(False)
+    out = io.TextIOWrapper(io.BytesIO(), encoding=encoding, errors="strict", write_through=True)
+    err = io.TextIOWrapper(io.BytesIO(), encoding=encoding, errors="backslashreplace", write_through=True)
     old_cwd, old_env = os.getcwd(), dict(os.environ)
     old_term = signal.getsignal(signal.SIGTERM)
+    old_gc = gc.get_threshold()  # main() sets its own pace for the process it thinks it owns
     os.environ.update(env or {})
     os.chdir(cwd)
     try:
@@ -101,6 +109,8 @@ def run_in_process(cwd: Path, *args: str, env: dict | None = None) -> subprocess
                 code = main(list(args))
             except SystemExit as exit_:
                 code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
+                if not isinstance(exit_.code, int) and exit_.code is not None:
+                    print(exit_.code, file=sys.stderr)  # as the interpreter does on its way out
             except Exception:  # noqa: BLE001 - shown as the traceback a user would see
                 traceback.print_exc()
                 code = 1
@@ -109,7 +119,11 @@ def run_in_process(cwd: Path, *args: str, env: dict | None = None) -> subprocess
         os.environ.clear()
         os.environ.update(old_env)
         signal.signal(signal.SIGTERM, old_term)
-    return subprocess.CompletedProcess(["pipetool", *args], code, out.getvalue(), err.getvalue())
+        gc.set_threshold(*old_gc)
+    out.flush()
+    err.flush()
+    return subprocess.CompletedProcess(["pipetool", *args], code, out.buffer.getvalue().decode(encoding),
+                                       err.buffer.getvalue().decode(encoding, "backslashreplace"))
 
 
 def _succeeded(result: subprocess.CompletedProcess, args: tuple) -> subprocess.CompletedProcess:
@@ -118,7 +132,8 @@ def _succeeded(result: subprocess.CompletedProcess, args: tuple) -> subprocess.C
 
 
 def _failed(result: subprocess.CompletedProcess, code: int) -> subprocess.CompletedProcess:
-    assert result.returncode == code, f"expected exit {code}, got {result.returncode}:\n{result.stdout}\n{result.stderr}"
+    assert result.returncode == code, (f"expected exit {code}, got {result.returncode}:\n"
+                                       f"{result.stdout}\n{result.stderr}")
     assert "Traceback" not in result.stderr + result.stdout, result.stderr
     return result
 
@@ -184,8 +199,9 @@ def project(tmp_path: Path) -> Project:
     path = tmp_path / "repo"
     path.mkdir()
     subprocess.run(["git", "init", "-q", "-b", "main"], cwd=path, check=True)
-    subprocess.run(["git", "config", "user.email", "test@example.com"], cwd=path, check=True)
-    subprocess.run(["git", "config", "user.name", "Test"], cwd=path, check=True)
+    # what `git config user.email/user.name` would add, without two more git processes per test
+    with open(path / ".git" / "config", "a", encoding="utf-8") as config:
+        config.write("[user]\n\temail = test@example.com\n\tname = Test\n")
     return Project(path)
 
 

@@ -28,7 +28,7 @@ def diamond(project):
 
 def test_dag_ascii_diamond(project):
     diamond(project)
-    assert project.ok("dag").stdout == (
+    assert project.cli_ok("dag").stdout == (
         "a\n"
         "├── b\n"
         "│   └── d\n"
@@ -39,7 +39,7 @@ def test_dag_ascii_diamond(project):
 
 def test_dag_dot_diamond(project):
     diamond(project)
-    assert project.ok("dag", "--dot").stdout == (
+    assert project.cli_ok("dag", "--dot").stdout == (
         "digraph pipeline {\n"
         "  rankdir=TB;\n"
         '  "a";\n'
@@ -56,7 +56,7 @@ def test_dag_dot_diamond(project):
 
 def test_dag_mermaid_diamond(project):
     diamond(project)
-    assert project.ok("dag", "--mermaid").stdout == (
+    assert project.cli_ok("dag", "--mermaid").stdout == (
         "flowchart TD\n"
         '  n0["a"]\n'
         '  n1["b"]\n'
@@ -71,11 +71,11 @@ def test_dag_mermaid_diamond(project):
 
 def test_dag_target_shows_only_it_and_its_upstream(project):
     diamond(project)
-    assert project.ok("dag", "c").stdout == "a\n└── c\n"
-    assert project.ok("dag", "--dot", "c").stdout == (
+    assert project.cli_ok("dag", "c").stdout == "a\n└── c\n"
+    assert project.cli_ok("dag", "--dot", "c").stdout == (
         'digraph pipeline {\n  rankdir=TB;\n  "a";\n  "c";\n  "a" -> "c";\n}\n'
     )
-    assert project.ok("dag", "--mermaid", "c").stdout == 'flowchart TD\n  n0["a"]\n  n2["c"]\n  n0 --> n2\n'
+    assert project.cli_ok("dag", "--mermaid", "c").stdout == 'flowchart TD\n  n0["a"]\n  n2["c"]\n  n0 --> n2\n'
 
 
 def test_dag_is_the_same_whatever_the_definition_order_of_independent_roots(project):
@@ -93,8 +93,8 @@ def test_dag_is_the_same_whatever_the_definition_order_of_independent_roots(proj
             outs: [x.txt]
     """)
     # roots in definition order (y before x); the shared child drawn once, then referenced
-    assert project.ok("dag").stdout == "y\n└── use\nx\n└── use (see above)\n"
-    assert project.ok("dag", "--dot").stdout == (
+    assert project.cli_ok("dag").stdout == "y\n└── use\nx\n└── use (see above)\n"
+    assert project.cli_ok("dag", "--dot").stdout == (
         'digraph pipeline {\n  rankdir=TB;\n  "y";\n  "x";\n  "use";\n'
         '  "y" -> "use";\n  "x" -> "use";\n}\n'
     )
@@ -102,6 +102,6 @@ def test_dag_is_the_same_whatever_the_definition_order_of_independent_roots(proj
 
 def test_dag_does_not_need_a_lock_or_run_anything(project):
     diamond(project)
-    project.ok("dag")
+    project.cli_ok("dag")
     assert not project.exists("pipeline.lock")
     assert not project.exists("a.txt")

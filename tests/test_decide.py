@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pipetool.hashing import HashInfo
 from pipetool.lock import LockEntry, PathRecord
-from pipetool.staleness import ABSENT, Observed, Reason, decide
 from pipetool.stage import Out, ParamDep, Stage
+from pipetool.staleness import ABSENT, Observed, Reason, decide
 
 P = "params.yaml"
 

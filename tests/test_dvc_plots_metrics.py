@@ -16,7 +16,6 @@ import os
 import re
 
 import pytest
-
 from conftest import Project
 
 needs_matplotlib = pytest.mark.skipif(
@@ -209,7 +208,8 @@ def test_a_stage_metrics_folder_kept_in_the_cache_is_read_at_a_revision(project)
     manifest, which stays in the cache (read as a file's bytes, it was taken for a corrupt
     object and removed)."""
     project.write("make.py", "import json, os\nos.makedirs('ev', exist_ok=True)\n"
-                             "json.dump({'acc': 1}, open('ev/a.json', 'w'))\njson.dump({'f1': 2}, open('ev/b.json', 'w'))\n")
+                             "json.dump({'acc': 1}, open('ev/a.json', 'w'))\n"
+                             "json.dump({'f1': 2}, open('ev/b.json', 'w'))\n")
     project.write("pipeline.yaml", """
         stages:
           s:
@@ -432,7 +432,8 @@ def test_params_diff_precision_rounds_when_asked_and_json_keeps_the_values(proje
     assert "| params.yaml | m       | 0.9        | 0.8         | -0.1     |" in rounded
     assert data["lr"] == {"old": 1e-05, "new": 1e-06, "diff": 1e-06 - 1e-05}
     assert data["m"] == {"old": 0.9, "new": 0.8, "diff": 0.8 - 0.9}  # DVC's JSON: float arithmetic
-    assert "(default: as the params files write them)" in " ".join(project.cli_ok("params", "diff", "--help").stdout.split())
+    help_text = " ".join(project.cli_ok("params", "diff", "--help").stdout.split())
+    assert "(default: as the params files write them)" in help_text
 
 
 def test_metrics_diff_still_rounds_to_five_digits_as_dvc_does(project):

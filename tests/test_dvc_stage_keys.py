@@ -13,7 +13,6 @@ import json
 import os
 
 import pytest
-
 from conftest import ran_stages
 
 PARAMS = """\
@@ -194,7 +193,8 @@ def test_a_vars_file_loaded_twice(project, vars_, error):
         else:
             line = _error(project.cli_fails("status"))
             assert line.endswith(error), line
-            assert line.startswith("error: pipeline.yaml:1: " if where == "top" else "error: pipeline.yaml:3: stage 's': ")
+            assert line.startswith("error: pipeline.yaml:1: " if where == "top"
+                                   else "error: pipeline.yaml:3: stage 's': ")
 
 
 def test_a_vars_file_named_from_its_wdir_is_the_same_file(project):
@@ -462,7 +462,8 @@ def test_a_mapping_outside_a_cmd_stays_an_error(project):
     project.write("params.yaml", "args: {a: 1}\n")
     project.write("pipeline.yaml", "stages:\n  s:\n    cmd: echo hi\n    outs:\n      - out-${args}.txt\n")
     line = _error(project.cli_fails("status"))
-    assert line.startswith("error: pipeline.yaml:4: stage 's': '${args}' is a mapping; only single values fit inside text")
+    assert line.startswith(
+        "error: pipeline.yaml:4: stage 's': '${args}' is a mapping; only single values fit inside text")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -479,7 +480,8 @@ def test_matrix_items_that_are_mappings_or_lists(project):
               cfg: ${configs}
               layers: [[8, 16], [32]]
               seed: [1]
-            cmd: echo ${item.cfg.name} ${item.cfg.lr} ${item.layers.0} ${item.layers[0]} ${item.seed} ${key} > ${key}.txt
+            cmd: echo ${item.cfg.name} ${item.cfg.lr} ${item.layers.0} ${item.layers[0]} ${item.seed} """
+        """${key} > ${key}.txt
             outs:
               - ${key}.txt
         """)
@@ -526,7 +528,8 @@ stages:
   train:
     desc: trains
     meta: {owner: me}
-    cmd: python3 -c "open('model.pkl','w').write('1'); open('m.json','w').write('{}'); open('p.csv','w').write('x,y\\\\n1,2\\\\n')"
+    cmd: python3 -c "open('model.pkl','w').write('1'); open('m.json','w').write('{}'); \
+open('p.csv','w').write('x,y\\\\n1,2\\\\n')"
     always_changed: false
     frozen: false
     vars: [{unused: 1}]
@@ -688,5 +691,5 @@ def test_metrics_history_reads_a_cached_metric(project):
 def test_verify_compares_a_cached_metrics_values_within_tolerance(project):
     noisy = WRITE_METRIC.replace("float(sys.argv[2])", "float(sys.argv[2]) + random.random() * 1e-9")
     _cached_metric_pipeline(project, "import random\n" + noisy)
-    result = project.run("verify", "--metrics-tolerance", "1e-6", env={"PATH": os.environ["PATH"]})
+    result = project.cli("verify", "--metrics-tolerance", "1e-6", env={"PATH": os.environ["PATH"]})
     assert result.returncode == 0, result.stdout + result.stderr

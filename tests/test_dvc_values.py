@@ -177,7 +177,8 @@ def test_list_indices_as_dotted_parts_in_a_command(project):
     project.write("pipeline.yaml", """\
         stages:
           s:
-            cmd: echo ${layers.1} ${layers[1]} ${layers.2.b} ${layers[2].b} ${layers.-1.b} ${layers.01} ${named.1} ${named[1]} > out.txt
+            cmd: echo ${layers.1} ${layers[1]} ${layers.2.b} ${layers[2].b} ${layers.-1.b} ${layers.01} """
+        """${named.1} ${named[1]} > out.txt
             outs: [out.txt]
         """)
     project.cli_ok("repro")

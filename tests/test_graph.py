@@ -7,8 +7,8 @@ and plan.Schedule on small Stage lists.
 from __future__ import annotations
 
 import pytest
-
 from conftest import ran_stages
+
 from pipetool.errors import GraphError
 from pipetool.graph import build
 from pipetool.plan import Schedule, select
@@ -32,7 +32,7 @@ def test_repro_runs_in_topological_order_not_definition_order(project):
             cmd: echo one > first.txt
             outs: [first.txt]
     """)
-    assert ran_stages(project.ok("repro").stdout) == ["first", "mid", "last"]
+    assert ran_stages(project.cli_ok("repro").stdout) == ["first", "mid", "last"]
     assert project.read("last.txt") == "one\n"
 
 
@@ -49,7 +49,7 @@ def test_independent_stages_run_in_definition_order(project):
             cmd: echo m > m.txt
             outs: [m.txt]
     """)
-    assert ran_stages(project.ok("repro").stdout) == ["zeta", "alpha", "mu"]
+    assert ran_stages(project.cli_ok("repro").stdout) == ["zeta", "alpha", "mu"]
 
 
 def test_dep_inside_a_directory_out_runs_after_its_producer(project):
@@ -63,9 +63,9 @@ def test_dep_inside_a_directory_out_runs_after_its_producer(project):
             cmd: mkdir -p features && echo rows > features/train.csv && echo t > features/test.csv
             outs: [features]
     """)
-    assert ran_stages(project.ok("repro").stdout) == ["make", "use"]
+    assert ran_stages(project.cli_ok("repro").stdout) == ["make", "use"]
     assert project.read("used.txt") == "rows\n"
-    assert project.ok("dag", "--dot").stdout.count('"make" -> "use";') == 1
+    assert project.cli_ok("dag", "--dot").stdout.count('"make" -> "use";') == 1
 
 
 def test_dep_inside_a_directory_out_changes_when_the_file_changes(project):
@@ -81,9 +81,9 @@ def test_dep_inside_a_directory_out_changes_when_the_file_changes(project):
             outs: [used.txt]
     """)
     project.write("src.txt", "v1\n")
-    assert ran_stages(project.ok("repro").stdout) == ["make", "use"]
+    assert ran_stages(project.cli_ok("repro").stdout) == ["make", "use"]
     project.write("src.txt", "v2\n")
-    assert ran_stages(project.ok("repro").stdout) == ["make", "use"]
+    assert ran_stages(project.cli_ok("repro").stdout) == ["make", "use"]
     assert project.read("used.txt") == "v2\n"
 
 
@@ -101,9 +101,9 @@ def test_dep_directory_containing_outs_runs_after_all_their_producers(project):
             cmd: echo a > results/a.txt
             outs: [results/a.txt]
     """)
-    assert ran_stages(project.ok("repro").stdout) == ["make_b", "make_a", "collect"]
+    assert ran_stages(project.cli_ok("repro").stdout) == ["make_b", "make_a", "collect"]
     assert project.read("all.txt") == "a\nb\n"
-    dot = project.ok("dag", "--dot").stdout
+    dot = project.cli_ok("dag", "--dot").stdout
     assert '"make_a" -> "collect";' in dot
     assert '"make_b" -> "collect";' in dot
 
@@ -123,7 +123,7 @@ def test_dep_directory_containing_outs_when_the_directory_already_exists(project
             cmd: echo a > results/a.txt
             outs: [results/a.txt]
     """)
-    assert ran_stages(project.ok("repro").stdout) == ["make_b", "make_a", "collect"]
+    assert ran_stages(project.cli_ok("repro").stdout) == ["make_b", "make_a", "collect"]
     assert project.read("all.txt") == "a\nb\n"
 
 
@@ -137,7 +137,7 @@ def test_repro_target_by_path_inside_directory_out_runs_its_producer(project):
             cmd: echo o > o.txt
             outs: [o.txt]
     """)
-    assert ran_stages(project.ok("repro", "out/x.txt").stdout) == ["make"]
+    assert ran_stages(project.cli_ok("repro", "out/x.txt").stdout) == ["make"]
 
 
 def test_cycle_is_a_clean_error(project):
@@ -152,7 +152,7 @@ def test_cycle_is_a_clean_error(project):
             deps: [a.txt]
             outs: [b.txt]
     """)
-    result = project.fails("repro")
+    result = project.cli_fails("repro")
     # named in data-flow order (producer -> consumer); where the loop starts is not part of the contract
     assert ("the stages form a cycle: a -> b -> a" in result.stderr
             or "the stages form a cycle: b -> a -> b" in result.stderr), result.stderr
@@ -169,7 +169,7 @@ def test_overlapping_outs_are_a_clean_error(project):
             cmd: echo x > d/x.txt
             outs: [d/x.txt]
     """)
-    result = project.fails("status")
+    result = project.cli_fails("status")
     assert "out 'd/x.txt' lies inside stage 'outer''s out 'd'" in result.stderr
 
 
@@ -181,7 +181,7 @@ def test_stage_depending_on_its_own_out_is_a_clean_error(project):
             deps: [x.txt]
             outs: [x.txt]
     """)
-    result = project.fails("repro")
+    result = project.cli_fails("repro")
     assert "stage 'loop': depends on its own out 'x.txt'" in result.stderr
 
 

@@ -8,8 +8,8 @@ import sqlite3
 import time
 
 import xxhash
-
 from conftest import ran_stages
+
 from pipetool.hashing import PROCESSES_FROM, Hasher, file_hash, hash_many
 from pipetool.state import VERSION as STATE_VERSION
 
@@ -30,7 +30,7 @@ def dep_record(project, stage: str, path: str) -> dict:
 
 def run_dir_pipeline(project) -> dict:
     project.write("pipeline.yaml", DIR_PIPELINE)
-    assert ran_stages(project.ok("repro").stdout) == ["count"]
+    assert ran_stages(project.cli_ok("repro").stdout) == ["count"]
     return dep_record(project, "count", "data")
 
 
@@ -46,7 +46,7 @@ def test_file_hash_is_xxh3_128_of_its_bytes_with_its_size(project):
             deps: [raw.csv]
             outs: [copy.csv]
     """)
-    project.ok("repro")
+    project.cli_ok("repro")
     record = dep_record(project, "copy", "raw.csv")
     assert record == {"path": "raw.csv", "xxh3": xxhash.xxh3_128_hexdigest(b"a,b\n1,2\n"), "size": 8}
     assert project.lock()["stages"]["copy"]["outs"] == [record | {"path": "copy.csv"}]
@@ -69,7 +69,7 @@ def test_directory_out_records_nfiles_and_size(project):
             cmd: mkdir -p out/sub && printf 12 > out/one && printf 345 > out/sub/two
             outs: [out]
     """)
-    project.ok("repro")
+    project.cli_ok("repro")
     (record,) = project.lock()["stages"]["make"]["outs"]
     assert (record["path"], record["nfiles"], record["size"]) == ("out", 2, 5)
 
@@ -114,15 +114,15 @@ def test_an_edit_anywhere_in_thousands_of_files_is_seen_after_their_stats_were_s
     for path in (project.path / "data").rglob("*.txt"):
         os.utime(path, (old, old))  # out of the racy window: their hashes are kept
     run_dir_pipeline(project)
-    assert "up to date" in project.ok("status").stdout
+    assert "up to date" in project.cli_ok("status").stdout
     for i in (0, count // 3, 2 * count // 3, count - 1):
         path = project.path / "data" / f"d{i % 5}" / f"f{i:05d}.txt"
         path.write_text("x" * 8 + "\n")  # same size
         os.utime(path, (old + 1, old + 1))
-        assert "changed deps" in project.ok("status").stdout, i
+        assert "changed deps" in project.cli_ok("status").stdout, i
         path.write_text(f"{i:08d}\n")  # back: the content matches the lock again
         os.utime(path, (old + 2, old + 2))
-        assert "up to date" in project.ok("status").stdout, i
+        assert "up to date" in project.cli_ok("status").stdout, i
 
 
 def test_hash_many_in_processes_keeps_order(tmp_path):
@@ -152,8 +152,8 @@ def test_renaming_a_file_inside_a_directory_dep_changes_its_hash(project):
     project.write("data/a.txt", "same bytes\n")
     before = run_dir_pipeline(project)
     os.rename(project.path / "data/a.txt", project.path / "data/b.txt")
-    assert project.ok("status").stdout == "count:\n    changed deps: modified data\n"
-    assert ran_stages(project.ok("repro").stdout) == ["count"]
+    assert project.cli_ok("status").stdout == "count:\n    changed deps: modified data\n"
+    assert ran_stages(project.cli_ok("repro").stdout) == ["count"]
     after = dep_record(project, "count", "data")
     assert after["xxh3"] != before["xxh3"]
     assert (after["size"], after["nfiles"]) == (before["size"], before["nfiles"])
@@ -165,8 +165,8 @@ def test_same_content_moved_deeper_in_the_tree_changes_the_hash(project):
     before = run_dir_pipeline(project)
     (project.path / "data/sub").mkdir()
     os.rename(project.path / "data/x.txt", project.path / "data/sub/x.txt")
-    assert project.ok("status").stdout == "count:\n    changed deps: modified data\n"
-    project.ok("repro")
+    assert project.cli_ok("status").stdout == "count:\n    changed deps: modified data\n"
+    project.cli_ok("repro")
     after = dep_record(project, "count", "data")
     assert after["xxh3"] != before["xxh3"]
     assert (after["size"], after["nfiles"]) == (before["size"], before["nfiles"])
@@ -178,8 +178,8 @@ def test_swapping_contents_of_two_files_changes_the_hash(project):
     before = run_dir_pipeline(project)
     project.write("data/a.txt", "two\n")
     project.write("data/b.txt", "one\n")
-    assert project.ok("status").stdout == "count:\n    changed deps: modified data\n"
-    project.ok("repro")
+    assert project.cli_ok("status").stdout == "count:\n    changed deps: modified data\n"
+    project.cli_ok("repro")
     assert dep_record(project, "count", "data")["xxh3"] != before["xxh3"]
 
 
@@ -187,7 +187,7 @@ def test_empty_subdirectory_does_not_change_the_hash(project):
     project.write("data/a.txt", "one\n")
     run_dir_pipeline(project)
     (project.path / "data/empty").mkdir()
-    assert project.ok("status").stdout == UP_TO_DATE
+    assert project.cli_ok("status").stdout == UP_TO_DATE
 
 
 def test_hasher_directory_hash_depends_on_paths_not_location(tmp_path):
@@ -236,8 +236,8 @@ def setup_single_file(project) -> os.stat_result:
             deps: [data.txt]
             outs: [copy.txt]
     """)
-    assert ran_stages(project.ok("repro").stdout) == ["copy"]
-    assert project.ok("status").stdout == UP_TO_DATE
+    assert ran_stages(project.cli_ok("repro").stdout) == ["copy"]
+    assert project.cli_ok("status").stdout == UP_TO_DATE
     assert len(state_rows(project, "data.txt")) == 1
     return os.stat(target)
 
@@ -257,7 +257,7 @@ def test_unchanged_file_is_not_reread_the_state_db_answer_is_used(project):
     with sqlite3.connect(state_db(project)) as db:
         updated = db.execute("UPDATE state SET hash = ? WHERE path LIKE ?", ("0" * 32, "%/data.txt")).rowcount
     assert updated == 1
-    assert project.ok("status").stdout == "copy:\n    changed deps: modified data.txt\n"
+    assert project.cli_ok("status").stdout == "copy:\n    changed deps: modified data.txt\n"
 
 
 def test_same_size_rewrite_with_restored_mtime_and_inode_is_not_noticed(project):
@@ -270,11 +270,11 @@ def test_same_size_rewrite_with_restored_mtime_and_inode_is_not_noticed(project)
     now = os.stat(target)
     assert (now.st_ino, now.st_mtime_ns, now.st_size) == (st.st_ino, st.st_mtime_ns, st.st_size)
     assert target.read_bytes() == b"bbbb\n"
-    assert project.ok("status").stdout == UP_TO_DATE
+    assert project.cli_ok("status").stdout == UP_TO_DATE
     # any change of mtime makes pipetool hash the file again, and it sees the new bytes
     later = time.time() - 50
     os.utime(target, (later, later))
-    assert project.ok("status").stdout == "copy:\n    changed deps: modified data.txt\n"
+    assert project.cli_ok("status").stdout == "copy:\n    changed deps: modified data.txt\n"
 
 
 def test_recently_modified_file_is_not_cached(project):
@@ -289,8 +289,8 @@ def test_recently_modified_file_is_not_cached(project):
             deps: [data.txt]
             outs: [copy.txt]
     """)
-    project.ok("repro")
-    project.ok("status")
+    project.cli_ok("repro")
+    project.cli_ok("status")
     assert state_rows(project, "data.txt") == []
 
 
@@ -301,7 +301,7 @@ def test_garbage_state_db_is_rebuilt_without_error(project):
             os.remove(state_db(project) + suffix)
     with open(state_db(project), "wb") as handle:
         handle.write(os.urandom(64) + b"this is not a database" * 200)
-    result = project.run("status")
+    result = project.cli("status")
     assert result.returncode == 0, result.stderr
     assert result.stdout == UP_TO_DATE
     assert result.stderr == ""
@@ -315,10 +315,10 @@ def test_garbage_state_db_does_not_hide_a_real_change(project):
     with open(state_db(project), "wb") as handle:
         handle.write(b"\x00\xff" * 4096)
     project.write("data.txt", "cccc\n")
-    result = project.run("status")
+    result = project.cli("status")
     assert result.returncode == 0, result.stderr
     assert result.stdout == "copy:\n    changed deps: modified data.txt\n"
-    assert ran_stages(project.ok("repro").stdout) == ["copy"]
+    assert ran_stages(project.cli_ok("repro").stdout) == ["copy"]
     assert project.read("copy.txt") == "cccc\n"
 
 
@@ -327,7 +327,7 @@ def test_state_db_from_an_unknown_version_is_started_afresh(project):
     with sqlite3.connect(state_db(project)) as db:
         db.execute("UPDATE state SET hash = ?", ("0" * 32,))
         db.execute("PRAGMA user_version=99")
-    result = project.run("status")
+    result = project.cli("status")
     assert result.returncode == 0, result.stderr
     assert result.stdout == UP_TO_DATE  # the bogus cached hash was thrown away with the db
     with sqlite3.connect(state_db(project)) as db:
@@ -337,7 +337,7 @@ def test_state_db_from_an_unknown_version_is_started_afresh(project):
 def test_missing_state_db_is_recreated(project):
     setup_single_file(project)
     os.remove(state_db(project))
-    assert project.ok("status").stdout == UP_TO_DATE
+    assert project.cli_ok("status").stdout == UP_TO_DATE
     assert len(state_rows(project, "data.txt")) == 1
 
 
@@ -350,8 +350,8 @@ def test_pycache_inside_a_directory_dep_changes_nothing(project):
             deps: [pkg]
             outs: [out.txt]
     """)
-    project.ok("repro")
+    project.cli_ok("repro")
     project.write("pkg/__pycache__/mod.cpython-311.pyc", "bytecode\n")
-    assert project.ok("status").stdout == UP_TO_DATE
+    assert project.cli_ok("status").stdout == UP_TO_DATE
     project.write("pkg/mod.py", "X = 2\n")
-    assert "changed deps: modified pkg" in project.ok("status").stdout
+    assert "changed deps: modified pkg" in project.cli_ok("status").stdout

@@ -10,8 +10,8 @@ import tarfile
 from pathlib import Path
 
 import pytest
-
 from conftest import Project, ran_stages
+
 from pipetool import import_dvc
 
 FIXTURE = Path(__file__).parent / "data" / "dvc" / "project.tar.gz"

@@ -5,11 +5,11 @@ from __future__ import annotations
 import os
 import subprocess
 
-from conftest import run_pipetool
+from conftest import run_in_process
 
 
 def test_init_makes_state_folder_and_empty_pipeline_and_params_and_says_what_next(project):
-    result = project.ok("init")
+    result = project.cli_ok("init")
     assert project.read(".pipetool/.gitignore") == "/*\n!/.gitignore\n!/config\n"
     assert project.exists("pipeline.yaml") and project.exists("params.yaml")
     assert all(line.startswith("#") or not line for line in project.read("pipeline.yaml").splitlines())
@@ -23,20 +23,20 @@ def test_init_makes_state_folder_and_empty_pipeline_and_params_and_says_what_nex
 
 def test_init_keeps_an_existing_params_file(project):
     project.write("params.yaml", "lr: 0.1  # mine\n")
-    result = project.ok("init")
+    result = project.cli_ok("init")
     assert project.read("params.yaml") == "lr: 0.1  # mine\n"
     assert "created params.yaml" not in result.stdout
 
 
 def test_init_inside_a_project_refuses_and_changes_nothing(project):
-    project.ok("init")
-    project.ok("stage", "add", "-n", "a", "-o", "a.txt", "echo a > a.txt")
+    project.cli_ok("init")
+    project.cli_ok("stage", "add", "-n", "a", "-o", "a.txt", "echo a > a.txt")
     before = project.read("pipeline.yaml")
-    result = project.fails("init")
+    result = project.cli_fails("init")
     assert "already a pipetool project" in result.stderr and "nothing was changed" in result.stderr
     assert project.read("pipeline.yaml") == before
     (project.path / "sub").mkdir()
-    result = project.fails("init", cwd=project.path / "sub")
+    result = project.cli_fails("init", cwd=project.path / "sub")
     assert os.path.join(str(project.path), "pipeline.yaml") in result.stderr
     assert os.listdir(project.path / "sub") == []
 
@@ -45,19 +45,19 @@ def test_init_outside_git_suggests_git_init(tmp_path):
     folder = tmp_path / "plain"
     folder.mkdir()
     assert subprocess.run(["git", "rev-parse"], cwd=folder, capture_output=True).returncode != 0
-    result = run_pipetool(folder, "init")
+    result = run_in_process(folder, "init")
     assert result.returncode == 0, result.stderr
     assert "git init" in result.stdout
 
 
 def test_commands_in_a_fresh_project_say_to_add_a_stage(project):
-    project.ok("init")
-    result = project.fails("status")
+    project.cli_ok("init")
+    result = project.cli_fails("status")
     assert "pipeline.yaml: the file is empty" in result.stderr
     assert "pipetool stage add" in result.stderr
 
 
 def test_commands_outside_a_project_point_at_init(tmp_path):
-    result = run_pipetool(tmp_path, "status")
+    result = run_in_process(tmp_path, "status")
     assert result.returncode == 1
     assert "pipetool init" in result.stderr and "Traceback" not in result.stderr

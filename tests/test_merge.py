@@ -10,6 +10,7 @@ import subprocess
 import sys
 
 from conftest import CLI_ENV, ran_stages
+
 from pipetool.lock import DROPPED_ENTRY, LockEntry, PathRecord, parse, render
 from pipetool.merge import merge
 
@@ -99,7 +100,7 @@ def test_merge_lock_driver_writes_the_merged_lock_into_ours(project, tmp_path):
     base.write_text(render({"x": A, "y": A, "z": A}))
     ours.write_text(render({"x": B, "y": A, "z": B}))
     theirs.write_text(render({"x": A, "y": C, "z": C}))
-    result = project.ok("merge-lock", str(base), str(ours), str(theirs))
+    result = project.cli_ok("merge-lock", str(base), str(ours), str(theirs))
     assert parse(ours.read_text()) == {"x": B, "y": C, "z": DROPPED_ENTRY}
     assert "z" in result.stderr
 
@@ -110,7 +111,7 @@ def test_merge_lock_driver_with_an_empty_base(project, tmp_path):
     base.write_text("")
     ours.write_text(render({"x": A, "y": B}))
     theirs.write_text(render({"x": A, "y": C}))
-    project.ok("merge-lock", str(base), str(ours), str(theirs))
+    project.cli_ok("merge-lock", str(base), str(ours), str(theirs))
     assert parse(ours.read_text()) == {"x": A, "y": DROPPED_ENTRY}
 
 
@@ -148,7 +149,7 @@ def git(project, *args: str, check: bool = True) -> subprocess.CompletedProcess:
 def branch_with_param(project, branch: str, old: str, new: str) -> None:
     git(project, "checkout", "-q", "-b", branch, "main")
     project.write("params.yaml", project.read("params.yaml").replace(old, new))
-    assert ran_stages(project.ok("repro").stdout) == [new.split(":")[0].replace("p", "s"), "combine"]
+    assert ran_stages(project.cli_ok("repro").stdout) == [new.split(":")[0].replace("p", "s"), "combine"]
     git(project, "commit", "-q", "-am", f"{branch}: {new}")
 
 
@@ -156,8 +157,8 @@ def merged(project) -> subprocess.CompletedProcess:
     """main runs the pipeline; branch a changes p1, branch b p2, each reruns; b merges a."""
     project.write("params.yaml", PARAMS)
     project.write("pipeline.yaml", PIPELINE)
-    project.ok("install", env=PATH_ENV)
-    project.ok("repro")
+    project.cli_ok("install", env=PATH_ENV)
+    project.cli_ok("repro")
     git(project, "add", "-A")
     git(project, "commit", "-q", "-m", "base")
     branch_with_param(project, "a", "p1: 1\n", "p1: 10\n")
@@ -180,7 +181,7 @@ def test_git_merge_lock_is_valid_and_merged_per_stage(project):
     assert stages["s1"]["params"] == {"params.yaml": {"p1": 10}}
     assert stages["s2"]["params"] == {"params.yaml": {"p2": 20}}
     assert stages["combine"] == {"dropped_in_merge": True}
-    project.ok("status")  # pipetool reads the merged lock without complaint
+    project.cli_ok("status")  # pipetool reads the merged lock without complaint
 
 
 def test_git_merge_is_committed_with_the_merged_lock(project):
@@ -198,22 +199,22 @@ def test_post_merge_hook_checks_out_the_outs_of_the_merged_lock(project):
 
 def test_status_after_merge_names_only_the_stage_changed_on_both_sides(project):
     merged(project)
-    result = project.ok("status", "--json")
+    result = project.cli_ok("status", "--json")
     assert json.loads(result.stdout) == {
         "combine": {"frozen": False, "reasons": [{"kind": "dropped", "message": DROPPED_REASON}]}}
 
 
 def test_status_text_after_merge_gives_the_dropped_reason(project):
     merged(project)
-    result = project.fails("status", "--exit-code")
+    result = project.cli_fails("status", "--exit-code")
     assert result.stdout == f"combine:\n    {DROPPED_REASON}\n"
 
 
 def test_repro_after_merge_reruns_only_the_dropped_stage(project):
     merged(project)
-    assert ran_stages(project.ok("repro").stdout) == ["combine"]
+    assert ran_stages(project.cli_ok("repro").stdout) == ["combine"]
     assert project.read("combined.txt") == "10\n20\n"
-    project.ok("status", "--exit-code")
+    project.cli_ok("status", "--exit-code")
     assert "dropped_in_merge" not in project.read("pipeline.lock")
 
 
@@ -238,7 +239,7 @@ def minimal(project) -> None:
 
 def test_install_registers_hooks_attribute_and_driver(project):
     minimal(project)
-    project.ok("install")
+    project.cli_ok("install")
     for name in ("post-checkout", "post-merge"):
         assert "pipetool checkout" in hook(project, name).read_text()
         assert hook(project, name).stat().st_mode & stat.S_IXUSR
@@ -248,9 +249,9 @@ def test_install_registers_hooks_attribute_and_driver(project):
 
 def test_install_twice_is_idempotent(project):
     minimal(project)
-    project.ok("install")
+    project.cli_ok("install")
     first = {name: hook(project, name).read_text() for name in ("post-checkout", "post-merge")}
-    project.ok("install")
+    project.cli_ok("install")
     assert project.read(".gitattributes").splitlines().count("pipeline.lock merge=pipetool-lock") == 1
     assert project.git("config", "--get-all", "merge.pipetool-lock.driver").splitlines() == [
         "pipetool merge-lock %O %A %B"]
@@ -260,7 +261,7 @@ def test_install_twice_is_idempotent(project):
 def test_install_keeps_existing_gitattributes_lines(project):
     minimal(project)
     project.write(".gitattributes", "*.csv text eol=lf\n")
-    project.ok("install")
+    project.cli_ok("install")
     assert project.read(".gitattributes").splitlines() == ["*.csv text eol=lf", "pipeline.lock merge=pipetool-lock"]
 
 
@@ -268,7 +269,7 @@ def test_install_refuses_to_overwrite_a_foreign_post_checkout_hook(project):
     minimal(project)
     foreign = "#!/bin/sh\necho 'my own hook'\n"
     hook(project, "post-checkout").write_text(foreign)
-    result = project.fails("install")
+    result = project.cli_fails("install")
     assert "post-checkout" in result.stderr
     assert hook(project, "post-checkout").read_text() == foreign
 
@@ -278,8 +279,8 @@ def test_installed_post_checkout_hook_works_for_a_project_in_a_subfolder_of_the_
     sub = project.path / "sub"
     sub.mkdir()
     project.write("sub/pipeline.yaml", "stages:\n  a:\n    cmd: echo a > a.txt\n    outs: [a.txt]\n")
-    project.ok("install", cwd=sub, env=PATH_ENV)
-    project.ok("repro", cwd=sub)
+    project.cli_ok("install", cwd=sub, env=PATH_ENV)
+    project.cli_ok("repro", cwd=sub)
     git(project, "add", "-A")
     git(project, "commit", "-q", "-m", "sub project")
     git(project, "branch", "other")

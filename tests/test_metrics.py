@@ -14,7 +14,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from conftest import Project
 
 GEN = """
@@ -58,7 +57,7 @@ def pipeline(project: Project, lr: float = 0.1, text: str = PIPELINE) -> Project
     project.write("gen.py", GEN)
     project.write("pipeline.yaml", text)
     set_params(project, lr)
-    project.ok("repro")
+    project.cli_ok("repro")
     commit(project, f"lr={lr}")
     return project
 
@@ -66,7 +65,7 @@ def pipeline(project: Project, lr: float = 0.1, text: str = PIPELINE) -> Project
 def step(project: Project, lr: float, model: str = "rf", message: str | None = None) -> None:
     """Change the params, repro, and (with a message) commit."""
     set_params(project, lr, model)
-    project.ok("repro")
+    project.cli_ok("repro")
     if message:
         commit(project, message)
 
@@ -89,7 +88,7 @@ def output(result) -> str:
 def test_diff_between_two_commits_markdown_table(project):
     pipeline(project, 0.1)
     step(project, 0.3, message="lr=0.3")
-    result = project.ok("metrics", "diff", "HEAD~1", "HEAD", "--md")
+    result = project.cli_ok("metrics", "diff", "HEAD~1", "HEAD", "--md")
     assert result.stdout == (
         "| Path         | Metric   | HEAD~1   | HEAD   | Change   |\n"
         "|--------------|----------|----------|--------|----------|\n"
@@ -102,7 +101,7 @@ def test_diff_between_two_commits_markdown_table(project):
 def test_diff_defaults_to_head_against_workspace_after_param_change_and_repro(project):
     pipeline(project, 0.1)
     step(project, 0.25)  # not committed: the workspace differs from HEAD
-    assert project.ok("metrics", "diff").stdout == (
+    assert project.cli_ok("metrics", "diff").stdout == (
         "Path          Metric    HEAD    workspace    Change\n"
         "------------  --------  ------  -----------  --------\n"
         "metrics.json  acc       0.6     0.75         0.15\n"
@@ -113,9 +112,9 @@ def test_diff_defaults_to_head_against_workspace_after_param_change_and_repro(pr
 def test_diff_hides_unchanged_metrics_unless_all(project):
     pipeline(project, 0.1)
     step(project, 0.2)
-    plain = project.ok("metrics", "diff").stdout
+    plain = project.cli_ok("metrics", "diff").stdout
     assert "model.name" not in plain and "model.depth" not in plain
-    assert project.ok("metrics", "diff", "--all", "--md").stdout == (
+    assert project.cli_ok("metrics", "diff", "--all", "--md").stdout == (
         "| Path         | Metric      | HEAD   | workspace   | Change   |\n"
         "|--------------|-------------|--------|-------------|----------|\n"
         "| metrics.json | acc         | 0.6    | 0.7         | 0.1      |\n"
@@ -127,15 +126,15 @@ def test_diff_hides_unchanged_metrics_unless_all(project):
 
 def test_diff_without_changes_says_so(project):
     pipeline(project, 0.1)
-    assert project.ok("metrics", "diff").stdout == "No metric changed between HEAD and workspace.\n"
+    assert project.cli_ok("metrics", "diff").stdout == "No metric changed between HEAD and workspace.\n"
 
 
 def test_diff_new_and_deleted_metrics_show_a_dash(project):
     pipeline(project, 0.1)
     project.write("gen.py", GEN.replace('"loss": round(1 - lr, 6)', '"f1": 0.5'))
-    project.ok("repro")
+    project.cli_ok("repro")
     commit(project, "loss replaced by f1")
-    assert project.ok("metrics", "diff", "HEAD~1", "HEAD", "--md").stdout == (
+    assert project.cli_ok("metrics", "diff", "HEAD~1", "HEAD", "--md").stdout == (
         "| Path         | Metric   | HEAD~1   | HEAD   | Change   |\n"
         "|--------------|----------|----------|--------|----------|\n"
         "| metrics.json | loss     | 0.9      | -      | -        |\n"
@@ -146,32 +145,32 @@ def test_diff_new_and_deleted_metrics_show_a_dash(project):
 def test_diff_of_a_string_metric_has_no_change_value(project):
     pipeline(project, 0.1)
     step(project, 0.1, model="gbm")
-    assert project.ok("metrics", "diff", "--md").stdout == (
+    assert project.cli_ok("metrics", "diff", "--md").stdout == (
         "| Path         | Metric     | HEAD   | workspace   | Change   |\n"
         "|--------------|------------|--------|-------------|----------|\n"
         "| metrics.json | model.name | rf     | gbm         | -        |\n"
     )
-    entry = json.loads(project.ok("metrics", "diff", "--json").stdout)["metrics.json"]["model.name"]
+    entry = json.loads(project.cli_ok("metrics", "diff", "--json").stdout)["metrics.json"]["model.name"]
     assert entry == {"old": "rf", "new": "gbm"}
 
 
 def test_diff_precision_rounds_values_and_change(project):
     pipeline(project, 0.1)
     step(project, 0.123456)
-    assert project.ok("metrics", "diff", "--precision", "2", "--md").stdout == (
+    assert project.cli_ok("metrics", "diff", "--precision", "2", "--md").stdout == (
         "| Path         | Metric   | HEAD   | workspace   | Change   |\n"
         "|--------------|----------|--------|-------------|----------|\n"
         "| metrics.json | acc      | 0.6    | 0.62        | 0.02     |\n"
         "| metrics.json | loss     | 0.9    | 0.88        | -0.02    |\n"
     )
     # the default precision is 5 digits
-    assert "0.62346" in project.ok("metrics", "diff").stdout
+    assert "0.62346" in project.cli_ok("metrics", "diff").stdout
 
 
 def test_diff_json_maps_path_to_key_to_old_new_and_diff(project):
     pipeline(project, 0.1)
     step(project, 0.3)
-    data = json.loads(project.ok("metrics", "diff", "--json").stdout)
+    data = json.loads(project.cli_ok("metrics", "diff", "--json").stdout)
     assert set(data) == {"metrics.json"}
     assert set(data["metrics.json"]) == {"acc", "loss"}
     acc = data["metrics.json"]["acc"]
@@ -184,8 +183,8 @@ def test_diff_json_maps_path_to_key_to_old_new_and_diff(project):
 def test_diff_json_of_new_metric_has_null_old_and_no_diff(project):
     pipeline(project, 0.1)
     project.write("gen.py", GEN.replace('"acc":', '"f1": 0.25, "acc":'))
-    project.ok("repro")
-    data = json.loads(project.ok("metrics", "diff", "--json").stdout)
+    project.cli_ok("repro")
+    data = json.loads(project.cli_ok("metrics", "diff", "--json").stdout)
     assert data == {"metrics.json": {"f1": {"old": None, "new": 0.25}}}
 
 
@@ -195,7 +194,7 @@ def test_diff_json_of_new_metric_has_null_old_and_no_diff(project):
 def test_show_workspace_table(project):
     pipeline(project, 0.1)
     step(project, 0.2)
-    assert project.ok("metrics", "show").stdout == (
+    assert project.cli_ok("metrics", "show").stdout == (
         "Path          acc    loss    model.name    model.depth\n"
         "------------  -----  ------  ------------  -------------\n"
         "metrics.json  0.7    0.8     rf            3\n"
@@ -206,7 +205,7 @@ def test_show_one_revision_reads_that_revision(project):
     pipeline(project, 0.1)
     step(project, 0.2, message="lr=0.2")
     step(project, 0.3)  # workspace, not committed
-    [row] = csv_rows(project.ok("metrics", "show", "HEAD~1", "--csv").stdout)
+    [row] = csv_rows(project.cli_ok("metrics", "show", "HEAD~1", "--csv").stdout)
     assert row.pop("Revision", "HEAD~1") == "HEAD~1"  # a Revision column is optional for one revision
     assert row == {"Path": "metrics.json", "acc": "0.6", "loss": "0.9", "model.name": "rf", "model.depth": "3"}
 
@@ -215,7 +214,7 @@ def test_show_several_revisions_adds_a_revision_column(project):
     pipeline(project, 0.1)
     step(project, 0.2, message="lr=0.2")
     step(project, 0.3)
-    assert project.ok("metrics", "show", "HEAD~1", "HEAD", "workspace").stdout == (
+    assert project.cli_ok("metrics", "show", "HEAD~1", "HEAD", "workspace").stdout == (
         "Revision    Path          acc    loss    model.name    model.depth\n"
         "----------  ------------  -----  ------  ------------  -------------\n"
         "HEAD~1      metrics.json  0.6    0.9     rf            3\n"
@@ -239,7 +238,7 @@ def branches_and_tags(project: Project) -> dict[str, str]:
 
 def test_show_all_commits_lists_every_commit_of_every_branch(project):
     shas = branches_and_tags(project)
-    rows = csv_rows(project.ok("metrics", "show", "-A", "--csv").stdout)
+    rows = csv_rows(project.cli_ok("metrics", "show", "-A", "--csv").stdout)
     assert len(rows) == 3
     acc_by_revision = {row["Revision"]: row["acc"] for row in rows}
     expected = {shas["first"]: "0.6", shas["second"]: "0.7", shas["feature"]: "0.9"}
@@ -250,26 +249,26 @@ def test_show_all_commits_lists_every_commit_of_every_branch(project):
 
 def test_show_all_branches_labels_rows_by_branch(project):
     branches_and_tags(project)
-    rows = csv_rows(project.ok("metrics", "show", "-a", "--csv").stdout)
+    rows = csv_rows(project.cli_ok("metrics", "show", "-a", "--csv").stdout)
     assert {row["Revision"]: row["acc"] for row in rows} == {"main": "0.7", "feature": "0.9"}
 
 
 def test_show_all_tags_labels_rows_by_tag(project):
     branches_and_tags(project)
-    rows = csv_rows(project.ok("metrics", "show", "-T", "--csv").stdout)
+    rows = csv_rows(project.cli_ok("metrics", "show", "-T", "--csv").stdout)
     assert {row["Revision"]: row["acc"] for row in rows} == {"v1": "0.6", "v2": "0.7"}
 
 
 def test_show_all_tags_names_the_tag_even_when_there_is_only_one(project):
     pipeline(project, 0.1)
     project.git("tag", "release-1")
-    result = project.ok("metrics", "show", "-T")
+    result = project.cli_ok("metrics", "show", "-T")
     assert "release-1" in result.stdout, result.stdout
 
 
 def test_show_csv(project):
     pipeline(project, 0.1)
-    assert project.ok("metrics", "show", "--csv").stdout == (
+    assert project.cli_ok("metrics", "show", "--csv").stdout == (
         "Path,acc,loss,model.name,model.depth\n"
         "metrics.json,0.6,0.9,rf,3\n"
     )
@@ -278,7 +277,7 @@ def test_show_csv(project):
 def test_show_csv_of_several_revisions_has_a_revision_column(project):
     pipeline(project, 0.1)
     step(project, 0.2)
-    assert project.ok("metrics", "show", "HEAD", "workspace", "--csv").stdout == (
+    assert project.cli_ok("metrics", "show", "HEAD", "workspace", "--csv").stdout == (
         "Revision,Path,acc,loss,model.name,model.depth\n"
         "HEAD,metrics.json,0.6,0.9,rf,3\n"
         "workspace,metrics.json,0.7,0.8,rf,3\n"
@@ -288,7 +287,7 @@ def test_show_csv_of_several_revisions_has_a_revision_column(project):
 def test_show_json_maps_revision_to_path_to_flattened_metrics(project):
     pipeline(project, 0.1)
     step(project, 0.2)
-    assert json.loads(project.ok("metrics", "show", "HEAD", "workspace", "--json").stdout) == {
+    assert json.loads(project.cli_ok("metrics", "show", "HEAD", "workspace", "--json").stdout) == {
         "HEAD": {"metrics.json": {"acc": 0.6, "loss": 0.9, "model.name": "rf", "model.depth": 3}},
         "workspace": {"metrics.json": {"acc": 0.7, "loss": 0.8, "model.name": "rf", "model.depth": 3}},
     }
@@ -303,7 +302,7 @@ def test_show_reads_yaml_and_toml_metrics_with_nested_keys_flattened(project):
     """)
     project.write("train.yaml", "train:\n  acc: 0.5\n  per_class:\n    cat: 0.25\n")
     project.write("eval.toml", "[eval]\nauc = 0.75\n")
-    data = json.loads(project.ok("metrics", "show", "--json").stdout)
+    data = json.loads(project.cli_ok("metrics", "show", "--json").stdout)
     assert data == {"workspace": {"train.yaml": {"train.acc": 0.5, "train.per_class.cat": 0.25},
                                   "eval.toml": {"eval.auc": 0.75}}}
 
@@ -315,7 +314,7 @@ def test_show_without_declared_metrics_says_so(project):
             cmd: echo a > a.txt
             outs: [a.txt]
     """)
-    assert project.ok("metrics", "show").stdout == "No metrics declared in pipeline.yaml.\n"
+    assert project.cli_ok("metrics", "show").stdout == "No metrics declared in pipeline.yaml.\n"
 
 
 # ---------------------------------------------------------------- metrics history
@@ -343,7 +342,7 @@ def expected_acc(i: int) -> float:
 
 
 def test_history_has_a_row_per_commit_oldest_first(history_repo):
-    data = json.loads(history_repo.ok("metrics", "history", "--json").stdout)
+    data = json.loads(history_repo.cli_ok("metrics", "history", "--json").stdout)
     assert len(data) == HISTORY_COMMITS
     assert [row["message"] for row in data] == [f"lr={i / 100}" for i in range(1, HISTORY_COMMITS + 1)]
     assert [row["metrics"]["acc"] for row in data] == [expected_acc(i) for i in range(1, HISTORY_COMMITS + 1)]
@@ -351,7 +350,7 @@ def test_history_has_a_row_per_commit_oldest_first(history_repo):
 
 
 def test_history_table_rows_carry_short_sha_message_and_values(history_repo):
-    out = lines(history_repo.ok("metrics", "history").stdout)
+    out = lines(history_repo.cli_ok("metrics", "history").stdout)
     assert out[0].split() == ["Commit", "Message", "acc", "loss", "model.name", "model.depth"]
     rows = out[2:]
     assert len(rows) == HISTORY_COMMITS
@@ -366,25 +365,25 @@ def test_history_reads_commit_messages_git_gives_in_another_encoding(project):
     pipeline(project, 0.01)
     step(project, 0.02, message="café au lait")
     project.git("config", "i18n.logOutputEncoding", "ISO-8859-1")
-    data = json.loads(project.ok("metrics", "history", "--json").stdout)
+    data = json.loads(project.cli_ok("metrics", "history", "--json").stdout)
     assert [row["message"] for row in data] == ["lr=0.01", "caf\ufffd au lait"]
 
 
 def test_history_shows_only_the_selected_metrics(history_repo):
-    rows = csv_rows(history_repo.ok("metrics", "history", "loss", "acc", "--csv").stdout)
+    rows = csv_rows(history_repo.cli_ok("metrics", "history", "loss", "acc", "--csv").stdout)
     assert len(rows) == HISTORY_COMMITS
     assert list(rows[0]) == ["Commit", "Message", "loss", "acc"]
     assert [(r["loss"], r["acc"]) for r in rows[:2]] == [("0.99", "0.51"), ("0.98", "0.52")]
 
 
 def test_history_json_holds_only_the_selected_metrics(history_repo):
-    data = json.loads(history_repo.ok("metrics", "history", "acc", "--json").stdout)
+    data = json.loads(history_repo.cli_ok("metrics", "history", "acc", "--json").stdout)
     assert len(data) == HISTORY_COMMITS
     assert all(set(row["metrics"]) == {"acc"} for row in data), data[0]
 
 
 def test_history_unknown_metric_is_a_clear_error(history_repo):
-    result = history_repo.fails("metrics", "history", "acc", "accuracy")
+    result = history_repo.cli_fails("metrics", "history", "acc", "accuracy")
     assert "'accuracy'" in result.stderr
     assert "'acc'" not in result.stderr.split("(")[0]  # only the unknown one is named as missing
     assert "known metrics: acc, loss" in result.stderr
@@ -392,19 +391,19 @@ def test_history_unknown_metric_is_a_clear_error(history_repo):
 
 
 def test_history_rev_range_limits_the_commits(history_repo):
-    data = json.loads(history_repo.ok("metrics", "history", "--rev-range", "HEAD~5..HEAD", "--json").stdout)
+    data = json.loads(history_repo.cli_ok("metrics", "history", "--rev-range", "HEAD~5..HEAD", "--json").stdout)
     assert [row["metrics"]["acc"] for row in data] == [expected_acc(i) for i in range(16, 21)]
 
 
 def test_history_rev_range_with_three_dots_as_git_log_accepts_it(history_repo):
-    result = history_repo.ok("metrics", "history", "--rev-range", "HEAD~5...HEAD", "--json")
+    result = history_repo.cli_ok("metrics", "history", "--rev-range", "HEAD~5...HEAD", "--json")
     assert [row["metrics"]["acc"] for row in json.loads(result.stdout)] == [expected_acc(i) for i in range(16, 21)]
 
 
 def test_history_plot_writes_a_png(history_repo, tmp_path):
     pytest.importorskip("matplotlib", reason="--plot needs matplotlib (pip install 'pipetool[plots]')")
     target = tmp_path / "acc.png"
-    result = history_repo.ok("metrics", "history", "acc", "loss", "--plot", str(target))
+    result = history_repo.cli_ok("metrics", "history", "acc", "loss", "--plot", str(target))
     assert f"Plot written to {target}" in result.stdout
     data = target.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
@@ -416,6 +415,7 @@ def test_history_plot_without_matplotlib_is_a_clear_error(history_repo, tmp_path
     blocker.mkdir(parents=True)
     (blocker / "__init__.py").write_text("raise ImportError('matplotlib hidden by the test')\n")
     target = tmp_path / "acc.png"
+    # a real process: PYTHONPATH is read when the interpreter starts, and this one has matplotlib
     result = history_repo.fails("metrics", "history", "--plot", str(target),
                                 env={"PYTHONPATH": str(blocker.parent)})
     assert "matplotlib" in result.stderr
@@ -430,7 +430,7 @@ def test_history_follows_the_first_parent_line_only(project):
     project.git("checkout", "-q", "main")
     step(project, 0.2, message="main work")
     project.git("merge", "-q", "--no-ff", "-s", "ours", "-m", "merge side", "side")
-    data = json.loads(project.ok("metrics", "history", "--json").stdout)
+    data = json.loads(project.cli_ok("metrics", "history", "--json").stdout)
     assert [row["message"] for row in data] == ["lr=0.1", "main work", "merge side"]
 
 
@@ -442,9 +442,9 @@ def test_history_keeps_one_column_per_metric_when_a_second_metrics_file_appears(
             cmd: "echo '{\\"auc\\": 0.5}' > eval.json"
             metrics: [eval.json: {cache: false}]
     """.replace("\n    ", "\n"))
-    project.ok("repro")
+    project.cli_ok("repro")
     commit(project, "add eval")
-    out = csv_rows(project.ok("metrics", "history", "--csv").stdout)
+    out = csv_rows(project.cli_ok("metrics", "history", "--csv").stdout)
     acc_columns = [c for c in out[0] if c.endswith("acc")]
     assert len(acc_columns) == 1, list(out[0])
     assert [row[acc_columns[0]] for row in out] == ["0.6", "0.7", "0.7"]
@@ -469,25 +469,25 @@ def missing_at_first_revision(project: Project) -> None:
 
 def test_show_reports_a_metrics_file_missing_at_one_revision_and_shows_the_other(project):
     missing_at_first_revision(project)
-    data = json.loads(project.ok("metrics", "show", "HEAD~1", "HEAD", "--json").stdout)
+    data = json.loads(project.cli_ok("metrics", "show", "HEAD~1", "HEAD", "--json").stdout)
     assert data["HEAD"] == {"metrics.json": {"acc": 0.5}, "eval.json": {"auc": 0.9}}
     assert data["HEAD~1"]["metrics.json"] == {"acc": 0.5}
     assert "not in git at this revision" in data["HEAD~1"]["eval.json"]["error"]
-    text = project.ok("metrics", "show", "HEAD~1", "HEAD").stdout
+    text = project.cli_ok("metrics", "show", "HEAD~1", "HEAD").stdout
     assert "not in git at this revision" in text
     assert "0.9" in text
 
 
 def test_diff_reports_a_metrics_file_missing_at_one_revision_and_shows_the_other(project):
     missing_at_first_revision(project)
-    result = project.ok("metrics", "diff", "HEAD~1", "HEAD")
+    result = project.cli_ok("metrics", "diff", "HEAD~1", "HEAD")
     assert "eval.json at HEAD~1: not in git at this revision" in result.stdout
     assert lines(result.stdout)[-1].split() == ["eval.json", "auc", "-", "0.9", "-"]
 
 
 def test_show_error_of_one_file_stays_out_of_the_metric_columns(project):
     missing_at_first_revision(project)
-    rows = csv_rows(project.ok("metrics", "show", "HEAD~1", "HEAD", "--csv").stdout)
+    rows = csv_rows(project.cli_ok("metrics", "show", "HEAD~1", "HEAD", "--csv").stdout)
     [broken] = [r for r in rows if r["Revision"] == "HEAD~1" and r["Path"] == "eval.json"]
     assert None not in broken, f"more cells than headers: {broken}"
     assert all("not in git" not in broken[metric] for metric in ("acc", "auc")), broken
@@ -501,9 +501,9 @@ def test_show_invalid_json_names_the_file_without_traceback(project):
             metrics: [metrics.json]
     """)
     project.write("metrics.json", '{"acc": 0.5,\n')
-    result = project.run("metrics", "show")
+    result = project.cli("metrics", "show")
     assert NO_TRACEBACK not in output(result)
-    [line] = [l for l in lines(output(result)) if "metrics.json" in l]
+    [line] = [text for text in lines(output(result)) if "metrics.json" in text]
     assert "invalid JSON" in line, line
 
 
@@ -515,7 +515,7 @@ def test_show_csv_of_an_unreadable_file_has_as_many_cells_as_headers(project):
             metrics: [metrics.json]
     """)
     project.write("metrics.json", '{"acc": 0.5,\n')
-    result = project.run("metrics", "show", "--csv")
+    result = project.cli("metrics", "show", "--csv")
     table = list(csv.reader(io.StringIO(result.stdout)))
     assert len({len(row) for row in table}) == 1, table
 
@@ -523,7 +523,7 @@ def test_show_csv_of_an_unreadable_file_has_as_many_cells_as_headers(project):
 def test_diff_invalid_json_names_the_file_and_revision(project):
     pipeline(project, 0.1)
     project.write("metrics.json", '{"acc": 0.5,\n')
-    result = project.run("metrics", "diff")
+    result = project.cli("metrics", "diff")
     assert NO_TRACEBACK not in output(result)
     assert "metrics.json at workspace:" in output(result)
     assert "JSON" in output(result)
@@ -533,7 +533,7 @@ def test_diff_json_does_not_drop_an_unreadable_file_silently(project):
     pipeline(project, 0.1, IN_GIT)
     project.write("metrics.json", '{"acc": 0.5,\n')
     project.git("commit", "-q", "-am", "broken metrics")
-    result = project.run("metrics", "diff", "HEAD~1", "HEAD", "--json")
+    result = project.cli("metrics", "diff", "HEAD~1", "HEAD", "--json")
     assert NO_TRACEBACK not in output(result)
     json.loads(result.stdout)  # still valid JSON on stdout
     said = result.stdout + result.stderr
@@ -545,7 +545,7 @@ def test_diff_against_a_commit_before_pipeline_yaml_existed_shows_all_metrics_as
     project.write("README", "empty so far\n")
     commit(project, "init")
     pipeline(project, 0.1)
-    result = project.ok("metrics", "diff", "HEAD~1", "HEAD")
+    result = project.cli_ok("metrics", "diff", "HEAD~1", "HEAD")
     assert lines(result.stdout)[2].split() == ["metrics.json", "acc", "-", "0.6", "-"]
 
 
@@ -553,7 +553,7 @@ def test_invalid_pipeline_yaml_at_an_old_revision_names_the_revision(project):
     project.write("pipeline.yaml", "stages:\n  a:\n    cmd: echo\n    metrics: [m.json\n")
     commit(project, "broken pipeline")
     pipeline(project, 0.1)
-    result = project.fails("metrics", "diff", "HEAD~1", "HEAD")
+    result = project.cli_fails("metrics", "diff", "HEAD~1", "HEAD")
     assert "pipeline.yaml" in result.stderr
     assert "HEAD~1" in result.stderr, result.stderr
 
@@ -570,7 +570,7 @@ def test_invalid_pipeline_yaml_at_an_old_revision_names_the_revision(project):
 ])
 def test_unknown_revision_is_a_clear_error(project, args):
     pipeline(project, 0.1)
-    result = project.fails(*args)
+    result = project.cli_fails(*args)
     assert "unknown revision 'no-such-branch'" in result.stderr
     assert result.stdout == ""
 
@@ -586,7 +586,7 @@ def test_unknown_revision_is_a_clear_error(project, args):
 def test_option_like_revision_is_refused_and_never_reaches_git(project, tmp_path, args):
     pipeline(project, 0.1)
     target = tmp_path / "written-by-git"
-    result = project.fails(*(a.format(target=target) for a in args))
+    result = project.cli_fails(*(a.format(target=target) for a in args))
     assert f"'--output={target}' is not a revision" in result.stderr
     assert not target.exists()
 
@@ -611,11 +611,11 @@ def test_reading_revisions_leaves_the_working_tree_untouched(project):
 
     before = snapshot()
     assert before[0] != ""
-    project.ok("metrics", "diff", "HEAD~3")
-    project.ok("metrics", "diff", "HEAD~3", "HEAD~1")
-    project.ok("metrics", "show", "HEAD~3", "HEAD~2", "-A")
-    project.ok("params", "diff", "HEAD~3")
-    project.ok("metrics", "history")
+    project.cli_ok("metrics", "diff", "HEAD~3")
+    project.cli_ok("metrics", "diff", "HEAD~3", "HEAD~1")
+    project.cli_ok("metrics", "show", "HEAD~3", "HEAD~2", "-A")
+    project.cli_ok("params", "diff", "HEAD~3")
+    project.cli_ok("metrics", "history")
     after = snapshot()
     assert after[0] == before[0]
     assert after[1] == before[1]
@@ -641,7 +641,7 @@ def three_params_forms(project: Project) -> None:
               - optim.yaml:
             outs: [fitted.txt]
     """)
-    project.ok("repro")
+    project.cli_ok("repro")
     commit(project, "params")
 
 
@@ -650,7 +650,7 @@ def test_params_diff_shows_a_change_in_each_of_the_three_forms(project):
     project.write("params.yaml", "train:\n  lr: 0.2\n  epochs: 3\nunused: 1\n")
     project.write("model.yaml", "model:\n  depth: 4\n  width: 8\n")
     project.write("optim.yaml", "opt:\n  momentum: 0.8\n  nesterov: true\n")
-    assert project.ok("params", "diff", "--md").stdout == (
+    assert project.cli_ok("params", "diff", "--md").stdout == (
         "| Path        | Param        | HEAD   | workspace   | Change   |\n"
         "|-------------|--------------|--------|-------------|----------|\n"
         "| model.yaml  | model.depth  | 3      | 4           | 1        |\n"
@@ -666,17 +666,17 @@ def test_params_diff_lists_every_key_of_the_params_files_and_deps_only_those_use
     project.write("params.yaml", "train:\n  lr: 0.1\n  epochs: 4\nunused: 2\n")
     project.write("model.yaml", "model:\n  depth: 3\n  width: 16\n")
     commit(project, "only unused params changed")
-    assert project.ok("params", "diff", "HEAD~1", "HEAD").stdout == (
+    assert project.cli_ok("params", "diff", "HEAD~1", "HEAD").stdout == (
         "Path         Param         HEAD~1    HEAD    Change\n"
         "-----------  ------------  --------  ------  --------\n"
         "model.yaml   model.width   8         16      8\n"
         "params.yaml  train.epochs  3         4       1\n"
         "params.yaml  unused        1         2       1\n"
     )
-    assert project.ok("params", "diff", "HEAD~1", "HEAD", "--deps").stdout == (
+    assert project.cli_ok("params", "diff", "HEAD~1", "HEAD", "--deps").stdout == (
         "No param changed between HEAD~1 and HEAD.\n"
     )
-    everything = project.ok("params", "diff", "HEAD~1", "HEAD", "--all", "--deps").stdout
+    everything = project.cli_ok("params", "diff", "HEAD~1", "HEAD", "--all", "--deps").stdout
     assert "train.lr" in everything and "model.depth" in everything and "opt.momentum" in everything
     for unused in ("unused", "epochs", "width"):
         assert unused not in everything
@@ -686,7 +686,7 @@ def test_params_diff_json(project):
     three_params_forms(project)
     project.write("params.yaml", "train:\n  lr: 0.5\n  epochs: 3\nunused: 1\n")
     commit(project, "lr 0.5")
-    assert json.loads(project.ok("params", "diff", "HEAD~1", "HEAD", "--json").stdout) == {
+    assert json.loads(project.cli_ok("params", "diff", "HEAD~1", "HEAD", "--json").stdout) == {
         "params.yaml": {"train.lr": {"old": 0.1, "new": 0.5, "diff": 0.4}},
     }
 
@@ -699,7 +699,7 @@ def test_project_in_a_subfolder_of_the_repository(project):
     sub.path.mkdir()
     pipeline(sub, 0.1)
     step(sub, 0.2, message="lr=0.2")
-    assert sub.ok("metrics", "diff", "HEAD~1").stdout == (
+    assert sub.cli_ok("metrics", "diff", "HEAD~1").stdout == (
         "Path          Metric    HEAD~1    workspace    Change\n"
         "------------  --------  --------  -----------  --------\n"
         "metrics.json  acc       0.6       0.7          0.1\n"
@@ -707,8 +707,8 @@ def test_project_in_a_subfolder_of_the_repository(project):
     )
     deeper = sub.path / "deeper"
     deeper.mkdir()
-    assert "train.lr  0.1       0.2" in sub.ok("params", "diff", "HEAD~1", "HEAD", cwd=deeper).stdout
-    assert len(json.loads(sub.ok("metrics", "history", "--json").stdout)) == 2
+    assert "train.lr  0.1       0.2" in sub.cli_ok("params", "diff", "HEAD~1", "HEAD", cwd=deeper).stdout
+    assert len(json.loads(sub.cli_ok("metrics", "history", "--json").stdout)) == 2
 
 
 def no_git_project(tmp_path: Path) -> Project:
@@ -736,21 +736,21 @@ def no_git_project(tmp_path: Path) -> Project:
 ])
 def test_revision_commands_outside_git_say_git_is_needed(tmp_path, args):
     plain = no_git_project(tmp_path)
-    result = plain.fails(*args)
+    result = plain.cli_fails(*args)
     assert "not inside a git repository" in result.stderr
     assert "need git" in result.stderr
 
 
 def test_revision_commands_without_git_installed_say_so(tmp_path):
     plain = no_git_project(tmp_path)
-    result = plain.fails("metrics", "diff", "HEAD", env={"PATH": str(tmp_path / "empty")})
+    result = plain.cli_fails("metrics", "diff", "HEAD", env={"PATH": str(tmp_path / "empty")})
     assert "cannot run git" in result.stderr
     assert "need git on the PATH" in result.stderr
 
 
 def test_metrics_show_of_the_workspace_works_without_git(tmp_path):
     plain = no_git_project(tmp_path)
-    assert plain.ok("metrics", "show").stdout == (
+    assert plain.cli_ok("metrics", "show").stdout == (
         "Path          acc\n"
         "------------  -----\n"
         "metrics.json  0.5\n"
@@ -770,7 +770,7 @@ def _two_commits_of_a_cached_metrics_file(project) -> None:
     project.write("pipeline.yaml", CACHED_METRICS)
     for n in (1, 2):
         project.write("params.yaml", f"n: {n}\n")
-        project.ok("repro")
+        project.cli_ok("repro")
         project.git("add", "-A")
         project.git("commit", "-qm", f"n={n}")
 
@@ -778,7 +778,7 @@ def _two_commits_of_a_cached_metrics_file(project) -> None:
 def test_cached_metrics_file_at_an_old_commit_is_read_from_the_cache(project):
     _two_commits_of_a_cached_metrics_file(project)
     assert "m.json" not in project.git("ls-files")  # git-ignored: only the cache has its bytes
-    result = project.ok("metrics", "diff", "HEAD~1", "HEAD", "--md")
+    result = project.cli_ok("metrics", "diff", "HEAD~1", "HEAD", "--md")
     assert result.stdout == (
         "| Path   | Metric   | HEAD~1   | HEAD   | Change   |\n"
         "|--------|----------|----------|--------|----------|\n"
@@ -791,6 +791,6 @@ def test_cached_metrics_file_missing_from_the_cache_is_unavailable_with_why(proj
     import shutil
 
     shutil.rmtree(project.path / ".pipetool" / "cache")
-    result = project.ok("metrics", "show", "HEAD~1")
+    result = project.cli_ok("metrics", "show", "HEAD~1")
     assert "m.json at HEAD~1: not in git at this revision; its pipeline.lock names" in result.stdout
     assert "which the cache does not have" in result.stdout

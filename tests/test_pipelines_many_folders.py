@@ -186,7 +186,7 @@ def test_an_experiment_commits_the_lock_of_every_folder(mono):
     commit(mono, "baseline")
     mono.write("models/params.yaml", "lr: 0.1\n")
 
-    mono.ok("exp", "run", "-S", "models/params.yaml:lr=0.5", "-n", "faster")
+    mono.cli_ok("exp", "run", "-S", "models/params.yaml:lr=0.5", "-n", "faster")
 
     shown = mono.git("show", "refs/exps/" + mono.git("for-each-ref", "--format=%(refname)", "refs/exps/")
                      .strip().split("refs/exps/", 1)[1] + ":models/pipeline.lock")
@@ -224,7 +224,7 @@ def test_verify_reruns_every_folders_stages_apart_and_finds_them_reproduced(mono
     mono.cli_ok("repro", "-P")
     commit(mono, "built")
 
-    result = mono.ok("verify")
+    result = mono.cli_ok("verify")
 
     for name in ("data/pipeline.yaml:fetch", "models/pipeline.yaml:train", "publish"):
         assert f"  {name}: reproducible\n" in result.stdout

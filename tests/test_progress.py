@@ -29,7 +29,7 @@ def two(project):
 
 
 def test_output_that_is_not_a_terminal_is_plain_lines_only(two):
-    result = two.ok("repro")
+    result = two.cli_ok("repro")
     assert "\x1b" not in result.stdout and "\r" not in result.stdout
     lines = result.stdout.splitlines()
     assert lines[0] == "Running stage 'first': new stage" and lines[-1].startswith("Summary: 2 ran")
@@ -37,13 +37,13 @@ def test_output_that_is_not_a_terminal_is_plain_lines_only(two):
 
 
 def test_plain_can_be_asked_for_and_a_bad_mode_is_a_clear_error(two):
-    assert "\x1b" not in two.ok("repro", env={"PIPETOOL_PROGRESS": "plain"}).stdout
-    result = two.fails("repro", "-f", env={"PIPETOOL_PROGRESS": "fancy"})
+    assert "\x1b" not in two.cli_ok("repro", env={"PIPETOOL_PROGRESS": "plain"}).stdout
+    result = two.cli_fails("repro", "-f", env={"PIPETOOL_PROGRESS": "fancy"})
     assert "PIPETOOL_PROGRESS is 'fancy' (set it to auto, plain or live)" in result.stderr
 
 
 def test_live_view_draws_a_status_area_around_the_same_lines(two):
-    result = two.ok("repro", env={"PIPETOOL_PROGRESS": "live", "COLUMNS": "100"})
+    result = two.cli_ok("repro", env={"PIPETOOL_PROGRESS": "live", "COLUMNS": "100"})
     assert "\x1b[" in result.stdout  # drawn and erased with terminal escapes
     assert re.search(r"\d/2 stages", result.stdout)
     text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]|\r", "", result.stdout)
@@ -53,17 +53,17 @@ def test_live_view_draws_a_status_area_around_the_same_lines(two):
 
 
 def test_quiet_prints_nothing_on_success_but_keeps_logs_and_reports_failures(two):
-    result = two.ok("repro", "-q")
+    result = two.cli_ok("repro", "-q")
     assert result.stdout == ""
     assert two.read(".pipetool/logs/first.log") == "hello from first\n"
     two.write("pipeline.yaml", PIPELINE.replace("cat first.txt", "cat missing.txt"))
-    result = two.fails("repro", "-q")
+    result = two.cli_fails("repro", "-q")
     assert result.stdout.startswith("Stage 'second' failed: 'echo hello from second && cat missing.txt > second.txt'")
     assert "Running stage" not in result.stdout and "Summary" not in result.stdout
 
 
 def test_verbose_prints_commands_and_log_files(two):
-    out = two.ok("repro", "-v").stdout
+    out = two.cli_ok("repro", "-v").stdout
     assert "Running stage 'first': new stage\n  $ echo hello from first && echo 1 > first.txt\n" in out
     assert "  output also goes to .pipetool/logs/first.log\n" in out
 
@@ -75,5 +75,5 @@ def test_hashing_thousands_of_files_is_announced(project):
             cmd: mkdir -p many && cd many && for i in $(seq 1 2000); do echo $i > f$i.txt; done
             outs: [many]
     """)
-    out = project.ok("repro").stdout
+    out = project.cli_ok("repro").stdout
     assert "Hashing many: 8.9 KB in 2,000 file(s)\n" in out

@@ -12,8 +12,9 @@ import json
 from pathlib import Path
 
 import pytest
-
 from conftest import ran_stages
+
+from pipetool.errors import GraphError, SpecError
 
 INVALID_DIR = Path(__file__).parent / "data" / "invalid"
 INVALID_CASES = sorted(INVALID_DIR.glob("*.yaml"))
@@ -64,9 +65,45 @@ def test_invalid_cases_are_present():
         _case(path)  # every file has a well-formed header
 
 
+def _load(project) -> None:
+    """What a command does before it looks at any file a stage reads: compile the pipeline files
+    (spec_cache.load, as every command's workspace does) and read the params each stage uses
+    (observe.param_values, as status and repro do before deciding what is stale)."""
+    from pipetool import spec_cache
+    from pipetool.observe import param_values
+    from pipetool.project import Project as Root
+
+    root = str(project.path)
+    compiled = spec_cache.load(root, Root(root).ensure_state_dir())
+    for stage in compiled.stages:
+        param_values(stage, compiled.params)
+
+
 @pytest.mark.parametrize("case", INVALID_CASES, ids=[p.stem for p in INVALID_CASES])
-def test_status_rejects_invalid_pipeline_with_one_clear_line(project, case):
+def test_loading_an_invalid_pipeline_raises_one_clear_error(project, case):
+    """The library call under every command: the error the CLI prints as its one line."""
     expected = _install_case(project, case)
+    with pytest.raises((SpecError, GraphError)) as raised:
+        _load(project)
+    error = raised.value
+    line = f"error: {error}"  # as the CLI prints it (tested below through the CLI itself)
+    assert "\n" not in line
+    for text in expected:
+        assert text in line
+    assert error.file in ("pipeline.yaml", "params.yaml"), error.file  # it says which file to fix
+    assert line.startswith(f"error: {error.file}" + ("" if error.line is None else f":{error.line}"))
+    assert error.exit_code == 1
+    assert not project.exists("pipeline.lock")
+
+
+# A few cases, one per place a mistake is caught (YAML syntax, a stage's fields, the graph, the
+# params a stage uses), through a real `pipetool status`: one line on stderr, exit code 1.
+CLI_CASES = ["yaml_syntax_error", "unknown_stage_field", "cycle", "param_key_missing"]
+
+
+@pytest.mark.parametrize("name", CLI_CASES)
+def test_status_rejects_invalid_pipeline_with_one_clear_line(project, name):
+    expected = _install_case(project, INVALID_DIR / f"{name}.yaml")
     result = project.fails("status")
     line = _single_error_line(result)
     for text in expected:
@@ -76,10 +113,11 @@ def test_status_rejects_invalid_pipeline_with_one_clear_line(project, case):
 
 @pytest.mark.parametrize("case", INVALID_CASES, ids=[p.stem for p in INVALID_CASES])
 def test_repro_rejects_invalid_pipeline_and_writes_nothing(project, case):
-    """The message itself is checked through status above; here: a clean failure that writes nothing."""
+    """The message itself is checked through the loader above; here: a clean failure of the
+    command, its one error line, and nothing written."""
     _install_case(project, case)
     before = {p.name for p in project.path.iterdir()}
-    result = project.fails("repro")
+    result = project.cli_fails("repro")
     _single_error_line(result)
     assert "Running stage" not in result.stdout
     assert not project.exists("pipeline.lock"), (
@@ -95,7 +133,7 @@ def test_repro_rejects_invalid_pipeline_and_writes_nothing(project, case):
 
 
 def test_status_without_pipeline_yaml_says_so(project):
-    result = project.fails("status")
+    result = project.cli_fails("status")
     line = _single_error_line(result)
     assert "no pipeline.yaml" in line
     assert not project.exists("pipeline.lock")
@@ -103,7 +141,7 @@ def test_status_without_pipeline_yaml_says_so(project):
 
 
 def test_repro_without_pipeline_yaml_says_so(project):
-    result = project.fails("repro")
+    result = project.cli_fails("repro")
     assert "no pipeline.yaml" in _single_error_line(result)
     assert not project.exists("pipeline.lock")
 
@@ -123,7 +161,7 @@ def test_cmd_list_runs_each_command_in_order(project):
               - echo three >> log.txt
             outs: [log.txt]
     """)
-    project.ok("repro")
+    project.cli_ok("repro")
     assert project.read("log.txt") == "one\ntwo\nthree\n"
     assert project.lock()["stages"]["a"]["cmd"] == [
         "echo one > log.txt", "echo two >> log.txt", "echo three >> log.txt",
@@ -140,7 +178,7 @@ def test_cmd_list_stops_at_first_failing_command(project):
               - echo three >> log.txt
             outs: [log.txt]
     """)
-    project.fails("repro")
+    project.cli_fails("repro")
     assert project.read("log.txt") == "one\n"
 
 
@@ -154,7 +192,7 @@ def test_wdir_runs_cmd_there_with_paths_relative_to_it(project):
             deps: [input.txt]
             outs: [out.txt, where.txt]
     """)
-    project.ok("repro")
+    project.cli_ok("repro")
     assert project.read("sub/out.txt") == "data\n"
     assert Path(project.read("sub/where.txt").strip()).resolve() == (project.path / "sub").resolve()
     assert not project.exists("out.txt")
@@ -173,9 +211,9 @@ def test_wdir_dep_change_makes_stage_stale(project):
             deps: [input.txt]
             outs: [out.txt]
     """)
-    project.ok("repro")
+    project.cli_ok("repro")
     project.write("sub/input.txt", "other\n")
-    assert "changed deps: modified sub/input.txt" in project.ok("status").stdout
+    assert "changed deps: modified sub/input.txt" in project.cli_ok("status").stdout
 
 
 def test_wdir_out_is_a_target_by_project_path(project):
@@ -189,7 +227,7 @@ def test_wdir_out_is_a_target_by_project_path(project):
             cmd: echo b > b.txt
             outs: [b.txt]
     """)
-    project.ok("repro", "sub/a.txt")
+    project.cli_ok("repro", "sub/a.txt")
     assert project.exists("sub/a.txt")
     assert not project.exists("b.txt")
 
@@ -204,7 +242,7 @@ def test_wdir_params_default_to_params_yaml_in_wdir(project):
             params: [lr]
             outs: [a.txt]
     """)
-    project.ok("repro")
+    project.cli_ok("repro")
     assert project.lock()["stages"]["a"]["params"] == {"sub/params.yaml": {"lr": 0.5}}
 
 
@@ -217,7 +255,7 @@ def test_params_key_list_is_recorded_in_lock(project):
             params: [train.lr, seed]
             outs: [a.txt]
     """)
-    project.ok("repro")
+    project.cli_ok("repro")
     assert project.lock()["stages"]["a"]["params"] == {"params.yaml": {"seed": 7, "train.lr": 0.1}}
 
 
@@ -230,9 +268,9 @@ def test_params_key_change_shows_old_and_new_value(project):
             params: [train.lr]
             outs: [a.txt]
     """)
-    project.ok("repro")
+    project.cli_ok("repro")
     project.write("params.yaml", "train:\n  lr: 0.2\n  epochs: 3\n")
-    assert "changed params: train.lr 0.1 -> 0.2" in project.ok("status").stdout
+    assert "changed params: train.lr 0.1 -> 0.2" in project.cli_ok("status").stdout
 
 
 def test_params_untracked_key_change_keeps_stage_up_to_date(project):
@@ -244,9 +282,9 @@ def test_params_untracked_key_change_keeps_stage_up_to_date(project):
             params: [train.lr]
             outs: [a.txt]
     """)
-    project.ok("repro")
+    project.cli_ok("repro")
     project.write("params.yaml", "train:\n  lr: 0.1\n  epochs: 30\n")
-    assert "Data and pipelines are up to date." in project.ok("status").stdout
+    assert "Data and pipelines are up to date." in project.cli_ok("status").stdout
 
 
 def test_params_from_other_file_with_key_list(project):
@@ -259,12 +297,12 @@ def test_params_from_other_file_with_key_list(project):
               - other.yaml: [k1, k2]
             outs: [a.txt]
     """)
-    project.ok("repro")
+    project.cli_ok("repro")
     assert project.lock()["stages"]["a"]["params"] == {"other.yaml": {"k1": 1, "k2": "two"}}
     project.write("other.yaml", "k1: 1\nk2: two\nk3: 333\n")
-    assert "Data and pipelines are up to date." in project.ok("status").stdout
+    assert "Data and pipelines are up to date." in project.cli_ok("status").stdout
     project.write("other.yaml", "k1: 1\nk2: three\nk3: 333\n")
-    assert "changed params: k2 two -> three" in project.ok("status").stdout
+    assert "changed params: k2 two -> three" in project.cli_ok("status").stdout
 
 
 def test_params_whole_other_file_tracks_every_key(project):
@@ -277,10 +315,10 @@ def test_params_whole_other_file_tracks_every_key(project):
               - other.yaml:
             outs: [a.txt]
     """)
-    project.ok("repro")
+    project.cli_ok("repro")
     assert project.lock()["stages"]["a"]["params"] == {"other.yaml": {"k1": 1, "k2": 2}}
     project.write("other.yaml", "k1: 1\nk2: 5\n")
-    assert "changed params: k2 2 -> 5" in project.ok("status").stdout
+    assert "changed params: k2 2 -> 5" in project.cli_ok("status").stdout
 
 
 def test_params_whole_other_file_added_key_makes_stage_stale(project):
@@ -293,9 +331,9 @@ def test_params_whole_other_file_added_key_makes_stage_stale(project):
               - other.yaml:
             outs: [a.txt]
     """)
-    project.ok("repro")
+    project.cli_ok("repro")
     project.write("other.yaml", "k1: 1\nnew_key: 9\n")
-    out = project.ok("status").stdout
+    out = project.cli_ok("status").stdout
     assert "a:" in out and "new_key" in out
 
 
@@ -309,7 +347,7 @@ def test_params_json_file_with_keys(project):
               - conf.json: [opt.lr]
             outs: [a.txt]
     """)
-    project.ok("repro")
+    project.cli_ok("repro")
     assert project.lock()["stages"]["a"]["params"] == {"conf.json": {"opt.lr": 0.3}}
 
 
@@ -321,7 +359,7 @@ def test_interpolation_of_nested_key_and_list_item(project):
             cmd: echo ${train.layers[1]} ${train.opt.name} > a.txt
             outs: [a.txt]
     """)
-    project.ok("repro")
+    project.cli_ok("repro")
     assert project.read("a.txt") == "32 adam\n"
     assert project.lock()["stages"]["a"]["cmd"] == "echo 32 adam > a.txt"
 
@@ -334,7 +372,7 @@ def test_interpolation_with_spaces_inside_braces(project):
             cmd: echo ${ seed } > a.txt
             outs: [a.txt]
     """)
-    project.ok("repro")
+    project.cli_ok("repro")
     assert project.read("a.txt") == "7\n"
 
 
@@ -346,10 +384,10 @@ def test_interpolated_param_is_tracked_automatically(project):
             cmd: echo ${train.lr} > a.txt
             outs: [a.txt]
     """)
-    project.ok("repro")
+    project.cli_ok("repro")
     assert project.lock()["stages"]["a"]["params"] == {"params.yaml": {"train.lr": 0.1}}
     project.write("params.yaml", "train:\n  lr: 0.2\n  epochs: 3\n")
-    assert "changed params: train.lr 0.1 -> 0.2" in project.ok("status").stdout
+    assert "changed params: train.lr 0.1 -> 0.2" in project.cli_ok("status").stdout
 
 
 def test_interpolated_param_is_tracked_only_by_the_stage_that_uses_it(project):
@@ -363,10 +401,10 @@ def test_interpolated_param_is_tracked_only_by_the_stage_that_uses_it(project):
             cmd: echo ${y} > b.txt
             outs: [b.txt]
     """)
-    project.ok("repro")
+    project.cli_ok("repro")
     assert project.lock()["stages"]["b"]["params"] == {"params.yaml": {"y": 2}}
     project.write("params.yaml", "x: 5\ny: 2\n")
-    out = project.ok("status").stdout
+    out = project.cli_ok("status").stdout
     assert "a:" in out
     assert "b:" not in out, f"b does not use x, yet status says it is stale:\n{out}"
 
@@ -384,7 +422,7 @@ def test_foreach_source_param_does_not_leak_into_later_stages(project):
             cmd: echo hi > other.txt
             outs: [other.txt]
     """)
-    project.ok("repro")
+    project.cli_ok("repro")
     assert "params" not in project.lock()["stages"]["other"]
 
 
@@ -398,7 +436,7 @@ def test_vars_inline_mapping(project):
             cmd: echo ${name} ${seed} > a.txt
             outs: [a.txt]
     """)
-    project.ok("repro")
+    project.cli_ok("repro")
     assert project.read("a.txt") == "run1 7\n"
     assert "params" not in project.lock()["stages"]["a"]
 
@@ -413,7 +451,7 @@ def test_vars_from_a_file(project):
             cmd: echo ${model.name} > a.txt
             outs: [a.txt]
     """)
-    project.ok("repro")
+    project.cli_ok("repro")
     assert project.read("a.txt") == "svm\n"
 
 
@@ -427,7 +465,7 @@ def test_vars_and_params_yaml_both_available(project):
             cmd: echo ${seed} ${lr} > a.txt
             outs: [a.txt]
     """)
-    project.ok("repro")
+    project.cli_ok("repro")
     assert project.read("a.txt") == "7 0.1\n"
     # the var is not a param; the params.yaml key is
     assert project.lock()["stages"]["a"]["params"] == {"params.yaml": {"lr": 0.1}}
@@ -443,7 +481,7 @@ def test_interpolation_in_deps_and_outs(project):
             outs:
               - ${name}.txt
     """)
-    project.ok("repro")
+    project.cli_ok("repro")
     assert project.exists("result.txt")
     assert [o["path"] for o in project.lock()["stages"]["a"]["outs"]] == ["result.txt"]
 
@@ -457,7 +495,7 @@ def test_foreach_list_names_stages_with_value(project):
               cmd: echo ${item} > model-${item}.txt
               outs: ["model-${item}.txt"]
     """)
-    result = project.ok("repro")
+    result = project.cli_ok("repro")
     assert ran_stages(result.stdout) == ["train@lr", "train@svm"]
     assert project.read("model-lr.txt") == "lr\n"
     assert project.read("model-svm.txt") == "svm\n"
@@ -475,7 +513,7 @@ def test_foreach_dict_gives_key_and_item_fields(project):
               cmd: echo ${key} ${item.x} > ${key}.txt
               outs: ["${key}.txt"]
     """)
-    result = project.ok("repro")
+    result = project.cli_ok("repro")
     assert sorted(ran_stages(result.stdout)) == ["build@eu", "build@us"]
     assert project.read("us.txt") == "us 1\n"
     assert project.read("eu.txt") == "eu 2\n"
@@ -491,10 +529,10 @@ def test_foreach_over_params_list_reference(project):
               cmd: echo ${item} > ${item}.txt
               outs: ["${item}.txt"]
     """)
-    result = project.ok("repro")
+    result = project.cli_ok("repro")
     assert ran_stages(result.stdout) == ["train@lr", "train@svm"]
     project.write("params.yaml", "models: [lr, svm, rf]\n")
-    out = project.ok("status").stdout
+    out = project.cli_ok("status").stdout
     assert "train@rf:" in out and "new stage" in out
     assert "train@lr:" not in out
 
@@ -509,7 +547,7 @@ def test_matrix_names_and_item_fields(project):
             cmd: echo ${item.model} ${item.seed} > g-${item.model}-${item.seed}.txt
             outs: ["g-${item.model}-${item.seed}.txt"]
     """)
-    result = project.ok("repro")
+    result = project.cli_ok("repro")
     assert ran_stages(result.stdout) == ["grid@lr-1", "grid@lr-2", "grid@svm-1", "grid@svm-2"]
     assert project.read("g-svm-2.txt") == "svm 2\n"
     assert project.lock()["stages"]["grid@lr-2"]["cmd"] == "echo lr 2 > g-lr-2.txt"
@@ -524,7 +562,7 @@ def test_repro_single_foreach_stage_by_full_name(project):
               cmd: echo ${item} > ${item}.txt
               outs: ["${item}.txt"]
     """)
-    result = project.ok("repro", "train@lr")
+    result = project.cli_ok("repro", "train@lr")
     assert ran_stages(result.stdout) == ["train@lr"]
     assert project.exists("lr.txt")
     assert not project.exists("svm.txt")
@@ -542,7 +580,7 @@ def test_repro_foreach_group_name_runs_every_generated_stage(project):
             cmd: echo o > other.txt
             outs: [other.txt]
     """)
-    result = project.ok("repro", "train")
+    result = project.cli_ok("repro", "train")
     assert ran_stages(result.stdout) == ["train@lr", "train@svm"]
     assert not project.exists("other.txt")
 
@@ -558,7 +596,7 @@ def test_status_of_a_matrix_group(project):
             cmd: echo o > other.txt
             outs: [other.txt]
     """)
-    out = project.ok("status", "grid").stdout
+    out = project.cli_ok("status", "grid").stdout
     assert "grid@lr:" in out and "grid@svm:" in out
     assert "other" not in out
 
@@ -570,7 +608,7 @@ def test_escaped_interpolation_is_left_literally(project):
             cmd: echo '\${x}' > a.txt
             outs: [a.txt]
     """)
-    project.ok("repro")
+    project.cli_ok("repro")
     assert project.read("a.txt") == "${x}\n"
     assert project.lock()["stages"]["a"]["cmd"] == "echo '${x}' > a.txt"
 
@@ -583,7 +621,7 @@ def test_yaml_booleans_interpolate_as_true_false(project):
             cmd: echo ${flags.gpu} ${flags.debug} > a.txt
             outs: [a.txt]
     """)
-    project.ok("repro")
+    project.cli_ok("repro")
     assert project.read("a.txt") == "true false\n"
 
 
@@ -597,7 +635,7 @@ def test_whole_value_reference_keeps_its_type_for_flags(project):
             frozen: ${freeze}
     """)
     # a bool from params is accepted for a bool field, and takes effect
-    assert "a (frozen):" in project.ok("status").stdout
+    assert "a (frozen):" in project.cli_ok("status").stdout
 
 
 def test_always_changed_stage_is_always_stale(project):
@@ -608,9 +646,9 @@ def test_always_changed_stage_is_always_stale(project):
             outs: [a.txt]
             always_changed: true
     """)
-    project.ok("repro")
-    assert "always changed" in project.ok("status").stdout
-    assert ran_stages(project.ok("repro").stdout) == ["a"]
+    project.cli_ok("repro")
+    assert "always changed" in project.cli_ok("status").stdout
+    assert ran_stages(project.cli_ok("repro").stdout) == ["a"]
 
 
 def test_frozen_stage_is_not_rerun_but_status_reports_it(project):
@@ -622,7 +660,7 @@ def test_frozen_stage_is_not_rerun_but_status_reports_it(project):
             deps: [in.txt]
             outs: [a.txt]
     """)
-    project.ok("repro")
+    project.cli_ok("repro")
     project.write("pipeline.yaml", """
         stages:
           a:
@@ -632,8 +670,8 @@ def test_frozen_stage_is_not_rerun_but_status_reports_it(project):
             frozen: true
     """)
     project.write("in.txt", "2\n")
-    assert "a (frozen):" in project.ok("status").stdout
-    assert ran_stages(project.ok("repro").stdout) == []
+    assert "a (frozen):" in project.cli_ok("status").stdout
+    assert ran_stages(project.cli_ok("repro").stdout) == []
     assert project.read("a.txt") == "1\n"
 
 
@@ -651,7 +689,7 @@ def test_desc_and_out_options_are_accepted(project):
             plots:
               - p.csv: {x: x, y: y}
     """)
-    project.ok("repro")
+    project.cli_ok("repro")
     paths = [o["path"] for o in project.lock()["stages"]["a"]["outs"]]
     assert paths == ["log.txt", "m.json", "p.csv"]
 
@@ -667,7 +705,7 @@ def test_foreach_list_of_mappings_names_stages_by_index(project):
               cmd: echo ${item.model} ${item.c} > ${item.model}.txt
               outs: ["${item.model}.txt"]
     """)
-    result = project.ok("repro")
+    result = project.cli_ok("repro")
     assert ran_stages(result.stdout) == ["fit@0", "fit@1"]
     assert project.read("svm.txt") == "svm 2\n"
 
@@ -682,7 +720,7 @@ def test_foreach_over_params_dict_reference(project):
               cmd: echo ${key} ${item.region} > ${key}.txt
               outs: ["${key}.txt"]
     """)
-    result = project.ok("repro")
+    result = project.cli_ok("repro")
     assert sorted(ran_stages(result.stdout)) == ["deploy@eu", "deploy@us"]
     assert project.read("eu.txt") == "eu west\n"
 
@@ -697,11 +735,11 @@ def test_param_interpolated_in_foreach_body_is_tracked_by_each_stage(project):
               cmd: echo ${item} ${lr} > ${item}.txt
               outs: ["${item}.txt"]
     """)
-    project.ok("repro")
+    project.cli_ok("repro")
     for name in ("train@a", "train@b"):
         assert project.lock()["stages"][name]["params"] == {"params.yaml": {"lr": 0.1}}
     project.write("params.yaml", "lr: 0.2\n")
-    out = project.ok("status").stdout
+    out = project.cli_ok("status").stdout
     assert out.count("changed params: lr 0.1 -> 0.2") == 2
 
 
@@ -719,7 +757,7 @@ def test_matrix_item_used_in_deps_links_stages(project):
             deps: ["data-${item.model}.txt"]
             outs: ["fit-${item.model}.txt"]
     """)
-    result = project.ok("repro", "fit@svm")
+    result = project.cli_ok("repro", "fit@svm")
     assert ran_stages(result.stdout) == ["prep@svm", "fit@svm"]
     assert project.read("fit-svm.txt") == "svm\n"
 
@@ -732,7 +770,7 @@ def test_escaped_and_real_interpolation_in_one_string(project):
             cmd: echo '\${x}' ${y} > a.txt
             outs: [a.txt]
     """)
-    project.ok("repro")
+    project.cli_ok("repro")
     assert project.read("a.txt") == "${x} 5\n"
 
 
@@ -747,7 +785,7 @@ def test_directory_out_with_trailing_slash(project):
             deps: [data/prepared]
             outs: [listing.txt]
     """)
-    result = project.ok("repro")
+    result = project.cli_ok("repro")
     assert ran_stages(result.stdout) == ["a", "b"]
     (out,) = project.lock()["stages"]["a"]["outs"]
     assert out["path"] == "data/prepared"
@@ -763,10 +801,10 @@ def test_failed_repro_on_a_bad_param_keeps_existing_lock_byte_for_byte(project):
             params: [lr]
             outs: [a.txt]
     """)
-    project.ok("repro")
+    project.cli_ok("repro")
     before = project.read("pipeline.lock")
     project.write("params.yaml", "learning_rate: 0.1\n")
-    project.fails("repro")
+    project.cli_fails("repro")
     assert project.read("pipeline.lock") == before
 
 
@@ -781,8 +819,8 @@ def test_a_changed_vars_file_is_seen_by_the_next_command(project):
             cmd: echo ${greeting} > a.txt
             outs: [a.txt]
     """)
-    project.ok("repro")
+    project.cli_ok("repro")
     project.write("config.yaml", "greeting: bonjour\n")
-    assert "a:\n    changed cmd\n" in project.ok("status").stdout
-    project.ok("repro")
+    assert "a:\n    changed cmd\n" in project.cli_ok("status").stdout
+    project.cli_ok("repro")
     assert project.read("a.txt") == "bonjour\n"

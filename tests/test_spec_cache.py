@@ -33,16 +33,16 @@ def params(a="1", x="2", y="3", names="[p, q]") -> str:
 def setup(project) -> None:
     project.write("params.yaml", params())
     project.write("pipeline.yaml", PIPELINE)
-    assert ran_stages(project.ok("repro").stdout) == ["one", "two", "both", "copy@p", "copy@q"]
+    assert ran_stages(project.cli_ok("repro").stdout) == ["one", "two", "both", "copy@p", "copy@q"]
 
 
 def test_a_param_edit_reruns_exactly_the_stages_using_it(project):
     setup(project)
     project.write("params.yaml", params(x="20"))
-    assert ran_stages(project.ok("repro").stdout) == ["two"]
+    assert ran_stages(project.cli_ok("repro").stdout) == ["two"]
     assert project.read("two.txt") == "20\n"
     project.write("params.yaml", params(x="20", a="10"))
-    assert ran_stages(project.ok("repro").stdout) == ["one", "both"]
+    assert ran_stages(project.cli_ok("repro").stdout) == ["one", "both"]
     assert (project.read("one.txt"), project.read("both.txt")) == ("10\n", "10-3\n")
 
 
@@ -51,26 +51,26 @@ def test_a_value_that_only_changes_type_changes_the_cmd(project):
     setup(project)
     for value, text in (("1.0", "1.0"), ("true", "true"), ("'1'", "1"), ("1", "1")):
         project.write("params.yaml", params(a=value))
-        project.ok("repro")
+        project.cli_ok("repro")
         assert project.read("one.txt") == text + "\n", value
 
 
 def test_a_removed_param_is_an_error_again_and_its_return_mends_it(project):
     setup(project)
     project.write("params.yaml", "b:\n  x: 2\n  y: 3\nnames: [p, q]\n")
-    result = project.fails("status")
+    result = project.cli_fails("status")
     assert "'${a}' is not defined" in result.stderr
     project.write("params.yaml", params(a="5"))
-    assert ran_stages(project.ok("repro").stdout) == ["one", "both"]
+    assert ran_stages(project.cli_ok("repro").stdout) == ["one", "both"]
     assert project.read("one.txt") == "5\n"
 
 
 def test_a_longer_foreach_list_adds_its_stages(project):
     setup(project)
     project.write("params.yaml", params(names="[p, q, r]"))
-    assert ran_stages(project.ok("repro").stdout) == ["copy@r"]
+    assert ran_stages(project.cli_ok("repro").stdout) == ["copy@r"]
     project.write("params.yaml", params(names="[q]"))
-    assert ran_stages(project.ok("repro").stdout) == []
+    assert ran_stages(project.cli_ok("repro").stdout) == []
     assert set(project.lock()["stages"]) == {"one", "two", "both", "copy@q"}
 
 
@@ -78,7 +78,7 @@ def test_an_edit_of_pipeline_yaml_is_seen_with_the_params_edit_beside_it(project
     setup(project)
     project.write("params.yaml", params(a="7"))
     project.write("pipeline.yaml", PIPELINE.replace("echo ${a} > one.txt", "echo ${a}${a} > one.txt"))
-    assert ran_stages(project.ok("repro").stdout) == ["one", "both"]
+    assert ran_stages(project.cli_ok("repro").stdout) == ["one", "both"]
     assert project.read("one.txt") == "77\n"
 
 

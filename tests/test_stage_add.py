@@ -4,7 +4,6 @@ stage that does not fit the pipeline is refused with pipeline.yaml untouched."""
 from __future__ import annotations
 
 import pytest
-
 from conftest import ran_stages
 
 PIPELINE = """\
@@ -37,7 +36,7 @@ def pipeline(project):
 
 
 def test_stage_add_appends_keeping_comments_order_and_layout(pipeline):
-    result = pipeline.ok("stage", "add", "-n", "report", "-d", "model.txt", "-p", "report.title",
+    result = pipeline.cli_ok("stage", "add", "-n", "report", "-d", "model.txt", "-p", "report.title",
                          "-o", "report.txt", "-m", "scores.json",
                          "cat model.txt > report.txt && echo {} > scores.json")
     assert "Added stage 'report'" in result.stdout
@@ -50,21 +49,21 @@ def test_stage_add_appends_keeping_comments_order_and_layout(pipeline):
     outs: [report.txt]
     metrics: [scores.json]
 """
-    assert "report:" in pipeline.ok("status").stdout
+    assert "report:" in pipeline.cli_ok("status").stdout
 
 
 def test_stage_add_command_words_are_quoted_as_the_shell_needs_except_operators(pipeline):
-    pipeline.ok("stage", "add", "-n", "hello", "-o", "hello.txt", "python", "-c", "print('hi there')",
+    pipeline.cli_ok("stage", "add", "-n", "hello", "-o", "hello.txt", "python", "-c", "print('hi there')",
                 ">", "hello.txt")
     assert "    cmd: python -c 'print('\"'\"'hi there'\"'\"')' > hello.txt\n" in pipeline.read("pipeline.yaml")
-    result = pipeline.ok("repro", "hello")
+    result = pipeline.cli_ok("repro", "hello")
     assert pipeline.read("hello.txt") == "hi there\n"
     assert ran_stages(result.stdout) == ["hello"]
 
 
 def test_stage_add_params_of_other_files_and_whole_files(pipeline):
     pipeline.write("other.yaml", "a: 1\nb: 2\n")
-    pipeline.ok("stage", "add", "-n", "p", "-p", "train.lr,train.epochs", "-p", "other.yaml:a",
+    pipeline.cli_ok("stage", "add", "-n", "p", "-p", "train.lr,train.epochs", "-p", "other.yaml:a",
                 "-p", "other.yaml:b", "-o", "p.txt", "echo p > p.txt")
     assert pipeline.read("pipeline.yaml").endswith("""\
   p:
@@ -75,22 +74,22 @@ def test_stage_add_params_of_other_files_and_whole_files(pipeline):
       - other.yaml: [a, b]
     outs: [p.txt]
 """)
-    pipeline.ok("repro", "p")
+    pipeline.cli_ok("repro", "p")
     assert pipeline.lock()["stages"]["p"]["params"] == {
         "params.yaml": {"train.epochs": 3, "train.lr": 0.1}, "other.yaml": {"a": 1, "b": 2}}
 
 
 def test_stage_add_with_run_runs_the_new_stage_and_its_upstream(pipeline):
-    result = pipeline.ok("stage", "add", "-n", "copy", "-d", "model.txt", "-o", "copy.txt", "--run",
+    result = pipeline.cli_ok("stage", "add", "-n", "copy", "-d", "model.txt", "-o", "copy.txt", "--run",
                          "cp model.txt copy.txt")
     assert ran_stages(result.stdout) == ["prepare", "train", "copy"]
     assert pipeline.read("copy.txt") == "x"
 
 
 def test_stage_add_into_the_file_init_made_keeps_its_comments(project):
-    project.ok("init")
+    project.cli_ok("init")
     header = project.read("pipeline.yaml")
-    project.ok("stage", "add", "-n", "hello", "-o", "hello.txt", "--run", "echo hello > hello.txt")
+    project.cli_ok("stage", "add", "-n", "hello", "-o", "hello.txt", "--run", "echo hello > hello.txt")
     assert project.read("pipeline.yaml").startswith(header)
     assert project.read("hello.txt") == "hello\n"
 
@@ -110,7 +109,7 @@ def test_stage_add_into_the_file_init_made_keeps_its_comments(project):
      "out 'prepared.txt/part' lies inside stage 'prepare''s out 'prepared.txt'"),
 ], ids=["duplicate", "bad-name", "out-made-twice", "cycle", "unknown-param", "overlap"])
 def test_stage_add_refuses_a_stage_that_does_not_fit_and_leaves_the_file_alone(pipeline, args, expected):
-    result = pipeline.fails("stage", "add", *args)
+    result = pipeline.cli_fails("stage", "add", *args)
     assert expected in result.stderr
     assert "pipeline.yaml was not changed" in result.stderr or "already exists" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
@@ -118,30 +117,31 @@ def test_stage_add_refuses_a_stage_that_does_not_fit_and_leaves_the_file_alone(p
 
 
 def test_stage_add_without_a_command_or_a_project_is_a_clear_error(pipeline, tmp_path):
-    result = pipeline.fails("stage", "add", "-n", "x", "-o", "x.txt")
+    result = pipeline.cli_fails("stage", "add", "-n", "x", "-o", "x.txt")
     assert "no command given" in result.stderr
     assert pipeline.read("pipeline.yaml") == PIPELINE
     outside = tmp_path / "elsewhere"
     outside.mkdir()
-    result = pipeline.fails("stage", "add", "-n", "x", "echo", cwd=outside)
+    result = pipeline.cli_fails("stage", "add", "-n", "x", "echo", cwd=outside)
     assert "pipetool init" in result.stderr
 
 
 def test_stage_add_warns_about_a_dep_nothing_makes(pipeline):
-    result = pipeline.ok("stage", "add", "-n", "later", "-d", "not-yet.csv", "-o", "l.txt", "cat not-yet.csv > l.txt")
+    result = pipeline.cli_ok("stage", "add", "-n", "later", "-d", "not-yet.csv", "-o", "l.txt",
+                             "cat not-yet.csv > l.txt")
     assert "warning: dep 'not-yet.csv' does not exist yet" in result.stdout
 
 
 def test_stage_add_to_a_broken_pipeline_names_the_line_and_changes_nothing(project):
     broken = "stages:\n  a:\n    cmd: [unclosed\n"
     project.write("pipeline.yaml", broken)
-    result = project.fails("stage", "add", "-n", "b", "-o", "b.txt", "echo b > b.txt")
+    result = project.cli_fails("stage", "add", "-n", "b", "-o", "b.txt", "echo b > b.txt")
     assert "pipeline.yaml:3:" in result.stderr and "invalid YAML" in result.stderr
     assert project.read("pipeline.yaml") == broken
 
 
 def test_stage_add_metrics_are_cached_with_m_and_kept_in_git_with_capital_m(pipeline):
-    pipeline.ok("stage", "add", "-n", "score", "-m", "cached.json", "-M", "in_git.json",
+    pipeline.cli_ok("stage", "add", "-n", "score", "-m", "cached.json", "-M", "in_git.json",
                 "echo {} > cached.json && echo {} > in_git.json")
     assert pipeline.read("pipeline.yaml").endswith("""\
   score:
@@ -151,6 +151,6 @@ def test_stage_add_metrics_are_cached_with_m_and_kept_in_git_with_capital_m(pipe
       - in_git.json:
           cache: false
 """)
-    pipeline.ok("repro", "score")
+    pipeline.cli_ok("repro", "score")
     assert "/cached.json" in pipeline.read(".gitignore")
     assert "in_git.json" not in pipeline.read(".gitignore")

@@ -32,18 +32,18 @@ def setup_two_stages(project, pipeline: str = PIPELINE) -> None:
     project.write("data/x.csv", "1,a\n2,b\n")
     project.write("params.yaml", "train:\n  lr: 0.1\n  epochs: 3\n")
     project.write("pipeline.yaml", pipeline)
-    assert ran_stages(project.ok("repro").stdout) == ["prep", "train"]
-    assert project.ok("status").stdout == UP_TO_DATE
+    assert ran_stages(project.cli_ok("repro").stdout) == ["prep", "train"]
+    assert project.cli_ok("status").stdout == UP_TO_DATE
 
 
 def status(project) -> str:
-    return project.ok("status").stdout
+    return project.cli_ok("status").stdout
 
 
 # Tests that remove or damage an out pass --no-run-cache: they are about which stages are stale
 # and run; getting outs back from the run-cache instead is tested in test_cache.py.
 def repro_ran(project, *args: str) -> list[str]:
-    return ran_stages(project.ok("repro", *args).stdout)
+    return ran_stages(project.cli_ok("repro", *args).stdout)
 
 
 def bump_mtime(path) -> None:
@@ -205,7 +205,7 @@ def test_source_dep_deleted_is_stale_and_repro_refuses(project):
     setup_two_stages(project)
     os.remove(project.path / "data/x.csv")
     assert status(project) == "prep:\n    changed deps: deleted data/x.csv\n"
-    result = project.fails("repro")
+    result = project.cli_fails("repro")
     assert ran_stages(result.stdout) == []
     assert "dep 'data/x.csv' does not exist and no stage makes it" in result.stderr
     assert project.read("prep.csv") == "1\n2\n"
@@ -330,7 +330,7 @@ def test_a_stage_with_no_deps_params_or_outs_always_runs_as_in_dvc(project):
     assert repro_ran(project) == ["notify"]
     assert repro_ran(project, "notify") == ["notify"]
     assert project.read("notified.log") == "ran\nran\nran\n"
-    assert project.ok("status", "--json").stdout.count('"always_changed"') == 1
+    assert project.cli_ok("status", "--json").stdout.count('"always_changed"') == 1
 
 
 def test_frozen_stage_is_shown_stale_but_not_run(project):
@@ -339,7 +339,7 @@ def test_frozen_stage_is_shown_stale_but_not_run(project):
     assert status(project) == UP_TO_DATE
     project.write("data/x.csv", "7,a\n")
     assert status(project) == "prep (frozen):\n    changed deps: modified data/x.csv\n"
-    result = project.ok("repro")
+    result = project.cli_ok("repro")
     assert ran_stages(result.stdout) == []
     assert "Stage 'prep' is frozen, not run" in result.stdout
     assert project.read("prep.csv") == "1\n2\n"
@@ -354,7 +354,7 @@ def test_early_cutoff_upstream_rerun_with_identical_output_leaves_downstream(pro
     # only the second column changes; prep keeps the first, so prep.csv is byte-identical
     project.write("data/x.csv", "1,z\n2,y\n")
     assert status(project) == "prep:\n    changed deps: modified data/x.csv\n"
-    result = project.ok("repro")
+    result = project.cli_ok("repro")
     assert ran_stages(result.stdout) == ["prep"]
     assert "Stage 'train' is up to date" in result.stdout
     assert project.read("prep.csv") == "1\n2\n"
@@ -371,7 +371,7 @@ def test_upstream_rerun_with_different_output_reruns_downstream(project):
 def test_early_cutoff_also_holds_with_parallel_jobs(project):
     setup_two_stages(project)
     project.write("data/x.csv", "1,z\n2,y\n")
-    assert ran_stages(project.ok("repro", "-j", "2").stdout) == ["prep"]
+    assert ran_stages(project.cli_ok("repro", "-j", "2").stdout) == ["prep"]
     assert status(project) == UP_TO_DATE
 
 

@@ -34,7 +34,7 @@ DIAMOND = """
 def diamond(project):
     project.write("src.txt", "src\n")
     project.write("pipeline.yaml", DIAMOND)
-    project.ok("repro")
+    project.cli_ok("repro")
     return project
 
 
@@ -56,7 +56,7 @@ def test_a_rerun_with_the_same_results_keeps_the_recorded_entry_and_the_lock_byt
     diamond(project)
     set_durations(project, a=123.0, d=123.0)
     before = project.read("pipeline.lock")
-    project.ok("repro", "-f")  # every stage runs again and writes the same bytes
+    project.cli_ok("repro", "-f")  # every stage runs again and writes the same bytes
     assert project.read("pipeline.lock") == before
 
 
@@ -64,7 +64,7 @@ def test_a_rerun_with_new_results_records_the_new_duration(project):
     diamond(project)
     set_durations(project, a=123.0, b=123.0)
     project.write("src.txt", "changed\n")
-    project.ok("repro")
+    project.cli_ok("repro")
     stages = project.lock()["stages"]
     assert stages["a"]["duration"] != 123.0 and stages["b"]["duration"] != 123.0
 
@@ -72,7 +72,7 @@ def test_a_rerun_with_new_results_records_the_new_duration(project):
 def test_status_timings_lists_durations_and_marks_the_critical_path(project):
     diamond(project)
     set_durations(project, a=1.0, b=5.0, c=2.0, d=0.5)
-    out = project.ok("status", "--timings").stdout
+    out = project.cli_ok("status", "--timings").stdout
     assert out.startswith("Data and pipelines are up to date.\n\n")
     assert "* a         1.00s" in out
     assert "* b         5.00s" in out
@@ -84,7 +84,7 @@ def test_status_timings_lists_durations_and_marks_the_critical_path(project):
 def test_status_timings_json_and_targets(project):
     diamond(project)
     set_durations(project, a=1.0, b=5.0, c=2.0, d=0.5)
-    data = json.loads(project.ok("status", "--timings", "--json", "c").stdout)
+    data = json.loads(project.cli_ok("status", "--timings", "--json", "c").stdout)
     assert data["durations"] == {"a": 1.0, "c": 2.0}
     assert data["critical_path"] == ["a", "c"] and data["critical_path_seconds"] == 3.0
     assert data["stale"] == {}
@@ -93,10 +93,10 @@ def test_status_timings_json_and_targets(project):
 def test_dag_timings_labels_stages_and_names_the_critical_path(project):
     diamond(project)
     set_durations(project, a=1.0, b=1.0, c=3.0, d=60.0)
-    out = project.ok("dag", "--timings").stdout
+    out = project.cli_ok("dag", "--timings").stdout
     assert "a (1.00s) *" in out and "b (1.00s)\n" in out and "c (3.00s) *" in out and "d (1m00s) *" in out
     assert "Critical path (*): 1m04s of 1m05s in all: a -> c -> d" in out
-    dot = project.ok("dag", "--timings", "--dot").stdout
+    dot = project.cli_ok("dag", "--timings", "--dot").stdout
     assert '"c" [label="c (3.00s) *"];' in dot
 
 
@@ -106,7 +106,7 @@ def test_stages_without_a_recorded_duration_are_named_as_such(project):
     for entry in data["stages"].values():
         del entry["duration"]
     (project.path / "pipeline.lock").write_text(yaml.safe_dump(data, sort_keys=False))
-    out = project.ok("status", "--timings").stdout
+    out = project.cli_ok("status", "--timings").stdout
     assert "  b             -" in out
     assert "No duration recorded for 4 stage(s)" in out
 
@@ -118,7 +118,7 @@ def test_a_duration_that_is_not_a_number_is_a_clear_error_with_its_line(project)
     at = next(i for i, line in enumerate(lines) if line.strip().startswith("duration:"))
     lines[at] = "    duration: soon"
     (project.path / "pipeline.lock").write_text("\n".join(lines) + "\n")
-    result = project.fails("status")
+    result = project.cli_fails("status")
     assert f"pipeline.lock:{at + 1}: stage 'a': 'duration' must be a number of seconds, not 'soon'" in result.stderr
 
 
@@ -133,6 +133,6 @@ def test_merging_locks_ignores_durations(project, tmp_path):
     for name, data in (("base", base), ("ours", ours), ("theirs", theirs)):
         paths.append(tmp_path / f"{name}.lock")
         paths[-1].write_text(yaml.safe_dump(data, sort_keys=False))
-    project.ok("merge-lock", *map(str, paths))
+    project.cli_ok("merge-lock", *map(str, paths))
     merged = yaml.safe_load(paths[1].read_text())["stages"]["a"]
     assert merged["cmd"] == "cat src.txt src.txt > a.txt"  # theirs taken, not dropped as a conflict
