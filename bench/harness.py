@@ -12,9 +12,9 @@ import shutil
 import statistics
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import yaml
 
@@ -25,8 +25,10 @@ SLOW_RUNS = 3
 VERY_SLOW_SECONDS = 20.0
 
 GIT_ENV = {
-    "GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@example.invalid",
-    "GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@example.invalid",
+    "GIT_AUTHOR_NAME": "bench",
+    "GIT_AUTHOR_EMAIL": "bench@example.invalid",
+    "GIT_COMMITTER_NAME": "bench",
+    "GIT_COMMITTER_EMAIL": "bench@example.invalid",
 }
 _RUNNING = re.compile(r"^Running stage '", re.MULTILINE)
 
@@ -55,16 +57,15 @@ class Tool:
     name: str
     exe: str
     pipeline_file: str
-    state_files: tuple[str, ...] = ()   # globs (relative to the repo) of the hash state to drop
-    slow: bool = False                   # first repros of big workloads are run once only
+    state_files: tuple[str, ...] = ()  # globs (relative to the repo) of the hash state to drop
+    slow: bool = False  # first repros of big workloads are run once only
     env: dict[str, str] = field(default_factory=dict)
 
     def argv(self, *args: str) -> list[str]:
         return [self.exe, *args]
 
     def version(self) -> str:
-        done = subprocess.run(self.argv("--version"), check=False, capture_output=True, text=True,
-                              env=self.environ())
+        done = subprocess.run(self.argv("--version"), check=False, capture_output=True, text=True, env=self.environ())
         lines = (done.stdout or done.stderr).strip().splitlines()
         return lines[-1] if done.returncode == 0 and lines else "unknown"
 
@@ -77,8 +78,11 @@ class Tool:
         """Tool-specific setup of a fresh git repo (DVC needs `dvc init`)."""
         if self.name != "dvc":
             return
-        for args in (("init", "-q"), ("config", "--local", "core.analytics", "false"),
-                     ("config", "--local", "core.site_cache_dir", str(dvc_site_cache(repo)))):
+        for args in (
+            ("init", "-q"),
+            ("config", "--local", "core.analytics", "false"),
+            ("config", "--local", "core.site_cache_dir", str(dvc_site_cache(repo))),
+        ):
             run_checked(self.argv(*args), repo, self.environ())
 
     def drop_hash_state(self, repo: Path) -> int:
@@ -99,8 +103,7 @@ def pipetool_tool(exe: str) -> Tool:
 
 
 def dvc_tool(exe: str) -> Tool:
-    return Tool("dvc", exe, "dvc.yaml", state_files=(".dvc/tmp",), slow=True,
-                env={"DVC_NO_ANALYTICS": "1"})
+    return Tool("dvc", exe, "dvc.yaml", state_files=(".dvc/tmp",), slow=True, env={"DVC_NO_ANALYTICS": "1"})
 
 
 def dvc_site_cache(repo: Path) -> Path:
@@ -124,12 +127,12 @@ class Timing:
         return [len(_RUNNING.findall(text)) for text in self.outputs]
 
 
-def run_checked(argv: list[str] | str, cwd: Path, env: dict[str, str] | None = None,
-                shell: bool = False) -> subprocess.CompletedProcess:
+def run_checked(
+    argv: list[str] | str, cwd: Path, env: dict[str, str] | None = None, shell: bool = False
+) -> subprocess.CompletedProcess:
     """Run a command, raising BenchError (or NotImplementedByTool) when it fails."""
     try:
-        done = subprocess.run(argv, check=False, cwd=cwd, env=env, shell=shell,
-                              capture_output=True, text=True)
+        done = subprocess.run(argv, check=False, cwd=cwd, env=env, shell=shell, capture_output=True, text=True)
     except OSError as error:
         raise BenchError(f"cannot run {argv}: {error}") from error
     if done.returncode != 0:
@@ -142,8 +145,14 @@ def run_checked(argv: list[str] | str, cwd: Path, env: dict[str, str] | None = N
     return done
 
 
-def measure(argv: list[str], cwd: Path, env: dict[str, str], runs: int,
-            before: Callable[[int], None] | None = None, warmup: bool = False) -> Timing:
+def measure(
+    argv: list[str],
+    cwd: Path,
+    env: dict[str, str],
+    runs: int,
+    before: Callable[[int], None] | None = None,
+    warmup: bool = False,
+) -> Timing:
     """Time `runs` runs of a command (fewer when it is slow); before(i) runs untimed first."""
     if warmup:
         run_checked(argv, cwd, env)
@@ -192,8 +201,13 @@ def write_yaml(path: Path, data: object) -> None:
     path.write_text(yaml.safe_dump(data, sort_keys=False, width=10**9), encoding="utf-8")
 
 
-def make_repo(repo: Path, tool: Tool, pipeline: dict | None, params: dict | None = None,
-              populate: Callable[[Path], None] | None = None) -> Path:
+def make_repo(
+    repo: Path,
+    tool: Tool,
+    pipeline: dict | None,
+    params: dict | None = None,
+    populate: Callable[[Path], None] | None = None,
+) -> Path:
     """A fresh git repo (any old one removed) with the tool's pipeline file (none at the root
     when pipeline is None), params.yaml, whatever populate(repo) writes, and a first commit."""
     remove_repo(repo)

@@ -6,7 +6,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-MACHINE = "machine"      # the "tool" of a baseline row: the same commands without any tool
+MACHINE = "machine"  # the "tool" of a baseline row: the same commands without any tool
 RATIO_UNITS = ("s", "ms/stage", "GB/s")
 
 
@@ -14,9 +14,9 @@ RATIO_UNITS = ("s", "ms/stage", "GB/s")
 class Row:
     workload: str
     measurement: str
-    unit: str                                                      # s, ms/stage, GB/s, stages
+    unit: str  # s, ms/stage, GB/s, stages
     values: dict[str, float | str] = field(default_factory=dict)  # tool -> median, or a text
-    runs: dict[str, list[float]] = field(default_factory=dict)    # tool -> each run's value
+    runs: dict[str, list[float]] = field(default_factory=dict)  # tool -> each run's value
 
 
 @dataclass
@@ -27,26 +27,33 @@ class Results:
     baselines: list[Row] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
-    def add(self, workload: str, measurement: str, tool: str, value: float | str,
-            unit: str, runs: list[float] | None = None) -> None:
+    def add(
+        self, workload: str, measurement: str, tool: str, value: float | str, unit: str, runs: list[float] | None = None
+    ) -> None:
         row = self.rows.setdefault((workload, measurement), Row(workload, measurement, unit))
         row.values[tool] = value
         if runs is not None:
             row.runs[tool] = runs
 
-    def add_baseline(self, workload: str, measurement: str, value: float | str,
-                     unit: str, runs: list[float] | None = None) -> None:
-        self.baselines.append(Row(workload, measurement, unit, {MACHINE: value},
-                                  {MACHINE: runs} if runs is not None else {}))
+    def add_baseline(
+        self, workload: str, measurement: str, value: float | str, unit: str, runs: list[float] | None = None
+    ) -> None:
+        self.baselines.append(
+            Row(workload, measurement, unit, {MACHINE: value}, {MACHINE: runs} if runs is not None else {})
+        )
 
     def note(self, text: str) -> None:
         if text not in self.notes:
             self.notes.append(text)
 
     def to_json(self) -> dict:
-        return {"meta": self.meta, "tools": self.tools,
-                "rows": [asdict(row) for row in self.rows.values()],
-                "baselines": [asdict(row) for row in self.baselines], "notes": self.notes}
+        return {
+            "meta": self.meta,
+            "tools": self.tools,
+            "rows": [asdict(row) for row in self.rows.values()],
+            "baselines": [asdict(row) for row in self.baselines],
+            "notes": self.notes,
+        }
 
 
 def fmt(value: float | str | None, unit: str) -> str:
@@ -90,28 +97,35 @@ def main_table(results: Results) -> str:
 
 
 def baseline_table(results: Results) -> str:
-    lines = [[row.workload, row.measurement, fmt(row.values[MACHINE], row.unit),
-              str(len(row.runs.get(MACHINE, [])) or "—")] for row in results.baselines]
+    lines = [
+        [row.workload, row.measurement, fmt(row.values[MACHINE], row.unit), str(len(row.runs.get(MACHINE, [])) or "—")]
+        for row in results.baselines
+    ]
     return markdown_table(["workload", "baseline (no tool)", "median", "runs"], lines)
 
 
 def markdown_table(headers: list[str], rows: list[list[str]]) -> str:
-    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows)]
+    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=False)]
     numeric = [index >= 2 for index in range(len(headers))]
 
     def line(cells: list[str]) -> str:
-        padded = [str(c).rjust(w) if right else str(c).ljust(w)
-                  for c, w, right in zip(cells, widths, numeric)]
+        padded = [
+            str(c).rjust(w) if right else str(c).ljust(w) for c, w, right in zip(cells, widths, numeric, strict=False)
+        ]
         return "| " + " | ".join(padded) + " |"
 
-    rule = "|" + "|".join(("-" * (w + 1) + ":") if right else ("-" * (w + 2))
-                          for w, right in zip(widths, numeric)) + "|"
+    rule = (
+        "|"
+        + "|".join(
+            ("-" * (w + 1) + ":") if right else ("-" * (w + 2)) for w, right in zip(widths, numeric, strict=False)
+        )
+        + "|"
+    )
     return "\n".join([line(headers), rule, *(line(row) for row in rows)])
 
 
 def console_report(results: Results) -> str:
-    parts = [main_table(results), "", "Machine baselines (the same work without any tool):",
-             baseline_table(results)]
+    parts = [main_table(results), "", "Machine baselines (the same work without any tool):", baseline_table(results)]
     if results.notes:
         parts += ["", "Notes:", *(f"- {note}" for note in results.notes)]
     return "\n".join(parts)
@@ -124,27 +138,55 @@ def write_json(results: Results, path: Path) -> None:
 
 def write_markdown(results: Results, path: Path) -> None:
     meta = results.meta
-    machine = [[key, str(meta[key])] for key in
-               ("date", "duration", "command", "cpu", "nproc", "memory", "os", "python",
-                "load average at start", "load average at end", "pipetool", "dvc")
-               if key in meta]
-    text = "\n".join([
-        "# pipetool benchmark results", "",
-        "Written by `bench/run.py --write-results` (see bench/README.md). pipetool is being",
-        "optimized while this harness exists, so refresh these numbers with `make bench-compare`",
-        "before quoting them.", "",
-        "## Machine", "", markdown_table(["what", "value"], machine), "",
-        "## Results", "",
-        "Wall-clock medians; `runs` is the number of runs per tool (every run is in results.json).",
-        "Ratios are the second tool's value over the first's: above 1× the second is slower (for",
-        "GB/s: faster). Stages run one at a time (no `-j`). The big_data files sit in the page",
-        "cache, so its speeds are CPU and memory speeds, not disk speeds.", "",
-        main_table(results), "",
-        "## Machine baselines", "",
-        "The same work without any tool, to tell a tool's overhead from the work itself.", "",
-        baseline_table(results), "",
-        "## Notes", "", *(f"- {note}" for note in results.notes or ["none"]), "",
-    ])
+    machine = [
+        [key, str(meta[key])]
+        for key in (
+            "date",
+            "duration",
+            "command",
+            "cpu",
+            "nproc",
+            "memory",
+            "os",
+            "python",
+            "load average at start",
+            "load average at end",
+            "pipetool",
+            "dvc",
+        )
+        if key in meta
+    ]
+    text = "\n".join(
+        [
+            "# pipetool benchmark results",
+            "",
+            "Written by `bench/run.py --write-results` (see bench/README.md). pipetool is being",
+            "optimized while this harness exists, so refresh these numbers with `make bench-compare`",
+            "before quoting them.",
+            "",
+            "## Machine",
+            "",
+            markdown_table(["what", "value"], machine),
+            "",
+            "## Results",
+            "",
+            "Wall-clock medians; `runs` is the number of runs per tool (every run is in results.json).",
+            "Ratios are the second tool's value over the first's: above 1× the second is slower (for",
+            "GB/s: faster). Stages run one at a time (no `-j`). The big_data files sit in the page",
+            "cache, so its speeds are CPU and memory speeds, not disk speeds.",
+            "",
+            main_table(results),
+            "",
+            "## Machine baselines",
+            "",
+            "The same work without any tool, to tell a tool's overhead from the work itself.",
+            "",
+            baseline_table(results),
+            "",
+            "## Notes",
+            "",
+            *(f"- {note}" for note in results.notes or ["none"]),
+            "",
+        ]
+    )
     path.write_text(text, encoding="utf-8")
-
-

@@ -25,7 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import harness
@@ -39,15 +39,35 @@ ROOT = BENCH.parent
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="Time pipetool (and DVC) on synthetic pipelines.")
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run of a minute or two")
-    parser.add_argument("--only", action="append", choices=list(WORKLOADS), metavar="WORKLOAD",
-                        help=f"run only this workload (repeatable): {', '.join(WORKLOADS)}")
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=list(WORKLOADS),
+        metavar="WORKLOAD",
+        help=f"run only this workload (repeatable): {', '.join(WORKLOADS)}",
+    )
     parser.add_argument("--tool", choices=["pipetool", "dvc", "both"], default="pipetool")
-    parser.add_argument("--json", type=Path, default=BENCH / "results.json", metavar="PATH",
-                        help="where to write every run as JSON (default bench/results.json)")
-    parser.add_argument("--write-results", nargs="?", type=Path, const=BENCH / "RESULTS.md",
-                        metavar="PATH", help="also write a Markdown report (default bench/RESULTS.md)")
-    parser.add_argument("--dvc", default=str(BENCH / ".venv-dvc" / "bin" / "dvc"), metavar="PATH",
-                        help="the dvc executable (default bench/.venv-dvc/bin/dvc)")
+    parser.add_argument(
+        "--json",
+        type=Path,
+        default=BENCH / "results.json",
+        metavar="PATH",
+        help="where to write every run as JSON (default bench/results.json)",
+    )
+    parser.add_argument(
+        "--write-results",
+        nargs="?",
+        type=Path,
+        const=BENCH / "RESULTS.md",
+        metavar="PATH",
+        help="also write a Markdown report (default bench/RESULTS.md)",
+    )
+    parser.add_argument(
+        "--dvc",
+        default=str(BENCH / ".venv-dvc" / "bin" / "dvc"),
+        metavar="PATH",
+        help="the dvc executable (default bench/.venv-dvc/bin/dvc)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the scratch folder under /tmp")
     return parser.parse_args(argv)
 
@@ -65,7 +85,7 @@ def make_tools(choice: str, dvc_exe: str) -> list[harness.Tool]:
     if choice in ("pipetool", "both"):
         tools.append(harness.pipetool_tool(find_pipetool()))
     if choice in ("dvc", "both"):
-        dvc_exe = os.path.abspath(dvc_exe)   # commands run in the scratch repos
+        dvc_exe = os.path.abspath(dvc_exe)  # commands run in the scratch repos
         if not os.access(dvc_exe, os.X_OK):
             sys.exit(f"error: no dvc at {dvc_exe}; `make bench-compare` installs it in bench/.venv-dvc")
         tools.append(harness.dvc_tool(dvc_exe))
@@ -74,7 +94,7 @@ def make_tools(choice: str, dvc_exe: str) -> list[harness.Tool]:
 
 def machine_info(tools: list[harness.Tool], argv: list[str]) -> dict:
     info = {
-        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "command": " ".join(["bench/run.py", *argv]),
         "cpu": _cpuinfo("model name") or platform.processor() or "unknown",
         "nproc": os.cpu_count(),
@@ -102,8 +122,10 @@ def finish_info(results: report.Results, seconds: float) -> None:
     if "pipetool" in meta:
         now = _source_digest()
         if f"source {now}" not in meta["pipetool"]:
-            results.note(f"pipetool's code changed during the run (now source {now}): "
-                         "rows measured earlier and later come from different code")
+            results.note(
+                f"pipetool's code changed during the run (now source {now}): "
+                "rows measured earlier and later come from different code"
+            )
 
 
 def _cpuinfo(key: str) -> str | None:
@@ -128,6 +150,7 @@ def _memory() -> str:
 
 def _pipetool_commit() -> str:
     """The checked-out commit of this repo (read-only git), and whether pipetool/ is modified."""
+
     def git(*args: str) -> str:
         done = subprocess.run(["git", *args], check=False, cwd=ROOT, capture_output=True, text=True)
         return done.stdout.strip() if done.returncode == 0 else ""

@@ -18,15 +18,14 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
 import harness
+import yaml
 from harness import BenchError, NotImplementedByTool, Timing, Tool, make_repo, measure
 from report import Results
 
-FAST_RUNS = 5       # read-only commands: status, no-op repro, metrics diff
-SLOW_RUNS = 3       # commands that redo work: first repros, cold status
-STARTUP_RUNS = 10   # sub-second commands whose spread is large
+FAST_RUNS = 5  # read-only commands: status, no-op repro, metrics diff
+SLOW_RUNS = 3  # commands that redo work: first repros, cold status
+STARTUP_RUNS = 10  # sub-second commands whose spread is large
 GB = 1e9
 MiB = 1024 * 1024
 
@@ -59,8 +58,9 @@ class Workload:
 
     def record(self, measurement: str, tool: Tool, timing: Timing) -> float:
         self.ctx.results.add(self.name, measurement, tool.name, timing.median, "s", timing.seconds)
-        self.ctx.log(f"{self.name} / {tool.name}: {measurement}: {timing.median:.3f} s "
-                     f"(median of {len(timing.seconds)})")
+        self.ctx.log(
+            f"{self.name} / {tool.name}: {measurement}: {timing.median:.3f} s (median of {len(timing.seconds)})"
+        )
         return timing.median
 
     def value(self, measurement: str, tool: Tool, value: float | str, unit: str) -> None:
@@ -79,8 +79,7 @@ class Workload:
     def check_ran(self, tool: Tool, what: str, timing: Timing, expected: int) -> None:
         counts = timing.stages_run()
         if any(count != expected for count in counts):
-            self.ctx.results.note(f"{self.name} / {tool.name}: {what} ran {counts} stages "
-                                  f"per run, expected {expected}")
+            self.ctx.results.note(f"{self.name} / {tool.name}: {what} ran {counts} stages per run, expected {expected}")
 
     def shell_baseline(self, label: str, commands: list[str], setup, runs: int) -> float:
         """Median seconds of the stages' commands run directly with sh, in fresh folders."""
@@ -98,8 +97,7 @@ class Workload:
         """Time `repro` on fresh repos (build() makes one); record time and overhead per stage."""
         runs = 1 if tool.slow or stages > 1000 else SLOW_RUNS
         repo = self.repo(tool, label)
-        timing = measure(tool.argv("repro"), repo, tool.environ(), runs,
-                         before=lambda _: build(repo))
+        timing = measure(tool.argv("repro"), repo, tool.environ(), runs, before=lambda _: build(repo))
         prefix = f"{label}: " if label else ""
         self.record(f"{prefix}first repro ({stages} stages)", tool, timing)
         self.check_ran(tool, f"{prefix}first repro", timing, stages)
@@ -133,8 +131,10 @@ class WideDag(Workload):
         return f"p.l{layer:02d}.s{index:02d}"
 
     def params(self, bump: int = 0) -> dict:
-        values = {f"l{layer:02d}": {f"s{index:02d}": layer * 100 + index for index in range(self.width)}
-                  for layer in range(self.layers)}
+        values = {
+            f"l{layer:02d}": {f"s{index:02d}": layer * 100 + index for index in range(self.width)}
+            for layer in range(self.layers)
+        }
         values[f"l{self.mid:02d}"]["s00"] += bump
         return {"p": values}
 
@@ -162,12 +162,14 @@ class WideDag(Workload):
 
     def shell_commands(self) -> list[str]:
         values = self.params()["p"]
-        return [self.stage(layer, index, str(values[f"l{layer:02d}"][f"s{index:02d}"]))["cmd"]
-                for layer in range(self.layers) for index in range(self.width)]
+        return [
+            self.stage(layer, index, str(values[f"l{layer:02d}"][f"s{index:02d}"]))["cmd"]
+            for layer in range(self.layers)
+            for index in range(self.width)
+        ]
 
     def build(self, tool: Tool, repo: Path) -> Path:
-        return make_repo(repo, tool, self.pipeline(), self.params(),
-                         populate=lambda root: (root / "out").mkdir())
+        return make_repo(repo, tool, self.pipeline(), self.params(), populate=lambda root: (root / "out").mkdir())
 
     def rerun_cone(self) -> list[tuple[int, int]]:
         """(layer, index) of the stages downstream of the changed param (itself included), layer
@@ -182,12 +184,15 @@ class WideDag(Workload):
     def rerun_commands(self, bump: int) -> list[str]:
         """The commands of the rerun cone with the bumped param, as sh runs them."""
         values = self.params(bump)["p"]
-        return [self.stage(layer, index, str(values[f"l{layer:02d}"][f"s{index:02d}"]))["cmd"]
-                for layer, index in self.rerun_cone()]
+        return [
+            self.stage(layer, index, str(values[f"l{layer:02d}"][f"s{index:02d}"]))["cmd"]
+            for layer, index in self.rerun_cone()
+        ]
 
     def prepare(self) -> None:
         self.shell_seconds = self.shell_baseline(
-            "first repro", self.shell_commands(), lambda folder: (folder / "out").mkdir(), SLOW_RUNS)
+            "first repro", self.shell_commands(), lambda folder: (folder / "out").mkdir(), SLOW_RUNS
+        )
 
     def run(self, tool: Tool) -> None:
         repo = self.first_repro(tool, functools.partial(self.build, tool), self.stages, self.shell_seconds)
@@ -223,10 +228,13 @@ class WideDag(Workload):
         counts = repro.stages_run()
         expected = len(self.rerun_cone())
         self.value(f"{label}: stages rerun (expected {expected})", tool, statistics.median(counts), "stages")
-        self.value(f"{label}: the same {expected} commands via sh, just before", tool,
-                   statistics.median(shell), "s")
-        self.value(f"{label}: repro minus its commands' time", tool,
-                   statistics.median(r - c for r, c in zip(repro.seconds, shell)), "s")
+        self.value(f"{label}: the same {expected} commands via sh, just before", tool, statistics.median(shell), "s")
+        self.value(
+            f"{label}: repro minus its commands' time",
+            tool,
+            statistics.median(r - c for r, c in zip(repro.seconds, shell, strict=False)),
+            "s",
+        )
 
 
 class ManyStages(Workload):
@@ -237,7 +245,7 @@ class ManyStages(Workload):
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
         self.sizes = [100, 200] if ctx.quick else [200, 500, 1000, 2000, 4000]
-        self.status_only = [] if ctx.quick else [10000]   # no shell baseline: too slow to be worth it
+        self.status_only = [] if ctx.quick else [10000]  # no shell baseline: too slow to be worth it
         self.dvc_sizes = [100] if ctx.quick else [200, 500]
         # DVC at sizes whose first repro would take it from ~20 min to hours: the copies are made
         # with sh and recorded, so its no-op status can be timed beside ours. At 2000 `dvc commit -f`
@@ -250,8 +258,7 @@ class ManyStages(Workload):
 
     @staticmethod
     def pipeline(count: int) -> dict:
-        body = {"cmd": "cp in/${item}.txt out/${item}.txt",
-                "deps": ["in/${item}.txt"], "outs": ["out/${item}.txt"]}
+        body = {"cmd": "cp in/${item}.txt out/${item}.txt", "deps": ["in/${item}.txt"], "outs": ["out/${item}.txt"]}
         return {"stages": {"copy": {"foreach": list(range(count)), "do": body}}}
 
     @staticmethod
@@ -269,7 +276,8 @@ class ManyStages(Workload):
             commands = [f"cp in/{i}.txt out/{i}.txt" for i in range(count)]
             runs = SLOW_RUNS if count <= 1000 else 1
             self.shell_seconds[count] = self.shell_baseline(
-                f"N={count}", commands, lambda folder, n=count: self.populate(folder, n), runs)
+                f"N={count}", commands, lambda folder, n=count: self.populate(folder, n), runs
+            )
 
     def run(self, tool: Tool) -> None:
         sizes = self.dvc_sizes if tool.name == "dvc" else self.sizes + self.status_only
@@ -293,7 +301,8 @@ class ManyStages(Workload):
                 f"takes DVC 0.2-0.6 s per stage); for N in {self.dvc_committed_sizes} the copies were "
                 f"made with sh and recorded with `dvc commit -f`, for N in {self.dvc_written_sizes} "
                 "dvc.lock, the cache objects and out/.gitignore were written as `dvc commit -f` writes "
-                "them; then its no-op status timed")
+                "them; then its no-op status timed"
+            )
 
     def recorded_dvc_repo(self, tool: Tool, count: int, commit: bool) -> Path:
         repo = self.build(tool, self.repo(tool, f"N={count}"), count)
@@ -303,8 +312,9 @@ class ManyStages(Workload):
             self.ctx.log(f"many_stages / dvc: dvc commit -f of {count} stages")
             harness.run_checked(tool.argv("commit", "-f", "-q"), repo, tool.environ())
             if (repo / "dvc.lock").read_text(encoding="utf-8") != dvc_lock_text(dvc_stages(repo, count)):
-                self.ctx.results.note(f"many_stages: the dvc.lock the bench writes differs from "
-                                      f"`dvc commit -f`'s at N={count}")
+                self.ctx.results.note(
+                    f"many_stages: the dvc.lock the bench writes differs from `dvc commit -f`'s at N={count}"
+                )
         else:
             self.ctx.log(f"many_stages / dvc: writing dvc.lock and the cache of {count} stages")
             write_dvc_records(repo, count)
@@ -319,8 +329,14 @@ def _md5_record(repo: Path, path: str) -> dict:
 
 def dvc_stages(repo: Path, count: int) -> dict:
     """dvc.lock's stages as DVC 3 records them for the many_stages pipeline once every copy is made."""
-    return {f"copy@{i}": {"cmd": f"cp in/{i}.txt out/{i}.txt", "deps": [_md5_record(repo, f"in/{i}.txt")],
-                          "outs": [_md5_record(repo, f"out/{i}.txt")]} for i in range(count)}
+    return {
+        f"copy@{i}": {
+            "cmd": f"cp in/{i}.txt out/{i}.txt",
+            "deps": [_md5_record(repo, f"in/{i}.txt")],
+            "outs": [_md5_record(repo, f"out/{i}.txt")],
+        }
+        for i in range(count)
+    }
 
 
 def dvc_lock_text(stages: dict) -> str:
@@ -366,7 +382,7 @@ class BigData(Workload):
                 handle.write(os.urandom(chunk))
         for index in range(self.small_files):
             (files / f"{index:05d}.bin").write_bytes(os.urandom(1024))
-        old = time.time() - 3600   # not "just written": hash caches may remember them at once
+        old = time.time() - 3600  # not "just written": hash caches may remember them at once
         for path in [self.source / "big.bin", *files.iterdir()]:
             os.utime(path, (old, old))
         self.machine_baselines()
@@ -386,8 +402,9 @@ class BigData(Workload):
             self.ctx.results.note("big_data: python xxhash is not installed: no raw xxh3 baseline")
             return
         raw = harness.measure_call(lambda: xxh3_file(big, xxhash.xxh3_128), SLOW_RUNS)
-        self.baseline("python xxhash xxh3-128 of big.bin, one thread", self.big_bytes / raw.median / GB,
-                      "GB/s", raw.seconds)
+        self.baseline(
+            "python xxhash xxh3-128 of big.bin, one thread", self.big_bytes / raw.median / GB, "GB/s", raw.seconds
+        )
 
     def build(self, tool: Tool, repo: Path) -> Path:
         def populate(root: Path) -> None:  # copies (old mtimes kept): no inode shared between tools
@@ -417,18 +434,24 @@ class BigData(Workload):
     def cold_status(self, tool: Tool, repo: Path, warm: float) -> None:
         def drop(_: int) -> None:
             if not tool.drop_hash_state(repo):
-                self.ctx.results.note(f"big_data / {tool.name}: no hash state found to delete: "
-                                      "'cold status' may be warm")
+                self.ctx.results.note(
+                    f"big_data / {tool.name}: no hash state found to delete: 'cold status' may be warm"
+                )
 
         cold = measure(tool.argv("status"), repo, tool.environ(), SLOW_RUNS, before=drop)
         self.record(f"cold status (state db removed: {self.label} hashed)", tool, cold)
         self.check_up_to_date(tool, "cold status", cold)
-        self.value("cold status: hashing speed, bytes / (cold - warm)", tool,
-                   speed(self.big_bytes + self.small_files * 1024, cold.median - warm), "GB/s")
+        self.value(
+            "cold status: hashing speed, bytes / (cold - warm)",
+            tool,
+            speed(self.big_bytes + self.small_files * 1024, cold.median - warm),
+            "GB/s",
+        )
         self.reported_speed(tool, repo, drop, "cold status: hashing speed the tool reports")
 
     def big_file_rehash(self, tool: Tool, repo: Path, warm: float) -> None:
         """Status with only big.bin's mtime changed: the extra time is hashing big.bin."""
+
         def touch(index: int) -> None:
             moment = time.time() - 100 - index
             os.utime(repo / "big.bin", (moment, moment))
@@ -436,8 +459,9 @@ class BigData(Workload):
         timing = measure(tool.argv("status"), repo, tool.environ(), SLOW_RUNS, before=touch)
         self.record("status after touching big.bin (it alone rehashed)", tool, timing)
         self.check_up_to_date(tool, "status after touch", timing)
-        self.value("big.bin hashing speed, bytes / (touched - warm)", tool,
-                   speed(self.big_bytes, timing.median - warm), "GB/s")
+        self.value(
+            "big.bin hashing speed, bytes / (touched - warm)", tool, speed(self.big_bytes, timing.median - warm), "GB/s"
+        )
         self.reported_speed(tool, repo, touch, "big.bin hashing speed the tool reports")
 
     def reported_speed(self, tool: Tool, repo: Path, before, label: str) -> None:
@@ -475,8 +499,7 @@ class BigCheckout(BigData):
     def run(self, tool: Tool) -> None:
         repo = self.repo(tool)
         env = tool.environ()
-        stage = {"cmd": f"cp {self.source}/big.bin big.out && cp -r {self.source}/files files.out",
-                 "outs": self.OUTS}
+        stage = {"cmd": f"cp {self.source}/big.bin big.out && cp -r {self.source}/files files.out", "outs": self.OUTS}
         make_repo(repo, tool, {"stages": {"copy": stage}})
         harness.run_checked(tool.argv("repro"), repo, env)
 
@@ -518,8 +541,7 @@ class MetricsHistory(Workload):
         return {"train": {"lr": round(commit / 1000, 6), "acc": round(0.5 + commit / 400, 6)}}
 
     def build_history(self, tool: Tool) -> Path:
-        stage = {"cmd": self.CMD, "params": ["train.lr", "train.acc"],
-                 "metrics": [{"metrics.json": {"cache": False}}]}
+        stage = {"cmd": self.CMD, "params": ["train.lr", "train.acc"], "metrics": [{"metrics.json": {"cache": False}}]}
         repo = make_repo(self.repo(tool), tool, {"stages": {"train": stage}}, self.params(0))
         env = tool.environ()
         self.ctx.log(f"metrics_history / {tool.name}: making {self.commits} commits")
@@ -532,8 +554,11 @@ class MetricsHistory(Workload):
     def run(self, tool: Tool) -> None:
         repo = self.build_history(tool)
         back = min(50, self.commits - 1)
-        for args in (["metrics", "diff", "HEAD~1"], ["metrics", "diff", f"HEAD~{back}", "HEAD"],
-                     ["metrics", "history"]):
+        for args in (
+            ["metrics", "diff", "HEAD~1"],
+            ["metrics", "diff", f"HEAD~{back}", "HEAD"],
+            ["metrics", "history"],
+        ):
             self.optional_command(tool, repo, args)
         harness.remove_repo(repo)
 
@@ -558,8 +583,7 @@ class Startup(Workload):
     name = "startup"
 
     def prepare(self) -> None:
-        timing = measure([sys.executable, "-c", "pass"], self.ctx.scratch, dict(os.environ),
-                         STARTUP_RUNS, warmup=True)
+        timing = measure([sys.executable, "-c", "pass"], self.ctx.scratch, dict(os.environ), STARTUP_RUNS, warmup=True)
         self.baseline("python -c pass (interpreter start)", timing.median, "s", timing.seconds)
 
     def run(self, tool: Tool) -> None:
@@ -590,8 +614,8 @@ class Monorepo(Workload):
     name = "monorepo"
     CMD = "cp in.txt out.txt"
     # The issue's targets for pipetool; a miss goes to Notes.
-    STATUS_TARGET = 0.3    # s, no-op status of everything
-    REPRO_TARGET = 0.15    # s, repro of one folder's stage, beyond its command's own time
+    STATUS_TARGET = 0.3  # s, no-op status of everything
+    REPRO_TARGET = 0.15  # s, repro of one folder's stage, beyond its command's own time
     # The ordinary files of each small project, beside in.txt and its pipeline file.
     FILES = {
         "README.md": "# Project {index}\n\nCopies in.txt to out.txt.\n",
@@ -613,9 +637,15 @@ class Monorepo(Workload):
         self.by_file_label = f"{size}: repro {self.target}/<pipeline file>, its dep changed"
         self.inside_label = f"{size}: repro with no target inside {self.target}, its dep changed"
         self.shell_label = f"{size}: its command via sh, just before each repro"
-        self.labels = [self.first_label, self.status_label, self.by_file_label,
-                       self.minus(self.by_file_label), self.inside_label,
-                       self.minus(self.inside_label), self.shell_label]
+        self.labels = [
+            self.first_label,
+            self.status_label,
+            self.by_file_label,
+            self.minus(self.by_file_label),
+            self.inside_label,
+            self.minus(self.inside_label),
+            self.shell_label,
+        ]
 
     @staticmethod
     def folder(index: int) -> str:
@@ -666,13 +696,18 @@ class Monorepo(Workload):
         self.attempt(tool, [self.status_label], "no-op status", lambda: self.noop_status(tool, repo))
         shell: list[float] = []
         target_file = f"{self.target}/{tool.pipeline_file}"
-        self.attempt(tool, [self.by_file_label, self.minus(self.by_file_label)], f"repro {target_file}",
-                     lambda: self.dep_change(tool, repo, self.by_file_label, tool.argv("repro", target_file),
-                                             repo, shell))
-        self.attempt(tool, [self.inside_label, self.minus(self.inside_label)],
-                     f"repro inside {self.target}",
-                     lambda: self.dep_change(tool, repo, self.inside_label, tool.argv("repro"),
-                                             repo / self.target, shell))
+        self.attempt(
+            tool,
+            [self.by_file_label, self.minus(self.by_file_label)],
+            f"repro {target_file}",
+            lambda: self.dep_change(tool, repo, self.by_file_label, tool.argv("repro", target_file), repo, shell),
+        )
+        self.attempt(
+            tool,
+            [self.inside_label, self.minus(self.inside_label)],
+            f"repro inside {self.target}",
+            lambda: self.dep_change(tool, repo, self.inside_label, tool.argv("repro"), repo / self.target, shell),
+        )
         if shell:
             self.value(self.shell_label, tool, statistics.median(shell), "s")
         else:
@@ -708,11 +743,11 @@ class Monorepo(Workload):
         seen = harness.run_checked(tool.argv("status"), repo, env)
         dep.write_bytes(original)
         if "pipelines are up to date" in (seen.stdout + seen.stderr).lower():  # both tools' words
-            self.ctx.results.note(f"{self.name} / {tool.name}: status from the root said 'up to date' "
-                                  f"with {self.last}/in.txt changed")
+            self.ctx.results.note(
+                f"{self.name} / {tool.name}: status from the root said 'up to date' with {self.last}/in.txt changed"
+            )
 
-    def dep_change(self, tool: Tool, repo: Path, label: str, argv: list[str], cwd: Path,
-                   shell: list[float]) -> None:
+    def dep_change(self, tool: Tool, repo: Path, label: str, argv: list[str], cwd: Path, shell: list[float]) -> None:
         """Each run writes new bytes into the target folder's in.txt, then times the stage's command
         with sh in a folder of its own, right before the repro: the repro's overhead is the median
         of the paired differences."""
@@ -733,24 +768,31 @@ class Monorepo(Workload):
         self.record(label, tool, repro)
         self.check_ran(tool, label, repro, 1)
         if (project / "out.txt").read_bytes() != (project / "in.txt").read_bytes():
-            self.ctx.results.note(f"{self.name} / {tool.name}: after `{' '.join(argv[1:])}`, "
-                                  f"{self.target}/out.txt is not a copy of in.txt")
-        overhead = statistics.median(r - c for r, c in zip(repro.seconds, paired))
+            self.ctx.results.note(
+                f"{self.name} / {tool.name}: after `{' '.join(argv[1:])}`, "
+                f"{self.target}/out.txt is not a copy of in.txt"
+            )
+        overhead = statistics.median(r - c for r, c in zip(repro.seconds, paired, strict=False))
         self.value(self.minus(label), tool, overhead, "s")
         self.check_target(tool, self.minus(label), overhead, self.REPRO_TARGET)
 
     def check_target(self, tool: Tool, label: str, seconds: float, target: float) -> None:
         if tool.name == "pipetool" and seconds > target:
-            self.ctx.results.note(f"{self.name} / pipetool: {label}: {seconds:.3f} s, above the "
-                                  f"issue's target of {target} s")
+            self.ctx.results.note(
+                f"{self.name} / pipetool: {label}: {seconds:.3f} s, above the issue's target of {target} s"
+            )
 
     def check_one_project(self, tool: Tool, repo: Path) -> None:
         """The repo is one project: a repro inside a folder must not make the folder its own."""
         state = self.STATE_DIRS.get(tool.name)
         if state and (repo / self.target / state).exists():
-            self.ctx.results.note(f"{self.name} / {tool.name}: repro inside {self.target} made it a "
-                                  f"project of its own ({self.target}/{state}/ was created)")
+            self.ctx.results.note(
+                f"{self.name} / {tool.name}: repro inside {self.target} made it a "
+                f"project of its own ({self.target}/{state}/ was created)"
+            )
 
 
-WORKLOADS = {workload.name: workload
-             for workload in (WideDag, ManyStages, BigData, BigCheckout, MetricsHistory, Startup, Monorepo)}
+WORKLOADS = {
+    workload.name: workload
+    for workload in (WideDag, ManyStages, BigData, BigCheckout, MetricsHistory, Startup, Monorepo)
+}

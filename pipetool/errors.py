@@ -42,7 +42,7 @@ class PipetoolError(Exception):
             where += ": "
         name = self.stage
         if name and self.file and name.startswith(f"{self.file}:"):
-            name = name[len(self.file) + 1:]  # the file is named already: the stage as written there
+            name = name[len(self.file) + 1 :]  # the file is named already: the stage as written there
         stage = f"stage '{name}': " if name else ""
         hint = f" ({self.hint})" if self.hint else ""
         return " ".join(f"{where}{stage}{self.message}{hint}".split("\n"))

@@ -44,8 +44,9 @@ def copy_project(source: Path, dest: Path, names: list[str] | None = None) -> Pr
     return Project(dest)
 
 
-def first_repro(source: Path, dest: Path, names: list[str] | None = None,
-                remove: tuple[str, ...] = ()) -> tuple[Project, subprocess.CompletedProcess]:
+def first_repro(
+    source: Path, dest: Path, names: list[str] | None = None, remove: tuple[str, ...] = ()
+) -> tuple[Project, subprocess.CompletedProcess]:
     """A copied project (without the files in remove) after its first `pipetool repro`."""
     project = copy_project(source, dest, names)
     for relpath in remove:
@@ -68,8 +69,7 @@ def set_param(project: Project, old: str, new: str) -> None:
     (project.path / "params.yaml").write_text(text.replace(old, new))
 
 
-def run_pipetool(cwd: Path, *args: str, env: dict | None = None,
-                 timeout: float = 120) -> subprocess.CompletedProcess:
+def run_pipetool(cwd: Path, *args: str, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
     """Run `pipetool ARGS` in cwd as a user would; returns the finished process (text output)."""
     return subprocess.run(
         [sys.executable, "-m", "pipetool", *args],
@@ -122,8 +122,12 @@ def run_in_process(cwd: Path, *args: str, env: dict | None = None) -> subprocess
         gc.set_threshold(*old_gc)
     out.flush()
     err.flush()
-    return subprocess.CompletedProcess(["pipetool", *args], code, out.buffer.getvalue().decode(encoding),
-                                       err.buffer.getvalue().decode(encoding, "backslashreplace"))
+    return subprocess.CompletedProcess(
+        ["pipetool", *args],
+        code,
+        out.buffer.getvalue().decode(encoding),
+        err.buffer.getvalue().decode(encoding, "backslashreplace"),
+    )
 
 
 def _succeeded(result: subprocess.CompletedProcess, args: tuple) -> subprocess.CompletedProcess:
@@ -132,8 +136,9 @@ def _succeeded(result: subprocess.CompletedProcess, args: tuple) -> subprocess.C
 
 
 def _failed(result: subprocess.CompletedProcess, code: int) -> subprocess.CompletedProcess:
-    assert result.returncode == code, (f"expected exit {code}, got {result.returncode}:\n"
-                                       f"{result.stdout}\n{result.stderr}")
+    assert result.returncode == code, (
+        f"expected exit {code}, got {result.returncode}:\n{result.stdout}\n{result.stderr}"
+    )
     assert "Traceback" not in result.stderr + result.stdout, result.stderr
     return result
 
@@ -156,8 +161,9 @@ class Project:
     def exists(self, relpath: str) -> bool:
         return (self.path / relpath).exists()
 
-    def run(self, *args: str, cwd: Path | None = None, env: dict | None = None,
-            timeout: float = 120) -> subprocess.CompletedProcess:
+    def run(
+        self, *args: str, cwd: Path | None = None, env: dict | None = None, timeout: float = 120
+    ) -> subprocess.CompletedProcess:
         """Run `pipetool ARGS` in the project (or cwd)."""
         return run_pipetool(cwd or self.path, *args, env=env, timeout=timeout)
 
@@ -182,10 +188,8 @@ class Project:
         """Run pipetool and insist it failed cleanly: the exit code, and no traceback."""
         return _failed(self.run(*args, **kwargs), code)
 
-
     def git(self, *args: str) -> str:
-        return subprocess.run(["git", *args], cwd=self.path, check=True, capture_output=True,
-                              text=True).stdout
+        return subprocess.run(["git", *args], cwd=self.path, check=True, capture_output=True, text=True).stdout
 
     def lock(self) -> dict:
         import yaml

@@ -41,12 +41,21 @@ EXAMPLES: dict[str, tuple[Path, list[str] | None, tuple[str, ...]]] = {
     "test_example": (REPO_ROOT, ["pipeline.yaml", "params.yaml", "pipeline.lock", "stages"], ()),
     "test_example_azureml_taxi": (REPO_ROOT / "examples" / "azureml-taxi", None, ("metrics.json",)),
     "test_example_bentoml_package": (REPO_ROOT / "examples" / "bentoml-package", None, ("metrics.json",)),
-    "test_example_metaflow_branch": (REPO_ROOT / "examples" / "metaflow-branch",
-                                     ["pipeline.yaml", "params.yaml", "pipeline.lock", "steps"], ()),
-    "test_example_mlflow_multistep": (REPO_ROOT / "examples" / "mlflow-multistep",
-                                      ["pipeline.yaml", "params.yaml", "pipeline.lock", "steps"], ()),
-    "test_example_orquestra_ml": (REPO_ROOT / "examples" / "orquestra-ml",
-                                  ["pipeline.yaml", "params.yaml", "pipeline.lock", "steps", "components"], ()),
+    "test_example_metaflow_branch": (
+        REPO_ROOT / "examples" / "metaflow-branch",
+        ["pipeline.yaml", "params.yaml", "pipeline.lock", "steps"],
+        (),
+    ),
+    "test_example_mlflow_multistep": (
+        REPO_ROOT / "examples" / "mlflow-multistep",
+        ["pipeline.yaml", "params.yaml", "pipeline.lock", "steps"],
+        (),
+    ),
+    "test_example_orquestra_ml": (
+        REPO_ROOT / "examples" / "orquestra-ml",
+        ["pipeline.yaml", "params.yaml", "pipeline.lock", "steps", "components"],
+        (),
+    ),
     "test_example_zenml_quickstart": (REPO_ROOT / "examples" / "zenml-quickstart", None, ("metrics.json",)),
 }
 
@@ -92,13 +101,22 @@ def _make(shared: Path, name: str, wait: bool) -> bool:
             for relpath in remove:
                 (project.path / relpath).unlink()
             result = project.cli_ok("repro", env=ENV)
-            record.write_text(json.dumps({"args": result.args, "returncode": result.returncode,
-                                          "stdout": result.stdout, "stderr": result.stderr}))
+            record.write_text(
+                json.dumps(
+                    {
+                        "args": result.args,
+                        "returncode": result.returncode,
+                        "stdout": result.stdout,
+                        "stderr": result.stderr,
+                    }
+                )
+            )
         return True
 
 
-def assert_reproduces_committed_lock(project: Project, example: Path,
-                                     kernel_dependent: Mapping[str, float | None] | None = None) -> None:
+def assert_reproduces_committed_lock(
+    project: Project, example: Path, kernel_dependent: Mapping[str, float | None] | None = None
+) -> None:
     """The project's pipeline.lock (after a fresh repro) against the one committed in example.
 
     kernel_dependent names the outs whose bytes depend on the processor's BLAS kernel, each with
@@ -119,8 +137,9 @@ def assert_reproduces_committed_lock(project: Project, example: Path,
         if not touched:
             assert fresh[name] == entry, f"stage {name!r} does not reproduce its committed lock entry"
         else:
-            assert _masked(fresh[name], touched) == _masked(entry, touched), \
+            assert _masked(fresh[name], touched) == _masked(entry, touched), (
                 f"stage {name!r} differs from its committed lock entry beyond {sorted(touched)}"
+            )
     for path, tolerance in kernel_dependent.items():
         if tolerance is not None:
             assert_close(json.loads(project.read(path)), json.loads((example / path).read_text()), tolerance, path)
@@ -142,8 +161,9 @@ def assert_close(produced: Any, committed: Any, tolerance: float, where: str) ->
         for key in committed:
             assert_close(produced[key], committed[key], tolerance, f"{where}: {key}")
     elif _number(committed) and _number(produced):
-        assert math.isclose(produced, committed, rel_tol=0.0, abs_tol=tolerance), \
+        assert math.isclose(produced, committed, rel_tol=0.0, abs_tol=tolerance), (
             f"{where}: {produced} is not {committed} within {tolerance:g}"
+        )
     else:
         assert produced == committed, where
 

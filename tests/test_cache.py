@@ -45,6 +45,7 @@ PIPELINE = f"""
 
 # --- helpers -----------------------------------------------------------------------------------
 
+
 def runs(project) -> int:
     """How many times a cmd ran (lines of ../runs.log)."""
     log = project.path.parent / "runs.log"
@@ -89,7 +90,7 @@ def run_entries(project) -> list[str]:
     if not path.exists():
         return []
     with closing(sqlite3.connect(path)) as db:
-        return [key for key, in db.execute("SELECT key FROM runs")]
+        return [key for (key,) in db.execute("SELECT key FROM runs")]
 
 
 def read_bytes(project, relpath: str) -> bytes:
@@ -133,6 +134,7 @@ def two_commits(project):
 
 # --- checkout across git commits ------------------------------------------------------------------
 
+
 def test_checkout_after_git_checkout_restores_older_commits_exact_bytes(two_commits):
     project, a, _ = two_commits
     project.git("checkout", "-q", a["rev"])
@@ -140,7 +142,8 @@ def test_checkout_after_git_checkout_restores_older_commits_exact_bytes(two_comm
     assert read_bytes(project, "model.bin") == a["model"]
     assert xxhash.xxh3_128_hexdigest(read_bytes(project, "model.bin")) == out_hash(project, "train", "model.bin")
     assert out_hash(project, "train", "model.bin") == next(
-        o["xxh3"] for o in a["lock"]["stages"]["train"]["outs"] if o["path"] == "model.bin")
+        o["xxh3"] for o in a["lock"]["stages"]["train"]["outs"] if o["path"] == "model.bin"
+    )
 
 
 def test_checkout_after_git_checkout_runs_no_cmd(two_commits):
@@ -199,12 +202,15 @@ def test_out_the_cache_cannot_take_fails_its_stage_and_is_not_recorded(project):
     reported failed, the lock does not name its result, no half-written object is left, and once
     the cache is repaired a repro runs it again."""
     digest = xxhash.xxh3_128_hexdigest(b"one\n")
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         stages:
           first:
             cmd: echo one > one.txt
             outs: [one.txt]
-    """)
+    """,
+    )
     blocker = project.path / ".pipetool" / "cache" / digest[:2]
     blocker.parent.mkdir(parents=True)
     blocker.write_text("in the way\n")
@@ -230,6 +236,7 @@ def test_checkout_with_everything_in_place_says_so_and_changes_nothing(project):
 
 
 # --- the run-cache ---------------------------------------------------------------------------------
+
 
 def test_reverted_param_restores_outs_from_run_cache_without_running(project):
     train_project(project, 1)
@@ -389,14 +396,17 @@ def test_force_runs_the_cmd_even_with_a_run_cache_entry(project):
 
 def test_stage_with_persist_out_never_uses_run_cache(project):
     project.write("params.yaml", "n: 1\n")
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         stages:
           log:
             cmd: echo run >> ../runs.log && echo ${n} >> history.txt
             params: [n]
             outs:
               - history.txt: {persist: true}
-    """)
+    """,
+    )
     project.cli_ok("repro")
     set_n(project, 2)
     project.cli_ok("repro")
@@ -410,13 +420,16 @@ def test_stage_with_persist_out_never_uses_run_cache(project):
 
 
 def test_always_changed_stage_never_uses_run_cache(project):
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         stages:
           clock:
             cmd: echo run >> ../runs.log && echo same > stamp.txt
             always_changed: true
             outs: [stamp.txt]
-    """)
+    """,
+    )
     project.cli_ok("repro")
     before = runs(project)
     result = project.cli_ok("repro")
@@ -439,6 +452,7 @@ def test_run_cache_is_not_used_when_the_cmd_changed(project):
 
 
 # --- link types ------------------------------------------------------------------------------------
+
 
 def test_hardlink_out_shares_inode_with_its_cache_object(project):
     train_project(project)
@@ -504,12 +518,15 @@ def disk_usage(folder) -> int:
 
 def test_big_hardlinked_out_is_not_stored_twice(project):
     size = 20 * 1024 * 1024
-    project.write("pipeline.yaml", f"""
+    project.write(
+        "pipeline.yaml",
+        f"""
         stages:
           big:
             cmd: {PY} -c "import os; open('big.bin', 'wb').write(os.urandom({size}))"
             outs: [big.bin]
-    """)
+    """,
+    )
     project.cli_ok("config", "cache.type", "hardlink")
     project.cli_ok("repro")
     workspace = os.stat(project.path / "big.bin")
@@ -523,24 +540,30 @@ def test_big_hardlinked_out_is_not_stored_twice(project):
 def test_big_copied_out_is_stored_twice(project):
     """The control for the test above: the usage measure does see a second copy."""
     size = 20 * 1024 * 1024
-    project.write("pipeline.yaml", f"""
+    project.write(
+        "pipeline.yaml",
+        f"""
         stages:
           big:
             cmd: {PY} -c "import os; open('big.bin', 'wb').write(os.urandom({size}))"
             outs: [big.bin]
-    """)
+    """,
+    )
     project.cli_ok("repro")
     assert disk_usage(project.path) >= 2 * size
 
 
 def test_hardlink_persist_out_appended_by_next_run_leaves_cache_object_intact(project):
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         stages:
           log:
             cmd: echo line >> log.txt
             outs:
               - log.txt: {persist: true}
-    """)
+    """,
+    )
     project.cli_ok("config", "cache.type", "hardlink")
     project.cli_ok("repro")
     first = out_hash(project, "log", "log.txt")
@@ -550,13 +573,16 @@ def test_hardlink_persist_out_appended_by_next_run_leaves_cache_object_intact(pr
 
 
 def test_symlink_cache_type_leaves_uncached_metric_a_regular_file(project):
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         stages:
           score:
             cmd: echo '{"acc":1}' > metrics.json && echo data > data.txt
             outs: [data.txt]
             metrics: [metrics.json: {cache: false}]
-    """)
+    """,
+    )
     project.cli_ok("config", "cache.type", "symlink")
     project.cli_ok("repro")
     metric = project.path / "metrics.json"
@@ -565,12 +591,15 @@ def test_symlink_cache_type_leaves_uncached_metric_a_regular_file(project):
 
 
 def test_hardlink_cache_type_leaves_uncached_metric_writable_and_unlinked(project):
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         stages:
           score:
             cmd: echo '{"acc":1}' > metrics.json
             metrics: [metrics.json: {cache: false}]
-    """)
+    """,
+    )
     project.cli_ok("config", "cache.type", "hardlink")
     project.cli_ok("repro")
     st = os.stat(project.path / "metrics.json")
@@ -589,6 +618,7 @@ def test_checkout_with_hardlink_links_the_restored_out(project):
 
 
 # --- checkout: what it restores and what it refuses ---------------------------------------------------
+
 
 def test_checkout_restores_a_deleted_out(project):
     train_project(project)
@@ -673,7 +703,9 @@ def test_checkout_force_overwrites_a_modified_out(project):
 
 
 def test_checkout_target_restores_only_that_stages_outs(project):
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         stages:
           first:
             cmd: echo one > one.txt
@@ -681,7 +713,8 @@ def test_checkout_target_restores_only_that_stages_outs(project):
           second:
             cmd: echo two > two.txt
             outs: [two.txt]
-    """)
+    """,
+    )
     project.cli_ok("repro")
     os.remove(project.path / "one.txt")
     os.remove(project.path / "two.txt")
@@ -692,13 +725,16 @@ def test_checkout_target_restores_only_that_stages_outs(project):
 
 
 def test_checkout_does_not_touch_an_uncached_metric(project):
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         stages:
           score:
             cmd: echo '{"acc":1}' > metrics.json && echo data > data.txt
             outs: [data.txt]
             metrics: [metrics.json: {cache: false}]
-    """)
+    """,
+    )
     project.cli_ok("repro")
     project.write("metrics.json", '{"acc":2}\n')
     result = project.cli_ok("checkout")
@@ -708,26 +744,33 @@ def test_checkout_does_not_touch_an_uncached_metric(project):
 
 # --- .gitignore of cached outs ---------------------------------------------------------------------
 
+
 def test_repro_lists_cached_out_in_gitignore_beside_it(project):
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         stages:
           make:
             cmd: echo data > data/model.bin
             outs: [data/model.bin]
-    """)
+    """,
+    )
     project.cli_ok("repro")
     assert "/model.bin" in project.read("data/.gitignore").splitlines()
     assert not project.exists(".gitignore")
 
 
 def test_uncached_metric_is_not_gitignored(project):
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         stages:
           score:
             cmd: echo '{"acc":1}' > metrics.json && echo data > data.txt
             outs: [data.txt]
             metrics: [metrics.json: {cache: false}]
-    """)
+    """,
+    )
     project.cli_ok("repro")
     lines = project.read(".gitignore").splitlines()
     assert "/data.txt" in lines
@@ -735,7 +778,9 @@ def test_uncached_metric_is_not_gitignored(project):
 
 
 def test_removing_a_stage_removes_its_gitignore_entry(project):
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         stages:
           keep:
             cmd: echo keep > keep.txt
@@ -743,15 +788,19 @@ def test_removing_a_stage_removes_its_gitignore_entry(project):
           drop:
             cmd: echo drop > drop.txt
             outs: [drop.txt]
-    """)
+    """,
+    )
     project.cli_ok("repro")
     assert "/drop.txt" in project.read(".gitignore").splitlines()
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         stages:
           keep:
             cmd: echo keep > keep.txt
             outs: [keep.txt]
-    """)
+    """,
+    )
     project.cli_ok("repro")
     lines = project.read(".gitignore").splitlines()
     assert "/drop.txt" not in lines
@@ -759,7 +808,9 @@ def test_removing_a_stage_removes_its_gitignore_entry(project):
 
 
 def test_removing_the_only_stage_of_a_folder_deletes_its_emptied_gitignore(project):
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         stages:
           keep:
             cmd: echo keep > keep.txt
@@ -767,22 +818,28 @@ def test_removing_the_only_stage_of_a_folder_deletes_its_emptied_gitignore(proje
           deep:
             cmd: echo deep > sub/deep.txt
             outs: [sub/deep.txt]
-    """)
+    """,
+    )
     project.cli_ok("repro")
     assert project.exists("sub/.gitignore")
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         stages:
           keep:
             cmd: echo keep > keep.txt
             outs: [keep.txt]
-    """)
+    """,
+    )
     project.cli_ok("repro")
     assert not project.exists("sub/.gitignore")
 
 
 def test_gitignore_keeps_the_users_own_lines(project):
     project.write(".gitignore", "*.tmp\n")
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         stages:
           make:
             cmd: echo data > data.txt
@@ -790,36 +847,46 @@ def test_gitignore_keeps_the_users_own_lines(project):
           other:
             cmd: echo o > other.txt
             outs: [other.txt]
-    """)
+    """,
+    )
     project.cli_ok("repro")
     assert project.read(".gitignore").splitlines() == ["*.tmp", "/data.txt", "/other.txt"]
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         stages:
           other:
             cmd: echo o > other.txt
             outs: [other.txt]
-    """)
+    """,
+    )
     project.cli_ok("repro")
     assert project.read(".gitignore").splitlines() == ["*.tmp", "/other.txt"]
 
 
 def test_out_switched_to_cache_false_leaves_gitignore(project):
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         stages:
           make:
             cmd: echo data > data.txt && echo other > other.txt
             outs: [data.txt, other.txt]
-    """)
+    """,
+    )
     project.cli_ok("repro")
     assert "/data.txt" in project.read(".gitignore").splitlines()
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         stages:
           make:
             cmd: echo data > data.txt && echo other > other.txt
             outs:
               - data.txt: {cache: false}
               - other.txt
-    """)
+    """,
+    )
     project.cli_ok("repro")
     assert project.read(".gitignore").splitlines() == ["/other.txt"]
 
@@ -835,12 +902,15 @@ def test_git_status_does_not_list_cached_outs(project):
 
 
 def test_git_status_does_not_list_cached_out_with_glob_characters_in_its_name(project):
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         stages:
           make:
             cmd: echo data > 'model[1].bin'
             outs: ['model[1].bin']
-    """)
+    """,
+    )
     project.cli_ok("repro")
     assert project.exists("model[1].bin")
     status = project.git("status", "--porcelain", "--untracked-files=all")
@@ -848,17 +918,21 @@ def test_git_status_does_not_list_cached_out_with_glob_characters_in_its_name(pr
 
 
 def test_git_status_lists_uncached_metric(project):
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         stages:
           score:
             cmd: echo '{"acc":1}' > metrics.json
             metrics: [metrics.json: {cache: false}]
-    """)
+    """,
+    )
     project.cli_ok("repro")
     assert "metrics.json" in project.git("status", "--porcelain", "--untracked-files=all")
 
 
 # --- gc --------------------------------------------------------------------------------------------
+
 
 def two_params(project):
     """n=1 then n=2 made; the lock names n=2's outs. Returns n=1's model hash and n=2's."""
@@ -971,6 +1045,7 @@ def test_reverted_param_runs_again_after_gc_removed_its_outs(project):
 
 # --- cache status ---------------------------------------------------------------------------------
 
+
 def cache_status_numbers(project) -> dict:
     import re
 
@@ -978,7 +1053,7 @@ def cache_status_numbers(project) -> dict:
     objects = re.search(r"(\d+) object\(s\), ([\d.]+) (B|KB|MB|GB); link type (\w+)", text)
     free = re.search(r"would free ([\d.]+) (B|KB|MB|GB) in (\d+) object\(s\)", text)
     assert objects and free, text
-    scale = {"B": 1, "KB": 1000, "MB": 1000 ** 2, "GB": 1000 ** 3}
+    scale = {"B": 1, "KB": 1000, "MB": 1000**2, "GB": 1000**3}
     return {
         "objects": int(objects.group(1)),
         "bytes": float(objects.group(2)) * scale[objects.group(3)],
@@ -1021,6 +1096,7 @@ def test_cache_status_of_empty_cache(project):
 
 
 # --- config ----------------------------------------------------------------------------------------
+
 
 def test_config_sets_and_prints_cache_type(project):
     train_project(project)
@@ -1074,6 +1150,7 @@ def test_config_file_is_not_gitignored(project):
 
 # --- install: the post-checkout hook --------------------------------------------------------------
 
+
 def test_install_writes_an_executable_post_checkout_hook(project):
     train_project(project)
     project.cli_ok("install")
@@ -1116,8 +1193,7 @@ def test_git_checkout_after_install_restores_outs_of_a_project_in_a_subfolder(tm
 
     repo = tmp_path / "repo"
     repo.mkdir()
-    for args in (["init", "-q", "-b", "main"], ["config", "user.email", "t@example.com"],
-                 ["config", "user.name", "T"]):
+    for args in (["init", "-q", "-b", "main"], ["config", "user.email", "t@example.com"], ["config", "user.name", "T"]):
         subprocess.run(["git", *args], cwd=repo, check=True)
     project = Project(repo / "proj")
     train_project(project, 1)

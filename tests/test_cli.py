@@ -74,6 +74,7 @@ def test_mistyped_stage_names_get_a_suggestion(project):
 
 # --- completion ------------------------------------------------------------------------------
 
+
 def test_completion_scripts_are_valid_shell(tmp_path):
     bash = run_in_process(tmp_path, "completion", "bash")
     assert bash.returncode == 0 and "_pipetool_stages" in bash.stdout
@@ -111,8 +112,10 @@ def test_hidden_complete_command_is_silent_outside_a_project(tmp_path):
 def complete_in_bash(project, script, words: list[str]) -> list[str]:
     """What bash offers for the last word, using the generated script as an interactive shell would."""
     line = " ".join(f"'{w}'" for w in words)
-    program = (f"source {script}; COMP_WORDS=({line}); COMP_CWORD={len(words) - 1}; _shtab_pipetool; "
-               'printf "%s\\n" "${COMPREPLY[@]}"')
+    program = (
+        f"source {script}; COMP_WORDS=({line}); COMP_CWORD={len(words) - 1}; _shtab_pipetool; "
+        'printf "%s\\n" "${COMPREPLY[@]}"'
+    )
     env = {**os.environ, **PYTHON_ENV}
     result = subprocess.run(["bash", "-c", program], cwd=project.path, capture_output=True, text=True, env=env)
     return result.stdout.split()
@@ -125,11 +128,14 @@ def test_bash_completes_commands_stage_names_and_targets(project, tmp_path):
     assert complete_in_bash(project, script, ["pipetool", "rep"]) == ["repro"]
     assert complete_in_bash(project, script, ["pipetool", "logs", "train@"]) == ["train@small", "train@big"]
     assert complete_in_bash(project, script, ["pipetool", "repro", "-f", "models/"]) == [
-        "models/small.txt", "models/big.txt"]
+        "models/small.txt",
+        "models/big.txt",
+    ]
     assert "--timings" in complete_in_bash(project, script, ["pipetool", "status", "--t"])
 
 
 # --- doctor ----------------------------------------------------------------------------------
+
 
 def test_doctor_reports_versions_platform_git_cache_and_extras(project):
     project.write("pipeline.yaml", PIPELINE)

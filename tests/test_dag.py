@@ -28,13 +28,7 @@ def diamond(project):
 
 def test_dag_ascii_diamond(project):
     diamond(project)
-    assert project.cli_ok("dag").stdout == (
-        "a\n"
-        "├── b\n"
-        "│   └── d\n"
-        "└── c\n"
-        "    └── d (see above)\n"
-    )
+    assert project.cli_ok("dag").stdout == ("a\n├── b\n│   └── d\n└── c\n    └── d (see above)\n")
 
 
 def test_dag_dot_diamond(project):
@@ -57,15 +51,7 @@ def test_dag_dot_diamond(project):
 def test_dag_mermaid_diamond(project):
     diamond(project)
     assert project.cli_ok("dag", "--mermaid").stdout == (
-        "flowchart TD\n"
-        '  n0["a"]\n'
-        '  n1["b"]\n'
-        '  n2["c"]\n'
-        '  n3["d"]\n'
-        "  n0 --> n1\n"
-        "  n0 --> n2\n"
-        "  n1 --> n3\n"
-        "  n2 --> n3\n"
+        'flowchart TD\n  n0["a"]\n  n1["b"]\n  n2["c"]\n  n3["d"]\n  n0 --> n1\n  n0 --> n2\n  n1 --> n3\n  n2 --> n3\n'
     )
 
 
@@ -79,7 +65,9 @@ def test_dag_target_shows_only_it_and_its_upstream(project):
 
 
 def test_dag_is_the_same_whatever_the_definition_order_of_independent_roots(project):
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         stages:
           use:
             cmd: cat x.txt y.txt > use.txt
@@ -91,12 +79,12 @@ def test_dag_is_the_same_whatever_the_definition_order_of_independent_roots(proj
           x:
             cmd: echo x > x.txt
             outs: [x.txt]
-    """)
+    """,
+    )
     # roots in definition order (y before x); the shared child drawn once, then referenced
     assert project.cli_ok("dag").stdout == "y\n└── use\nx\n└── use (see above)\n"
     assert project.cli_ok("dag", "--dot").stdout == (
-        'digraph pipeline {\n  rankdir=TB;\n  "y";\n  "x";\n  "use";\n'
-        '  "y" -> "use";\n  "x" -> "use";\n}\n'
+        'digraph pipeline {\n  rankdir=TB;\n  "y";\n  "x";\n  "use";\n  "y" -> "use";\n  "x" -> "use";\n}\n'
     )
 
 

@@ -46,8 +46,15 @@ class Cluster:
 @pytest.fixture(scope="module")
 def cluster():
     """Two single-threaded worker processes on 127.0.0.1, shared by the module's tests."""
-    local = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                     dashboard_address=None, env=WORKER_ENV, silence_logs=logging.CRITICAL)
+    local = distributed.LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address=None,
+        env=WORKER_ENV,
+        silence_logs=logging.CRITICAL,
+    )
     client = distributed.Client(local, set_as_default=False)
     try:
         yield Cluster(local.scheduler_address, client)
@@ -93,8 +100,9 @@ class Background:
 
     @classmethod
     def pipetool(cls, project: Project, *args: str, folder: Path) -> Background:
-        return cls([sys.executable, "-m", "pipetool", *args], project.path, {**CLI_ENV, **PYTHON_ENV},
-                   folder, "pipetool")
+        return cls(
+            [sys.executable, "-m", "pipetool", *args], project.path, {**CLI_ENV, **PYTHON_ENV}, folder, "pipetool"
+        )
 
     def stdout(self) -> str:
         return self.out.read_text()
@@ -160,9 +168,13 @@ def test_both_executors_run_a_pipeline_alike(cluster, tmp_path):
         results[executor] = (project, project.cli_fails(*args))
     (local, local_run), (dask, dask_run) = results["local"], results["dask"]
     # The same lock but for how long each run took (durations are the lock's one timing).
-    untimed = {executor: {name: {k: v for k, v in entry.items() if k != "duration"}
-                          for name, entry in project.lock()["stages"].items()}
-               for executor, project in (("local", local), ("dask", dask))}
+    untimed = {
+        executor: {
+            name: {k: v for k, v in entry.items() if k != "duration"}
+            for name, entry in project.lock()["stages"].items()
+        }
+        for executor, project in (("local", local), ("dask", dask))
+    }
     assert untimed["local"] == untimed["dask"]
     assert all("duration" in entry for entry in dask.lock()["stages"].values())
     assert sorted(local.lock()["stages"]) == ["after", "listed"]
@@ -198,21 +210,33 @@ def test_independent_stages_run_on_different_workers_at_once(cluster, project):
 
 
 def test_stage_with_resources_waits_for_a_worker_that_has_them(cluster, project, tmp_path):
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         stages:
           gpu:
             cmd: echo $PIPETOOL_WORKER > gpu.txt
             outs: [gpu.txt]
             resources: {gpus: 1, memory: 1KiB}
-    """)
+    """,
+    )
     run = Background.pipetool(project, *on_dask(cluster), folder=tmp_path)
     worker = None
     try:
         wait_for(lambda: "which no worker of the cluster has now" in run.stdout(), "the resources warning")
         assert 'it waits for a worker started with --resources "MEMORY=1024 GPU=1"' in run.stdout()
         assert not project.exists("gpu.txt")
-        worker = dask_process(tmp_path, "gpu-worker", "worker", cluster.address, "--nthreads", "1",
-                              "--no-dashboard", "--resources", "GPU=1 MEMORY=2048")
+        worker = dask_process(
+            tmp_path,
+            "gpu-worker",
+            "worker",
+            cluster.address,
+            "--nthreads",
+            "1",
+            "--no-dashboard",
+            "--resources",
+            "GPU=1 MEMORY=2048",
+        )
         assert run.finish() == 0, run.stdout() + run.stderr()
         ran_on = project.read("gpu.txt").strip()
         assert cluster.workers()[ran_on]["resources"] == {"GPU": 1, "MEMORY": 2048}
@@ -225,7 +249,9 @@ def test_stage_with_resources_waits_for_a_worker_that_has_them(cluster, project,
 
 
 def test_local_cluster_starts_when_no_scheduler_is_given(project):
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         stages:
           plain:
             cmd: echo $PIPETOOL_WORKER > plain.txt
@@ -234,11 +260,11 @@ def test_local_cluster_starts_when_no_scheduler_is_given(project):
             cmd: echo never > gpu.txt
             outs: [gpu.txt]
             resources: {gpus: 1}
-    """)
+    """,
+    )
     result = project.cli_fails("repro", "--executor", "dask", "-j", "2", "-k", env=PYTHON_ENV)
     assert project.read("plain.txt").startswith("tcp://127.0.0.1:")
-    assert ("Stage 'needs_gpu' failed: it asks for GPU=1, which no worker of the local Dask cluster has"
-            in result.stdout)
+    assert "Stage 'needs_gpu' failed: it asks for GPU=1, which no worker of the local Dask cluster has" in result.stdout
     assert list(project.lock()["stages"]) == ["plain"]
 
 
@@ -308,8 +334,18 @@ def test_ctrl_c_stops_the_stages_running_on_the_cluster(cluster, project, tmp_pa
 
 def test_lost_scheduler_ends_the_run_and_keeps_finished_stages(project, tmp_path):
     scheduler_file = tmp_path / "scheduler.json"
-    scheduler = dask_process(tmp_path, "scheduler", "scheduler", "--host", "127.0.0.1", "--port", "0",
-                             "--no-dashboard", "--scheduler-file", str(scheduler_file))
+    scheduler = dask_process(
+        tmp_path,
+        "scheduler",
+        "scheduler",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "0",
+        "--no-dashboard",
+        "--scheduler-file",
+        str(scheduler_file),
+    )
     worker = None
     try:
         wait_for(scheduler_file.exists, "the scheduler")
@@ -324,8 +360,10 @@ def test_lost_scheduler_ends_the_run_and_keeps_finished_stages(project, tmp_path
             assert run.finish() == 1, run.stdout() + run.stderr()
         finally:
             run.stop()
-        assert (f"error: lost the connection to the Dask scheduler at {address}; stopped 'slow'; "
-                "1 finished stage(s) are recorded in pipeline.lock") in run.stderr()
+        assert (
+            f"error: lost the connection to the Dask scheduler at {address}; stopped 'slow'; "
+            "1 finished stage(s) are recorded in pipeline.lock"
+        ) in run.stderr()
         assert "Traceback" not in run.stderr()
         assert list(project.lock()["stages"]) == ["first"]
         wait_for(lambda: not alive(pid), "the slow stage's process to end")  # told through the shared folder
@@ -344,9 +382,19 @@ def test_worker_that_cannot_see_the_repository_is_a_clear_error(cluster, project
     project.cli_ok("repro")
     before = project.read("pipeline.lock")
     project.write("pipeline.yaml", FAULT_PIPELINE.format(cmd="echo two > victim.txt"))
-    hide = f"mount -t tmpfs none {project.path.parent} && exec \"$@\""
-    blind = dask_process(tmp_path, "blind-worker", "worker", cluster.address, "--nthreads", "1",
-                         "--no-dashboard", "--name", "blind", prefix=("unshare", "-m", "sh", "-c", hide, "sh"))
+    hide = f'mount -t tmpfs none {project.path.parent} && exec "$@"'
+    blind = dask_process(
+        tmp_path,
+        "blind-worker",
+        "worker",
+        cluster.address,
+        "--nthreads",
+        "1",
+        "--no-dashboard",
+        "--name",
+        "blind",
+        prefix=("unshare", "-m", "sh", "-c", hide, "sh"),
+    )
     try:
         cluster.wait_for_workers(3)
         address = next(address for address, worker in cluster.workers().items() if worker["name"] == "blind")
@@ -406,10 +454,13 @@ def test_scheduler_and_retries_need_the_dask_executor(project):
 def test_without_distributed_the_dask_executor_says_how_to_install_it(project):
     """Dask's distributed made unimportable for this one pipetool, as where it is not installed."""
     project.write("pipeline.yaml", FAULT_PIPELINE.format(cmd="echo one > victim.txt"))
-    blocked = ("import sys; sys.modules['distributed'] = None; from pipetool.cli import main; "
-               "sys.exit(main(['repro', '--executor', 'dask']))")
-    result = subprocess.run([sys.executable, "-c", blocked], cwd=project.path, env=CLI_ENV,
-                            capture_output=True, text=True, timeout=BOUND)
+    blocked = (
+        "import sys; sys.modules['distributed'] = None; from pipetool.cli import main; "
+        "sys.exit(main(['repro', '--executor', 'dask']))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", blocked], cwd=project.path, env=CLI_ENV, capture_output=True, text=True, timeout=BOUND
+    )
     assert result.returncode == 1
     assert "error: --executor dask needs Dask's distributed scheduler, which is not installed" in result.stderr
     assert "pip install 'pipetool[dask]'" in result.stderr
@@ -425,22 +476,26 @@ def test_a_grid_of_experiments_runs_its_stages_on_the_cluster(cluster, tmp_path)
     project = Project(tmp_path / "exps")
     project.path.mkdir()
     project.write("params.yaml", "lr: 0.1\n")
-    project.write("pipeline.yaml", r"""
+    project.write(
+        "pipeline.yaml",
+        r"""
         stages:
           train:
             cmd: >-
               echo "worker $PIPETOOL_WORKER" > result.txt && echo "{\"lr\": ${lr}, \"in\": \"$PWD\"}" > score.json
             outs: [result.txt]
             metrics: [{score.json: {cache: false}}]
-    """)
+    """,
+    )
     project.git("init", "-q", "-b", "main")
     project.git("config", "user.email", "test@example.com")
     project.git("config", "user.name", "Test")
     project.cli_ok("status")  # makes .pipetool/ and its .gitignore, committed with the rest
     project.git("add", "-A")
     project.git("commit", "-q", "-m", "pipeline")
-    result = project.cli_ok("exp", "run", "-S", "lr=0.2,0.3", "-j", "2", "-n", "lr",
-                            "--executor", "dask", "--scheduler", cluster.address)
+    result = project.cli_ok(
+        "exp", "run", "-S", "lr=0.2,0.3", "-j", "2", "-n", "lr", "--executor", "dask", "--scheduler", cluster.address
+    )
     assert "2 experiment(s) saved" in result.stdout, result.stdout
     baseline = project.git("rev-parse", "HEAD").strip()
     for name, lr in (("lr-1", 0.2), ("lr-2", 0.3)):

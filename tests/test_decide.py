@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from pipetool.hashing import HashInfo
-from pipetool.lock import LockEntry, PathRecord
-from pipetool.stage import Out, ParamDep, Stage
-from pipetool.staleness import ABSENT, Observed, Reason, decide
+from pipetool.pipeline.stage import Out, ParamDep, Stage
+from pipetool.planning.staleness import ABSENT, Observed, Reason, decide
+from pipetool.storage.hashing import HashInfo
+from pipetool.storage.lock import LockEntry, PathRecord
 
 P = "params.yaml"
 
@@ -219,15 +219,22 @@ def test_forced_and_upstream_reason_text():
 def test_reason_to_dict_for_params_maps_absent_to_none():
     added = Reason("params", "train.epochs", "added", ABSENT, 3)
     assert added.to_dict() == {
-        "kind": "params", "message": "changed params: added train.epochs",
-        "subject": "train.epochs", "change": "added", "old": None, "new": 3,
+        "kind": "params",
+        "message": "changed params: added train.epochs",
+        "subject": "train.epochs",
+        "change": "added",
+        "old": None,
+        "new": 3,
     }
 
 
 def test_reason_to_dict_for_non_params_kinds():
     assert Reason("new").to_dict() == {"kind": "new", "message": "new stage"}
     assert Reason("deps", "a.csv", "deleted").to_dict() == {
-        "kind": "deps", "message": "changed deps: deleted a.csv", "subject": "a.csv", "change": "deleted",
+        "kind": "deps",
+        "message": "changed deps: deleted a.csv",
+        "subject": "a.csv",
+        "change": "deleted",
     }
 
 

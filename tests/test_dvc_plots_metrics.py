@@ -19,7 +19,8 @@ import pytest
 from conftest import Project
 
 needs_matplotlib = pytest.mark.skipif(
-    __import__("importlib").util.find_spec("matplotlib") is None, reason="plots need matplotlib")
+    __import__("importlib").util.find_spec("matplotlib") is None, reason="plots need matplotlib"
+)
 
 
 def commit(project: Project, message: str) -> None:
@@ -33,21 +34,26 @@ def headings(project: Project, page: str = "plots.html") -> list[str]:
 
 def series(project: Project, page: str = "plots.html") -> list:
     """The data each chart was drawn from, as the page embeds it."""
-    return [json.loads(html.unescape(block))
-            for block in re.findall(r"<pre class='data'>(.*?)</pre>", project.read(page), re.S)]
+    return [
+        json.loads(html.unescape(block))
+        for block in re.findall(r"<pre class='data'>(.*?)</pre>", project.read(page), re.S)
+    ]
 
 
 def dvclive(project: Project, acc: str = "0.5\n1\t0.6\n") -> None:
     """A DVCLive-shaped folder of .tsv files, one in a subfolder, and the top-level plot of it."""
     project.write("dvclive/plots/metrics/acc.tsv", "step\tacc\n0\t" + acc)
     project.write("dvclive/plots/metrics/eval/loss.tsv", "step\tloss\n0\t0.9\n1\t0.7\n")
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         plots:
           - dvclive/plots/metrics:
               x: step
         stages:
           s: {cmd: "true"}
-    """)
+    """,
+    )
 
 
 # ------------------------------------------------------------------------------ plots folders
@@ -61,8 +67,10 @@ def test_a_top_level_plots_folder_is_a_chart_per_file_inside_it(project):
 
     assert "Wrote plots.html: 2 plot(s)" in result.stdout
     assert "directory" not in result.stdout
-    assert headings(project) == ["pipeline.yaml::dvclive/plots/metrics/acc.tsv",
-                                 "pipeline.yaml::dvclive/plots/metrics/eval/loss.tsv"]
+    assert headings(project) == [
+        "pipeline.yaml::dvclive/plots/metrics/acc.tsv",
+        "pipeline.yaml::dvclive/plots/metrics/eval/loss.tsv",
+    ]
     acc, loss = series(project)
     assert acc["workspace"] == [{"step": 0, "acc": 0.5}, {"step": 1, "acc": 0.6}]
     assert loss["workspace"][1] == {"step": 1, "loss": 0.7}
@@ -80,8 +88,9 @@ def test_a_plots_folder_is_listed_at_a_revision_of_a_project_in_a_subfolder(proj
     result = sub.cli_ok("plots", "diff", "HEAD")
 
     assert "not found at this revision" not in result.stdout
-    assert headings(sub) == [f"pipeline.yaml::dvclive/plots/metrics/{name}"
-                             for name in ("acc.tsv", "eval/loss.tsv", "eval/f1.tsv")]
+    assert headings(sub) == [
+        f"pipeline.yaml::dvclive/plots/metrics/{name}" for name in ("acc.tsv", "eval/loss.tsv", "eval/f1.tsv")
+    ]
     acc, loss, f1 = series(sub)
     assert acc["HEAD"][1]["acc"] == 0.6 and acc["workspace"][1]["acc"] == 0.8
     assert set(loss) == {"HEAD", "workspace"}
@@ -105,7 +114,9 @@ def test_a_file_a_nearer_definition_names_is_left_to_it(project):
     subfolder stays with the folder (DVC's common-prefix test would drop it from both)."""
     dvclive(project)
     project.write("dvclive/plots/metrics/eval/f1.tsv", "step\tf1\n0\t0.1\n")
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         plots:
           - dvclive/plots/metrics:
               x: step
@@ -113,23 +124,30 @@ def test_a_file_a_nearer_definition_names_is_left_to_it(project):
               title: Loss
         stages:
           s: {cmd: "true"}
-    """)
+    """,
+    )
 
     project.cli_ok("plots", "show")
 
-    assert headings(project) == ["pipeline.yaml::dvclive/plots/metrics/acc.tsv",
-                                 "pipeline.yaml::dvclive/plots/metrics/eval/f1.tsv", "Loss"]
+    assert headings(project) == [
+        "pipeline.yaml::dvclive/plots/metrics/acc.tsv",
+        "pipeline.yaml::dvclive/plots/metrics/eval/f1.tsv",
+        "Loss",
+    ]
 
 
 @needs_matplotlib
 def test_a_stage_plots_folder_is_a_chart_per_file(project):
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         stages:
           s:
             cmd: mkdir -p pl/sub && printf 'step,loss\\n0,1\\n1,0.5\\n' > pl/loss.csv && cp pl/loss.csv pl/sub/val.csv
             plots:
               - pl: {x: step, cache: false}
-    """)
+    """,
+    )
     project.cli_ok("repro", "-q")
     commit(project, "one")
 
@@ -142,20 +160,25 @@ def test_a_stage_plots_folder_is_a_chart_per_file(project):
 @needs_matplotlib
 def test_a_folder_named_in_a_y_mapping_gets_a_clear_reason(project):
     project.write("runs/a.csv", "step,y\n0,1\n")
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         plots:
           - both:
               y: {runs: y}
         stages:
           s: {cmd: "true"}
-    """)
+    """,
+    )
     commit(project, "one")
 
     result = project.cli_ok("plots", "diff", "HEAD")
 
     for revision in ("HEAD", "workspace"):
-        assert f"pipeline.yaml::both at {revision}: a folder: a plot draws each file of a folder that is its id" \
-               in result.stdout
+        assert (
+            f"pipeline.yaml::both at {revision}: a folder: a plot draws each file of a folder that is its id"
+            in result.stdout
+        )
 
 
 @needs_matplotlib
@@ -207,16 +230,22 @@ def test_a_stage_metrics_folder_kept_in_the_cache_is_read_at_a_revision(project)
     """git does not hold a cached out: its files are read from the cache by the folder's
     manifest, which stays in the cache (read as a file's bytes, it was taken for a corrupt
     object and removed)."""
-    project.write("make.py", "import json, os\nos.makedirs('ev', exist_ok=True)\n"
-                             "json.dump({'acc': 1}, open('ev/a.json', 'w'))\n"
-                             "json.dump({'f1': 2}, open('ev/b.json', 'w'))\n")
-    project.write("pipeline.yaml", """
+    project.write(
+        "make.py",
+        "import json, os\nos.makedirs('ev', exist_ok=True)\n"
+        "json.dump({'acc': 1}, open('ev/a.json', 'w'))\n"
+        "json.dump({'f1': 2}, open('ev/b.json', 'w'))\n",
+    )
+    project.write(
+        "pipeline.yaml",
+        """
         stages:
           s:
             cmd: python3 make.py
             deps: [make.py]
             metrics: [ev]
-    """)
+    """,
+    )
     project.cli_ok("repro", "-q")
     commit(project, "one")
     manifest = project.lock()["stages"]["s"]["outs"][0]["xxh3"]
@@ -243,7 +272,7 @@ def test_a_metrics_folder_link_leading_outside_the_project_is_not_listed(project
 
 
 def test_a_folder_of_more_files_than_the_bound_is_refused_whole(project):
-    from pipetool.metrics import MAX_FOLDER_FILES
+    from pipetool.revisions.metrics import MAX_FOLDER_FILES
 
     folder = project.path / "many"
     folder.mkdir()
@@ -279,8 +308,9 @@ def test_a_top_level_params_folder_is_compared_file_by_file_as_dvc_does(project)
 
 def plot_of(project: Project, content: str, template: str, name: str = "data.csv", options: str = "") -> None:
     (project.path / name).write_bytes(content.encode() if isinstance(content, str) else content)
-    project.write("pipeline.yaml", f"plots:\n  - {name}: {{template: {template}{options}}}\n"
-                                   "stages:\n  s: {cmd: 'true'}\n")
+    project.write(
+        "pipeline.yaml", f"plots:\n  - {name}: {{template: {template}{options}}}\nstages:\n  s: {{cmd: 'true'}}\n"
+    )
 
 
 @needs_matplotlib
@@ -312,8 +342,11 @@ def test_linear_with_na_leaves_a_gap_and_keeps_the_axis_numbers(project):
     result = project.cli_ok("plots", "show")
 
     assert "workspace: 1 of 3 rows not drawn: 'acc' is not a number there" in result.stdout
-    assert series(project)[0]["workspace"] == [{"step": 0, "acc": 0.5}, {"step": 1, "acc": "NA"},
-                                               {"step": 2, "acc": 0.9}]
+    assert series(project)[0]["workspace"] == [
+        {"step": 0, "acc": 0.5},
+        {"step": 1, "acc": "NA"},
+        {"step": 2, "acc": 0.9},
+    ]
 
 
 @needs_matplotlib
@@ -329,15 +362,17 @@ def test_numbers_in_text_are_numbers_and_other_text_is_not(project):
 
 @needs_matplotlib
 def test_charts_past_what_a_page_can_show_say_what_they_leave_out(project):
-    from pipetool.plots import MAX_BARS, MAX_CLASSES
+    from pipetool.revisions.plots import MAX_BARS, MAX_CLASSES
 
     rows = "".join(f"{i},{i}\n" for i in range(MAX_BARS + 1))
     plot_of(project, "name,value\n" + rows, "bar_horizontal_sorted", options=", x: value, y: name")
     assert f"workspace: {MAX_BARS + 1} bars: the largest {MAX_BARS} drawn" in project.cli_ok("plots", "show").stdout
 
     plot_of(project, "actual,predicted\n" + "".join(f"{i},{i}\n" for i in range(MAX_CLASSES + 1)), "confusion")
-    assert f"workspace: {MAX_CLASSES + 1} classes, more than the {MAX_CLASSES} a matrix shows: not drawn" \
+    assert (
+        f"workspace: {MAX_CLASSES + 1} classes, more than the {MAX_CLASSES} a matrix shows: not drawn"
         in project.cli_ok("plots", "show").stdout
+    )
 
 
 HOSTILE = {
@@ -363,8 +398,10 @@ HOSTILE = {
 
 
 @needs_matplotlib
-@pytest.mark.parametrize("template", ["linear", "scatter", "smooth", "confusion", "confusion_normalized",
-                                      "bar_horizontal", "bar_horizontal_sorted"])
+@pytest.mark.parametrize(
+    "template",
+    ["linear", "scatter", "smooth", "confusion", "confusion_normalized", "bar_horizontal", "bar_horizontal_sorted"],
+)
 def test_no_plot_file_makes_plots_show_trace_back(project, template):
     for name, content in HOSTILE.items():
         path = project.path / name
@@ -397,13 +434,16 @@ def test_control_characters_from_a_plot_file_are_printed_escaped(project):
 def small_params(project: Project) -> None:
     project.write("params.yaml", "lr: 1e-5\nm: 0.9\nbig: 123456.123456789\nn: 3\n")
     project.write("m.json", '{"m": 1e-05}')
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         metrics: [m.json]
         stages:
           s:
             cmd: "true"
             params: [lr, m, big, n]
-    """)
+    """,
+    )
     commit(project, "one")
     project.write("params.yaml", "lr: 1e-6\nm: 0.8\nbig: 123456.123456788\nn: 4\n")
     project.write("m.json", '{"m": 1e-06}')
@@ -440,5 +480,6 @@ def test_metrics_diff_still_rounds_to_five_digits_as_dvc_does(project):
     small_params(project)
 
     assert re.search(r"m.json\s+m\s+1e-05\s+0.0\s+-1e-05", project.cli_ok("metrics", "diff").stdout)
-    assert re.search(r"m.json\s+m\s+1e-05\s+1e-06\s+-9e-06",
-                     project.cli_ok("metrics", "diff", "--precision", "7").stdout)
+    assert re.search(
+        r"m.json\s+m\s+1e-05\s+1e-06\s+-9e-06", project.cli_ok("metrics", "diff", "--precision", "7").stdout
+    )

@@ -117,19 +117,25 @@ def test_metrics_diff_against_the_previous_commit_reads_its_top_level_metrics(dv
 
     result = dvc_like.cli_ok("metrics", "diff", "HEAD~1", "--json")
 
-    assert json.loads(result.stdout) == {"eval/metrics.json": {
-        "acc": {"old": 0.6, "new": 0.7, "diff": pytest.approx(0.1)},
-        "loss": {"old": 0.9, "new": 0.8, "diff": pytest.approx(-0.1)}}}
+    assert json.loads(result.stdout) == {
+        "eval/metrics.json": {
+            "acc": {"old": 0.6, "new": 0.7, "diff": pytest.approx(0.1)},
+            "loss": {"old": 0.9, "new": 0.8, "diff": pytest.approx(-0.1)},
+        }
+    }
 
 
 def test_a_metrics_file_both_a_stage_and_the_top_level_declare_is_shown_once(project):
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         metrics: [m.json]
         stages:
           s:
             cmd: "echo '{\\"a\\": 1}' > m.json"
             metrics: [m.json]
-    """)
+    """,
+    )
     project.cli_ok("repro", "-q")
 
     result = project.cli_ok("metrics", "show")
@@ -138,8 +144,10 @@ def test_a_metrics_file_both_a_stage_and_the_top_level_declare_is_shown_once(pro
 
 
 def test_a_top_level_metrics_file_missing_at_a_revision_is_reported_not_fatal(dvc_like):
-    dvc_like.write("pipeline.yaml", PIPELINE.replace("- ${eval_dir}/metrics.json",
-                                                     "- ${eval_dir}/metrics.json\n      - extra.json"))
+    dvc_like.write(
+        "pipeline.yaml",
+        PIPELINE.replace("- ${eval_dir}/metrics.json", "- ${eval_dir}/metrics.json\n      - extra.json"),
+    )
     commit(dvc_like, "extra.json listed, not yet written")
     dvc_like.write("extra.json", '{"speed": 3}')
 
@@ -163,13 +171,16 @@ def test_params_diff_shows_a_top_level_params_file_no_stage_lists(dvc_like):
 
 def test_a_top_level_params_file_is_shown_whole_even_where_a_stage_uses_one_key(project):
     project.write("params.yaml", "a: 1\nb: 2\n")
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         params: [params.yaml]
         stages:
           s:
             cmd: echo ${a}
             params: [a]
-    """)
+    """,
+    )
     commit(project, "one")
     project.write("params.yaml", "a: 1\nb: 3\n")
 
@@ -181,12 +192,15 @@ def test_a_top_level_params_file_is_shown_whole_even_where_a_stage_uses_one_key(
 def test_a_top_level_params_file_does_not_feed_interpolation(project):
     """As in DVC: `${}` sees params.yaml and vars only; top-level params files are for comparing."""
     project.write("other.yaml", "seed: 3\n")
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         params: [other.yaml]
         stages:
           s:
             cmd: echo ${seed}
-    """)
+    """,
+    )
 
     result = project.cli_fails("status")
 
@@ -204,8 +218,11 @@ def test_plots_show_draws_each_top_level_definition(dvc_like):
     assert "Wrote report.html: 3 plot(s)" in result.stdout
     page = dvc_like.read("report.html")
     assert page.count("src='data:image/png;base64,") == 3
-    assert re.findall(r"<h2>(.*?)</h2>", page) == ["pipeline.yaml::eval/train.csv", "Accuracy",
-                                                    "pipeline.yaml::confusion"]
+    assert re.findall(r"<h2>(.*?)</h2>", page) == [
+        "pipeline.yaml::eval/train.csv",
+        "Accuracy",
+        "pipeline.yaml::confusion",
+    ]
     by_path, train_vs_test, confusion = _series(page)
     assert by_path["workspace"][1] == {"step": 1, "acc": 0.2, "loss": 0.8}
     assert set(train_vs_test["workspace"]) == {"eval/train.csv", "eval/test.csv"}
@@ -229,20 +246,25 @@ def test_plots_name_a_column_a_file_lacks_at_that_revision_only(dvc_like):
 
     result = dvc_like.cli_ok("plots", "show")
 
-    assert "pipeline.yaml::eval/train.csv at workspace: eval/train.csv has no column 'f1' " \
-           "(it has step, acc, loss)" in result.stdout
+    assert (
+        "pipeline.yaml::eval/train.csv at workspace: eval/train.csv has no column 'f1' "
+        "(it has step, acc, loss)" in result.stdout
+    )
 
 
 def test_plots_of_stages_and_of_the_top_level_are_drawn_together(project):
     pytest.importorskip("matplotlib")
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         plots:
           - top.csv
         stages:
           s:
             cmd: printf 'x,y\\n1,2\\n2,3\\n' > stage.csv && cp stage.csv top.csv
             plots: [stage.csv]
-    """)
+    """,
+    )
     project.cli_ok("repro", "-q")
 
     result = project.cli_ok("plots", "show")
@@ -255,11 +277,14 @@ def test_an_image_plot_is_embedded_per_revision(project):
     pytest.importorskip("matplotlib")
     png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16
     (project.path / "importance.png").write_bytes(png)
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         plots: [importance.png]
         stages:
           s: {cmd: "true"}
-    """)
+    """,
+    )
     commit(project, "one")
 
     project.cli_ok("plots", "diff")
@@ -281,14 +306,22 @@ def test_artifacts_list_shows_each_artifact(dvc_like):
 def test_artifacts_list_json_and_of_a_revision(dvc_like):
     result = dvc_like.cli_ok("artifacts", "list", "HEAD", "--json")
 
-    assert json.loads(result.stdout) == {"text-classification": {
-        "path": "model.pkl", "type": "model", "desc": "Detects the R language tag",
-        "labels": ["nlp", "classification"], "meta": {"framework": "none"}}}
+    assert json.loads(result.stdout) == {
+        "text-classification": {
+            "path": "model.pkl",
+            "type": "model",
+            "desc": "Detects the R language tag",
+            "labels": ["nlp", "classification"],
+            "meta": {"framework": "none"},
+        }
+    }
 
 
 def test_artifacts_resolve_interpolation_and_warn_about_names_dvc_warns_about(project):
     project.write("params.yaml", "model: {name: clf, file: model.pkl}\n")
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         artifacts:
           ${model.name}:
             path: ${model.file}
@@ -296,7 +329,8 @@ def test_artifacts_resolve_interpolation_and_warn_about_names_dvc_warns_about(pr
             path: bad.pkl
         stages:
           s: {cmd: "true"}
-    """)
+    """,
+    )
 
     result = project.cli_ok("artifacts", "list", "--json")
 
@@ -319,12 +353,15 @@ def test_status_and_repro_accept_the_top_level_keys(dvc_like):
 
 def test_a_bad_top_level_entry_does_not_stop_status(project):
     """status never reads the top-level keys: a mistake there is reported by the commands that do."""
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         artifacts:
           model: {type: model}
         stages:
           s: {cmd: "true"}
-    """)
+    """,
+    )
 
     project.cli_ok("status")
     assert project.cli_fails("artifacts", "list").stderr.startswith("error: pipeline.yaml:3:")
@@ -333,30 +370,73 @@ def test_a_bad_top_level_entry_does_not_stop_status(project):
 # errors: one line each, with file and line
 
 BAD = [
-    ("metrics: eval/metrics.json\n", "metrics", "show",
-     "pipeline.yaml:1: top-level 'metrics' must be a list"),
-    ("metrics:\n  - {a: 1}\n", "metrics", "show",
-     "pipeline.yaml:2: each entry of top-level 'metrics' (a metrics file) must be a path, not {'a': 1}"),
-    ("metrics:\n  - ${nosuch}\n", "metrics", "show",
-     "pipeline.yaml:1: '${nosuch}' is not defined in vars or params"),  # a text entry: the key's line
-    ("params:\n  - 3\n", "params", "diff workspace",
-     "pipeline.yaml:1: each entry of top-level 'params' (a params file) must be a path, not 3"),
-    ("plots:\n  - a.csv:\n      ylabel: loss\n", "plots", "show",
-     "pipeline.yaml:2: plot 'a.csv': unknown field 'ylabel' (did you mean 'y_label'"),
-    ("plots:\n  - a.csv:\n      y: 3\n", "plots", "show",
-     "pipeline.yaml:2: plot 'a.csv': 'y' must be a column, a list of columns, or {file: columns}, not 3"),
-    ("plots:\n  - both:\n      y: {a.csv: [p, q]}\n      x: {a.csv: s, b.csv: t, c.csv: u}\n", "plots", "show",
-     "pipeline.yaml:2: plot 'both': 'x' names 3 columns and 'y' 2"),
-    ("plots:\n  - a.csv: [x, y]\n", "plots", "show",
-     "pipeline.yaml:2: plot 'a.csv': its definition must be a mapping such as {x: step, y: loss}"),
-    ("artifacts:\n  model:\n    type: model\n", "artifacts", "list",
-     "pipeline.yaml:2: artifact 'model': missing 'path'"),
-    ("artifacts:\n  model:\n    path: m.pkl\n    kind: model\n", "artifacts", "list",
-     "pipeline.yaml:2: artifact 'model': unknown field 'kind'"),
-    ("artifacts:\n  model:\n    path: m.pkl\n    labels: nlp\n", "artifacts", "list",
-     "pipeline.yaml:2: artifact 'model': 'labels' must be a list of text"),
-    ("artifacts:\n  - model\n", "artifacts", "list",
-     "pipeline.yaml:1: top-level 'artifacts' must be a mapping of names to {path: ...}"),
+    ("metrics: eval/metrics.json\n", "metrics", "show", "pipeline.yaml:1: top-level 'metrics' must be a list"),
+    (
+        "metrics:\n  - {a: 1}\n",
+        "metrics",
+        "show",
+        "pipeline.yaml:2: each entry of top-level 'metrics' (a metrics file) must be a path, not {'a': 1}",
+    ),
+    (
+        "metrics:\n  - ${nosuch}\n",
+        "metrics",
+        "show",
+        "pipeline.yaml:1: '${nosuch}' is not defined in vars or params",
+    ),  # a text entry: the key's line
+    (
+        "params:\n  - 3\n",
+        "params",
+        "diff workspace",
+        "pipeline.yaml:1: each entry of top-level 'params' (a params file) must be a path, not 3",
+    ),
+    (
+        "plots:\n  - a.csv:\n      ylabel: loss\n",
+        "plots",
+        "show",
+        "pipeline.yaml:2: plot 'a.csv': unknown field 'ylabel' (did you mean 'y_label'",
+    ),
+    (
+        "plots:\n  - a.csv:\n      y: 3\n",
+        "plots",
+        "show",
+        "pipeline.yaml:2: plot 'a.csv': 'y' must be a column, a list of columns, or {file: columns}, not 3",
+    ),
+    (
+        "plots:\n  - both:\n      y: {a.csv: [p, q]}\n      x: {a.csv: s, b.csv: t, c.csv: u}\n",
+        "plots",
+        "show",
+        "pipeline.yaml:2: plot 'both': 'x' names 3 columns and 'y' 2",
+    ),
+    (
+        "plots:\n  - a.csv: [x, y]\n",
+        "plots",
+        "show",
+        "pipeline.yaml:2: plot 'a.csv': its definition must be a mapping such as {x: step, y: loss}",
+    ),
+    (
+        "artifacts:\n  model:\n    type: model\n",
+        "artifacts",
+        "list",
+        "pipeline.yaml:2: artifact 'model': missing 'path'",
+    ),
+    (
+        "artifacts:\n  model:\n    path: m.pkl\n    kind: model\n",
+        "artifacts",
+        "list",
+        "pipeline.yaml:2: artifact 'model': unknown field 'kind'",
+    ),
+    (
+        "artifacts:\n  model:\n    path: m.pkl\n    labels: nlp\n",
+        "artifacts",
+        "list",
+        "pipeline.yaml:2: artifact 'model': 'labels' must be a list of text",
+    ),
+    (
+        "artifacts:\n  - model\n",
+        "artifacts",
+        "list",
+        "pipeline.yaml:1: top-level 'artifacts' must be a mapping of names to {path: ...}",
+    ),
 ]
 
 

@@ -12,7 +12,8 @@ import json
 import pytest
 import yaml
 
-from pipetool import params, yamlfile
+from pipetool.files import yamlfile
+from pipetool.pipeline import params
 
 # YAML text in params.yaml -> what DVC's `${x}` writes into the command.
 CMD_TEXT = {
@@ -72,14 +73,28 @@ def test_params_values_in_a_command_are_dvcs(project):
 
 
 def test_the_lock_records_dvcs_values(project):
-    project.write("params.yaml", "a: 010\nb: 0o10\nc: 3e4\nd: 1_000\ne: 1:30\nf: yes\ng: 0x1F\nh: 1e-05\n"
-                                 "i: .inf\nj: off\nk: 0X1F\nl: null\n")
+    project.write(
+        "params.yaml",
+        "a: 010\nb: 0o10\nc: 3e4\nd: 1_000\ne: 1:30\nf: yes\ng: 0x1F\nh: 1e-05\ni: .inf\nj: off\nk: 0X1F\nl: null\n",
+    )
     project.write("pipeline.yaml", _echo_pipeline(list("abcdefghijk")).replace("params: [", "params: [l, "))
     project.cli_ok("repro")
     text = project.read("pipeline.lock")
     recorded = yamlfile.parse_own(text, "pipeline.lock")["stages"]["s"]["params"]["params.yaml"]
-    assert recorded == {"a": 10, "b": 8, "c": 30000.0, "d": 1000, "e": "1:30", "f": "yes", "g": 31,
-                        "h": 1e-05, "i": float("inf"), "j": "off", "k": "0X1F", "l": None}
+    assert recorded == {
+        "a": 10,
+        "b": 8,
+        "c": 30000.0,
+        "d": 1000,
+        "e": "1:30",
+        "f": "yes",
+        "g": 31,
+        "h": 1e-05,
+        "i": float("inf"),
+        "j": "off",
+        "k": "0X1F",
+        "l": None,
+    }
     assert type(recorded["c"]) is float and type(recorded["a"]) is int
     # Any reader of the lock gets the same values: text that YAML 1.1 or 1.2 reads otherwise is quoted.
     assert yaml.safe_load(text)["stages"]["s"]["params"]["params.yaml"] == recorded
@@ -96,11 +111,14 @@ def test_params_diff_and_status_compare_dvcs_values(project):
     project.write("params.yaml", "a: 011\nc: 3e5\ng: on\nn: 1e3\n")
     diff = json.loads(project.cli_ok("params", "diff", "--json").stdout)["params.yaml"]
     assert {key: (change["old"], change["new"]) for key, change in diff.items()} == {
-        "a": (10, 11), "c": (30000.0, 300000.0), "g": ("yes", "on"), "n": (None, 1000.0)}
+        "a": (10, 11),
+        "c": (30000.0, 300000.0),
+        "g": ("yes", "on"),
+        "n": (None, 1000.0),
+    }
     assert diff["a"]["diff"] == 1 and diff["c"]["diff"] == 270000.0
     reasons = json.loads(project.cli_ok("status", "--json").stdout)["s"]["reasons"]
-    changed = {reason["subject"]: (reason["old"], reason["new"]) for reason in reasons
-               if reason["kind"] == "params"}
+    changed = {reason["subject"]: (reason["old"], reason["new"]) for reason in reasons if reason["kind"] == "params"}
     assert changed == {"a": (10, 11), "c": (30000.0, 300000.0), "g": ("yes", "on"), "n": (None, 1000.0)}
 
 
@@ -116,7 +134,9 @@ def test_a_param_written_in_another_form_of_the_same_value_changes_nothing(proje
 
 def test_vars_files_and_pipeline_yaml_read_as_dvc_does(project):
     project.write("vars.yaml", "octal: 010\nrate: 3e4\nword: on\n")
-    project.write("pipeline.yaml", """\
+    project.write(
+        "pipeline.yaml",
+        """\
         vars:
           - vars.yaml
           - inline: 0o10
@@ -126,22 +146,27 @@ def test_vars_files_and_pipeline_yaml_read_as_dvc_does(project):
             foreach: [010, 3e4, yes]
             do:
               cmd: echo ${item} ${octal} ${rate} ${word} ${inline} ${big} >> out.txt
-        """)
+        """,
+    )
     project.cli_ok("repro", "-j", "1")
     assert sorted(project.read("out.txt").splitlines()) == sorted(
-        f"{item} 10 30000.0 on 8 1000" for item in ("10", "30000.0", "yes"))
+        f"{item} 10 30000.0 on 8 1000" for item in ("10", "30000.0", "yes")
+    )
 
 
 def test_metrics_files_read_as_dvc_does(project):
     project.write("src.txt", "acc: 3e-1\nn: 010\nb: 1_000\nflag: yes\n")
     project.write("src.json", '{"acc": 1e-1}\n')
-    project.write("pipeline.yaml", """\
+    project.write(
+        "pipeline.yaml",
+        """\
         stages:
           s:
             cmd: cp src.txt m.yaml && cp src.txt m.txt && cp src.json m.log
             deps: [src.txt, src.json]
             metrics: [m.yaml: {cache: false}, m.txt: {cache: false}, m.log: {cache: false}]
-        """)
+        """,
+    )
     project.cli_ok("repro")
     shown = json.loads(project.cli_ok("metrics", "show", "--json").stdout)["workspace"]
     dvc_values = {"acc": 0.3, "n": 10, "b": 1000, "flag": "yes"}
@@ -150,10 +175,10 @@ def test_metrics_files_read_as_dvc_does(project):
 
 
 def test_null_in_a_command_is_written_as_dvc_writes_it():
-    assert [params.cmd_text(value) for value in (None, True, False, 1e-05, 0.1, 1.0, 30000.0, 10**20,
-                                                 float("inf"), float("nan"), "1:30")] == [
-        "None", "true", "false", "1e-05", "0.1", "1.0", "30000.0", "100000000000000000000", "inf",
-        "nan", "1:30"]
+    assert [
+        params.cmd_text(value)
+        for value in (None, True, False, 1e-05, 0.1, 1.0, 30000.0, 10**20, float("inf"), float("nan"), "1:30")
+    ] == ["None", "true", "false", "1e-05", "0.1", "1.0", "30000.0", "100000000000000000000", "inf", "nan", "1:30"]
     # Tables and status keep showing YAML's null.
     assert params.scalar_text(None) == "null"
 
@@ -174,42 +199,57 @@ numbered: {1: int-key}
 
 def test_list_indices_as_dotted_parts_in_a_command(project):
     project.write("params.yaml", LISTS)
-    project.write("pipeline.yaml", """\
+    project.write(
+        "pipeline.yaml",
+        """\
         stages:
           s:
             cmd: echo ${layers.1} ${layers[1]} ${layers.2.b} ${layers[2].b} ${layers.-1.b} ${layers.01} """
         """${named.1} ${named[1]} > out.txt
             outs: [out.txt]
-        """)
+        """,
+    )
     project.cli_ok("repro")
     assert project.read("out.txt") == "20 20 30 30 30 20 text-key text-key\n"
 
 
 def test_list_indices_as_dotted_parts_in_params(project):
     project.write("params.yaml", LISTS)
-    project.write("pipeline.yaml", """\
+    project.write(
+        "pipeline.yaml",
+        """\
         stages:
           s:
             cmd: echo hi > out.txt
             params: [layers.1, layers.2.b, layers.-1, named.1, numbered.1, "layers[0]"]
             outs: [out.txt]
-        """)
+        """,
+    )
     project.cli_ok("repro")
     recorded = project.lock()["stages"]["s"]["params"]["params.yaml"]
-    assert recorded == {"layers.1": 20, "layers.2.b": 30, "layers.-1": {"b": 30}, "named.1": "text-key",
-                        "numbered.1": "int-key", "layers[0]": 10}
+    assert recorded == {
+        "layers.1": 20,
+        "layers.2.b": 30,
+        "layers.-1": {"b": 30},
+        "named.1": "text-key",
+        "numbered.1": "int-key",
+        "layers[0]": 10,
+    }
     project.write("params.yaml", LISTS.replace("[10, 20,", "[10, 21,"))
     assert "changed params: layers.1 20 -> 21" in project.cli_ok("status").stdout
 
 
 def test_an_index_past_the_end_is_a_one_line_error(project):
     project.write("params.yaml", LISTS)
-    project.write("pipeline.yaml", """\
+    project.write(
+        "pipeline.yaml",
+        """\
         stages:
           s:
             cmd: echo ${layers.5} > out.txt
             outs: [out.txt]
-        """)
+        """,
+    )
     result = project.cli_fails("repro")
     assert "pipeline.yaml" in result.stderr and "layers.5" in result.stderr
     assert len(result.stderr.strip().splitlines()) <= 2, result.stderr
@@ -229,8 +269,10 @@ def test_lookup_follows_dvc():
 
 def test_own_files_written_before_read_back_as_written():
     # A lock written by an earlier pipetool: plain 3e4 and a hash of digits and one 'e' were text.
-    old = "version: 1\nstages:\n  s:\n    cmd: x\n    params:\n      params.yaml:\n        lr: 3e4\n" \
-          "    outs:\n    - path: o\n      xxh3: 12345678901234567890123456789e01\n      size: 1\n"
+    old = (
+        "version: 1\nstages:\n  s:\n    cmd: x\n    params:\n      params.yaml:\n        lr: 3e4\n"
+        "    outs:\n    - path: o\n      xxh3: 12345678901234567890123456789e01\n      size: 1\n"
+    )
     entry = yamlfile.parse_own(old, "pipeline.lock")["stages"]["s"]
     assert entry["params"]["params.yaml"]["lr"] == "3e4"
     assert entry["outs"][0]["xxh3"] == "12345678901234567890123456789e01"

@@ -29,8 +29,15 @@ def test_first_repro_runs_every_stage_and_the_model_fits(built):
     assert metrics["r2"] > 0.5
     assert 0 < metrics["mse"] < 25
     assert metrics["n_test"] > 100
-    for out in ["data/raw/green.csv", "data/raw/yellow.csv", "data/merged.csv",
-                "data/features.csv", "data/test.csv", "data/predictions.csv", "models/model.pkl"]:
+    for out in [
+        "data/raw/green.csv",
+        "data/raw/yellow.csv",
+        "data/merged.csv",
+        "data/features.csv",
+        "data/test.csv",
+        "data/predictions.csv",
+        "models/model.pkl",
+    ]:
         assert project.exists(out), out
 
 

@@ -18,8 +18,12 @@ ALL_STAGES = ["generate", "start", "baseline", "train", "join", "end"]
 # scores and what is made of them, depend on the processor (README: "Which example outputs are
 # bit-for-bit"). The scores are compared within METRICS_TOLERANCE in the committed metrics.json;
 # the data, the tables and the baseline must reproduce byte for byte.
-KERNEL_DEPENDENT = {"models/model.pkl": None, "results/model.json": None, "metrics.json": METRICS_TOLERANCE,
-                    "report.md": None}
+KERNEL_DEPENDENT = {
+    "models/model.pkl": None,
+    "results/model.json": None,
+    "metrics.json": METRICS_TOLERANCE,
+    "report.md": None,
+}
 
 
 @pytest.fixture(scope="module")

@@ -18,8 +18,12 @@ ALL_STAGES = ["download", "etl", "als", "train"]
 # model's last bits depend on the processor (README: "Which example outputs are bit-for-bit").
 # Their metrics are compared within METRICS_TOLERANCE; the raw data and the split must reproduce
 # byte for byte.
-KERNEL_DEPENDENT = {"models/als.npz": None, "metrics/als.json": METRICS_TOLERANCE,
-                    "models/model.pkl": None, "metrics/train.json": METRICS_TOLERANCE}
+KERNEL_DEPENDENT = {
+    "models/als.npz": None,
+    "metrics/als.json": METRICS_TOLERANCE,
+    "models/model.pkl": None,
+    "metrics/train.json": METRICS_TOLERANCE,
+}
 
 
 @pytest.fixture(scope="module")

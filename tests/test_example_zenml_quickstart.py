@@ -30,9 +30,9 @@ def test_first_repro_runs_every_stage_and_the_model_learns(built):
     project, result = built
     assert ran_stages(result.stdout) == ALL_STAGES
     metrics = json.loads(project.read("metrics.json"))
-    assert metrics["accuracy"] > 0.7          # the majority class alone is about 0.6
+    assert metrics["accuracy"] > 0.7  # the majority class alone is about 0.6
     assert 0 < metrics["binary_crossentropy"] < 0.6
-    assert metrics["n_test"] == 230           # 30% of 768 rows
+    assert metrics["n_test"] == 230  # 30% of 768 rows
 
 
 def test_preprocessing_scales_the_features_and_leaves_the_label(built):

@@ -39,6 +39,7 @@ def show_json(project: Project, *args: str) -> list[dict]:
 
 # --- the example pipeline: a 2x2 grid, three at a time ----------------------------------------
 
+
 @pytest.fixture(scope="module")
 def grid(tmp_path_factory):
     """The example, committed without its outs (so every stage must run), then a 2x2 grid with -j 3
@@ -50,13 +51,24 @@ def grid(tmp_path_factory):
     project = copy_project(REPO_ROOT, folder / "repo", ["pipeline.yaml", "params.yaml", "pipeline.lock", "stages"])
     project.cli_ok("status")  # a project pipetool has seen: .pipetool/.gitignore is committed, as here
     commit_all(project)
-    before = {"status": project.git("status", "--porcelain", "--untracked-files=all"),
-              "branch": project.git("branch", "--show-current"), "head": project.git("rev-parse", "HEAD")}
+    before = {
+        "status": project.git("status", "--porcelain", "--untracked-files=all"),
+        "branch": project.git("branch", "--show-current"),
+        "head": project.git("rev-parse", "HEAD"),
+    }
     timing = folder / "timing.log"  # outside every worktree: stages append "<stage> start <time>"
     env = {**PYTHON_ENV, "PIPETOOL_EXAMPLE_TIMING": str(timing)}
-    result = project.cli_ok("exp", "run", "-S", "train.random_forest.n_estimators=" + ",".join(map(str, N_ESTIMATORS)),
-                            "-S", "train.random_forest.max_depth=" + ",".join(map(str, MAX_DEPTH)),
-                            "-j", "3", env=env)
+    result = project.cli_ok(
+        "exp",
+        "run",
+        "-S",
+        "train.random_forest.n_estimators=" + ",".join(map(str, N_ESTIMATORS)),
+        "-S",
+        "train.random_forest.max_depth=" + ",".join(map(str, MAX_DEPTH)),
+        "-j",
+        "3",
+        env=env,
+    )
     return project, result, before, timing
 
 
@@ -66,8 +78,13 @@ def test_grid_saves_every_experiment_whose_metrics_follow_their_params(grid):
     assert [r["name"] for r in rows if not r["experiment"]] == ["main"]
     experiments = [r for r in rows if r["experiment"]]
     assert len(experiments) == len(N_ESTIMATORS) * len(MAX_DEPTH) == 4 == len(exp_refs(project))
-    combos = {(r["params"]["params.yaml"]["train.random_forest.n_estimators"],
-               r["params"]["params.yaml"]["train.random_forest.max_depth"]) for r in experiments}
+    combos = {
+        (
+            r["params"]["params.yaml"]["train.random_forest.n_estimators"],
+            r["params"]["params.yaml"]["train.random_forest.max_depth"],
+        )
+        for r in experiments
+    }
     assert combos == {(n, d) for n in N_ESTIMATORS for d in MAX_DEPTH}
     scores = {r["metrics"]["metrics.json"]["model.roc_auc"] for r in experiments}
     assert len(scores) == 4  # four settings, four different models
@@ -204,8 +221,11 @@ def test_exp_run_saves_a_commit_on_its_own_ref_and_leaves_head_alone(small):
     assert small.git("rev-parse", "HEAD") == head and small.git("branch", "--show-current") == "main\n"
     assert small.git("rev-parse", sha + "^") == head
     assert small.git("diff", "--cached", "--name-only") == ""  # the user's index is untouched
-    assert sorted(small.git("diff", "--name-only", head.strip(), sha).split()) == \
-        ["metrics.json", "params.yaml", "pipeline.lock"]
+    assert sorted(small.git("diff", "--name-only", head.strip(), sha).split()) == [
+        "metrics.json",
+        "params.yaml",
+        "pipeline.lock",
+    ]
     assert json.loads(small.git("show", f"{sha}:metrics.json"))["acc"] == 0.75
     # the workspace holds the experiment's results, with the params file's comments and order kept
     assert small.read("params.yaml") == PARAMS.replace("lr: 0.1        #", "lr: 0.25       #")
@@ -223,21 +243,26 @@ def test_exp_run_includes_uncommitted_changes_and_new_lock_entries(small):
 
 def test_set_of_an_unknown_key_is_an_error_and_plus_adds_it(small):
     result = small.cli_fails("exp", "run", "-S", "lrr=1")
-    assert "error: -S lrr=1: params.yaml has no 'lrr' (did you mean 'lr'? to add a new key, write -S +lrr=...)" \
+    assert (
+        "error: -S lrr=1: params.yaml has no 'lrr' (did you mean 'lr'? to add a new key, write -S +lrr=...)"
         in result.stderr
+    )
     assert small.read("params.yaml") == PARAMS and exp_refs(small) == {}
     small.cli_ok("exp", "run", "-S", "+extra.depth=3", "-n", "added")
     assert small.read("params.yaml") == PARAMS + "extra:\n  depth: 3\n"
 
 
-@pytest.mark.parametrize("args, message", [
-    (["-S", "lr"], "-S lr: expected KEY=VALUE"),
-    (["-S", "lr=[1,"], "-S lr=[1,: the value '[1,' is not valid YAML"),
-    (["-S", "lr=1,,2"], "-S lr=1,,2: an empty value in the list"),
-    (["-S", "lr=1", "-S", "lr=2"], "-S lr=2: 'lr' is already set by -S lr=1"),
-    (["-S", "p.toml:lr=1"], "-S p.toml:lr=1: 'p.toml' cannot be edited"),
-    (["-n", "bad name"], "'bad name' cannot name an experiment"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["-S", "lr"], "-S lr: expected KEY=VALUE"),
+        (["-S", "lr=[1,"], "-S lr=[1,: the value '[1,' is not valid YAML"),
+        (["-S", "lr=1,,2"], "-S lr=1,,2: an empty value in the list"),
+        (["-S", "lr=1", "-S", "lr=2"], "-S lr=2: 'lr' is already set by -S lr=1"),
+        (["-S", "p.toml:lr=1"], "-S p.toml:lr=1: 'p.toml' cannot be edited"),
+        (["-n", "bad name"], "'bad name' cannot name an experiment"),
+    ],
+)
 def test_bad_experiment_arguments_are_clear_errors(small, args, message):
     result = small.cli_fails("exp", "run", *args)
     assert message in result.stderr
@@ -270,8 +295,9 @@ def test_a_failing_experiment_in_a_grid_is_reported_and_the_others_finish(small,
     log = tmp_path / "prepare.log"
     small.write("prepare.py", PREPARE.replace('"data\\n"', '"new data\\n"'))  # uncommitted: prepare reruns
     status = small.git("status", "--porcelain")
-    result = small.cli_fails("exp", "run", "-S", "model=a,bad,c", "-n", "m", "-j", "2",
-                         env={"PREPARE_LOG": str(log), "PREPARE_SLEEP": "1"})
+    result = small.cli_fails(
+        "exp", "run", "-S", "model=a,bad,c", "-n", "m", "-j", "2", env={"PREPARE_LOG": str(log), "PREPARE_SLEEP": "1"}
+    )
     assert "Failed: 'm-2' (model=bad): exit code 1; its output is in .pipetool/exps/logs/m-2.log" in result.stdout
     assert "error: 1 of 3 experiment(s) failed" in result.stderr
     assert sorted(exp_refs(small)) == ["m-1", "m-3"]
@@ -324,8 +350,9 @@ def three_built(small_built, tmp_path_factory) -> Project:
     folder = tmp_path_factory.mktemp("exp-three")
     project = private_copy(small_built, folder / "repo")
     (folder / "meet").mkdir()  # the first two run at once: each waits for the other's start
-    project.cli_ok("exp", "run", "-S", "lr=0.2,0.4,0.3", "-n", "lr", "-j", "2",
-                   env={"TRAIN_MEET": str(folder / "meet")})
+    project.cli_ok(
+        "exp", "run", "-S", "lr=0.2,0.4,0.3", "-n", "lr", "-j", "2", env={"TRAIN_MEET": str(folder / "meet")}
+    )
     assert len(os.listdir(folder / "meet")) == 3
     return project
 
@@ -340,8 +367,12 @@ def test_exp_show_table_formats_and_sorting(three):
     csv = three.cli_ok("exp", "show", "--csv", "--sort-by", "acc", "--desc").stdout.splitlines()
     assert csv[0] == "Experiment,Rev,Baseline,acc,lr"  # loss and model are the same everywhere
     assert [line.split(",")[0] for line in csv[1:]] == ["main", "lr-2", "lr-3", "lr-1"]
-    assert [line.split(",")[-2:] for line in csv[1:]] == [["0.6", "0.1"], ["0.9", "0.4"], ["0.8", "0.3"],
-                                                          ["0.7", "0.2"]]
+    assert [line.split(",")[-2:] for line in csv[1:]] == [
+        ["0.6", "0.1"],
+        ["0.9", "0.4"],
+        ["0.8", "0.3"],
+        ["0.7", "0.2"],
+    ]
     assert "loss" in three.cli_ok("exp", "show", "--csv", "--all-columns").stdout.splitlines()[0]
     md = three.cli_ok("exp", "show", "--md", "--sort-by", "lr").stdout
     assert md.splitlines()[0].startswith("| Experiment") and "└── lr-2" in md
@@ -394,9 +425,14 @@ def test_an_interrupted_queue_run_stops_its_experiments_and_keeps_the_rest_queue
 
     small.cli_ok("exp", "run", "--queue", "-S", "lr=0.2,0.3,0.4", "-n", "slow")
     lock, status = small.read("pipeline.lock"), small.git("status", "--porcelain")
-    process = subprocess.Popen([sys.executable, "-m", "pipetool", "exp", "queue", "start", "-j", "2"],
-                               cwd=small.path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                               env={**os.environ, "TRAIN_SLEEP": "60"})
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pipetool", "exp", "queue", "start", "-j", "2"],
+        cwd=small.path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "TRAIN_SLEEP": "60"},
+    )
     running = set()
     for line in process.stdout:  # wait until both experiments are inside their train stage
         if line.startswith("[slow-") and "Running stage 'train'" in line:
@@ -434,8 +470,12 @@ def test_exp_show_and_list_all_cover_every_baseline(small):
     small.cli_ok("exp", "run", "-S", "lr=0.3", "-n", "new")
     assert [r["name"] for r in show_json(small)] == ["main", "new"]
     rows = show_json(small, "--all")
-    assert [(r["name"], r["experiment"]) for r in rows] == [("main", False), ("new", True),
-                                                            (rows[2]["baseline"][:7], False), ("old", True)]
+    assert [(r["name"], r["experiment"]) for r in rows] == [
+        ("main", False),
+        ("new", True),
+        (rows[2]["baseline"][:7], False),
+        ("old", True),
+    ]
     assert rows[3]["baseline"] == small.git("rev-parse", "HEAD~1").strip()
     assert sorted(small.cli_ok("exp", "list", "--all", "--names-only").stdout.split()) == ["new", "old"]
     listed = small.cli_ok("exp", "list", "--all").stdout.splitlines()

@@ -16,13 +16,14 @@ import sys
 import pytest
 from conftest import CLI_ENV, Project, private_copy
 
+from pipetool.cli import exp_worker as worker
+from pipetool.engine.repro import ReproOptions
 from pipetool.errors import ExperimentError
 from pipetool.executor import ExecutorChoice
-from pipetool.experiments import diff, grid, launch, overrides, payload, queue, refs, table, worker
+from pipetool.experiments import diff, grid, launch, overrides, payload, queue, refs, table
 from pipetool.experiments.report import GridReporter
 from pipetool.experiments.run import run_experiment
-from pipetool.report import ConsoleReporter
-from pipetool.repro import ReproOptions
+from pipetool.terminal.report import ConsoleReporter
 
 PY = shlex.quote(sys.executable)
 
@@ -79,8 +80,9 @@ def small(built, tmp_path) -> Project:
 
 def test_run_experiment_returns_the_saved_experiment_and_prints_nothing(small, capfd):
     out = io.StringIO()
-    experiment = run_experiment(str(small.path), points("lr=0.25")[0], "quarter", ReproOptions(),
-                                ConsoleReporter(out=out))
+    experiment = run_experiment(
+        str(small.path), points("lr=0.25")[0], "quarter", ReproOptions(), ConsoleReporter(out=out)
+    )
     assert capfd.readouterr() == ("", "")
     assert "Running stage 'train': changed params: lr 0.1 -> 0.25" in out.getvalue()
     head = git(small, "rev-parse", "HEAD")
@@ -96,16 +98,17 @@ def test_run_experiment_returns_the_saved_experiment_and_prints_nothing(small, c
     assert [files["params.yaml"].values["lr"] for _, files in params] == [0.1, 0.25]
     assert [files["metrics.json"].values["acc"] for _, files in metrics] == [0.6, 0.75]
     records = table.records(table.collect(str(small.path)))
-    assert [(r["name"], r["experiment"], r["metrics"]["metrics.json"]["acc"]) for r in records] == \
-        [("main", False, 0.6), ("quarter", True, 0.75)]
+    assert [(r["name"], r["experiment"], r["metrics"]["metrics.json"]["acc"]) for r in records] == [
+        ("main", False, 0.6),
+        ("quarter", True, 0.75),
+    ]
     assert refs.remove(str(small.path), ["quarter"]) == [listed]
     assert refs.listing(str(small.path)) == [] and capfd.readouterr() == ("", "")
 
 
 def test_a_grid_returns_each_outcome_and_reports_only_to_its_reporter(small, capfd):
     out = io.StringIO()
-    result = launch.run_apart(str(small.path), points("model=tree,bad"), "g", 2, ReproOptions(),
-                              GridReporter(out=out))
+    result = launch.run_apart(str(small.path), points("model=tree,bad"), "g", 2, ReproOptions(), GridReporter(out=out))
     assert capfd.readouterr() == ("", "")
     assert [p.name for p in result.planned] == ["g-1", "g-2"] and not result.interrupted
     assert [o.planned.name for o in result.saved] == ["g-1"]
@@ -127,8 +130,9 @@ def test_every_repro_option_reaches_the_experiments_of_a_grid(small, capfd):
     """force is no flag 'exp run' has: given as data, each worker's repro still runs the shared
     stage that it would otherwise restore from the run-cache."""
     out = io.StringIO()
-    result = launch.run_apart(str(small.path), points("lr=0.2,0.3"), "f", 1, ReproOptions(force=True),
-                              GridReporter(out=out))
+    result = launch.run_apart(
+        str(small.path), points("lr=0.2,0.3"), "f", 1, ReproOptions(force=True), GridReporter(out=out)
+    )
     assert capfd.readouterr() == ("", "")
     assert len(result.saved) == 2
     for name in ("f-1", "f-2"):
@@ -152,9 +156,19 @@ def test_queued_experiments_run_later_as_data(small, capfd):
 
 # --- the worker's payload ------------------------------------------------------------------------
 
+
 def test_a_payload_carries_every_repro_option_and_override(tmp_path):
-    options = ReproOptions(targets=(1, 0), force=True, single=True, downstream=True, dry=True, keep_going=True,
-                           jobs=3, run_cache=False, executor=ExecutorChoice("dask", "tcp://host:8786", 2))
+    options = ReproOptions(
+        targets=(1, 0),
+        force=True,
+        single=True,
+        downstream=True,
+        dry=True,
+        keep_going=True,
+        jobs=3,
+        run_cache=False,
+        executor=ExecutorChoice("dask", "tcp://host:8786", 2),
+    )
     found = points("lr=[1, 2]", "+other.yaml:a.b='x,y'")[0]
     job = payload.Job(str(tmp_path), "name-1", found, options)
     payload.write(str(tmp_path / "job.json"), job)
@@ -176,22 +190,29 @@ def _changed(root, path: tuple, value) -> dict:
     return data
 
 
-@pytest.mark.parametrize("path, value, message", [
-    (("version",), 7, "unknown version 7 (this pipetool reads version 1)"),
-    (("root",), "relative/path", "'root' must be the absolute path of a folder, not 'relative/path'"),
-    (("name",), 12, "'name' must be text, not 12"),
-    (("options", "jobs"), "2", 'options.jobs must be a whole number, not "2"'),
-    (("options", "keep_going"), 1, "options.keep_going must be true or false, not 1"),
-    (("options", "targets"), [0, "a"], 'options.targets must be a list or null, not [0, "a"]'),
-    (("options", "executor", "retries"), None, "options.executor.retries must be a whole number, not null"),
-    (("options", "turbo"), True, "options has an unknown field 'turbo'"),
-    (("overrides",), {"lr": 1}, "'overrides' must be a list, not {'lr': 1}"),
-    (("overrides", 0, "add"), "no", 'overrides[0].add must be true or false, not "no"'),
-    (("overrides", 0, "text"), "[1,", "overrides[0]: -S lr=[1,: the value '[1,' is not valid YAML: invalid YAML: "
-                                      "a flow node starts here and is never closed"),
-    (("overrides", 0, "file"), "p.toml", "overrides[0]: -S p.toml:lr=0.2: 'p.toml' cannot be edited"),
-    (("overrides", 0, "key"), "a b=c", "overrides[0]: 'a b=c=0.2' is not one params override"),
-])
+@pytest.mark.parametrize(
+    "path, value, message",
+    [
+        (("version",), 7, "unknown version 7 (this pipetool reads version 1)"),
+        (("root",), "relative/path", "'root' must be the absolute path of a folder, not 'relative/path'"),
+        (("name",), 12, "'name' must be text, not 12"),
+        (("options", "jobs"), "2", 'options.jobs must be a whole number, not "2"'),
+        (("options", "keep_going"), 1, "options.keep_going must be true or false, not 1"),
+        (("options", "targets"), [0, "a"], 'options.targets must be a list or null, not [0, "a"]'),
+        (("options", "executor", "retries"), None, "options.executor.retries must be a whole number, not null"),
+        (("options", "turbo"), True, "options has an unknown field 'turbo'"),
+        (("overrides",), {"lr": 1}, "'overrides' must be a list, not {'lr': 1}"),
+        (("overrides", 0, "add"), "no", 'overrides[0].add must be true or false, not "no"'),
+        (
+            ("overrides", 0, "text"),
+            "[1,",
+            "overrides[0]: -S lr=[1,: the value '[1,' is not valid YAML: invalid YAML: "
+            "a flow node starts here and is never closed",
+        ),
+        (("overrides", 0, "file"), "p.toml", "overrides[0]: -S p.toml:lr=0.2: 'p.toml' cannot be edited"),
+        (("overrides", 0, "key"), "a b=c", "overrides[0]: 'a b=c=0.2' is not one params override"),
+    ],
+)
 def test_the_worker_refuses_a_malformed_payload_in_one_line(tmp_path, capsys, path, value, message):
     job = tmp_path / "job.json"
     job.write_text(json.dumps(_changed(tmp_path, path, value)))
@@ -203,26 +224,33 @@ def test_the_worker_refuses_a_malformed_payload_in_one_line(tmp_path, capsys, pa
 
 def test_the_worker_refuses_a_payload_that_is_no_experiment(tmp_path, capsys):
     job = tmp_path / "job.json"
-    for text, message in [("[]", "the payload must be a mapping, not []"),
-                          ('{"version": 1}', "the payload has no 'root'")]:
+    for text, message in [
+        ("[]", "the payload must be a mapping, not []"),
+        ('{"version": 1}', "the payload has no 'root'"),
+    ]:
         job.write_text(text)
         assert worker.main([str(job)]) == 2
         assert capsys.readouterr() == ("", f"error: experiment payload {job}: {message}\n")
     assert worker.main([]) == 2
-    assert capsys.readouterr().err == \
-        "error: expected one payload file (usage: python -m pipetool.experiments.worker PAYLOAD_FILE)\n"
+    assert (
+        capsys.readouterr().err
+        == "error: expected one payload file (usage: python -m pipetool.cli.exp_worker PAYLOAD_FILE)\n"
+    )
 
 
 def test_the_worker_process_says_what_is_wrong_with_its_payload_file(tmp_path):
     job = tmp_path / "job.json"
     job.write_text('{"version": 1, "root": ')
-    command = [sys.executable, "-m", "pipetool.experiments.worker"]
+    command = [sys.executable, "-m", "pipetool.cli.exp_worker"]
     result = subprocess.run([*command, str(job)], capture_output=True, text=True, env=CLI_ENV, cwd=tmp_path)
     assert result.returncode == 2 and result.stdout == ""
     assert result.stderr.startswith(f"error: experiment payload {job}: not JSON: ")
     assert len(result.stderr.splitlines()) == 1
-    missing = subprocess.run([*command, str(tmp_path / "none.json")], capture_output=True, text=True,
-                             env=CLI_ENV, cwd=tmp_path)
+    missing = subprocess.run(
+        [*command, str(tmp_path / "none.json")], capture_output=True, text=True, env=CLI_ENV, cwd=tmp_path
+    )
     assert missing.returncode == 2
-    assert missing.stderr == f"error: experiment payload {tmp_path / 'none.json'}: cannot be read: " \
-                             "No such file or directory\n"
+    assert (
+        missing.stderr == f"error: experiment payload {tmp_path / 'none.json'}: cannot be read: "
+        "No such file or directory\n"
+    )

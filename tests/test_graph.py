@@ -10,15 +10,17 @@ import pytest
 from conftest import ran_stages
 
 from pipetool.errors import GraphError
-from pipetool.graph import build
-from pipetool.plan import Schedule, select
-from pipetool.stage import Out, Stage
+from pipetool.pipeline.stage import Out, Stage
+from pipetool.planning.graph import build
+from pipetool.planning.plan import Schedule, select
 
 # --- through the CLI ----------------------------------------------------------------------------
 
 
 def test_repro_runs_in_topological_order_not_definition_order(project):
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         stages:
           last:
             cmd: cat mid.txt > last.txt
@@ -31,13 +33,16 @@ def test_repro_runs_in_topological_order_not_definition_order(project):
           first:
             cmd: echo one > first.txt
             outs: [first.txt]
-    """)
+    """,
+    )
     assert ran_stages(project.cli_ok("repro").stdout) == ["first", "mid", "last"]
     assert project.read("last.txt") == "one\n"
 
 
 def test_independent_stages_run_in_definition_order(project):
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         stages:
           zeta:
             cmd: echo z > z.txt
@@ -48,12 +53,15 @@ def test_independent_stages_run_in_definition_order(project):
           mu:
             cmd: echo m > m.txt
             outs: [m.txt]
-    """)
+    """,
+    )
     assert ran_stages(project.cli_ok("repro").stdout) == ["zeta", "alpha", "mu"]
 
 
 def test_dep_inside_a_directory_out_runs_after_its_producer(project):
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         stages:
           use:
             cmd: cat features/train.csv > used.txt
@@ -62,14 +70,17 @@ def test_dep_inside_a_directory_out_runs_after_its_producer(project):
           make:
             cmd: mkdir -p features && echo rows > features/train.csv && echo t > features/test.csv
             outs: [features]
-    """)
+    """,
+    )
     assert ran_stages(project.cli_ok("repro").stdout) == ["make", "use"]
     assert project.read("used.txt") == "rows\n"
     assert project.cli_ok("dag", "--dot").stdout.count('"make" -> "use";') == 1
 
 
 def test_dep_inside_a_directory_out_changes_when_the_file_changes(project):
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         stages:
           make:
             cmd: mkdir -p features && cat src.txt > features/train.csv
@@ -79,7 +90,8 @@ def test_dep_inside_a_directory_out_changes_when_the_file_changes(project):
             cmd: cat features/train.csv > used.txt
             deps: [features/train.csv]
             outs: [used.txt]
-    """)
+    """,
+    )
     project.write("src.txt", "v1\n")
     assert ran_stages(project.cli_ok("repro").stdout) == ["make", "use"]
     project.write("src.txt", "v2\n")
@@ -88,7 +100,9 @@ def test_dep_inside_a_directory_out_changes_when_the_file_changes(project):
 
 
 def test_dep_directory_containing_outs_runs_after_all_their_producers(project):
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         stages:
           collect:
             cmd: cat results/a.txt results/b.txt > all.txt
@@ -100,7 +114,8 @@ def test_dep_directory_containing_outs_runs_after_all_their_producers(project):
           make_a:
             cmd: echo a > results/a.txt
             outs: [results/a.txt]
-    """)
+    """,
+    )
     assert ran_stages(project.cli_ok("repro").stdout) == ["make_b", "make_a", "collect"]
     assert project.read("all.txt") == "a\nb\n"
     dot = project.cli_ok("dag", "--dot").stdout
@@ -110,7 +125,9 @@ def test_dep_directory_containing_outs_runs_after_all_their_producers(project):
 
 def test_dep_directory_containing_outs_when_the_directory_already_exists(project):
     project.write("results/.keep", "")
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         stages:
           collect:
             cmd: cat results/a.txt results/b.txt > all.txt
@@ -122,13 +139,16 @@ def test_dep_directory_containing_outs_when_the_directory_already_exists(project
           make_a:
             cmd: echo a > results/a.txt
             outs: [results/a.txt]
-    """)
+    """,
+    )
     assert ran_stages(project.cli_ok("repro").stdout) == ["make_b", "make_a", "collect"]
     assert project.read("all.txt") == "a\nb\n"
 
 
 def test_repro_target_by_path_inside_directory_out_runs_its_producer(project):
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         stages:
           make:
             cmd: mkdir -p out && echo x > out/x.txt
@@ -136,12 +156,15 @@ def test_repro_target_by_path_inside_directory_out_runs_its_producer(project):
           other:
             cmd: echo o > o.txt
             outs: [o.txt]
-    """)
+    """,
+    )
     assert ran_stages(project.cli_ok("repro", "out/x.txt").stdout) == ["make"]
 
 
 def test_cycle_is_a_clean_error(project):
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         stages:
           a:
             cmd: cat b.txt > a.txt
@@ -151,16 +174,21 @@ def test_cycle_is_a_clean_error(project):
             cmd: cat a.txt > b.txt
             deps: [a.txt]
             outs: [b.txt]
-    """)
+    """,
+    )
     result = project.cli_fails("repro")
     # named in data-flow order (producer -> consumer); where the loop starts is not part of the contract
-    assert ("the stages form a cycle: a -> b -> a" in result.stderr
-            or "the stages form a cycle: b -> a -> b" in result.stderr), result.stderr
+    assert (
+        "the stages form a cycle: a -> b -> a" in result.stderr
+        or "the stages form a cycle: b -> a -> b" in result.stderr
+    ), result.stderr
     assert "pipeline.yaml:" in result.stderr
 
 
 def test_overlapping_outs_are_a_clean_error(project):
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         stages:
           outer:
             cmd: mkdir -p d
@@ -168,19 +196,23 @@ def test_overlapping_outs_are_a_clean_error(project):
           inner:
             cmd: echo x > d/x.txt
             outs: [d/x.txt]
-    """)
+    """,
+    )
     result = project.cli_fails("status")
     assert "out 'd/x.txt' lies inside stage 'outer''s out 'd'" in result.stderr
 
 
 def test_stage_depending_on_its_own_out_is_a_clean_error(project):
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         stages:
           loop:
             cmd: echo x >> x.txt
             deps: [x.txt]
             outs: [x.txt]
-    """)
+    """,
+    )
     result = project.cli_fails("repro")
     assert "stage 'loop': depends on its own out 'x.txt'" in result.stderr
 
@@ -283,9 +315,14 @@ def test_build_rejects_a_stage_reading_its_own_out():
 
 
 def test_closure_up_and_down():
-    graph = build([
-        st("a", outs=["a"]), st("b", deps=["a"], outs=["b"]), st("c", deps=["b"], outs=["c"]), st("d"),
-    ])
+    graph = build(
+        [
+            st("a", outs=["a"]),
+            st("b", deps=["a"], outs=["b"]),
+            st("c", deps=["b"], outs=["c"]),
+            st("d"),
+        ]
+    )
     assert graph.closure([1], "up") == {0, 1}
     assert graph.closure([1], "down") == {1, 2}
     assert graph.closure([3], "up") == {3}
@@ -296,13 +333,15 @@ def test_closure_up_and_down():
 
 def diamond():
     """a -> b, a -> c, b + c -> d, and a lone e, defined out of order."""
-    return build([
-        st("d", deps=["b", "c"], outs=["d"]),
-        st("b", deps=["a"], outs=["b"]),
-        st("e", outs=["e"]),
-        st("c", deps=["a"], outs=["c"]),
-        st("a", outs=["a"]),
-    ])
+    return build(
+        [
+            st("d", deps=["b", "c"], outs=["d"]),
+            st("b", deps=["a"], outs=["b"]),
+            st("e", outs=["e"]),
+            st("c", deps=["a"], outs=["c"]),
+            st("a", outs=["a"]),
+        ]
+    )
 
 
 def test_select_all_is_the_topological_order():

@@ -10,8 +10,8 @@ import time
 import xxhash
 from conftest import ran_stages
 
-from pipetool.hashing import PROCESSES_FROM, Hasher, file_hash, hash_many
-from pipetool.state import VERSION as STATE_VERSION
+from pipetool.storage.hashing import PROCESSES_FROM, Hasher, file_hash, hash_many
+from pipetool.storage.state import VERSION as STATE_VERSION
 
 UP_TO_DATE = "Data and pipelines are up to date.\n"
 
@@ -39,13 +39,16 @@ def run_dir_pipeline(project) -> dict:
 
 def test_file_hash_is_xxh3_128_of_its_bytes_with_its_size(project):
     project.write("raw.csv", "a,b\n1,2\n")
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         stages:
           copy:
             cmd: cp raw.csv copy.csv
             deps: [raw.csv]
             outs: [copy.csv]
-    """)
+    """,
+    )
     project.cli_ok("repro")
     record = dep_record(project, "copy", "raw.csv")
     assert record == {"path": "raw.csv", "xxh3": xxhash.xxh3_128_hexdigest(b"a,b\n1,2\n"), "size": 8}
@@ -63,12 +66,15 @@ def test_directory_records_nfiles_and_total_size(project):
 
 
 def test_directory_out_records_nfiles_and_size(project):
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         stages:
           make:
             cmd: mkdir -p out/sub && printf 12 > out/one && printf 345 > out/sub/two
             outs: [out]
-    """)
+    """,
+    )
     project.cli_ok("repro")
     (record,) = project.lock()["stages"]["make"]["outs"]
     assert (record["path"], record["nfiles"], record["size"]) == ("out", 2, 5)
@@ -140,8 +146,8 @@ def test_a_file_that_grew_since_its_stat_is_hashed_whole(tmp_path):
     path = tmp_path / "growing.txt"
     path.write_bytes(b"0123456789" * 1000)
     whole = xxhash.xxh3_128_hexdigest(path.read_bytes())
-    assert file_hash(str(path), size=10) == whole      # stat saw it smaller
-    assert file_hash(str(path), size=20000) == whole   # stat saw it bigger
+    assert file_hash(str(path), size=10) == whole  # stat saw it smaller
+    assert file_hash(str(path), size=20000) == whole  # stat saw it bigger
     assert file_hash(str(path)) == whole
 
 
@@ -220,8 +226,9 @@ def state_db(project) -> str:
 
 def state_rows(project, name: str) -> list[tuple]:
     with sqlite3.connect(state_db(project)) as db:
-        return db.execute("SELECT path, inode, mtime_ns, size, hash FROM state WHERE path LIKE ?",
-                          (f"%/{name}",)).fetchall()
+        return db.execute(
+            "SELECT path, inode, mtime_ns, size, hash FROM state WHERE path LIKE ?", (f"%/{name}",)
+        ).fetchall()
 
 
 def setup_single_file(project) -> os.stat_result:
@@ -229,13 +236,16 @@ def setup_single_file(project) -> os.stat_result:
     target = project.write("data.txt", "aaaa\n")
     past = time.time() - 100
     os.utime(target, (past, past))
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         stages:
           copy:
             cmd: cp data.txt copy.txt
             deps: [data.txt]
             outs: [copy.txt]
-    """)
+    """,
+    )
     assert ran_stages(project.cli_ok("repro").stdout) == ["copy"]
     assert project.cli_ok("status").stdout == UP_TO_DATE
     assert len(state_rows(project, "data.txt")) == 1
@@ -282,13 +292,16 @@ def test_recently_modified_file_is_not_cached(project):
     target = project.write("data.txt", "aaaa\n")
     future = time.time() + 100
     os.utime(target, (future, future))
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         stages:
           copy:
             cmd: cp data.txt copy.txt
             deps: [data.txt]
             outs: [copy.txt]
-    """)
+    """,
+    )
     project.cli_ok("repro")
     project.cli_ok("status")
     assert state_rows(project, "data.txt") == []
@@ -343,13 +356,16 @@ def test_missing_state_db_is_recreated(project):
 
 def test_pycache_inside_a_directory_dep_changes_nothing(project):
     project.write("pkg/mod.py", "X = 1\n")
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         stages:
           use:
             cmd: cat pkg/mod.py > out.txt
             deps: [pkg]
             outs: [out.txt]
-    """)
+    """,
+    )
     project.cli_ok("repro")
     project.write("pkg/__pycache__/mod.cpython-311.pyc", "bytecode\n")
     assert project.cli_ok("status").stdout == UP_TO_DATE

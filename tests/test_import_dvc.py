@@ -12,11 +12,18 @@ from pathlib import Path
 import pytest
 from conftest import Project, ran_stages
 
-from pipetool import import_dvc
+from pipetool.engine import import_dvc
 
 FIXTURE = Path(__file__).parent / "data" / "dvc" / "project.tar.gz"
-DVC_FILES = ("dvc.yaml", "dvc.lock", "sub/dvc.yaml", "sub/dvc.lock", "data/labels.bin.dvc",
-             ".dvc/config", ".dvc/config.local")
+DVC_FILES = (
+    "dvc.yaml",
+    "dvc.lock",
+    "sub/dvc.yaml",
+    "sub/dvc.lock",
+    "data/labels.bin.dvc",
+    ".dvc/config",
+    ".dvc/config.local",
+)
 ROOT_STAGES = ["prepare", "train@lr", "train@svm", "grid@s", "grid@m", "evaluate", "report"]
 
 
@@ -41,6 +48,7 @@ def snapshot(root: Path) -> dict[str, tuple[bytes, int]]:
 
 # -- the whole round trip -------------------------------------------------------------------------
 
+
 def test_up_to_date_for_dvc_is_up_to_date_for_pipetool(repo: Project) -> None:
     before = {name: repo.read(name) for name in DVC_FILES}
     out = repo.cli_ok("import-dvc").stdout
@@ -57,10 +65,10 @@ def test_up_to_date_for_dvc_is_up_to_date_for_pipetool(repo: Project) -> None:
 def test_the_lock_holds_xxh3_and_dvc_params(repo: Project) -> None:
     repo.cli_ok("import-dvc")
     prepare = repo.lock()["stages"]["prepare"]
-    assert prepare["cmd"] == ("mkdir -p data/prepared && cp data/raw.csv data/prepared/rows.csv "
-                              "&& echo 7 > data/prepared/seed.txt")
-    assert prepare["outs"] == [{"path": "data/prepared", "xxh3": prepare["outs"][0]["xxh3"], "size": 14,
-                                "nfiles": 2}]
+    assert prepare["cmd"] == (
+        "mkdir -p data/prepared && cp data/raw.csv data/prepared/rows.csv && echo 7 > data/prepared/seed.txt"
+    )
+    assert prepare["outs"] == [{"path": "data/prepared", "xxh3": prepare["outs"][0]["xxh3"], "size": 14, "nfiles": 2}]
     assert prepare["outs"][0]["xxh3"].endswith(".dir")
     # DVC records prepare.split; pipetool also tracks the ${prepare.seed} the cmd uses
     assert prepare["params"] == {"params.yaml": {"prepare.seed": 7, "prepare.split": 0.25}}
@@ -115,13 +123,15 @@ def test_a_changed_cmd_is_recorded_as_dvc_ran_it(repo: Project) -> None:
 
 
 def test_a_stage_dvc_never_ran_is_stale(repo: Project) -> None:
-    repo.write("dvc.yaml", repo.read("dvc.yaml") + "  extra:\n    cmd: echo hi > extra.txt\n"
-                                                  "    outs:\n      - extra.txt\n")
+    repo.write(
+        "dvc.yaml", repo.read("dvc.yaml") + "  extra:\n    cmd: echo hi > extra.txt\n    outs:\n      - extra.txt\n"
+    )
     out = repo.cli_ok("import-dvc").stdout
     assert "stale: extra: not in dvc.lock" in out
 
 
 # -- writing nothing, or refusing -------------------------------------------------------------
+
 
 def test_dry_writes_nothing(repo: Project) -> None:
     before = snapshot(repo.path)
@@ -133,8 +143,9 @@ def test_dry_writes_nothing(repo: Project) -> None:
 def test_existing_pipeline_files_are_kept_unless_forced(repo: Project) -> None:
     repo.write("pipeline.yaml", "# mine\n")
     err = repo.cli_fails("import-dvc").stderr
-    assert err == ("error: pipeline.yaml already exists; nothing was written "
-                   "(use --force to overwrite it with the import)\n")
+    assert err == (
+        "error: pipeline.yaml already exists; nothing was written (use --force to overwrite it with the import)\n"
+    )
     assert repo.read("pipeline.yaml") == "# mine\n" and not repo.exists(".pipetool")
     repo.cli_ok("import-dvc", "--force")
     assert repo.read("pipeline.yaml") == repo.read("dvc.yaml")
@@ -145,18 +156,27 @@ def test_not_a_dvc_repository(project: Project) -> None:
     assert err.startswith("error: not a DVC repository: no .dvc folder in ") and err.count("\n") == 1
 
 
-@pytest.mark.parametrize("lock_text, message", [
-    ("stages: [\n", "dvc.lock:2"),
-    ("- a\n- b\n", "dvc.lock:1: not a lock file of DVC 2 or 3"),
-    ("schema: '2.0'\nstages:\n  prepare: 3\n", "dvc.lock:3: stage 'prepare': each stage must be a mapping"),
-    ("schema: '2.0'\nstages:\n  prepare:\n    cmd: 5\n", "stage 'prepare': 'cmd' missing, or not text"),
-    ("schema: '2.0'\nstages:\n  prepare:\n    cmd: x\n    deps:\n    - path: a\n      md5: nothex\n",
-     "dvc.lock:7: stage 'prepare': 'md5' of 'a' must be 32 hex digits"),
-    ("schema: '2.0'\nstages:\n  prepare:\n    cmd: x\n    outs:\n    - path: a\n      md5: " + "a" * 32
-     + "\n      size: 99999999999999999999999\n", "'size' of 'a' must be a whole number of bytes"),
-    ("schema: '2.0'\nstages:\n  prepare:\n    cmd: x\n    deps: {path: a}\n", "'deps' must be a list"),
-    ("schema: '2.0'\nstages:\n  prepare:\n    cmd: x\n    params: [a]\n", "'params' must map each params file"),
-])
+@pytest.mark.parametrize(
+    "lock_text, message",
+    [
+        ("stages: [\n", "dvc.lock:2"),
+        ("- a\n- b\n", "dvc.lock:1: not a lock file of DVC 2 or 3"),
+        ("schema: '2.0'\nstages:\n  prepare: 3\n", "dvc.lock:3: stage 'prepare': each stage must be a mapping"),
+        ("schema: '2.0'\nstages:\n  prepare:\n    cmd: 5\n", "stage 'prepare': 'cmd' missing, or not text"),
+        (
+            "schema: '2.0'\nstages:\n  prepare:\n    cmd: x\n    deps:\n    - path: a\n      md5: nothex\n",
+            "dvc.lock:7: stage 'prepare': 'md5' of 'a' must be 32 hex digits",
+        ),
+        (
+            "schema: '2.0'\nstages:\n  prepare:\n    cmd: x\n    outs:\n    - path: a\n      md5: "
+            + "a" * 32
+            + "\n      size: 99999999999999999999999\n",
+            "'size' of 'a' must be a whole number of bytes",
+        ),
+        ("schema: '2.0'\nstages:\n  prepare:\n    cmd: x\n    deps: {path: a}\n", "'deps' must be a list"),
+        ("schema: '2.0'\nstages:\n  prepare:\n    cmd: x\n    params: [a]\n", "'params' must map each params file"),
+    ],
+)
 def test_a_malformed_dvc_lock_is_one_line_and_writes_nothing(repo: Project, lock_text: str, message: str) -> None:
     repo.write("dvc.lock", lock_text)
     before = snapshot(repo.path)
@@ -175,23 +195,30 @@ def test_a_dvc_lock_that_is_not_a_file_is_refused(repo: Project, tmp_path: Path)
 
 # -- a hostile repository ---------------------------------------------------------------------
 
+
 def test_paths_outside_the_repository_are_neither_read_nor_written(repo: Project, tmp_path: Path) -> None:
     outside = tmp_path / "outside"
     outside.mkdir()
     (outside / "secret.txt").write_text("secret\n")
     md5 = hashlib.md5(b"secret\n").hexdigest()
     (repo.path / "data" / "link.txt").symlink_to(outside / "secret.txt")
-    repo.write("dvc.yaml", """\
+    repo.write(
+        "dvc.yaml",
+        """\
         stages:
           steal:
             cmd: cat ../outside/secret.txt data/link.txt > stolen.txt
             deps: [../outside/secret.txt, data/link.txt]
             outs: [stolen.txt]
-        """)
+        """,
+    )
     record = f"      md5: {md5}\n      size: 7\n      hash: md5\n"
-    repo.write("dvc.lock", "schema: '2.0'\nstages:\n  steal:\n    cmd: x\n    deps:\n"
-               f"    - path: ../outside/secret.txt\n{record}    - path: data/link.txt\n{record}"
-               f"    outs:\n    - path: ../../evil.txt\n{record}")
+    repo.write(
+        "dvc.lock",
+        "schema: '2.0'\nstages:\n  steal:\n    cmd: x\n    deps:\n"
+        f"    - path: ../outside/secret.txt\n{record}    - path: data/link.txt\n{record}"
+        f"    outs:\n    - path: ../../evil.txt\n{record}",
+    )
     (repo.path / "sub" / "dvc.yaml").unlink()
     outside_before = snapshot(tmp_path / "outside")
     out = repo.cli_ok("import-dvc").stdout
@@ -205,6 +232,7 @@ def test_paths_outside_the_repository_are_neither_read_nor_written(repo: Project
 
 
 # -- the parts ----------------------------------------------------------------------------------
+
 
 def test_subfolder_pipelines_get_their_own_files(repo: Project) -> None:
     out = repo.cli_ok("import-dvc").stdout
@@ -221,8 +249,10 @@ def test_subfolder_pipelines_get_their_own_files(repo: Project) -> None:
 def test_tracked_data_and_remotes(repo: Project) -> None:
     out = repo.cli_ok("import-dvc").stdout
     assert "  data/labels.bin  (data/labels.bin.dvc)" in out
-    assert "bucket  s3://example-bucket/project; access_key_id in .pipetool/config.local; " \
-           "endpointurl; left out: jobs" in out
+    assert (
+        "bucket  s3://example-bucket/project; access_key_id in .pipetool/config.local; "
+        "endpointurl; left out: jobs" in out
+    )
     assert "run 'pipetool push'" in out
     listed = repo.cli_ok("remote", "list").stdout
     assert "storage\t../dvc-storage  (default)" in listed  # DVC keeps it relative to .dvc/
@@ -247,9 +277,13 @@ def test_big_hashing_jobs_say_so_on_stderr(repo: Project, monkeypatch: pytest.Mo
 
 
 def test_dvc_md5_definitions() -> None:
-    assert import_dvc.dvc_directory_md5([("b.txt", "1" * 32), ("a.txt", "0" * 32)]) == hashlib.md5(
-        b'[{"md5": "' + b"0" * 32 + b'", "relpath": "a.txt"}, {"md5": "' + b"1" * 32
-        + b'", "relpath": "b.txt"}]').hexdigest() + ".dir"
+    assert (
+        import_dvc.dvc_directory_md5([("b.txt", "1" * 32), ("a.txt", "0" * 32)])
+        == hashlib.md5(
+            b'[{"md5": "' + b"0" * 32 + b'", "relpath": "a.txt"}, {"md5": "' + b"1" * 32 + b'", "relpath": "b.txt"}]'
+        ).hexdigest()
+        + ".dir"
+    )
 
 
 def test_dvc2_text_md5_reads_crlf_as_lf(tmp_path: Path) -> None:

@@ -16,11 +16,11 @@ import time
 import pytest
 from conftest import CLI_ENV
 
-from pipetool import interrupts
+from pipetool.system import interrupts
 
 TRIALS = """
 import os, random, signal, sys, threading, time
-from pipetool import interrupts
+from pipetool.system import interrupts
 
 random.seed(int(sys.argv[1]))
 
@@ -46,8 +46,9 @@ print("all trials ended", flush=True)
 def test_ctrl_c_at_any_moment_of_a_pool_ends_it(tmp_path, seed):
     script = tmp_path / "trials.py"
     script.write_text(textwrap.dedent(TRIALS))
-    result = subprocess.run([sys.executable, str(script), str(seed)], env=CLI_ENV, capture_output=True,
-                            text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, str(script), str(seed)], env=CLI_ENV, capture_output=True, text=True, timeout=120
+    )
     assert (result.returncode, result.stdout.strip()) == (0, "all trials ended"), result.stderr[-2000:]
 
 

@@ -32,11 +32,14 @@ MIXED_ORDER = """
 def mixed_order(project: Project) -> Project:
     project.write("z_src.txt", "zzz\n")
     project.write("a_src.txt", "aaa\n")
-    project.write("params.yaml", """
+    project.write(
+        "params.yaml",
+        """
         zeta:
           b: 2
           a: 1
-    """)
+    """,
+    )
     project.write("pipeline.yaml", MIXED_ORDER)
     return project
 
@@ -48,6 +51,7 @@ def new_project(path) -> Project:
 
 
 # --- deterministic -------------------------------------------------------------------------
+
 
 def without_durations(text: bytes) -> bytes:
     """The lock with its `duration:` lines left out: how long a first run took is not deterministic."""
@@ -61,8 +65,9 @@ def test_lock_is_byte_identical_across_two_fresh_repos(tmp_path):
     second = mixed_order(new_project(tmp_path / "two"))
     first.cli_ok("repro")
     second.cli_ok("repro", "-j", "2")
-    assert (without_durations((first.path / "pipeline.lock").read_bytes())
-            == without_durations((second.path / "pipeline.lock").read_bytes()))
+    assert without_durations((first.path / "pipeline.lock").read_bytes()) == without_durations(
+        (second.path / "pipeline.lock").read_bytes()
+    )
 
 
 def test_lock_has_version_and_sorts_stages_deps_and_outs(project):
@@ -90,6 +95,7 @@ def test_an_unchanged_repro_does_not_rewrite_the_lock(project):
 
 
 # --- atomic --------------------------------------------------------------------------------
+
 
 def test_lock_is_replaced_by_rename_and_leaves_no_temp_files(project):
     mixed_order(project)
@@ -202,8 +208,11 @@ def test_two_killed_repros_in_a_row_keep_what_each_finished(project, tmp_path):
 
 # --- damaged locks -------------------------------------------------------------------------
 
+
 def pair(project: Project) -> Project:
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         stages:
           a:
             cmd: echo hi > a.txt
@@ -212,7 +221,8 @@ def pair(project: Project) -> Project:
             cmd: cat a.txt > b.txt
             deps: [a.txt]
             outs: [b.txt]
-    """)
+    """,
+    )
     return project
 
 
@@ -266,18 +276,22 @@ def test_removed_stage_is_dropped_from_the_lock_on_next_repro(project):
     pair(project)
     project.cli_ok("repro")
     assert set(project.lock()["stages"]) == {"a", "b"}
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         stages:
           a:
             cmd: echo hi > a.txt
             outs: [a.txt]
-    """)
+    """,
+    )
     result = project.cli_ok("repro")
     assert ran_stages(result.stdout) == []
     assert set(project.lock()["stages"]) == {"a"}
 
 
 # --- local state stays out of git ----------------------------------------------------------
+
 
 def test_pipetool_state_folder_is_ignored_by_git(project):
     pair(project)

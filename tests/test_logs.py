@@ -40,12 +40,15 @@ def test_parallel_output_is_prefixed_on_the_terminal_but_not_in_the_log(project)
 
 
 def test_a_failed_stage_names_its_log_which_holds_all_of_its_output(project):
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         stages:
           noisy:
             cmd: for i in $(seq 1 50); do echo line $i; done; exit 3
             outs: [never.txt]
-    """)
+    """,
+    )
     result = project.cli_fails("repro")
     assert "all of its output: .pipetool/logs/noisy.log (or 'pipetool logs noisy')" in result.stdout
     assert "line 1\n" not in result.stdout.split("last 20 lines")[1]  # the tail is cut short...
@@ -53,13 +56,16 @@ def test_a_failed_stage_names_its_log_which_holds_all_of_its_output(project):
 
 
 def test_logs_of_a_foreach_group_and_names_that_hold_a_slash(project):
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         stages:
           gen:
             foreach: [x/y, z]
             do:
               cmd: echo making ${item}
-    """)
+    """,
+    )
     project.cli_ok("repro")
     assert project.cli_ok("logs", "gen@x/y").stdout == "making x/y\n"
     assert project.cli_ok("logs", "--path", "gen@x/y").stdout == ".pipetool/logs/gen@x%2Fy.log\n"

@@ -11,8 +11,8 @@ import sys
 
 from conftest import CLI_ENV, ran_stages
 
-from pipetool.lock import DROPPED_ENTRY, LockEntry, PathRecord, parse, render
-from pipetool.merge import merge
+from pipetool.storage.lock import DROPPED_ENTRY, LockEntry, PathRecord, parse, render
+from pipetool.storage.merge import merge
 
 GIT_ENV = {**CLI_ENV, "PATH": os.path.dirname(sys.executable) + os.pathsep + CLI_ENV.get("PATH", "")}
 PATH_ENV = {"PATH": GIT_ENV["PATH"]}
@@ -20,14 +20,16 @@ DROPPED_REASON = "lock entry dropped in merge (both branches changed it)"
 
 
 def entry(out_hash: str, cmd: str = "make it", param: int = 1) -> LockEntry:
-    return LockEntry(cmd=cmd, params={"params.yaml": {"p": param}},
-                     outs=(PathRecord("out.txt", out_hash * 8, 3),))  # 'aaaa' -> a hash's 32 hex digits
+    return LockEntry(
+        cmd=cmd, params={"params.yaml": {"p": param}}, outs=(PathRecord("out.txt", out_hash * 8, 3),)
+    )  # 'aaaa' -> a hash's 32 hex digits
 
 
 A, B, C = entry("aaaa"), entry("bbbb"), entry("cccc")
 
 
 # --- merge.merge -----------------------------------------------------------------------------
+
 
 def test_merge_keeps_a_stage_nobody_changed():
     assert merge({"s": A}, {"s": A}, {"s": A}) == {"s": A}
@@ -94,6 +96,7 @@ def test_dropped_entry_survives_render_and_parse():
 
 
 # --- the merge-lock driver on files ----------------------------------------------------------
+
 
 def test_merge_lock_driver_writes_the_merged_lock_into_ours(project, tmp_path):
     base, ours, theirs = (tmp_path / name for name in ("base", "ours", "theirs"))
@@ -201,7 +204,8 @@ def test_status_after_merge_names_only_the_stage_changed_on_both_sides(project):
     merged(project)
     result = project.cli_ok("status", "--json")
     assert json.loads(result.stdout) == {
-        "combine": {"frozen": False, "reasons": [{"kind": "dropped", "message": DROPPED_REASON}]}}
+        "combine": {"frozen": False, "reasons": [{"kind": "dropped", "message": DROPPED_REASON}]}
+    }
 
 
 def test_status_text_after_merge_gives_the_dropped_reason(project):
@@ -229,6 +233,7 @@ def test_git_merge_without_install_would_conflict_in_the_lock(project):
 
 # --- pipetool install ------------------------------------------------------------------------
 
+
 def hook(project, name: str):
     return project.path / ".git" / "hooks" / name
 
@@ -254,7 +259,8 @@ def test_install_twice_is_idempotent(project):
     project.cli_ok("install")
     assert project.read(".gitattributes").splitlines().count("pipeline.lock merge=pipetool-lock") == 1
     assert project.git("config", "--get-all", "merge.pipetool-lock.driver").splitlines() == [
-        "pipetool merge-lock %O %A %B"]
+        "pipetool merge-lock %O %A %B"
+    ]
     assert {name: hook(project, name).read_text() for name in first} == first
 
 

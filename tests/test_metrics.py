@@ -232,8 +232,10 @@ def branches_and_tags(project: Project) -> dict[str, str]:
     project.git("checkout", "-q", "-b", "feature", "v1")
     step(project, 0.4, message="lr=0.4")
     project.git("checkout", "-q", "main")
-    return {name: project.git("rev-parse", ref).strip()
-            for name, ref in [("first", "v1"), ("second", "v2"), ("feature", "feature")]}
+    return {
+        name: project.git("rev-parse", ref).strip()
+        for name, ref in [("first", "v1"), ("second", "v2"), ("feature", "feature")]
+    }
 
 
 def test_show_all_commits_lists_every_commit_of_every_branch(project):
@@ -269,8 +271,7 @@ def test_show_all_tags_names_the_tag_even_when_there_is_only_one(project):
 def test_show_csv(project):
     pipeline(project, 0.1)
     assert project.cli_ok("metrics", "show", "--csv").stdout == (
-        "Path,acc,loss,model.name,model.depth\n"
-        "metrics.json,0.6,0.9,rf,3\n"
+        "Path,acc,loss,model.name,model.depth\nmetrics.json,0.6,0.9,rf,3\n"
     )
 
 
@@ -294,26 +295,33 @@ def test_show_json_maps_revision_to_path_to_flattened_metrics(project):
 
 
 def test_show_reads_yaml_and_toml_metrics_with_nested_keys_flattened(project):
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         stages:
           report:
             cmd: "true"
             metrics: [train.yaml, eval.toml]
-    """)
+    """,
+    )
     project.write("train.yaml", "train:\n  acc: 0.5\n  per_class:\n    cat: 0.25\n")
     project.write("eval.toml", "[eval]\nauc = 0.75\n")
     data = json.loads(project.cli_ok("metrics", "show", "--json").stdout)
-    assert data == {"workspace": {"train.yaml": {"train.acc": 0.5, "train.per_class.cat": 0.25},
-                                  "eval.toml": {"eval.auc": 0.75}}}
+    assert data == {
+        "workspace": {"train.yaml": {"train.acc": 0.5, "train.per_class.cat": 0.25}, "eval.toml": {"eval.auc": 0.75}}
+    }
 
 
 def test_show_without_declared_metrics_says_so(project):
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         stages:
           a:
             cmd: echo a > a.txt
             outs: [a.txt]
-    """)
+    """,
+    )
     assert project.cli_ok("metrics", "show").stdout == "No metrics declared in pipeline.yaml.\n"
 
 
@@ -327,8 +335,11 @@ def history_repo(tmp_path_factory) -> Project:
     """20 commits, commit i (1..20) reproduced with lr = i/100; read-only for the tests using it."""
     path = tmp_path_factory.mktemp("history") / "repo"
     path.mkdir()
-    for args in (["init", "-q", "-b", "main"], ["config", "user.email", "test@example.com"],
-                 ["config", "user.name", "Test"]):
+    for args in (
+        ["init", "-q", "-b", "main"],
+        ["config", "user.email", "test@example.com"],
+        ["config", "user.name", "Test"],
+    ):
         subprocess.run(["git", *args], cwd=path, check=True)
     project = Project(path)
     pipeline(project, 0.01, IN_GIT)
@@ -356,8 +367,14 @@ def test_history_table_rows_carry_short_sha_message_and_values(history_repo):
     assert len(rows) == HISTORY_COMMITS
     first_sha = history_repo.git("rev-list", "--max-parents=0", "HEAD").strip()
     assert rows[0].split() == [first_sha[:7], "lr=0.01", "0.51", "0.99", "rf", "3"]
-    assert rows[-1].split() == [history_repo.git("rev-parse", "--short=7", "HEAD").strip(), "lr=0.2",
-                                "0.7", "0.8", "rf", "3"]
+    assert rows[-1].split() == [
+        history_repo.git("rev-parse", "--short=7", "HEAD").strip(),
+        "lr=0.2",
+        "0.7",
+        "0.8",
+        "rf",
+        "3",
+    ]
 
 
 def test_history_reads_commit_messages_git_gives_in_another_encoding(project):
@@ -416,8 +433,7 @@ def test_history_plot_without_matplotlib_is_a_clear_error(history_repo, tmp_path
     (blocker / "__init__.py").write_text("raise ImportError('matplotlib hidden by the test')\n")
     target = tmp_path / "acc.png"
     # a real process: PYTHONPATH is read when the interpreter starts, and this one has matplotlib
-    result = history_repo.fails("metrics", "history", "--plot", str(target),
-                                env={"PYTHONPATH": str(blocker.parent)})
+    result = history_repo.fails("metrics", "history", "--plot", str(target), env={"PYTHONPATH": str(blocker.parent)})
     assert "matplotlib" in result.stderr
     assert "pipetool[plots]" in result.stderr
     assert not target.exists()
@@ -437,11 +453,15 @@ def test_history_follows_the_first_parent_line_only(project):
 def test_history_keeps_one_column_per_metric_when_a_second_metrics_file_appears(project):
     pipeline(project, 0.1, IN_GIT)
     step(project, 0.2, message="lr=0.2")
-    project.write("pipeline.yaml", IN_GIT + """
+    project.write(
+        "pipeline.yaml",
+        IN_GIT
+        + """
           eval:
             cmd: "echo '{\\"auc\\": 0.5}' > eval.json"
             metrics: [eval.json: {cache: false}]
-    """.replace("\n    ", "\n"))
+    """.replace("\n    ", "\n"),
+    )
     project.cli_ok("repro")
     commit(project, "add eval")
     out = csv_rows(project.cli_ok("metrics", "history", "--csv").stdout)
@@ -455,12 +475,15 @@ def test_history_keeps_one_column_per_metric_when_a_second_metrics_file_appears(
 
 def missing_at_first_revision(project: Project) -> None:
     """eval.json is declared from the start but only committed in the second commit."""
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         stages:
           report:
             cmd: "true"
             metrics: [metrics.json, eval.json]
-    """)
+    """,
+    )
     project.write("metrics.json", '{"acc": 0.5}')
     commit(project, "metrics only")
     project.write("eval.json", '{"auc": 0.9}')
@@ -494,12 +517,15 @@ def test_show_error_of_one_file_stays_out_of_the_metric_columns(project):
 
 
 def test_show_invalid_json_names_the_file_without_traceback(project):
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         stages:
           report:
             cmd: "true"
             metrics: [metrics.json]
-    """)
+    """,
+    )
     project.write("metrics.json", '{"acc": 0.5,\n')
     result = project.cli("metrics", "show")
     assert NO_TRACEBACK not in output(result)
@@ -508,12 +534,15 @@ def test_show_invalid_json_names_the_file_without_traceback(project):
 
 
 def test_show_csv_of_an_unreadable_file_has_as_many_cells_as_headers(project):
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         stages:
           report:
             cmd: "true"
             metrics: [metrics.json]
-    """)
+    """,
+    )
     project.write("metrics.json", '{"acc": 0.5,\n')
     result = project.cli("metrics", "show", "--csv")
     table = list(csv.reader(io.StringIO(result.stdout)))
@@ -561,13 +590,16 @@ def test_invalid_pipeline_yaml_at_an_old_revision_names_the_revision(project):
 # ---------------------------------------------------------------- bad revisions
 
 
-@pytest.mark.parametrize("args", [
-    ("metrics", "diff", "no-such-branch"),
-    ("metrics", "diff", "HEAD", "no-such-branch"),
-    ("metrics", "show", "no-such-branch"),
-    ("params", "diff", "no-such-branch"),
-    ("metrics", "history", "--rev-range", "no-such-branch..HEAD"),
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("metrics", "diff", "no-such-branch"),
+        ("metrics", "diff", "HEAD", "no-such-branch"),
+        ("metrics", "show", "no-such-branch"),
+        ("params", "diff", "no-such-branch"),
+        ("metrics", "history", "--rev-range", "no-such-branch..HEAD"),
+    ],
+)
 def test_unknown_revision_is_a_clear_error(project, args):
     pipeline(project, 0.1)
     result = project.cli_fails(*args)
@@ -575,14 +607,17 @@ def test_unknown_revision_is_a_clear_error(project, args):
     assert result.stdout == ""
 
 
-@pytest.mark.parametrize("args", [
-    ("metrics", "diff", "--", "--output={target}"),
-    ("metrics", "diff", "HEAD", "--", "--output={target}"),
-    ("metrics", "show", "--", "--output={target}"),
-    ("params", "diff", "--", "--output={target}"),
-    ("metrics", "history", "--rev-range=--output={target}"),
-    ("metrics", "history", "--rev-range", "HEAD..--output={target}"),
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("metrics", "diff", "--", "--output={target}"),
+        ("metrics", "diff", "HEAD", "--", "--output={target}"),
+        ("metrics", "show", "--", "--output={target}"),
+        ("params", "diff", "--", "--output={target}"),
+        ("metrics", "history", "--rev-range=--output={target}"),
+        ("metrics", "history", "--rev-range", "HEAD..--output={target}"),
+    ],
+)
 def test_option_like_revision_is_refused_and_never_reaches_git(project, tmp_path, args):
     pipeline(project, 0.1)
     target = tmp_path / "written-by-git"
@@ -628,7 +663,9 @@ def three_params_forms(project: Project) -> None:
     project.write("params.yaml", "train:\n  lr: 0.1\n  epochs: 3\nunused: 1\n")
     project.write("model.yaml", "model:\n  depth: 3\n  width: 8\n")
     project.write("optim.yaml", "opt:\n  momentum: 0.9\n")
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         stages:
           prepare:
             cmd: echo prepared > prepared.txt
@@ -640,7 +677,8 @@ def three_params_forms(project: Project) -> None:
               - model.yaml: [model.depth]
               - optim.yaml:
             outs: [fitted.txt]
-    """)
+    """,
+    )
     project.cli_ok("repro")
     commit(project, "params")
 
@@ -714,26 +752,33 @@ def test_project_in_a_subfolder_of_the_repository(project):
 def no_git_project(tmp_path: Path) -> Project:
     plain = Project(tmp_path / "plain")
     plain.path.mkdir()
-    probe = subprocess.run(["git", "rev-parse", "--is-inside-work-tree"], cwd=plain.path,
-                           capture_output=True, text=True)
+    probe = subprocess.run(
+        ["git", "rev-parse", "--is-inside-work-tree"], cwd=plain.path, capture_output=True, text=True
+    )
     if probe.returncode == 0:
         pytest.skip(f"the temp folder {tmp_path} is inside a git repository")
-    plain.write("pipeline.yaml", """
+    plain.write(
+        "pipeline.yaml",
+        """
         stages:
           report:
             cmd: "true"
             metrics: [metrics.json]
-    """)
+    """,
+    )
     plain.write("metrics.json", '{"acc": 0.5}')
     return plain
 
 
-@pytest.mark.parametrize("args", [
-    ("metrics", "diff"),
-    ("metrics", "show", "HEAD"),
-    ("metrics", "history"),
-    ("params", "diff"),
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("metrics", "diff"),
+        ("metrics", "show", "HEAD"),
+        ("metrics", "history"),
+        ("params", "diff"),
+    ],
+)
 def test_revision_commands_outside_git_say_git_is_needed(tmp_path, args):
     plain = no_git_project(tmp_path)
     result = plain.cli_fails(*args)
@@ -750,11 +795,7 @@ def test_revision_commands_without_git_installed_say_so(tmp_path):
 
 def test_metrics_show_of_the_workspace_works_without_git(tmp_path):
     plain = no_git_project(tmp_path)
-    assert plain.cli_ok("metrics", "show").stdout == (
-        "Path          acc\n"
-        "------------  -----\n"
-        "metrics.json  0.5\n"
-    )
+    assert plain.cli_ok("metrics", "show").stdout == ("Path          acc\n------------  -----\nmetrics.json  0.5\n")
 
 
 CACHED_METRICS = """

@@ -61,8 +61,11 @@ def commit(project: Project, message: str) -> str:
 
 
 def test_stages_of_every_folder_form_one_graph_with_a_lock_beside_each_file(mono):
-    assert ran_stages(mono.cli_ok("repro", "-P").stdout) == \
-        ["data/pipeline.yaml:fetch", "models/pipeline.yaml:train", "publish"]
+    assert ran_stages(mono.cli_ok("repro", "-P").stdout) == [
+        "data/pipeline.yaml:fetch",
+        "models/pipeline.yaml:train",
+        "publish",
+    ]
 
     assert mono.read("published.txt") == '{"acc": 0.1}\n'
     train = lock_of(mono, "models")["stages"]["train"]
@@ -73,16 +76,17 @@ def test_stages_of_every_folder_form_one_graph_with_a_lock_beside_each_file(mono
     assert list(lock_of(mono, "data")["stages"]) == ["fetch"]
     assert list(mono.lock()["stages"]) == ["publish"]
     assert mono.cli_ok("status").stdout == UP_TO_DATE
-    assert mono.cli_ok("dag").stdout == \
-        "data/pipeline.yaml:fetch\n└── models/pipeline.yaml:train\n    └── publish\n"
+    assert mono.cli_ok("dag").stdout == "data/pipeline.yaml:fetch\n└── models/pipeline.yaml:train\n    └── publish\n"
 
 
 def test_a_param_of_a_folder_makes_its_stage_and_the_downstream_stale(mono):
     mono.cli_ok("repro", "-P")
     mono.write("models/params.yaml", "lr: 0.2\n")
 
-    assert mono.cli_ok("status").stdout == \
-        "models/pipeline.yaml:train:\n    changed cmd\n    changed params: lr 0.1 -> 0.2\n"
+    assert (
+        mono.cli_ok("status").stdout
+        == "models/pipeline.yaml:train:\n    changed cmd\n    changed params: lr 0.1 -> 0.2\n"
+    )
     assert ran_stages(mono.cli_ok("repro", "-P").stdout) == ["models/pipeline.yaml:train", "publish"]
     assert mono.read("published.txt") == '{"acc": 0.2}\n'
 
@@ -90,8 +94,10 @@ def test_a_param_of_a_folder_makes_its_stage_and_the_downstream_stale(mono):
 def test_repro_in_a_folder_takes_its_pipeline_file_and_what_it_needs(mono):
     models = mono.path / "models"
 
-    assert ran_stages(mono.cli_ok("repro", cwd=models).stdout) == \
-        ["data/pipeline.yaml:fetch", "models/pipeline.yaml:train"]
+    assert ran_stages(mono.cli_ok("repro", cwd=models).stdout) == [
+        "data/pipeline.yaml:fetch",
+        "models/pipeline.yaml:train",
+    ]
     assert not mono.exists("published.txt")  # the root's stage is not this folder's
     assert ran_stages(mono.cli_ok("repro").stdout) == ["publish"]  # at the root: the root's file
 
@@ -101,10 +107,12 @@ def test_targets_name_a_file_a_stage_of_a_file_or_a_folder(mono):
     assert ran_stages(mono.cli_ok("repro", "-s", "data/pipeline.yaml").stdout) == ["data/pipeline.yaml:fetch"]
     assert ran_stages(mono.cli_ok("repro", "models/pipeline.yaml:train").stdout) == ["models/pipeline.yaml:train"]
     mono.cli_ok("repro", "-P")
-    assert ran_stages(mono.cli_ok("repro", "-f", "-s", "train", cwd=models).stdout) == \
-        ["models/pipeline.yaml:train"]  # a bare name: the stage of the current folder's file
-    assert ran_stages(mono.cli_ok("repro", "-f", "-s", "pipeline.yaml:train", cwd=models).stdout) == \
-        ["models/pipeline.yaml:train"]
+    assert ran_stages(mono.cli_ok("repro", "-f", "-s", "train", cwd=models).stdout) == [
+        "models/pipeline.yaml:train"
+    ]  # a bare name: the stage of the current folder's file
+    assert ran_stages(mono.cli_ok("repro", "-f", "-s", "pipeline.yaml:train", cwd=models).stdout) == [
+        "models/pipeline.yaml:train"
+    ]
     assert ran_stages(mono.cli_ok("repro", "-f", "-s", "data").stdout) == ["data/pipeline.yaml:fetch"]
     result = mono.cli_fails("repro", "models/pipeline.yaml:nosuch")
     assert result.stderr.startswith("error: unknown target 'models/pipeline.yaml:nosuch'")
@@ -116,7 +124,8 @@ def test_errors_name_the_pipeline_file_its_line_and_the_stage_as_written(mono):
     result = mono.cli_fails("status")
 
     assert result.stderr.startswith(
-        "error: models/pipeline.yaml:7: stage 'train': unknown field 'dep' (did you mean 'deps'?)")
+        "error: models/pipeline.yaml:7: stage 'train': unknown field 'dep' (did you mean 'deps'?)"
+    )
 
 
 def test_a_new_pipeline_file_in_a_new_folder_joins_the_project(mono):
@@ -188,8 +197,12 @@ def test_an_experiment_commits_the_lock_of_every_folder(mono):
 
     mono.cli_ok("exp", "run", "-S", "models/params.yaml:lr=0.5", "-n", "faster")
 
-    shown = mono.git("show", "refs/exps/" + mono.git("for-each-ref", "--format=%(refname)", "refs/exps/")
-                     .strip().split("refs/exps/", 1)[1] + ":models/pipeline.lock")
+    shown = mono.git(
+        "show",
+        "refs/exps/"
+        + mono.git("for-each-ref", "--format=%(refname)", "refs/exps/").strip().split("refs/exps/", 1)[1]
+        + ":models/pipeline.lock",
+    )
     assert "lr: 0.5" in shown
 
 
@@ -235,7 +248,9 @@ def test_vars_files_and_wdir_of_a_subfolder_pipeline_are_relative_to_its_folder(
     project.cli_ok("init")
     project.write("pipeline.yaml", "stages: {}\n")
     project.write("jobs/nightly/v.yaml", "name: nightly\n")
-    project.write("jobs/nightly/pipeline.yaml", """
+    project.write(
+        "jobs/nightly/pipeline.yaml",
+        """
         vars: [v.yaml]
         stages:
           report:
@@ -243,7 +258,8 @@ def test_vars_files_and_wdir_of_a_subfolder_pipeline_are_relative_to_its_folder(
             cmd: echo ${name} > reports/${name}.txt
             outs:
               - reports/${name}.txt
-    """)
+    """,
+    )
     (project.path / "reports").mkdir()
 
     project.cli_ok("repro", "-P")

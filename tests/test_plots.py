@@ -45,8 +45,9 @@ def test_diff_writes_a_self_contained_page_with_a_series_per_revision(project):
 
     assert "Wrote report.html: 2 plot(s)" in result.stdout
     page = project.read("report.html")
-    assert not re.search(r"(src|href)\s*=\s*['\"]?(https?:)?//", page), \
+    assert not re.search(r"(src|href)\s*=\s*['\"]?(https?:)?//", page), (
         "the page must not load anything from the network"
+    )
     assert page.count("src='data:image/png;base64,") == 2
     loss, confusion = _series(page)
     assert set(loss) == {"HEAD", "workspace"}

@@ -7,9 +7,9 @@ import re
 
 import pytest
 
-from pipetool.policy import STOPPED, Action, Decision, decide_stage
-from pipetool.stage import Out, Stage
-from pipetool.staleness import Reason
+from pipetool.engine.policy import STOPPED, Action, Decision, decide_stage
+from pipetool.pipeline.stage import Out, Stage
+from pipetool.planning.staleness import Reason
 
 DEP = Reason("deps", "data.csv", "modified")
 OUT_GONE = Reason("outs", "model.pkl", "deleted")
@@ -22,6 +22,7 @@ def make_stage(**overrides) -> Stage:
 
 
 # --- each branch once ----------------------------------------------------------------------
+
 
 def test_a_failed_upstream_skips_the_stage_before_anything_else_is_asked():
     decision = decide_stage(make_stage(frozen=True), [DEP], force=True, upstream_failed=["prep", "other"])
@@ -67,11 +68,14 @@ def test_only_deleted_or_modified_outs_let_the_locked_outs_be_put_back():
     assert not decide_stage(make_stage(), [Reason("outs", "extra.pkl", "added")]).restore_locked
 
 
-@pytest.mark.parametrize("stage, run_cache", [
-    (make_stage(), False),  # --no-run-cache
-    (make_stage(outs=(Out("model.pkl", persist=True),)), True),  # a persist out
-    (make_stage(always_changed=True), True),
-])
+@pytest.mark.parametrize(
+    "stage, run_cache",
+    [
+        (make_stage(), False),  # --no-run-cache
+        (make_stage(outs=(Out("model.pkl", persist=True),)), True),  # a persist out
+        (make_stage(always_changed=True), True),
+    ],
+)
 def test_the_run_cache_is_not_used_when_off_or_when_the_result_is_not_a_function_of_the_inputs(stage, run_cache):
     decision = decide_stage(stage, [DEP], run_cache=run_cache)
     assert decision.action is Action.RUN
@@ -120,15 +124,14 @@ def _quoted(text: str) -> list[str]:
 
 def _named(stdout: str) -> dict[str, set[str]]:
     """Stage names by what a repro said of them."""
-    said: dict[str, set[str]] = {"run": set(), "failed": set(), "skipped": set(), "frozen": set(),
-                                 "up to date": set()}
+    said: dict[str, set[str]] = {"run": set(), "failed": set(), "skipped": set(), "frozen": set(), "up to date": set()}
     for line in stdout.splitlines():
         if line.startswith(("Would run stage '", "Running stage '")) or "restored from run-cache" in line:
             said["run"].add(_quoted(line)[0])
         elif line.startswith("Stage '") and "' failed: " in line:
             said["failed"].add(_quoted(line)[0])
         elif line.startswith("Skipped "):
-            names, _, because = line[len("Skipped "):].partition(": ")
+            names, _, because = line[len("Skipped ") :].partition(": ")
             assert because.startswith("upstream stage '"), line
             said["skipped"].update(_quoted(names))
         elif line.startswith("Stage '") and "is frozen, not run" in line:
@@ -140,8 +143,12 @@ def _named(stdout: str) -> dict[str, set[str]]:
 
 @pytest.mark.parametrize("force", [False, True], ids=["stale", "forced"])
 def test_the_dry_run_names_the_stages_the_real_run_runs_fails_skips_and_passes_over(project, force):
-    for name, text in {"src.txt": "good\n", "cold_src.txt": "cold\n", "d_src.txt": "d\n",
-                       "same_src.txt": "s\n"}.items():
+    for name, text in {
+        "src.txt": "good\n",
+        "cold_src.txt": "cold\n",
+        "d_src.txt": "d\n",
+        "same_src.txt": "s\n",
+    }.items():
         project.write(name, text)
     project.write("pipeline.yaml", MIXED.replace("frozen: true", "frozen: false"))
     project.cli_ok("repro")

@@ -18,8 +18,10 @@ PIPELINE = """
         outs: [second.txt]
 """
 
-PLAIN_LINE = re.compile(r"^(Running stage '\w+': new stage|hello from \w+|Stage '\w+' done in \d+\.\d\ds"
-                        r"|Summary: 2 ran, 0 failed, 0 skipped, 0 up to date)$")
+PLAIN_LINE = re.compile(
+    r"^(Running stage '\w+': new stage|hello from \w+|Stage '\w+' done in \d+\.\d\ds"
+    r"|Summary: 2 ran, 0 failed, 0 skipped, 0 up to date)$"
+)
 
 
 @pytest.fixture
@@ -47,8 +49,12 @@ def test_live_view_draws_a_status_area_around_the_same_lines(two):
     assert "\x1b[" in result.stdout  # drawn and erased with terminal escapes
     assert re.search(r"\d/2 stages", result.stdout)
     text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]|\r", "", result.stdout)
-    for line in ("Running stage 'first': new stage", "hello from first", "Running stage 'second': new stage",
-                 "Summary: 2 ran, 0 failed, 0 skipped, 0 up to date"):
+    for line in (
+        "Running stage 'first': new stage",
+        "hello from first",
+        "Running stage 'second': new stage",
+        "Summary: 2 ran, 0 failed, 0 skipped, 0 up to date",
+    ):
         assert line in text
 
 
@@ -69,11 +75,14 @@ def test_verbose_prints_commands_and_log_files(two):
 
 
 def test_hashing_thousands_of_files_is_announced(project):
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         stages:
           many:
             cmd: mkdir -p many && cd many && for i in $(seq 1 2000); do echo $i > f$i.txt; done
             outs: [many]
-    """)
+    """,
+    )
     out = project.cli_ok("repro").stdout
     assert "Hashing many: 8.9 KB in 2,000 file(s)\n" in out

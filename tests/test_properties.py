@@ -27,14 +27,14 @@ from conftest import remade_stages, run_in_process
 from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
-from pipetool import lock_yaml
 from pipetool.errors import GraphError
-from pipetool.graph import build
-from pipetool.hashing import HashInfo
-from pipetool.lock import LockEntry, PathRecord, yaml_block
-from pipetool.plan import Schedule, select
-from pipetool.stage import Out, ParamDep, Stage
-from pipetool.staleness import Observed, decide
+from pipetool.pipeline.stage import Out, ParamDep, Stage
+from pipetool.planning.graph import build
+from pipetool.planning.plan import Schedule, select
+from pipetool.planning.staleness import Observed, decide
+from pipetool.storage import lock_yaml
+from pipetool.storage.hashing import HashInfo
+from pipetool.storage.lock import LockEntry, PathRecord, yaml_block
 
 UP_TO_DATE = "Data and pipelines are up to date.\n"
 
@@ -245,10 +245,20 @@ MEMORY_TMP = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", o
 # ~0.1 s, so this keeps 200 examples to about 2.5 minutes on 2 cores.
 STEPS = 2
 MAX_EDITS = 4
-EDITS = ("edit_data", "same_data", "used_param", "unused_param", "cmd",
-         "delete_out", "corrupt_out", "add_stage", "remove_leaf",
-         # the declared sets alone (a 'const' cmd does not name its deps)
-         "declared_params", "declared_deps")
+EDITS = (
+    "edit_data",
+    "same_data",
+    "used_param",
+    "unused_param",
+    "cmd",
+    "delete_out",
+    "corrupt_out",
+    "add_stage",
+    "remove_leaf",
+    # the declared sets alone (a 'const' cmd does not name its deps)
+    "declared_params",
+    "declared_deps",
+)
 
 
 def apply_edit(data: st.DataObject, world: World, root: Path) -> str:
@@ -276,8 +286,7 @@ def apply_edit(data: st.DataObject, world: World, root: Path) -> str:
     if kind == "cmd":
         i = data.draw(st.integers(0, len(world.stages) - 1))
         old = world.stages[i]
-        new = replace(old, kind=data.draw(st.sampled_from(KINDS)),
-                      interp=data.draw(param_subset), salt=old.salt + 1)
+        new = replace(old, kind=data.draw(st.sampled_from(KINDS)), interp=data.draw(param_subset), salt=old.salt + 1)
         world.stages[i] = new
         _write(root, "pipeline.yaml", world.pipeline_yaml())
         return f"cmd of {old.name}: {old.cmd_template()!r} -> {new.cmd_template()!r}"
@@ -291,8 +300,10 @@ def apply_edit(data: st.DataObject, world: World, root: Path) -> str:
             new = replace(old, deps=drawn.deps)
         world.stages[i] = new
         _write(root, "pipeline.yaml", world.pipeline_yaml())
-        return (f"{old.name}: params {list(old.declared)} -> {list(new.declared)}, "
-                f"deps {list(old.deps)} -> {list(new.deps)}, cmd {new.cmd_template()!r}")
+        return (
+            f"{old.name}: params {list(old.declared)} -> {list(new.declared)}, "
+            f"deps {list(old.deps)} -> {list(new.deps)}, cmd {new.cmd_template()!r}"
+        )
     if kind == "delete_out":
         stage = data.draw(st.sampled_from(world.stages))
         world.files.pop(stage.out, None)
@@ -327,8 +338,10 @@ def apply_edit(data: st.DataObject, world: World, root: Path) -> str:
 def check_repro(root: Path, world: World, jobs: int, log: list[str], status: bool = True) -> None:
     expected = world.repro()
     result = _pipetool(root, "repro", "-j", str(jobs))
-    context = ("\n".join(log) + f"\n--- pipeline.yaml\n{world.pipeline_yaml()}--- params.yaml\n"
-               f"{world.params_yaml()}--- repro stdout\n{result.stdout}--- stderr\n{result.stderr}")
+    context = (
+        "\n".join(log) + f"\n--- pipeline.yaml\n{world.pipeline_yaml()}--- params.yaml\n"
+        f"{world.params_yaml()}--- repro stdout\n{result.stdout}--- stderr\n{result.stderr}"
+    )
     assert result.returncode == 0, context
     ran = remade_stages(result.stdout)  # a stale stage may be restored from the run-cache instead
     assert len(ran) == len(set(ran)), f"a stage ran twice\n{context}"
@@ -347,12 +360,15 @@ def check_repro(root: Path, world: World, jobs: int, log: list[str], status: boo
     if status:
         after = _pipetool(root, "status", "--exit-code")
         assert (after.returncode, after.stdout) == (0, UP_TO_DATE), (
-            f"{context}\n--- status\n{after.stdout}{after.stderr}")
+            f"{context}\n--- status\n{after.stdout}{after.stderr}"
+        )
 
 
-@settings(max_examples=200, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                                 HealthCheck.filter_too_much])
+@settings(
+    max_examples=200,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
+)
 @given(st.data())
 def test_repro_runs_exactly_the_stale_stages(data):
     world = draw_world(data)
@@ -378,6 +394,7 @@ def test_repro_runs_exactly_the_stale_stages(data):
 # ------------------------------------------------------------------------------------------------
 # Pure properties: graph.build, plan.Schedule, staleness.decide
 # ------------------------------------------------------------------------------------------------
+
 
 @st.composite
 def digraphs(draw, acyclic: bool):
@@ -461,11 +478,15 @@ def test_schedule_yields_stages_only_after_their_upstream_and_never_after_a_fail
         return any(i in g.closure([f], "down") for f in failed)
 
     while True:
-        ready_now = [i for i in selected if i not in popped and i not in skipped
-                     and {u for u in g.upstream[i] if u in chosen} <= ok]
+        ready_now = [
+            i
+            for i in selected
+            if i not in popped and i not in skipped and {u for u in g.upstream[i] if u in chosen} <= ok
+        ]
         # the simplest choice first, so that the smallest example is short: start, finish, ...
-        action = data.draw(st.sampled_from(["finish", "pop", "fail", "abandon"]) if running
-                           else st.sampled_from(["pop", "abandon"]))
+        action = data.draw(
+            st.sampled_from(["finish", "pop", "fail", "abandon"]) if running else st.sampled_from(["pop", "abandon"])
+        )
         if action == "pop":
             stage = schedule.pop_ready()
             if stage is None:
@@ -494,8 +515,11 @@ def test_schedule_yields_stages_only_after_their_upstream_and_never_after_a_fail
                 ok.add(stage)
             else:
                 newly = schedule.finish(stage, ok=False)
-                expected = {i for i in g.closure([stage], "down") - {stage}
-                            if i in chosen and i not in popped and i not in skipped}
+                expected = {
+                    i
+                    for i in g.closure([stage], "down") - {stage}
+                    if i in chosen and i not in popped and i not in skipped
+                }
                 assert set(newly) == expected
                 failed.add(stage)
                 skipped.update(newly)
@@ -516,8 +540,13 @@ def decide_cases(draw):
     outs = [f"o{i}" for i in range(draw(st.integers(1, 2)))]
     keys = [f"k{i}" for i in range(draw(st.integers(0, 3)))]
     values = {k: draw(st.integers(0, 3)) for k in keys}
-    stage = Stage(name="s", cmd=("run",), deps=tuple(deps),
-                  params=(ParamDep(PF, tuple(keys)),) if keys else (), outs=tuple(Out(o) for o in outs))
+    stage = Stage(
+        name="s",
+        cmd=("run",),
+        deps=tuple(deps),
+        params=(ParamDep(PF, tuple(keys)),) if keys else (),
+        outs=tuple(Out(o) for o in outs),
+    )
     lock_deps = {d: f"h-{d}" for d in deps}
     lock_outs = {o: f"h-{o}" for o in outs}
     lock_params = dict(values)
@@ -603,17 +632,47 @@ SAFE_FIRST = string.ascii_letters + "_/"
 SAFE_CHARS = string.ascii_letters + string.digits + "_./=<>+@%|&$*;()!,'\"-"
 SAFE = st.builds(
     lambda first, rest, words: first + rest + "".join(" " + word for word in words),
-    st.sampled_from(SAFE_FIRST), st.text(alphabet=SAFE_CHARS, max_size=8),
-    st.lists(st.text(alphabet=SAFE_CHARS, min_size=1, max_size=5), max_size=2))
+    st.sampled_from(SAFE_FIRST),
+    st.text(alphabet=SAFE_CHARS, max_size=8),
+    st.lists(st.text(alphabet=SAFE_CHARS, min_size=1, max_size=5), max_size=2),
+)
 TRICKY = st.one_of(
     st.text(alphabet=st.sampled_from(list("ab01_./-: #?[]{}'\"~!&*|>%@=\té\n")), max_size=8),
-    st.sampled_from(["yes", "No", "TRUE", "off", "null", "Null", "y", "n", "e5", "0x1F", "1_000", "",
-                     "2024-01-31", "12:30", ".inf", "-", "a: b", "a #b", "a ", " a", "a  b", "=", "<<"]),
-    st.builds(str.__add__, st.text(alphabet="0123456789abcdef", min_size=32, max_size=32),
-              st.sampled_from(["", ".dir"])),
-    st.text(alphabet=string.digits, min_size=32, max_size=32))
-NUMBERS = st.one_of(st.integers(-10**20, 10**20), st.booleans(), st.none(),
-                    st.floats(-1e6, 1e6).map(lambda x: round(x, 3)))
+    st.sampled_from(
+        [
+            "yes",
+            "No",
+            "TRUE",
+            "off",
+            "null",
+            "Null",
+            "y",
+            "n",
+            "e5",
+            "0x1F",
+            "1_000",
+            "",
+            "2024-01-31",
+            "12:30",
+            ".inf",
+            "-",
+            "a: b",
+            "a #b",
+            "a ",
+            " a",
+            "a  b",
+            "=",
+            "<<",
+        ]
+    ),
+    st.builds(
+        str.__add__, st.text(alphabet="0123456789abcdef", min_size=32, max_size=32), st.sampled_from(["", ".dir"])
+    ),
+    st.text(alphabet=string.digits, min_size=32, max_size=32),
+)
+NUMBERS = st.one_of(
+    st.integers(-(10**20), 10**20), st.booleans(), st.none(), st.floats(-1e6, 1e6).map(lambda x: round(x, 3))
+)
 
 
 def scalars(text, numbers=NUMBERS):
@@ -621,8 +680,10 @@ def scalars(text, numbers=NUMBERS):
 
 
 def entries(text):
-    records = st.lists(st.builds(PathRecord, text, text, st.integers(0, 10**12),
-                                 st.one_of(st.none(), st.integers(0, 10**6))), max_size=2)
+    records = st.lists(
+        st.builds(PathRecord, text, text, st.integers(0, 10**12), st.one_of(st.none(), st.integers(0, 10**6))),
+        max_size=2,
+    )
     return st.builds(
         LockEntry,
         cmd=st.one_of(text, st.lists(text, min_size=1, max_size=2).map(tuple)),
@@ -652,10 +713,12 @@ def test_lock_yaml_writes_a_scalar_itself_only_as_pyyaml_would(key, value):
 
 
 def test_lock_yaml_writes_the_usual_entry_itself():
-    entry = LockEntry(cmd="python src/train.py --out models/model.pkl && cat x | wc -l > n.txt",
-                      deps=(PathRecord("data/prepared", "0" * 28 + "abcd.dir", 2048, 3),),
-                      params={"params.yaml": {"train.lr": 0.01, "train.seed": 7, "train.fast": True}},
-                      outs=(PathRecord("models/model.pkl", "be573118fb47cf582ef3a1a12238c2e5", 10),),
-                      duration=12.5)
+    entry = LockEntry(
+        cmd="python src/train.py --out models/model.pkl && cat x | wc -l > n.txt",
+        deps=(PathRecord("data/prepared", "0" * 28 + "abcd.dir", 2048, 3),),
+        params={"params.yaml": {"train.lr": 0.01, "train.seed": 7, "train.fast": True}},
+        outs=(PathRecord("models/model.pkl", "be573118fb47cf582ef3a1a12238c2e5", 10),),
+        duration=12.5,
+    )
     assert lock_yaml.block("train@1", entry.to_dict()) == yaml_block("train@1", entry.to_dict())
     assert lock_yaml.block("train@1", entry.to_dict()) is not None

@@ -20,7 +20,7 @@ import pytest
 import xxhash
 from conftest import CLI_ENV, REPO_ROOT, Project, ran_stages
 
-from pipetool.hashing import manifest_hash
+from pipetool.storage.hashing import manifest_hash
 
 PY = shlex.quote(sys.executable)
 
@@ -52,6 +52,7 @@ PIPELINE = f"""
 
 
 # --- helpers -----------------------------------------------------------------------------------
+
 
 def build(project: Project, n: int = 3) -> Project:
     project.write("gen.py", GEN)
@@ -96,8 +97,11 @@ def remote_dir(project: Project):
 def remote_objects(project: Project) -> dict[str, object]:
     """Hash -> path of every object in the remote (upload temp files left out)."""
     root = remote_dir(project)
-    return {p.parent.name + p.name: p for p in root.glob("*/*")
-            if p.is_file() and len(p.parent.name) == 2 and ".tmp-" not in p.name}
+    return {
+        p.parent.name + p.name: p
+        for p in root.glob("*/*")
+        if p.is_file() and len(p.parent.name) == 2 and ".tmp-" not in p.name
+    }
 
 
 def cache_objects(project: Project) -> dict[str, object]:
@@ -139,6 +143,7 @@ def config(project: Project, local: bool = False) -> dict:
 
 
 # --- remote configuration ------------------------------------------------------------------------
+
 
 def test_remote_add_default_writes_committed_config(project):
     build(project)
@@ -259,6 +264,7 @@ def test_config_local_overrides_the_committed_url(project):
 
 # --- errors --------------------------------------------------------------------------------------
 
+
 def test_push_without_any_remote_says_how_to_add_one(project):
     build(project)
     result = project.cli_fails("push")
@@ -296,6 +302,7 @@ def test_jobs_must_be_a_positive_number(project):
 
 
 # --- push and pull -------------------------------------------------------------------------------
+
 
 def test_pull_into_a_fresh_clone_brings_the_locked_bytes_and_runs_nothing(project):
     with_remote(project)
@@ -359,12 +366,16 @@ def test_fetch_fills_the_cache_and_leaves_the_workspace_alone(project):
 def test_pull_of_one_target_fetches_only_its_outs(project):
     with_remote(project)
     project.write("other.py", "open('other.txt', 'w').write('other\\n')\n")
-    project.write("pipeline.yaml", project.read("pipeline.yaml") + f"""
+    project.write(
+        "pipeline.yaml",
+        project.read("pipeline.yaml")
+        + f"""
       other:
         cmd: {PY} other.py
         deps: [other.py]
         outs: [other.txt]
-    """.replace("\n    ", "\n"))
+    """.replace("\n    ", "\n"),
+    )
     project.cli_ok("repro")
     commit(project, "a second stage")
     project.cli_ok("push")
@@ -429,6 +440,7 @@ def test_push_refuses_a_corrupt_local_object(project):
 
 
 # --- history and the run-cache --------------------------------------------------------------------
+
 
 def test_push_all_commits_lets_a_clone_pull_an_older_commit(project):
     with_remote(project)
@@ -496,7 +508,7 @@ def test_a_damaged_run_cache_entry_on_the_remote_is_refused_and_the_rest_come(pr
     result = other.cli_fails("fetch", "--run-cache")
     assert "corrupt, refused" in result.stderr and entries[0].parent.name + entries[0].name in result.stderr
     with closing(sqlite3.connect(other.path / ".pipetool" / "runs" / "runs.db")) as db:
-        assert [key for key, in db.execute("SELECT key FROM runs")] == [entries[1].parent.name + entries[1].name]
+        assert [key for (key,) in db.execute("SELECT key FROM runs")] == [entries[1].parent.name + entries[1].name]
 
 
 # --- repro --pull and status --remote ---------------------------------------------------------------
@@ -589,8 +601,13 @@ def kill_when(process: subprocess.Popen, ready) -> None:
 
 
 def start(project: Project, *args: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "pipetool", *args], cwd=project.path, env=CLI_ENV,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen(
+        [sys.executable, "-m", "pipetool", *args],
+        cwd=project.path,
+        env=CLI_ENV,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 @pytest.fixture
@@ -650,6 +667,7 @@ def test_interrupted_push_stops_cleanly_and_leaves_no_temp_file(many):
 
 # --- a read-only http remote ------------------------------------------------------------------------
 
+
 @pytest.fixture
 def web_server(tmp_path):
     """A plain HTTP server on loopback serving tmp_path/remote; stopped after the test."""
@@ -688,6 +706,7 @@ def test_pull_from_an_http_remote_serving_a_pushed_directory(project, web_server
 
 # --- progress ------------------------------------------------------------------------------------
 
+
 def test_progress_bar_only_on_a_terminal(project):
     with_remote(project)
     plain = project.cli_ok("push")
@@ -709,8 +728,14 @@ def test_progress_bar_only_on_a_terminal(project):
     reader = threading.Thread(target=read_terminal)
     reader.start()
     try:
-        process = subprocess.run([sys.executable, "-m", "pipetool", "pull"], cwd=other.path, env=CLI_ENV,
-                                 stdout=subprocess.PIPE, stderr=follower, timeout=60)
+        process = subprocess.run(
+            [sys.executable, "-m", "pipetool", "pull"],
+            cwd=other.path,
+            env=CLI_ENV,
+            stdout=subprocess.PIPE,
+            stderr=follower,
+            timeout=60,
+        )
     finally:
         os.close(follower)
         reader.join(timeout=10)
@@ -720,6 +745,7 @@ def test_progress_bar_only_on_a_terminal(project):
 
 
 # --- the CI recipe ---------------------------------------------------------------------------------
+
 
 def test_ci_recipe_pulls_the_data_before_its_gates_with_credentials_from_secrets():
     import yaml

@@ -41,6 +41,7 @@ def timestamps(project, relpath):
 
 # --- targets -------------------------------------------------------------------------------
 
+
 def test_stage_name_target_runs_it_with_its_upstream_only(project):
     chain(project)
     result = project.cli_ok("repro", "b")
@@ -57,7 +58,9 @@ def test_out_path_target_runs_the_stage_that_makes_it(project):
 
 
 def test_path_inside_a_directory_out_targets_the_stage_that_makes_the_directory(project):
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         stages:
           make_dir:
             cmd: mkdir -p outdir && echo x > outdir/x.txt && echo y > outdir/y.txt
@@ -65,7 +68,8 @@ def test_path_inside_a_directory_out_targets_the_stage_that_makes_the_directory(
           other:
             cmd: echo other > other.txt
             outs: [other.txt]
-    """)
+    """,
+    )
     result = project.cli_ok("repro", "outdir/x.txt")
     assert ran_stages(result.stdout) == ["make_dir"]
     assert project.read("outdir/y.txt") == "y\n"
@@ -74,7 +78,9 @@ def test_path_inside_a_directory_out_targets_the_stage_that_makes_the_directory(
 
 def test_out_path_target_is_resolved_relative_to_a_subdirectory_cwd(project):
     project.write("sub/readme.txt", "a folder\n")
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         stages:
           top:
             cmd: echo top > top.txt
@@ -82,7 +88,8 @@ def test_out_path_target_is_resolved_relative_to_a_subdirectory_cwd(project):
           inner:
             cmd: echo inner > sub/inner.txt
             outs: [sub/inner.txt]
-    """)
+    """,
+    )
     result = project.cli_ok("repro", "inner.txt", cwd=project.path / "sub")
     assert ran_stages(result.stdout) == ["inner"]
     assert project.read("sub/inner.txt") == "inner\n"
@@ -90,12 +97,15 @@ def test_out_path_target_is_resolved_relative_to_a_subdirectory_cwd(project):
 
 
 def test_unknown_target_fails_with_a_suggestion_and_runs_nothing(project):
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         stages:
           train:
             cmd: echo model > model.txt
             outs: [model.txt]
-    """)
+    """,
+    )
     result = project.cli_fails("repro", "trian")
     assert "unknown target 'trian'" in result.stderr
     assert "did you mean 'train'" in result.stderr
@@ -104,6 +114,7 @@ def test_unknown_target_fails_with_a_suggestion_and_runs_nothing(project):
 
 
 # --- flags ---------------------------------------------------------------------------------
+
 
 def test_force_reruns_up_to_date_stages(project):
     chain(project)
@@ -231,8 +242,11 @@ def test_lock_keeps_successful_stages_and_failed_stage_keeps_its_previous_entry(
 
 # --- parallel ------------------------------------------------------------------------------
 
+
 def test_two_jobs_run_independent_stages_at_the_same_time(project):
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         stages:
           left:
             cmd: date +%s.%N > left.times && sleep 1 && date +%s.%N >> left.times
@@ -240,14 +254,17 @@ def test_two_jobs_run_independent_stages_at_the_same_time(project):
           right:
             cmd: date +%s.%N > right.times && sleep 1 && date +%s.%N >> right.times
             outs: [right.times]
-    """)
+    """,
+    )
     project.cli_ok("repro", "-j", "2")
     left, right = timestamps(project, "left.times"), timestamps(project, "right.times")
     assert left[0] < right[1] and right[0] < left[1], (left, right)
 
 
 def test_one_job_runs_independent_stages_one_after_the_other(project):
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         stages:
           left:
             cmd: date +%s.%N > left.times && sleep 0.3 && date +%s.%N >> left.times
@@ -255,14 +272,17 @@ def test_one_job_runs_independent_stages_one_after_the_other(project):
           right:
             cmd: date +%s.%N > right.times && sleep 0.3 && date +%s.%N >> right.times
             outs: [right.times]
-    """)
+    """,
+    )
     project.cli_ok("repro", "-j", "1")
     left, right = timestamps(project, "left.times"), timestamps(project, "right.times")
     assert left[1] <= right[0], (left, right)
 
 
 def test_parallel_output_lines_are_prefixed_with_the_stage_name(project):
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         stages:
           left:
             cmd: echo hello-from-left > left.txt && echo hello-from-left
@@ -270,7 +290,8 @@ def test_parallel_output_lines_are_prefixed_with_the_stage_name(project):
           right:
             cmd: echo hello-from-right > right.txt && echo hello-from-right
             outs: [right.txt]
-    """)
+    """,
+    )
     lines = project.cli_ok("repro", "-j", "2").stdout.splitlines()
     assert "[left] hello-from-left" in lines
     assert "[right] hello-from-right" in lines
@@ -278,52 +299,65 @@ def test_parallel_output_lines_are_prefixed_with_the_stage_name(project):
 
 # --- how a stage is run --------------------------------------------------------------------
 
+
 def test_outs_are_removed_before_a_stage_runs(project):
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         stages:
           log:
             cmd: echo line >> log.txt
             outs: [log.txt]
-    """)
+    """,
+    )
     project.cli_ok("repro")
     project.cli_ok("repro", "-f")
     assert project.read("log.txt") == "line\n"
 
 
 def test_persist_out_is_kept_between_runs(project):
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         stages:
           log:
             cmd: echo line >> log.txt
             outs:
               - log.txt: {persist: true}
-    """)
+    """,
+    )
     project.cli_ok("repro")
     project.cli_ok("repro", "-f")
     assert project.read("log.txt") == "line\nline\n"
 
 
 def test_parent_folders_of_outs_are_created(project):
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         stages:
           deep:
             cmd: echo deep > results/nested/deep.txt
             outs: [results/nested/deep.txt]
-    """)
+    """,
+    )
     project.cli_ok("repro")
     assert project.read("results/nested/deep.txt") == "deep\n"
 
 
 def test_cmd_runs_through_the_shell_in_wdir(project):
     project.write("sub/input.txt", "hello\n")
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         stages:
           inside:
             wdir: sub
             cmd: pwd > here.txt && echo $((40 + 2)) | cat - input.txt >> here.txt
             deps: [input.txt]
             outs: [here.txt]
-    """)
+    """,
+    )
     project.cli_ok("repro")
     lines = project.read("sub/here.txt").splitlines()
     assert os.path.realpath(lines[0]) == os.path.realpath(project.path / "sub")
@@ -332,7 +366,9 @@ def test_cmd_runs_through_the_shell_in_wdir(project):
 
 
 def test_missing_declared_out_fails_naming_it_and_is_not_locked(project):
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         stages:
           fine:
             cmd: echo ok > fine.txt
@@ -340,7 +376,8 @@ def test_missing_declared_out_fails_naming_it_and_is_not_locked(project):
           forgetful:
             cmd: echo did nothing
             outs: [never-written.txt]
-    """)
+    """,
+    )
     result = project.cli_fails("repro", "-k")
     output = result.stdout + result.stderr
     failure = [line for line in output.splitlines() if "failed" in line and "forgetful" in line]
@@ -351,36 +388,44 @@ def test_missing_declared_out_fails_naming_it_and_is_not_locked(project):
 
 
 def test_failing_cmd_reports_its_exit_code_and_output_tail(project):
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         stages:
           broken:
             cmd: echo first-words; echo last-words; exit 3
             outs: [broken.txt]
-    """)
+    """,
+    )
     result = project.cli_fails("repro")
     output = result.stdout + result.stderr
-    report = output[output.index("Stage 'broken' failed"):]
+    report = output[output.index("Stage 'broken' failed") :]
     assert "code 3" in report.splitlines()[0]
     assert "last-words" in report
     assert not project.exists("pipeline.lock") or "broken" not in (project.lock()["stages"] or {})
 
 
 def test_command_not_found_is_reported_as_exit_code_127(project):
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         stages:
           typo:
             cmd: no-such-command-pipetool-test --go
             outs: [typo.txt]
-    """)
+    """,
+    )
     result = project.cli_fails("repro")
     output = result.stdout + result.stderr
-    failure = output[output.index("Stage 'typo' failed"):].splitlines()[0]
+    failure = output[output.index("Stage 'typo' failed") :].splitlines()[0]
     assert "command not found" in failure
     assert "127" in failure
 
 
 def test_diamond_runs_in_topological_order_with_definition_order_breaking_ties(project):
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         stages:
           bottom:
             cmd: cat right.txt left.txt > bottom.txt
@@ -397,14 +442,17 @@ def test_diamond_runs_in_topological_order_with_definition_order_breaking_ties(p
           top:
             cmd: echo top > top.txt
             outs: [top.txt]
-    """)
+    """,
+    )
     result = project.cli_ok("repro", "-j", "1")
     assert ran_stages(result.stdout) == ["top", "right", "left", "bottom"]
     assert project.read("bottom.txt") == "top\ntop\n"
 
 
 def test_missing_source_dep_is_an_error_before_anything_runs(project):
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         stages:
           first:
             cmd: echo first > first.txt
@@ -413,7 +461,8 @@ def test_missing_source_dep_is_an_error_before_anything_runs(project):
             cmd: cat input.csv > copy.csv
             deps: [input.csv]
             outs: [copy.csv]
-    """)
+    """,
+    )
     result = project.cli_fails("repro")
     assert "input.csv" in result.stderr
     assert "needs_input" in result.stderr

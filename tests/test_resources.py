@@ -34,8 +34,13 @@ WIDE = """
 def test_a_stage_takes_as_many_slots_as_its_cpus(project, cpus):
     """With -j 2: a cpus: 2 stage runs alone, and so does one asking for more than -j (rather
     than never); two one-slot stages then run side by side."""
-    project.write("pipeline.yaml", "stages:" + WIDE.format(cpus=cpus)
-                  + PAIRED.format(name="left", other="right") + PAIRED.format(name="right", other="left"))
+    project.write(
+        "pipeline.yaml",
+        "stages:"
+        + WIDE.format(cpus=cpus)
+        + PAIRED.format(name="left", other="right")
+        + PAIRED.format(name="right", other="left"),
+    )
     (project.path / "running").mkdir()
     (project.path / "started").mkdir()
     result = project.cli_ok("repro", "-j", "2")
@@ -47,12 +52,18 @@ def test_a_stage_takes_as_many_slots_as_its_cpus(project, cpus):
 
 def test_a_ready_stage_that_fits_goes_before_one_that_does_not_fit_yet(project):
     """-j 2 with one slot taken: a waiting cpus: 2 stage lets a one-slot stage start meanwhile."""
-    project.write("pipeline.yaml", "stages:" + PAIRED.format(name="left", other="right") + """
+    project.write(
+        "pipeline.yaml",
+        "stages:"
+        + PAIRED.format(name="left", other="right")
+        + """
   wide:
     cmd: ls running > wide.txt
     outs: [wide.txt]
     resources: {cpus: 2}
-""" + PAIRED.format(name="right", other="left"))
+"""
+        + PAIRED.format(name="right", other="left"),
+    )
     (project.path / "running").mkdir()
     (project.path / "started").mkdir()
     result = project.cli_ok("repro", "-j", "2")
@@ -61,21 +72,27 @@ def test_a_ready_stage_that_fits_goes_before_one_that_does_not_fit_yet(project):
 
 
 def test_resources_are_not_recorded_and_changing_them_reruns_nothing(project):
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         stages:
           train:
             cmd: echo model > model.txt
             outs: [model.txt]
             resources: {cpus: 2, memory: 4GiB, gpus: 1}
-    """)
+    """,
+    )
     project.cli_ok("repro")
     assert "resources" not in project.read("pipeline.lock")
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         stages:
           train:
             cmd: echo model > model.txt
             outs: [model.txt]
             resources: {cpus: 1, memory: 512MB}
-    """)
+    """,
+    )
     assert "Data and pipelines are up to date." in project.cli_ok("status").stdout
     assert ran_stages(project.cli_ok("repro").stdout) == []

@@ -25,10 +25,11 @@ import yaml
 from conftest import Project, ran_stages
 
 PROMPTLY = 10.0  # generous bound for "at once" / "within a few seconds"
-STARTUP = 60.0   # bound for a background pipetool to reach a stage (slow CI machines)
+STARTUP = 60.0  # bound for a background pipetool to reach a stage (slow CI machines)
 
 
 # --- helpers: background pipetools, marker files, process liveness -------------------------
+
 
 def alive(pid: int) -> bool:
     """Is the process there? A zombie (killed, not yet reaped by a non-reaping init) is not."""
@@ -68,8 +69,7 @@ def wait_gone(pids: list[int], timeout: float = PROMPTLY) -> list[int]:
 class Background:
     """A `pipetool ARGS` running in the background, its output going to files."""
 
-    def __init__(self, project: Project, folder: Path, number: int, args: tuple[str, ...],
-                 env: dict | None) -> None:
+    def __init__(self, project: Project, folder: Path, number: int, args: tuple[str, ...], env: dict | None) -> None:
         self.args = args
         self.out_path = folder / f"bg{number}.stdout"
         self.err_path = folder / f"bg{number}.stderr"
@@ -92,8 +92,10 @@ class Background:
 
     def describe(self) -> str:
         out, err = self.output()
-        return f"pipetool {' '.join(self.args)} (pid {self.pid}, exit {self.proc.poll()}):\n" \
-               f"--- stdout\n{out}\n--- stderr\n{err}"
+        return (
+            f"pipetool {' '.join(self.args)} (pid {self.pid}, exit {self.proc.poll()}):\n"
+            f"--- stdout\n{out}\n--- stderr\n{err}"
+        )
 
     def finish(self, timeout: float = PROMPTLY) -> int:
         """Its exit code; fails the test (showing its output) when it does not end in time."""
@@ -127,8 +129,9 @@ class Processes:
                 if bg.proc.poll() is not None:
                     pytest.fail(f"ended before marker {name} appeared: {bg.describe()}")
             if time.monotonic() > deadline:
-                pytest.fail(f"marker {name} did not appear within {timeout:.0f}s: "
-                            + "\n".join(bg.describe() for bg in running))
+                pytest.fail(
+                    f"marker {name} did not appear within {timeout:.0f}s: " + "\n".join(bg.describe() for bg in running)
+                )
             time.sleep(0.02)
         return path
 
@@ -169,7 +172,7 @@ def slow_cmd(markers: Path, tag: str, then: str) -> str:
     m = str(markers)
     return (
         'if [ -z "$FAST" ]; then\n'
-        f"  sh -c 'sleep 60 & echo $! > \"{m}/{tag}.inner.tmp\"; mv \"{m}/{tag}.inner.tmp\" \"{m}/{tag}.inner\";"
+        f'  sh -c \'sleep 60 & echo $! > "{m}/{tag}.inner.tmp"; mv "{m}/{tag}.inner.tmp" "{m}/{tag}.inner";'
         " exec sleep 60' & S=$!\n"
         "  sleep 60 & B=$!\n"
         f'  while [ ! -f "{m}/{tag}.inner" ]; do sleep 0.02; done\n'
@@ -184,8 +187,10 @@ def slow_cmd(markers: Path, tag: str, then: str) -> str:
 def gate_cmd(markers: Path, then: str) -> str:
     """A stage that says it started, then waits (at most 60 s) for markers/release."""
     m = str(markers)
-    return (f'touch "{m}/gate.started"; i=0; '
-            f'while [ ! -f "{m}/release" ] && [ $i -lt 1200 ]; do sleep 0.05; i=$((i+1)); done; {then}')
+    return (
+        f'touch "{m}/gate.started"; i=0; '
+        f'while [ ! -f "{m}/release" ] && [ $i -lt 1200 ]; do sleep 0.05; i=$((i+1)); done; {then}'
+    )
 
 
 def write_pipeline(project: Project, stages: dict) -> None:
@@ -215,6 +220,7 @@ def stale_stages(project: Project) -> dict:
 
 # --- 1. SIGINT / SIGTERM during repro ------------------------------------------------------
 
+
 def interrupt_pipeline(project: Project, markers: Path, slow: list[str]) -> None:
     """pre (run beforehand) ; first -> each of SLOW (long) -> after."""
     project.write("src.txt", "source\n")
@@ -223,10 +229,16 @@ def interrupt_pipeline(project: Project, markers: Path, slow: list[str]) -> None
         "first": {"cmd": "cat src.txt > first.txt", "deps": ["src.txt"], "outs": ["first.txt"]},
     }
     for name in slow:
-        stages[name] = {"cmd": slow_cmd(markers, name, f"cp first.txt {name}.txt"),
-                        "deps": ["first.txt"], "outs": [f"{name}.txt"]}
-    stages["after"] = {"cmd": f"cat {' '.join(n + '.txt' for n in slow)} > after.txt",
-                       "deps": [f"{n}.txt" for n in slow], "outs": ["after.txt"]}
+        stages[name] = {
+            "cmd": slow_cmd(markers, name, f"cp first.txt {name}.txt"),
+            "deps": ["first.txt"],
+            "outs": [f"{name}.txt"],
+        }
+    stages["after"] = {
+        "cmd": f"cat {' '.join(n + '.txt' for n in slow)} > after.txt",
+        "deps": [f"{n}.txt" for n in slow],
+        "outs": ["after.txt"],
+    }
     write_pipeline(project, stages)
 
 
@@ -253,10 +265,10 @@ def test_signal_stops_running_stage_groups_and_keeps_finished_stages(project, pr
         assert wait_gone(group, timeout=5) == [], f"stage {name}: processes {group} survived the interrupt"
 
     stages = assert_lock_valid(project)
-    assert stages["pre"] == pre_entry                    # not touched
-    assert "first" in stages                              # finished before the interrupt: kept
+    assert stages["pre"] == pre_entry  # not touched
+    assert "first" in stages  # finished before the interrupt: kept
     for name in slow + ["after"]:
-        assert name not in stages                         # interrupted / never started: not recorded
+        assert name not in stages  # interrupted / never started: not recorded
     assert not project.exists("after.txt")
 
     stale = stale_stages(project)
@@ -274,14 +286,19 @@ def test_signal_stops_running_stage_groups_and_keeps_finished_stages(project, pr
 def test_interrupt_also_stops_a_stage_child_that_ignores_sigterm(project, procs):
     """Ctrl-C must end the whole stage, even a child that ignores SIGTERM (SIGKILL after a grace)."""
     m = procs.markers
-    write_pipeline(project, {
-        "stubborn": {
-            "cmd": ("(trap '' TERM; exec sleep 60) & C=$!; sleep 60 & B=$!; "
+    write_pipeline(
+        project,
+        {
+            "stubborn": {
+                "cmd": (
+                    "(trap '' TERM; exec sleep 60) & C=$!; sleep 60 & B=$!; "
                     f'echo $$ $C $B $B > "{m}/stubborn.pids.tmp"; mv "{m}/stubborn.pids.tmp" "{m}/stubborn.pids"; '
-                    "wait; echo done > out.txt"),
-            "outs": ["out.txt"],
+                    "wait; echo done > out.txt"
+                ),
+                "outs": ["out.txt"],
+            },
         },
-    })
+    )
     run = procs.start(project, "repro")
     group = procs.stage_pids("stubborn", run)
     os.kill(run.pid, signal.SIGINT)
@@ -295,6 +312,7 @@ def test_interrupt_also_stops_a_stage_child_that_ignores_sigterm(project, procs)
 
 
 # --- 2. kill -9, torn journal, garbage state db --------------------------------------------
+
 
 def kill_during_second_stage(project: Project, procs: Processes) -> str | None:
     """Run first -> slow -> after, kill -9 pipetool while slow runs; returns the lock text before."""
@@ -317,12 +335,12 @@ def kill_during_second_stage(project: Project, procs: Processes) -> str | None:
 
 def test_kill_9_during_second_stage_keeps_the_first_and_recovers(project, procs):
     before = kill_during_second_stage(project, procs)
-    assert project.read("pipeline.lock") == before      # the lock itself was never half-written
+    assert project.read("pipeline.lock") == before  # the lock itself was never half-written
 
     status = project.cli_ok("status")
     no_traceback(status.stdout, status.stderr)
     stale = stale_stages(project)
-    assert set(stale) == {"slow", "after"}, stale          # 'first' is up to date thanks to the journal
+    assert set(stale) == {"slow", "after"}, stale  # 'first' is up to date thanks to the journal
     assert stale["slow"] == ["new stage"]
 
     again = project.cli_ok("repro", env={"FAST": "1"})
@@ -340,7 +358,7 @@ def test_torn_last_journal_line_is_ignored(project, procs, torn):
     journal = project.path / ".pipetool" / "lock.journal"
     lines = journal.read_bytes().split(b"\n")
     record = next(line for line in lines[1:] if b'"first"' in line)
-    if torn == "half-record":   # a kill in the middle of appending slow's record
+    if torn == "half-record":  # a kill in the middle of appending slow's record
         tail = record.replace(b'"first"', b'"slow"')[: len(record) // 2]
     elif torn == "fields-missing":
         tail = b'{"stage": "slow"}'
@@ -378,10 +396,10 @@ def test_garbage_state_db_is_rebuilt_silently(project, garbage):
     assert ran_stages(again.stdout) == [] and again.stderr == ""
     assert project.read("pipeline.lock") == lock_before
 
-    with sqlite3.connect(db) as conn:                      # rebuilt as a working db
+    with sqlite3.connect(db) as conn:  # rebuilt as a working db
         conn.execute("SELECT count(*) FROM state").fetchone()
 
-    project.write("src.txt", "two\n")                      # hashing still sees changes
+    project.write("src.txt", "two\n")  # hashing still sees changes
     assert "a" in stale_stages(project)
     assert ran_stages(project.cli_ok("repro").stdout) == ["a"]
     assert project.read("a.txt") == "two\n"
@@ -389,13 +407,20 @@ def test_garbage_state_db_is_rebuilt_silently(project, garbage):
 
 # --- 3. concurrency -------------------------------------------------------------------------
 
+
 def gated_pipeline(project: Project, markers: Path) -> None:
     """first (quick) -> gated (waits for markers/release)."""
-    write_pipeline(project, {
-        "first": {"cmd": "echo first > first.txt", "outs": ["first.txt"]},
-        "gated": {"cmd": gate_cmd(markers, "cat first.txt > gated.txt"),
-                  "deps": ["first.txt"], "outs": ["gated.txt"]},
-    })
+    write_pipeline(
+        project,
+        {
+            "first": {"cmd": "echo first > first.txt", "outs": ["first.txt"]},
+            "gated": {
+                "cmd": gate_cmd(markers, "cat first.txt > gated.txt"),
+                "deps": ["first.txt"],
+                "outs": ["gated.txt"],
+            },
+        },
+    )
 
 
 def test_second_repro_fails_at_once_naming_the_holder(project, procs):
@@ -422,7 +447,7 @@ def test_repro_wait_queues_behind_the_running_repro(project, procs):
     procs.wait_for("gate.started", first)
 
     waiter = procs.start(project, "repro", "--wait")
-    with pytest.raises(subprocess.TimeoutExpired):       # it waits rather than failing
+    with pytest.raises(subprocess.TimeoutExpired):  # it waits rather than failing
         waiter.proc.wait(timeout=2)
     assert first.proc.poll() is None
 
@@ -431,7 +456,7 @@ def test_repro_wait_queues_behind_the_running_repro(project, procs):
     assert waiter.finish(STARTUP) == 0, waiter.describe()
     out, err = waiter.output()
     no_traceback(out, err)
-    assert ran_stages(out) == []                           # everything was done by the first
+    assert ran_stages(out) == []  # everything was done by the first
     assert "up to date" in out
     assert set(assert_lock_valid(project)) == {"first", "gated"}
 
@@ -446,8 +471,8 @@ def test_status_works_while_repro_runs(project, procs):
     assert time.monotonic() - started < PROMPTLY
     no_traceback(status.stdout, status.stderr)
     stale = stale_stages(project)
-    assert set(stale) == {"gated"}, stale                  # 'first' already finished (journal)
-    assert first.proc.poll() is None                       # and status did not disturb the run
+    assert set(stale) == {"gated"}, stale  # 'first' already finished (journal)
+    assert first.proc.poll() is None  # and status did not disturb the run
 
     (procs.markers / "release").touch()
     assert first.finish(STARTUP) == 0, first.describe()
@@ -456,12 +481,15 @@ def test_status_works_while_repro_runs(project, procs):
 
 @pytest.mark.parametrize("content", ["dead-pid", "garbage"])
 def test_pid_file_left_by_a_killed_process_does_not_block(project, content):
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         stages:
           a:
             cmd: echo a > a.txt
             outs: [a.txt]
-    """)
+    """,
+    )
     if content == "dead-pid":
         dead = subprocess.Popen(["true"])
         dead.wait()
@@ -471,7 +499,7 @@ def test_pid_file_left_by_a_killed_process_does_not_block(project, content):
     state = project.path / ".pipetool"
     state.mkdir()
     (state / "repo.pid").write_text(text)
-    (state / "repo.lock").write_text("")                   # the lock file a killed holder leaves
+    (state / "repo.lock").write_text("")  # the lock file a killed holder leaves
 
     result = project.ok("repro", timeout=PROMPTLY * 3)
     no_traceback(result.stdout, result.stderr)
@@ -482,12 +510,13 @@ def test_pid_file_left_by_a_killed_process_does_not_block(project, content):
 
 # --- 4. paths ---------------------------------------------------------------------------------
 
+
 def recorded_project(project: Project) -> str:
     """A project with stage 'a' recorded, then made stale; returns the lock text."""
     project.write("src.txt", "one\n")
     write_pipeline(project, {"a": {"cmd": "cat src.txt > a.txt", "deps": ["src.txt"], "outs": ["a.txt"]}})
     project.cli_ok("repro")
-    project.write("src.txt", "two\n")                      # 'a' would run again if anything ran
+    project.write("src.txt", "two\n")  # 'a' would run again if anything ran
     return project.read("pipeline.lock")
 
 
@@ -505,7 +534,7 @@ def test_out_outside_the_project_is_refused_before_anything_runs(project, tmp_pa
     assert "pipeline.yaml" in result.stderr
     assert ran_stages(result.stdout) == []
     assert not target.exists()
-    assert project.read("a.txt") == "one\n"                # 'a' did not run
+    assert project.read("a.txt") == "one\n"  # 'a' did not run
     assert project.read("pipeline.lock") == lock_before
 
 
@@ -541,7 +570,7 @@ def test_dep_outside_the_project_is_allowed_and_tracked(project, tmp_path, spell
     assert stale_stages(project) == {}
     assert ran_stages(project.cli_ok("repro").stdout) == []
 
-    ext.write_text("v1\n")                                  # same bytes: still up to date
+    ext.write_text("v1\n")  # same bytes: still up to date
     assert stale_stages(project) == {}
     ext.write_text("v2\n")
     stale = stale_stages(project)
@@ -553,9 +582,10 @@ def test_dep_outside_the_project_is_allowed_and_tracked(project, tmp_path, spell
 
 # --- 5. commands that cannot run, outs that cannot be made ------------------------------------
 
+
 def test_command_not_found(project):
     lock_before = recorded_project(project)
-    project.write("src.txt", "one\n")                      # 'a' up to date again
+    project.write("src.txt", "one\n")  # 'a' up to date again
     stages = yaml.safe_load(project.read("pipeline.yaml"))["stages"]
     stages["b"] = {"cmd": "no-such-command-for-pipetool-tests --flag", "deps": ["a.txt"], "outs": ["b.txt"]}
     write_pipeline(project, stages)
@@ -574,7 +604,7 @@ def test_command_not_found(project):
 @pytest.mark.parametrize("out", ["blocker/out.txt", "blocker/deeper/out.txt"])
 def test_out_whose_parent_is_a_regular_file_fails_clearly(project, out):
     lock_before = recorded_project(project)
-    project.write("src.txt", "one\n")                      # 'a' up to date again
+    project.write("src.txt", "one\n")  # 'a' up to date again
     project.write("blocker", "a file, not a folder\n")
     stages = yaml.safe_load(project.read("pipeline.yaml"))["stages"]
     stages["make"] = {"cmd": f"echo x > {out}", "outs": [out]}
@@ -584,7 +614,7 @@ def test_out_whose_parent_is_a_regular_file_fails_clearly(project, out):
     text = result.stdout + result.stderr
     assert "Stage 'make' failed" in text, text
     assert out in text, f"the message should name the out '{out}':\n{text}"
-    assert project.read("blocker") == "a file, not a folder\n"   # the user's file is left alone
+    assert project.read("blocker") == "a file, not a folder\n"  # the user's file is left alone
     stages = assert_lock_valid(project)
     assert "make" not in stages
     assert stages["a"] == yaml.safe_load(lock_before)["stages"]["a"]
@@ -592,12 +622,12 @@ def test_out_whose_parent_is_a_regular_file_fails_clearly(project, out):
 
 # --- 6. outside any git repository --------------------------------------------------------------
 
+
 def test_repro_and_status_work_outside_any_git_repository(tmp_path):
     plain = tmp_path / "plain"
     plain.mkdir()
     env = {"GIT_CEILING_DIRECTORIES": str(tmp_path)}
-    probe = subprocess.run(["git", "rev-parse", "--git-dir"], cwd=plain, capture_output=True,
-                           env={**os.environ, **env})
+    probe = subprocess.run(["git", "rev-parse", "--git-dir"], cwd=plain, capture_output=True, env={**os.environ, **env})
     assert probe.returncode != 0, "test setup: the temp folder is inside a git repository"
 
     project = Project(plain)

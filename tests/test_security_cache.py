@@ -18,7 +18,7 @@ import xxhash
 from conftest import CLI_ENV, Project
 from test_remote import GEN, PIPELINE, clone, commit, remote_dir
 
-from pipetool.hashing import manifest_hash
+from pipetool.storage.hashing import manifest_hash
 
 PY = shlex.quote(sys.executable)
 
@@ -97,6 +97,7 @@ def flip_a_byte_keeping_stat(path) -> None:
 
 # --- 1. a directory manifest from a remote --------------------------------------------------------
 
+
 @pytest.mark.parametrize("entry", ["../../victim.txt", "ABSOLUTE", "outdir/../../victim.txt", "./x"])
 def test_a_crafted_remote_manifest_writes_nothing_outside_the_clone(project, tmp_path, entry):
     built(project)
@@ -134,6 +135,7 @@ def test_a_remote_manifest_naming_a_path_twice_is_refused(project):
 
 
 # --- 2. a run-cache entry from a remote ------------------------------------------------------------
+
 
 def tamper_run_entries(project: Project, change) -> None:
     entries = sorted((remote_dir(project) / "runs").glob("*/*"))
@@ -254,6 +256,7 @@ def test_an_out_that_is_a_committed_symlink_to_a_file_outside_is_not_read_or_wri
 
 # --- 4. linking cache types and symlinked outs ---------------------------------------------------------
 
+
 @pytest.mark.parametrize("link_type", ["hardlink", "symlink"])
 @pytest.mark.parametrize("shape", ["file", "in a folder"])
 def test_a_stage_out_that_is_a_symlink_outside_is_copied_into_the_cache_untouched(project, tmp_path, link_type, shape):
@@ -262,12 +265,15 @@ def test_a_stage_out_that_is_a_symlink_outside_is_copied_into_the_cache_untouche
     os.chmod(outside, 0o640)
     link = "out.txt" if shape == "file" else "outdir/out.txt"
     out = "out.txt" if shape == "file" else "outdir"
-    project.write("pipeline.yaml", f"""
+    project.write(
+        "pipeline.yaml",
+        f"""
         stages:
           link:
             cmd: mkdir -p outdir && ln -s {shlex.quote(str(outside))} {link}
             outs: [{out}]
-    """)
+    """,
+    )
     project.cli_ok("config", "cache.type", link_type)
     project.cli_ok("repro")
     assert (os.stat(outside).st_mode & 0o777) == 0o640
@@ -280,6 +286,7 @@ def test_a_stage_out_that_is_a_symlink_outside_is_copied_into_the_cache_untouche
 
 
 # --- 6. objects whose bytes changed under the same inode, size and mtime --------------------------------
+
 
 @pytest.mark.parametrize("link_type", ["copy", "hardlink", "symlink"])
 def test_checkout_never_restores_flipped_bytes_and_a_fetch_repairs_them(project, link_type):
@@ -326,12 +333,15 @@ def test_repro_never_restores_flipped_bytes_from_the_run_cache_and_converges(pro
 
 
 def test_metrics_from_the_cache_are_checked_by_their_bytes(project):
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         stages:
           m:
             cmd: "echo '{\\"acc\\": 0.5}' > m.json"
             metrics: [m.json: {cache: false}]
-    """)
+    """,
+    )
     project.cli_ok("repro")
     project.git("add", "-A")
     project.git("rm", "-q", "--cached", "m.json")  # at that revision, only the cache has it
@@ -345,12 +355,13 @@ def test_metrics_from_the_cache_are_checked_by_their_bytes(project):
 
 # --- 7. a damaged manifest ---------------------------------------------------------------------------
 
+
 def test_a_damaged_manifest_is_rewritten_by_repro_f_and_checkout_and_push_work_again(project):
     built(project)
     digest = out_record(project, "outdir")["xxh3"]
     manifest = cache_path(project, digest)
     os.chmod(manifest, 0o644)
-    manifest.write_text("[[\"f0.txt\", \"garbage\", 1]]")
+    manifest.write_text('[["f0.txt", "garbage", 1]]')
 
     project.cli_ok("repro", "-f")
     entries = json.loads(manifest.read_text())
@@ -376,6 +387,7 @@ def test_a_damaged_manifest_is_removed_when_seen_and_a_fetch_replaces_it(project
 
 # --- 9. a checkout killed midway ------------------------------------------------------------------------
 
+
 def test_a_checkout_resumes_after_what_a_kill_left(project):
     built(project, remote=False)
     before = {name: (project.path / "outdir" / name).read_bytes() for name in os.listdir(project.path / "outdir")}
@@ -393,23 +405,34 @@ def test_a_checkout_resumes_after_what_a_kill_left(project):
 
 
 def test_a_checkout_killed_midway_resumes_with_a_plain_rerun(project):
-    project.write("pipeline.yaml", f"""
+    project.write(
+        "pipeline.yaml",
+        f"""
         stages:
           many:
             cmd: >-
               {PY} -c "import os; os.makedirs('many');
               [open(f'many/{{i}}.txt', 'w').write(str(i)) for i in range(6000)]"
             outs: [many]
-    """)
+    """,
+    )
     project.cli_ok("repro")
     first = project.lock()["stages"]["many"]["outs"][0]["xxh3"]
     subprocess.run(["rm", "-rf", str(project.path / "many")], check=True)
-    proc = subprocess.Popen([sys.executable, "-m", "pipetool", "checkout"], cwd=project.path, env=CLI_ENV,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pipetool", "checkout"],
+        cwd=project.path,
+        env=CLI_ENV,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     building = project.path / "many.pipetool-tmp"
     deadline = time.monotonic() + 60
-    while not (building.exists() or (project.path / "many").exists()) and proc.poll() is None \
-            and time.monotonic() < deadline:
+    while (
+        not (building.exists() or (project.path / "many").exists())
+        and proc.poll() is None
+        and time.monotonic() < deadline
+    ):
         time.sleep(0.002)  # until the restore has begun writing
     assert proc.poll() is None, "the checkout ended before it could be killed"
     proc.send_signal(signal.SIGKILL)
@@ -423,16 +446,20 @@ def test_a_checkout_killed_midway_resumes_with_a_plain_rerun(project):
 
 # --- exp apply ---------------------------------------------------------------------------------------
 
+
 def test_exp_apply_deletes_nothing_through_a_symlinked_folder(project, tmp_path):
     project.write("params.yaml", "lr: 1\n")
     project.write("notes/old.txt", "tracked\n")
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         stages:
           s:
             cmd: rm -f notes/old.txt && echo ${lr} > out.txt
             params: [lr]
             outs: [out.txt]
-    """)
+    """,
+    )
     commit(project, "start")
     project.cli_ok("exp", "run", "-S", "lr=2", "-n", "two")
     project.git("checkout", "-q", "HEAD", "--", "notes", "params.yaml")
@@ -448,16 +475,20 @@ def test_exp_apply_deletes_nothing_through_a_symlinked_folder(project, tmp_path)
 
 # --- .gitignore ----------------------------------------------------------------------------------------
 
+
 def test_a_gitignore_that_is_a_symlink_outside_is_neither_read_nor_written(project, tmp_path):
     outside = tmp_path / "bashrc"
     outside.write_text("secret\n")
     os.symlink(outside, project.path / ".gitignore")
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         stages:
           s:
             cmd: echo x > out.txt
             outs: [out.txt]
-    """)
+    """,
+    )
     result = project.cli_fails("repro")
     assert ".gitignore" in result.stderr and "outside the project" in result.stderr
     assert outside.read_text() == "secret\n"
@@ -465,6 +496,7 @@ def test_a_gitignore_that_is_a_symlink_outside_is_neither_read_nor_written(proje
 
 
 # --- pipes and devices where a file is expected ------------------------------------------------------
+
 
 def test_a_cache_object_committed_as_a_link_to_a_pipe_is_refused_not_read(project, tmp_path):
     built(project, remote=False)
@@ -484,19 +516,22 @@ def test_a_dep_that_is_a_link_to_a_pipe_is_a_one_line_error_not_a_hang(project, 
     fifo = tmp_path / "pipe"
     os.mkfifo(fifo)
     os.symlink(fifo, project.path / "data.csv")
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         stages:
           s:
             cmd: cat data.csv > out.txt
             deps: [data.csv]
             outs: [out.txt]
-    """)
+    """,
+    )
     result = project.fails("status", timeout=30)
     assert "data.csv" in result.stderr and "not a file or a folder" in result.stderr
 
 
 def test_storing_an_out_that_is_already_a_link_to_its_object_keeps_the_object(tmp_path):
-    from pipetool.cache import Cache
+    from pipetool.storage.cache import Cache
 
     cache = Cache(str(tmp_path / "state"), "symlink")
     out = tmp_path / "out.txt"

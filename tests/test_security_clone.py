@@ -37,8 +37,7 @@ stages:
       size: {size}
       nfiles: {nfiles}
 """
-GOOD = {"dep": "data.csv", "path": "a.txt", "hash": "0123456789abcdef0123456789abcdef", "size": "3",
-        "nfiles": "null"}
+GOOD = {"dep": "data.csv", "path": "a.txt", "hash": "0123456789abcdef0123456789abcdef", "size": "3", "nfiles": "null"}
 
 
 def commit_all(project: Project, *forced: str) -> None:
@@ -69,6 +68,7 @@ class _Payload:
 
 # --- 1. nothing committed into .pipetool is unpickled ------------------------------------------
 
+
 def test_pickles_committed_into_the_state_folder_never_run(project, tmp_path):
     """.pipetool keeps pickled parses for speed; a repository can commit its own there
     (`git add -f`). Loading one would run the attacker's code on a mere `status`."""
@@ -76,7 +76,7 @@ def test_pickles_committed_into_the_state_folder_never_run(project, tmp_path):
     project.write("pipeline.yaml", PIPELINE)
     project.cli_ok("repro")
     payload = pickle.dumps(_Payload(str(proof)))
-    from pipetool import trusted_cache
+    from pipetool.files import trusted_cache
 
     forged = b"pipetool-tagged-pickle-1\n" + b"\0" * 32 + payload  # the tag made without the user's key
     names = [".pipetool/lock.cache", ".pipetool/spec.cache", ".pipetool/spec.parsed"]
@@ -109,7 +109,7 @@ def test_a_state_file_that_is_a_link_to_a_pipe_is_not_read(project, tmp_path, na
 def test_a_key_inside_the_clone_is_not_used(project, tmp_path, monkeypatch):
     """A CI job may keep XDG_CACHE_HOME in its checkout: a clone could commit a key there, with
     copies tagged by it (a checkout under umask 077 even gives the key the private mode)."""
-    from pipetool import trusted_cache
+    from pipetool.files import trusted_cache
 
     proof = tmp_path / "PWNED"
     project.write("pipeline.yaml", PIPELINE)
@@ -127,7 +127,7 @@ def test_a_key_inside_the_clone_is_not_used(project, tmp_path, monkeypatch):
 
 
 def test_a_tagged_copy_is_read_back_only_unchanged_and_with_the_same_key(tmp_path):
-    from pipetool import trusted_cache
+    from pipetool.files import trusted_cache
 
     path = tmp_path / "copy"
     trusted_cache.save(str(path), "purpose", {"x": [1, 2]})
@@ -210,14 +210,20 @@ def test_a_lock_that_is_a_symlink_leading_outside_is_not_read(project, tmp_path)
 def test_a_revisions_lock_with_a_path_for_a_hash_reads_nothing_outside(project, tmp_path):
     """`metrics show REV` reads a metrics file git does not keep from the cache, by the hash
     that revision's lock records: a hash that is a path must not reach the file system."""
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         stages:
           a:
             cmd: echo
             metrics: [m.json]
-    """)
-    project.write("pipeline.lock", "version: 1\nstages:\n  a:\n    cmd: echo\n    outs:\n    - path: m.json\n"
-                                   "      xxh3: ../../../../../../../../dev/zero\n      size: 1\n")
+    """,
+    )
+    project.write(
+        "pipeline.lock",
+        "version: 1\nstages:\n  a:\n    cmd: echo\n    outs:\n    - path: m.json\n"
+        "      xxh3: ../../../../../../../../dev/zero\n      size: 1\n",
+    )
     commit_all(project)
     result = project.cli_ok("metrics", "show", "HEAD")  # without the check: reads /dev/zero for ever
     assert "m.json at HEAD" in result.stdout and "pipeline.lock does not record it" in result.stdout
@@ -228,8 +234,11 @@ def test_a_cache_object_committed_as_a_link_is_not_read(project, tmp_path):
     clone can commit that object as a link (here to a pipe, which would block for ever)."""
     digest = GOOD["hash"]
     project.write("pipeline.yaml", "stages:\n  a:\n    cmd: echo\n    metrics: [m.json]\n")
-    project.write("pipeline.lock", f"version: 1\nstages:\n  a:\n    cmd: echo\n    outs:\n    - path: m.json\n"
-                                   f"      xxh3: {digest}\n      size: 5\n")
+    project.write(
+        "pipeline.lock",
+        f"version: 1\nstages:\n  a:\n    cmd: echo\n    outs:\n    - path: m.json\n"
+        f"      xxh3: {digest}\n      size: 5\n",
+    )
     os.mkfifo(tmp_path / "fifo")
     link = project.path / ".pipetool" / "cache" / digest[:2] / digest[2:]
     link.parent.mkdir(parents=True)
@@ -242,13 +251,11 @@ def test_a_cache_object_committed_as_a_link_is_not_read(project, tmp_path):
 
 # --- 3. a committed symlink never moves pipetool's state ---------------------------------------
 
-LINKS = [".pipetool", ".pipetool/cache", ".pipetool/state.db", ".pipetool/cache/ab", ".pipetool/runs",
-         ".pipetool/logs"]
+LINKS = [".pipetool", ".pipetool/cache", ".pipetool/state.db", ".pipetool/cache/ab", ".pipetool/runs", ".pipetool/logs"]
 
 
 @pytest.mark.parametrize("link", LINKS)
-def test_a_committed_symlink_in_the_state_folder_is_refused_and_nothing_is_written_through_it(
-        project, tmp_path, link):
+def test_a_committed_symlink_in_the_state_folder_is_refused_and_nothing_is_written_through_it(project, tmp_path, link):
     outside = tmp_path / "outside"
     outside.mkdir()
     (outside / "precious").write_text("keep me\n")
@@ -278,7 +285,7 @@ def test_a_committed_state_db_with_its_own_triggers_is_started_afresh(project, t
     changed dep up to date from its second run on."""
     import sqlite3
 
-    from pipetool.state import StateDB
+    from pipetool.storage.state import StateDB
 
     project.write("data.csv", "a,b\n")
     project.write("pipeline.yaml", "stages:\n  a:\n    cmd: echo hi\n    deps: [data.csv]\n")
@@ -286,8 +293,10 @@ def test_a_committed_state_db_with_its_own_triggers_is_started_afresh(project, t
     (project.path / ".pipetool").mkdir()
     StateDB(str(project.path / ".pipetool" / "state.db")).close()
     db = sqlite3.connect(project.path / ".pipetool" / "state.db")
-    db.execute("CREATE TRIGGER lie AFTER INSERT ON state BEGIN "
-               f"UPDATE state SET hash = '{GOOD['hash']}' WHERE path = NEW.path; END")
+    db.execute(
+        "CREATE TRIGGER lie AFTER INSERT ON state BEGIN "
+        f"UPDATE state SET hash = '{GOOD['hash']}' WHERE path = NEW.path; END"
+    )
     db.commit()
     db.close()
     commit_all(project, ".pipetool/state.db")
@@ -337,8 +346,9 @@ def test_install_quotes_the_project_folder_in_its_hooks(project, tmp_path):
     env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
     for hook, args in (("post-merge", ["0"]), ("post-checkout", ["x", "y", "1"])):
         where.unlink(missing_ok=True)
-        subprocess.run(["sh", str(project.path / ".git" / "hooks" / hook), *args], cwd=project.path, env=env,
-                       check=True)
+        subprocess.run(
+            ["sh", str(project.path / ".git" / "hooks" / hook), *args], cwd=project.path, env=env, check=True
+        )
         assert where.read_text() == f"{folder}\n"
     assert not list(project.path.rglob("PWNED*")) and not list(tmp_path.glob("PWNED*"))
 
@@ -448,8 +458,15 @@ def test_no_command_reads_params_or_vars_from_outside_the_project(project, tmp_p
     project.write("pipeline.lock", "version: 1\nstages:\n  train:\n    cmd: echo old\n")
     commit_all(project)
     victim = clone(project, tmp_path / "victim")
-    for args in (["status"], ["status", "--json"], ["dag"], ["repro", "-n"], ["params", "diff"],
-                 ["metrics", "show"], ["exp", "show"]):
+    for args in (
+        ["status"],
+        ["status", "--json"],
+        ["dag"],
+        ["repro", "-n"],
+        ["params", "diff"],
+        ["metrics", "show"],
+        ["exp", "show"],
+    ):
         text = shows(victim, *args)
         assert "TOPSECRET" not in text, (args, text)
 
@@ -469,15 +486,19 @@ def test_a_params_file_turned_into_a_link_to_a_pipe_is_not_read_for_ever(project
 
 # --- 6. loading the pipeline evaluates nothing --------------------------------------------------
 
+
 def test_interpolation_evaluates_no_code(project, tmp_path):
     proof = tmp_path / "PWNED"
     project.write("params.yaml", "x: 1\n")
-    project.write("pipeline.yaml", f"""
+    project.write(
+        "pipeline.yaml",
+        f"""
         stages:
           a:
             cmd: echo ${{__import__('os').system('touch {proof}')}} ${{x}}
             outs: [a.txt]
-    """)
+    """,
+    )
     for command in ("status", "dag"):
         project.cli(command)
     assert not proof.exists()

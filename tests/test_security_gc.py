@@ -46,6 +46,7 @@ OLD = 2 * 3600  # seconds: an mtime this far back is a leftover
 
 # --- helpers -----------------------------------------------------------------------------------
 
+
 def build(project: Project, n: int) -> Project:
     project.write("gen.py", GEN)
     project.write("params.yaml", f"n: {n}\n")
@@ -115,11 +116,11 @@ def two_runs(project):
     build(project, 1)
     old = {out_hash(project, "model.bin"), out_hash(project, "outdir"), *file_hashes(project, "outdir")}
     set_n(project, 2)
-    return project, old - {out_hash(project, "model.bin"), out_hash(project, "outdir"),
-                           *file_hashes(project, "outdir")}
+    return project, old - {out_hash(project, "model.bin"), out_hash(project, "outdir"), *file_hashes(project, "outdir")}
 
 
 # --- finding 7: a manifest gc cannot read -------------------------------------------------------
+
 
 def test_gc_keeps_every_file_of_a_directory_whose_manifest_has_a_flipped_byte(two_runs):
     project, old = two_runs
@@ -204,6 +205,7 @@ def test_cache_status_counts_no_file_objects_while_a_manifest_is_damaged(two_run
 
 # --- finding 9: leftovers of killed transfers, locally ----------------------------------------------
 
+
 def local_temp(project: Project, digest: str, pid: int = DEAD_PID, thread: int | None = 140001):
     """A download's temp name beside an object, as a killed fetch leaves it."""
     suffix = f".tmp-{pid}" + (f"-{thread}" if thread is not None else "")
@@ -254,6 +256,7 @@ def test_gc_never_removes_other_names_nor_follows_links_out_of_the_cache(project
 
 # --- finding 9: gc --cloud ---------------------------------------------------------------------------
 
+
 def remote_temp(store, digest: str):
     return store / digest[:2] / f"{digest[2:]}.tmp-{uuid.uuid4().hex}"
 
@@ -265,9 +268,17 @@ def test_gc_cloud_removes_old_upload_temp_files_and_never_foreign_files(project)
     stale = aged(remote_temp(store, "ab" + "c" * 30))
     stale_run = aged(store / "runs" / "ef" / f"{'1' * 30}.tmp-{uuid.uuid4().hex}")
     fresh = aged(remote_temp(store, "cd" + "e" * 30), seconds=0)
-    foreign = [aged(store / name) for name in
-               ("README.md", "ab/notes.txt", f"zz/{'c' * 30}", f"ab/{'c' * 30}.tmp-{uuid.uuid4().hex}.part",
-                f"ab/{'c' * 30}.bak", "backup/ab/" + "c" * 30)]
+    foreign = [
+        aged(store / name)
+        for name in (
+            "README.md",
+            "ab/notes.txt",
+            f"zz/{'c' * 30}",
+            f"ab/{'c' * 30}.tmp-{uuid.uuid4().hex}.part",
+            f"ab/{'c' * 30}.bak",
+            "backup/ab/" + "c" * 30,
+        )
+    ]
     project.cli_ok("gc")
     assert stale.exists(), "plain gc touched the remote"
     result = project.cli_ok("gc", "--cloud")
@@ -361,11 +372,21 @@ def test_gc_cloud_on_s3_reads_times_and_removes_only_its_own_unneeded_objects(tw
     server.start()
     try:
         endpoint = f"http://127.0.0.1:{port}"
-        env = {"AWS_SHARED_CREDENTIALS_FILE": "/nonexistent", "AWS_CONFIG_FILE": "/nonexistent",
-               "AWS_EC2_METADATA_DISABLED": "true", "AWS_DEFAULT_REGION": "us-east-1",
-               "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
-        client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
-                              aws_access_key_id="testing", aws_secret_access_key="testing")
+        env = {
+            "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent",
+            "AWS_CONFIG_FILE": "/nonexistent",
+            "AWS_EC2_METADATA_DISABLED": "true",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+        }
+        client = boto3.client(
+            "s3",
+            endpoint_url=endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
         client.create_bucket(Bucket="pipetool-gc")
         project.cli_ok("remote", "add", "-d", "s3", "s3://pipetool-gc/store")
         project.cli_ok("remote", "modify", "s3", "endpointurl", endpoint)
@@ -392,5 +413,8 @@ def s3_keys(client) -> set[str]:
 
 
 def s3_objects(client) -> set[str]:
-    return {key[len("store/"):].replace("/", "") for key in s3_keys(client)
-            if key.startswith("store/") and key.count("/") == 2}
+    return {
+        key[len("store/") :].replace("/", "")
+        for key in s3_keys(client)
+        if key.startswith("store/") and key.count("/") == 2
+    }

@@ -65,7 +65,9 @@ def test_input_over_a_bound_is_refused_at_once_with_one_line(project, case):
 
 
 def test_merge_keys_and_aliases_of_a_real_params_file_keep_working(project):
-    project.write("params.yaml", """\
+    project.write(
+        "params.yaml",
+        """\
         defaults: &defaults
           lr: 0.1
           epochs: 3
@@ -75,34 +77,41 @@ def test_merge_keys_and_aliases_of_a_real_params_file_keep_working(project):
         sizes: &sizes [1, 2, 3]
         eval:
           sizes: *sizes
-        """)
-    project.write("pipeline.yaml", """\
+        """,
+    )
+    project.write(
+        "pipeline.yaml",
+        """\
         stages:
           train:
             cmd: echo ${train.lr} ${train.epochs} ${eval.sizes[2]} > model.txt
             outs:
             - model.txt
-        """)
+        """,
+    )
     project.cli_ok("repro")
     assert project.read("model.txt").split() == ["0.1", "5", "3"]
 
 
 def test_a_key_written_twice_beside_a_merge_is_still_a_duplicate(project):
-    project.write("params.yaml", """\
+    project.write(
+        "params.yaml",
+        """\
         defaults: &defaults
           lr: 0.1
         train:
           <<: *defaults
           epochs: 5
           epochs: 6
-        """)
+        """,
+    )
     project.write("pipeline.yaml", PIPELINE)
     line = _one_error_line(project.cli("status"))
     assert "params.yaml:6:3: duplicate key 'epochs' (first defined on line 5" in line
 
 
 def test_a_params_file_over_64_mib_is_refused_before_it_is_parsed(project):
-    from pipetool.yamlfile import MAX_DATA_BYTES
+    from pipetool.files.yamlfile import MAX_DATA_BYTES
 
     project.write("pipeline.yaml", PIPELINE)
     with open(project.path / "params.yaml", "w") as handle:
@@ -116,7 +125,9 @@ def test_a_params_file_over_64_mib_is_refused_before_it_is_parsed(project):
 
 def test_metrics_show_reports_an_alias_bomb_as_unreadable_and_goes_on(project):
     laughs = (BOUNDED_DIR / "params_yaml_alias_bomb" / "params.yaml").read_text()
-    project.write("pipeline.yaml", """\
+    project.write(
+        "pipeline.yaml",
+        """\
         stages:
           train:
             cmd: cp bomb.src bomb.yaml && cp scores.src scores.json
@@ -126,7 +137,8 @@ def test_metrics_show_reports_an_alias_bomb_as_unreadable_and_goes_on(project):
             metrics:
             - bomb.yaml
             - scores.json
-        """)
+        """,
+    )
     (project.path / "bomb.src").write_text(laughs)
     (project.path / "scores.src").write_text('{"acc": 0.9}\n')
     project.cli_ok("repro")
@@ -137,16 +149,19 @@ def test_metrics_show_reports_an_alias_bomb_as_unreadable_and_goes_on(project):
     assert "0.9" in result.stdout
 
 
-@pytest.mark.parametrize("name, text, expected", [
-    ("p.yaml", "a: 1\nb: " + "[" * 101 + "]" * 101 + "\n", "p.yaml:2: nested more than 100 levels deep"),
-    ("p.yaml", "a: 1\nb: " + "[" * 99 + "]" * 99 + "\n", None),  # 100 levels, the root mapping included
-    ("p.json", '{"a": ' + "[" * 101 + "]" * 101 + "}", "p.json: nested more than 100 levels deep"),
-    ("p.toml", "a = " + "[" * 101 + "]" * 101 + "\n", "p.toml: nested more than 100 levels deep"),
-    ("p.toml", ".".join(f"k{i}" for i in range(150)) + " = 1\n", "p.toml: nested more than 100 levels deep"),
-])
+@pytest.mark.parametrize(
+    "name, text, expected",
+    [
+        ("p.yaml", "a: 1\nb: " + "[" * 101 + "]" * 101 + "\n", "p.yaml:2: nested more than 100 levels deep"),
+        ("p.yaml", "a: 1\nb: " + "[" * 99 + "]" * 99 + "\n", None),  # 100 levels, the root mapping included
+        ("p.json", '{"a": ' + "[" * 101 + "]" * 101 + "}", "p.json: nested more than 100 levels deep"),
+        ("p.toml", "a = " + "[" * 101 + "]" * 101 + "\n", "p.toml: nested more than 100 levels deep"),
+        ("p.toml", ".".join(f"k{i}" for i in range(150)) + " = 1\n", "p.toml: nested more than 100 levels deep"),
+    ],
+)
 def test_bounds_of_each_format_are_one_line_errors_from_the_library(name, text, expected):
-    from pipetool import yamlfile
     from pipetool.errors import SpecError
+    from pipetool.files import yamlfile
 
     if expected is None:
         yamlfile.load(text, name)
@@ -158,8 +173,8 @@ def test_bounds_of_each_format_are_one_line_errors_from_the_library(name, text, 
 
 
 def test_a_document_over_its_size_bound_is_refused_before_parsing():
-    from pipetool import yamlfile
     from pipetool.errors import SpecError
+    from pipetool.files import yamlfile
 
     with pytest.raises(SpecError, match=r"^pipeline.lock: too big to read: 2 MiB, over the 1 MiB"):
         yamlfile.parse("#" * 2**21, "pipeline.lock", max_bytes=2**20)
@@ -175,15 +190,17 @@ def test_ctrl_c_while_pipetool_imports_prints_one_line_and_exits_130(project, tm
     shadow = tmp_path / "shadow"
     shadow.mkdir()
     handshake = tmp_path / "importing"
-    (shadow / f"{module}.py").write_text(
-        "import os, time\n"
-        f"open({str(handshake)!r}, 'w').close()\n"
-        "time.sleep(60)\n"
-    )
+    (shadow / f"{module}.py").write_text(f"import os, time\nopen({str(handshake)!r}, 'w').close()\ntime.sleep(60)\n")
     project.write("pipeline.yaml", PIPELINE)
     env = {**CLI_ENV, "PYTHONPATH": os.pathsep.join(filter(None, [str(shadow), os.environ.get("PYTHONPATH")]))}
-    process = subprocess.Popen([sys.executable, "-m", "pipetool", "status"], cwd=project.path, env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pipetool", "status"],
+        cwd=project.path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 30
         while not handshake.exists():
@@ -207,17 +224,22 @@ def _read_only_run(project, *args: str) -> subprocess.CompletedProcess:
     if os.geteuid() != 0:
         subprocess.run(["chmod", "-R", "a-w", str(project.path)], check=True)
         try:
-            return subprocess.run(command, cwd=project.path, env=CLI_ENV, capture_output=True, text=True,
-                                  timeout=60)
+            return subprocess.run(command, cwd=project.path, env=CLI_ENV, capture_output=True, text=True, timeout=60)
         finally:
             subprocess.run(["chmod", "-R", "u+w", str(project.path)], check=True)
     script = 'mount --bind -o ro "$0" "$0" && cd "$0" && exec "$@"'
-    probe = subprocess.run(["unshare", "-m", "sh", "-c", script, str(project.path), "true"],
-                           capture_output=True, text=True)
+    probe = subprocess.run(
+        ["unshare", "-m", "sh", "-c", script, str(project.path), "true"], capture_output=True, text=True
+    )
     if probe.returncode != 0:
         pytest.skip(f"cannot mount the project read-only here: {probe.stderr.strip()}")
-    return subprocess.run(["unshare", "-m", "sh", "-c", script, str(project.path), *command],
-                          env=CLI_ENV, capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        ["unshare", "-m", "sh", "-c", script, str(project.path), *command],
+        env=CLI_ENV,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 @pytest.mark.parametrize("args", [("repro", "-f"), ("checkout", "-f"), ("gc",), ("push",), ("exp", "run")])
@@ -232,11 +254,14 @@ def test_a_read_only_project_gives_one_line_naming_the_path(project, tmp_path, a
     assert str(project.path) in line, line
 
 
-@pytest.mark.parametrize("code, expected", [
-    (errno.EROFS, "error: pipetool could not write /p/.pipetool/x: Read-only file system ("),
-    (errno.EACCES, "error: pipetool could not use /p/.pipetool/x: Permission denied (make the project"),
-    (errno.ENOSPC, "error: pipetool could not write /p/.pipetool/x: No space left on device (free some"),
-])
+@pytest.mark.parametrize(
+    "code, expected",
+    [
+        (errno.EROFS, "error: pipetool could not write /p/.pipetool/x: Read-only file system ("),
+        (errno.EACCES, "error: pipetool could not use /p/.pipetool/x: Permission denied (make the project"),
+        (errno.ENOSPC, "error: pipetool could not write /p/.pipetool/x: No space left on device (free some"),
+    ],
+)
 def test_environment_errors_are_named_with_the_path_and_what_to_do(code, expected):
     from pipetool.cli import environment_error
 
@@ -248,15 +273,20 @@ def test_environment_errors_are_named_with_the_path_and_what_to_do(code, expecte
 # 3. Control characters in paths
 
 
-@pytest.mark.parametrize("field, entry, shown", [
-    ("outs", '"model\\n.txt"', "'model\\n.txt'"),
-    ("outs", '{"model\\t.txt": {cache: false}}', "'model\\t.txt'"),
-    ("deps", '"data\\n.csv"', "'data\\n.csv'"),
-    ("metrics", '"scores\\x7f.json"', "'scores\\x7f.json'"),
-    ("plots", '"loss\\x1b[31m.csv"', "'loss\\x1b[31m.csv'"),
-])
+@pytest.mark.parametrize(
+    "field, entry, shown",
+    [
+        ("outs", '"model\\n.txt"', "'model\\n.txt'"),
+        ("outs", '{"model\\t.txt": {cache: false}}', "'model\\t.txt'"),
+        ("deps", '"data\\n.csv"', "'data\\n.csv'"),
+        ("metrics", '"scores\\x7f.json"', "'scores\\x7f.json'"),
+        ("plots", '"loss\\x1b[31m.csv"', "'loss\\x1b[31m.csv'"),
+    ],
+)
 def test_a_path_with_control_characters_is_a_spec_error_with_stage_and_line(project, field, entry, shown):
-    project.write("pipeline.yaml", f"""\
+    project.write(
+        "pipeline.yaml",
+        f"""\
         stages:
           ok:
             cmd: echo ok
@@ -264,38 +294,48 @@ def test_a_path_with_control_characters_is_a_spec_error_with_stage_and_line(proj
             cmd: echo hi > model.txt
             {field}:
             - {entry}
-        """)
+        """,
+    )
     line = _one_error_line(project.cli("repro"))
-    assert line.startswith(f"error: pipeline.yaml:6: stage 'train': the path {shown} in '{field}' "
-                           "holds control characters"), line
+    assert line.startswith(
+        f"error: pipeline.yaml:6: stage 'train': the path {shown} in '{field}' holds control characters"
+    ), line
     assert not (project.path / ".gitignore").exists()
     assert not (project.path / "pipeline.lock").exists()
 
 
 def test_a_params_file_name_and_a_generated_stage_name_with_control_characters_are_refused(project):
-    project.write("pipeline.yaml", """\
+    project.write(
+        "pipeline.yaml",
+        """\
         stages:
           train:
             cmd: echo hi
             params:
             - "params\\n.yaml":
-        """)
-    assert "pipeline.yaml:4: stage 'train': the path 'params\\n.yaml' in 'params'" in \
-        _one_error_line(project.cli("status"))
-    project.write("pipeline.yaml", """\
+        """,
+    )
+    assert "pipeline.yaml:4: stage 'train': the path 'params\\n.yaml' in 'params'" in _one_error_line(
+        project.cli("status")
+    )
+    project.write(
+        "pipeline.yaml",
+        """\
         stages:
           train:
             foreach: ["a\\nb", c]
             do:
               cmd: echo ${item}
-        """)
-    assert "pipeline.yaml:3: stage 'train': it generates the stage name 'train@a\\nb'" in \
-        _one_error_line(project.cli("status"))
+        """,
+    )
+    assert "pipeline.yaml:3: stage 'train': it generates the stage name 'train@a\\nb'" in _one_error_line(
+        project.cli("status")
+    )
 
 
 def test_gitignore_never_writes_a_line_for_an_out_with_a_newline(project):
-    from pipetool import gitignore
     from pipetool.errors import SpecError
+    from pipetool.storage import gitignore
 
     with pytest.raises(SpecError, match="control characters"):
         gitignore.ignore(str(project.path), ["models/ok.pkl", "models/evil\n!important"])

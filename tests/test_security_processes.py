@@ -19,7 +19,7 @@ import test_robustness
 from conftest import REPO_ROOT, Project, ran_stages
 from test_robustness import PROMPTLY, Processes, alive, no_traceback, wait_gone, write_pipeline
 
-from pipetool.procgroups import WATCHDOG_NAME
+from pipetool.system.procgroups import WATCHDOG_NAME
 
 procs = test_robustness.procs  # the fixture, for this module's tests too
 
@@ -31,13 +31,21 @@ def appending_stage(project: Project, markers: Path) -> None:
     """A stage writing LINES lines to out.txt: at once with $FAST, else one each 50 ms after
     starting a grandchild and writing the pids of its shell and grandchild to markers/append.pids."""
     m = str(markers)
-    write_pipeline(project, {"append": {"cmd": (
-        'if [ -n "$FAST" ]; then pause=0; else pause=0.05\n'
-        "  sleep 60 & child=$!\n"
-        f'  echo $$ $child > "{m}/append.pids.tmp"; mv "{m}/append.pids.tmp" "{m}/append.pids"\n'
-        "fi\n"
-        f"i=0; while [ $i -lt {LINES} ]; do echo $i >> out.txt; i=$((i+1)); sleep $pause; done\n"
-    ), "outs": ["out.txt"]}})
+    write_pipeline(
+        project,
+        {
+            "append": {
+                "cmd": (
+                    'if [ -n "$FAST" ]; then pause=0; else pause=0.05\n'
+                    "  sleep 60 & child=$!\n"
+                    f'  echo $$ $child > "{m}/append.pids.tmp"; mv "{m}/append.pids.tmp" "{m}/append.pids"\n'
+                    "fi\n"
+                    f"i=0; while [ $i -lt {LINES} ]; do echo $i >> out.txt; i=$((i+1)); sleep $pause; done\n"
+                ),
+                "outs": ["out.txt"],
+            }
+        },
+    )
 
 
 def stage_pids(procs: Processes, run) -> list[int]:
@@ -54,7 +62,7 @@ def watchdogs_of(pid: int) -> list[int]:
             stat, cmdline = (entry / "stat").read_text(), (entry / "cmdline").read_bytes()
         except OSError:  # not a process, or gone meanwhile
             continue
-        name = stat[stat.index("(") + 1:stat.rindex(")")]
+        name = stat[stat.index("(") + 1 : stat.rindex(")")]
         if int(stat.rsplit(")", 1)[1].split()[1]) == pid and (name == WATCHDOG_NAME or b"procgroups" in cmdline):
             found.append(int(entry.name))
     return found
@@ -102,13 +110,16 @@ def test_next_lock_holder_ends_the_stages_of_a_pipetool_killed_with_its_watchdog
 
 def record_as_a_dead_pipetool(state_dir: Path, groups: list[tuple[int, int]]) -> Path:
     """A record of groups written by a real pipetool process that then died."""
-    code = ("import sys; from pipetool.procgroups import Record\n"
-            "r = Record(sys.argv[1])\n"
-            "for pgid, start in zip(sys.argv[2::2], sys.argv[3::2]): r.add((int(pgid), int(start)))\n"
-            "print(r.path)")
+    code = (
+        "import sys; from pipetool.system.procgroups import Record\n"
+        "r = Record(sys.argv[1])\n"
+        "for pgid, start in zip(sys.argv[2::2], sys.argv[3::2]): r.add((int(pgid), int(start)))\n"
+        "print(r.path)"
+    )
     args = [str(state_dir)] + [str(n) for group in groups for n in group]
-    written = subprocess.run([sys.executable, "-c", code, *args], cwd=REPO_ROOT, check=True,
-                             capture_output=True, text=True)
+    written = subprocess.run(
+        [sys.executable, "-c", code, *args], cwd=REPO_ROOT, check=True, capture_output=True, text=True
+    )
     return Path(written.stdout.strip())
 
 
@@ -126,8 +137,9 @@ def test_a_recorded_group_whose_id_now_names_another_process_is_left_alone(proje
     unrelated = subprocess.Popen(["sleep", "60"], start_new_session=True)
     try:
         # the orphan as recorded; 'unrelated' has the pid of a recorded leader that started earlier
-        record = record_as_a_dead_pipetool(state, [(orphan.pid, start_time(orphan.pid)),
-                                                   (unrelated.pid, start_time(unrelated.pid) - 1)])
+        record = record_as_a_dead_pipetool(
+            state, [(orphan.pid, start_time(orphan.pid)), (unrelated.pid, start_time(unrelated.pid) - 1)]
+        )
         project.cli_ok("repro")
         assert orphan.wait(timeout=PROMPTLY) == -signal.SIGKILL
         assert unrelated.poll() is None

@@ -29,9 +29,9 @@ def _case(path: Path) -> tuple[list[str], object]:
     params = _NO_PARAMS
     for line in lines:
         if line.startswith("# error: "):
-            expected.append(line[len("# error: "):])
+            expected.append(line[len("# error: ") :])
         elif line.startswith("# params: "):
-            params = json.loads(line[len("# params: "):])
+            params = json.loads(line[len("# params: ") :])
         else:
             break
     return expected, params
@@ -69,9 +69,9 @@ def _load(project) -> None:
     """What a command does before it looks at any file a stage reads: compile the pipeline files
     (spec_cache.load, as every command's workspace does) and read the params each stage uses
     (observe.param_values, as status and repro do before deciding what is stale)."""
-    from pipetool import spec_cache
-    from pipetool.observe import param_values
-    from pipetool.project import Project as Root
+    from pipetool.pipeline.project import Project as Root
+    from pipetool.planning import spec_cache
+    from pipetool.planning.observe import param_values
 
     root = str(project.path)
     compiled = spec_cache.load(root, Root(root).ensure_state_dir())
@@ -121,8 +121,8 @@ def test_repro_rejects_invalid_pipeline_and_writes_nothing(project, case):
     _single_error_line(result)
     assert "Running stage" not in result.stdout
     assert not project.exists("pipeline.lock"), (
-        f"a repro that failed with {result.stderr.strip()!r} wrote pipeline.lock:\n"
-        + project.read("pipeline.lock"))
+        f"a repro that failed with {result.stderr.strip()!r} wrote pipeline.lock:\n" + project.read("pipeline.lock")
+    )
     after = {p.name for p in project.path.iterdir()} - {".pipetool"}
     assert after == before, f"repro of an invalid pipeline created {sorted(after - before)}"
 
@@ -152,7 +152,9 @@ def test_repro_without_pipeline_yaml_says_so(project):
 
 
 def test_cmd_list_runs_each_command_in_order(project):
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         stages:
           a:
             cmd:
@@ -160,16 +162,21 @@ def test_cmd_list_runs_each_command_in_order(project):
               - echo two >> log.txt
               - echo three >> log.txt
             outs: [log.txt]
-    """)
+    """,
+    )
     project.cli_ok("repro")
     assert project.read("log.txt") == "one\ntwo\nthree\n"
     assert project.lock()["stages"]["a"]["cmd"] == [
-        "echo one > log.txt", "echo two >> log.txt", "echo three >> log.txt",
+        "echo one > log.txt",
+        "echo two >> log.txt",
+        "echo three >> log.txt",
     ]
 
 
 def test_cmd_list_stops_at_first_failing_command(project):
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         stages:
           a:
             cmd:
@@ -177,21 +184,25 @@ def test_cmd_list_stops_at_first_failing_command(project):
               - "false"
               - echo three >> log.txt
             outs: [log.txt]
-    """)
+    """,
+    )
     project.cli_fails("repro")
     assert project.read("log.txt") == "one\n"
 
 
 def test_wdir_runs_cmd_there_with_paths_relative_to_it(project):
     project.write("sub/input.txt", "data\n")
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         stages:
           a:
             wdir: sub
             cmd: pwd > where.txt && cat input.txt > out.txt
             deps: [input.txt]
             outs: [out.txt, where.txt]
-    """)
+    """,
+    )
     project.cli_ok("repro")
     assert project.read("sub/out.txt") == "data\n"
     assert Path(project.read("sub/where.txt").strip()).resolve() == (project.path / "sub").resolve()
@@ -203,21 +214,26 @@ def test_wdir_runs_cmd_there_with_paths_relative_to_it(project):
 
 def test_wdir_dep_change_makes_stage_stale(project):
     project.write("sub/input.txt", "data\n")
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         stages:
           a:
             wdir: sub
             cmd: cat input.txt > out.txt
             deps: [input.txt]
             outs: [out.txt]
-    """)
+    """,
+    )
     project.cli_ok("repro")
     project.write("sub/input.txt", "other\n")
     assert "changed deps: modified sub/input.txt" in project.cli_ok("status").stdout
 
 
 def test_wdir_out_is_a_target_by_project_path(project):
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         stages:
           a:
             wdir: sub
@@ -226,7 +242,8 @@ def test_wdir_out_is_a_target_by_project_path(project):
           b:
             cmd: echo b > b.txt
             outs: [b.txt]
-    """)
+    """,
+    )
     project.cli_ok("repro", "sub/a.txt")
     assert project.exists("sub/a.txt")
     assert not project.exists("b.txt")
@@ -234,40 +251,49 @@ def test_wdir_out_is_a_target_by_project_path(project):
 
 def test_wdir_params_default_to_params_yaml_in_wdir(project):
     project.write("sub/params.yaml", "lr: 0.5\n")
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         stages:
           a:
             wdir: sub
             cmd: echo hi > a.txt
             params: [lr]
             outs: [a.txt]
-    """)
+    """,
+    )
     project.cli_ok("repro")
     assert project.lock()["stages"]["a"]["params"] == {"sub/params.yaml": {"lr": 0.5}}
 
 
 def test_params_key_list_is_recorded_in_lock(project):
     project.write("params.yaml", "train:\n  lr: 0.1\n  epochs: 3\nseed: 7\n")
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         stages:
           a:
             cmd: echo hi > a.txt
             params: [train.lr, seed]
             outs: [a.txt]
-    """)
+    """,
+    )
     project.cli_ok("repro")
     assert project.lock()["stages"]["a"]["params"] == {"params.yaml": {"seed": 7, "train.lr": 0.1}}
 
 
 def test_params_key_change_shows_old_and_new_value(project):
     project.write("params.yaml", "train:\n  lr: 0.1\n  epochs: 3\n")
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         stages:
           a:
             cmd: echo hi > a.txt
             params: [train.lr]
             outs: [a.txt]
-    """)
+    """,
+    )
     project.cli_ok("repro")
     project.write("params.yaml", "train:\n  lr: 0.2\n  epochs: 3\n")
     assert "changed params: train.lr 0.1 -> 0.2" in project.cli_ok("status").stdout
@@ -275,13 +301,16 @@ def test_params_key_change_shows_old_and_new_value(project):
 
 def test_params_untracked_key_change_keeps_stage_up_to_date(project):
     project.write("params.yaml", "train:\n  lr: 0.1\n  epochs: 3\n")
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         stages:
           a:
             cmd: echo hi > a.txt
             params: [train.lr]
             outs: [a.txt]
-    """)
+    """,
+    )
     project.cli_ok("repro")
     project.write("params.yaml", "train:\n  lr: 0.1\n  epochs: 30\n")
     assert "Data and pipelines are up to date." in project.cli_ok("status").stdout
@@ -289,14 +318,17 @@ def test_params_untracked_key_change_keeps_stage_up_to_date(project):
 
 def test_params_from_other_file_with_key_list(project):
     project.write("other.yaml", "k1: 1\nk2: two\nk3: 3\n")
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         stages:
           a:
             cmd: echo hi > a.txt
             params:
               - other.yaml: [k1, k2]
             outs: [a.txt]
-    """)
+    """,
+    )
     project.cli_ok("repro")
     assert project.lock()["stages"]["a"]["params"] == {"other.yaml": {"k1": 1, "k2": "two"}}
     project.write("other.yaml", "k1: 1\nk2: two\nk3: 333\n")
@@ -307,14 +339,17 @@ def test_params_from_other_file_with_key_list(project):
 
 def test_params_whole_other_file_tracks_every_key(project):
     project.write("other.yaml", "k1: 1\nk2: 2\n")
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         stages:
           a:
             cmd: echo hi > a.txt
             params:
               - other.yaml:
             outs: [a.txt]
-    """)
+    """,
+    )
     project.cli_ok("repro")
     assert project.lock()["stages"]["a"]["params"] == {"other.yaml": {"k1": 1, "k2": 2}}
     project.write("other.yaml", "k1: 1\nk2: 5\n")
@@ -323,14 +358,17 @@ def test_params_whole_other_file_tracks_every_key(project):
 
 def test_params_whole_other_file_added_key_makes_stage_stale(project):
     project.write("other.yaml", "k1: 1\n")
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         stages:
           a:
             cmd: echo hi > a.txt
             params:
               - other.yaml:
             outs: [a.txt]
-    """)
+    """,
+    )
     project.cli_ok("repro")
     project.write("other.yaml", "k1: 1\nnew_key: 9\n")
     out = project.cli_ok("status").stdout
@@ -339,26 +377,32 @@ def test_params_whole_other_file_added_key_makes_stage_stale(project):
 
 def test_params_json_file_with_keys(project):
     project.write("conf.json", json.dumps({"opt": {"lr": 0.3}, "x": 1}))
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         stages:
           a:
             cmd: echo hi > a.txt
             params:
               - conf.json: [opt.lr]
             outs: [a.txt]
-    """)
+    """,
+    )
     project.cli_ok("repro")
     assert project.lock()["stages"]["a"]["params"] == {"conf.json": {"opt.lr": 0.3}}
 
 
 def test_interpolation_of_nested_key_and_list_item(project):
     project.write("params.yaml", "train:\n  layers: [16, 32, 64]\n  opt:\n    name: adam\n")
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         stages:
           a:
             cmd: echo ${train.layers[1]} ${train.opt.name} > a.txt
             outs: [a.txt]
-    """)
+    """,
+    )
     project.cli_ok("repro")
     assert project.read("a.txt") == "32 adam\n"
     assert project.lock()["stages"]["a"]["cmd"] == "echo 32 adam > a.txt"
@@ -366,24 +410,30 @@ def test_interpolation_of_nested_key_and_list_item(project):
 
 def test_interpolation_with_spaces_inside_braces(project):
     project.write("params.yaml", "seed: 7\n")
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         stages:
           a:
             cmd: echo ${ seed } > a.txt
             outs: [a.txt]
-    """)
+    """,
+    )
     project.cli_ok("repro")
     assert project.read("a.txt") == "7\n"
 
 
 def test_interpolated_param_is_tracked_automatically(project):
     project.write("params.yaml", "train:\n  lr: 0.1\n  epochs: 3\n")
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         stages:
           a:
             cmd: echo ${train.lr} > a.txt
             outs: [a.txt]
-    """)
+    """,
+    )
     project.cli_ok("repro")
     assert project.lock()["stages"]["a"]["params"] == {"params.yaml": {"train.lr": 0.1}}
     project.write("params.yaml", "train:\n  lr: 0.2\n  epochs: 3\n")
@@ -392,7 +442,9 @@ def test_interpolated_param_is_tracked_automatically(project):
 
 def test_interpolated_param_is_tracked_only_by_the_stage_that_uses_it(project):
     project.write("params.yaml", "x: 1\ny: 2\n")
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         stages:
           a:
             cmd: echo ${x} > a.txt
@@ -400,7 +452,8 @@ def test_interpolated_param_is_tracked_only_by_the_stage_that_uses_it(project):
           b:
             cmd: echo ${y} > b.txt
             outs: [b.txt]
-    """)
+    """,
+    )
     project.cli_ok("repro")
     assert project.lock()["stages"]["b"]["params"] == {"params.yaml": {"y": 2}}
     project.write("params.yaml", "x: 5\ny: 2\n")
@@ -411,7 +464,9 @@ def test_interpolated_param_is_tracked_only_by_the_stage_that_uses_it(project):
 
 def test_foreach_source_param_does_not_leak_into_later_stages(project):
     project.write("params.yaml", "models: [lr, svm]\n")
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         stages:
           train:
             foreach: ${models}
@@ -421,13 +476,16 @@ def test_foreach_source_param_does_not_leak_into_later_stages(project):
           other:
             cmd: echo hi > other.txt
             outs: [other.txt]
-    """)
+    """,
+    )
     project.cli_ok("repro")
     assert "params" not in project.lock()["stages"]["other"]
 
 
 def test_vars_inline_mapping(project):
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         vars:
           - seed: 7
             name: run1
@@ -435,7 +493,8 @@ def test_vars_inline_mapping(project):
           a:
             cmd: echo ${name} ${seed} > a.txt
             outs: [a.txt]
-    """)
+    """,
+    )
     project.cli_ok("repro")
     assert project.read("a.txt") == "run1 7\n"
     assert "params" not in project.lock()["stages"]["a"]
@@ -443,28 +502,34 @@ def test_vars_inline_mapping(project):
 
 def test_vars_from_a_file(project):
     project.write("config.yaml", "model:\n  name: svm\n")
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         vars:
           - config.yaml
         stages:
           a:
             cmd: echo ${model.name} > a.txt
             outs: [a.txt]
-    """)
+    """,
+    )
     project.cli_ok("repro")
     assert project.read("a.txt") == "svm\n"
 
 
 def test_vars_and_params_yaml_both_available(project):
     project.write("params.yaml", "lr: 0.1\n")
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         vars:
           - seed: 7
         stages:
           a:
             cmd: echo ${seed} ${lr} > a.txt
             outs: [a.txt]
-    """)
+    """,
+    )
     project.cli_ok("repro")
     assert project.read("a.txt") == "7 0.1\n"
     # the var is not a param; the params.yaml key is
@@ -472,7 +537,9 @@ def test_vars_and_params_yaml_both_available(project):
 
 
 def test_interpolation_in_deps_and_outs(project):
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         vars:
           - name: result
         stages:
@@ -480,21 +547,25 @@ def test_interpolation_in_deps_and_outs(project):
             cmd: echo hi > ${name}.txt
             outs:
               - ${name}.txt
-    """)
+    """,
+    )
     project.cli_ok("repro")
     assert project.exists("result.txt")
     assert [o["path"] for o in project.lock()["stages"]["a"]["outs"]] == ["result.txt"]
 
 
 def test_foreach_list_names_stages_with_value(project):
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         stages:
           train:
             foreach: [lr, svm]
             do:
               cmd: echo ${item} > model-${item}.txt
               outs: ["model-${item}.txt"]
-    """)
+    """,
+    )
     result = project.cli_ok("repro")
     assert ran_stages(result.stdout) == ["train@lr", "train@svm"]
     assert project.read("model-lr.txt") == "lr\n"
@@ -503,7 +574,9 @@ def test_foreach_list_names_stages_with_value(project):
 
 
 def test_foreach_dict_gives_key_and_item_fields(project):
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         stages:
           build:
             foreach:
@@ -512,7 +585,8 @@ def test_foreach_dict_gives_key_and_item_fields(project):
             do:
               cmd: echo ${key} ${item.x} > ${key}.txt
               outs: ["${key}.txt"]
-    """)
+    """,
+    )
     result = project.cli_ok("repro")
     assert sorted(ran_stages(result.stdout)) == ["build@eu", "build@us"]
     assert project.read("us.txt") == "us 1\n"
@@ -521,14 +595,17 @@ def test_foreach_dict_gives_key_and_item_fields(project):
 
 def test_foreach_over_params_list_reference(project):
     project.write("params.yaml", "models: [lr, svm]\n")
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         stages:
           train:
             foreach: ${models}
             do:
               cmd: echo ${item} > ${item}.txt
               outs: ["${item}.txt"]
-    """)
+    """,
+    )
     result = project.cli_ok("repro")
     assert ran_stages(result.stdout) == ["train@lr", "train@svm"]
     project.write("params.yaml", "models: [lr, svm, rf]\n")
@@ -538,7 +615,9 @@ def test_foreach_over_params_list_reference(project):
 
 
 def test_matrix_names_and_item_fields(project):
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         stages:
           grid:
             matrix:
@@ -546,7 +625,8 @@ def test_matrix_names_and_item_fields(project):
               seed: [1, 2]
             cmd: echo ${item.model} ${item.seed} > g-${item.model}-${item.seed}.txt
             outs: ["g-${item.model}-${item.seed}.txt"]
-    """)
+    """,
+    )
     result = project.cli_ok("repro")
     assert ran_stages(result.stdout) == ["grid@lr-1", "grid@lr-2", "grid@svm-1", "grid@svm-2"]
     assert project.read("g-svm-2.txt") == "svm 2\n"
@@ -554,14 +634,17 @@ def test_matrix_names_and_item_fields(project):
 
 
 def test_repro_single_foreach_stage_by_full_name(project):
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         stages:
           train:
             foreach: [lr, svm]
             do:
               cmd: echo ${item} > ${item}.txt
               outs: ["${item}.txt"]
-    """)
+    """,
+    )
     result = project.cli_ok("repro", "train@lr")
     assert ran_stages(result.stdout) == ["train@lr"]
     assert project.exists("lr.txt")
@@ -569,7 +652,9 @@ def test_repro_single_foreach_stage_by_full_name(project):
 
 
 def test_repro_foreach_group_name_runs_every_generated_stage(project):
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         stages:
           train:
             foreach: [lr, svm]
@@ -579,14 +664,17 @@ def test_repro_foreach_group_name_runs_every_generated_stage(project):
           other:
             cmd: echo o > other.txt
             outs: [other.txt]
-    """)
+    """,
+    )
     result = project.cli_ok("repro", "train")
     assert ran_stages(result.stdout) == ["train@lr", "train@svm"]
     assert not project.exists("other.txt")
 
 
 def test_status_of_a_matrix_group(project):
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         stages:
           grid:
             matrix: {model: [lr, svm]}
@@ -595,19 +683,23 @@ def test_status_of_a_matrix_group(project):
           other:
             cmd: echo o > other.txt
             outs: [other.txt]
-    """)
+    """,
+    )
     out = project.cli_ok("status", "grid").stdout
     assert "grid@lr:" in out and "grid@svm:" in out
     assert "other" not in out
 
 
 def test_escaped_interpolation_is_left_literally(project):
-    project.write("pipeline.yaml", r"""
+    project.write(
+        "pipeline.yaml",
+        r"""
         stages:
           a:
             cmd: echo '\${x}' > a.txt
             outs: [a.txt]
-    """)
+    """,
+    )
     project.cli_ok("repro")
     assert project.read("a.txt") == "${x}\n"
     assert project.lock()["stages"]["a"]["cmd"] == "echo '${x}' > a.txt"
@@ -615,37 +707,46 @@ def test_escaped_interpolation_is_left_literally(project):
 
 def test_yaml_booleans_interpolate_as_true_false(project):
     project.write("params.yaml", "flags:\n  gpu: true\n  debug: false\n")
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         stages:
           a:
             cmd: echo ${flags.gpu} ${flags.debug} > a.txt
             outs: [a.txt]
-    """)
+    """,
+    )
     project.cli_ok("repro")
     assert project.read("a.txt") == "true false\n"
 
 
 def test_whole_value_reference_keeps_its_type_for_flags(project):
     project.write("params.yaml", "freeze: true\n")
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         stages:
           a:
             cmd: echo hi > a.txt
             outs: [a.txt]
             frozen: ${freeze}
-    """)
+    """,
+    )
     # a bool from params is accepted for a bool field, and takes effect
     assert "a (frozen):" in project.cli_ok("status").stdout
 
 
 def test_always_changed_stage_is_always_stale(project):
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         stages:
           a:
             cmd: echo hi > a.txt
             outs: [a.txt]
             always_changed: true
-    """)
+    """,
+    )
     project.cli_ok("repro")
     assert "always changed" in project.cli_ok("status").stdout
     assert ran_stages(project.cli_ok("repro").stdout) == ["a"]
@@ -653,22 +754,28 @@ def test_always_changed_stage_is_always_stale(project):
 
 def test_frozen_stage_is_not_rerun_but_status_reports_it(project):
     project.write("in.txt", "1\n")
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         stages:
           a:
             cmd: cat in.txt > a.txt
             deps: [in.txt]
             outs: [a.txt]
-    """)
+    """,
+    )
     project.cli_ok("repro")
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         stages:
           a:
             cmd: cat in.txt > a.txt
             deps: [in.txt]
             outs: [a.txt]
             frozen: true
-    """)
+    """,
+    )
     project.write("in.txt", "2\n")
     assert "a (frozen):" in project.cli_ok("status").stdout
     assert ran_stages(project.cli_ok("repro").stdout) == []
@@ -676,7 +783,9 @@ def test_frozen_stage_is_not_rerun_but_status_reports_it(project):
 
 
 def test_desc_and_out_options_are_accepted(project):
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         stages:
           a:
             desc: makes the files
@@ -688,14 +797,17 @@ def test_desc_and_out_options_are_accepted(project):
               - m.json: {cache: false}
             plots:
               - p.csv: {x: x, y: y}
-    """)
+    """,
+    )
     project.cli_ok("repro")
     paths = [o["path"] for o in project.lock()["stages"]["a"]["outs"]]
     assert paths == ["log.txt", "m.json", "p.csv"]
 
 
 def test_foreach_list_of_mappings_names_stages_by_index(project):
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         stages:
           fit:
             foreach:
@@ -704,7 +816,8 @@ def test_foreach_list_of_mappings_names_stages_by_index(project):
             do:
               cmd: echo ${item.model} ${item.c} > ${item.model}.txt
               outs: ["${item.model}.txt"]
-    """)
+    """,
+    )
     result = project.cli_ok("repro")
     assert ran_stages(result.stdout) == ["fit@0", "fit@1"]
     assert project.read("svm.txt") == "svm 2\n"
@@ -712,14 +825,17 @@ def test_foreach_list_of_mappings_names_stages_by_index(project):
 
 def test_foreach_over_params_dict_reference(project):
     project.write("params.yaml", "envs:\n  us: {region: east}\n  eu: {region: west}\n")
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         stages:
           deploy:
             foreach: ${envs}
             do:
               cmd: echo ${key} ${item.region} > ${key}.txt
               outs: ["${key}.txt"]
-    """)
+    """,
+    )
     result = project.cli_ok("repro")
     assert sorted(ran_stages(result.stdout)) == ["deploy@eu", "deploy@us"]
     assert project.read("eu.txt") == "eu west\n"
@@ -727,14 +843,17 @@ def test_foreach_over_params_dict_reference(project):
 
 def test_param_interpolated_in_foreach_body_is_tracked_by_each_stage(project):
     project.write("params.yaml", "lr: 0.1\n")
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         stages:
           train:
             foreach: [a, b]
             do:
               cmd: echo ${item} ${lr} > ${item}.txt
               outs: ["${item}.txt"]
-    """)
+    """,
+    )
     project.cli_ok("repro")
     for name in ("train@a", "train@b"):
         assert project.lock()["stages"][name]["params"] == {"params.yaml": {"lr": 0.1}}
@@ -744,7 +863,9 @@ def test_param_interpolated_in_foreach_body_is_tracked_by_each_stage(project):
 
 
 def test_matrix_item_used_in_deps_links_stages(project):
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         stages:
           prep:
             foreach: [lr, svm]
@@ -756,7 +877,8 @@ def test_matrix_item_used_in_deps_links_stages(project):
             cmd: cat data-${item.model}.txt > fit-${item.model}.txt
             deps: ["data-${item.model}.txt"]
             outs: ["fit-${item.model}.txt"]
-    """)
+    """,
+    )
     result = project.cli_ok("repro", "fit@svm")
     assert ran_stages(result.stdout) == ["prep@svm", "fit@svm"]
     assert project.read("fit-svm.txt") == "svm\n"
@@ -764,18 +886,23 @@ def test_matrix_item_used_in_deps_links_stages(project):
 
 def test_escaped_and_real_interpolation_in_one_string(project):
     project.write("params.yaml", "y: 5\n")
-    project.write("pipeline.yaml", r"""
+    project.write(
+        "pipeline.yaml",
+        r"""
         stages:
           a:
             cmd: echo '\${x}' ${y} > a.txt
             outs: [a.txt]
-    """)
+    """,
+    )
     project.cli_ok("repro")
     assert project.read("a.txt") == "${x} 5\n"
 
 
 def test_directory_out_with_trailing_slash(project):
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         stages:
           a:
             cmd: mkdir -p data/prepared && echo 1 > data/prepared/x && echo 2 > data/prepared/y
@@ -784,7 +911,8 @@ def test_directory_out_with_trailing_slash(project):
             cmd: ls data/prepared > listing.txt
             deps: [data/prepared]
             outs: [listing.txt]
-    """)
+    """,
+    )
     result = project.cli_ok("repro")
     assert ran_stages(result.stdout) == ["a", "b"]
     (out,) = project.lock()["stages"]["a"]["outs"]
@@ -794,13 +922,16 @@ def test_directory_out_with_trailing_slash(project):
 
 def test_failed_repro_on_a_bad_param_keeps_existing_lock_byte_for_byte(project):
     project.write("params.yaml", "lr: 0.1\n")
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         stages:
           a:
             cmd: echo hi > a.txt
             params: [lr]
             outs: [a.txt]
-    """)
+    """,
+    )
     project.cli_ok("repro")
     before = project.read("pipeline.lock")
     project.write("params.yaml", "learning_rate: 0.1\n")
@@ -811,14 +942,17 @@ def test_failed_repro_on_a_bad_param_keeps_existing_lock_byte_for_byte(project):
 def test_a_changed_vars_file_is_seen_by_the_next_command(project):
     """pipeline.yaml is compiled once and kept; a vars file it read must invalidate that."""
     project.write("config.yaml", "greeting: hello\n")
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         vars:
           - config.yaml
         stages:
           a:
             cmd: echo ${greeting} > a.txt
             outs: [a.txt]
-    """)
+    """,
+    )
     project.cli_ok("repro")
     project.write("config.yaml", "greeting: bonjour\n")
     assert "a:\n    changed cmd\n" in project.cli_ok("status").stdout

@@ -36,11 +36,26 @@ def pipeline(project):
 
 
 def test_stage_add_appends_keeping_comments_order_and_layout(pipeline):
-    result = pipeline.cli_ok("stage", "add", "-n", "report", "-d", "model.txt", "-p", "report.title",
-                         "-o", "report.txt", "-m", "scores.json",
-                         "cat model.txt > report.txt && echo {} > scores.json")
+    result = pipeline.cli_ok(
+        "stage",
+        "add",
+        "-n",
+        "report",
+        "-d",
+        "model.txt",
+        "-p",
+        "report.title",
+        "-o",
+        "report.txt",
+        "-m",
+        "scores.json",
+        "cat model.txt > report.txt && echo {} > scores.json",
+    )
     assert "Added stage 'report'" in result.stdout
-    assert pipeline.read("pipeline.yaml") == PIPELINE + """\
+    assert (
+        pipeline.read("pipeline.yaml")
+        == PIPELINE
+        + """\
 
   report:
     cmd: cat model.txt > report.txt && echo {} > scores.json
@@ -49,12 +64,14 @@ def test_stage_add_appends_keeping_comments_order_and_layout(pipeline):
     outs: [report.txt]
     metrics: [scores.json]
 """
+    )
     assert "report:" in pipeline.cli_ok("status").stdout
 
 
 def test_stage_add_command_words_are_quoted_as_the_shell_needs_except_operators(pipeline):
-    pipeline.cli_ok("stage", "add", "-n", "hello", "-o", "hello.txt", "python", "-c", "print('hi there')",
-                ">", "hello.txt")
+    pipeline.cli_ok(
+        "stage", "add", "-n", "hello", "-o", "hello.txt", "python", "-c", "print('hi there')", ">", "hello.txt"
+    )
     assert "    cmd: python -c 'print('\"'\"'hi there'\"'\"')' > hello.txt\n" in pipeline.read("pipeline.yaml")
     result = pipeline.cli_ok("repro", "hello")
     assert pipeline.read("hello.txt") == "hi there\n"
@@ -63,8 +80,21 @@ def test_stage_add_command_words_are_quoted_as_the_shell_needs_except_operators(
 
 def test_stage_add_params_of_other_files_and_whole_files(pipeline):
     pipeline.write("other.yaml", "a: 1\nb: 2\n")
-    pipeline.cli_ok("stage", "add", "-n", "p", "-p", "train.lr,train.epochs", "-p", "other.yaml:a",
-                "-p", "other.yaml:b", "-o", "p.txt", "echo p > p.txt")
+    pipeline.cli_ok(
+        "stage",
+        "add",
+        "-n",
+        "p",
+        "-p",
+        "train.lr,train.epochs",
+        "-p",
+        "other.yaml:a",
+        "-p",
+        "other.yaml:b",
+        "-o",
+        "p.txt",
+        "echo p > p.txt",
+    )
     assert pipeline.read("pipeline.yaml").endswith("""\
   p:
     cmd: echo p > p.txt
@@ -76,12 +106,15 @@ def test_stage_add_params_of_other_files_and_whole_files(pipeline):
 """)
     pipeline.cli_ok("repro", "p")
     assert pipeline.lock()["stages"]["p"]["params"] == {
-        "params.yaml": {"train.epochs": 3, "train.lr": 0.1}, "other.yaml": {"a": 1, "b": 2}}
+        "params.yaml": {"train.epochs": 3, "train.lr": 0.1},
+        "other.yaml": {"a": 1, "b": 2},
+    }
 
 
 def test_stage_add_with_run_runs_the_new_stage_and_its_upstream(pipeline):
-    result = pipeline.cli_ok("stage", "add", "-n", "copy", "-d", "model.txt", "-o", "copy.txt", "--run",
-                         "cp model.txt copy.txt")
+    result = pipeline.cli_ok(
+        "stage", "add", "-n", "copy", "-d", "model.txt", "-o", "copy.txt", "--run", "cp model.txt copy.txt"
+    )
     assert ran_stages(result.stdout) == ["prepare", "train", "copy"]
     assert pipeline.read("copy.txt") == "x"
 
@@ -94,20 +127,27 @@ def test_stage_add_into_the_file_init_made_keeps_its_comments(project):
     assert project.read("hello.txt") == "hello\n"
 
 
-@pytest.mark.parametrize("args, expected", [
-    (["-n", "prepare", "-o", "x.txt", "echo"],
-     "pipeline.yaml:6: a stage named 'prepare' already exists"),
-    (["-n", "my stage", "-o", "x.txt", "echo"],
-     "stage 'my stage': invalid stage name 'my stage'"),
-    (["-n", "again", "-o", "model.txt", "echo"],
-     "stage 'again': out 'model.txt' is also an out of stage 'train'"),
-    (["-n", "loop", "-d", "model.txt", "-o", "raw.txt", "echo"],
-     "pipeline.yaml:13: the stages form a cycle: train -> loop -> prepare -> train"),
-    (["-n", "lr", "-p", "train.lrr", "-o", "x.txt", "echo"],
-     "param 'train.lrr' is not defined in params.yaml (did you mean 'train.lr'"),
-    (["-n", "inside", "-o", "prepared.txt/part", "echo"],
-     "out 'prepared.txt/part' lies inside stage 'prepare''s out 'prepared.txt'"),
-], ids=["duplicate", "bad-name", "out-made-twice", "cycle", "unknown-param", "overlap"])
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        (["-n", "prepare", "-o", "x.txt", "echo"], "pipeline.yaml:6: a stage named 'prepare' already exists"),
+        (["-n", "my stage", "-o", "x.txt", "echo"], "stage 'my stage': invalid stage name 'my stage'"),
+        (["-n", "again", "-o", "model.txt", "echo"], "stage 'again': out 'model.txt' is also an out of stage 'train'"),
+        (
+            ["-n", "loop", "-d", "model.txt", "-o", "raw.txt", "echo"],
+            "pipeline.yaml:13: the stages form a cycle: train -> loop -> prepare -> train",
+        ),
+        (
+            ["-n", "lr", "-p", "train.lrr", "-o", "x.txt", "echo"],
+            "param 'train.lrr' is not defined in params.yaml (did you mean 'train.lr'",
+        ),
+        (
+            ["-n", "inside", "-o", "prepared.txt/part", "echo"],
+            "out 'prepared.txt/part' lies inside stage 'prepare''s out 'prepared.txt'",
+        ),
+    ],
+    ids=["duplicate", "bad-name", "out-made-twice", "cycle", "unknown-param", "overlap"],
+)
 def test_stage_add_refuses_a_stage_that_does_not_fit_and_leaves_the_file_alone(pipeline, args, expected):
     result = pipeline.cli_fails("stage", "add", *args)
     assert expected in result.stderr
@@ -127,8 +167,9 @@ def test_stage_add_without_a_command_or_a_project_is_a_clear_error(pipeline, tmp
 
 
 def test_stage_add_warns_about_a_dep_nothing_makes(pipeline):
-    result = pipeline.cli_ok("stage", "add", "-n", "later", "-d", "not-yet.csv", "-o", "l.txt",
-                             "cat not-yet.csv > l.txt")
+    result = pipeline.cli_ok(
+        "stage", "add", "-n", "later", "-d", "not-yet.csv", "-o", "l.txt", "cat not-yet.csv > l.txt"
+    )
     assert "warning: dep 'not-yet.csv' does not exist yet" in result.stdout
 
 
@@ -141,8 +182,17 @@ def test_stage_add_to_a_broken_pipeline_names_the_line_and_changes_nothing(proje
 
 
 def test_stage_add_metrics_are_cached_with_m_and_kept_in_git_with_capital_m(pipeline):
-    pipeline.cli_ok("stage", "add", "-n", "score", "-m", "cached.json", "-M", "in_git.json",
-                "echo {} > cached.json && echo {} > in_git.json")
+    pipeline.cli_ok(
+        "stage",
+        "add",
+        "-n",
+        "score",
+        "-m",
+        "cached.json",
+        "-M",
+        "in_git.json",
+        "echo {} > cached.json && echo {} > in_git.json",
+    )
     assert pipeline.read("pipeline.yaml").endswith("""\
   score:
     cmd: echo {} > cached.json && echo {} > in_git.json

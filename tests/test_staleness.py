@@ -66,12 +66,16 @@ def test_fresh_project_every_stage_is_new(project):
 
 def test_stage_added_to_pipeline_is_new_and_only_it_runs(project):
     setup_two_stages(project)
-    project.write("pipeline.yaml", PIPELINE + (
-        "      report:\n"
-        "        cmd: wc -l model.pkl > report.txt\n"
-        "        deps: [model.pkl]\n"
-        "        outs: [report.txt]\n"
-    ))
+    project.write(
+        "pipeline.yaml",
+        PIPELINE
+        + (
+            "      report:\n"
+            "        cmd: wc -l model.pkl > report.txt\n"
+            "        deps: [model.pkl]\n"
+            "        outs: [report.txt]\n"
+        ),
+    )
     assert status(project) == "report:\n    new stage\n"
     assert repro_ran(project) == ["report"]
     assert status(project) == UP_TO_DATE
@@ -215,8 +219,7 @@ def test_dep_made_by_upstream_deleted_reruns_only_the_upstream(project):
     setup_two_stages(project)
     os.remove(project.path / "prep.csv")
     assert status(project) == (
-        "prep:\n    changed outs: deleted prep.csv\n"
-        "train:\n    changed deps: deleted prep.csv\n"
+        "prep:\n    changed outs: deleted prep.csv\ntrain:\n    changed deps: deleted prep.csv\n"
     )
     # prep recreates the very same prep.csv, so train's inputs are as locked again
     assert repro_ran(project, "--no-run-cache") == ["prep"]
@@ -235,13 +238,16 @@ def test_dep_rewritten_with_identical_bytes_reruns_nothing(project):
 
 def test_file_added_inside_directory_dep(project):
     project.write("data/dir/a.txt", "a\n")
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         stages:
           count:
             cmd: ls data/dir > listing.txt
             deps: [data/dir]
             outs: [listing.txt]
-    """)
+    """,
+    )
     assert repro_ran(project) == ["count"]
     project.write("data/dir/b.txt", "b\n")
     assert status(project) == "count:\n    changed deps: modified data/dir\n"
@@ -295,7 +301,9 @@ def test_out_modified(project):
 
 
 def test_always_changed_is_always_stale_and_always_runs(project):
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         stages:
           fetch:
             cmd: echo same > fetched.txt
@@ -305,7 +313,8 @@ def test_always_changed_is_always_stale_and_always_runs(project):
             cmd: cat fetched.txt > used.txt
             deps: [fetched.txt]
             outs: [used.txt]
-    """)
+    """,
+    )
     assert repro_ran(project) == ["fetch", "use"]
     assert status(project) == "fetch:\n    always changed\n"
     # fetch runs again; it writes the same bytes, so its downstream does not
@@ -317,14 +326,17 @@ def test_always_changed_is_always_stale_and_always_runs(project):
 def test_a_stage_with_no_deps_params_or_outs_always_runs_as_in_dvc(project):
     # DVC's callback stage: nothing could show it is up to date, so it runs every time
     project.write("params.yaml", "n: 1\n")
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         stages:
           notify:
             cmd: echo ran >> notified.log
           with_param:
             cmd: echo ${n} > n.log
             params: [n]
-    """)
+    """,
+    )
     assert repro_ran(project) == ["notify", "with_param"]
     assert status(project) == "notify:\n    always changed (no deps or outs)\n"
     assert repro_ran(project) == ["notify"]
@@ -377,7 +389,9 @@ def test_early_cutoff_also_holds_with_parallel_jobs(project):
 
 def test_early_cutoff_for_a_directory_out(project):
     project.write("src.txt", "1a\n")
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         stages:
           make:
             cmd: mkdir -p d && cut -c1 src.txt > d/f
@@ -387,7 +401,8 @@ def test_early_cutoff_for_a_directory_out(project):
             cmd: cat d/f > u.txt
             deps: [d]
             outs: [u.txt]
-    """)
+    """,
+    )
     assert repro_ran(project) == ["make", "use"]
     project.write("src.txt", "1b\n")
     assert repro_ran(project) == ["make"]
@@ -407,12 +422,15 @@ def test_reordering_or_respelling_declared_deps_is_not_a_change(project):
 
 def test_param_interpolated_into_cmd_is_tracked_as_used(project):
     project.write("params.yaml", "train:\n  lr: 0.1\n")
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         stages:
           fit:
             cmd: echo ${train.lr} > fit.txt
             outs: [fit.txt]
-    """)
+    """,
+    )
     assert repro_ran(project) == ["fit"]
     assert project.lock()["stages"]["fit"]["params"] == {"params.yaml": {"train.lr": 0.1}}
     project.write("params.yaml", "train:\n  lr: 0.3\n")
@@ -424,26 +442,32 @@ def test_param_interpolated_into_cmd_is_tracked_as_used(project):
 def test_unchanged_nan_param_is_up_to_date(project):
     # .nan is a legal YAML float; an unchanged value must not make the stage stale forever
     project.write("params.yaml", "train:\n  lr: 0.1\n  clip: .nan\n")
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         stages:
           fit:
             cmd: echo fit > fit.txt
             params: [train.clip]
             outs: [fit.txt]
-    """)
+    """,
+    )
     assert repro_ran(project) == ["fit"]
     assert status(project) == UP_TO_DATE
     assert repro_ran(project) == []
 
 
 def test_metric_file_modified_is_stale(project):
-    project.write("pipeline.yaml", """
+    project.write(
+        "pipeline.yaml",
+        """
         stages:
           score:
             cmd: echo '{"acc":0.9}' > metrics.json
             metrics:
               - metrics.json: {cache: false}
-    """)
+    """,
+    )
     assert repro_ran(project) == ["score"]
     project.write("metrics.json", '{"acc":1.0}\n')
     assert status(project) == "score:\n    changed outs: modified metrics.json\n"

@@ -171,18 +171,36 @@ def test_json_structure_for_each_reason_kind(project):
     os.remove(project.path / "c.txt")
     project.write("pipeline.yaml", CHAIN.replace("cat other.txt > d.txt", "cat other.txt other.txt > d.txt"))
     assert json.loads(project.cli_ok("status", "--json").stdout) == {
-        "a": {"frozen": False, "reasons": [
-            {"kind": "deps", "message": "changed deps: modified src.txt",
-             "subject": "src.txt", "change": "modified"},
-        ]},
-        "b": {"frozen": False, "reasons": [
-            {"kind": "params", "message": "changed params: train.lr 0.1 -> 0.2",
-             "subject": "train.lr", "change": "modified", "old": 0.1, "new": 0.2},
-        ]},
-        "c": {"frozen": False, "reasons": [
-            {"kind": "outs", "message": "changed outs: deleted c.txt",
-             "subject": "c.txt", "change": "deleted"},
-        ]},
+        "a": {
+            "frozen": False,
+            "reasons": [
+                {
+                    "kind": "deps",
+                    "message": "changed deps: modified src.txt",
+                    "subject": "src.txt",
+                    "change": "modified",
+                },
+            ],
+        },
+        "b": {
+            "frozen": False,
+            "reasons": [
+                {
+                    "kind": "params",
+                    "message": "changed params: train.lr 0.1 -> 0.2",
+                    "subject": "train.lr",
+                    "change": "modified",
+                    "old": 0.1,
+                    "new": 0.2,
+                },
+            ],
+        },
+        "c": {
+            "frozen": False,
+            "reasons": [
+                {"kind": "outs", "message": "changed outs: deleted c.txt", "subject": "c.txt", "change": "deleted"},
+            ],
+        },
         "d": {"frozen": False, "reasons": [{"kind": "cmd", "message": "changed cmd"}]},
     }
 
@@ -199,10 +217,19 @@ def test_json_param_added_has_null_old_value(project):
     project.write("params.yaml", "train:\n  lr: 0.1\n  epochs: 3\n")
     project.write("pipeline.yaml", CHAIN.replace("params: [train.lr]", "params: [train.lr, train.epochs]"))
     assert json.loads(project.cli_ok("status", "--json").stdout) == {
-        "b": {"frozen": False, "reasons": [
-            {"kind": "params", "message": "changed params: added train.epochs",
-             "subject": "train.epochs", "change": "added", "old": None, "new": 3},
-        ]},
+        "b": {
+            "frozen": False,
+            "reasons": [
+                {
+                    "kind": "params",
+                    "message": "changed params: added train.epochs",
+                    "subject": "train.epochs",
+                    "change": "added",
+                    "old": None,
+                    "new": 3,
+                },
+            ],
+        },
     }
 
 
@@ -211,9 +238,19 @@ def test_json_marks_frozen_stages(project):
     project.write("pipeline.yaml", CHAIN.replace("outs: [a.txt]", "outs: [a.txt]\n        frozen: true"))
     project.write("src.txt", "changed\n")
     data = json.loads(project.cli_ok("status", "--json").stdout)
-    assert data == {"a": {"frozen": True, "reasons": [
-        {"kind": "deps", "message": "changed deps: modified src.txt", "subject": "src.txt", "change": "modified"},
-    ]}}
+    assert data == {
+        "a": {
+            "frozen": True,
+            "reasons": [
+                {
+                    "kind": "deps",
+                    "message": "changed deps: modified src.txt",
+                    "subject": "src.txt",
+                    "change": "modified",
+                },
+            ],
+        }
+    }
 
 
 def test_json_with_target(project):

@@ -90,8 +90,9 @@ def snapshot(root) -> dict[str, tuple[bytes, int]]:
 
 
 def worktrees(project) -> list[str]:
-    return [line for line in project.git("worktree", "list", "--porcelain").splitlines()
-            if line.startswith("worktree ")]
+    return [
+        line for line in project.git("worktree", "list", "--porcelain").splitlines() if line.startswith("worktree ")
+    ]
 
 
 @contextlib.contextmanager
@@ -103,13 +104,14 @@ def removing_leaked_worktrees(project):
         yield leaked
     finally:
         for line in worktrees(project)[1:]:  # git lists the main worktree first
-            path = line[len("worktree "):]
+            path = line[len("worktree ") :]
             leaked.append(path)
             project.git("worktree", "remove", "--force", path)
             shutil.rmtree(os.path.dirname(path), ignore_errors=True)
 
 
 # --- the CI gates: status --exit-code, repro --dry --exit-code --------------------------------
+
 
 def test_status_exit_code_is_0_for_an_up_to_date_repo(project):
     committed(project)
@@ -155,6 +157,7 @@ def test_repro_dry_alone_exits_0_when_a_stage_would_run(project):
 
 # --- verify: the verdicts --------------------------------------------------------------------
 
+
 def test_verify_up_to_date_repo_every_stage_reproducible(project):
     committed(project)
     result = project.cli_ok("verify")
@@ -166,8 +169,12 @@ def test_verify_up_to_date_repo_every_stage_reproducible(project):
 def test_verify_json_up_to_date_repo(project):
     committed(project)
     result = project.cli_ok("verify", "--json")
-    assert statuses(result) == {"prepare": "reproducible", "train": "reproducible",
-                                "evaluate": "reproducible", "other": "reproducible"}
+    assert statuses(result) == {
+        "prepare": "reproducible",
+        "train": "reproducible",
+        "evaluate": "reproducible",
+        "other": "reproducible",
+    }
     assert all(v["differences"] == [] for v in verdicts(result).values())
 
 
@@ -184,8 +191,12 @@ def test_verify_json_non_deterministic_stage_structured_verdict(project):
     committed(project, PIPELINE.replace("echo other > other.txt", "date +%s%N > other.txt"))
     locked = {o["path"]: o["xxh3"] for o in project.lock()["stages"]["other"]["outs"]}
     result = project.cli_fails("verify", "--json")
-    assert statuses(result) == {"prepare": "reproducible", "train": "reproducible",
-                                "evaluate": "reproducible", "other": "differs"}
+    assert statuses(result) == {
+        "prepare": "reproducible",
+        "train": "reproducible",
+        "evaluate": "reproducible",
+        "other": "differs",
+    }
     [difference] = verdicts(result)["other"]["differences"]
     assert difference["path"] == "other.txt"
     assert difference["locked"] == locked["other.txt"]
@@ -248,14 +259,17 @@ def test_verify_tolerance_applies_only_to_declared_metrics_files(project):
     # score.txt is a plain out (kept in git) holding a noisy number, not a metrics file:
     # --metrics-tolerance must not excuse it
     project.write("noise.py", "import random\nopen('score.txt', 'w').write(str(0.5 + random.random() * 1e-9))\n")
-    project.write("pipeline.yaml", f"""
+    project.write(
+        "pipeline.yaml",
+        f"""
         stages:
           score:
             cmd: {PY} noise.py
             deps: [noise.py]
             outs:
               - score.txt: {{cache: false}}
-    """)
+    """,
+    )
     project.cli_ok("repro")
     project.git("add", "-A")
     project.git("commit", "-q", "-m", "score")
@@ -265,24 +279,29 @@ def test_verify_tolerance_applies_only_to_declared_metrics_files(project):
 
 def test_verify_failing_stage_reported_as_failed(project):
     # succeeds when committed; fails in verify's rerun (the variable reaches the stage's shell)
-    committed(project, PIPELINE.replace("echo other > other.txt",
-                                        'test -z "$VERIFY_TEST_FAIL" && echo other > other.txt'))
+    committed(
+        project, PIPELINE.replace("echo other > other.txt", 'test -z "$VERIFY_TEST_FAIL" && echo other > other.txt')
+    )
     result = project.cli_fails("verify", env={"VERIFY_TEST_FAIL": "1"})
     assert "  other: failed\n" in result.stdout
     assert "Not reproducible: other" in result.stdout
 
 
 def test_verify_json_failing_stage(project):
-    committed(project, PIPELINE.replace("echo other > other.txt",
-                                        'test -z "$VERIFY_TEST_FAIL" && echo other > other.txt'))
+    committed(
+        project, PIPELINE.replace("echo other > other.txt", 'test -z "$VERIFY_TEST_FAIL" && echo other > other.txt')
+    )
     result = project.cli_fails("verify", "--json", env={"VERIFY_TEST_FAIL": "1"})
-    assert statuses(result) == {"prepare": "reproducible", "train": "reproducible",
-                                "evaluate": "reproducible", "other": "failed"}
+    assert statuses(result) == {
+        "prepare": "reproducible",
+        "train": "reproducible",
+        "evaluate": "reproducible",
+        "other": "failed",
+    }
 
 
 def test_verify_stage_downstream_of_a_failure_is_not_reported_reproducible(project):
-    committed(project, PIPELINE.replace("tr a-z A-Z < src.txt",
-                                        'test -z "$VERIFY_TEST_FAIL" && tr a-z A-Z < src.txt'))
+    committed(project, PIPELINE.replace("tr a-z A-Z < src.txt", 'test -z "$VERIFY_TEST_FAIL" && tr a-z A-Z < src.txt'))
     result = project.cli_fails("verify", "--json", env={"VERIFY_TEST_FAIL": "1"})
     found = statuses(result)
     assert found["prepare"] == "failed"
@@ -303,6 +322,7 @@ def test_verify_a_committed_lock_entry_dropped_in_merge_is_not_reproducible(proj
 
 
 # --- verify: targets and jobs ----------------------------------------------------------------
+
 
 def test_verify_target_verifies_only_it_and_its_upstream(project):
     committed(project)
@@ -327,18 +347,20 @@ def test_verify_with_jobs(project):
 
 # --- verify leaves the user's project alone --------------------------------------------------
 
+
 def test_verify_does_not_touch_workspace_lock_cache_or_git_status(project):
     # other is non-deterministic, so a rerun that leaked into the project would show
     committed(project, PIPELINE.replace("echo other > other.txt", "date +%s%N > other.txt"))
     files = snapshot(project.path)
     lock = (project.path / "pipeline.lock").read_bytes()
-    cache = sorted(p.relative_to(project.path).as_posix()
-                   for p in (project.path / ".pipetool" / "cache").rglob("*"))
+    cache = sorted(p.relative_to(project.path).as_posix() for p in (project.path / ".pipetool" / "cache").rglob("*"))
     porcelain = project.git("status", "--porcelain")
     project.cli_fails("verify")
     assert (project.path / "pipeline.lock").read_bytes() == lock
-    assert sorted(p.relative_to(project.path).as_posix()
-                  for p in (project.path / ".pipetool" / "cache").rglob("*")) == cache
+    assert (
+        sorted(p.relative_to(project.path).as_posix() for p in (project.path / ".pipetool" / "cache").rglob("*"))
+        == cache
+    )
     assert project.git("status", "--porcelain") == porcelain
     assert snapshot(project.path) == files
 
@@ -347,13 +369,13 @@ def test_verify_leaves_no_worktree_behind(project):
     committed(project)
     project.cli_ok("verify")
     assert worktrees(project) == [f"worktree {os.path.realpath(project.path)}"]
-    assert not (project.path / ".git" / "worktrees").exists() or \
-        not os.listdir(project.path / ".git" / "worktrees")
+    assert not (project.path / ".git" / "worktrees").exists() or not os.listdir(project.path / ".git" / "worktrees")
 
 
 def test_verify_leaves_no_worktree_behind_when_a_stage_fails(project):
-    committed(project, PIPELINE.replace("echo other > other.txt",
-                                        'test -z "$VERIFY_TEST_FAIL" && echo other > other.txt'))
+    committed(
+        project, PIPELINE.replace("echo other > other.txt", 'test -z "$VERIFY_TEST_FAIL" && echo other > other.txt')
+    )
     project.cli_fails("verify", env={"VERIFY_TEST_FAIL": "1"})
     assert worktrees(project) == [f"worktree {os.path.realpath(project.path)}"]
 

@@ -26,8 +26,9 @@ def _started_as_program() -> bool:
     """Whether this process is the `pipetool` command (the console script or `python -m pipetool`),
     not a program that imports pipetool and keeps its own Ctrl-C."""
     started = sys.argv[0] if sys.argv else ""
-    return (os.path.basename(started) in ("pipetool", "pipetool.exe")
-            or started.endswith(os.path.join("pipetool", "__main__.py")))
+    return os.path.basename(started) in ("pipetool", "pipetool.exe") or started.endswith(
+        os.path.join("pipetool", "__main__.py")
+    )
 
 
 # As early as possible: the imports below (and a command's own) take tens of milliseconds.
@@ -93,7 +94,7 @@ def _suggest(message: str) -> str:
         return message
     choices = [c for c in re.findall(r"'([^']*)'", found.group(2)) if not c.startswith("_")]
     hint = did_you_mean(found.group(1), choices) or "choose from " + ", ".join(choices)
-    return message[:found.start()] + f"invalid choice: '{found.group(1)}' ({hint})"
+    return message[: found.start()] + f"invalid choice: '{found.group(1)}' ({hint})"
 
 
 def build_parser(detailed: Iterable[str] = COMMANDS, listed: Iterable[str] = COMMANDS) -> argparse.ArgumentParser:
@@ -104,12 +105,12 @@ def build_parser(detailed: Iterable[str] = COMMANDS, listed: Iterable[str] = COM
         prog="pipetool",
         description="A Make-like incremental pipeline tool with file targets, for ML and data work in git.",
         epilog="Examples:\n"
-               "  pipetool init                     start a project in this folder\n"
-               "  pipetool stage add -n NAME ...    add a stage (see 'pipetool stage add -h')\n"
-               "  pipetool repro -j 2               run what changed, two stages at a time\n"
-               "  pipetool status --timings         what is stale, how long stages take\n"
-               "Each command has its own help: pipetool COMMAND -h. "
-               "Tab completion: pipetool completion bash|zsh.",
+        "  pipetool init                     start a project in this folder\n"
+        "  pipetool stage add -n NAME ...    add a stage (see 'pipetool stage add -h')\n"
+        "  pipetool repro -j 2               run what changed, two stages at a time\n"
+        "  pipetool status --timings         what is stale, how long stages take\n"
+        "Each command has its own help: pipetool COMMAND -h. "
+        "Tab completion: pipetool completion bash|zsh.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"pipetool {__version__}")
@@ -192,10 +193,14 @@ def _run(argv: list[str]) -> int:
 # the user may not write. Other OSErrors are bugs and keep their traceback.
 _ENVIRONMENT = {
     errno.EROFS: ("write", "mount it read-write, or run the command in a writable copy of the project"),
-    errno.EACCES: ("use", "make the project, its .pipetool folder and the cache writable for you, "
-                          "or run pipetool as their owner"),
-    errno.EPERM: ("use", "make the project, its .pipetool folder and the cache writable for you, "
-                         "or run pipetool as their owner"),
+    errno.EACCES: (
+        "use",
+        "make the project, its .pipetool folder and the cache writable for you, or run pipetool as their owner",
+    ),
+    errno.EPERM: (
+        "use",
+        "make the project, its .pipetool folder and the cache writable for you, or run pipetool as their owner",
+    ),
     errno.ENOSPC: ("write", "free some space on that disk, then run the command again"),
     errno.EDQUOT: ("write", "free some space within your disk quota, then run the command again"),
 }

@@ -8,10 +8,12 @@ import argparse
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.epilog = "Example: pipetool artifacts list --json"
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
-    listing = actions.add_parser("list", help="the artifacts of the workspace or of a revision",
-                                 epilog="Example: pipetool artifacts list HEAD~1")
-    listing.add_argument("revision", nargs="?", default=None, metavar="REV",
-                         help="a git revision (default: the workspace)")
+    listing = actions.add_parser(
+        "list", help="the artifacts of the workspace or of a revision", epilog="Example: pipetool artifacts list HEAD~1"
+    )
+    listing.add_argument(
+        "revision", nargs="?", default=None, metavar="REV", help="a git revision (default: the workspace)"
+    )
     listing.add_argument("--json", action="store_true", help="print JSON: name -> {path, type, desc, labels, meta}")
 
 
@@ -19,10 +21,10 @@ def run(args: argparse.Namespace) -> int:
     import json
     import sys
 
-    from ..git import Revisions
-    from ..project import find
-    from ..tables import render
-    from ..toplevel import load_revision
+    from ..pipeline.project import find
+    from ..revisions.git import Revisions
+    from ..revisions.tables import render
+    from ..revisions.toplevel import load_revision
 
     _, _, _, top = load_revision(Revisions(find().root), args.revision)
     for warning in top.warnings:

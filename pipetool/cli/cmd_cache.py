@@ -10,13 +10,16 @@ from .common import workspace
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.epilog = "Example: pipetool cache status"
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
-    actions.add_parser("status", help="size of the cache, objects, and what gc would free",
-                       epilog="Example: pipetool cache status   (then 'pipetool gc' to free it)")
+    actions.add_parser(
+        "status",
+        help="size of the cache, objects, and what gc would free",
+        epilog="Example: pipetool cache status   (then 'pipetool gc' to free it)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..gc import find_garbage
-    from ..report import human_bytes
+    from ..engine.gc import find_garbage
+    from ..terminal.report import human_bytes
     from .cmd_gc import warn_unread
 
     with workspace() as ws:
@@ -27,7 +30,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"  {len(objects)} object(s), {human_bytes(sum(size for _, size in objects))}; link type {link}")
         print(f"  'pipetool gc' would free {human_bytes(garbage.size)} in {len(garbage.objects)} object(s)")
         if garbage.temps:
-            print(f"  and {human_bytes(sum(size for _, size in garbage.temps))} in {len(garbage.temps)} temp file(s) "
-                  "of interrupted transfers")
+            print(
+                f"  and {human_bytes(sum(size for _, size in garbage.temps))} in {len(garbage.temps)} temp file(s) "
+                "of interrupted transfers"
+            )
         warn_unread(garbage.kept.unread)
     return 0

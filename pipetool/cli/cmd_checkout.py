@@ -10,14 +10,15 @@ from .common import target_indexes, workspace
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.epilog = "Example: git checkout v1.0 && pipetool checkout"
     parser.add_argument("targets", nargs="*", metavar="TARGET", help="stage name or out path (default: all)")
-    parser.add_argument("-f", "--force", action="store_true",
-                        help="overwrite workspace outs even when their bytes are not in the cache")
+    parser.add_argument(
+        "-f", "--force", action="store_true", help="overwrite workspace outs even when their bytes are not in the cache"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..checkout import checkout
+    from ..engine.checkout import checkout
     from ..errors import PipetoolError
-    from ..repolock import hold
+    from ..system.repolock import hold
 
     with workspace() as ws, hold(ws.project.state_dir):
         result = checkout(ws, target_indexes(ws, args.targets), force=args.force)
@@ -32,14 +33,19 @@ def print_result(result) -> None:
     for path in result.restored:
         print(f"restored {path}")
     for path in result.refused:
-        print(f"kept {path}: it differs from pipeline.lock and its bytes are not in the cache "
-              "(use --force to overwrite it)")
+        print(
+            f"kept {path}: it differs from pipeline.lock and its bytes are not in the cache "
+            "(use --force to overwrite it)"
+        )
     for path in result.missing:
-        print(f"missing {path}: the cache does not have the bytes pipeline.lock names "
-              "(run 'pipetool repro' to make them)")
+        print(
+            f"missing {path}: the cache does not have the bytes pipeline.lock names (run 'pipetool repro' to make them)"
+        )
     for path in result.corrupt:
-        print(f"corrupt {path}: its cache object did not match its hash and was removed; not restored "
-              "(run 'pipetool fetch' to get it again, or 'pipetool repro -f' for that stage to make it)")
+        print(
+            f"corrupt {path}: its cache object did not match its hash and was removed; not restored "
+            "(run 'pipetool fetch' to get it again, or 'pipetool repro -f' for that stage to make it)"
+        )
     for why in result.unsafe:
         print(f"refused {why}; nothing was written there (remove the symlink)")
     if not result.restored and result.ok:

@@ -34,8 +34,8 @@ def candidates(kind: str) -> list[str]:
     """Stage names and foreach/matrix group names; for targets also out paths (from the cwd)."""
     import os
 
-    from ..project import find
-    from ..spec_cache import load
+    from ..pipeline.project import find
+    from ..planning.spec_cache import load
 
     project = find()
     stages = load(project.root, project.ensure_state_dir()).stages

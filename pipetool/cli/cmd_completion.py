@@ -37,9 +37,11 @@ _pipetool_targets() {
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.epilog = ("Example: pipetool completion bash > ~/.local/share/bash-completion/completions/pipetool\n"
-                     "         pipetool completion zsh > ~/.zfunc/_pipetool   (with fpath+=~/.zfunc before "
-                     "compinit in ~/.zshrc)")
+    parser.epilog = (
+        "Example: pipetool completion bash > ~/.local/share/bash-completion/completions/pipetool\n"
+        "         pipetool completion zsh > ~/.zfunc/_pipetool   (with fpath+=~/.zfunc before "
+        "compinit in ~/.zshrc)"
+    )
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.add_argument("shell", choices=SHELLS, help="the shell to complete in")
 

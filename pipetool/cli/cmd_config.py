@@ -10,14 +10,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("name", metavar="NAME", help="setting, e.g. cache.type")
     parser.add_argument("value", nargs="?", metavar="VALUE", help="new value (omit to print the current one)")
     parser.add_argument("--unset", action="store_true", help="go back to the default")
-    parser.add_argument("--local", action="store_true",
-                        help="in .pipetool/config.local (git-ignored), for this machine only")
+    parser.add_argument(
+        "--local", action="store_true", help="in .pipetool/config.local (git-ignored), for this machine only"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
-    from .. import config
     from ..errors import ProjectError
-    from ..project import find
+    from ..pipeline import config
+    from ..pipeline.project import find
 
     project = find()
     state_dir = project.ensure_state_dir()

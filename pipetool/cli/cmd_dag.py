@@ -7,21 +7,21 @@ import argparse
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.epilog = "Example: pipetool dag --dot | dot -Tpng -o dag.png"
-    parser.add_argument("targets", nargs="*", metavar="TARGET",
-                        help="show only these stages with their upstream")
+    parser.add_argument("targets", nargs="*", metavar="TARGET", help="show only these stages with their upstream")
     style = parser.add_mutually_exclusive_group()
     style.add_argument("--dot", action="store_true", help="Graphviz dot")
     style.add_argument("--mermaid", action="store_true", help="Mermaid flowchart (renders in GitHub markdown)")
-    parser.add_argument("--timings", action="store_true",
-                        help="each stage's recorded duration, and the critical path (marked *)")
+    parser.add_argument(
+        "--timings", action="store_true", help="each stage's recorded duration, and the critical path (marked *)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
-    from .. import spec_cache
-    from ..dagview import ascii_tree, dot, mermaid
-    from ..plan import select
-    from ..project import find
-    from ..targets import resolve
+    from ..pipeline.project import find
+    from ..planning import spec_cache
+    from ..planning.dagview import ascii_tree, dot, mermaid
+    from ..planning.plan import select
+    from ..planning.targets import resolve
 
     project = find()
     compiled = spec_cache.load(project.root, project.ensure_state_dir())
@@ -32,8 +32,8 @@ def run(args: argparse.Namespace) -> int:
     if not args.timings:
         print(draw(graph, selected))
         return 0
-    from ..lock import LockStore
-    from ..timings import seconds_text, summary, timings
+    from ..planning.timings import seconds_text, summary, timings
+    from ..storage.lock import LockStore
 
     result = timings(graph, selected, LockStore(project.root, project.state_dir, compiled.files).read())
     on_path = set(result.critical_path)

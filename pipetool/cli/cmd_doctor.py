@@ -60,10 +60,10 @@ def _git() -> str:
 def _project() -> None:
     import os
 
-    from .. import config
-    from ..cache import CACHE_DIR, reflink_supported
     from ..errors import PipetoolError
-    from ..project import find
+    from ..pipeline import config
+    from ..pipeline.project import find
+    from ..storage.cache import CACHE_DIR, reflink_supported
 
     try:
         project = find()
@@ -79,7 +79,9 @@ def _project() -> None:
     cache = os.path.join(state, CACHE_DIR)
     print(f"Cache: {cache}{'' if os.path.isdir(cache) else ' (not created yet)'}")
     probe = state if os.path.isdir(state) else project.root
-    clones = "yes" if reflink_supported(probe) else "no (copies are full copies unless cache.type is hardlink or symlink)"
+    clones = (
+        "yes" if reflink_supported(probe) else "no (copies are full copies unless cache.type is hardlink or symlink)"
+    )
     print(f"Link type: {link} (cache.type); file system can reflink: {clones}")
 
 

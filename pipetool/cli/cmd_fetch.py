@@ -15,7 +15,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..errors import RemoteError
-    from ..repolock import hold
+    from ..system.repolock import hold
 
     with workspace() as ws, hold(ws.project.state_dir):
         result, remote = fetch_objects(ws, args)
@@ -26,6 +26,6 @@ def run(args: argparse.Namespace) -> int:
 
 def fetch_objects(ws, args: argparse.Namespace):
     """(result, remote) of fetching what the command covers; pull shares it."""
-    from ..transfer import fetch
+    from ..remotes.transfer import fetch
 
     return transfers.move(ws, args, "fetch", fetch)

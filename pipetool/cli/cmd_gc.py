@@ -12,24 +12,31 @@ SHOWN = 10  # unread directories named; the rest are counted
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.epilog = ("Example: pipetool gc --all-branches --dry   "
-                     "(temp files of interrupted transfers go once they are an hour old)")
+    parser.epilog = (
+        "Example: pipetool gc --all-branches --dry   (temp files of interrupted transfers go once they are an hour old)"
+    )
     add_revision_listing(parser)
-    parser.add_argument("--all-experiments", action="store_true",
-                        help="keep what the locks of every experiment (refs/exps) name too")
+    parser.add_argument(
+        "--all-experiments", action="store_true", help="keep what the locks of every experiment (refs/exps) name too"
+    )
     parser.add_argument("-n", "--dry", action="store_true", help="list what would be removed; remove nothing")
-    parser.add_argument("-c", "--cloud", action="store_true",
-                        help="also remove from the remote the objects and run-cache entries no kept lock "
-                             "needs, and uploads that never finished; other clones may need those "
-                             "objects: keep their revisions with -a/-T/-A")
+    parser.add_argument(
+        "-c",
+        "--cloud",
+        action="store_true",
+        help="also remove from the remote the objects and run-cache entries no kept lock "
+        "needs, and uploads that never finished; other clones may need those "
+        "objects: keep their revisions with -a/-T/-A",
+    )
     parser.add_argument("-r", "--remote", metavar="NAME", help="with --cloud: the remote (default: core.remote)")
-    parser.add_argument("-j", "--jobs", type=positive, default=None, metavar="N",
-                        help="with --cloud: N requests at once")
+    parser.add_argument(
+        "-j", "--jobs", type=positive, default=None, metavar="N", help="with --cloud: N requests at once"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     from ..errors import PipetoolError
-    from ..repolock import hold
+    from ..system.repolock import hold
 
     if args.remote and not args.cloud:
         raise PipetoolError("-r/--remote is for gc --cloud", hint="add --cloud, or drop -r")
@@ -42,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _find(ws, args: argparse.Namespace, remote=None):
-    from ..gc import find_garbage, local_manifests, remote_manifests
+    from ..engine.gc import find_garbage, local_manifests, remote_manifests
 
     reader = local_manifests(ws.cache)
     if remote is not None:
@@ -51,8 +58,8 @@ def _find(ws, args: argparse.Namespace, remote=None):
 
 
 def collect_local(ws, args: argparse.Namespace, garbage) -> None:
-    from ..gc import collect
-    from ..report import human_bytes
+    from ..engine.gc import collect
+    from ..terminal.report import human_bytes
 
     verb = "would remove" if args.dry else "removed"
     for digest, size in garbage.objects:
@@ -65,22 +72,26 @@ def collect_local(ws, args: argparse.Namespace, garbage) -> None:
     free = "Would free" if args.dry else "Freed"
     print(f"{free} {human_bytes(garbage.size)} in {len(garbage.objects)} object(s) and {entries(len(garbage.runs))}.")
     if garbage.temps:
-        print(f"{free} {human_bytes(sum(size for _, size in garbage.temps))} in {len(garbage.temps)} temp file(s) "
-              "of interrupted transfers.")
+        print(
+            f"{free} {human_bytes(sum(size for _, size in garbage.temps))} in {len(garbage.temps)} temp file(s) "
+            "of interrupted transfers."
+        )
 
 
 def collect_both(ws, args: argparse.Namespace) -> None:
+    from ..engine.gc import collect_remote, find_remote_garbage
     from ..errors import RemoteError
-    from ..gc import collect_remote, find_remote_garbage
-    from ..remote import open_remote
-    from ..report import human_bytes
-    from ..transfer import unreachable
+    from ..remotes.remote import open_remote
+    from ..remotes.transfer import unreachable
+    from ..terminal.report import human_bytes
     from .transfers import default_jobs
 
     remote = open_remote(ws.project, args.remote)
     if remote.read_only:
-        raise RemoteError(f"remote '{remote.name}' ({remote.url}) is read-only: gc --cloud cannot remove "
-                          "anything there", hint="drop --cloud, or name a writable remote with -r")
+        raise RemoteError(
+            f"remote '{remote.name}' ({remote.url}) is read-only: gc --cloud cannot remove anything there",
+            hint="drop --cloud, or name a writable remote with -r",
+        )
     garbage = _find(ws, args, remote)
     try:
         cloud = find_remote_garbage(remote, garbage.kept, args.jobs or default_jobs())
@@ -95,10 +106,14 @@ def collect_both(ws, args: argparse.Namespace) -> None:
         try:
             collect_remote(remote, cloud)
         except Exception as exc:  # noqa: BLE001
-            raise RemoteError(f"could not remove files from remote '{remote.name}' ({remote.url}): {exc}",
-                              hint="check the credentials allow deleting; run gc --cloud again") from None
-    print(f"{'Would free' if args.dry else 'Freed'} {human_bytes(cloud.size)} on remote '{remote.name}' in "
-          f"{len(cloud.objects)} object(s), {entries(len(cloud.runs))} and {len(cloud.temps)} temp file(s).")
+            raise RemoteError(
+                f"could not remove files from remote '{remote.name}' ({remote.url}): {exc}",
+                hint="check the credentials allow deleting; run gc --cloud again",
+            ) from None
+    print(
+        f"{'Would free' if args.dry else 'Freed'} {human_bytes(cloud.size)} on remote '{remote.name}' in "
+        f"{len(cloud.objects)} object(s), {entries(len(cloud.runs))} and {len(cloud.temps)} temp file(s)."
+    )
     warn_remote(remote.name, cloud)
 
 
@@ -106,25 +121,34 @@ def warn_unread(unread) -> None:
     """Name each kept directory whose manifest could not be read, and how to rebuild it."""
     for item in unread[:SHOWN]:
         where = f" at {item.revision[:12]}" if item.revision else ""
-        fix = (f"'pipetool fetch' or 'pipetool repro -f {item.stage}'" if not item.revision
-               else "'pipetool fetch -A', or check out that revision and run "
-                    f"'pipetool repro -f {item.stage}'")
-        print(f"warning: the manifest of '{item.out}' (stage '{item.stage}'{where}) is {item.problem}: "
-              f"gc keeps every file object, since any of them may be its files; run {fix} to rebuild "
-              "it, then gc again", file=sys.stderr)
+        fix = (
+            f"'pipetool fetch' or 'pipetool repro -f {item.stage}'"
+            if not item.revision
+            else f"'pipetool fetch -A', or check out that revision and run 'pipetool repro -f {item.stage}'"
+        )
+        print(
+            f"warning: the manifest of '{item.out}' (stage '{item.stage}'{where}) is {item.problem}: "
+            f"gc keeps every file object, since any of them may be its files; run {fix} to rebuild "
+            "it, then gc again",
+            file=sys.stderr,
+        )
     if len(unread) > SHOWN:
-        print(f"warning: and {len(unread) - SHOWN} more directories whose manifest cannot be read",
-              file=sys.stderr)
+        print(f"warning: and {len(unread) - SHOWN} more directories whose manifest cannot be read", file=sys.stderr)
 
 
 def warn_remote(name: str, cloud) -> None:
     if cloud.undated:
-        print(f"warning: remote '{name}' gives no modification time for {len(cloud.undated)} temp file(s) "
-              "of unfinished uploads: left in place (remove them by hand once no push is running)",
-              file=sys.stderr)
+        print(
+            f"warning: remote '{name}' gives no modification time for {len(cloud.undated)} temp file(s) "
+            "of unfinished uploads: left in place (remove them by hand once no push is running)",
+            file=sys.stderr,
+        )
     if cloud.unjudged:
-        print(f"warning: {len(cloud.unjudged)} run-cache entr{'y' if len(cloud.unjudged) == 1 else 'ies'} "
-              f"on remote '{name}' could not be read: kept", file=sys.stderr)
+        print(
+            f"warning: {len(cloud.unjudged)} run-cache entr{'y' if len(cloud.unjudged) == 1 else 'ies'} "
+            f"on remote '{name}' could not be read: kept",
+            file=sys.stderr,
+        )
 
 
 def entries(count: int) -> str:
@@ -140,11 +164,11 @@ def revision_locks(root: str, args: argparse.Namespace) -> list[tuple[str, dict]
     experiments = getattr(args, "all_experiments", False)
     if not (args.all_commits or args.all_branches or args.all_tags or experiments):
         return []
+    from ..engine.gc import NOTHING_REMOVED
     from ..errors import PipetoolError
-    from ..gc import NOTHING_REMOVED
-    from ..git import Revisions
-    from ..lock import read_all
-    from ..pipelines import files_of
+    from ..pipeline.pipelines import files_of
+    from ..revisions.git import Revisions
+    from ..storage.lock import read_all
 
     revisions = Revisions(root)
     names = revisions.git.names(args.all_branches, args.all_tags, args.all_commits)
@@ -159,6 +183,7 @@ def revision_locks(root: str, args: argparse.Namespace) -> list[tuple[str, dict]
             locks.append((name, read_all(source, files_of(source))))
         except PipetoolError as error:
             line = f" (line {error.line})" if error.file and error.line else ""
-            raise PipetoolError(f"cannot read {error.file or 'the locks'} at {name[:12]}{line}: {error.message}",
-                                hint=NOTHING_REMOVED) from None
+            raise PipetoolError(
+                f"cannot read {error.file or 'the locks'} at {name[:12]}{line}: {error.message}", hint=NOTHING_REMOVED
+            ) from None
     return locks

@@ -7,19 +7,26 @@ import sys
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.epilog = ("Example: pipetool import-dvc --dry && pipetool import-dvc && pipetool status   "
-                     "(DVC's files are left as they are)")
+    parser.epilog = (
+        "Example: pipetool import-dvc --dry && pipetool import-dvc && pipetool status   "
+        "(DVC's files are left as they are)"
+    )
     parser.add_argument("-n", "--dry", action="store_true", help="say what would be written; write nothing")
-    parser.add_argument("-f", "--force", action="store_true",
-                        help="overwrite an existing pipeline.yaml or pipeline.lock, and replace remotes of the same name")
-    parser.add_argument("-v", "--verbose", action="store_true",
-                        help="also say how much was read and hashed, and how fast (to stderr)")
+    parser.add_argument(
+        "-f",
+        "--force",
+        action="store_true",
+        help="overwrite an existing pipeline.yaml or pipeline.lock, and replace remotes of the same name",
+    )
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="also say how much was read and hashed, and how fast (to stderr)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     import os
 
-    from ..import_dvc import find_root, import_dvc
+    from ..engine.import_dvc import find_root, import_dvc
 
     root = find_root(os.getcwd())
     result = import_dvc(root, dry=args.dry, force=args.force, progress=_Progress())
@@ -34,7 +41,7 @@ class _Progress:
     """A line on stderr when a big hashing job starts (as repro's plain mode says it)."""
 
     def hash_start(self, label: str, total_bytes: int, files: int) -> None:
-        from ..report import human_bytes
+        from ..terminal.report import human_bytes
 
         print(f"Hashing {label}: {human_bytes(total_bytes)} in {files:,} file(s)", file=sys.stderr, flush=True)
 
@@ -48,8 +55,10 @@ class _Progress:
 def _print(result) -> None:
     would = "would write" if result.dry else "wrote"
     for pipeline in result.pipelines:
-        print(f"{pipeline.path('dvc.yaml')} -> {pipeline.path('pipeline.yaml')}, "
-              f"{pipeline.path('dvc.lock')} -> {pipeline.path('pipeline.lock')} ({would})")
+        print(
+            f"{pipeline.path('dvc.yaml')} -> {pipeline.path('pipeline.yaml')}, "
+            f"{pipeline.path('dvc.lock')} -> {pipeline.path('pipeline.lock')} ({would})"
+        )
         fresh = [s.name for s in pipeline.stages if s.up_to_date]
         if fresh:
             print(f"  up to date: {', '.join(fresh)}")
@@ -81,11 +90,15 @@ def _print_remotes(result) -> None:
             print(f"  {item.name}: not imported: {item.skipped}")
             continue
         where = " in .pipetool/config.local" if item.local else ""
-        extras = [f"{k} in .pipetool/config.local" if k in item.local_settings else k
-                  for k in sorted({**item.settings, **item.local_settings})]
+        extras = [
+            f"{k} in .pipetool/config.local" if k in item.local_settings else k
+            for k in sorted({**item.settings, **item.local_settings})
+        ]
         details = "".join(f"; {text}" for text in (["default"] if item.default else []) + extras)
         left = f"; left out: {', '.join(item.left_out)}" if item.left_out else ""
         print(f"  {item.name}  {item.url}{where}{details}{left}")
-    print("  DVC's objects there are addressed by md5; pipetool's by xxh3: run 'pipetool push' to upload "
-          "pipetool's (DVC's stay). Do not run 'pipetool gc --cloud' on a remote DVC 2 wrote to: "
-          "its objects have pipetool's names")
+    print(
+        "  DVC's objects there are addressed by md5; pipetool's by xxh3: run 'pipetool push' to upload "
+        "pipetool's (DVC's stay). Do not run 'pipetool gc --cloud' on a remote DVC 2 wrote to: "
+        "its objects have pipetool's names"
+    )

@@ -6,14 +6,15 @@ import argparse
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.epilog = ("Example: git init && pipetool init && "
-                     "pipetool stage add -n hello -o hello.txt 'echo hello > hello.txt'")
+    parser.epilog = (
+        "Example: git init && pipetool init && pipetool stage add -n hello -o hello.txt 'echo hello > hello.txt'"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     import os
 
-    from ..project import init
+    from ..pipeline.project import init
 
     root = os.getcwd()
     created = init(root)
@@ -21,11 +22,15 @@ def run(args: argparse.Namespace) -> int:
     for path in created:
         print(f"  created {path}")
     if not _in_git(root):
-        print("note: this folder is not in a git repository; run 'git init' so that pipeline.lock is "
-              "versioned with your code and data")
+        print(
+            "note: this folder is not in a git repository; run 'git init' so that pipeline.lock is "
+            "versioned with your code and data"
+        )
     if os.path.isfile(os.path.join(root, "dvc.yaml")):
-        print("note: this is a DVC repository: 'pipetool import-dvc' brings over its pipelines, lock and "
-              "remotes without running anything")
+        print(
+            "note: this is a DVC repository: 'pipetool import-dvc' brings over its pipelines, lock and "
+            "remotes without running anything"
+        )
     print("Next:")
     print("  pipetool stage add -n prepare -d prepare.py -d data/raw.csv -o data/prepared python prepare.py")
     print("  pipetool repro")

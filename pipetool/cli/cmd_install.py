@@ -23,8 +23,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..git import GitRepo
-    from ..project import find
+    from ..pipeline.project import find
+    from ..revisions.git import GitRepo
 
     project = find()
     repo = GitRepo(project.root)
@@ -35,8 +35,10 @@ def run(args: argparse.Namespace) -> int:
     with repo.repo.config_writer() as config:
         config.set_value('merge "pipetool-lock"', "name", "pipetool per-stage merge of pipeline.lock")
         config.set_value('merge "pipetool-lock"', "driver", "pipetool merge-lock %O %A %B")
-    print("Installed: post-checkout and post-merge hooks run 'pipetool checkout'; "
-          "pipeline.lock merges per stage (.gitattributes: commit it)")
+    print(
+        "Installed: post-checkout and post-merge hooks run 'pipetool checkout'; "
+        "pipeline.lock merges per stage (.gitattributes: commit it)"
+    )
     return 0
 
 
@@ -50,13 +52,14 @@ def _shell_suffix(prefix: str) -> str:
 
 def _write_hook(path: str, text: str) -> None:
     from ..errors import ProjectError
-    from ..fsutil import atomic_write
+    from ..files.fsutil import atomic_write
 
     if os.path.exists(path):
         with open(path, encoding="utf-8") as handle:
             if "pipetool" not in handle.read():
-                raise ProjectError(f"{path} exists and is not pipetool's",
-                                   hint="add 'pipetool checkout' to it yourself")
+                raise ProjectError(
+                    f"{path} exists and is not pipetool's", hint="add 'pipetool checkout' to it yourself"
+                )
     os.makedirs(os.path.dirname(path), exist_ok=True)
     atomic_write(path, text, durable=False)
     os.chmod(path, 0o755)
@@ -66,11 +69,13 @@ def _add_attribute(path: str) -> None:
     """Add the merge driver's line to .gitattributes, never through a symlink: a cloned
     repository's could lead to any file of the user's."""
     from ..errors import ProjectError
-    from ..fsutil import atomic_write
+    from ..files.fsutil import atomic_write
 
     if os.path.islink(path):
-        raise ProjectError(f"{path} is a symlink; pipetool writes through none, and nothing was installed",
-                           hint=f"add the line '{ATTRIBUTE}' to the file it leads to yourself")
+        raise ProjectError(
+            f"{path} is a symlink; pipetool writes through none, and nothing was installed",
+            hint=f"add the line '{ATTRIBUTE}' to the file it leads to yourself",
+        )
     lines = []
     if os.path.exists(path):
         with open(path, encoding="utf-8") as handle:

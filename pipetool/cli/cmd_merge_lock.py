@@ -16,7 +16,7 @@ def run(args: argparse.Namespace) -> int:
     import sys
 
     from ..errors import PipetoolError
-    from ..merge import merge_files
+    from ..storage.merge import merge_files
 
     try:
         dropped = merge_files(args.base, args.ours, args.theirs)

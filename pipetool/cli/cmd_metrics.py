@@ -10,14 +10,20 @@ from .common import add_diff_parser, add_format_options, add_revision_listing, p
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.epilog = "Example: pipetool metrics diff main --md"
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
-    show = actions.add_parser("show", help="metrics of the workspace or of revisions",
-                              epilog="Example: pipetool metrics show HEAD~1 workspace")
+    show = actions.add_parser(
+        "show",
+        help="metrics of the workspace or of revisions",
+        epilog="Example: pipetool metrics show HEAD~1 workspace",
+    )
     show.add_argument("revisions", nargs="*", metavar="REV", help="git revisions (default: the workspace)")
     add_revision_listing(show)
     add_format_options(show, csv=True)
     add_diff_parser(actions, "metrics", "pipetool metrics diff main --md")
-    history = actions.add_parser("history", help="metrics along the first-parent history, a row per commit",
-                                 epilog="Example: pipetool metrics history model.accuracy --plot acc.png")
+    history = actions.add_parser(
+        "history",
+        help="metrics along the first-parent history, a row per commit",
+        epilog="Example: pipetool metrics history model.accuracy --plot acc.png",
+    )
     history.add_argument("metrics", nargs="*", metavar="METRIC", help="metric keys to show (default: all)")
     history.add_argument("--rev-range", metavar="R", help="commits as in 'git log R' (default: HEAD)")
     history.add_argument("--plot", metavar="FILE.png", help="also draw each metric over the commits")
@@ -25,7 +31,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..project import find
+    from ..pipeline.project import find
 
     project = find()
     if args.action == "show":
@@ -37,13 +43,12 @@ def run(args: argparse.Namespace) -> int:
 
 def _show(root: str, args: argparse.Namespace) -> int:
     import json
-
     import sys
 
-    from ..git import Revisions
-    from ..metrics import read_metrics
-    from ..tables import fmt, render
-    from ..toplevel import load_revision
+    from ..revisions.git import Revisions
+    from ..revisions.metrics import read_metrics
+    from ..revisions.tables import fmt, render
+    from ..revisions.toplevel import load_revision
 
     revisions = Revisions(root)
     names = list(args.revisions) + revisions_listed(revisions, args)
@@ -52,8 +57,16 @@ def _show(root: str, args: argparse.Namespace) -> int:
         label, source, stages, top = load_revision(revisions, name)
         table[label] = read_metrics(source, stages, revisions.cache, top.metrics)
     if args.json:
-        print(json.dumps({rev: {p: (f.values if f.error is None else {"error": f.error}) for p, f in files.items()}
-                          for rev, files in table.items()}, indent=2, default=str))
+        print(
+            json.dumps(
+                {
+                    rev: {p: (f.values if f.error is None else {"error": f.error}) for p, f in files.items()}
+                    for rev, files in table.items()
+                },
+                indent=2,
+                default=str,
+            )
+        )
         return 0
     keys = list(dict.fromkeys(k for files in table.values() for f in files.values() for k in f.values))
     by_revision = bool(names)  # the workspace alone needs no Revision column
@@ -83,7 +96,7 @@ def revisions_listed(revisions, args: argparse.Namespace) -> list[str]:
 
 
 def _absent():
-    from ..params import ABSENT
+    from ..pipeline.params import ABSENT
 
     return ABSENT
 
@@ -93,9 +106,9 @@ def _style(args: argparse.Namespace) -> str:
 
 
 def _diff(root: str, args: argparse.Namespace) -> int:
-    from ..git import Revisions
-    from ..metrics import read_metrics
-    from ..toplevel import load_revision
+    from ..revisions.git import Revisions
+    from ..revisions.metrics import read_metrics
+    from ..revisions.toplevel import load_revision
 
     revisions = Revisions(root)
     sides = []
@@ -107,8 +120,8 @@ def _diff(root: str, args: argparse.Namespace) -> int:
 
 
 def _history(root: str, args: argparse.Namespace) -> int:
-    from ..history import metrics_history, plot_history
-    from ..tables import fmt, render
+    from ..revisions.history import metrics_history, plot_history
+    from ..revisions.tables import fmt, render
 
     history = metrics_history(root, args.rev_range, args.metrics)
     if args.plot:
@@ -116,12 +129,26 @@ def _history(root: str, args: argparse.Namespace) -> int:
     if args.json:
         import json
 
-        print(json.dumps([{"commit": r.revision.sha, "message": r.revision.summary,
-                           "metrics": {k: r.values[k] for k in history.keys if k in r.values}}
-                          for r in history.rows], indent=2, default=str))
+        print(
+            json.dumps(
+                [
+                    {
+                        "commit": r.revision.sha,
+                        "message": r.revision.summary,
+                        "metrics": {k: r.values[k] for k in history.keys if k in r.values},
+                    }
+                    for r in history.rows
+                ],
+                indent=2,
+                default=str,
+            )
+        )
         return 0
-    rows = [[r.revision.name, _short(r.revision.summary)] + [fmt(r.values.get(k, _absent()), args.precision)
-                                                              for k in history.keys] for r in history.rows]
+    rows = [
+        [r.revision.name, _short(r.revision.summary)]
+        + [fmt(r.values.get(k, _absent()), args.precision) for k in history.keys]
+        for r in history.rows
+    ]
     print(render(["Commit", "Message"] + history.keys, rows, _style(args)))
     if args.plot:
         print(f"Plot written to {args.plot}")

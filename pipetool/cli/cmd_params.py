@@ -15,18 +15,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_diff_parser(actions, "params", "pipetool params diff HEAD~1")
     diff = actions.choices["diff"]
     diff.set_defaults(precision=None)  # params are shown as written, as DVC shows them
-    diff.add_argument("--deps", action="store_true",
-                      help="only the params the stages use (default: every key of their params files)")
+    diff.add_argument(
+        "--deps", action="store_true", help="only the params the stages use (default: every key of their params files)"
+    )
     for action in diff._actions:  # argparse has no public way to reword an option's help
         if action.dest == "precision":
             action.help = "round numbers to N digits after the point (default: as the params files write them)"
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..git import Revisions
-    from ..metrics import read_params
-    from ..project import find
-    from ..toplevel import load_revision
+    from ..pipeline.project import find
+    from ..revisions.git import Revisions
+    from ..revisions.metrics import read_params
+    from ..revisions.toplevel import load_revision
 
     revisions = Revisions(find().root)
     sides = []

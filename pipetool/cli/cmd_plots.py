@@ -9,24 +9,31 @@ import argparse
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.epilog = "Example: pipetool plots diff main -o plots.html"
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
-    show = actions.add_parser("show", help="plots of the workspace or of revisions",
-                              epilog="Example: pipetool plots show HEAD~1 workspace -o plots.html")
+    show = actions.add_parser(
+        "show",
+        help="plots of the workspace or of revisions",
+        epilog="Example: pipetool plots show HEAD~1 workspace -o plots.html",
+    )
     show.add_argument("revisions", nargs="*", metavar="REV", help="git revisions (default: the workspace)")
-    diff = actions.add_parser("diff", help="plots of two revisions in one chart (default HEAD vs workspace)",
-                              epilog="Example: pipetool plots diff main")
+    diff = actions.add_parser(
+        "diff",
+        help="plots of two revisions in one chart (default HEAD vs workspace)",
+        epilog="Example: pipetool plots diff main",
+    )
     diff.add_argument("a", nargs="?", default="HEAD", metavar="A")
     diff.add_argument("b", nargs="?", default=None, metavar="B", help="default: the workspace")
     for sub in (show, diff):
-        sub.add_argument("-o", "--out", default="plots.html", metavar="FILE",
-                         help="the HTML file to write (default plots.html)")
+        sub.add_argument(
+            "-o", "--out", default="plots.html", metavar="FILE", help="the HTML file to write (default plots.html)"
+        )
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..fsutil import atomic_write
-    from ..git import Revisions
-    from ..plots import collect, render_html, require_matplotlib, stage_plots
-    from ..project import find
-    from ..toplevel import load_revision
+    from ..files.fsutil import atomic_write
+    from ..pipeline.project import find
+    from ..revisions.git import Revisions
+    from ..revisions.plots import collect, render_html, require_matplotlib, stage_plots
+    from ..revisions.toplevel import load_revision
 
     require_matplotlib()
     revisions = Revisions(find().root)
@@ -38,8 +45,11 @@ def run(args: argparse.Namespace) -> int:
     plots = collect(sides)
     if not plots:
         declared = any(definitions for _, _, definitions in sides)
-        print("Nothing to draw: the plot folders pipeline.yaml names hold no files." if declared
-              else "No plots declared in pipeline.yaml.")
+        print(
+            "Nothing to draw: the plot folders pipeline.yaml names hold no files."
+            if declared
+            else "No plots declared in pipeline.yaml."
+        )
         return 0
     atomic_write(args.out, render_html(plots, "pipetool plots"), durable=False)
     for plot in plots:

@@ -11,14 +11,15 @@ from .common import target_indexes, workspace
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.epilog = "Example: git clone URL && cd REPO && pipetool pull   (data and models, no stage runs)"
     transfers.add_arguments(parser, "pull")
-    parser.add_argument("-f", "--force", action="store_true",
-                        help="overwrite workspace outs even when their bytes are not in the cache")
+    parser.add_argument(
+        "-f", "--force", action="store_true", help="overwrite workspace outs even when their bytes are not in the cache"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..checkout import checkout
+    from ..engine.checkout import checkout
     from ..errors import RemoteError
-    from ..repolock import hold
+    from ..system.repolock import hold
     from .cmd_checkout import print_result
     from .cmd_fetch import fetch_objects
 

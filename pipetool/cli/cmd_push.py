@@ -15,8 +15,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..errors import RemoteError
-    from ..repolock import hold
-    from ..transfer import push
+    from ..remotes.transfer import push
+    from ..system.repolock import hold
 
     with workspace() as ws, hold(ws.project.state_dir):
         result, remote = transfers.move(ws, args, "push", push)

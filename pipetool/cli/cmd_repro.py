@@ -8,46 +8,73 @@ from .common import add_executor_options, executor_choice, positive, target_inde
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.epilog = ("Example: pipetool repro -j 2 models/model.pkl   (on a terminal a live view shows the "
-                     "running stages; elsewhere, as in CI, plain lines; PIPETOOL_PROGRESS=plain|live chooses)")
-    parser.add_argument("targets", nargs="*", metavar="TARGET",
-                        help="stage name (another folder's as path/pipeline.yaml:name), pipeline file, out path "
-                             "or folder (default: the stages of the current folder's pipeline file)")
-    parser.add_argument("-P", "--all-pipelines", action="store_true",
-                        help="with no TARGET: the stages of every pipeline file of the project, not only "
-                             "the one of the current folder")
-    parser.add_argument("-f", "--force", action="store_true",
-                        help="run the selected stages even if up to date (and ignore a broken lock)")
-    parser.add_argument("-s", "--single-item", dest="single", action="store_true",
-                        help="run only the targets, not their upstream")
-    parser.add_argument("--downstream", action="store_true",
-                        help="run the targets and everything downstream of them")
+    parser.epilog = (
+        "Example: pipetool repro -j 2 models/model.pkl   (on a terminal a live view shows the "
+        "running stages; elsewhere, as in CI, plain lines; PIPETOOL_PROGRESS=plain|live chooses)"
+    )
+    parser.add_argument(
+        "targets",
+        nargs="*",
+        metavar="TARGET",
+        help="stage name (another folder's as path/pipeline.yaml:name), pipeline file, out path "
+        "or folder (default: the stages of the current folder's pipeline file)",
+    )
+    parser.add_argument(
+        "-P",
+        "--all-pipelines",
+        action="store_true",
+        help="with no TARGET: the stages of every pipeline file of the project, not only the one of the current folder",
+    )
+    parser.add_argument(
+        "-f",
+        "--force",
+        action="store_true",
+        help="run the selected stages even if up to date (and ignore a broken lock)",
+    )
+    parser.add_argument(
+        "-s", "--single-item", dest="single", action="store_true", help="run only the targets, not their upstream"
+    )
+    parser.add_argument("--downstream", action="store_true", help="run the targets and everything downstream of them")
     parser.add_argument("-n", "--dry", action="store_true", help="say what would run, and why; run nothing")
-    parser.add_argument("-k", "--keep-going", action="store_true",
-                        help="after a failure, still run stages that do not depend on it")
-    parser.add_argument("-j", "--jobs", type=positive, default=1, metavar="N",
-                        help="run up to N independent stages at once (default 1)")
-    parser.add_argument("--no-run-cache", dest="run_cache", action="store_false",
-                        help="always run stale stages; never restore outs of an identical earlier run")
-    parser.add_argument("--exit-code", action="store_true",
-                        help="with --dry: exit 1 when any stage would run (a CI gate)")
-    parser.add_argument("--wait", action="store_true",
-                        help="if another repro runs in this project, wait for it instead of failing")
+    parser.add_argument(
+        "-k", "--keep-going", action="store_true", help="after a failure, still run stages that do not depend on it"
+    )
+    parser.add_argument(
+        "-j", "--jobs", type=positive, default=1, metavar="N", help="run up to N independent stages at once (default 1)"
+    )
+    parser.add_argument(
+        "--no-run-cache",
+        dest="run_cache",
+        action="store_false",
+        help="always run stale stages; never restore outs of an identical earlier run",
+    )
+    parser.add_argument(
+        "--exit-code", action="store_true", help="with --dry: exit 1 when any stage would run (a CI gate)"
+    )
+    parser.add_argument(
+        "--wait", action="store_true", help="if another repro runs in this project, wait for it instead of failing"
+    )
     loudness = parser.add_mutually_exclusive_group()
-    loudness.add_argument("-q", "--quiet", action="store_true",
-                          help="print only failures and warnings (stage output still goes to its log)")
-    loudness.add_argument("-v", "--verbose", action="store_true",
-                          help="also print each stage's commands and log file")
-    parser.add_argument("--pull", action="store_true",
-                        help="first fetch the outs the workspace lacks from the remote, so only what "
-                             "really changed runs (CI)")
+    loudness.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="print only failures and warnings (stage output still goes to its log)",
+    )
+    loudness.add_argument("-v", "--verbose", action="store_true", help="also print each stage's commands and log file")
+    parser.add_argument(
+        "--pull",
+        action="store_true",
+        help="first fetch the outs the workspace lacks from the remote, so only what really changed runs (CI)",
+    )
     parser.add_argument("-r", "--remote", metavar="NAME", help="with --pull: the remote (default: core.remote)")
     add_executor_options(parser)
 
+
 def run(args: argparse.Namespace) -> int:
-    from ..repolock import hold
-    from ..report import NORMAL, QUIET, VERBOSE
-    from ..repro import ReproOptions, raise_for, repro
+    from ..engine.repro import ReproOptions, raise_for, repro
+    from ..system.repolock import hold
+    from ..terminal.report import NORMAL, QUIET, VERBOSE
     from .reporters import console_reporter
 
     with workspace() as ws:
@@ -63,8 +90,10 @@ def run(args: argparse.Namespace) -> int:
             run_cache=args.run_cache,
             executor=executor_choice(args, ws.project.state_dir),
         )
-        reporter = console_reporter(args.jobs > 1 or options.executor.kind == "dask",
-                                    QUIET if args.quiet else VERBOSE if args.verbose else NORMAL)
+        reporter = console_reporter(
+            args.jobs > 1 or options.executor.kind == "dask",
+            QUIET if args.quiet else VERBOSE if args.verbose else NORMAL,
+        )
 
         def takeover(pid: int) -> None:
             reporter.warning(f"took over the lock of pid {pid}, which is no longer running")
@@ -80,7 +109,7 @@ def run(args: argparse.Namespace) -> int:
 def _pull(ws, options, remote: str | None, reporter) -> None:
     """Objects of the outs the workspace lacks, from the remote, before staleness is decided (the
     reporter shows the transfer)."""
-    from ..plan import select
+    from ..planning.plan import select
     from .transfers import default_jobs, pull_absent
 
     selected = select(ws.graph, options.targets, single=options.single, downstream=options.downstream)

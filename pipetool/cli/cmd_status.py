@@ -11,23 +11,36 @@ from .common import target_indexes, workspace
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.epilog = "Example: pipetool status --exit-code   (the CI gate: exit 1 when anything is stale)"
-    parser.add_argument("targets", nargs="*", metavar="TARGET",
-                        help="stage name or out path, with its upstream (default: every stage)")
+    parser.add_argument(
+        "targets", nargs="*", metavar="TARGET", help="stage name or out path, with its upstream (default: every stage)"
+    )
     parser.add_argument("--json", action="store_true", help="print the reasons as JSON")
-    parser.add_argument("--exit-code", action="store_true",
-                        help="exit with 1 when any stage is stale (with --remote: when any out is not on the remote)")
-    parser.add_argument("--timings", action="store_true",
-                        help="also each stage's recorded duration and the critical path of the pipeline")
-    parser.add_argument("-v", "--verbose", action="store_true",
-                        help="also say how much was read and hashed, and how fast (to stderr)")
-    parser.add_argument("--remote", dest="compare_remote", action="store_true",
-                        help="instead: per cached out, whether the local cache, the remote, both or neither has it")
-    parser.add_argument("-r", "--remote-name", dest="remote", metavar="NAME",
-                        help="with --remote: the remote (default: core.remote)")
+    parser.add_argument(
+        "--exit-code",
+        action="store_true",
+        help="exit with 1 when any stage is stale (with --remote: when any out is not on the remote)",
+    )
+    parser.add_argument(
+        "--timings",
+        action="store_true",
+        help="also each stage's recorded duration and the critical path of the pipeline",
+    )
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="also say how much was read and hashed, and how fast (to stderr)"
+    )
+    parser.add_argument(
+        "--remote",
+        dest="compare_remote",
+        action="store_true",
+        help="instead: per cached out, whether the local cache, the remote, both or neither has it",
+    )
+    parser.add_argument(
+        "-r", "--remote-name", dest="remote", metavar="NAME", help="with --remote: the remote (default: core.remote)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..status import status
+    from ..engine.status import status
 
     if args.compare_remote:
         from .transfers import remote_status
@@ -42,8 +55,12 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         data = {s.name: {"frozen": s.frozen, "reasons": [r.to_dict() for r in s.reasons]} for s in statuses}
         if timed is not None:
-            data = {"stale": data, "durations": timed.durations, "critical_path": list(timed.critical_path),
-                    "critical_path_seconds": timed.critical_seconds}
+            data = {
+                "stale": data,
+                "durations": timed.durations,
+                "critical_path": list(timed.critical_path),
+                "critical_path_seconds": timed.critical_seconds,
+            }
         print(json.dumps(data, indent=2, default=str))
         return 1 if args.exit_code and statuses else 0
     if not statuses:
@@ -54,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
             for reason in s.reasons:
                 print(f"    {reason}")
     if timed is not None:
-        from ..timings import render
+        from ..planning.timings import render
 
         print()
         print(render(timed))
@@ -62,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _timings(ws, targets):
-    from ..plan import select
-    from ..timings import timings
+    from ..planning.plan import select
+    from ..planning.timings import timings
 
     return timings(ws.graph, select(ws.graph, targets), ws.locks.read())

@@ -9,8 +9,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.epilog = "Example: pipetool verify -j 2 --metrics-tolerance 1e-6   (in CI, after status --exit-code)"
     parser.add_argument("targets", nargs="*", metavar="TARGET", help="stages (with their upstream) to verify")
     parser.add_argument("-j", "--jobs", type=int, default=1, metavar="N", help="run N stages at once")
-    parser.add_argument("--metrics-tolerance", type=float, metavar="X",
-                        help="metrics that differ by at most X count as reproducible")
+    parser.add_argument(
+        "--metrics-tolerance", type=float, metavar="X", help="metrics that differ by at most X count as reproducible"
+    )
     parser.add_argument("--json", action="store_true", help="print the verdicts as JSON")
 
 
@@ -19,17 +20,24 @@ def run(args: argparse.Namespace) -> int:
     import json
     import sys
 
-    from ..project import find
-    from ..report import ConsoleReporter
-    from ..verify import VerifyOptions, verify
+    from ..engine.verify import VerifyOptions, verify
+    from ..pipeline.project import find
+    from ..terminal.report import ConsoleReporter
 
     options = VerifyOptions(tuple(args.targets), max(1, args.jobs), args.metrics_tolerance)
     log = io.StringIO() if args.json else sys.stdout
     verdicts = verify(find().root, options, ConsoleReporter(out=log, prefix_output=args.jobs > 1))
     if args.json:
-        print(json.dumps([{"stage": v.name, "status": v.status,
-                           "differences": [d.__dict__ for d in v.differences]} for v in verdicts],
-                         indent=2, default=str))
+        print(
+            json.dumps(
+                [
+                    {"stage": v.name, "status": v.status, "differences": [d.__dict__ for d in v.differences]}
+                    for v in verdicts
+                ],
+                indent=2,
+                default=str,
+            )
+        )
     else:
         _print(verdicts)
     return 0 if all(v.status.startswith("reproducible") for v in verdicts) else 1
@@ -46,8 +54,11 @@ def _print(verdicts) -> None:
                 change = f" ({new - old:+g})" if _numbers(old, new) else ""
                 print(f"      {key}: {old} -> {new}{change}")
     bad = [v.name for v in verdicts if not v.status.startswith("reproducible")]
-    print(f"{len(verdicts) - len(bad)} of {len(verdicts)} stage(s) reproduce." if not bad
-          else f"Not reproducible: {', '.join(bad)}")
+    print(
+        f"{len(verdicts) - len(bad)} of {len(verdicts)} stage(s) reproduce."
+        if not bad
+        else f"Not reproducible: {', '.join(bad)}"
+    )
 
 
 def _numbers(*values) -> bool:

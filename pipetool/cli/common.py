@@ -9,8 +9,8 @@ from contextlib import contextmanager
 
 @contextmanager
 def workspace():
-    from ..project import find
-    from ..workspace import open_workspace
+    from ..engine.workspace import open_workspace
+    from ..pipeline.project import find
 
     ws = open_workspace(find())
     for warning in ws.warnings:
@@ -24,7 +24,7 @@ def workspace():
 def target_indexes(ws, targets: list[str], here: bool = False) -> list[int] | None:
     """The stages the targets name; with none, every stage (None), or with `here` the stages of
     the pipeline file of the current folder (as `dvc repro` takes ./dvc.yaml)."""
-    from ..targets import default_file, of_file, resolve
+    from ..planning.targets import default_file, of_file, resolve
 
     if targets:
         return resolve(ws.graph, targets, ws.root)
@@ -39,8 +39,9 @@ def add_format_options(parser, csv: bool = False) -> None:
     group.add_argument("--md", action="store_true", help="print a Markdown table (for a pull-request comment)")
     if csv:
         group.add_argument("--csv", action="store_true", help="print CSV")
-    parser.add_argument("--precision", type=int, default=5, metavar="N",
-                        help="round numbers to N digits after the point (default 5)")
+    parser.add_argument(
+        "--precision", type=int, default=5, metavar="N", help="round numbers to N digits after the point (default 5)"
+    )
 
 
 def add_revision_listing(parser) -> None:
@@ -54,8 +55,8 @@ def print_diff(sides, args, what: str) -> None:
     unset (params diff), values and changes are shown as the files write them (1e-05 -> 1e-06)."""
     import json
 
-    from ..compare import diff
-    from ..tables import fmt, render
+    from ..revisions.compare import diff
+    from ..revisions.tables import fmt, render
 
     (old_label, old), (new_label, new) = sides
     rows = diff(old, new, show_all=args.all)
@@ -69,8 +70,15 @@ def print_diff(sides, args, what: str) -> None:
     table = []
     for row in rows:
         change = row.change if args.precision is not None else row.written_change
-        table.append([row.path, row.key, fmt(row.old, args.precision), fmt(row.new, args.precision),
-                      "-" if change is None else fmt(change, args.precision)])
+        table.append(
+            [
+                row.path,
+                row.key,
+                fmt(row.old, args.precision),
+                fmt(row.new, args.precision),
+                "-" if change is None else fmt(change, args.precision),
+            ]
+        )
     print(render(["Path", what, old_label, new_label, "Change"], table, "md" if args.md else "plain"))
 
 
@@ -86,7 +94,7 @@ def print_side_errors(sides, to_stderr: bool) -> None:
 
 def diff_json(rows) -> dict:
     """{path: {key: {old, new, diff}}}: absent values as null, diff only between numbers."""
-    from ..params import ABSENT
+    from ..pipeline.params import ABSENT
 
     plain = lambda v: None if v is ABSENT else v  # noqa: E731
     out: dict = {}
@@ -100,8 +108,9 @@ def diff_json(rows) -> dict:
 
 def add_diff_parser(actions, what: str, example: str) -> None:
     """`diff [A] [B]` for metrics and params: HEAD against the workspace by default."""
-    diff = actions.add_parser("diff", help=f"compare {what} of two revisions (default HEAD vs workspace)",
-                              epilog=f"Example: {example}")
+    diff = actions.add_parser(
+        "diff", help=f"compare {what} of two revisions (default HEAD vs workspace)", epilog=f"Example: {example}"
+    )
     diff.add_argument("a", nargs="?", default="HEAD", metavar="A")
     diff.add_argument("b", nargs="?", default=None, metavar="B", help="default: the workspace")
     diff.add_argument("--all", action="store_true", help=f"also show unchanged {what}")
@@ -111,21 +120,34 @@ def add_diff_parser(actions, what: str, example: str) -> None:
 def add_executor_options(parser: argparse.ArgumentParser) -> None:
     """--executor, --scheduler and --retries: where stages run (repro, exp run)."""
     cluster = parser.add_argument_group("running on a Dask cluster")
-    from ..config import EXECUTORS
+    from ..pipeline.config import EXECUTORS
 
-    cluster.add_argument("--executor", choices=EXECUTORS, default=None,
-                         help="where stages run (default: the executor.type setting, else local); "
-                              "dask without a scheduler starts a local cluster of -j workers")
-    cluster.add_argument("--scheduler", metavar="ADDRESS", default=None,
-                         help="the Dask scheduler, e.g. tcp://host:8786 (implies --executor dask; "
-                              "default: the executor.scheduler setting)")
-    cluster.add_argument("--retries", type=whole_number(0), default=0, metavar="N",
-                         help="with dask: run a stage again up to N times when its worker dies under it")
-
+    cluster.add_argument(
+        "--executor",
+        choices=EXECUTORS,
+        default=None,
+        help="where stages run (default: the executor.type setting, else local); "
+        "dask without a scheduler starts a local cluster of -j workers",
+    )
+    cluster.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        default=None,
+        help="the Dask scheduler, e.g. tcp://host:8786 (implies --executor dask; "
+        "default: the executor.scheduler setting)",
+    )
+    cluster.add_argument(
+        "--retries",
+        type=whole_number(0),
+        default=0,
+        metavar="N",
+        help="with dask: run a stage again up to N times when its worker dies under it",
+    )
 
 
 def whole_number(least: int):
     """An argparse type: a whole number of at least `least` (-j N, --retries N)."""
+
     def parse(text: str) -> int:
         try:
             value = int(text)
@@ -134,6 +156,7 @@ def whole_number(least: int):
         if value < least:
             raise argparse.ArgumentTypeError(f"expected a whole number of at least {least}, got '{text}'")
         return value
+
     return parse
 
 
@@ -142,9 +165,9 @@ positive = whole_number(1)
 
 def executor_choice(args: argparse.Namespace, state_dir: str):
     """The command line first, then the project's settings."""
-    from .. import config
     from ..errors import PipetoolError
     from ..executor import ExecutorChoice
+    from ..pipeline import config
 
     settings = config.read(state_dir)
     kind = args.executor or ("dask" if args.scheduler else settings["executor.type"])

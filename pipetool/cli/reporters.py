@@ -7,8 +7,8 @@ import os
 import sys
 
 from ..errors import PipetoolError
-from ..report import NORMAL, QUIET, ConsoleReporter
-from ..transfer_progress import TransferBar
+from ..terminal.report import NORMAL, QUIET, ConsoleReporter
+from ..terminal.transfer_progress import TransferBar
 
 PROGRESS_ENV = "PIPETOOL_PROGRESS"  # auto (the default), plain or live
 
@@ -24,7 +24,7 @@ def console_reporter(parallel: bool = False, verbosity: int = NORMAL) -> Console
         raise PipetoolError(f"{PROGRESS_ENV} is '{mode}'", hint="set it to auto, plain or live")
     terminal = sys.stdout.isatty() and os.environ.get("TERM") != "dumb"
     if verbosity > QUIET and (mode == "live" or (mode == "auto" and terminal)):
-        from ..progress import LiveReporter  # rich is imported only here
+        from ..terminal.progress import LiveReporter  # rich is imported only here
 
         return LiveReporter(prefix_output=parallel, verbosity=verbosity, force_terminal=mode == "live")
     return ConsoleReporter(prefix_output=parallel, verbosity=verbosity)

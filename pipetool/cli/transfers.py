@@ -23,20 +23,28 @@ def add_remote_option(parser: argparse.ArgumentParser) -> None:
 
 
 def add_arguments(parser: argparse.ArgumentParser, verb: str) -> None:
-    parser.add_argument("targets", nargs="*", metavar="TARGET",
-                        help="stage name or out path, with its upstream (default: every stage)")
+    parser.add_argument(
+        "targets", nargs="*", metavar="TARGET", help="stage name or out path, with its upstream (default: every stage)"
+    )
     add_remote_option(parser)
-    parser.add_argument("-j", "--jobs", type=positive, default=None, metavar="N",
-                        help=f"transfer N objects at once (default {default_jobs()})")
-    parser.add_argument("--run-cache", action="store_true",
-                        help=f"also {verb} the run-cache entries and the outs they name")
+    parser.add_argument(
+        "-j",
+        "--jobs",
+        type=positive,
+        default=None,
+        metavar="N",
+        help=f"transfer N objects at once (default {default_jobs()})",
+    )
+    parser.add_argument(
+        "--run-cache", action="store_true", help=f"also {verb} the run-cache entries and the outs they name"
+    )
     add_revision_listing(parser)
 
 
 def wanted_objects(ws, args: argparse.Namespace) -> dict:
     """The objects of the cached outs that the lock (and the locks of -A/-a/-T revisions) records."""
-    from ..plan import select
-    from ..transfer import wanted
+    from ..planning.plan import select
+    from ..remotes.transfer import wanted
 
     selected = select(ws.graph, target_indexes(ws, args.targets))
     want = wanted([ws.graph.stages[i] for i in selected], ws.locks.read())
@@ -47,10 +55,10 @@ def wanted_objects(ws, args: argparse.Namespace) -> dict:
 
 def _revision_objects(root: str, args: argparse.Namespace) -> dict:
     from ..errors import PipetoolError
-    from ..git import Revisions
-    from ..lock import read_all
-    from ..pipelines import files_of
-    from ..transfer import wanted
+    from ..pipeline.pipelines import files_of
+    from ..remotes.transfer import wanted
+    from ..revisions.git import Revisions
+    from ..storage.lock import read_all
 
     revisions = Revisions(root)
     want: dict = {}
@@ -66,7 +74,7 @@ def _revision_objects(root: str, args: argparse.Namespace) -> dict:
 
 
 def size_text(nbytes: int) -> str:
-    from ..report import human_bytes
+    from ..terminal.report import human_bytes
 
     return human_bytes(nbytes)
 
@@ -78,15 +86,20 @@ def report(result, verb: str, remote, *, missing_is_error: bool = True) -> bool:
     runs = f" and {result.runs} run-cache entr{'y' if result.runs == 1 else 'ies'}" if result.runs else ""
     if result.moved or result.runs:
         side = "on the remote" if verb == "push" else "in the local cache"
-        print(f"{past} {result.moved} object(s), {size_text(result.nbytes)},{runs} {where}; "
-              f"{result.present} already {side}.")
+        print(
+            f"{past} {result.moved} object(s), {size_text(result.nbytes)},{runs} {where}; "
+            f"{result.present} already {side}."
+        )
     elif result.ok:
         side = f"on remote '{remote.name}'" if verb == "push" else "in the local cache"
         print(f"Everything is already {side} ({result.present} object(s)).")
     _problems(result.corrupt, "corrupt, refused (its bytes do not match its hash)")
     _problems(result.failed, "failed")
-    missing = ("not pushed: neither the local cache nor the remote has it" if verb == "push"
-               else f"not on remote '{remote.name}'")
+    missing = (
+        "not pushed: neither the local cache nor the remote has it"
+        if verb == "push"
+        else f"not on remote '{remote.name}'"
+    )
     _problems(result.missing, missing, warning=not missing_is_error)
     return not (result.corrupt or result.failed or (result.missing and missing_is_error))
 
@@ -102,9 +115,9 @@ def _problems(names: list[str], what: str, warning: bool = False) -> None:
 def pull_absent(ws, indexes: list[int], remote_name: str | None, jobs: int, progress) -> None:
     """For repro --pull: fetch the objects of outs the workspace lacks, and put those outs back;
     progress (repro's reporter) shows the transfer."""
-    from ..checkout import checkout
-    from ..remote import open_remote
-    from ..transfer import absent_outs, fetch
+    from ..engine.checkout import checkout
+    from ..remotes.remote import open_remote
+    from ..remotes.transfer import absent_outs, fetch
 
     want = absent_outs(ws.root, [ws.graph.stages[i] for i in indexes], ws.locks.read())
     if not want:
@@ -115,27 +128,36 @@ def pull_absent(ws, indexes: list[int], remote_name: str | None, jobs: int, prog
     finally:
         progress.transfer_end()
     restored = checkout(ws, indexes, only_missing=True).restored
-    print(f"Pulled {result.moved} object(s), {size_text(result.nbytes)}, from remote '{remote.name}'; "
-          f"restored {len(restored)} out(s).")
+    print(
+        f"Pulled {result.moved} object(s), {size_text(result.nbytes)}, from remote '{remote.name}'; "
+        f"restored {len(restored)} out(s)."
+    )
     for name in sorted(result.missing)[:SHOWN]:
         print(f"not on remote '{remote.name}': {name} (its stage will run if it is stale)")
     _problems(result.corrupt, "corrupt on the remote, refused (its bytes do not match its hash)")
     _problems(result.failed, "failed")
 
 
-WHERE = {(True, True): "local and remote", (True, False): "local only", (False, True): "remote only",
-         (False, False): "missing"}
-ADVICE = {"local only": " (run 'pipetool push')", "remote only": " (run 'pipetool pull')",
-          "missing": " (in neither the local cache nor the remote)"}
+WHERE = {
+    (True, True): "local and remote",
+    (True, False): "local only",
+    (False, True): "remote only",
+    (False, False): "missing",
+}
+ADVICE = {
+    "local only": " (run 'pipetool push')",
+    "remote only": " (run 'pipetool pull')",
+    "missing": " (in neither the local cache nor the remote)",
+}
 
 
 def remote_status(args: argparse.Namespace) -> int:
     """`status --remote`: per stage, where each cached out the lock records is."""
     import json
 
-    from ..plan import select
-    from ..remote import open_remote
-    from ..transfer import locate, wanted
+    from ..planning.plan import select
+    from ..remotes.remote import open_remote
+    from ..remotes.transfer import locate, wanted
 
     with workspace() as ws:
         entries = ws.locks.read()
@@ -143,8 +165,11 @@ def remote_status(args: argparse.Namespace) -> int:
         stages = [ws.graph.stages[i] for i in select(ws.graph, target_indexes(ws, args.targets))]
         per_stage = {stage.name: wanted([stage], entries) for stage in stages}
         where = locate(ws.cache, remote, {d: i for w in per_stage.values() for d, i in w.items()}, default_jobs())
-    table = {name: {item.name: WHERE[where[digest]] for digest, item in sorted(want.items(), key=lambda x: x[1].name)}
-             for name, want in per_stage.items() if want}
+    table = {
+        name: {item.name: WHERE[where[digest]] for digest, item in sorted(want.items(), key=lambda x: x[1].name)}
+        for name, want in per_stage.items()
+        if want
+    }
     if args.json:
         print(json.dumps({"remote": remote.name, "stages": table}, indent=2))
     else:
@@ -155,22 +180,24 @@ def remote_status(args: argparse.Namespace) -> int:
                 print(f"    {state + ':':18} {path}{ADVICE.get(state, '')}")
         if not table:
             print("No cached outs recorded in pipeline.lock yet.")
-    not_pushed = any(state != "local and remote" and state != "remote only"
-                     for outs in table.values() for state in outs.values())
+    not_pushed = any(
+        state != "local and remote" and state != "remote only" for outs in table.values() for state in outs.values()
+    )
     return 1 if args.exit_code and not_pushed else 0
 
 
 def move(ws, args: argparse.Namespace, verb: str, transfer):
     """(result, remote) of push or fetch (transfer) of what the command covers, with its bar."""
-    from ..remote import open_remote
+    from ..remotes.remote import open_remote
     from .reporters import transfer_bar
 
     remote = open_remote(ws.project, args.remote)
     want = wanted_objects(ws, args)
     bar = transfer_bar(verb)
     try:
-        result = transfer(ws.cache, remote, want, args.jobs or default_jobs(), bar,
-                          runs=ws.runs if args.run_cache else None)
+        result = transfer(
+            ws.cache, remote, want, args.jobs or default_jobs(), bar, runs=ws.runs if args.run_cache else None
+        )
     finally:
         bar.transfer_end()
     return result, remote

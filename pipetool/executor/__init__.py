@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from ..errors import ClusterError
-from ..stage import Stage
+from ..pipeline.stage import Stage
 
 OutputSink = Callable[[str, str], None]  # (stage name, one line of output)
 Warn = Callable[[str], None]
@@ -74,8 +74,10 @@ def start(choice: ExecutorChoice, root: str, jobs: int, output: OutputSink, warn
     """The executor the choice names; the Dask one connects when its first stage is submitted."""
     if choice.kind == "dask":
         if importlib.util.find_spec("distributed") is None:
-            raise ClusterError("--executor dask needs Dask's distributed scheduler, which is not installed",
-                               hint="install it with: pip install 'pipetool[dask]'")
+            raise ClusterError(
+                "--executor dask needs Dask's distributed scheduler, which is not installed",
+                hint="install it with: pip install 'pipetool[dask]'",
+            )
         from .dask import DaskExecutor
 
         return DaskExecutor(root, choice, jobs, output, warn)

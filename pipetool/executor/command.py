@@ -16,7 +16,7 @@ from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from ..procgroups import Record, tracked
+from ..system.procgroups import Record, tracked
 
 TAIL_LINES = 20
 GRACE_SECONDS = 3.0  # between SIGTERM and SIGKILL when a run is stopped
@@ -36,8 +36,14 @@ class Ended:
 class StageCommands:
     """The commands of one stage; stop() may be called from another thread at any time."""
 
-    def __init__(self, cmds: Sequence[str], cwd: str, on_line: Callable[[str], None],
-                 env: Mapping[str, str] | None = None, record: Record | None = None) -> None:
+    def __init__(
+        self,
+        cmds: Sequence[str],
+        cwd: str,
+        on_line: Callable[[str], None],
+        env: Mapping[str, str] | None = None,
+        record: Record | None = None,
+    ) -> None:
         self.cmds = list(cmds)
         self.cwd = cwd
         self.on_line = on_line

@@ -16,16 +16,28 @@ import time
 import uuid
 
 from ..errors import ClusterError
-from ..interrupts import HELD
-from ..project import STATE_DIR
-from ..stage import Stage
+from ..pipeline.project import STATE_DIR
+from ..pipeline.stage import Stage
+from ..system.interrupts import HELD
 from . import ExecutorChoice, OutputSink, StageRun, Warn
 from .command import GRACE_SECONDS
-from .dask_worker import (CANCEL_FILE, POLL_SECONDS, TOKEN_FILE, StageTask, StopStagesOnClose, TaskResult,
-                          ended_attempt, repository_problem, run_stage, started)
+from .dask_worker import (
+    CANCEL_FILE,
+    POLL_SECONDS,
+    TOKEN_FILE,
+    StageTask,
+    StopStagesOnClose,
+    TaskResult,
+    ended_attempt,
+    repository_problem,
+    run_stage,
+    started,
+)
 
-SHARED_FS_HINT = ("the Dask executor needs the repository on a shared file system, at the same path "
-                  "on every worker; see 'Running on a Dask cluster' in the README")
+SHARED_FS_HINT = (
+    "the Dask executor needs the repository on a shared file system, at the same path "
+    "on every worker; see 'Running on a Dask cluster' in the README"
+)
 
 
 class DaskExecutor:
@@ -69,8 +81,10 @@ class DaskExecutor:
         try:
             self._client.register_plugin(StopStagesOnClose(), name=StopStagesOnClose.name)
         except Exception as exc:  # noqa: BLE001 - a worker that cannot take it is the cluster's problem
-            raise ClusterError(f"cannot set up the Dask workers: {exc}",
-                               hint="every worker needs pipetool installed, the same version as here") from None
+            raise ClusterError(
+                f"cannot set up the Dask workers: {exc}",
+                hint="every worker needs pipetool installed, the same version as here",
+            ) from None
 
     def submit(self, stage: Stage) -> None:
         problem = self._resources_problem(stage)
@@ -78,12 +92,23 @@ class DaskExecutor:
             self._pending[stage.name] = StageRun(stage.name, problem=problem)
             self._done.put(stage.name)
             return
-        task = StageTask(stage.name, stage.cmd, os.path.join(self.root, stage.wdir), self.root,
-                         self._run_dir, self._token, self.choice.retries)
+        task = StageTask(
+            stage.name,
+            stage.cmd,
+            os.path.join(self.root, stage.wdir),
+            self.root,
+            self._run_dir,
+            self._token,
+            self.choice.retries,
+        )
         with HELD:  # the client's locks are shared with its own threads
             future = self._client.submit(
-                run_stage, task, key=f"pipetool-{stage.name}-{self._key_suffix}", pure=False,
-                resources=stage.resources.dask() or None, retries=self.choice.retries,
+                run_stage,
+                task,
+                key=f"pipetool-{stage.name}-{self._key_suffix}",
+                pure=False,
+                resources=stage.resources.dask() or None,
+                retries=self.choice.retries,
             )
             self._pending[stage.name] = future
             future.add_done_callback(lambda _, name=stage.name: self._done.put(name))
@@ -154,19 +179,26 @@ class DaskExecutor:
             raise ClusterError(
                 f"cannot reach the Dask scheduler at {self.choice.scheduler}: {exc}",
                 hint="start it with 'dask scheduler' and workers with 'dask worker ADDRESS', or fix "
-                     "--scheduler / executor.scheduler; '--executor dask' alone starts a local cluster",
+                "--scheduler / executor.scheduler; '--executor dask' alone starts a local cluster",
             ) from None
 
     def _local_cluster(self, distributed):
         try:
             self._cluster = distributed.LocalCluster(
-                n_workers=self.jobs, threads_per_worker=1, processes=True, host="127.0.0.1",
-                dashboard_address=None, resources=_local_resources(), silence_logs=logging.CRITICAL,
+                n_workers=self.jobs,
+                threads_per_worker=1,
+                processes=True,
+                host="127.0.0.1",
+                dashboard_address=None,
+                resources=_local_resources(),
+                silence_logs=logging.CRITICAL,
             )
             return distributed.Client(self._cluster, set_as_default=False)
         except (OSError, TimeoutError, RuntimeError) as exc:
-            raise ClusterError(f"could not start a local Dask cluster: {exc}",
-                               hint="give a running scheduler with --scheduler, or use --executor local") from None
+            raise ClusterError(
+                f"could not start a local Dask cluster: {exc}",
+                hint="give a running scheduler with --scheduler, or use --executor local",
+            ) from None
 
     def _check_workers(self) -> None:
         """Every worker there now sees the repository; a worker that joins later is checked by
@@ -179,8 +211,10 @@ class DaskExecutor:
             self.warn(f"the Dask cluster at {self.choice.scheduler} has no workers yet: stages wait for one")
         for worker, answer in sorted(answers.items()):
             if isinstance(answer, BaseException):
-                answer = (f"it could not run pipetool's check ({type(answer).__name__}: {answer}); "
-                          "is pipetool installed there?")
+                answer = (
+                    f"it could not run pipetool's check ({type(answer).__name__}: {answer}); "
+                    "is pipetool installed there?"
+                )
             if answer:
                 raise ClusterError(f"worker {worker} cannot see the repository: {answer}", hint=SHARED_FS_HINT)
 
@@ -191,15 +225,18 @@ class DaskExecutor:
         if not wanted:
             return None
         workers = self._client.scheduler_info(n_workers=-1).get("workers", {}).values()
-        if any(all(w.get("resources", {}).get(name, 0) >= amount for name, amount in wanted.items())
-               for w in workers):
+        if any(all(w.get("resources", {}).get(name, 0) >= amount for name, amount in wanted.items()) for w in workers):
             return None
         text = " ".join(f"{name}={amount}" for name, amount in wanted.items())
         if self._cluster is not None:
-            return (f"it asks for {text}, which no worker of the local Dask cluster has; run it on a "
-                    f"cluster whose workers declare it ('dask worker ADDRESS --resources \"{text}\"')")
-        self.warn(f"stage '{stage.name}' asks for {text}, which no worker of the cluster has now: it waits "
-                  f"for a worker started with --resources \"{text}\"")
+            return (
+                f"it asks for {text}, which no worker of the local Dask cluster has; run it on a "
+                f"cluster whose workers declare it ('dask worker ADDRESS --resources \"{text}\"')"
+            )
+        self.warn(
+            f"stage '{stage.name}' asks for {text}, which no worker of the cluster has now: it waits "
+            f'for a worker started with --resources "{text}"'
+        )
         return None
 
     # --- results --------------------------------------------------------------------------
@@ -216,8 +253,10 @@ class DaskExecutor:
                 self._stragglers |= run.interrupted and started(self._run_dir, name)
                 return run
             where = f"at {self.choice.scheduler}" if self.choice.scheduler else "of the local cluster"
-            raise ClusterError(f"lost the connection to the Dask scheduler {where}",
-                               hint="run 'pipetool repro' again once the scheduler is back")
+            raise ClusterError(
+                f"lost the connection to the Dask scheduler {where}",
+                hint="run 'pipetool repro' again once the scheduler is back",
+            )
         del self._pending[name]
         try:
             if future.status == "error":
@@ -233,8 +272,10 @@ class DaskExecutor:
 
         if isinstance(exc, KilledWorker):
             address = getattr(exc.last_worker, "address", "unknown")
-            return (f"the Dask worker running it died, {exc.allowed_failures + 1} times (the scheduler's "
-                    f"allowed-failures setting; the last one {address})")
+            return (
+                f"the Dask worker running it died, {exc.allowed_failures + 1} times (the scheduler's "
+                f"allowed-failures setting; the last one {address})"
+            )
         return f"its Dask task failed on the worker: {type(exc).__name__}: {exc}"
 
     def _run_of(self, name: str, result: TaskResult) -> StageRun:
@@ -243,8 +284,16 @@ class DaskExecutor:
         for line in result.output:
             self.output(name, line)
         ended = result.ended
-        return StageRun(name, ended.returncode, ended.failed_cmd, ended.tail, ended.seconds,
-                        ended.interrupted, worker=result.worker, problem=result.problem)
+        return StageRun(
+            name,
+            ended.returncode,
+            ended.failed_cmd,
+            ended.tail,
+            ended.seconds,
+            ended.interrupted,
+            worker=result.worker,
+            problem=result.problem,
+        )
 
     def _leftover(self, name: str) -> StageRun:
         """A stage whose task did not report back: finished if its attempt log says so."""

@@ -85,15 +85,22 @@ def run_stage(task: StageTask) -> TaskResult:
         return TaskResult(Ended(interrupted=True), worker)
     _append_log(log, {"event": "start", "worker": worker})
     result = _run_commands(task, worker)
-    _append_log(log, {"event": "end", "worker": worker, "ended": asdict(result.ended),
-                      "output": result.output, "dropped": result.dropped})
+    _append_log(
+        log,
+        {
+            "event": "end",
+            "worker": worker,
+            "ended": asdict(result.ended),
+            "output": result.output,
+            "dropped": result.dropped,
+        },
+    )
     return result
 
 
 def died_message(workers: list[str], retries: int) -> str:
     if not retries:
-        return (f"the Dask worker running it died ({workers[-1]}); "
-                "use --retries N to run it again on another worker")
+        return f"the Dask worker running it died ({workers[-1]}); use --retries N to run it again on another worker"
     return f"the Dask worker running it died on each of {len(workers)} tries ({', '.join(workers)})"
 
 

@@ -12,10 +12,10 @@ import signal
 import threading
 import time
 
-from ..interrupts import HELD
-from ..procgroups import Record, start_watchdog
-from ..project import STATE_DIR
-from ..stage import Stage
+from ..pipeline.project import STATE_DIR
+from ..pipeline.stage import Stage
+from ..system.interrupts import HELD
+from ..system.procgroups import Record, start_watchdog
 from . import OutputSink, StageRun
 from .command import GRACE_SECONDS, StageCommands
 
@@ -57,8 +57,9 @@ class LocalExecutor:
 
     def submit(self, stage: Stage) -> None:
         output = self.output
-        commands = StageCommands(stage.cmd, os.path.join(self.root, stage.wdir),
-                                 lambda line: output(stage.name, line), record=self._record)
+        commands = StageCommands(
+            stage.cmd, os.path.join(self.root, stage.wdir), lambda line: output(stage.name, line), record=self._record
+        )
         if not self._threads:
             start_watchdog()  # before the first thread: a fork is then safe and cheap
         self._running[stage.name] = (commands, self._slots(stage))
@@ -106,5 +107,6 @@ class LocalExecutor:
         while (job := self._todo.get()) is not None:
             name, commands = job
             ended = commands.run()
-            self._done.put(StageRun(name, ended.returncode, ended.failed_cmd, ended.tail, ended.seconds,
-                                    ended.interrupted))
+            self._done.put(
+                StageRun(name, ended.returncode, ended.failed_cmd, ended.tail, ended.seconds, ended.interrupted)
+            )

@@ -3,8 +3,8 @@
 
 from __future__ import annotations
 
-from ..git import Revisions
-from ..metrics import FileValues, read_metrics, read_params
+from ..revisions.git import Revisions
+from ..revisions.metrics import FileValues, read_metrics, read_params
 from . import refs
 
 Side = tuple[str, dict[str, FileValues]]  # a label and the values of each file read there

@@ -6,7 +6,7 @@ are links to the project's), so results are stored once. Before the first experi
 starts, the stages that no override touches (and that nothing touched is upstream of) run once in
 its worktree; every other experiment then finds them in the run-cache instead of running them.
 
-Each experiment runs in its worktree in its own process, the worker (worker.py), given the
+Each experiment runs in its worktree in its own process, the worker (cli/exp_worker.py), given the
 experiment and the grid's repro options as a payload file (payload.py): Ctrl-C reaches all of
 them, and each stops its stages and keeps its lock sound.
 """
@@ -24,15 +24,15 @@ import threading
 from collections import deque
 from dataclasses import dataclass, replace
 
-from .. import worktree
-from ..checkout import checkout
+from ..engine.checkout import checkout
+from ..engine.repro import ReproOptions, repro
+from ..engine.workspace import open_workspace
 from ..errors import ExperimentError
-from ..git import GitRepo
-from ..interrupts import HELD, guarded
-from ..project import Project
-from ..report import ConsoleReporter
-from ..repro import ReproOptions, repro
-from ..workspace import open_workspace
+from ..pipeline.project import Project
+from ..revisions import worktree
+from ..revisions.git import GitRepo
+from ..system.interrupts import HELD, guarded
+from ..terminal.report import ConsoleReporter
 from . import payload, refs
 from .overrides import Override, overlaps
 from .report import GridReporter
@@ -81,8 +81,9 @@ class Outcome:
         return self.experiment is not None
 
 
-def plan(points: list[tuple[Override, ...]], name: str | None, baseline: str, source: str,
-         taken: set[str]) -> list[Planned]:
+def plan(
+    points: list[tuple[Override, ...]], name: str | None, baseline: str, source: str, taken: set[str]
+) -> list[Planned]:
     """Name each point of the grid: NAME, or NAME-1, NAME-2... for several, or generated names."""
     taken = set(taken)
     planned = []
@@ -97,8 +98,7 @@ def plan(points: list[tuple[Override, ...]], name: str | None, baseline: str, so
     return planned
 
 
-def run_grid(root: str, planned: list[Planned], jobs: int, options: ReproOptions,
-             reporter: GridReporter) -> GridResult:
+def run_grid(root: str, planned: list[Planned], jobs: int, options: ReproOptions, reporter: GridReporter) -> GridResult:
     """Run the experiments, up to jobs at once; one that fails does not stop the others.
 
     options are each experiment's repro options (and the shared stages' run).
@@ -113,8 +113,9 @@ def run_grid(root: str, planned: list[Planned], jobs: int, options: ReproOptions
 def raise_for(result: GridResult) -> None:
     """Turn a grid's failures into the command's error (exit 1), or interruption (exit 130)."""
     if result.interrupted:
-        error = ExperimentError(f"interrupted: {len(result.planned) - len(result.outcomes)} experiment(s) "
-                                "did not finish")
+        error = ExperimentError(
+            f"interrupted: {len(result.planned) - len(result.outcomes)} experiment(s) did not finish"
+        )
         error.exit_code = 130
         raise error
     if result.failed:
@@ -133,8 +134,9 @@ class _Running:
 class _Grid:
     """The moving parts of one grid run: what is running, where, and how each one ended."""
 
-    def __init__(self, root: str, planned: list[Planned], jobs: int, options: ReproOptions,
-                 reporter: GridReporter) -> None:
+    def __init__(
+        self, root: str, planned: list[Planned], jobs: int, options: ReproOptions, reporter: GridReporter
+    ) -> None:
         self.root = root
         self.planned = planned
         self.jobs = jobs
@@ -235,14 +237,21 @@ class _Grid:
     def _spawn(self, planned: Planned, path: str, root: str) -> None:
         job = os.path.join(self.folder, f"{planned.name}.json")  # beside its worktree, not in it
         payload.write(job, payload.Job(os.path.abspath(root), planned.name, planned.overrides, self.options))
-        command = [sys.executable, "-P", "-m", "pipetool.experiments.worker", job]
+        command = [sys.executable, "-P", "-m", "pipetool.cli.exp_worker", job]
         log = os.path.join(self.state_dir, LOG_DIR, f"{planned.name}.log")
         handle = open(log, "w", encoding="utf-8")
         self.reporter.started(planned.name, planned.describe())
         try:
-            process = subprocess.Popen(command, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                       stdin=subprocess.DEVNULL, text=True, errors="replace",
-                                       env={**os.environ, "PYTHONUNBUFFERED": "1"})
+            process = subprocess.Popen(
+                command,
+                cwd=root,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                text=True,
+                errors="replace",
+                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            )
         except BaseException:
             handle.close()
             worktree.remove(self.repo, path)
@@ -324,7 +333,11 @@ def _share_state(root: str, state_dir: str) -> None:
 
 def shared_stages(graph, overrides: list[Override]) -> list[int]:
     """Stages (in order) that use no overridden param and have no such stage upstream."""
-    touched = {index for index, stage in enumerate(graph.stages) for override in overrides
-               if override.file in stage.deps or any(_uses(dep, override) for dep in stage.params)}
+    touched = {
+        index
+        for index, stage in enumerate(graph.stages)
+        for override in overrides
+        if override.file in stage.deps or any(_uses(dep, override) for dep in stage.params)
+    }
     affected = graph.closure(touched, "down") if touched else set()
     return [i for i in graph.order if i not in affected]

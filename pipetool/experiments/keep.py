@@ -6,13 +6,13 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-from ..checkout import CheckoutResult, checkout
+from ..engine.checkout import CheckoutResult, checkout
+from ..engine.workspace import open_workspace
 from ..errors import ExperimentError
-from ..git import GitRepo
-from ..project import Project
-from ..repolock import hold
-from ..safepath import Tree, UnsafePath
-from ..workspace import open_workspace
+from ..files.safepath import Tree, UnsafePath
+from ..pipeline.project import Project
+from ..revisions.git import GitRepo
+from ..system.repolock import hold
 from . import refs, snapshot
 
 
@@ -32,7 +32,7 @@ def apply(root: str, name: str) -> Applied:
     experiment = refs.find(repo, name, snapshot.head(repo))
     git = repo.repo.git
     status = git.diff("--name-status", "--no-renames", "-z", experiment.baseline, experiment.sha).split("\0")
-    changes = list(zip(status[0::2], status[1::2]))
+    changes = list(zip(status[0::2], status[1::2], strict=False))
     applied = Applied(experiment, [p for s, p in changes if s != "D"], [p for s, p in changes if s == "D"])
     project = Project(root)
     with hold(project.ensure_state_dir()):
@@ -42,8 +42,17 @@ def apply(root: str, name: str) -> Applied:
         if applied.stash:
             git.stash("store", "-m", f"pipetool exp apply {experiment.name}: the workspace before", applied.stash)
         if applied.written:
-            git.execute(["git", "--literal-pathspecs", "restore", f"--source={experiment.sha}", "--worktree",
-                         "--", *applied.written])
+            git.execute(
+                [
+                    "git",
+                    "--literal-pathspecs",
+                    "restore",
+                    f"--source={experiment.sha}",
+                    "--worktree",
+                    "--",
+                    *applied.written,
+                ]
+            )
         tree = Tree(repo.repo.working_tree_dir)
         for path in applied.deleted:
             try:
@@ -72,8 +81,9 @@ def branch(root: str, name: str, branch_name: str) -> refs.Experiment:
             raise GitCommandError("check-ref-format")
         git.check_ref_format("--branch", branch_name)
     except GitCommandError:
-        raise ExperimentError(f"'{branch_name}' cannot name a git branch",
-                              hint="see 'git check-ref-format --help'") from None
+        raise ExperimentError(
+            f"'{branch_name}' cannot name a git branch", hint="see 'git check-ref-format --help'"
+        ) from None
     if branch_name in [head.name for head in repo.repo.heads]:
         raise ExperimentError(f"a branch named '{branch_name}' already exists", hint="choose another name")
     git.branch(branch_name, experiment.sha)

@@ -6,10 +6,10 @@ run now in temporary worktrees (grid.py) or queued to run later (queue.py).
 
 from __future__ import annotations
 
+from ..engine.repro import ReproOptions
 from ..errors import ExperimentError
-from ..git import GitRepo
-from ..project import Project
-from ..repro import ReproOptions
+from ..pipeline.project import Project
+from ..revisions.git import GitRepo
 from . import grid, queue, refs, snapshot
 from .overrides import Override
 from .report import GridReporter
@@ -26,13 +26,21 @@ def plan(root: str, points: list[tuple[Override, ...]], name: str | None) -> lis
     refs.check_free(repo, baseline, [p.name for p in planned])
     clash = sorted(queued & {p.name for p in planned})
     if clash:
-        raise ExperimentError(f"an experiment named '{clash[0]}' is already queued",
-                              hint=f"choose another name, or 'pipetool exp queue remove {clash[0]}' first")
+        raise ExperimentError(
+            f"an experiment named '{clash[0]}' is already queued",
+            hint=f"choose another name, or 'pipetool exp queue remove {clash[0]}' first",
+        )
     return planned
 
 
-def run_apart(root: str, points: list[tuple[Override, ...]], name: str | None, jobs: int,
-              options: ReproOptions, reporter: GridReporter) -> grid.GridResult:
+def run_apart(
+    root: str,
+    points: list[tuple[Override, ...]],
+    name: str | None,
+    jobs: int,
+    options: ReproOptions,
+    reporter: GridReporter,
+) -> grid.GridResult:
     """Run the points now, up to jobs at once, each in its own worktree; the workspace stays as it is."""
     return grid.run_grid(root, plan(root, points, name), jobs, options, reporter)
 

@@ -9,10 +9,10 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from .. import yamledit
 from ..errors import ExperimentError, SpecError, did_you_mean
-from ..fsutil import atomic_write
-from ..params import DEFAULT_PARAMS_FILE, Missing, dotted_names, split_key
+from ..files.fsutil import atomic_write
+from ..pipeline import yamledit
+from ..pipeline.params import DEFAULT_PARAMS_FILE, Missing, dotted_names, split_key
 
 _EDITABLE = (".yaml", ".yml", ".json")
 
@@ -38,8 +38,10 @@ def parse(sets: list[str]) -> list[tuple[Override, ...]]:
         axis = _parse_one(text)
         place = (axis[0].file, axis[0].key)
         if place in seen:
-            raise ExperimentError(f"-S {text}: '{axis[0].key}' is already set by -S {seen[place]}",
-                                  hint="give each key once; list its values with commas: -S key=1,2,3")
+            raise ExperimentError(
+                f"-S {text}: '{axis[0].key}' is already set by -S {seen[place]}",
+                hint="give each key once; list its values with commas: -S key=1,2,3",
+            )
         seen[place] = text
         axes.append(axis)
     return [tuple(point) for point in itertools.product(*axes)] if axes else [()]
@@ -48,19 +50,24 @@ def parse(sets: list[str]) -> list[tuple[Override, ...]]:
 def _parse_one(text: str) -> list[Override]:
     target, equals, values = text.partition("=")
     if not equals or not target.strip("+ "):
-        raise ExperimentError(f"-S {text}: expected KEY=VALUE",
-                              hint="e.g. -S train.lr=0.01, -S train.lr=0.001,0.01 for a grid, "
-                                   "-S other.yaml:key=1 for another params file")
+        raise ExperimentError(
+            f"-S {text}: expected KEY=VALUE",
+            hint="e.g. -S train.lr=0.01, -S train.lr=0.001,0.01 for a grid, "
+            "-S other.yaml:key=1 for another params file",
+        )
     add = target.startswith("+")
     target = target[1:] if add else target
     file, colon, key = target.rpartition(":")
     file = os.path.normpath(file).replace(os.sep, "/") if colon else DEFAULT_PARAMS_FILE
     if not key or not split_key(key) or file.startswith("../") or os.path.isabs(file):
-        raise ExperimentError(f"-S {text}: '{target}' is not a params key",
-                              hint="a dotted key such as train.lr, optionally FILE:key inside the project")
+        raise ExperimentError(
+            f"-S {text}: '{target}' is not a params key",
+            hint="a dotted key such as train.lr, optionally FILE:key inside the project",
+        )
     if not file.endswith(_EDITABLE):
-        raise ExperimentError(f"-S {text}: '{file}' cannot be edited",
-                              hint="-S writes YAML (.yaml, .yml) and JSON params files")
+        raise ExperimentError(
+            f"-S {text}: '{file}' cannot be edited", hint="-S writes YAML (.yaml, .yml) and JSON params files"
+        )
     return [Override(file, key, part, _value(text, part), add) for part in split_values(text, values)]
 
 
@@ -98,19 +105,23 @@ def split_values(text: str, values: str) -> list[str]:
         current += char
     parts.append(current)
     if len(parts) > 1 and any(not p.strip() for p in parts):
-        raise ExperimentError(f"-S {text}: an empty value in the list",
-                              hint="separate values with single commas; quote a value that holds one")
+        raise ExperimentError(
+            f"-S {text}: an empty value in the list",
+            hint="separate values with single commas; quote a value that holds one",
+        )
     return [p.strip() for p in parts]
 
 
 def _value(text: str, part: str) -> Any:
-    from .. import yamlfile
+    from ..files import yamlfile
 
     try:
         return yamlfile.parse(part, "-S")
     except SpecError as exc:
-        raise ExperimentError(f"-S {text}: the value {part!r} is not valid YAML: {exc.message}",
-                              hint="quote text that YAML would read otherwise, e.g. -S key='a: b'") from None
+        raise ExperimentError(
+            f"-S {text}: the value {part!r} is not valid YAML: {exc.message}",
+            hint="quote text that YAML would read otherwise, e.g. -S key='a: b'",
+        ) from None
 
 
 def apply(root: str, overrides: tuple[Override, ...], write: bool = True) -> None:

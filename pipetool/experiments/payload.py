@@ -1,7 +1,7 @@
 """What an experiment's worker process is given: the experiment (project root, name, overrides)
 and its repro options, as a versioned JSON file; read back strictly, since the file is input.
 
-A grid runs each experiment in its own process (see worker.py); the options travel as data, field
+A grid runs each experiment in its own process (see cli/exp_worker.py); the options travel as data, field
 by field of `ReproOptions`, so every option the grid was given reaches each experiment's repro.
 """
 
@@ -15,9 +15,9 @@ import typing
 from dataclasses import dataclass
 from typing import Any
 
+from ..engine.repro import ReproOptions
 from ..errors import PipetoolError
-from ..fsutil import atomic_write
-from ..repro import ReproOptions
+from ..files.fsutil import atomic_write
 from . import overrides as overrides_mod
 from .overrides import Override
 
@@ -43,9 +43,13 @@ class Job:
 
 
 def to_data(job: Job) -> dict[str, Any]:
-    return {"version": VERSION, "root": job.root, "name": job.name,
-            "overrides": [{"file": o.file, "key": o.key, "text": o.text, "add": o.add} for o in job.overrides],
-            "options": dataclasses.asdict(job.options)}
+    return {
+        "version": VERSION,
+        "root": job.root,
+        "name": job.name,
+        "overrides": [{"file": o.file, "key": o.key, "text": o.text, "add": o.add} for o in job.overrides],
+        "options": dataclasses.asdict(job.options),
+    }
 
 
 def write(path: str, job: Job) -> None:

@@ -15,11 +15,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from ..engine.repro import ReproOptions
 from ..errors import ExperimentError, PipetoolError
-from ..fsutil import atomic_write
-from ..git import GitRepo
-from ..project import Project
-from ..repro import ReproOptions
+from ..files.fsutil import atomic_write
+from ..pipeline.project import Project
+from ..revisions.git import GitRepo
 from . import overrides
 from .grid import GridResult, Planned, run_grid
 from .report import GridReporter
@@ -46,8 +46,15 @@ def add(state_dir: str, repo: GitRepo, planned: list[Planned]) -> list[Entry]:
     for item in planned:
         entry = Entry(f"{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}", item, time.time())
         repo.repo.git.update_ref(REF_PREFIX + entry.id, item.source)
-        record = {"version": VERSION, "id": entry.id, "name": item.name, "set": [str(o) for o in item.overrides],
-                  "baseline": item.baseline, "source": item.source, "created": entry.created}
+        record = {
+            "version": VERSION,
+            "id": entry.id,
+            "name": item.name,
+            "set": [str(o) for o in item.overrides],
+            "baseline": item.baseline,
+            "source": item.source,
+            "created": entry.created,
+        }
         atomic_write(os.path.join(_folder(state_dir), f"{entry.id}.json"), json.dumps(record, indent=2) + "\n")
         added.append(entry)
     return added
@@ -100,15 +107,16 @@ def find(found: list[Entry], keys: list[str]) -> list[Entry]:
 @contextmanager
 def started(state_dir: str) -> Iterator[None]:
     """One `exp queue start` at a time, so no queued experiment runs twice."""
-    from ..repolock import Held, exclusive
+    from ..system.repolock import Held, exclusive
 
     os.makedirs(_folder(state_dir), exist_ok=True)
     try:
         with exclusive(os.path.join(state_dir, "exps", "queue.lock")):
             yield
     except Held:
-        raise ExperimentError("another 'pipetool exp queue start' is running the queue",
-                              hint="wait for it; it runs what is queued") from None
+        raise ExperimentError(
+            "another 'pipetool exp queue start' is running the queue", hint="wait for it; it runs what is queued"
+        ) from None
 
 
 def queued(root: str) -> tuple[list[Entry], list[str]]:

@@ -11,7 +11,7 @@ import secrets
 from dataclasses import dataclass
 
 from ..errors import ExperimentError, did_you_mean
-from ..git import GitRepo
+from ..revisions.git import GitRepo
 
 PREFIX = "refs/exps/"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -35,8 +35,10 @@ def ref_of(baseline: str, name: str) -> str:
 
 def check_name(name: str) -> None:
     if not _NAME.match(name) or name.endswith((".lock", ".")) or ".." in name:
-        raise ExperimentError(f"'{name}' cannot name an experiment",
-                              hint="use letters, digits, '-', '_' and '.', starting with a letter or digit")
+        raise ExperimentError(
+            f"'{name}' cannot name an experiment",
+            hint="use letters, digits, '-', '_' and '.', starting with a letter or digit",
+        )
 
 
 def baseline_label(repo: GitRepo, sha: str, head: str) -> str:
@@ -63,7 +65,7 @@ def new_name(taken: set[str]) -> str:
 def _parse(refname: str, sha: str, created: int = 0) -> Experiment | None:
     if not refname.startswith(PREFIX):
         return None
-    baseline, _, name = refname[len(PREFIX):].partition("/")
+    baseline, _, name = refname[len(PREFIX) :].partition("/")
     if not name or "/" in name:
         return None
     return Experiment(baseline, name, sha, created)
@@ -92,8 +94,10 @@ def remote(repo: GitRepo, name: str) -> list[Experiment]:
         text = repo.repo.git.ls_remote("--refs", name, f"{PREFIX}*")
     except GitCommandError as exc:
         detail = " ".join(str(exc.stderr or exc).split())
-        raise ExperimentError(f"could not list the experiments of '{name}': {detail}",
-                              hint="check 'git remote -v' and that the remote can be reached") from None
+        raise ExperimentError(
+            f"could not list the experiments of '{name}': {detail}",
+            hint="check 'git remote -v' and that the remote can be reached",
+        ) from None
     found = []
     for line in text.splitlines():
         sha, _, refname = line.partition("\t")
@@ -116,8 +120,10 @@ def find(repo: GitRepo, name: str, head: str | None = None) -> Experiment:
         return matches[0]
     if matches:
         bases = ", ".join(sorted(e.baseline[:7] for e in matches))
-        raise ExperimentError(f"'{name}' names experiments of several baselines ({bases})",
-                              hint="check out the baseline you mean first, or remove the others")
+        raise ExperimentError(
+            f"'{name}' names experiments of several baselines ({bases})",
+            hint="check out the baseline you mean first, or remove the others",
+        )
     hint = did_you_mean(name, [e.name for e in experiments])
     raise ExperimentError(f"no experiment named '{name}'", hint=hint or "'pipetool exp list --all' shows them all")
 
@@ -159,10 +165,12 @@ def by_baseline(root: str, experiments: list[Experiment]) -> list[Group]:
 
     repo = GitRepo(root)
     current = head(repo)
-    baselines = dict.fromkeys([e.baseline for e in experiments if e.baseline == current]
-                              + [e.baseline for e in experiments])
-    return [Group(b, baseline_label(repo, b, current), tuple(e for e in experiments if e.baseline == b))
-            for b in baselines]
+    baselines = dict.fromkeys(
+        [e.baseline for e in experiments if e.baseline == current] + [e.baseline for e in experiments]
+    )
+    return [
+        Group(b, baseline_label(repo, b, current), tuple(e for e in experiments if e.baseline == b)) for b in baselines
+    ]
 
 
 def remove(root: str, names: list[str], everything: bool = False) -> list[Experiment]:
@@ -186,8 +194,10 @@ def check_free(repo: GitRepo, baseline: str, names: list[str]) -> None:
     taken = {e.name for e in local(repo, baseline)}
     clash = [n for n in names if n in taken]
     if clash:
-        raise ExperimentError(f"an experiment named '{clash[0]}' already exists on this commit",
-                              hint=f"choose another name, or 'pipetool exp remove {clash[0]}' first")
+        raise ExperimentError(
+            f"an experiment named '{clash[0]}' already exists on this commit",
+            hint=f"choose another name, or 'pipetool exp remove {clash[0]}' first",
+        )
 
 
 def create(repo: GitRepo, experiment: Experiment) -> None:
@@ -197,9 +207,11 @@ def create(repo: GitRepo, experiment: Experiment) -> None:
     try:
         repo.repo.git.update_ref(experiment.ref, experiment.sha, "")
     except GitCommandError:
-        raise ExperimentError(f"an experiment named '{experiment.name}' already exists on this commit",
-                              hint=f"its results are in commit {experiment.sha[:7]}; "
-                                   f"'pipetool exp remove {experiment.name}' and run it again") from None
+        raise ExperimentError(
+            f"an experiment named '{experiment.name}' already exists on this commit",
+            hint=f"its results are in commit {experiment.sha[:7]}; "
+            f"'pipetool exp remove {experiment.name}' and run it again",
+        ) from None
 
 
 def delete(repo: GitRepo, experiments: list[Experiment]) -> None:

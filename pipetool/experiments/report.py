@@ -14,8 +14,10 @@ if TYPE_CHECKING:
 
 def saved_here(experiment: Experiment) -> str:
     """The line of an experiment run in the workspace (`exp run` without a grid, or a grid's worker)."""
-    return (f"Experiment '{experiment.name}' saved (commit {experiment.sha[:7]}, {experiment.ref}); "
-            "the workspace holds its results. Compare with 'pipetool exp show'.")
+    return (
+        f"Experiment '{experiment.name}' saved (commit {experiment.sha[:7]}, {experiment.ref}); "
+        "the workspace holds its results. Compare with 'pipetool exp show'."
+    )
 
 
 class GridReporter:
@@ -50,13 +52,15 @@ class GridReporter:
     def summary(self, result: GridResult) -> None:
         """What the grid saved and what failed (and, when all went well, what to do next)."""
         saved = result.saved
-        self._write(f"\n{len(saved)} experiment(s) saved" + (": " + ", ".join(o.planned.name for o in saved)
-                                                              if saved else "."))
+        self._write(
+            f"\n{len(saved)} experiment(s) saved" + (": " + ", ".join(o.planned.name for o in saved) if saved else ".")
+        )
         for outcome in result.failed:
             self._write(f"Failed: '{outcome.planned.name}' ({outcome.planned.describe()}): {outcome.why}")
         if saved and not result.failed and not result.interrupted:
-            self._write("Compare them with 'pipetool exp show'; keep one with 'pipetool exp apply NAME' or "
-                        "'exp branch'.")
+            self._write(
+                "Compare them with 'pipetool exp show'; keep one with 'pipetool exp apply NAME' or 'exp branch'."
+            )
 
     def writer(self, name: str) -> Prefixed:
         """A file-like object whose lines go out under name (for a ConsoleReporter)."""

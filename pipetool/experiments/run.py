@@ -7,22 +7,23 @@ from __future__ import annotations
 
 import posixpath
 
+from ..engine.reporter import Reporter
+from ..engine.repro import ReproOptions, raise_for, repro
+from ..engine.workspace import Workspace, open_workspace
 from ..errors import RunError
-from ..git import GitRepo
-from ..params import DEFAULT_PARAMS_FILE
-from ..pipelines import lock_of
-from ..project import Project
-from ..repolock import hold
-from ..reporter import Reporter
-from ..repro import ReproOptions, raise_for, repro
-from ..workspace import Workspace, open_workspace
+from ..pipeline.params import DEFAULT_PARAMS_FILE
+from ..pipeline.pipelines import lock_of
+from ..pipeline.project import Project
+from ..revisions.git import GitRepo
+from ..system.repolock import hold
 from . import overrides as overrides_mod
 from . import refs, snapshot
 from .overrides import Override
 
 
-def run_experiment(root: str, overrides: tuple[Override, ...], name: str | None, options: ReproOptions,
-                   reporter: Reporter) -> refs.Experiment:
+def run_experiment(
+    root: str, overrides: tuple[Override, ...], name: str | None, options: ReproOptions, reporter: Reporter
+) -> refs.Experiment:
     """The one place an experiment's repro starts: everything that runs one passes its ReproOptions."""
     repo = GitRepo(root)
     baseline = snapshot.head(repo)

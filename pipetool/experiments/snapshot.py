@@ -8,7 +8,7 @@ import shutil
 import tempfile
 
 from ..errors import ExperimentError
-from ..git import GitRepo
+from ..revisions.git import GitRepo
 
 
 def head(repo: GitRepo) -> str:
@@ -18,8 +18,10 @@ def head(repo: GitRepo) -> str:
     try:
         return repo.repo.git.rev_parse("--verify", "--quiet", "HEAD^{commit}")
     except GitCommandError:  # no commit yet
-        raise ExperimentError("experiments start from a commit, and this repository has none yet",
-                              hint="commit your pipeline first: git add -A && git commit") from None
+        raise ExperimentError(
+            "experiments start from a commit, and this repository has none yet",
+            hint="commit your pipeline first: git add -A && git commit",
+        ) from None
 
 
 def uncommitted(repo: GitRepo) -> str | None:
@@ -74,5 +76,8 @@ def _identity(repo: GitRepo) -> dict[str, str]:
         repo.repo.git.var("GIT_AUTHOR_IDENT")
         return {}
     except GitCommandError:
-        return {f"GIT_{who}_{what}": value for who in ("AUTHOR", "COMMITTER")
-                for what, value in (("NAME", "pipetool"), ("EMAIL", "pipetool@localhost"))}
+        return {
+            f"GIT_{who}_{what}": value
+            for who in ("AUTHOR", "COMMITTER")
+            for what, value in (("NAME", "pipetool"), ("EMAIL", "pipetool@localhost"))
+        }

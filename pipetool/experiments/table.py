@@ -7,12 +7,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..compare import Row as Pair
 from ..errors import ExperimentError, did_you_mean
-from ..git import GitRepo, Revisions
-from ..metrics import FileValues, read_metrics, read_params
-from ..params import ABSENT
-from ..tables import fmt
+from ..pipeline.params import ABSENT
+from ..revisions.compare import Row as Pair
+from ..revisions.git import GitRepo, Revisions
+from ..revisions.metrics import FileValues, read_metrics, read_params
+from ..revisions.tables import fmt
 from . import refs, snapshot
 
 
@@ -46,8 +46,9 @@ def collect(root: str, all_baselines: bool = False) -> list[Row]:
     for baseline in baselines:
         label = refs.baseline_label(repo, baseline, head)
         rows.append(_row(revisions, label, baseline, baseline, True))
-        rows += [_row(revisions, e.name, e.sha, baseline, False, e.created)
-                 for e in experiments if e.baseline == baseline]
+        rows += [
+            _row(revisions, e.name, e.sha, baseline, False, e.created) for e in experiments if e.baseline == baseline
+        ]
     return rows
 
 
@@ -55,8 +56,15 @@ def _row(revisions: Revisions, name: str, sha: str, baseline: str, is_baseline: 
     _, source, stages = revisions.load(sha)
     if is_baseline:
         created = revisions.git.revision(sha).timestamp
-    return Row(name, sha, baseline, is_baseline, created, read_params(source, stages),
-               read_metrics(source, stages, revisions.cache))
+    return Row(
+        name,
+        sha,
+        baseline,
+        is_baseline,
+        created,
+        read_params(source, stages),
+        read_metrics(source, stages, revisions.cache),
+    )
 
 
 def value(row: Row, column: Column) -> Any:
@@ -69,8 +77,11 @@ def columns(rows: list[Row], all_columns: bool = False) -> list[Column]:
     (a single row shows everything: there is nothing to compare it with)."""
     found: list[Column] = []
     for kind in ("metrics", "params"):
-        keys = list(dict.fromkeys((path, key) for row in rows for path, files in getattr(row, kind).items()
-                                  for key in files.values))
+        keys = list(
+            dict.fromkeys(
+                (path, key) for row in rows for path, files in getattr(row, kind).items() for key in files.values
+            )
+        )
         repeated = {key for _, key in keys if sum(1 for _, k in keys if k == key) > 1}
         found += [Column(kind, path, key, f"{path}:{key}" if key in repeated else key) for path, key in keys]
     if all_columns or len(rows) < 2:
@@ -88,8 +99,10 @@ def find_column(found: list[Column], text: str) -> Column:
         if text in (column.label, column.key, f"{column.path}:{column.key}"):
             return column
     hint = did_you_mean(text, [c.label for c in found])
-    raise ExperimentError(f"--sort-by {text}: no such metric or param in the table",
-                          hint=hint or "name a column of 'pipetool exp show --all-columns'")
+    raise ExperimentError(
+        f"--sort-by {text}: no such metric or param in the table",
+        hint=hint or "name a column of 'pipetool exp show --all-columns'",
+    )
 
 
 def sort_rows(rows: list[Row], column: Column, descending: bool = False) -> list[Row]:
@@ -111,11 +124,22 @@ def sort_rows(rows: list[Row], column: Column, descending: bool = False) -> list
 
 def records(rows: list[Row]) -> list[dict[str, Any]]:
     """The rows as plain data (`exp show --json`): an unreadable file as {"error": why}."""
+
     def files(found: dict[str, FileValues]) -> dict[str, Any]:
         return {path: (v.values if v.error is None else {"error": v.error}) for path, v in found.items()}
 
-    return [{"name": r.name, "rev": r.sha, "baseline": r.baseline, "experiment": not r.is_baseline,
-             "created": r.created, "params": files(r.params), "metrics": files(r.metrics)} for r in rows]
+    return [
+        {
+            "name": r.name,
+            "rev": r.sha,
+            "baseline": r.baseline,
+            "experiment": not r.is_baseline,
+            "created": r.created,
+            "params": files(r.params),
+            "metrics": files(r.metrics),
+        }
+        for r in rows
+    ]
 
 
 def cells(rows: list[Row], found: list[Column], style: str, precision: int | None) -> tuple[list[str], list[list]]:
@@ -138,8 +162,12 @@ def _branch_glyph(rows: list[Row], number: int) -> str:
 
 def errors(rows: list[Row]) -> list[str]:
     """Why a params or metrics file could not be read, for each row where that happened."""
-    return [f"{path} at {row.name}: {values.error}" for row in rows
-            for path, values in {**row.params, **row.metrics}.items() if values.error]
+    return [
+        f"{path} at {row.name}: {values.error}"
+        for row in rows
+        for path, values in {**row.params, **row.metrics}.items()
+        if values.error
+    ]
 
 
 def _is_number(item: Any) -> bool:

@@ -1,0 +1,38 @@
+"""Status: every stage's staleness reasons, decided on what is on disk now."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..planning.observe import observe
+from ..planning.plan import select
+from ..planning.staleness import Reason, decide
+from .workspace import Workspace
+
+
+@dataclass(frozen=True)
+class StageStatus:
+    name: str
+    reasons: tuple[Reason, ...]
+    frozen: bool = False
+
+    @property
+    def stale(self) -> bool:
+        return bool(self.reasons)
+
+
+def status(ws: Workspace, targets: list[int] | None = None) -> list[StageStatus]:
+    """Statuses of the targets with their upstream (all stages by default), in topological order.
+
+    Each stage is judged on its own inputs as they are now: a stale upstream does not make
+    its downstream stale here, because after it reruns its outs may well be the same (early cutoff).
+    """
+    entries = ws.locks.read()
+    result = []
+    selected = select(ws.graph, targets)
+    ws.prefetch(selected)
+    for index in selected:
+        stage = ws.graph.stages[index]
+        reasons = decide(stage, entries.get(stage.name), observe(stage, ws.hasher, ws.params))
+        result.append(StageStatus(stage.name, tuple(reasons), stage.frozen))
+    return result

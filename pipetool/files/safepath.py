@@ -1,0 +1,74 @@
+"""The one check a path from data passes before pipetool writes, removes, links or chmods there.
+
+Paths come from places a user does not control: a cloned repository's lock and symlinks, a
+directory manifest or a run-cache entry fetched from a remote. A path is safe when it is
+relative, clean (no `..`, `.`, empty parts or control characters) and no symlink on its way
+leads outside the project.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+# Control characters (newline and tab among them): no line of .gitignore or the lock can hold one.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def has_control_characters(text: str) -> bool:
+    """Whether a path or name holds a character that no line of .gitignore or the lock can."""
+    return _CONTROL.search(text) is not None
+
+
+class UnsafePath(ValueError):
+    """A path that would reach outside its folder, or that no file name should have."""
+
+
+def clean(path: object) -> str:
+    """path itself when it is a clean relative '/'-path without control characters (a path a
+    lock or pipeline.yaml may name); UnsafePath otherwise."""
+    if isinstance(path, str) and has_control_characters(path):
+        raise UnsafePath(f"{path!r} holds a control character")
+    return relative(path)
+
+
+def relative(path: object) -> str:
+    """path itself when it is a relative '/'-path that stays below its folder: not absolute, no
+    '..', '.' or empty parts (any other name a file system allows is fine); UnsafePath otherwise."""
+    if not isinstance(path, str) or not path or "\0" in path:
+        raise UnsafePath(f"{path!r} is not a path")
+    if path.startswith("/"):
+        raise UnsafePath(f"'{path}' is absolute")
+    if any(part in ("", ".", "..") for part in path.split("/")):
+        raise UnsafePath(f"'{path}' is not a clean relative path (no '..', '.' or empty parts)")
+    return path
+
+
+class Tree:
+    """A project folder that hands out full paths to write at, each checked once.
+
+    The real path of each folder on the way is looked up once per command: a checkout of
+    20,000 files in a few folders resolves a few folders.
+    """
+
+    def __init__(self, root: str) -> None:
+        self.root = root
+        self.real = os.path.realpath(root)
+        self._folders: dict[str, str] = {}
+
+    def target(self, relpath: str) -> str:
+        """root/relpath, to be written or removed; UnsafePath when relpath is not clean, or a
+        symlink (a folder on the way, or the path itself) leads outside the project."""
+        full = os.path.join(self.root, clean(relpath))
+        folder, _ = os.path.split(full)
+        real_folder = self._folders.get(folder)
+        if real_folder is None:
+            real_folder = self._folders[folder] = os.path.realpath(folder)
+        if not self._inside(real_folder):
+            raise UnsafePath(f"'{relpath}' leads outside the project through a symlink (to {real_folder})")
+        if os.path.islink(full) and not self._inside(os.path.realpath(full)):
+            raise UnsafePath(f"'{relpath}' is a symlink leading outside the project (to {os.path.realpath(full)})")
+        return full
+
+    def _inside(self, real: str) -> bool:
+        return real == self.real or real.startswith(self.real + os.sep)

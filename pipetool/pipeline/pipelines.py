@@ -1,0 +1,194 @@
+"""The pipeline files of a project, and the names that tie a stage to its file.
+
+A project (the folder holding .pipetool) may keep a pipeline.yaml in any folder, each with its
+pipeline.lock beside it, as DVC keeps a dvc.yaml and a dvc.lock per folder; the stages of all of
+them form one graph. A stage of the project's own pipeline.yaml is named as written (`train`); a
+stage of `a/b/pipeline.yaml` is `a/b/pipeline.yaml:train`, its address, which is also how a
+target names it.
+
+Finding the files is a walk of the project that does not enter folders no pipeline lives in:
+hidden ones (.git, .venv, .pipetool, .dvc...), __pycache__ and node_modules, virtual
+environments (a folder with pyvenv.cfg), symlinked folders, a folder holding its own .pipetool
+(a project of its own), and the folders `.pipetoolignore` at the project's root names (as
+`.dvcignore` does for DVC: examples, test data).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import posixpath
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from ..files.fsutil import read_regular
+
+PIPELINE_FILE = "pipeline.yaml"
+LOCK_FILE = "pipeline.lock"
+_SKIPPED = frozenset({"__pycache__", "node_modules"})
+DISCOVERY_CACHE = "pipelines.cache"
+_DISCOVERY_VERSION = 3
+IGNORE_FILE = ".pipetoolignore"
+MAX_IGNORE_BYTES = 64 * 1024
+
+
+def address(file: str, name: str) -> str:
+    """A stage's name in the project: as written in the root's pipeline file, else file:name."""
+    return name if "/" not in file else f"{file}:{name}"
+
+
+def split(stage_name: str) -> tuple[str, str]:
+    """(pipeline file, name as written in it) of a stage's address."""
+    head, colon, tail = stage_name.partition(":")
+    if colon and (head.endswith("/" + PIPELINE_FILE)):
+        return head, tail
+    return PIPELINE_FILE, stage_name
+
+
+def file_of(stage_name: str) -> str:
+    return split(stage_name)[0]
+
+
+def folder_of(file: str) -> str:
+    """The folder a pipeline file's paths are relative to ('.' for the root's)."""
+    return posixpath.dirname(file) or "."
+
+
+def lock_of(file: str) -> str:
+    """The lock file beside a pipeline file."""
+    return posixpath.join(posixpath.dirname(file), LOCK_FILE)
+
+
+def discover(root: str, state_dir: str | None = None) -> list[str]:
+    """Every pipeline file of the project in the working tree, project-relative, the root's
+    first, then in path order.
+
+    With state_dir, what the walk saw of each folder is kept there with the folder's
+    modification time: a folder whose time is the same is not listed again (a file or folder
+    added, removed or renamed in it changes its time), so the next walk of a big project costs
+    a stat per folder. A folder changed in the two seconds before it was listed is listed again
+    next time, since its time may not move for a change made in the same tick.
+    """
+    ignored = ignore_patterns(_read_ignore(root))
+    if state_dir is None:
+        return _walk(root, {}, ignored)[0]
+    from ..files import trusted_cache
+
+    path = os.path.join(state_dir, DISCOVERY_CACHE)
+    kept = trusted_cache.load(path, DISCOVERY_CACHE)
+    here = os.path.abspath(root)
+    usable = isinstance(kept, dict) and (kept.get("version"), kept.get("root"), kept.get("ignored")) == (
+        _DISCOVERY_VERSION,
+        here,
+        ignored,
+    )
+    known = kept["folders"] if usable else {}
+    files, folders = _walk(root, known, ignored)
+    if folders != known:
+        trusted_cache.save(
+            path, DISCOVERY_CACHE, {"version": _DISCOVERY_VERSION, "root": here, "ignored": ignored, "folders": folders}
+        )
+    return files
+
+
+def _read_ignore(root: str) -> str:
+    """The project's .pipetoolignore: a regular file inside it (not a link, pipe or device), or ''."""
+    try:
+        data = read_regular(os.path.join(root, IGNORE_FILE), MAX_IGNORE_BYTES)
+    except OSError:
+        return ""
+    return (data or b"").decode("utf-8", errors="replace")
+
+
+def ignore_patterns(text: str) -> tuple[str, ...]:
+    """The folder patterns of a .pipetoolignore: one per line, `#` comments and blank lines
+    skipped, a trailing '/' dropped. A pattern with a '/' inside matches a folder's path from the
+    project's root (`examples/*`, `tests/data`); one without matches a folder's name anywhere."""
+    patterns = []
+    for line in text.splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            patterns.append(line.strip("/") if "/" in line.rstrip("/") else line.rstrip("/"))
+    return tuple(p for p in patterns if p)
+
+
+def is_ignored(rel: str, patterns: tuple[str, ...]) -> bool:
+    """Whether a folder (project-relative, no trailing '/') is one .pipetoolignore names."""
+    name = rel.rsplit("/", 1)[-1]
+    return any(fnmatch.fnmatchcase(rel if "/" in pattern else name, pattern) for pattern in patterns)
+
+
+def _walk(root: str, known: dict, ignored: tuple[str, ...] = ()) -> tuple[list[str], dict]:
+    """(pipeline files, what was seen per folder: (its time or None, has a pipeline file, the
+    subfolders to enter)); a folder of `known` whose time is unchanged is not listed again."""
+    trusted_before = time.time_ns() - 2_000_000_000
+    found: list[str] = []
+    folders: dict[str, tuple[int | None, bool, tuple[str, ...]]] = {}
+    pending = [""]
+    while pending:
+        rel = pending.pop()
+        folder = os.path.join(root, rel) if rel else root
+        try:
+            mtime = os.lstat(folder).st_mtime_ns
+            seen = known.get(rel)
+            if seen is None or seen[0] != mtime:
+                seen = (mtime if mtime < trusted_before else None, *_listed(folder, bool(rel)))
+        except OSError:
+            continue  # unreadable or gone meanwhile: no pipeline to find there
+        folders[rel] = seen
+        if seen[1]:
+            found.append(rel + PIPELINE_FILE)
+        pending.extend(f"{rel}{name}/" for name in seen[2] if not (ignored and is_ignored(rel + name, ignored)))
+    return ordered(found), folders
+
+
+def _listed(folder: str, nested: bool) -> tuple[bool, tuple[str, ...]]:
+    """(holds a pipeline file, the subfolders to enter) of one folder."""
+    with os.scandir(folder) as listing:
+        entries = list(listing)
+    names = {entry.name for entry in entries}
+    if nested and (".pipetool" in names or "pyvenv.cfg" in names):
+        return False, ()
+    has = any(entry.name == PIPELINE_FILE and not entry.is_dir() for entry in entries)
+    return has, tuple(
+        sorted(entry.name for entry in entries if not _skipped(entry.name) and entry.is_dir(follow_symlinks=False))
+    )
+
+
+def files_of(source: Any) -> list[str]:
+    """The pipeline files of a source: a git revision's tree, or the working tree."""
+    listed = getattr(source, "paths", None)
+    if listed is None:
+        return discover(source.root)
+    text = source.read_text(IGNORE_FILE) if source.exists(IGNORE_FILE) else None
+    return in_tree(listed(), ignore_patterns((text or "")[:MAX_IGNORE_BYTES]))
+
+
+def in_tree(paths: Iterable[str], ignored: tuple[str, ...] = ()) -> list[str]:
+    """The pipeline files among a commit's paths, by the same rules as discover()."""
+    paths = list(paths)
+    excluded = set()  # folders of virtual environments and of projects of their own
+    for path in paths:
+        parts = path.split("/")
+        if parts[-1] == "pyvenv.cfg":
+            excluded.add("/".join(parts[:-1]))
+        elif ".pipetool" in parts[1:-1]:
+            excluded.add("/".join(parts[: parts.index(".pipetool")]))
+    found = []
+    for path in paths:
+        parts = path.split("/")[:-1]
+        if path.rsplit("/", 1)[-1] != PIPELINE_FILE or any(_skipped(part) for part in parts):
+            continue
+        folders = ["/".join(parts[:depth]) for depth in range(1, len(parts) + 1)]
+        if not any(folder in excluded or (ignored and is_ignored(folder, ignored)) for folder in folders):
+            found.append(path)
+    return ordered(found)
+
+
+def ordered(files: Iterable[str]) -> list[str]:
+    return sorted(set(files), key=lambda f: (f != PIPELINE_FILE, f))
+
+
+def _skipped(name: str) -> bool:
+    return name.startswith(".") or name in _SKIPPED

@@ -1,0 +1,200 @@
+"""pipeline.yaml compiled once: the stages, their graph and the params they use, kept in
+.pipetool and keyed by the bytes they came from.
+
+Parsing and checking a big pipeline.yaml dominates a no-op status; while pipeline.yaml, the
+params and vars files it read are byte-for-byte the same, the stages are too. A hit needs no
+YAML parser at all (not even its import).
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from dataclasses import dataclass, fields
+from typing import Any
+
+import xxhash
+
+from ..errors import SpecError
+from ..files import stamps, trusted_cache
+from ..pipeline import pipelines, spec
+from ..pipeline.params import ParamsFiles
+from ..pipeline.project import ProjectFiles
+from ..pipeline.stage import Out, Resources, Stage
+from . import graph as graph_mod
+from .graph import Graph
+
+CACHE_FILE = "spec.cache"
+PARSED_FILE = "spec.parsed"
+# Pickled stages are only good for the same shape of Stage, Out and Resources: a pipetool whose
+# records gained or lost a field compiles afresh.
+VERSION = repr((7, *([f.name for f in fields(record)] for record in (Stage, Out, Resources))))
+
+
+class _Recording(ProjectFiles):
+    """The project's files (none outside it: see ProjectFiles), remembering which were read or
+    looked for."""
+
+    def __init__(self, root: str) -> None:
+        super().__init__(root)
+        self.paths: set[str] = set()
+
+    def read_text(self, relpath: str) -> str | None:
+        self.paths.add(relpath)
+        return super().read_text(relpath)
+
+    def exists(self, relpath: str) -> bool:
+        self.paths.add(relpath)
+        return super().exists(relpath)
+
+
+Seen = dict[str, tuple[stamps.Stamp | None, str]]  # relpath -> its stamp and the digest of its bytes
+
+
+def _key(root: str, paths: list[str], kept: Seen) -> tuple[str, Seen]:
+    """What the stages were compiled from, and each file's stamp and digest: a file whose stamp is
+    the kept one is not read (a thousand pipeline files would otherwise be read by every command)."""
+    hasher = xxhash.xxh3_128(os.path.abspath(root).encode() + b"\0")  # paths are made relative to it
+    seen: Seen = {}
+    for relpath in paths:
+        full = os.path.join(root, relpath)
+        now, digest = stamps.unchanged(full, kept.get(relpath))
+        if digest is None:
+            digest = xxhash.xxh3_128_hexdigest(_file_bytes(full))
+        seen[relpath] = (now, digest)
+        hasher.update(f"{relpath}\0{digest}\0".encode())
+    return hasher.hexdigest(), seen
+
+
+def _file_bytes(path: str) -> bytes:
+    """A regular file's bytes. Not a device or pipe: a checkout can turn params.yaml into a link
+    to /dev/zero, which would be read for ever (compiling then refuses it: see ProjectFiles)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return b"\0missing"
+    with open(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return b"\0not a file"
+        return handle.read()
+
+
+@dataclass
+class Compiled:
+    stages: list[Stage]
+    graph: Graph
+    params: ParamsFiles
+    files: list[str]  # the pipeline files, the root's first (see pipelines.py)
+    warnings: tuple[str, ...] = ()  # what loading took but does not act on (spec.load), one line each
+
+
+def load(root: str, state_dir: str, files: list[str] | None = None) -> Compiled:
+    """The project's stages, graph and params, from the cache when nothing they were compiled
+    from changed. files: the pipeline files (default: those pipelines.discover finds)."""
+    files = pipelines.discover(root, state_dir) if files is None else files
+    if not files:
+        raise SpecError(
+            "no pipeline.yaml in this project",
+            file=spec.PIPELINE_FILE,
+            hint="create one with a 'stages:' mapping, or run pipetool from the project's folder",
+        )
+    path = os.path.join(state_dir, CACHE_FILE)
+    cached = _read(path)
+    if cached and cached["files"] == files:
+        key, seen = _key(root, cached["paths"], cached["seen"])
+        if key == cached["key"]:
+            if seen != cached["seen"]:  # stamps for files read again (racy last time, or touched)
+                _write(path, {**cached, "seen": seen})
+            return Compiled(
+                cached["stages"],
+                cached["graph"],
+                ParamsFiles(ProjectFiles(root), cached["params"]),
+                files,
+                cached["warnings"],
+            )
+    from ..pipeline import config  # a hit needs none of it
+
+    source = _Recording(root)
+    params = ParamsFiles(source)
+    parsed = _parsed_pipelines(source, files, os.path.join(state_dir, PARSED_FILE))
+    here = os.path.abspath(root)
+    earlier = cached["builds"] if cached and cached["root"] == here else {}
+    builds: dict[str, tuple[str | None, spec.Builds]] = {}
+    stages: list[Stage] = []
+    warnings: list[str] = []
+    parsing = config.parsing(state_dir)
+    for file in files:
+        data, digest = parsed[file]
+        reuse = earlier.get(file)
+        builds[file] = (digest, spec.Builds())
+        stages += spec.load(
+            source,
+            file,
+            parsed=data,
+            params=params,
+            reuse=reuse[1] if reuse and reuse[0] == digest else None,
+            builds=builds[file][1],
+            parsing=parsing,
+            warnings=warnings,
+        )
+    graph = graph_mod.build(stages)
+    for file in sorted({param.file for stage in stages for param in stage.params}):
+        try:
+            params.data(file)
+        except SpecError:
+            pass  # reported when a command needs the file; not kept meanwhile
+    # The config's parsing settings shape the cmds: its files are part of the key too.
+    paths = sorted(source.paths | {os.path.relpath(file, root) for file in config.files(state_dir)})
+    key, seen = _key(root, paths, {})
+    _write(
+        path,
+        {
+            "version": VERSION,
+            "key": key,
+            "seen": seen,
+            "paths": paths,
+            "files": files,
+            "stages": stages,
+            "graph": graph,
+            "params": params.parsed(),
+            "root": here,
+            "builds": builds,
+            "warnings": tuple(warnings),
+        },
+    )
+    params.source = ProjectFiles(root)
+    return Compiled(stages, graph, params, files, tuple(warnings))
+
+
+def _parsed_pipelines(source: _Recording, files: list[str], path: str) -> dict[str, tuple[Any, str | None]]:
+    """Each pipeline file's YAML and the digest of its bytes, kept apart by them: when only a
+    params file changed (the usual edit), a big pipeline is not parsed again."""
+    cached = _read(path)
+    known = cached["files"] if cached and isinstance(cached.get("files"), dict) else {}
+    result: dict[str, tuple[Any, str | None]] = {}
+    changed = False
+    for file in files:
+        text = source.read_text(file)
+        if text is None:
+            result[file] = (None, None)  # spec.load says what is missing
+            continue
+        digest = xxhash.xxh3_128_hexdigest(text.encode())
+        if file in known and known[file][0] == digest:
+            result[file] = (known[file][1], digest)
+            continue
+        result[file] = (spec.parse_file(source, file), digest)
+        changed = True
+    if changed or set(known) != set(files):
+        _write(path, {"version": VERSION, "files": {f: (d, data) for f, (data, d) in result.items()}})
+    return result
+
+
+def _read(path: str) -> dict | None:
+    cached = trusted_cache.load(path, os.path.basename(path))
+    if isinstance(cached, dict) and cached.get("version") == VERSION:
+        return cached
+    return None  # no cache, an unusable one, or one this user's pipetool did not write: compile afresh
+
+
+def _write(path: str, record: dict) -> None:
+    trusted_cache.save(path, os.path.basename(path), record)

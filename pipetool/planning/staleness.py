@@ -1,0 +1,120 @@
+"""The one decision: is a stage stale, and why. Pure: plain data in, reasons out."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..pipeline.params import ABSENT, flatten, scalar_text
+from ..pipeline.stage import Stage
+from ..storage.hashing import HashInfo
+from ..storage.lock import LockEntry, PathRecord
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One cause of staleness, e.g. Reason('params', 'train.lr', 'modified', 0.1, 0.2)."""
+
+    kind: str  # new | dropped | always_changed | forced | cmd | deps | params | outs | upstream
+    subject: str | None = None
+    change: str | None = None  # modified | deleted | added | removed | new
+    old: Any = None
+    new: Any = None
+
+    def __str__(self) -> str:
+        if self.kind == "new":
+            return "new stage"
+        if self.kind == "dropped":
+            return "lock entry dropped in merge (both branches changed it)"
+        if self.kind == "always_changed":
+            return "always changed" + (f" ({self.subject})" if self.subject else "")
+        if self.kind == "forced":
+            return "forced"
+        if self.kind == "cmd":
+            return "changed cmd"
+        if self.kind == "upstream":
+            return f"upstream stage '{self.subject}' runs first"
+        if self.kind == "params" and self.change == "modified":
+            return f"changed params: {self.subject} {_show(self.old)} -> {_show(self.new)}"
+        return f"changed {self.kind}: {self.change} {self.subject}"
+
+    def to_dict(self) -> dict:
+        data = {"kind": self.kind, "message": str(self)}
+        for key in ("subject", "change"):
+            if getattr(self, key) is not None:
+                data[key] = getattr(self, key)
+        if self.kind == "params":
+            data["old"] = None if self.old is ABSENT else self.old
+            data["new"] = None if self.new is ABSENT else self.new
+        return data
+
+
+def _show(value: Any) -> str:
+    return "(absent)" if value is ABSENT else scalar_text(value)
+
+
+@dataclass(frozen=True)
+class Observed:
+    """What is on disk now: hashes of deps and outs (None when missing), param values."""
+
+    deps: Mapping[str, HashInfo | None]
+    outs: Mapping[str, HashInfo | None]
+    params: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+
+def decide(stage: Stage, locked: LockEntry | None, observed: Observed) -> list[Reason]:
+    """Every reason the stage must run, per DESIGN.md's rule; empty means up to date."""
+    if locked is None:
+        return [Reason("new")]
+    if locked.dropped_in_merge:
+        return [Reason("dropped")]
+    reasons: list[Reason] = []
+    if stage.runs_always:
+        reasons.append(Reason("always_changed", None if stage.always_changed else "no deps or outs"))
+    if stage.cmd_record() != (locked.cmd if isinstance(locked.cmd, str) else list(locked.cmd)):
+        reasons.append(Reason("cmd"))
+    reasons += _path_reasons("deps", locked.deps, observed.deps)
+    reasons += _param_reasons(locked.params, observed.params)
+    reasons += _path_reasons("outs", locked.outs, observed.outs)
+    return reasons
+
+
+def _path_reasons(kind: str, records: tuple[PathRecord, ...], observed: Mapping[str, HashInfo | None]) -> list[Reason]:
+    reasons = []
+    recorded = {record.path: record for record in records}
+    for path, info in observed.items():
+        record = recorded.get(path)
+        if record is None:
+            reasons.append(Reason(kind, path, "added"))
+        elif info is None:
+            reasons.append(Reason(kind, path, "deleted"))
+        elif info.hash != record.hash:
+            reasons.append(Reason(kind, path, "modified"))
+    reasons += [Reason(kind, path, "removed") for path in recorded if path not in observed]
+    return reasons
+
+
+def _same(before: Any, after: Any) -> bool:
+    if type(before) is not type(after):
+        return False
+    if isinstance(before, float) and math.isnan(before):
+        return math.isnan(after)
+    return before == after
+
+
+def _param_reasons(locked: Mapping[str, Mapping], observed: Mapping[str, Mapping]) -> list[Reason]:
+    reasons = []
+    for file in sorted(set(locked) | set(observed)):
+        old = flatten(dict(locked.get(file, {})))
+        new = flatten(dict(observed.get(file, {})))
+        for key in sorted(set(old) | set(new)):
+            before, after = old.get(key, ABSENT), new.get(key, ABSENT)
+            if before is ABSENT:
+                reasons.append(Reason("params", key, "added", before, after))
+            elif after is ABSENT:
+                reasons.append(Reason("params", key, "removed", before, after))
+            elif not _same(before, after):
+                reasons.append(Reason("params", key, "modified", before, after))
+    return reasons

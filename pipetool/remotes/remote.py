@@ -1,0 +1,495 @@
+"""Remote storage: named remotes in the config, and a remote's URL opened as an fsspec file system.
+
+A remote holds objects in the local cache's layout (`ab/cdef…`, directory manifests `….dir`)
+and run-cache entries under `runs/`, so a local-directory remote looks like a cache. fsspec and
+the backends (s3fs, gcsfs, adlfs, sshfs, aiohttp) are imported only when a remote is opened.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import re
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from ..errors import RemoteError, did_you_mean
+from ..files.safepath import has_control_characters
+from ..pipeline import config
+from ..pipeline.project import Project
+from ..system.interrupts import ordered, thread_pool
+
+RUNS_PREFIX = "runs"
+TMP_MARK = ".tmp-"  # a name with this inside is an upload in progress, never an object
+# pipetool's own names inside a two-character folder: objects (and run entries) are the other 30
+# hex digits of their hash, manifests end in .dir, and an upload's temp name adds a uuid.
+_OWN_NAME = re.compile(r"(?P<rest>[0-9a-f]{30}(?P<dir>\.dir)?)(?P<tmp>\.tmp-[0-9a-f]{32})?")
+_PREFIX = re.compile(r"[0-9a-f]{2}")
+
+
+@dataclass(frozen=True)
+class Backend:
+    """How one URL scheme is served: the fsspec class, the extra that installs it, its options."""
+
+    module: str
+    cls: str
+    extra: str | None  # pipetool[extra]; None when nothing beyond fsspec is needed
+    options: dict[str, str] = field(default_factory=dict)  # remote setting -> fsspec argument
+    object_store: bool = False  # an upload becomes visible whole, or not at all
+    read_only: bool = False
+
+
+_S3 = {
+    "endpointurl": "endpoint_url",
+    "region": "region",
+    "profile": "profile",
+    "access_key_id": "key",
+    "secret_access_key": "secret",
+    "session_token": "token",
+}
+_GS = {"projectname": "project", "credentialpath": "token"}
+_AZURE = {
+    "account_name": "account_name",
+    "account_key": "account_key",
+    "connection_string": "connection_string",
+    "sas_token": "sas_token",
+}
+_SSH = {"user": "username", "port": "port", "keyfile": "client_keys", "password": "password"}
+
+BACKENDS: dict[str, Backend] = {
+    "file": Backend("fsspec.implementations.local", "LocalFileSystem", None),
+    "s3": Backend("s3fs", "S3FileSystem", "s3", _S3, object_store=True),
+    "gs": Backend("gcsfs", "GCSFileSystem", "gs", _GS, object_store=True),
+    "azure": Backend("adlfs", "AzureBlobFileSystem", "azure", _AZURE, object_store=True),
+    "ssh": Backend("sshfs", "SSHFileSystem", "ssh", _SSH),
+    "http": Backend("fsspec.implementations.http", "HTTPFileSystem", "http", read_only=True),
+    "https": Backend("fsspec.implementations.http", "HTTPFileSystem", "http", read_only=True),
+}
+ALIASES = {"gcs": "gs", "az": "azure", "sftp": "ssh"}
+# Secrets never go in the committed config: only in config.local or the environment.
+CREDENTIALS = frozenset(
+    {"access_key_id", "secret_access_key", "session_token", "account_key", "connection_string", "sas_token", "password"}
+)
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
+
+
+@dataclass(frozen=True)
+class RemoteConfig:
+    name: str
+    url: str
+    options: dict[str, str]
+
+
+def scheme(url: str) -> str:
+    """The backend name of a URL: 'file' for a plain path; an unknown scheme is an error, and
+    so is a URL holding control characters (it would reach terminals and config files)."""
+    if has_control_characters(url):
+        raise RemoteError(f"the remote URL {url!r} holds control characters", hint="give the URL without them")
+    match = _SCHEME.match(url)
+    if not match:
+        return "file"
+    name = ALIASES.get(match.group(1).lower(), match.group(1).lower())
+    if name not in BACKENDS:
+        raise RemoteError(
+            f"unsupported remote URL '{url}'",
+            hint="use a local path, or a URL starting with s3://, gs://, azure://, ssh:// or https://",
+        )
+    return name
+
+
+def check_option(url: str, key: str, local: bool, value: str = "") -> None:
+    """A setting the URL's backend knows, with a sensible value; a credential only in config.local."""
+    if key == "url":
+        scheme(value or url)
+        return
+    known = BACKENDS[scheme(url)].options
+    if key not in known:
+        choices = ", ".join(sorted(known)) or "none besides url"
+        raise RemoteError(
+            f"unknown setting '{key}' for a {scheme(url)} remote", hint=did_you_mean(key, known) or f"known: {choices}"
+        )
+    if key in CREDENTIALS and not local:
+        raise RemoteError(
+            f"'{key}' is a credential: it goes in .pipetool/config.local, never in the committed config",
+            hint="add --local, or set it in the environment instead",
+        )
+    if key == "port" and not value.isdigit():
+        raise RemoteError(f"'port' must be a number, not '{value}'")
+
+
+# -- the config ------------------------------------------------------------------------------
+
+
+def _section(state_dir: str) -> dict:
+    """The merged `remote` section: name -> settings (whatever the files hold)."""
+    section = config.sections(state_dir).get(config.REMOTE_SECTION) or {}
+    if not isinstance(section, dict):
+        raise RemoteError("'remote' must map remote names to their settings", file=config.display(False))
+    return section
+
+
+def remotes(state_dir: str) -> dict[str, RemoteConfig]:
+    """Every usable remote of config and config.local merged (those with a url)."""
+    result = {}
+    for name, settings in _section(state_dir).items():
+        if isinstance(settings, dict) and isinstance(settings.get("url"), str):
+            options = {str(k): str(v) for k, v in settings.items() if k != "url"}
+            result[str(name)] = RemoteConfig(str(name), settings["url"], options)
+    return result
+
+
+def _check_no_leak(state_dir: str, name: str) -> None:
+    """A credential in the committed config is refused at use, so a secret that reached git is noticed."""
+    committed = (config.load(state_dir).get(config.REMOTE_SECTION) or {}).get(name) or {}
+    leaked = sorted(CREDENTIALS & set(committed))
+    if leaked:
+        raise RemoteError(
+            f"remote '{name}': the credential '{leaked[0]}' is in the committed config",
+            file=config.display(False),
+            hint=f"remove it with 'pipetool remote modify --unset {name} {leaked[0]}', set it "
+            "again with --local, and drop it from git's history",
+        )
+
+
+def _where(state_dir: str, name: str) -> str:
+    in_local = name in (config.load(state_dir, local=True).get(config.REMOTE_SECTION) or {})
+    in_committed = name in (config.load(state_dir).get(config.REMOTE_SECTION) or {})
+    return config.display(in_local and not in_committed)
+
+
+def default_name(state_dir: str) -> str | None:
+    return config.read(state_dir)["core.remote"]
+
+
+def resolve(state_dir: str, name: str | None) -> RemoteConfig:
+    """The named remote, or the default one; clear errors for neither."""
+    known = remotes(state_dir)
+    if name is None:
+        name = default_name(state_dir)
+        if name is None:
+            raise RemoteError(
+                "no remote given and no default remote set",
+                hint="name one with -r NAME, or set a default: pipetool remote add -d NAME URL",
+            )
+        if name not in known:
+            raise RemoteError(
+                f"the default remote '{name}' (core.remote) is not defined",
+                hint="pipetool remote default NAME, or pipetool remote add NAME URL",
+            )
+    if name not in known and name in _section(state_dir):
+        raise RemoteError(
+            f"remote '{name}' has no 'url'",
+            file=_where(state_dir, name),
+            hint=f"pipetool remote add -f {name} URL, or pipetool remote remove {name}",
+        )
+    if name not in known:
+        hint = did_you_mean(name, known) or (
+            "known: " + ", ".join(sorted(known)) if known else "add one: pipetool remote add -d NAME URL"
+        )
+        raise RemoteError(f"unknown remote '{name}'", hint=hint)
+    return known[name]
+
+
+def add(state_dir: str, name: str, url: str, *, default: bool, local: bool, force: bool) -> None:
+    scheme(url)
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name):
+        raise RemoteError(f"'{name}' is not a valid remote name", hint="use letters, digits, '-', '_' and '.'")
+    if name in remotes(state_dir) and not force:
+        raise RemoteError(f"remote '{name}' already exists", hint="use -f to replace it, or 'remote modify'")
+    data = config.load(state_dir, local)
+    section = dict(data.get(config.REMOTE_SECTION) or {})
+    section[name] = {"url": url}
+    data[config.REMOTE_SECTION] = section
+    if default:
+        data["core"] = {**(data.get("core") or {}), "remote": name}
+    config.save(state_dir, data, local)
+
+
+def modify(state_dir: str, name: str, key: str, value: str | None, local: bool) -> None:
+    """Set (None: unset) one setting of a remote, in config or config.local."""
+    remote = resolve(state_dir, name)
+    url = value if key == "url" and value is not None else remote.url
+    if value is None:
+        if key == "url":
+            raise RemoteError("a remote cannot be without its url", hint=f"pipetool remote remove {name}")
+    else:
+        check_option(url, key, local, value)
+    data = config.load(state_dir, local)
+    section = dict(data.get(config.REMOTE_SECTION) or {})
+    settings = dict(section.get(name) or {})
+    if value is None:
+        settings.pop(key, None)
+    else:
+        settings[key] = value
+    section[name] = settings
+    data[config.REMOTE_SECTION] = section
+    config.save(state_dir, data, local)
+
+
+def remove(state_dir: str, name: str) -> None:
+    """Drop the remote from both files, and the default when it named it."""
+    if name not in _section(state_dir):
+        resolve(state_dir, name)  # the error, with a suggestion
+    for local in (False, True):
+        data = config.load(state_dir, local)
+        section = dict(data.get(config.REMOTE_SECTION) or {})
+        core = dict(data.get("core") or {})
+        if name not in section and core.get("remote") != name:
+            continue
+        section.pop(name, None)
+        if core.get("remote") == name:
+            core.pop("remote")
+        config.save(state_dir, {**data, config.REMOTE_SECTION: section, "core": core}, local)
+
+
+def set_default(state_dir: str, name: str | None, local: bool) -> None:
+    if name is not None:
+        resolve(state_dir, name)
+    config.write(state_dir, "core.remote", name, local)
+
+
+# -- opening one -----------------------------------------------------------------------------
+
+
+class Remote:
+    """One remote opened: object and run-cache paths, and the few file operations transfers need."""
+
+    def __init__(self, name: str, url: str, fs, root: str, backend: Backend) -> None:
+        self.name = name
+        self.url = url
+        self.fs = fs
+        self.root = root.rstrip("/") or "/"
+        self.backend = backend
+        self._folders: set[str] = set()  # made already: one round trip per prefix, not per object
+
+    @property
+    def read_only(self) -> bool:
+        return self.backend.read_only
+
+    def object_path(self, digest: str) -> str:
+        return posixpath.join(self.root, digest[:2], digest[2:])
+
+    def run_path(self, key: str) -> str:
+        return posixpath.join(self.root, RUNS_PREFIX, key[:2], key[2:])
+
+    def exists(self, path: str) -> bool:
+        return bool(self.fs.exists(path))
+
+    def list_prefix(self, prefix: str) -> set[str]:
+        """Hashes of the objects under one two-character prefix: one listing request."""
+        try:
+            names = self.fs.ls(posixpath.join(self.root, prefix), detail=False)
+        except FileNotFoundError:
+            return set()
+        return {prefix + posixpath.basename(n.rstrip("/")) for n in names if TMP_MARK not in n}
+
+    def list_all(self) -> set[str]:
+        """Hashes of every object on the remote, in one recursive listing."""
+        try:
+            paths = self.fs.find(self.root)
+        except FileNotFoundError:
+            return set()
+        found = set()
+        for path in paths:
+            parts = posixpath.relpath(path.rstrip("/"), self.root).split("/")
+            if len(parts) == 2 and len(parts[0]) == 2 and TMP_MARK not in parts[1]:
+                found.add(parts[0] + parts[1])
+        return found
+
+    def run_keys(self) -> set[str]:
+        """Keys of every run-cache entry on the remote."""
+        base = posixpath.join(self.root, RUNS_PREFIX)
+        try:
+            paths = self.fs.find(base)
+        except FileNotFoundError:
+            return set()
+        keys = set()
+        for path in paths:
+            parts = path.rstrip("/").split("/")
+            if len(parts) >= 2 and len(parts[-2]) == 2 and TMP_MARK not in parts[-1]:
+                keys.add(parts[-2] + parts[-1])
+        return keys
+
+    def upload(self, local_path: str, path: str) -> None:
+        """Put a file at path so that it appears whole or not at all."""
+        self._put(lambda target: self.fs.put_file(local_path, target), path)
+
+    def upload_bytes(self, data: bytes, path: str) -> None:
+        """Put bytes at path so that they appear whole or not at all."""
+        self._put(lambda target: self.fs.pipe_file(target, data), path)
+
+    def _put(self, write, path: str) -> None:
+        if self.backend.object_store:
+            write(path)  # an object store shows an upload only once complete
+            return
+        folder = posixpath.dirname(path)
+        if folder not in self._folders:
+            self.fs.makedirs(folder, exist_ok=True)
+            self._folders.add(folder)
+        tmp = f"{path}{TMP_MARK}{uuid.uuid4().hex}"
+        try:
+            write(tmp)
+            self.fs.mv(tmp, path)
+        except BaseException:
+            try:
+                self.fs.rm_file(tmp)
+            except Exception:  # noqa: BLE001 - the upload's own error is the one to report
+                pass
+            raise
+
+    def download(self, path: str, local_path: str) -> None:
+        self.fs.get_file(path, local_path)
+
+    def read_bytes(self, path: str, limit: int | None = None) -> bytes:
+        """A small file's bytes (a run-cache entry), with no local file between; ValueError when
+        it holds more than limit bytes (nothing past limit + 1 is read)."""
+        if limit is None:
+            return self.fs.cat_file(path)
+        data = self.fs.cat_file(path, start=0, end=limit + 1)
+        if len(data) > limit:
+            raise ValueError(f"{path} holds more than {limit} bytes")
+        return data
+
+
+@dataclass(frozen=True)
+class Stored:
+    """A file on the remote in one of pipetool's own name forms."""
+
+    path: str
+    kind: str  # "object", "run" or "temp" (an upload that never finished)
+    name: str  # the object's hash or the entry's run key; for a temp file, what it was to become
+    size: int
+    modified: float | None  # seconds since the epoch; None when the backend tells no time
+
+
+def stored_files(remote: Remote, jobs: int = 8) -> list[Stored]:
+    """Every object, run-cache entry and upload left behind on the remote, with sizes and times.
+
+    Only pipetool's own name forms two levels down (`ab/…`, `runs/ab/…`) are listed: a remote may
+    hold other files, and a link on a local remote is never followed.
+    """
+    top = _listing(remote, remote.root)
+    folders = [(info["name"], False) for info in top if _is_prefix(info)]
+    runs = [info["name"] for info in top if _is_folder(info) and _basename(info) == RUNS_PREFIX]
+    if runs:
+        folders += [(info["name"], True) for info in _listing(remote, runs[0]) if _is_prefix(info)]
+    with thread_pool(jobs) as pool:
+        listings = ordered(pool, lambda folder: _listing(remote, folder[0]), folders)
+    found = []
+    for (folder, is_runs), infos in zip(folders, listings, strict=False):
+        prefix = posixpath.basename(folder.rstrip("/"))
+        found += [item for info in infos if (item := _own(info, prefix, is_runs)) is not None]
+    return found
+
+
+def remove_files(remote: Remote, paths: list[str]) -> None:
+    """Delete these files from the remote (an object store takes many in one request)."""
+    if paths:
+        remote.fs.rm(paths)
+
+
+def _listing(remote: Remote, folder: str) -> list[dict]:
+    try:
+        return list(remote.fs.ls(folder, detail=True))
+    except FileNotFoundError:
+        return []
+
+
+def _basename(info: dict) -> str:
+    return posixpath.basename(str(info.get("name", "")).rstrip("/"))
+
+
+def _is_folder(info: dict) -> bool:
+    return info.get("type") == "directory" and not info.get("islink")
+
+
+def _is_prefix(info: dict) -> bool:
+    return _is_folder(info) and _PREFIX.fullmatch(_basename(info)) is not None
+
+
+def _own(info: dict, prefix: str, is_runs: bool) -> Stored | None:
+    """The file as pipetool's, or None when its name or kind is not one pipetool makes."""
+    match = _OWN_NAME.fullmatch(_basename(info))
+    if match is None or info.get("type") != "file" or info.get("islink") or (is_runs and match["dir"]):
+        return None
+    kind = "temp" if match["tmp"] else "run" if is_runs else "object"
+    return Stored(str(info["name"]), kind, prefix + match["rest"], int(info.get("size") or 0), _modified(info))
+
+
+def _modified(info: dict) -> float | None:
+    """A listing's modification time, whichever key and type the backend gives it."""
+    for key in ("mtime", "LastModified", "last_modified", "updated", "modified"):
+        value = info.get(key)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, datetime):
+            return value.timestamp()
+        if isinstance(value, str):
+            try:
+                return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+            except ValueError:
+                continue
+    return None
+
+
+def open_remote(project: Project, name: str | None) -> Remote:
+    """The named (or default) remote as a file system; a missing backend names its extra."""
+    remote = resolve(project.state_dir, name)
+    _check_no_leak(project.state_dir, remote.name)
+    backend = BACKENDS[scheme(remote.url)]
+    try:
+        import importlib
+
+        cls = getattr(importlib.import_module(backend.module), backend.cls)
+    except ImportError as exc:
+        package = backend.module.split(".")[0] if backend.extra != "http" else "aiohttp"
+        raise RemoteError(
+            f"remote '{remote.name}' ({remote.url}) needs the {package} package, which is not installed "
+            f"({exc.name or exc})",
+            hint=f"pip install 'pipetool[{backend.extra}]'",
+        ) from None
+    url = remote.url
+    if backend.module == "fsspec.implementations.local":
+        root = os.path.normpath(os.path.join(project.root, url[len("file://") :] if url.startswith("file://") else url))
+        return Remote(remote.name, url, cls(auto_mkdir=True), root, backend)
+    if backend is BACKENDS["azure"]:
+        url = "az://" + _SCHEME.sub("", url)
+    kwargs = dict(cls._get_kwargs_from_urls(url))
+    kwargs.update(_arguments(backend, remote.options))
+    root = url.rstrip("/") if backend.read_only else cls._strip_protocol(url)
+    try:
+        fs = cls(**kwargs)
+    except ImportError as exc:
+        raise RemoteError(
+            f"remote '{remote.name}' needs {exc.name or exc}", hint=f"pip install 'pipetool[{backend.extra}]'"
+        ) from None
+    except Exception as exc:  # noqa: BLE001 - a backend refusing its settings
+        raise RemoteError(f"cannot open remote '{remote.name}' ({remote.url}): {exc}") from None
+    return Remote(remote.name, remote.url, fs, root, backend)
+
+
+def _arguments(backend: Backend, options: dict[str, str]) -> dict:
+    """Remote settings as the backend's keyword arguments."""
+    kwargs: dict = {}
+    for key, value in options.items():
+        argument = backend.options.get(key)
+        if argument is None:
+            raise RemoteError(
+                f"unknown setting '{key}' for this remote",
+                file=".pipetool/config",
+                hint="remove it: pipetool remote modify --unset NAME " + key,
+            )
+        if argument == "endpoint_url":
+            kwargs[argument] = value
+        elif argument == "region":
+            kwargs.setdefault("client_kwargs", {})["region_name"] = value
+        elif argument == "port":
+            if not value.isdigit():
+                raise RemoteError(f"remote setting 'port' must be a number, not '{value}'", file=".pipetool/config")
+            kwargs[argument] = int(value)
+        elif argument == "client_keys":
+            kwargs[argument] = [os.path.expanduser(value)]
+        else:
+            kwargs[argument] = value
+    return kwargs

@@ -1,0 +1,372 @@
+"""Moving cache objects between the local cache and a remote: which objects a set of lock entries
+needs (directory manifests expanded), which of them each side lacks, and parallel transfers.
+
+Only what the other side lacks moves. Existence is checked in batches: a few objects one request
+each; more by listing the remote, whole when it is small, else each two-character prefix once.
+Downloads are verified against their hash before they enter the cache; uploads are verified
+before they leave it. Nothing partial is ever visible under an object's name on either side: temp
+names, then a rename (object stores show an upload only once it is complete). A directory's manifest
+is uploaded after all its files, so a manifest on the remote means the whole directory is there.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+from ..errors import RemoteError, SpecError
+from ..files.yamlfile import load_json
+from ..pipeline.stage import Stage
+from ..storage.cache import Cache, CorruptObject
+from ..storage.hashing import DIR_SUFFIX
+from ..storage.lock import LockEntry
+from ..storage.runcache import Record, RunCache, out_hashes, well_formed
+from ..system.interrupts import completed, ordered, thread_pool
+from .progress import TransferProgress
+from .remote import Remote
+
+EXISTS_LIMIT = 16  # up to this many objects, ask for each; beyond, list the prefixes they fall in
+# A remote estimated (from one prefix) to hold at most this many objects is listed whole in one
+# recursive listing (an object store pages 1,000 keys a request), else prefix by prefix, in parallel.
+LIST_WHOLE_UP_TO = 16_384
+# A run-cache entry names a stage's outs: a few hundred bytes each. A remote's bigger one is refused unread.
+MAX_RUN_ENTRY_BYTES = 1 << 20
+
+
+class Item(NamedTuple):
+    """An object wanted: the out path (or path inside a directory out) it holds, and its size."""
+
+    name: str
+    size: int
+
+
+@dataclass
+class TransferResult:
+    moved: int = 0  # objects transferred
+    nbytes: int = 0
+    present: int = 0  # already on the receiving side
+    runs: int = 0  # run-cache entries transferred
+    missing: list[str] = field(default_factory=list)  # neither side has it
+    corrupt: list[str] = field(default_factory=list)  # bytes that do not hash to their name: refused
+    failed: list[str] = field(default_factory=list)  # 'name: error'
+
+    @property
+    def ok(self) -> bool:
+        return not (self.missing or self.corrupt or self.failed)
+
+
+# -- what is wanted (pure) ---------------------------------------------------------------------
+
+
+def wanted(stages: Iterable[Stage], entries: Mapping[str, LockEntry]) -> dict[str, Item]:
+    """Hash -> item of every cached out the lock records for these stages (what checkout needs)."""
+    result: dict[str, Item] = {}
+    for stage in stages:
+        entry = entries.get(stage.name)
+        if entry is None or entry.dropped_in_merge:
+            continue
+        cached = {out.path for out in stage.outs if out.cache}
+        for record in entry.outs:
+            if record.path in cached:
+                result.setdefault(record.hash, Item(record.path, record.size))
+    return result
+
+
+def absent_outs(root: str, stages: Iterable[Stage], entries: Mapping[str, LockEntry]) -> dict[str, Item]:
+    """The wanted objects of outs that the workspace does not have at all (for repro --pull)."""
+    return {
+        digest: item
+        for digest, item in wanted(stages, entries).items()
+        if not os.path.lexists(os.path.join(root, item.name))
+    }
+
+
+# -- existence ---------------------------------------------------------------------------------
+
+
+def remote_has(remote: Remote, digests: Iterable[str], pool: Executor) -> set[str]:
+    """Which of the objects the remote holds, in as few requests as the count allows."""
+    digests = sorted(set(digests))
+    if not digests:
+        return set()
+    try:
+        if len(digests) <= EXISTS_LIMIT or remote.read_only:
+            flags = ordered(pool, lambda d: remote.exists(remote.object_path(d)), digests)
+            return {d for d, present in zip(digests, flags, strict=True) if present}
+        prefixes = sorted({d[:2] for d in digests})
+        found = remote.list_prefix(prefixes[0])
+        if len(prefixes) > EXISTS_LIMIT and len(found) * 256 <= LIST_WHOLE_UP_TO:
+            found = remote.list_all()
+        else:
+            for names in ordered(pool, remote.list_prefix, prefixes[1:]):
+                found |= names
+        return found & set(digests)
+    except Exception as exc:  # noqa: BLE001 - whatever the backend raises, the user needs the remote named
+        raise unreachable(remote, exc) from None
+
+
+def unreachable(remote: Remote, exc: Exception) -> RemoteError:
+    return RemoteError(
+        f"cannot read remote '{remote.name}' ({remote.url}): {_describe(exc)}",
+        hint="check the URL, the network and the credentials; 'pipetool remote list' shows the settings",
+    )
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0]
+
+
+# -- running many small jobs -------------------------------------------------------------------
+
+
+def _each(
+    pool: Executor,
+    work: Callable[[str], None],
+    digests: Iterable[str],
+    names: Mapping[str, Item],
+    result: TransferResult,
+) -> set[str]:
+    """Run work on every digest in the pool; the ones that succeeded. A Ctrl-C cancels what has
+    not started and lets running transfers end cleanly (their temp files removed)."""
+    done: set[str] = set()
+    for digest, future in completed(pool, work, digests):
+        error = future.exception()
+        if error is None:
+            done.add(digest)
+        elif isinstance(error, CorruptObject):
+            result.corrupt.append(names[digest].name)
+        elif isinstance(error, FileNotFoundError):
+            result.missing.append(names[digest].name)
+        else:
+            result.failed.append(f"{names[digest].name}: {_describe(error)}")
+    return done
+
+
+def _manifest(cache: Cache, digest: str) -> list[tuple[str, str, int]] | None:
+    """A directory's entries from the local cache; None when absent or damaged."""
+    if not cache.has(digest):
+        return None
+    try:
+        return cache.manifest(digest)
+    except CorruptObject:
+        return None
+
+
+def _add_files(files: dict[str, Item], item: Item, entries: list[tuple[str, str, int]]) -> None:
+    for relpath, digest, size in entries:
+        files.setdefault(digest, Item(f"{item.name}/{relpath}", size))
+
+
+# -- push --------------------------------------------------------------------------------------
+
+
+def push(
+    cache: Cache,
+    remote: Remote,
+    want: dict[str, Item],
+    jobs: int,
+    progress: TransferProgress,
+    runs: RunCache | None = None,
+) -> TransferResult:
+    """Upload the wanted objects the remote lacks (with runs: the run-cache too).
+
+    Files go first, then the manifests whose files are all on the remote, then run entries
+    whose objects all are: the remote never names what it lacks.
+    """
+    if remote.read_only:
+        raise RemoteError(
+            f"remote '{remote.name}' ({remote.url}) is read-only",
+            hint="push to an s3, gs, azure, ssh or local-directory remote",
+        )
+    result = TransferResult()
+    want = dict(want)
+    run_records = runs.records() if runs is not None else {}
+    for record in run_records.values():
+        for path, digest, size in out_hashes(record):
+            want.setdefault(digest, Item(path, size))
+    files, manifests = _expand_local(cache, want, result)
+    names = {**files, **{d: want[d] for d in manifests}}
+    with thread_pool(jobs, "transfer") as pool:
+        on_remote = remote_has(remote, names, pool)
+        result.present = len(set(names) & on_remote)
+        there = on_remote | _upload(
+            cache, remote, [d for d in files if d not in on_remote], names, pool, progress, result
+        )
+        complete = [d for d, inside in manifests.items() if d not in on_remote and inside <= there]
+        there |= _upload(cache, remote, complete, names, pool, progress, result)
+        if run_records:
+            result.runs = _push_runs(remote, run_records, there, pool, result)
+    return result
+
+
+def _expand_local(
+    cache: Cache, want: dict[str, Item], result: TransferResult
+) -> tuple[dict[str, Item], dict[str, set[str]]]:
+    """(file objects, directory manifest -> its files) from the local cache's manifests."""
+    files: dict[str, Item] = {}
+    manifests: dict[str, set[str]] = {}
+    for digest, item in want.items():
+        if not digest.endswith(DIR_SUFFIX):
+            files.setdefault(digest, item)
+            continue
+        entries = _manifest(cache, digest)
+        if entries is None and cache.has(digest):
+            result.corrupt.append(item.name)
+            continue
+        _add_files(files, item, entries or [])
+        manifests[digest] = {d for _, d, _ in entries or []}
+    return files, manifests
+
+
+def _upload(
+    cache: Cache,
+    remote: Remote,
+    digests: list[str],
+    names: Mapping[str, Item],
+    pool: Executor,
+    progress: TransferProgress,
+    result: TransferResult,
+) -> set[str]:
+    """Upload the objects the local cache has (each verified first); the ones that arrived."""
+    result.missing += [names[d].name for d in digests if not cache.has(d)]
+    todo = [d for d in digests if cache.has(d)]
+    sizes = {d: os.path.getsize(cache.path(d)) for d in todo}
+    progress.transfer_expect(len(todo), sum(sizes.values()))
+
+    def upload(digest: str) -> None:
+        if not cache.check(digest):
+            raise CorruptObject(digest)
+        remote.upload(cache.path(digest), remote.object_path(digest))
+        progress.transfer_advance(sizes[digest])
+
+    sent = _each(pool, upload, todo, names, result)
+    result.moved += len(sent)
+    result.nbytes += sum(sizes[d] for d in sent)
+    return sent
+
+
+def _push_runs(
+    remote: Remote, records: dict[str, Record], there: set[str], pool: Executor, result: TransferResult
+) -> int:
+    """Upload the run entries the remote lacks, once every object they name is there."""
+    try:
+        known = remote.run_keys()
+    except Exception as exc:  # noqa: BLE001
+        raise unreachable(remote, exc) from None
+    todo = [
+        key
+        for key, record in records.items()
+        if key not in known and all(digest in there for _, digest, _ in out_hashes(record))
+    ]
+    names = {key: Item(f"run-cache entry {key}", 0) for key in todo}
+
+    def upload(key: str) -> None:
+        remote.upload_bytes(json.dumps(records[key], sort_keys=True).encode(), remote.run_path(key))
+
+    return len(_each(pool, upload, todo, names, result))
+
+
+# -- fetch -------------------------------------------------------------------------------------
+
+
+def fetch(
+    cache: Cache,
+    remote: Remote,
+    want: dict[str, Item],
+    jobs: int,
+    progress: TransferProgress,
+    runs: RunCache | None = None,
+) -> TransferResult:
+    """Download the wanted objects the local cache lacks, each verified before it enters.
+
+    Manifests the cache lacks come first, then the files of every wanted directory.
+    """
+    result = TransferResult()
+    want = dict(want)
+    sizes: dict[str, int] = {}
+
+    def download(digest: str) -> None:
+        tmp = cache.temp_path(digest)
+        try:
+            remote.download(remote.object_path(digest), tmp)
+            if not cache.adopt(digest, tmp):
+                raise CorruptObject(digest)
+        finally:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+        progress.transfer_advance(sizes.get(digest, 0))
+
+    with thread_pool(jobs, "transfer") as pool:
+        if runs is not None:
+            result.runs = _fetch_runs(runs, remote, want, pool, result)
+        files = {d: item for d, item in want.items() if not d.endswith(DIR_SUFFIX)}
+        dirs = [d for d in want if d.endswith(DIR_SUFFIX)]
+        manifests = [d for d in dirs if _manifest(cache, d) is None]
+        progress.transfer_expect(len(manifests), 0)
+        got = _each(pool, download, manifests, want, result)
+        for digest in dirs:
+            if digest in got or digest not in manifests:
+                _add_files(files, want[digest], cache.manifest(digest))
+        todo = [d for d in files if not cache.has(d)]
+        sizes.update((d, files[d].size) for d in todo)
+        progress.transfer_expect(len(todo), sum(sizes.values()))
+        got_files = _each(pool, download, todo, files, result)
+    result.moved = len(got) + len(got_files)
+    result.nbytes = sum(sizes[d] for d in got_files)
+    result.present = len(dirs) - len(manifests) + len(files) - len(todo)
+    return result
+
+
+def _fetch_runs(runs: RunCache, remote: Remote, want: dict[str, Item], pool: Executor, result: TransferResult) -> int:
+    """Download the run entries the local run-cache lacks; the objects they name join want."""
+    try:
+        keys = remote.run_keys()
+    except Exception as exc:  # noqa: BLE001
+        raise unreachable(remote, exc) from None
+    todo = sorted(keys - set(runs.records()))
+    names = {key: Item(f"run-cache entry {key}", 0) for key in todo}
+
+    def download(key: str) -> None:
+        try:
+            record = load_json(remote.read_bytes(remote.run_path(key), MAX_RUN_ENTRY_BYTES), key)
+        except (SpecError, ValueError, UnicodeDecodeError):
+            raise CorruptObject(key) from None
+        if not well_formed(record):
+            raise CorruptObject(key)
+        fetched[key] = record
+
+    fetched: dict[str, Record] = {}
+    got = _each(pool, download, todo, names, result)
+    for key in sorted(got):
+        runs.add(key, fetched[key])
+        for path, digest, size in out_hashes(fetched[key]):
+            want.setdefault(digest, Item(path, size))
+    runs.flush()
+    return len(got)
+
+
+# -- where each object is ------------------------------------------------------------------------
+
+
+def locate(cache: Cache, remote: Remote, want: Mapping[str, Item], jobs: int) -> dict[str, tuple[bool, bool]]:
+    """Hash -> (in the local cache, on the remote), a directory counting only when whole."""
+    inside: dict[str, set[str]] = {}
+    for digest in want:
+        if digest.endswith(DIR_SUFFIX):
+            inside[digest] = {d for _, d, _ in _manifest(cache, digest) or []}
+    with thread_pool(jobs, "transfer") as pool:
+        on_remote = remote_has(remote, set(want) | set().union(*inside.values()), pool)
+    where = {}
+    for digest in want:
+        try:
+            local = cache.has_all(digest)
+        except CorruptObject:
+            local = False
+        remote_ok = digest in on_remote and inside.get(digest, set()) <= on_remote
+        where[digest] = (local, remote_ok)
+    return where

@@ -1,0 +1,269 @@
+"""A project as it was at a git revision, read from git objects; the working tree is never touched.
+
+Reads go through one `git cat-file --batch` process per repository, so reading files across many
+revisions costs one process, not one per file; history is one `git log`. GitPython (~50 ms to
+import) is loaded only for what plain reads do not cover: refs, commits and worktrees.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import subprocess
+import threading
+import weakref
+from dataclasses import dataclass
+
+from ..errors import PipetoolError, RevisionError, SpecError
+
+WORKSPACE = "workspace"
+
+
+@dataclass(frozen=True)
+class Revision:
+    name: str  # as the user wrote it, e.g. HEAD~1
+    sha: str
+    summary: str = ""
+    timestamp: int = 0
+
+
+class GitRepo:
+    def __init__(self, project_root: str) -> None:
+        try:
+            found = subprocess.run(
+                ["git", "rev-parse", "--show-toplevel"], cwd=project_root, capture_output=True, text=True, check=False
+            )
+        except OSError as exc:
+            raise RevisionError(
+                f"cannot run git: {exc.strerror or exc}", hint="revision commands need git on the PATH"
+            ) from None
+        if found.returncode != 0:
+            raise RevisionError(
+                "not inside a git repository", hint="revision commands need git; 'git init' and commit first"
+            )
+        self.top = found.stdout.rstrip("\n")
+        prefix = os.path.relpath(os.path.realpath(project_root), os.path.realpath(self.top))
+        self.prefix = "" if prefix == "." else prefix.replace(os.sep, "/")
+        self.root = project_root
+        self._repo = None
+        self._objects: _Objects | None = None
+
+    @property
+    def repo(self):
+        """The GitPython repository, for refs, commits and worktrees."""
+        if self._repo is None:
+            import git
+
+            self._repo = git.Repo(self.top)
+        return self._repo
+
+    @property
+    def objects(self) -> _Objects:
+        if self._objects is None:
+            self._objects = _Objects(self.top)
+        return self._objects
+
+    def revision(self, rev: str) -> Revision:
+        """Resolve anything git accepts as a commit; refuse what could be taken as an option."""
+        if not rev or rev.startswith("-") or "\n" in rev:
+            raise RevisionError(f"'{rev}' is not a revision", hint="name a commit, branch or tag, e.g. HEAD~1")
+        found = self.objects.get(f"{rev}^{{commit}}")
+        if found is None:
+            raise RevisionError(
+                f"unknown revision '{rev}'", hint="use a commit sha, branch, tag or HEAD~N that git knows"
+            )
+        sha, _, data = found
+        return Revision(rev, sha, *_summary_and_time(data))
+
+    def first_parent_history(self, rev_range: str | None = None) -> list[Revision]:
+        """Commits along the first-parent line, oldest first (rev_range as in `git log`)."""
+        target = rev_range or "HEAD"
+        for part in target.replace("...", "..").split(".."):
+            if part:
+                self.revision(part)  # a clear error for a bad end, before git sees it
+        log = self._git("log", "--first-parent", "--format=%H%x00%ct%x00%s", target, "--")
+        commits = [line.split("\0", 2) for line in log.splitlines() if line]
+        return [Revision(sha[:7], sha, summary, int(time)) for sha, time, summary in reversed(commits)]
+
+    def names(self, all_branches: bool, all_tags: bool, all_commits: bool) -> list[str]:
+        if all_commits:
+            return self._git("rev-list", "--all").split()
+        names: list[str] = []
+        if all_branches:
+            names += self._git("for-each-ref", "--format=%(refname:short)", "refs/heads/").split()
+        if all_tags:
+            names += self._git("for-each-ref", "--format=%(refname:short)", "refs/tags/").split()
+        return names
+
+    def source(self, revision: Revision) -> GitSource:
+        return GitSource(self, revision.sha)
+
+    def _git(self, *args: str) -> str:
+        done = subprocess.run(
+            ["git", *args], cwd=self.top, capture_output=True, text=True, errors="replace", check=False
+        )
+        if done.returncode != 0:
+            raise RevisionError(f"git {args[0]} failed: {done.stderr.strip() or done.returncode}")
+        return done.stdout
+
+
+def _summary_and_time(commit: bytes) -> tuple[str, int]:
+    """A raw commit object's first message line and committer time."""
+    headers, _, message = commit.partition(b"\n\n")
+    timestamp = 0
+    for line in headers.split(b"\n"):
+        if line.startswith(b"committer "):
+            timestamp = int(line.rsplit(b" ", 2)[1])
+    return message.decode("utf-8", errors="replace").split("\n", 1)[0], timestamp
+
+
+class _Objects:
+    """One `git cat-file --batch` process: objects by any name git understands (sha:path too).
+
+    Symlinks in a revision are followed as the working tree would follow them, inside the
+    revision only (`--follow-symlinks`); one that leads outside it is never read (see OUTSIDE).
+    """
+
+    def __init__(self, top: str) -> None:
+        self._proc = subprocess.Popen(
+            ["git", "cat-file", "--batch", "--follow-symlinks"], cwd=top, stdin=subprocess.PIPE, stdout=subprocess.PIPE
+        )
+        self._lock = threading.Lock()
+        weakref.finalize(self, _end, self._proc)
+
+    def get(self, name: str) -> tuple[str, str, bytes] | None:
+        """(object id, type, contents), or None when git has no such object; a symlink that
+        leads outside the revision is ('', OUTSIDE, its target)."""
+        assert self._proc.stdin is not None and self._proc.stdout is not None
+        with self._lock:
+            try:
+                self._proc.stdin.write(name.encode() + b"\n")
+                self._proc.stdin.flush()
+                line = self._proc.stdout.readline().rstrip(b"\n")
+                if line.endswith((b" missing", b" ambiguous")):  # the name may hold spaces
+                    return None
+                header = line.split()
+                if len(header) == 2 and header[0] in _NOT_FOUND + (b"symlink",):
+                    data = self._proc.stdout.read(int(header[1]) + 1)[:-1]  # the name or link git stopped at
+                    return ("", OUTSIDE, data) if header[0] == b"symlink" else None
+                if len(header) != 3:
+                    return None
+                data = self._proc.stdout.read(int(header[2]) + 1)[:-1]
+            except (OSError, ValueError):
+                raise RevisionError("git cat-file stopped answering", hint="run the command again") from None
+        return header[0].decode(), header[1].decode(), data
+
+
+OUTSIDE = "outside"  # the type _Objects gives a symlink leading out of the revision
+_NOT_FOUND = (b"dangling", b"loop", b"notdir")  # what --follow-symlinks says of links it cannot end
+
+
+def _end(proc: subprocess.Popen) -> None:
+    """Let the batch process go: it ends when its input does."""
+    for stream in (proc.stdin, proc.stdout):
+        if stream is not None:
+            stream.close()
+    proc.wait()
+
+
+class GitSource:
+    """Project files at one commit, for spec and params loading (see source.py)."""
+
+    is_revision = True
+
+    def __init__(self, repo: GitRepo, sha: str) -> None:
+        self.root = repo.root
+        self._prefix = repo.prefix
+        self._sha = sha
+        self._objects = repo.objects
+        self._read: dict[str, tuple[str, str, bytes] | None] = {}  # exists() then read: one request
+        self._repo = repo
+        self._paths: list[str] | None = None
+
+    def _object(self, relpath: str) -> tuple[str, str, bytes] | None:
+        if relpath not in self._read:
+            path = posixpath.normpath(posixpath.join(self._prefix, relpath)) if self._prefix else relpath
+            bad = "\n" in path or path.startswith(("../", "/")) or path == ".."  # git reads only its tree
+            self._read[relpath] = None if bad else self._objects.get(f"{self._sha}:{path}")
+        return self._read[relpath]
+
+    def blob_id(self, relpath: str) -> str | None:
+        """The git object id of a file: equal ids, equal contents."""
+        found = self._object(relpath)
+        return found[0] or None if found is not None else None
+
+    def read_bytes(self, relpath: str) -> bytes | None:
+        found = self._object(relpath)
+        if found is not None and found[1] == OUTSIDE:
+            target = found[2].decode("utf-8", errors="replace")
+            raise SpecError(f"not read: a symlink leading outside the repository (to {target!r})", file=relpath)
+        if found is None or found[1] != "blob":
+            return None
+        return found[2]
+
+    def read_text(self, relpath: str) -> str | None:
+        data = self.read_bytes(relpath)
+        if data is None:
+            return None
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise SpecError("not a UTF-8 text file", file=relpath) from None
+
+    def exists(self, relpath: str) -> bool:
+        return self._object(relpath) is not None
+
+    def paths(self) -> list[str]:
+        """Every file of the project at this commit, project-relative."""
+        if self._paths is None:
+            listed = self._repo._git(
+                "ls-tree", "-r", "-z", "--name-only", "--full-tree", self._sha, "--", self._prefix or "."
+            )
+            cut = len(self._prefix) + 1 if self._prefix else 0
+            self._paths = [path[cut:] for path in listed.split("\0") if path]
+        return self._paths
+
+
+class Revisions:
+    """Turns the user's revision names into sources: 'workspace' (or none) is the working tree."""
+
+    def __init__(self, project_root: str) -> None:
+        self.root = project_root
+        self._git: GitRepo | None = None
+
+    @property
+    def git(self) -> GitRepo:
+        if self._git is None:
+            self._git = GitRepo(self.root)
+        return self._git
+
+    @property
+    def cache(self):
+        """The project's cache, for outs that git does not keep (read-only use)."""
+        from ..pipeline.project import STATE_DIR, check_state_links
+        from ..storage.cache import Cache
+
+        check_state_links(self.root)
+        return Cache(os.path.join(self.root, STATE_DIR))
+
+    def source(self, rev: str | None):
+        """(label, source) for a revision name; None or 'workspace' means the working tree."""
+        from ..pipeline.project import ProjectFiles
+
+        if rev is None or rev == WORKSPACE:
+            return WORKSPACE, ProjectFiles(self.root)
+        revision = self.git.revision(rev)
+        return rev, self.git.source(revision)
+
+    def load(self, rev: str | None):
+        """(label, source, stages); a revision from before any pipeline file existed has no stages."""
+        from ..pipeline.spec import load_all
+
+        label, source = self.source(rev)
+        try:
+            return label, source, load_all(source)
+        except PipetoolError as error:
+            if label != WORKSPACE:
+                error.message = f"{error.message} (in the revision {label})"
+                error.args = (error.render(),)
+            raise

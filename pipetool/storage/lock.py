@@ -1,0 +1,500 @@
+"""pipeline.lock: what produced each result, recorded durably stage by stage.
+
+A run appends one line per finished stage to `.pipetool/lock.journal` (constant cost per
+stage, survives a kill) and rewrites pipeline.lock once at the end (temp file + rename).
+Readers replay the journal over the lock, so a killed run loses nothing it finished.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import posixpath
+from collections.abc import Iterable
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+
+import xxhash
+
+from ..errors import LockError, SpecError
+from ..files import safepath, stamps, trusted_cache, yamlfile
+from ..files.fsutil import atomic_write_bytes, read_regular
+from ..pipeline.pipelines import LOCK_FILE, PIPELINE_FILE, address, file_of, folder_of, lock_of, split
+from . import lock_yaml
+from .hashing import HashInfo, is_hash
+
+JOURNAL_FILE = "lock.journal"
+CACHE_FILE = "lock.cache"
+VERSION = 1
+DROPPED = "dropped_in_merge"
+_HINT = "fix it, or run 'pipetool repro -f' to ignore the lock and write it anew"
+
+
+@dataclass(frozen=True)
+class PathRecord:
+    path: str
+    hash: str
+    size: int
+    nfiles: int | None = None
+
+    @classmethod
+    def of(cls, path: str, info: HashInfo) -> PathRecord:
+        return cls(path, info.hash, info.size, info.nfiles)
+
+    def to_dict(self) -> dict:
+        data = {"path": self.path, "xxh3": self.hash, "size": self.size}
+        if self.nfiles is not None:
+            data["nfiles"] = self.nfiles
+        return data
+
+
+@dataclass(frozen=True)
+class LockEntry:
+    cmd: str | tuple[str, ...]
+    deps: tuple[PathRecord, ...] = ()
+    params: dict = field(default_factory=dict)  # params file -> {key: value}
+    outs: tuple[PathRecord, ...] = ()
+    dropped_in_merge: bool = False  # both branches changed it differently: a placeholder, stale
+    # Seconds the run that produced these results took. Not part of the entry's identity
+    # (compare=False): two runs with the same results are the same entry, however long each took.
+    duration: float | None = field(default=None, compare=False)
+
+    def same_result(self, other: LockEntry) -> bool:
+        """The same cmd, deps, params and outs, whatever their order and however long each run took."""
+        mine, theirs = self.to_dict(), other.to_dict()
+        mine.pop("duration", None)
+        theirs.pop("duration", None)
+        return mine == theirs
+
+    def to_dict(self) -> dict:
+        if self.dropped_in_merge:
+            return {DROPPED: True}
+        data: dict[str, Any] = {"cmd": self.cmd if isinstance(self.cmd, str) else list(self.cmd)}
+        if self.deps:
+            data["deps"] = [d.to_dict() for d in sorted(self.deps, key=lambda d: d.path)]
+        if self.params:
+            data["params"] = {f: dict(sorted(v.items())) for f, v in sorted(self.params.items())}
+        if self.outs:
+            data["outs"] = [o.to_dict() for o in sorted(self.outs, key=lambda o: o.path)]
+        if self.duration is not None:
+            data["duration"] = self.duration
+        return data
+
+
+DROPPED_ENTRY = LockEntry(cmd="", dropped_in_merge=True)
+
+
+def relocated(entry: LockEntry, folder: str, into: bool) -> LockEntry:
+    """An entry of a lock in a subfolder, whose paths are relative to that folder (as DVC's
+    dvc.lock beside its dvc.yaml): into=True makes them project-relative, False lock-relative.
+    Absolute paths (deps outside the project) stay as they are."""
+    if folder == "." or entry.dropped_in_merge:
+        return entry
+
+    def move(path: str) -> str:
+        if posixpath.isabs(path):
+            return path
+        return posixpath.normpath(posixpath.join(folder, path)) if into else posixpath.relpath(path, folder)
+
+    return replace(
+        entry,
+        deps=tuple(replace(r, path=move(r.path)) for r in entry.deps),
+        outs=tuple(replace(r, path=move(r.path)) for r in entry.outs),
+        params={move(file): values for file, values in entry.params.items()},
+    )
+
+
+# The pickled copy of a parsed lock is only good for the same shape of entries and records.
+_CACHE_FORMAT = repr((VERSION, 6, *([f.name for f in fields(record)] for record in (LockEntry, PathRecord))))
+
+
+Blocks = dict[str, tuple[LockEntry, str]]  # stage name -> (entry, its text in the lock)
+
+
+def render(entries: dict[str, LockEntry], known: Blocks | None = None) -> str:
+    """The lock file's text: sorted by stage, deps and outs by path, so diffs stay minimal."""
+    return join_blocks(render_blocks(entries, known))
+
+
+def render_blocks(entries: dict[str, LockEntry], known: Blocks | None = None) -> Blocks:
+    """Each stage's block, rendered on its own: a known block of an unchanged entry is reused,
+    so recording a few stages of a big pipeline renders only those."""
+    known = known or {}
+    blocks = {}
+    for name in sorted(entries):
+        entry, old = entries[name], known.get(name)
+        same = old and old[0] == entry and old[0].duration == entry.duration  # == leaves duration out
+        blocks[name] = (entry, old[1] if same else _render_block(name, entry))
+    return blocks
+
+
+def join_blocks(blocks: Blocks) -> str:
+    if not blocks:
+        return yamlfile.dump({"version": VERSION, "stages": {}})
+    return f"version: {VERSION}\nstages:\n" + "".join(text for _, text in blocks.values())
+
+
+def _render_block(name: str, entry: LockEntry) -> str:
+    """One stage's part of the lock, indented under 'stages:'."""
+    data = entry.to_dict()
+    return lock_yaml.block(name, data) or yaml_block(name, data)
+
+
+def yaml_block(name: str, data: dict) -> str:
+    """What PyYAML writes for a stage's entry under 'stages:' (lock_yaml writes the same, faster)."""
+    text = yamlfile.dump({name: data})
+    return "".join("  " + line for line in text.splitlines(keepends=True))
+
+
+def parse(text: str, display: str = LOCK_FILE, folder: str = ".") -> dict[str, LockEntry]:
+    """A lock's entries, checked as untrusted input; folder: where the lock lies (its paths are
+    relative to it, and an out must still lie inside the project)."""
+    try:
+        data = yamlfile.parse(text, display)
+    except SpecError as exc:
+        raise LockError(exc.message, file=exc.file, line=exc.line, column=exc.column, hint=_HINT) from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict) or not isinstance(data.get("stages", {}), dict):
+        raise LockError("not a pipetool lock file (expected 'version' and 'stages')", file=display, line=1, hint=_HINT)
+    if data.get("version") != VERSION:
+        raise LockError(
+            f"unknown lock version {data.get('version')!r} (this pipetool writes {VERSION})",
+            file=display,
+            line=data.line_of("version") if "version" in data else 1,
+            hint="upgrade pipetool, or run 'pipetool repro -f' to write it anew",
+        )
+    stages = data.get("stages") or {}
+    return {str(name): _entry(str(name), body, display, stages.line_of(name), folder) for name, body in stages.items()}
+
+
+def _entry(name: str, body: Any, display: str, line: int, folder: str = ".") -> LockEntry:
+    def fail(message: str, at: int = line) -> LockError:
+        return LockError(message, file=display, line=at, stage=name, hint=_HINT)
+
+    if not isinstance(body, dict):
+        raise fail("entry must be a mapping")
+    if safepath.has_control_characters(name):
+        raise fail(f"the stage name {name!r} holds control characters")
+    if body.get(DROPPED) is True:
+        return DROPPED_ENTRY
+    cmd = body.get("cmd")
+    if isinstance(cmd, list) and cmd and all(isinstance(c, str) for c in cmd):
+        cmd = tuple(cmd)
+    elif not isinstance(cmd, str):
+        raise fail("'cmd' missing or not text", body.line_of("cmd"))
+    params = body.get("params") or {}
+    if not isinstance(params, dict) or not all(isinstance(v, dict) for v in params.values()):
+        raise fail("'params' must map each params file to {key: value}", body.line_of("params"))
+    if any(safepath.has_control_characters(str(file)) for file in params):
+        raise fail("a params file name holds control characters", body.line_of("params"))
+    duration = body.get("duration")
+    if duration is not None and (
+        isinstance(duration, bool) or not isinstance(duration, (int, float)) or not duration >= 0
+    ):
+        raise fail(f"'duration' must be a number of seconds, not {duration!r}", body.line_of("duration"))
+    return LockEntry(
+        cmd=cmd,
+        deps=_records(body, "deps", fail, folder),
+        params={str(f): dict(v) for f, v in params.items()},
+        outs=_records(body, "outs", fail, folder),
+        duration=duration,
+    )
+
+
+def _records(body: dict, key: str, fail, folder: str = ".") -> tuple[PathRecord, ...]:
+    items = body.get(key) or []
+    if not isinstance(items, list):
+        raise fail(f"'{key}' must be a list", body.line_of(key))
+    records = []
+    for item in items:
+        if not isinstance(item, dict):
+            raise fail(f"each of '{key}' must have path, xxh3 and size", body.line_of(key))
+        path, digest, size, nfiles = item.get("path"), item.get("xxh3"), item.get("size"), item.get("nfiles")
+        in_project = (
+            path
+            if folder == "." or not isinstance(path, str) or posixpath.isabs(path)
+            else posixpath.normpath(posixpath.join(folder, path))
+        )
+        problem = record_problem(in_project, digest, size, nfiles, out=key == "outs")
+        if problem is not None:
+            field_name, message = problem
+            raise fail(f"an entry of '{key}': {message}", item.line_of(field_name))
+        records.append(PathRecord(path, digest, size, nfiles))
+    return tuple(records)
+
+
+def record_problem(path: Any, digest: Any, size: Any, nfiles: Any = None, out: bool = True) -> tuple[str, str] | None:
+    """(the field at fault, what is wrong) of a path record read from data (a lock, a journal,
+    a remote), or None when it has the form pipetool writes. Deps may lie outside the project;
+    outs (out=True) may not. A cloned repository's lock is not trusted: its paths and hashes
+    reach the cache and the workspace, so nothing uses one before it passes here.
+    """
+    if not isinstance(path, str) or not path:
+        return "path", f"'path' must be a path, not {path!r}"
+    if out:
+        try:
+            safepath.clean(path)
+        except safepath.UnsafePath as exc:
+            return "path", f"the out {exc}: an out is a clean relative path inside the project"
+    elif safepath.has_control_characters(path) or posixpath.normpath(path) != path:
+        return "path", f"the dep {path!r} is not a normalized path without control characters"
+    if not is_hash(digest):
+        return "xxh3", f"'xxh3' of '{path}' must be 32 lowercase hex digits (with '.dir' for a folder), not {digest!r}"
+    if not _is_count(size):
+        return "size", f"'size' of '{path}' must be a whole number, not {size!r}"
+    if nfiles is not None and not _is_count(nfiles):
+        return "nfiles", f"'nfiles' of '{path}' must be a whole number, not {nfiles!r}"
+    return None
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+class LockStore:
+    """Reads the lock files (one beside each pipeline file) with the journal replayed; records
+    stages; compacts. Entries are keyed by stage address (pipelines.address)."""
+
+    def __init__(self, root: str, state_dir: str, files: Iterable[str] = (PIPELINE_FILE,)) -> None:
+        self.root = root
+        self.files = list(files)  # the pipeline files; each one's lock is lock_of(file)
+        self.journal_path = os.path.join(state_dir, JOURNAL_FILE)
+        self.cache_path = os.path.join(state_dir, CACHE_FILE)
+        self._journal_fd: int | None = None
+        self._header: str | None = None  # the journal's first line, from begin()
+        self._pending: set[str] = set()  # pipeline files whose lock lacks entries the journal holds
+        self._blocks: dict[str, Blocks] = {}  # per lock file, its blocks when the parse cache had them
+        self._cache: dict | None = None  # lock path -> its parse, see _remember
+        self._cache_changed = False
+        self._keys: dict[str, str] = {}  # each pipeline file's lock digest (_base), as read or written
+
+    def _lock_bytes(self, relpath: str) -> bytes | None:
+        full = os.path.join(self.root, relpath)
+        try:
+            fd = os.open(full, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        except OSError as exc:
+            if exc.errno != errno.ELOOP:
+                raise
+            fd = self._open_link(relpath)  # a clone's could lead to any file of the machine
+        with open(fd, "rb") as handle:
+            return handle.read()
+
+    def _open_link(self, relpath: str) -> int:
+        from ..pipeline.project import ProjectFiles
+
+        try:
+            ProjectFiles(self.root).check(relpath)
+        except SpecError as exc:
+            raise LockError(
+                exc.message,
+                file=relpath,
+                hint=f"remove the link (git rm {relpath}); 'pipetool repro' writes a lock anew",
+            ) from None
+        return os.open(os.path.join(self.root, relpath), os.O_RDONLY | os.O_CLOEXEC)
+
+    def read(self, ignore_lock: bool = False) -> dict[str, LockEntry]:
+        """Entries as of the last finished stage; ignore_lock drops a broken lock file."""
+        entries: dict[str, LockEntry] = {}
+        self._keys = {}
+        for file in self.files:
+            try:
+                entries.update(self._entries(file))
+            except LockError:
+                if not ignore_lock:
+                    raise
+        self._save_cache()
+        replayed = _journal_records(self.journal_path, _base_of(self._keys))
+        for name, entry in replayed:
+            entries[name] = entry
+        self._pending = {file_of(name) for name, _ in replayed}  # finished stages the locks do not show yet
+        return entries
+
+    def _entries(self, file: str) -> dict[str, LockEntry]:
+        """A pipeline file's lock entries by stage address, with project-relative paths: parsed,
+        or the copy made last time its lock had these exact bytes.
+
+        YAML parsing dominates a no-op status of a big pipeline; unpickling is ~10x faster. A lock
+        whose stamp is the one kept with that copy is not even read: a project of a thousand
+        pipeline files would otherwise read a thousand locks for every command.
+        """
+        relpath = lock_of(file)
+        cached = self._cached().get(relpath)
+        usable = isinstance(cached, dict) and "project" in cached
+        now, key = stamps.unchanged(
+            os.path.join(self.root, relpath), (cached.get("stamp"), cached.get("key")) if usable else None
+        )
+        raw = None
+        if key is None:
+            raw = self._lock_bytes(relpath)
+            key = _base(raw)
+        self._keys[file] = key
+        if usable and cached.get("key") == key:
+            self._blocks[relpath] = cached["blocks"]
+            if cached.get("stamp") != now:
+                self._remember(relpath, key, cached["blocks"], cached["project"], now)
+            return cached["project"]
+        if raw is None:
+            return {}
+        project = _in_project(file, parse(raw.decode("utf-8", errors="replace"), relpath, folder_of(file)))
+        self._remember(relpath, key, {}, project, now)
+        return project
+
+    def _cached(self) -> dict:
+        if self._cache is None:
+            loaded = trusted_cache.load(self.cache_path, CACHE_FILE)
+            ok = isinstance(loaded, dict) and loaded.get("format") == _CACHE_FORMAT
+            self._cache = loaded["locks"] if ok and isinstance(loaded.get("locks"), dict) else {}
+        return self._cache
+
+    def _remember(
+        self, relpath: str, key: str, blocks: Blocks, project: dict[str, LockEntry], stamp: stamps.Stamp | None
+    ) -> None:
+        """Keep a parsed lock (and each stage's text) for the next read of these exact bytes."""
+        self._cached()[relpath] = {"key": key, "blocks": blocks, "project": project, "stamp": stamp}
+        self._cache_changed = True
+
+    def _save_cache(self) -> None:
+        """Write the kept parses once per read or write, whatever the number of locks."""
+        if not self._cache_changed:
+            return
+        known = {lock_of(file) for file in self.files}
+        locks = {path: record for path, record in self._cached().items() if path in known}
+        trusted_cache.save(self.cache_path, CACHE_FILE, {"format": _CACHE_FORMAT, "locks": locks})
+        self._cache_changed = False
+
+    def begin(self, entries: dict[str, LockEntry]) -> None:
+        """Start a journal whose records apply to the lock files as they are now.
+
+        Records replayed from a killed run's journal are written into the locks first: the new
+        journal replaces the old one.
+        """
+        if self._pending:
+            self._write_locks(entries, entries, self._pending)
+            self._pending = set()
+        if set(self._keys) != set(self.files):
+            self._keys = {file: _base(self._lock_bytes(lock_of(file))) for file in self.files}
+        self._header = json.dumps({"journal": VERSION, "base": _base_of(self._keys)}) + "\n"
+
+    def record(self, name: str, entry: LockEntry) -> None:
+        """Durable before the next stage starts: one append, whatever the pipeline's size. The
+        journal is made at the first record: a run that records nothing makes no file."""
+        assert self._header is not None, "begin() first"
+        if self._journal_fd is None:
+            self._journal_fd = os.open(self.journal_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            os.write(self._journal_fd, self._header.encode())
+        line = json.dumps({"stage": name, "entry": entry.to_dict()}, sort_keys=True, default=str)
+        os.write(self._journal_fd, (line + "\n").encode())
+        self._pending.add(file_of(name))
+
+    def commit(self, entries: dict[str, LockEntry], keep: Iterable[str]) -> None:
+        """Write each lock once (only the stages that still exist), then drop the journal."""
+        names = set(keep)
+        losing = {file_of(name) for name in entries if name not in names}
+        self._write_locks(entries, names, self._pending | losing)
+        self._pending = set()
+        self.close()
+        try:
+            os.remove(self.journal_path)
+        except FileNotFoundError:
+            pass
+
+    def _write_locks(self, entries: dict[str, LockEntry], keep, files: set[str]) -> None:
+        """Write the locks of these pipeline files with their kept entries (a file no longer
+        in the project is left alone)."""
+        per_file: dict[str, dict[str, LockEntry]] = {file: {} for file in self.files if file in files}
+        for name, entry in entries.items():
+            file, short = split(name)
+            if file in per_file and name in keep:
+                per_file[file][short] = relocated(entry, folder_of(file), into=False)
+        for file, kept in per_file.items():
+            current = self._keys[file] if file in self._keys else _base(self._lock_bytes(lock_of(file)))
+            if kept or current != _base(None):
+                self._write_lock(file, kept, current)
+        self._save_cache()
+
+    def _write_lock(self, file: str, entries: dict[str, LockEntry], current: str) -> None:
+        """Write a pipeline file's lock (entries by name as written, paths relative to the lock)
+        when its text changes (current: the digest of its bytes now), and keep its parse cache in
+        step; the new file is stamped when it is next read, once it is not racy."""
+        relpath = lock_of(file)
+        blocks = render_blocks(entries, self._blocks.get(relpath))
+        data = join_blocks(blocks).encode()
+        key = _base(data)
+        if key != current:
+            atomic_write_bytes(os.path.join(self.root, relpath), data)
+            self._keys[file] = key
+            self._blocks[relpath] = blocks
+            self._remember(relpath, key, blocks, _in_project(file, entries), None)
+
+    def close(self) -> None:
+        if self._journal_fd is not None:
+            os.close(self._journal_fd)
+            self._journal_fd = None
+
+
+def _base(raw: bytes | None) -> str:
+    return "none" if raw is None else xxhash.xxh3_128_hexdigest(raw)
+
+
+def _base_of(keys: dict[str, str]) -> str:
+    """What a journal applies to: the lock's bytes (the lock files' digests, path by path)."""
+    if list(keys) == [PIPELINE_FILE]:
+        return keys[PIPELINE_FILE]
+    return xxhash.xxh3_128_hexdigest("".join(f"{file}\0{key}\0" for file, key in keys.items()).encode())
+
+
+def read_all(source: Any, files: Iterable[str]) -> dict[str, LockEntry]:
+    """The entries of the locks beside these pipeline files, read through a source (a git
+    revision, say); LockError for a lock that cannot be read."""
+    entries: dict[str, LockEntry] = {}
+    for file in files:
+        relpath = lock_of(file)
+        text = source.read_text(relpath)
+        if text:
+            entries.update(_in_project(file, parse(text, relpath, folder_of(file))))
+    return entries
+
+
+def _in_project(file: str, parsed: dict[str, LockEntry]) -> dict[str, LockEntry]:
+    """A pipeline file's lock entries by stage address, with project-relative paths."""
+    folder = folder_of(file)
+    if folder == ".":
+        return parsed
+    return {address(file, name): relocated(entry, folder, into=True) for name, entry in parsed.items()}
+
+
+def _journal_records(path: str, base: str) -> list[tuple[str, LockEntry]]:
+    """Records of a journal written over this very lock; a torn last line is dropped."""
+    data = read_regular(path)
+    if data is None:
+        return []
+    lines = data.split(b"\n")
+    try:
+        header = json.loads(lines[0])
+    except ValueError:
+        return []
+    if not isinstance(header, dict) or header.get("base") != base:
+        return []  # pipeline.lock changed since (compacted, or git checkout): stale journal
+    records = []
+    for raw in lines[1:]:
+        try:
+            item = json.loads(raw)
+            records.append((item["stage"], _entry(item["stage"], _mapping(item["entry"]), "journal", 0)))
+        except (ValueError, KeyError, TypeError, LockError):
+            continue  # torn or foreign line
+    return records
+
+
+def _mapping(value: Any) -> Any:
+    """JSON dicts as line-aware mappings, so journal entries validate like lock entries."""
+    if isinstance(value, dict):
+        mapping = yamlfile.Mapping({k: _mapping(v) for k, v in value.items()})
+        mapping.key_lines = {}
+        return mapping
+    if isinstance(value, list):
+        return [_mapping(v) for v in value]
+    return value

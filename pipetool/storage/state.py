@@ -1,0 +1,152 @@
+"""The state db: (path, inode, mtime_ns, size) -> content hash, so unchanged files are never reread.
+
+It is only a cache. Any damage (a torn write, a foreign file, a newer version) means
+starting it afresh, never a failed command.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from typing import NamedTuple
+
+from ..files import sqlitedb
+from ..files.stamps import racy
+
+VERSION = 2
+_BATCH = 500  # paths per query: well under SQLite's limit on query parameters
+
+
+class FileStat(NamedTuple):
+    """What the state db knows a file by (os.stat_result has these too)."""
+
+    st_ino: int
+    st_mtime_ns: int
+    st_size: int
+
+
+Stat = os.stat_result | FileStat
+
+
+def matching_hash(row: tuple | None, st: Stat) -> str | None:
+    """A remembered (inode, mtime_ns, size, hash) row's hash, when the file still has that stat."""
+    if row and row[0] == st.st_ino and row[1] == st.st_mtime_ns and row[2] == st.st_size:
+        return row[3]
+    return None
+
+
+class StateDB:
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._db: sqlite3.Connection | None = None
+        self._pending: list[tuple] = []
+        self._pending_dirs: list[tuple] = []
+        # Rows read ahead by prefetch: path -> row, or None when the db has none for it.
+        self._files: dict[str, tuple | None] = {}
+        self._dirs: dict[str, tuple | None] = {}
+        self._open()
+
+    def _open(self) -> None:
+        try:
+            self._db = self._connect()
+        except sqlite3.Error:
+            self._reset()
+
+    def _connect(self) -> sqlite3.Connection:
+        return sqlitedb.connect(
+            self.path,
+            VERSION,
+            [
+                "state (path TEXT PRIMARY KEY, inode INTEGER, mtime_ns INTEGER, size INTEGER, hash TEXT)",
+                "dirs (path TEXT PRIMARY KEY, fingerprint TEXT, hash TEXT, size INTEGER, nfiles INTEGER)",
+            ],
+        )
+
+    def _reset(self) -> None:
+        """Start from scratch: the db was damaged or is not ours."""
+        sqlitedb.remove(self.path)
+        try:
+            self._db = self._connect()
+        except sqlite3.Error:
+            self._db = None  # work without a state db rather than fail
+
+    def _rows(self, sql: str, args: tuple) -> list[tuple]:
+        """Rows of a query; none when there is no db or it failed (then it starts afresh)."""
+        if self._db is None:
+            return []
+        try:
+            return self._db.execute(sql, args).fetchall()
+        except sqlite3.Error:
+            self._reset()
+            return []
+
+    def prefetch(self, paths: list[str]) -> None:
+        """Read the rows of many paths in a few queries, rather than one query each later."""
+        paths = [p for p in dict.fromkeys(paths) if p not in self._files]
+        for start in range(0, len(paths), _BATCH):
+            batch = paths[start : start + _BATCH]
+            marks = ",".join("?" * len(batch))
+            self._files.update(dict.fromkeys(batch))
+            self._dirs.update(dict.fromkeys(batch))
+            for path, *row in self._rows(
+                f"SELECT path, inode, mtime_ns, size, hash FROM state WHERE path IN ({marks})", tuple(batch)
+            ):
+                self._files[path] = tuple(row)
+            for path, *row in self._rows(
+                f"SELECT path, fingerprint, hash, size, nfiles FROM dirs WHERE path IN ({marks})", tuple(batch)
+            ):
+                self._dirs[path] = tuple(row)
+
+    def get(self, path: str, st: Stat) -> str | None:
+        if path in self._files:
+            return matching_hash(self._files[path], st)
+        rows = self._rows("SELECT inode, mtime_ns, size, hash FROM state WHERE path = ?", (path,))
+        return matching_hash(rows[0] if rows else None, st)
+
+    def under(self, folder: str) -> dict[str, tuple[int, int, int, str]]:
+        """Every entry below a folder, in one query: path -> (inode, mtime_ns, size, hash)."""
+        prefix = folder.rstrip("/") + "/"
+        rows = self._rows(
+            "SELECT path, inode, mtime_ns, size, hash FROM state WHERE path >= ? AND path < ?",
+            (prefix, prefix[:-1] + "0"),
+        )  # '0' sorts right after '/'
+        return {row[0]: row[1:] for row in rows}
+
+    def put(self, path: str, st: Stat, digest: str) -> None:
+        if racy(st.st_mtime_ns):
+            return
+        self._pending.append((path, st.st_ino, st.st_mtime_ns, st.st_size, digest))
+
+    def get_dir(self, path: str, fingerprint: str) -> tuple[str, int, int] | None:
+        """(hash, size, nfiles) of a directory whose files' stats hash to fingerprint."""
+        if path in self._dirs:
+            row = self._dirs[path]
+        else:
+            rows = self._rows("SELECT fingerprint, hash, size, nfiles FROM dirs WHERE path = ?", (path,))
+            row = rows[0] if rows else None
+        if row and row[0] == fingerprint:
+            return row[1], row[2], row[3]
+        return None
+
+    def put_dir(self, path: str, fingerprint: str, newest_mtime_ns: int, info: tuple[str, int, int]) -> None:
+        if not racy(newest_mtime_ns):
+            self._pending_dirs.append((path, fingerprint, *info))
+
+    def flush(self) -> None:
+        rows, self._pending = self._pending, []
+        dirs, self._pending_dirs = self._pending_dirs, []
+        if self._db is None or not (rows or dirs):
+            return
+        try:
+            with self._db:
+                self._db.execute("BEGIN")
+                self._db.executemany("INSERT OR REPLACE INTO state VALUES (?, ?, ?, ?, ?)", rows)
+                self._db.executemany("INSERT OR REPLACE INTO dirs VALUES (?, ?, ?, ?, ?)", dirs)
+        except sqlite3.Error:
+            pass  # another process holds it too long; these hashes are simply computed again
+
+    def close(self) -> None:
+        self.flush()
+        if self._db is not None:
+            self._db.close()
+            self._db = None
