@@ -56,8 +56,9 @@ def folder_of(file: str) -> str:
 
 
 def lock_of(file: str) -> str:
-    """The lock file beside a pipeline file."""
-    return posixpath.join(posixpath.dirname(file), LOCK_FILE)
+    """The lock file beside a pipeline file (called for each of thousands of files: no posixpath)."""
+    folder = file.rpartition("/")[0]
+    return f"{folder}/{LOCK_FILE}" if folder else LOCK_FILE
 
 
 def discover(root: str, state_dir: str | None = None) -> list[str]:

@@ -109,6 +109,9 @@ def relocated(entry: LockEntry, folder: str, into: bool) -> LockEntry:
 _CACHE_FORMAT = repr((VERSION, 6, *([f.name for f in fields(record)] for record in (LockEntry, PathRecord))))
 
 
+# Up to this many locks whose stamp alone changed, a read does not save the kept parses (see read).
+_FEW_RESTAMPS = 16
+
 Blocks = dict[str, tuple[LockEntry, str]]  # stage name -> (entry, its text in the lock)
 
 
@@ -268,6 +271,8 @@ class LockStore:
         self._blocks: dict[str, Blocks] = {}  # per lock file, its blocks when the parse cache had them
         self._cache: dict | None = None  # lock path -> its parse, see _remember
         self._cache_changed = False
+        self._restamped = 0  # locks whose kept parse changed only its stamp since the last save
+        self._reparsed = False  # a parse newly kept since the last save
         self._keys: dict[str, str] = {}  # each pipeline file's lock digest (_base), as read or written
 
     def _lock_bytes(self, relpath: str) -> bytes | None:
@@ -306,7 +311,10 @@ class LockStore:
             except LockError:
                 if not ignore_lock:
                     raise
-        self._save_cache()
+        # New stamps alone for a few locks (those the last run wrote, now out of their racy second)
+        # are not worth re-pickling every kept parse: those few are read again until the next save.
+        if self._reparsed or self._restamped > _FEW_RESTAMPS:
+            self._save_cache()
         replayed = _journal_records(self.journal_path, _base_of(self._keys))
         for name, entry in replayed:
             entries[name] = entry
@@ -335,7 +343,9 @@ class LockStore:
         if usable and cached.get("key") == key:
             self._blocks[relpath] = cached["blocks"]
             if cached.get("stamp") != now:
-                self._remember(relpath, key, cached["blocks"], cached["project"], now)
+                cached["stamp"] = now
+                self._cache_changed = True
+                self._restamped += 1
             return cached["project"]
         if raw is None:
             return {}
@@ -355,7 +365,7 @@ class LockStore:
     ) -> None:
         """Keep a parsed lock (and each stage's text) for the next read of these exact bytes."""
         self._cached()[relpath] = {"key": key, "blocks": blocks, "project": project, "stamp": stamp}
-        self._cache_changed = True
+        self._cache_changed = self._reparsed = True
 
     def _save_cache(self) -> None:
         """Write the kept parses once per read or write, whatever the number of locks."""
@@ -364,7 +374,8 @@ class LockStore:
         known = {lock_of(file) for file in self.files}
         locks = {path: record for path, record in self._cached().items() if path in known}
         trusted_cache.save(self.cache_path, CACHE_FILE, {"format": _CACHE_FORMAT, "locks": locks})
-        self._cache_changed = False
+        self._cache_changed = self._reparsed = False
+        self._restamped = 0
 
     def begin(self, entries: dict[str, LockEntry]) -> None:
         """Start a journal whose records apply to the lock files as they are now.
