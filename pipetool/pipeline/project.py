@@ -8,8 +8,8 @@ import stat
 from dataclasses import dataclass
 
 from ..errors import ProjectError, SpecError
+from .pipelines import PIPELINE_FILE
 from .source import FileSource
-from .spec import PIPELINE_FILE
 
 STATE_DIR = ".pipetool"
 # Everything in .pipetool/ is local state, except a committed config (when there is one).
