@@ -2,7 +2,8 @@
 
 The grid starts it in the experiment's worktree with a payload file (payload.py) holding the
 experiment and its repro options; it runs `run.run_experiment`, the function `exp run` calls, and
-its output (the grid shows and logs it) is what `exp run` prints. A failure is one line on stderr
+its output (the grid shows and logs it) is the repro's. It prints no "saved" line: the grid says
+that once, when it finds the experiment's commit (the worktree is not the workspace). A failure is one line on stderr
 and an exit code, as from the `pipetool` command: 1 for a failed experiment, 2 for a payload it
 cannot read, 130 when stopped by Ctrl-C or SIGTERM (which the grid sends to stop it).
 """
@@ -26,7 +27,7 @@ def main(argv: list[str]) -> int:
         print(f"error: expected one payload file ({USAGE})", file=sys.stderr)
         return 2
     try:
-        experiment = _run(argv[0])
+        _run(argv[0])
     except PipetoolError as error:
         print(f"error: {error}", file=sys.stderr)
         return error.exit_code
@@ -43,9 +44,6 @@ def main(argv: list[str]) -> int:
             raise
         print(f"error: {message}", file=sys.stderr)
         return 1
-    from ..experiments.report import saved_here
-
-    print(saved_here(experiment), flush=True)
     return 0
 
 

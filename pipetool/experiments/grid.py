@@ -289,7 +289,7 @@ class _Grid:
         if saved:
             os.remove(run.log)
             self.outcomes.append(Outcome(run.planned, saved[0]))
-            self.reporter.saved(name, saved[0].sha)
+            self.reporter.saved(name, saved[0].sha, saved[0].ref)
             return
         why = f"exit code {code}" if code else "no experiment commit was made"
         self._failed(run.planned, f"{why}; its output is in {os.path.relpath(run.log, self.root)}", run.log)

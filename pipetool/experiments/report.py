@@ -13,7 +13,8 @@ if TYPE_CHECKING:
 
 
 def saved_here(experiment: Experiment) -> str:
-    """The line of an experiment run in the workspace (`exp run` without a grid, or a grid's worker)."""
+    """The line of an experiment run in the workspace (`exp run` without a grid); a grid's
+    experiments run in worktrees and leave the workspace alone, so the grid says `saved` instead."""
     return (
         f"Experiment '{experiment.name}' saved (commit {experiment.sha[:7]}, {experiment.ref}); "
         "the workspace holds its results. Compare with 'pipetool exp show'."
@@ -40,8 +41,9 @@ class GridReporter:
     def shared(self, stages: list[str]) -> None:
         self._write(f"Running the stages no override touches once, before the experiments: {', '.join(stages)}")
 
-    def saved(self, name: str, sha: str) -> None:
-        self._write(f"Experiment '{name}' saved (commit {sha[:7]})")
+    def saved(self, name: str, sha: str, ref: str) -> None:
+        """The one line of a saved experiment of a grid (its results are in its commit, not in the workspace)."""
+        self._write(f"Experiment '{name}' saved (commit {sha[:7]}, {ref})")
 
     def failed(self, name: str, why: str) -> None:
         self._write(f"Experiment '{name}' failed: {why}")
