@@ -14,7 +14,8 @@ from .graph import Graph
 def resolve(graph: Graph, targets: list[str], root: str, cwd: str | None = None) -> list[int]:
     """Stage indexes for targets, in the order given; unknown targets get suggestions.
 
-    Paths, and a pipeline file before ':' (`sub/pipeline.yaml:train`), are relative to cwd; a
+    Paths, and a pipeline file before ':' (`sub/pipeline.yaml:train`), are relative to cwd, or,
+    when that names nothing, to the project's root (as DVC users type them from a subfolder); a
     bare name is a stage of the project's pipeline.yaml, or else of the pipeline file in cwd.
     """
     chosen: dict[int, None] = {}
@@ -43,10 +44,10 @@ def of_file(graph: Graph, file: str) -> list[int]:
 def _resolve_one(graph: Graph, target: str, root: str, cwd: str) -> list[int]:
     head, colon, name = target.partition(":")
     if colon and posixpath.basename(head.rstrip("/")) == PIPELINE_FILE:
-        file = _project_path(head, root, cwd)
-        found = _named(graph, address(file, name)) if file is not None else []
-        if found:
-            return found
+        for file in _candidates(head, root, cwd):
+            found = _named(graph, address(file, name))
+            if found:
+                return found
     else:
         found = _named(graph, target)
         here = _project_path(PIPELINE_FILE, root, cwd)
@@ -54,12 +55,12 @@ def _resolve_one(graph: Graph, target: str, root: str, cwd: str) -> list[int]:
             found = _named(graph, address(here, target))  # a stage of the pipeline file in cwd
         if found:
             return found
-        path = _project_path(target, root, cwd)
-        if path is not None:
+        for path in _candidates(target, root, cwd):
             found = _of_path(graph, path)
             if found:
                 return found
-    choices = list(graph.index) + list(graph.out_owner)
+    groups = {stage.name.split("@", 1)[0] for stage in graph.stages if "@" in stage.name}
+    choices = {c: None for c in [*graph.index, *sorted(groups), *graph.out_owner] if c != target}
     hint = (
         did_you_mean(target, choices)
         or "a target is a stage name, a pipeline file (or file:stage), an out path or a folder; see 'pipetool dag'"
@@ -89,6 +90,14 @@ def _of_path(graph: Graph, path: str) -> list[int]:
     if inside:
         return inside
     return [i for i, stage in enumerate(graph.stages) if stage.file.startswith(prefix)]
+
+
+def _candidates(target: str, root: str, cwd: str) -> list[str]:
+    """A path target in the project: relative to cwd first, then relative to the project's root."""
+    paths = [_project_path(target, root, cwd)]
+    if not os.path.isabs(target):
+        paths.append(_project_path(target, root, root))
+    return list(dict.fromkeys(p for p in paths if p is not None))
 
 
 def _project_path(target: str, root: str, cwd: str) -> str | None:
