@@ -7,6 +7,7 @@ import shlex
 import sys
 
 import pytest
+import yaml
 
 PY = shlex.quote(sys.executable)
 
@@ -102,3 +103,72 @@ def test_an_unknown_target_never_suggests_itself_and_suggests_group_names(subfol
     assert "'data/clean'" in failed.stderr and "'data/clen'" not in failed.stderr.split("did you mean", 1)[1]
     failed = project.cli_fails("repro", "nothere/clean", cwd=project.path / "models")
     assert "'nothere/clean'" not in failed.stderr.split("unknown target", 1)[1].split(":", 1)[1]
+
+
+# --- 5: DVC 3's `stage add` options -----------------------------------------------------------------
+
+STAGE_PIPELINE = """\
+# my pipeline, keep me
+stages:
+  # first stage
+  make:                      # makes a.txt
+    cmd: echo a > a.txt
+    outs: [a.txt]
+"""
+
+
+def test_stage_add_writes_dvc_keys_for_each_option_keeping_the_file(project):
+    project.write("pipeline.yaml", STAGE_PIPELINE)
+    project.cli_ok(
+        "stage", "add", "-n", "all", "-w", "sub", "-d", "in.txt",
+        "-O", "o_nc.txt", "--outs-persist", "o_p.txt", "--outs-persist-no-cache", "o_pnc.txt",
+        "-M", "m.json", "--plots", "p.csv", "--plots-no-cache", "pnc.csv",
+        "--always-changed", "--frozen", "echo hi",
+    )  # fmt: skip
+    text = project.read("pipeline.yaml")
+    assert text.startswith(STAGE_PIPELINE)  # comments and layout above kept
+    assert yaml.safe_load(text)["stages"]["all"] == {
+        "cmd": "echo hi",
+        "wdir": "sub",
+        "deps": ["in.txt"],
+        "outs": [
+            {"o_nc.txt": {"cache": False}},
+            {"o_p.txt": {"persist": True}},
+            {"o_pnc.txt": {"cache": False, "persist": True}},
+        ],
+        "metrics": [{"m.json": {"cache": False}}],
+        "plots": [{"p.csv": {"cache": True}}, {"pnc.csv": {"cache": False}}],
+        "frozen": True,
+        "always_changed": True,
+    }
+    assert "    - o_pnc.txt:\n        cache: false\n        persist: true\n" in text  # DVC's mapping form
+
+
+def test_stage_add_force_replaces_the_stage_in_place_and_without_it_refuses(project):
+    project.write("pipeline.yaml", STAGE_PIPELINE + "  last:\n    cmd: echo b > b.txt\n    outs: [b.txt]\n")
+    failed = project.cli_fails("stage", "add", "-n", "make", "-o", "c.txt", "echo c > c.txt")
+    assert "already exists" in failed.stderr and "-f/--force" in failed.stderr
+    result = project.cli_ok("stage", "add", "-f", "-n", "make", "-o", "c.txt", "echo c > c.txt")
+    assert "Replaced stage 'make'" in result.stdout
+    text = project.read("pipeline.yaml")
+    stages = yaml.safe_load(text)["stages"]
+    assert list(stages) == ["make", "last"] and stages["make"] == {"cmd": "echo c > c.txt", "outs": ["c.txt"]}
+    assert text.startswith("# my pipeline, keep me\nstages:\n  # first stage\n  make:")
+    project.cli_ok("repro", "make")
+    assert project.read("c.txt") == "c\n"
+
+
+def test_repro_honours_what_stage_add_wrote(project):
+    project.write("pipeline.yaml", "stages: {}\n")
+    project.write("sub/keep.txt", "x\n")
+    add = ("stage", "add")
+    project.cli_ok(*add, "-n", "here", "-w", "sub", "-O", "w.txt", "pwd > w.txt")
+    project.cli_ok(*add, "-n", "grow", "--outs-persist", "log.txt", "--always-changed", "echo run >> log.txt")
+    project.cli_ok(*add, "-n", "cold", "--frozen", "-o", "never.txt", "echo x > never.txt")
+    project.cli_ok("repro")
+    project.cli_ok("repro")
+    assert project.read("sub/w.txt").strip() == str(project.path / "sub")  # ran in its wdir
+    ignored = project.read(".gitignore") + (project.read("sub/.gitignore") if project.exists("sub/.gitignore") else "")
+    assert "log.txt" in ignored and "w.txt" not in ignored  # the cached out is git-ignored, the -O one not
+    assert project.read("log.txt") == "run\nrun\n"  # always run, its out kept between runs
+    assert not project.exists("never.txt")  # frozen: never run

@@ -59,6 +59,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="PATH",
         help="a metrics file the stage writes, kept in git rather than cached (as DVC's -M)",
     )
+    for flags, dest, text in (
+        (("-O", "--outs-no-cache"), "outs_no_cache", "an out kept out of the cache ({cache: false}), as DVC's -O"),
+        (("--outs-persist",), "outs_persist", "a cached out not removed before the stage runs ({persist: true})"),
+        (("--outs-persist-no-cache",), "outs_persist_no_cache", "an out neither cached nor removed before a run"),
+        (("--plots",), "plots", "a plots file, cached as DVC caches --plots ({cache: true})"),
+        (("--plots-no-cache",), "plots_no_cache", "a plots file kept in git ({cache: false})"),
+    ):
+        add.add_argument(*flags, dest=dest, action="append", default=[], metavar="PATH", help=text + " (repeatable)")
+    add.add_argument(
+        "-w", "--wdir", metavar="DIR", help="the folder the command runs in; the stage's paths are relative to it"
+    )
+    add.add_argument("-f", "--force", action="store_true", help="replace a stage of the same name, where it stands")
+    add.add_argument("--always-changed", action="store_true", help="run the stage on every repro (always_changed)")
+    add.add_argument("--frozen", action="store_true", help="add it frozen: repro never runs it (DVC: 'dvc freeze')")
     add.add_argument("--desc", help="a one-line description")
     add.add_argument("--run", action="store_true", help="run the stage (with what it needs) once it is added")
     add.add_argument(
@@ -90,9 +104,19 @@ def run(args: argparse.Namespace) -> int:
         metrics=tuple(args.metrics),
         metrics_no_cache=tuple(args.metrics_no_cache),
         desc=args.desc,
+        outs_no_cache=tuple(args.outs_no_cache),
+        outs_persist=tuple(args.outs_persist),
+        outs_persist_no_cache=tuple(args.outs_persist_no_cache),
+        plots=tuple(args.plots),
+        plots_no_cache=tuple(args.plots_no_cache),
+        wdir=args.wdir,
+        always_changed=args.always_changed,
+        frozen=args.frozen,
+        force=args.force,
     )
+    replaced = args.force and _has_stage(project.root, new.name)
     added = add(project.root, new)
-    print(f"Added stage '{new.name}' to pipeline.yaml.")
+    print(f"{'Replaced' if replaced else 'Added'} stage '{new.name}' {'in' if replaced else 'to'} pipeline.yaml.")
     for dep in added.missing_deps:
         print(f"warning: dep '{dep}' does not exist yet and no stage makes it; create it before running the stage")
     if not args.run:
@@ -104,3 +128,14 @@ def run(args: argparse.Namespace) -> int:
     repro_parser = argparse.ArgumentParser(prog="pipetool repro")
     repro_arguments(repro_parser)
     return repro(repro_parser.parse_args([new.name]))
+
+
+def _has_stage(root: str, name: str) -> bool:
+    import os
+
+    from ..files import yamlfile
+    from ..files.fsutil import read_text
+    from ..pipeline.spec import PIPELINE_FILE
+
+    data = yamlfile.parse(read_text(os.path.join(root, PIPELINE_FILE)) or "", PIPELINE_FILE)
+    return isinstance(data, dict) and isinstance(data.get("stages"), dict) and name in data["stages"]

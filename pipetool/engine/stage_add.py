@@ -39,6 +39,15 @@ class NewStage:
     metrics: tuple[str, ...] = ()  # cached, as DVC's -m
     metrics_no_cache: tuple[str, ...] = ()  # kept in git ({cache: false}), as DVC's -M
     desc: str | None = None
+    outs_no_cache: tuple[str, ...] = ()  # DVC's -O: {cache: false}
+    outs_persist: tuple[str, ...] = ()  # DVC's --outs-persist: {persist: true}
+    outs_persist_no_cache: tuple[str, ...] = ()  # {cache: false, persist: true}
+    plots: tuple[str, ...] = ()  # DVC's --plots, cached: {cache: true} (pipetool's plots default to git)
+    plots_no_cache: tuple[str, ...] = ()  # {cache: false}
+    wdir: str | None = None  # the stage's paths are relative to it, as in the file
+    always_changed: bool = False
+    frozen: bool = False
+    force: bool = False  # replace a stage of the same name where it stands
 
 
 @dataclass(frozen=True)
@@ -91,16 +100,21 @@ def append(text: str, new: NewStage) -> str:
         raise SpecError(
             "'stages' must be a mapping of stage names to stages", file=PIPELINE_FILE, line=data.lc.key("stages")[0] + 1
         )
-    if new.name in stages:
+    if new.name in stages and not new.force:
         raise SpecError(
             f"a stage named '{new.name}' already exists",
             file=PIPELINE_FILE,
             line=stages.lc.key(new.name)[0] + 1,
-            hint="choose another name with -n, or edit the stage in pipeline.yaml",
+            hint="choose another name with -n, or replace the stage with -f/--force",
         )
     _set_indent(yaml, text, stages)
     spaced = _stages_spaced(text, stages)
     stages.fa.set_block_style()
+    if new.name in stages:  # --force: the new body where the old one stood, its comments above kept
+        stages[new.name] = _body(new)
+        out = io.StringIO()
+        yaml.dump(data, out)
+        return out.getvalue()
     stages[new.name] = _body(new)
     if spaced:
         stages.yaml_set_comment_before_after_key(new.name, before="\n")
@@ -116,16 +130,33 @@ def _body(new: NewStage):
     if new.desc:
         body["desc"] = new.desc
     body["cmd"] = new.cmd
-    uncached = [{path: {"cache": False}} for path in new.metrics_no_cache]
+    if new.wdir:
+        body["wdir"] = new.wdir
+    outs = [
+        *new.outs,
+        *_options(new.outs_no_cache, cache=False),
+        *_options(new.outs_persist, persist=True),
+        *_options(new.outs_persist_no_cache, cache=False, persist=True),
+    ]
     for key, values in (
         ("deps", new.deps),
         ("params", _params(new.params)),
-        ("outs", new.outs),
-        ("metrics", [*new.metrics, *uncached]),
+        ("outs", outs),
+        ("metrics", [*new.metrics, *_options(new.metrics_no_cache, cache=False)]),
+        ("plots", [*_options(new.plots, cache=True), *_options(new.plots_no_cache, cache=False)]),
     ):
         if values:
             body[key] = _list(values)
+    if new.frozen:
+        body["frozen"] = True
+    if new.always_changed:
+        body["always_changed"] = True
     return body
+
+
+def _options(paths: tuple[str, ...], **options: bool) -> list:
+    """Entries in DVC's mapping form, `- path:` with its options below (as DVC writes them)."""
+    return [{path: dict(options)} for path in paths]
 
 
 def _list(values, flow: bool | None = None):
