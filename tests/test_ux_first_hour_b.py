@@ -172,3 +172,30 @@ def test_repro_honours_what_stage_add_wrote(project):
     assert "log.txt" in ignored and "w.txt" not in ignored  # the cached out is git-ignored, the -O one not
     assert project.read("log.txt") == "run\nrun\n"  # always run, its out kept between runs
     assert not project.exists("never.txt")  # frozen: never run
+
+
+# --- 10: an unknown option is said by the subcommand given it, with its own usage -----------------
+
+
+@pytest.mark.parametrize(
+    "command, rest",
+    [
+        ("verify", ["-q"]),
+        ("status", ["--bogus"]),
+        ("repro", ["--bogus", "train"]),
+        ("stage add", ["--bogus", "-n", "x", "echo"]),
+        ("exp run", ["--bogus"]),
+        ("exp queue start", ["--bogus"]),
+        ("metrics show", ["--bogus"]),
+    ],
+)
+def test_an_unknown_option_prints_the_subcommands_own_usage(project, command, rest):
+    failed = project.cli_fails(*command.split(), *rest, code=2)
+    assert failed.stderr.startswith(f"usage: pipetool {command} [-h]")
+    assert f"pipetool {command}: error: unrecognized arguments: {rest[0]}" in failed.stderr
+
+
+def test_an_unknown_option_before_any_command_keeps_the_top_level_usage(project):
+    failed = project.cli_fails("--zzz", code=2)
+    assert failed.stderr.startswith("usage: pipetool [-h]")
+    assert "pipetool: error: unrecognized arguments: --zzz" in failed.stderr

@@ -127,6 +127,21 @@ def build_parser(detailed: Iterable[str] = COMMANDS, listed: Iterable[str] = COM
     return parser
 
 
+def _innermost(parser: argparse.ArgumentParser, args: argparse.Namespace, command: str | None):
+    """The parser of the deepest command the arguments chose (`pipetool exp queue start`). The
+    command word comes from argv: a command's own argument may reuse the name `command`."""
+    word = command
+    while word is not None:
+        subparsers = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        if not subparsers or word not in subparsers[0].choices:
+            return parser
+        parser = subparsers[0].choices[word]
+        inner = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        word = getattr(args, inner[0].dest, None) if inner else None
+        word = word if isinstance(word, str) else None
+    return parser
+
+
 def _module(name: str):
     return importlib.import_module(f"pipetool.cli.cmd_{name}")
 
@@ -181,7 +196,9 @@ def _run(argv: list[str]) -> int:
         return _module("complete").complete(argv[1:])
     chosen = _chosen_command(argv)
     parser = build_parser([chosen], [chosen]) if chosen else build_parser([])
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:  # said by the (sub)command that was given them, with its own usage
+        _innermost(parser, args, chosen).error(f"unrecognized arguments: {' '.join(unknown)}")
     if not getattr(args, "module", None):
         parser.print_help()
         return 0
