@@ -1,0 +1,88 @@
+"""What a new user meets in the first hour: running an example leaves git clean, a param changed
+and changed back leaves pipeline.lock as committed, and `repro -n` shows the commands it would run."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import PYTHON_ENV, REPO_ROOT, Project
+from example_support import METRICS_TOLERANCE, assert_reproduces_committed_lock
+
+# The examples whose outputs carry last bits of the processor's BLAS kernel (README: "Which example
+# outputs are bit-for-bit"), with the outs that do, as tests/test_example_*.py name them.
+KERNEL_DEPENDENT: dict[str, dict[str, float | None]] = {
+    "metaflow-branch": {
+        "models/model.pkl": None,
+        "results/model.json": None,
+        "metrics.json": METRICS_TOLERANCE,
+        "report.md": None,
+    },
+    "mlflow-multistep": {
+        "models/als.npz": None,
+        "metrics/als.json": METRICS_TOLERANCE,
+        "models/model.pkl": None,
+        "metrics/train.json": METRICS_TOLERANCE,
+    },
+    "zenml-quickstart": {"models/model.pkl": None, "metrics.json": METRICS_TOLERANCE},
+}
+# The OpenBLAS kernel the committed locks were made with (README: "Which example outputs are
+# bit-for-bit"); on it every example reproduces its committed files byte for byte.
+COMMITTED_KERNEL = "SkylakeX"
+EXAMPLES = [
+    "azureml-taxi",
+    "bentoml-package",
+    "metaflow-branch",
+    "mlflow-multistep",
+    "orquestra-ml",
+    "zenml-quickstart",
+]
+
+
+def _git(cwd: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout
+
+
+def _readme_command(example: Path) -> list[str]:
+    """The pipetool arguments of the README's first `cd examples/NAME && pipetool ...` line."""
+    match = re.search(r"^cd examples/[\w-]+ && pipetool (.+)$", (example / "README.md").read_text(), re.MULTILINE)
+    assert match, f"{example.name}/README.md says how to run it"
+    return match.group(1).split()
+
+
+def _same_kernel() -> bool:
+    import threadpoolctl
+
+    kernels = {
+        info.get("architecture") for info in threadpoolctl.threadpool_info() if info["internal_api"] == "openblas"
+    }
+    return kernels <= {COMMITTED_KERNEL}
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_example_run_as_its_readme_says_leaves_git_clean(name: str, tmp_path: Path) -> None:
+    """A clone holding the repository's .gitignore and the example's committed files; the README's
+    command run in the example's folder; `git status` shows nothing after it."""
+    source = REPO_ROOT / "examples" / name
+    files = _git(REPO_ROOT, "ls-files", "-z", "--", ".gitignore", f"examples/{name}").split("\0")
+    for relpath in filter(None, files):
+        (tmp_path / relpath).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / relpath).write_bytes((REPO_ROOT / relpath).read_bytes())
+    assert f"examples/{name}/.pipetool/.gitignore" in files, "the example commits what init writes"
+    _git(tmp_path, "init", "-q", "-b", "main")
+    _git(tmp_path, "add", "-A")
+    _git(tmp_path, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "clone")
+    example = Project(tmp_path / "examples" / name)
+
+    example.cli_ok(*_readme_command(source), env=PYTHON_ENV)
+
+    status = _git(tmp_path, "status", "--porcelain", "--untracked-files=all").splitlines()
+    if name in KERNEL_DEPENDENT and not _same_kernel():
+        # Another processor: only the files its README names may differ, and only as documented.
+        allowed = {f"examples/{name}/{p}" for p in ["pipeline.lock", *KERNEL_DEPENDENT[name]]}
+        assert {line[3:] for line in status} <= allowed, status
+        assert_reproduces_committed_lock(example, source, KERNEL_DEPENDENT[name])
+    else:
+        assert status == []
