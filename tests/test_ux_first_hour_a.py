@@ -86,3 +86,39 @@ def test_example_run_as_its_readme_says_leaves_git_clean(name: str, tmp_path: Pa
         assert_reproduces_committed_lock(example, source, KERNEL_DEPENDENT[name])
     else:
         assert status == []
+
+
+PARAM_STAGE = """\
+stages:
+  make:
+    cmd: sleep $(cat delay.txt) && echo ${n} > out.txt
+    params: [n]
+    outs: [out.txt]
+"""
+
+
+def _param_project(project: Project) -> Project:
+    project.write("params.yaml", "n: 1\n")
+    project.write("pipeline.yaml", PARAM_STAGE)
+    project.write("delay.txt", "0\n")  # not a dep: how long the cmd takes, nothing else
+    return project
+
+
+@pytest.mark.parametrize("back", [[], ["--no-run-cache"]], ids=["restored", "rerun"])
+def test_param_changed_and_changed_back_leaves_the_committed_lock(project: Project, back: list[str]) -> None:
+    """Back from the run-cache or by running the stage again: the committed entry, duration too."""
+    _param_project(project)
+    project.cli_ok("repro")
+    project.git("add", "-A")
+    project.git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "pipeline")
+    committed = project.read("pipeline.lock")
+    project.write("params.yaml", "n: 2\n")
+    project.cli_ok("repro")
+    assert "out.txt" in project.read("pipeline.lock") and project.read("pipeline.lock") != committed
+    project.write("delay.txt", "0.3\n")  # the run back takes a duration other than the committed one
+    project.write("params.yaml", "n: 1\n")
+    project.cli_ok("repro", *back)
+
+    assert project.read("out.txt") == "1\n"
+    assert subprocess.run(["git", "diff", "--quiet", "pipeline.lock"], cwd=project.path).returncode == 0
+    assert project.read("pipeline.lock") == committed
