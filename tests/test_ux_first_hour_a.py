@@ -122,3 +122,31 @@ def test_param_changed_and_changed_back_leaves_the_committed_lock(project: Proje
     assert project.read("out.txt") == "1\n"
     assert subprocess.run(["git", "diff", "--quiet", "pipeline.lock"], cwd=project.path).returncode == 0
     assert project.read("pipeline.lock") == committed
+
+
+def _files(root: Path) -> dict[str, bytes]:
+    files = (p for p in sorted(root.rglob("*")) if p.is_file() and ".git" not in p.parts)
+    return {str(p.relative_to(root)): p.read_bytes() for p in files}
+
+
+@pytest.mark.parametrize("view", ["plain", "live"])
+def test_dry_run_prints_the_interpolated_commands_and_runs_nothing(project: Project, view: str) -> None:
+    _param_project(project)
+    project.write("params.yaml", "n: 7\n")
+    project.write(
+        "pipeline.yaml",
+        PARAM_STAGE + "  twice:\n    cmd:\n      - echo ${n} > a.txt\n      - cp a.txt b.txt\n    deps: [out.txt]\n"
+        "    params: [n]\n    outs: [a.txt, b.txt]\n",
+    )
+    before = _files(project.path)
+
+    result = project.cli_ok("repro", "-n", env={"PIPETOOL_PROGRESS": view})
+
+    lines = result.stdout.splitlines()
+    make = lines.index("Would run stage 'make': new stage")
+    assert lines[make + 1] == "  $ sleep $(cat delay.txt) && echo 7 > out.txt"
+    twice = next(i for i, line in enumerate(lines) if line.startswith("Would run stage 'twice': "))
+    assert lines[twice + 1 : twice + 3] == ["  $ echo 7 > a.txt", "  $ cp a.txt b.txt"]
+    after = _files(project.path)
+    assert {p: d for p, d in after.items() if not p.startswith(".pipetool/")} == before
+    assert not any(p.startswith((".pipetool/cache/", ".pipetool/runs")) for p in after)

@@ -143,7 +143,7 @@ def _dry_run(
         elif decision.action is Action.RUN:
             will_run.add(index)
             result.ran.append(stage.name)
-            reporter.would_run(stage.name, decision.reasons)
+            reporter.would_run(stage.name, decision.reasons, stage.cmd)
         else:
             result.up_to_date.append(stage.name)
     reporter.summary(result.ran, [], [], result.up_to_date, dry=True)
