@@ -33,8 +33,8 @@ class Reporter(HashProgress, TransferProgress, Protocol):
     def stage_output(self, name: str, line: str) -> None:
         """One line a running stage printed (called from the executor's threads)."""
 
-    def would_run(self, name: str, reasons: Sequence[Reason]) -> None:
-        """A dry run would run the stage."""
+    def would_run(self, name: str, reasons: Sequence[Reason], commands: Sequence[str] = ()) -> None:
+        """A dry run would run the stage, with these commands (as they would run, interpolated)."""
 
     def running(self, name: str, reasons: Sequence[Reason]) -> None:
         """The stage starts."""

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from .. import executor as executors
-from ..errors import ClusterError, GraphError, RunError
+from ..errors import ClusterError, GraphError, PipetoolError, RunError
 from ..executor import ExecutorChoice, StageRun
 from ..files.safepath import Tree, UnsafePath
 from ..pipeline.stage import Stage
@@ -19,7 +19,7 @@ from ..planning.observe import observe, param_values
 from ..planning.plan import Schedule, select
 from ..planning.staleness import Observed, Reason, decide
 from ..storage import gitignore
-from ..storage.lock import LockEntry, PathRecord
+from ..storage.lock import LockEntry, PathRecord, read_all
 from ..storage.logs import StageLogs, log_path
 from ..system.interrupts import guarded
 from . import outs
@@ -143,7 +143,7 @@ def _dry_run(
         elif decision.action is Action.RUN:
             will_run.add(index)
             result.ran.append(stage.name)
-            reporter.would_run(stage.name, decision.reasons)
+            reporter.would_run(stage.name, decision.reasons, stage.cmd)
         else:
             result.up_to_date.append(stage.name)
     reporter.summary(result.ran, [], [], result.up_to_date, dry=True)
@@ -178,6 +178,7 @@ class _Run:
         self.observed: dict[str, Observed] = {}
         self.result = ReproResult()
         self.state_dir = os.path.relpath(ws.project.state_dir, ws.root)  # as the user sees it
+        self.committed = _Committed(ws.root, ws.files)
 
     def run(self) -> ReproResult:
         with guarded():
@@ -240,11 +241,19 @@ class _Run:
         )
         if entry is None:
             return False
-        self._record(stage, _unchanged_or(self.entries.get(stage.name), entry))
+        self._record(stage, self._unchanged_or(stage.name, entry))
         self.reporter.restored(stage.name, decision.reasons)
         self.result.restored.append(stage.name)
         self.schedule.finish(index)
         return True
+
+    def _unchanged_or(self, name: str, entry: LockEntry) -> LockEntry:
+        """The entry to record: the one read at the start when this run reproduced it, else the
+        committed one (HEAD's lock) when it did, else the new one (see _unchanged_or below)."""
+        kept = _unchanged_or(self.entries.get(name), entry)
+        if kept is not entry:
+            return kept
+        return _unchanged_or(self.committed.get(name), entry)
 
     def _record(self, stage: Stage, entry: LockEntry) -> None:
         self.entries[stage.name] = entry
@@ -266,9 +275,8 @@ class _Run:
             )
             return
         records = tuple(PathRecord.of(p, info) for p, info in hashed.items() if info)
-        entry = _unchanged_or(
-            self.entries.get(stage.name),
-            outs.lock_entry(stage, self.observed.pop(stage.name), records, round(run.seconds, 2)),
+        entry = self._unchanged_or(
+            stage.name, outs.lock_entry(stage, self.observed.pop(stage.name), records, round(run.seconds, 2))
         )
         try:
             outs.save(stage, entry, self.ws.hasher, self.ws.cache, self.ws.runs if self.options.run_cache else None)
@@ -343,6 +351,29 @@ def _unchanged_or(previous: LockEntry | None, entry: LockEntry) -> LockEntry:
     reproduced result never dirties git.
     """
     return previous if previous is not None and previous.same_result(entry) else entry
+
+
+class _Committed:
+    """The lock entries committed at HEAD, read once, and only when a stage's new entry differs
+    from the one read at the start: a param changed and changed back then finds its committed
+    entry again, duration included. Outside git, before the first commit, or with a committed
+    lock that cannot be read, there are none."""
+
+    def __init__(self, root: str, files: list[str]) -> None:
+        self.root = root
+        self.files = files
+        self._entries: dict[str, LockEntry] | None = None
+
+    def get(self, name: str) -> LockEntry | None:
+        if self._entries is None:
+            from ..revisions.git import GitRepo
+
+            try:
+                repo = GitRepo(self.root)
+                self._entries = read_all(repo.source(repo.revision("HEAD")), self.files)
+            except PipetoolError:
+                self._entries = {}
+        return self._entries.get(name)
 
 
 def raise_for(result: ReproResult) -> None:

@@ -65,8 +65,15 @@ class ConsoleReporter:
     def running(self, name: str, reasons: Sequence[Reason]) -> None:
         self._say(f"Running stage '{name}': {_because(reasons)}")
 
-    def would_run(self, name: str, reasons: Sequence[Reason]) -> None:
+    def would_run(self, name: str, reasons: Sequence[Reason], commands: Sequence[str] = ()) -> None:
+        """The stage's line, then each command indented under it as `-v` shows a running one
+        (a command of several lines: its further lines indented under its first)."""
         self._write(f"Would run stage '{name}': {_because(reasons)}")
+        for command in commands:
+            first, *rest = command.splitlines() or [""]
+            self._write(f"  $ {first}")
+            for line in rest:
+                self._write(f"    {line}")
 
     def restored(self, name: str, reasons: Sequence[Reason]) -> None:
         self._say(f"Stage '{name}' restored from run-cache ({_because(reasons)})")
