@@ -14,6 +14,7 @@ from .. import executor as executors
 from ..errors import ClusterError, GraphError, PipetoolError, RunError
 from ..executor import ExecutorChoice, StageRun
 from ..files.safepath import Tree, UnsafePath
+from ..pipeline.pipelines import file_of
 from ..pipeline.stage import Stage
 from ..planning.observe import observe, param_values
 from ..planning.plan import Schedule, select
@@ -178,7 +179,7 @@ class _Run:
         self.observed: dict[str, Observed] = {}
         self.result = ReproResult()
         self.state_dir = os.path.relpath(ws.project.state_dir, ws.root)  # as the user sees it
-        self.committed = _Committed(ws.root, ws.files)
+        self.committed = _Committed(ws.root)
 
     def run(self) -> ReproResult:
         with guarded():
@@ -354,26 +355,33 @@ def _unchanged_or(previous: LockEntry | None, entry: LockEntry) -> LockEntry:
 
 
 class _Committed:
-    """The lock entries committed at HEAD, read once, and only when a stage's new entry differs
-    from the one read at the start: a param changed and changed back then finds its committed
-    entry again, duration included. Outside git, before the first commit, or with a committed
-    lock that cannot be read, there are none."""
+    """The lock entries committed at HEAD, read per pipeline file and only when a stage's new entry
+    differs from the one read at the start: a param changed and changed back then finds its
+    committed entry again, duration included. Outside git, before the first commit, or with a
+    committed lock that cannot be read, there are none."""
 
-    def __init__(self, root: str, files: list[str]) -> None:
+    def __init__(self, root: str) -> None:
         self.root = root
-        self.files = files
-        self._entries: dict[str, LockEntry] | None = None
+        self._source = None  # HEAD's files, once a stage needs them (False: there are none)
+        self._entries: dict[str, dict[str, LockEntry]] = {}  # per pipeline file
 
     def get(self, name: str) -> LockEntry | None:
-        if self._entries is None:
-            from ..revisions.git import GitRepo
+        file = file_of(name)
+        if file not in self._entries:
+            self._entries[file] = self._read(file)
+        return self._entries[file].get(name)
 
-            try:
+    def _read(self, file: str) -> dict[str, LockEntry]:
+        from ..revisions.git import GitRepo
+
+        try:
+            if self._source is None:
                 repo = GitRepo(self.root)
-                self._entries = read_all(repo.source(repo.revision("HEAD")), self.files)
-            except PipetoolError:
-                self._entries = {}
-        return self._entries.get(name)
+                self._source = repo.source(repo.revision("HEAD"))
+            return read_all(self._source, [file]) if self._source else {}
+        except PipetoolError:
+            self._source = False
+            return {}
 
 
 def raise_for(result: ReproResult) -> None:
