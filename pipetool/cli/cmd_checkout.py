@@ -38,9 +38,16 @@ def print_result(result) -> None:
             "(use --force to overwrite it)"
         )
     for path in result.missing:
-        print(
-            f"missing {path}: the cache does not have the bytes pipeline.lock names (run 'pipetool repro' to make them)"
-        )
+        if path in result.differs:
+            print(
+                f"kept {path}: it differs from pipeline.lock and the version pipeline.lock names is not in the "
+                "cache (fetch it with 'pipetool pull', or make it with 'pipetool repro')"
+            )
+        else:
+            print(
+                f"missing {path}: it is not in the workspace and the version pipeline.lock names is not in the "
+                "cache (fetch it with 'pipetool pull', or make it with 'pipetool repro')"
+            )
     for path in result.corrupt:
         print(
             f"corrupt {path}: its cache object did not match its hash and was removed; not restored "

@@ -16,6 +16,7 @@ class CheckoutResult:
     restored: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)  # the cache lacks the locked bytes
+    differs: list[str] = field(default_factory=list)  # of missing, those the workspace has other bytes of
     refused: list[str] = field(default_factory=list)  # differs, not in the cache: needs --force
     corrupt: list[str] = field(default_factory=list)  # a cache object's bytes do not match its hash
     unsafe: list[str] = field(default_factory=list)  # 'path: why': a symlink on its way leads outside
@@ -63,6 +64,8 @@ def _checkout_one(ws: Workspace, tree: Tree, record, force: bool, result: Checko
             result.unchanged.append(record.path)
         elif not ws.cache.has_all(record.hash):
             result.missing.append(record.path)
+            if current is not None:
+                result.differs.append(record.path)
         elif current is not None and not force and not ws.cache.has(current.hash):
             result.refused.append(record.path)
         else:
