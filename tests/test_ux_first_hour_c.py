@@ -5,6 +5,7 @@ the confusion matrix's readable numbers, and the charts' progress line."""
 
 from __future__ import annotations
 
+import os
 import shlex
 import shutil
 import sys
@@ -86,3 +87,42 @@ def test_checkout_after_gc_tells_a_changed_out_from_a_missing_one(project):
     shutil.rmtree(project.path / "data/clean")
     result = project.cli_fails("checkout")
     assert "missing data/clean: it is not in the workspace" in result.stdout
+
+
+# --- 10: checkout relinks to the configured link type; short SHAs in metrics output -----------
+
+
+def test_checkout_force_relinks_copies_as_hardlinks_after_cache_type_changes(project):
+    history(project, count=1)
+    part = project.path / "data/clean/part.txt"
+    assert os.stat(part).st_nlink == 1  # a copy: the default link type
+    project.cli_ok("config", "cache.type", "hardlink")
+    result = project.cli_ok("checkout", "--force")
+    assert "Relinked 1 out(s)" in result.stdout
+    assert "already match" not in result.stdout
+    assert os.stat(part).st_nlink == 2
+    linked = [
+        obj
+        for folder in (project.path / ".pipetool" / "cache").iterdir()
+        for obj in folder.iterdir()
+        if os.path.samestat(os.stat(obj), os.stat(part))
+    ]
+    assert len(linked) == 1  # the same inode as its cache object
+    assert part.read_text() == "n=1\n"
+    # linked now: the next checkout has nothing to do
+    again = project.cli_ok("checkout")
+    assert "already match" in again.stdout
+    assert "Relinked" not in again.stdout
+
+
+def test_metrics_and_params_show_all_commits_print_short_shas_as_history_does(project):
+    shas = history(project)
+    shown = project.cli_ok("metrics", "show", "-A").stdout
+    listed = project.cli_ok("metrics", "history").stdout
+    params = project.cli_ok("params", "diff", shas[0], shas[2]).stdout  # revisions named by full SHAs
+    for sha in shas:
+        assert sha[:7] in shown and sha[:7] in listed
+        assert sha not in shown and sha not in params  # never 40 characters
+    assert shas[0][:7] in params and shas[2][:7] in params, params
+    for line in shown.splitlines()[2:]:
+        assert len(line.split()[0]) <= 9, line

@@ -55,5 +55,10 @@ def print_result(result) -> None:
         )
     for why in result.unsafe:
         print(f"refused {why}; nothing was written there (remove the symlink)")
-    if not result.restored and result.ok:
+    if result.relinked:
+        print(
+            f"Relinked {len(result.relinked)} out(s) whose bytes matched pipeline.lock as the cache.type "
+            "setting asks: " + ", ".join(result.relinked)
+        )
+    if not result.restored and not result.relinked and result.ok:
         print("Workspace outs already match pipeline.lock.")
