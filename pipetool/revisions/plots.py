@@ -576,17 +576,35 @@ def _confusion(plt, definition: PlotDefinition, drawn: list[Series], normalized:
         if normalized:
             totals = [sum(counts[p][a] for p in range(len(labels))) or 1 for a in range(len(labels))]
             counts = [[cell / totals[a] for a, cell in enumerate(row)] for row in counts]
-        ax.imshow(counts, cmap="Blues")
+        image = ax.imshow(counts, cmap="Blues")
         if len(labels) <= NUMBERED_CLASSES:
             for i, row in enumerate(counts):
                 for j, cell in enumerate(row):
-                    ax.text(j, i, f"{cell:.2f}" if normalized else str(int(cell)), ha="center", va="center")
+                    ax.text(
+                        j,
+                        i,
+                        f"{cell:.2f}" if normalized else str(int(cell)),
+                        ha="center",
+                        va="center",
+                        color=text_colour(image.cmap(image.norm(cell))),
+                    )
         ax.set_xticks(range(len(labels)), labels)
         ax.set_yticks(range(len(labels)), labels)
         ax.set_xlabel(x_label)
         ax.set_ylabel(y_label)
     figure.tight_layout()
     return figure
+
+
+def text_colour(background: tuple) -> str:
+    """Black on a light cell, white on a dark one: by the cell's relative luminance (sRGB)."""
+
+    def linear(channel: float) -> float:
+        return channel / 12.92 if channel <= 0.04045 else ((channel + 0.055) / 1.055) ** 2.4
+
+    red, green, blue = (linear(c) for c in background[:3])
+    luminance = 0.2126 * red + 0.7152 * green + 0.0722 * blue
+    return "white" if luminance < 0.179 else "black"
 
 
 def _bars(plt, definition: PlotDefinition, drawn: list[Series], ordered: bool):
