@@ -10,6 +10,7 @@ import shlex
 import shutil
 import sys
 
+import pytest
 from conftest import Project
 
 PY = shlex.quote(sys.executable)
@@ -126,3 +127,48 @@ def test_metrics_and_params_show_all_commits_print_short_shas_as_history_does(pr
     assert shas[0][:7] in params and shas[2][:7] in params, params
     for line in shown.splitlines()[2:]:
         assert len(line.split()[0]) <= 9, line
+
+
+# --- 7: where plots show writes its page; readable numbers on the confusion matrix ------------
+
+PLOTS = """
+    stages:
+      curve:
+        cmd: python -c "print('step,loss'); [print(f'{i},{1/(i+1):.4f}') for i in range(5)]" > loss.csv
+        plots:
+          - loss.csv: {x: step, y: loss}
+      confusion:
+        cmd: printf 'actual,predicted\\n0,0\\n0,0\\n0,0\\n0,1\\n1,1\\n' > confusion.csv
+        plots:
+          - confusion.csv: {template: confusion, x: actual, y: predicted}
+"""
+
+
+def test_plots_show_writes_a_git_ignored_page_in_the_state_folder_and_says_where(project):
+    pytest.importorskip("matplotlib")
+    project.write("pipeline.yaml", PLOTS)
+    project.cli_ok("repro", env={"PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"]})
+    result = project.cli_ok("plots", "show")
+    assert "Wrote .pipetool/plots/index.html: 2 plot(s)" in result.stdout
+    assert not project.exists("plots.html")
+    page = project.read(".pipetool/plots/index.html")
+    assert page.count("src='data:image/png;base64,") == 2
+    assert "index.html" not in project.git("status", "--porcelain", "--untracked-files=all")  # git-ignored
+    # from a subfolder: the same page, its path said relative to where the user is
+    (project.path / "sub").mkdir()
+    result = project.cli_ok("plots", "show", cwd=project.path / "sub")
+    assert f"Wrote ..{os.sep}.pipetool{os.sep}plots{os.sep}index.html" in result.stdout
+    # -o is honoured
+    project.cli_ok("plots", "show", "-o", "report.html")
+    assert project.exists("report.html")
+
+
+def test_confusion_numbers_are_white_on_dark_cells_and_black_on_light_ones():
+    matplotlib = pytest.importorskip("matplotlib")
+    from pipetool.revisions.plots import text_colour
+
+    blues = matplotlib.colormaps["Blues"]
+    assert text_colour(blues(1.0)) == "white"  # the darkest cell: black would not read
+    assert text_colour(blues(0.0)) == "black"
+    assert text_colour((1.0, 1.0, 1.0, 1.0)) == "black"
+    assert text_colour((0.0, 0.0, 0.0, 1.0)) == "white"
