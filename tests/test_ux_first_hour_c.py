@@ -172,3 +172,73 @@ def test_confusion_numbers_are_white_on_dark_cells_and_black_on_light_ones():
     assert text_colour(blues(0.0)) == "black"
     assert text_colour((1.0, 1.0, 1.0, 1.0)) == "black"
     assert text_colour((0.0, 0.0, 0.0, 1.0)) == "white"
+
+
+# --- 8: charts say they are being drawn; matplotlib's Figure without pyplot -------------------
+
+
+def run_with_terminal_stderr(project: Project, *args: str) -> tuple[str, str]:
+    """pipetool ARGS with stderr on a pseudo-terminal (as a user's shell gives it); (stdout, stderr)."""
+    import pty
+    import subprocess
+
+    from conftest import CLI_ENV
+
+    leader, follower = pty.openpty()
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "pipetool", *args],
+            cwd=project.path,
+            env=CLI_ENV,
+            stdout=subprocess.PIPE,
+            stderr=follower,
+            text=True,
+            timeout=120,
+            check=True,
+        )
+        os.close(follower)
+        follower = -1
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(leader, 4096)
+            except OSError:  # the terminal's other end is closed: all was read
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+    finally:
+        if follower >= 0:
+            os.close(follower)
+        os.close(leader)
+    return done.stdout, b"".join(chunks).decode()
+
+
+def test_metrics_history_plot_says_it_is_drawing_on_a_terminal_only(project):
+    pytest.importorskip("matplotlib")
+    history(project)
+    out, err = run_with_terminal_stderr(project, "metrics", "history", "--plot", "history.png")
+    assert "Drawing 1 chart…" in err  # one numeric metric: n
+    assert "Drawing" not in out
+    assert project.exists("history.png")
+    piped = project.ok("metrics", "history", "--plot", "again.png")
+    assert "Drawing" not in piped.stderr + piped.stdout  # not a terminal: no progress line
+
+
+def test_plots_show_says_how_many_charts_it_draws_and_never_imports_pyplot(project):
+    pytest.importorskip("matplotlib")
+    project.write("pipeline.yaml", PLOTS)
+    project.cli_ok("repro", env={"PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"]})
+    _, err = run_with_terminal_stderr(project, "plots", "show")
+    assert "Drawing 2 charts…" in err
+    import subprocess
+
+    from conftest import CLI_ENV
+
+    code = (
+        "import sys; from pipetool.cli import main; main(['plots', 'show']); print('matplotlib.pyplot' in sys.modules)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=project.path, env=CLI_ENV, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.splitlines()[-1] == "False", done.stdout + done.stderr

@@ -61,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
             else "No plots declared in pipeline.yaml."
         )
         return 0
+    drawing(sum(1 for plot in plots if plot.tables))
     out = args.out
     if out is None:
         project.ensure_state_dir()  # its .gitignore keeps the page out of git
@@ -75,6 +76,15 @@ def run(args: argparse.Namespace) -> int:
     shown = out if args.out is not None else os.path.relpath(out)
     print(_printable(f"Wrote {shown}: {len(plots)} plot(s); open it in a browser"))
     return 0
+
+
+def drawing(charts: int) -> None:
+    """On a terminal, say that charts are being drawn before the slow part (matplotlib's import
+    and drawing take a second or more): a line on stderr, so stdout stays the result."""
+    import sys
+
+    if charts and sys.stderr.isatty():
+        print(f"Drawing {charts} chart{'s' if charts != 1 else ''}…", file=sys.stderr, flush=True)
 
 
 def _printable(text: str) -> str:
