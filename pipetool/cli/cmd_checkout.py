@@ -38,9 +38,16 @@ def print_result(result) -> None:
             "(use --force to overwrite it)"
         )
     for path in result.missing:
-        print(
-            f"missing {path}: the cache does not have the bytes pipeline.lock names (run 'pipetool repro' to make them)"
-        )
+        if path in result.differs:
+            print(
+                f"kept {path}: it differs from pipeline.lock and the version pipeline.lock names is not in the "
+                "cache (fetch it with 'pipetool pull', or make it with 'pipetool repro')"
+            )
+        else:
+            print(
+                f"missing {path}: it is not in the workspace and the version pipeline.lock names is not in the "
+                "cache (fetch it with 'pipetool pull', or make it with 'pipetool repro')"
+            )
     for path in result.corrupt:
         print(
             f"corrupt {path}: its cache object did not match its hash and was removed; not restored "
@@ -48,5 +55,10 @@ def print_result(result) -> None:
         )
     for why in result.unsafe:
         print(f"refused {why}; nothing was written there (remove the symlink)")
-    if not result.restored and result.ok:
+    if result.relinked:
+        print(
+            f"Relinked {len(result.relinked)} out(s) whose bytes matched pipeline.lock as the cache.type "
+            "setting asks: " + ", ".join(result.relinked)
+        )
+    if not result.restored and not result.relinked and result.ok:
         print("Workspace outs already match pipeline.lock.")

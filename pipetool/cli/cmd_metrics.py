@@ -125,6 +125,10 @@ def _history(root: str, args: argparse.Namespace) -> int:
 
     history = metrics_history(root, args.rev_range, args.metrics)
     if args.plot:
+        from ..revisions.history import numeric_keys
+        from .cmd_plots import drawing
+
+        drawing(len(numeric_keys(history)))
         plot_history(history, args.plot)
     if args.json:
         import json

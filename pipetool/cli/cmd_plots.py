@@ -1,13 +1,18 @@
 """`pipetool plots show|diff`: the stages' and pipeline.yaml's plots across revisions, in one HTML
-page a person opens."""
+page a person opens: by default .pipetool/plots/index.html (git-ignored, as DVC writes
+dvc_plots/index.html), or the -o FILE asked for."""
 
 from __future__ import annotations
 
 import argparse
+import os
+
+DEFAULT_OUT = ".pipetool/plots/index.html"  # inside the state folder, which git ignores
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.epilog = "Example: pipetool plots diff main -o plots.html"
+    parser.description = f"The page goes to {DEFAULT_OUT} in the project (git-ignored) unless -o FILE."
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     show = actions.add_parser(
         "show",
@@ -24,7 +29,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     diff.add_argument("b", nargs="?", default=None, metavar="B", help="default: the workspace")
     for sub in (show, diff):
         sub.add_argument(
-            "-o", "--out", default="plots.html", metavar="FILE", help="the HTML file to write (default plots.html)"
+            "-o",
+            "--out",
+            default=None,
+            metavar="FILE",
+            help=f"the HTML file to write (default {DEFAULT_OUT} in the project, git-ignored)",
         )
 
 
@@ -36,7 +45,8 @@ def run(args: argparse.Namespace) -> int:
     from ..revisions.toplevel import load_revision
 
     require_matplotlib()
-    revisions = Revisions(find().root)
+    project = find()
+    revisions = Revisions(project.root)
     names = (args.revisions or [None]) if args.action == "show" else [args.a, args.b]
     sides = []
     for name in names:
@@ -51,14 +61,30 @@ def run(args: argparse.Namespace) -> int:
             else "No plots declared in pipeline.yaml."
         )
         return 0
-    atomic_write(args.out, render_html(plots, "pipetool plots"), durable=False)
+    drawing(sum(1 for plot in plots if plot.tables))
+    out = args.out
+    if out is None:
+        project.ensure_state_dir()  # its .gitignore keeps the page out of git
+        out = os.path.join(project.root, DEFAULT_OUT)
+        os.makedirs(os.path.dirname(out), exist_ok=True)
+    atomic_write(out, render_html(plots, "pipetool plots"), durable=False)
     for plot in plots:
         for note in plot.notes:
             print(_printable(f"{plot.definition.heading}: {note}"))
         for revision, error in plot.errors.items():
             print(_printable(f"{plot.definition.heading} at {revision}: {error}"))
-    print(f"Wrote {args.out}: {len(plots)} plot(s); open it in a browser")
+    shown = out if args.out is not None else os.path.relpath(out)
+    print(_printable(f"Wrote {shown}: {len(plots)} plot(s); open it in a browser"))
     return 0
+
+
+def drawing(charts: int) -> None:
+    """On a terminal, say that charts are being drawn before the slow part (matplotlib's import
+    and drawing take a second or more): a line on stderr, so stdout stays the result."""
+    import sys
+
+    if charts and sys.stderr.isatty():
+        print(f"Drawing {charts} chart{'s' if charts != 1 else ''}…", file=sys.stderr, flush=True)
 
 
 def _printable(text: str) -> str:

@@ -41,19 +41,30 @@ def add_arguments(parser: argparse.ArgumentParser, verb: str) -> None:
     add_revision_listing(parser)
 
 
-def wanted_objects(ws, args: argparse.Namespace) -> dict:
-    """The objects of the cached outs that the lock (and the locks of -A/-a/-T revisions) records."""
+def wanted_objects(ws, args: argparse.Namespace, origins: dict | None = None) -> dict:
+    """The objects of the cached outs that the lock (and the locks of -A/-a/-T revisions) records;
+    origins, when given, gets hash -> the revisions naming it ('workspace' for the lock on disk)."""
     from ..planning.plan import select
     from ..remotes.transfer import wanted
 
     selected = select(ws.graph, target_indexes(ws, args.targets))
     want = wanted([ws.graph.stages[i] for i in selected], ws.locks.read())
     if args.all_commits or args.all_branches or args.all_tags:
-        want = {**_revision_objects(ws.root, args), **want}
+        if origins is not None:
+            for digest in want:
+                origins.setdefault(digest, []).append("workspace")
+        want = {**_revision_objects(ws.root, args, origins), **want}
     return want
 
 
-def _revision_objects(root: str, args: argparse.Namespace) -> dict:
+def revision_label(name: str) -> str:
+    """A revision as the user reads it: a commit's short SHA, a branch or tag name as it is."""
+    if len(name) == 40 and all(c in "0123456789abcdef" for c in name):
+        return name[:7]
+    return name
+
+
+def _revision_objects(root: str, args: argparse.Namespace, origins: dict | None = None) -> dict:
     from ..errors import PipetoolError
     from ..pipeline.pipelines import files_of
     from ..remotes.transfer import wanted
@@ -67,9 +78,13 @@ def _revision_objects(root: str, args: argparse.Namespace) -> dict:
             _, source, stages = revisions.load(name)
             entries = read_all(source, files_of(source))
         except PipetoolError as error:
-            print(f"warning: skipped revision {name[:12]}: {error}", file=sys.stderr)
+            print(f"warning: skipped revision {revision_label(name)}: {error}", file=sys.stderr)
             continue
-        want.update(wanted(stages, entries))
+        found = wanted(stages, entries)
+        if origins is not None:
+            for digest in found:
+                origins.setdefault(digest, []).append(revision_label(name))
+        want.update(found)
     return want
 
 
@@ -100,8 +115,30 @@ def report(result, verb: str, remote, *, missing_is_error: bool = True) -> bool:
         if verb == "push"
         else f"not on remote '{remote.name}'"
     )
-    _problems(result.missing, missing, warning=not missing_is_error)
+    _missing(result, missing, warning=not missing_is_error)
     return not (result.corrupt or result.failed or (result.missing and missing_is_error))
+
+
+def _missing(result, what: str, warning: bool) -> None:
+    """One line per out name, however many revisions' versions of it are missing, with those
+    revisions named (when the command covered more than the workspace)."""
+    per_name: dict[str, list[str]] = {}
+    for name, digest in zip(result.missing, result.missing_hashes, strict=False):
+        revisions = per_name.setdefault(name, [])
+        for revision in result.revisions.get(digest, []):
+            if revision not in revisions:
+                revisions.append(revision)
+    for name in result.missing[len(result.missing_hashes) :]:
+        per_name.setdefault(name, [])
+    lines = [
+        f"{name} (in {_listing(revisions)})" if revisions else name for name, revisions in sorted(per_name.items())
+    ]
+    _problems(lines, what, warning=warning)
+
+
+def _listing(revisions: list[str], shown: int = 5) -> str:
+    more = f" and {len(revisions) - shown} more" if len(revisions) > shown else ""
+    return ", ".join(revisions[:shown]) + more
 
 
 def _problems(names: list[str], what: str, warning: bool = False) -> None:
@@ -192,7 +229,8 @@ def move(ws, args: argparse.Namespace, verb: str, transfer):
     from .reporters import transfer_bar
 
     remote = open_remote(ws.project, args.remote)
-    want = wanted_objects(ws, args)
+    origins: dict[str, list[str]] = {}
+    want = wanted_objects(ws, args, origins)
     bar = transfer_bar(verb)
     try:
         result = transfer(
@@ -200,4 +238,5 @@ def move(ws, args: argparse.Namespace, verb: str, transfer):
         )
     finally:
         bar.transfer_end()
+    result.revisions = origins
     return result, remote

@@ -15,7 +15,9 @@ from .workspace import Workspace
 class CheckoutResult:
     restored: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
+    relinked: list[str] = field(default_factory=list)  # same bytes, now linked as cache.type asks
     missing: list[str] = field(default_factory=list)  # the cache lacks the locked bytes
+    differs: list[str] = field(default_factory=list)  # of missing, those the workspace has other bytes of
     refused: list[str] = field(default_factory=list)  # differs, not in the cache: needs --force
     corrupt: list[str] = field(default_factory=list)  # a cache object's bytes do not match its hash
     unsafe: list[str] = field(default_factory=list)  # 'path: why': a symlink on its way leads outside
@@ -33,6 +35,8 @@ def checkout(
     ws: Workspace, targets: list[int] | None, force: bool = False, only_missing: bool = False
 ) -> CheckoutResult:
     """Restore every cached out whose workspace bytes differ from the lock; verify what it restores.
+    An out whose bytes match but that is not linked as cache.type asks (a copy where hardlinks or
+    symlinks are configured) is linked again from the cache.
 
     only_missing leaves every out that exists alone (repro --pull: an edited out stays stale).
     """
@@ -60,9 +64,15 @@ def _checkout_one(ws: Workspace, tree: Tree, record, force: bool, result: Checko
     current = ws.hasher.info(record.path)
     try:
         if current is not None and current.hash == record.hash:
-            result.unchanged.append(record.path)
+            if ws.cache.has_all(record.hash) and not ws.cache.linked(record.hash, dest, link=link):
+                ws.cache.checkout(record.hash, dest, link=link)
+                result.relinked.append(record.path)
+            else:
+                result.unchanged.append(record.path)
         elif not ws.cache.has_all(record.hash):
             result.missing.append(record.path)
+            if current is not None:
+                result.differs.append(record.path)
         elif current is not None and not force and not ws.cache.has(current.hash):
             result.refused.append(record.path)
         else:

@@ -53,6 +53,9 @@ class TransferResult:
     missing: list[str] = field(default_factory=list)  # neither side has it
     corrupt: list[str] = field(default_factory=list)  # bytes that do not hash to their name: refused
     failed: list[str] = field(default_factory=list)  # 'name: error'
+    missing_hashes: list[str] = field(default_factory=list)  # the hashes of missing, in the same order
+    # hash -> the revisions whose lock names it (filled by the caller, for its report)
+    revisions: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -142,6 +145,7 @@ def _each(
             result.corrupt.append(names[digest].name)
         elif isinstance(error, FileNotFoundError):
             result.missing.append(names[digest].name)
+            result.missing_hashes.append(digest)
         else:
             result.failed.append(f"{names[digest].name}: {_describe(error)}")
     return done
@@ -233,7 +237,9 @@ def _upload(
     result: TransferResult,
 ) -> set[str]:
     """Upload the objects the local cache has (each verified first); the ones that arrived."""
-    result.missing += [names[d].name for d in digests if not cache.has(d)]
+    absent = [d for d in digests if not cache.has(d)]
+    result.missing += [names[d].name for d in absent]
+    result.missing_hashes += absent
     todo = [d for d in digests if cache.has(d)]
     sizes = {d: os.path.getsize(cache.path(d)) for d in todo}
     progress.transfer_expect(len(todo), sum(sizes.values()))

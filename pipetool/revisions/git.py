@@ -17,11 +17,12 @@ from dataclasses import dataclass
 from ..errors import PipetoolError, RevisionError, SpecError
 
 WORKSPACE = "workspace"
+SHORT_SHA = 7  # characters of a commit SHA shown wherever a revision is shown by its SHA
 
 
 @dataclass(frozen=True)
 class Revision:
-    name: str  # as the user wrote it, e.g. HEAD~1
+    name: str  # as the user wrote it, e.g. HEAD~1 (a full SHA shortened)
     sha: str
     summary: str = ""
     timestamp: int = 0
@@ -73,7 +74,9 @@ class GitRepo:
                 f"unknown revision '{rev}'", hint="use a commit sha, branch, tag or HEAD~N that git knows"
             )
         sha, _, data = found
-        return Revision(rev, sha, *_summary_and_time(data))
+        # a revision named by its full SHA (as -A lists them) is shown as `metrics history` shows one
+        name = sha[:SHORT_SHA] if rev.lower() == sha else rev
+        return Revision(name, sha, *_summary_and_time(data))
 
     def first_parent_history(self, rev_range: str | None = None) -> list[Revision]:
         """Commits along the first-parent line, oldest first (rev_range as in `git log`)."""
@@ -83,7 +86,7 @@ class GitRepo:
                 self.revision(part)  # a clear error for a bad end, before git sees it
         log = self._git("log", "--first-parent", "--format=%H%x00%ct%x00%s", target, "--")
         commits = [line.split("\0", 2) for line in log.splitlines() if line]
-        return [Revision(sha[:7], sha, summary, int(time)) for sha, time, summary in reversed(commits)]
+        return [Revision(sha[:SHORT_SHA], sha, summary, int(time)) for sha, time, summary in reversed(commits)]
 
     def names(self, all_branches: bool, all_tags: bool, all_commits: bool) -> list[str]:
         if all_commits:
@@ -253,7 +256,7 @@ class Revisions:
         if rev is None or rev == WORKSPACE:
             return WORKSPACE, ProjectFiles(self.root)
         revision = self.git.revision(rev)
-        return rev, self.git.source(revision)
+        return revision.name, self.git.source(revision)
 
     def load(self, rev: str | None):
         """(label, source, stages); a revision from before any pipeline file existed has no stages."""

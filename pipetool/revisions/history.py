@@ -75,32 +75,41 @@ def _metric_paths(source, cache: dict[tuple, list[str]]) -> list[str]:
     return cache[key]
 
 
+MAX_TICK_LABELS = 30  # commits named on the x axis; with more, every k-th (each tick costs ~5 ms)
+
+
 def plot_history(history: History, path: str) -> None:
-    """One panel per metric over the commits, as a PNG."""
+    """One panel per metric over the commits, as a PNG (matplotlib's Figure, drawn by Agg,
+    without pyplot's import)."""
     try:
-        import matplotlib
+        from matplotlib.figure import Figure
     except ImportError:
         raise PipetoolError("--plot needs matplotlib", hint="pip install 'pipetool[plots]'") from None
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
-    numeric = [k for k in history.keys if any(_is_number(r.values.get(k)) for r in history.rows)]
+    numeric = numeric_keys(history)
     if not numeric:
         raise PipetoolError("no numeric metric to plot")
     labels = [r.revision.name for r in history.rows]
-    fig, axes = plt.subplots(
-        len(numeric), 1, figsize=(max(6, len(labels) * 0.35), 2.6 * len(numeric)), squeeze=False, sharex=True
-    )
+    fig = Figure(figsize=(max(6, min(len(labels), 60) * 0.35), 2.6 * len(numeric)))
+    axes = fig.subplots(len(numeric), 1, squeeze=False, sharex=True)
     for ax, key in zip(axes[:, 0], numeric, strict=False):
         points = [(i, r.values[key]) for i, r in enumerate(history.rows) if _is_number(r.values.get(key))]
         ax.plot([p[0] for p in points], [p[1] for p in points], marker="o")
         ax.set_ylabel(key)
         ax.grid(alpha=0.3)
-    axes[-1, 0].set_xticks(range(len(labels)), labels, rotation=60, ha="right", fontsize=8)
+    step = -(-len(labels) // MAX_TICK_LABELS)  # ceiling division
+    ticks = list(range(0, len(labels), step))
+    axes[-1, 0].set_xticks(ticks, [labels[i] for i in ticks], rotation=60, ha="right", fontsize=8)
     fig.suptitle("metrics over commits (oldest left)")
-    fig.tight_layout()
+    # fixed margins in inches (tight_layout measures every tick: half a second for this page)
+    width, height = fig.get_size_inches()
+    fig.subplots_adjust(left=0.9 / width, right=1 - 0.2 / width, top=1 - 0.55 / height, bottom=0.95 / height)
     fig.savefig(path, dpi=100)
-    plt.close(fig)
+
+
+def numeric_keys(history: History) -> list[str]:
+    """The metrics plot_history draws: those with a number in some commit."""
+    return [k for k in history.keys if any(_is_number(r.values.get(k)) for r in history.rows)]
 
 
 def _is_number(value: Any) -> bool:

@@ -493,11 +493,22 @@ def _chart(plot: Plot) -> str | None:
         return None
 
 
+class _Figures:
+    """What the drawing functions ask of pyplot (subplots), from matplotlib's Figure alone: pyplot's
+    import (its backends, its figure manager) costs about as much as drawing a page of charts."""
+
+    @staticmethod
+    def subplots(*args, **kwargs):
+        from matplotlib.figure import Figure
+
+        figure = Figure(figsize=kwargs.pop("figsize", None))
+        return figure, figure.subplots(*args, **kwargs)
+
+
 def _png(plot: Plot) -> str:
     import matplotlib
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = _Figures
 
     template = plot.definition.template
     drawn = series(plot)
@@ -508,11 +519,8 @@ def _png(plot: Plot) -> str:
             figure = _bars(plt, plot.definition, drawn, ordered=template == BARS[1])
         else:
             figure = _lines(plt, plot.definition, drawn, points=template == SCATTER)
-        try:
-            buffer = io.BytesIO()
-            figure.savefig(buffer, format="png", dpi=90)
-        finally:
-            plt.close(figure)
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png", dpi=90)  # Agg: a Figure of its own draws with it
     return base64.b64encode(buffer.getvalue()).decode()
 
 
@@ -576,17 +584,35 @@ def _confusion(plt, definition: PlotDefinition, drawn: list[Series], normalized:
         if normalized:
             totals = [sum(counts[p][a] for p in range(len(labels))) or 1 for a in range(len(labels))]
             counts = [[cell / totals[a] for a, cell in enumerate(row)] for row in counts]
-        ax.imshow(counts, cmap="Blues")
+        image = ax.imshow(counts, cmap="Blues")
         if len(labels) <= NUMBERED_CLASSES:
             for i, row in enumerate(counts):
                 for j, cell in enumerate(row):
-                    ax.text(j, i, f"{cell:.2f}" if normalized else str(int(cell)), ha="center", va="center")
+                    ax.text(
+                        j,
+                        i,
+                        f"{cell:.2f}" if normalized else str(int(cell)),
+                        ha="center",
+                        va="center",
+                        color=text_colour(image.cmap(image.norm(cell))),
+                    )
         ax.set_xticks(range(len(labels)), labels)
         ax.set_yticks(range(len(labels)), labels)
         ax.set_xlabel(x_label)
         ax.set_ylabel(y_label)
     figure.tight_layout()
     return figure
+
+
+def text_colour(background: tuple) -> str:
+    """Black on a light cell, white on a dark one: by the cell's relative luminance (sRGB)."""
+
+    def linear(channel: float) -> float:
+        return channel / 12.92 if channel <= 0.04045 else ((channel + 0.055) / 1.055) ** 2.4
+
+    red, green, blue = (linear(c) for c in background[:3])
+    luminance = 0.2126 * red + 0.7152 * green + 0.0722 * blue
+    return "white" if luminance < 0.179 else "black"
 
 
 def _bars(plt, definition: PlotDefinition, drawn: list[Series], ordered: bool):

@@ -183,6 +183,31 @@ class Cache:
         remove_quietly(self.path(digest))
 
     # -- putting outs back --------------------------------------------------------------------
+    def linked(self, digest: str, dest: str, link: bool = True) -> bool:
+        """Whether dest (which holds the object's bytes) shares them as the configured link type
+        asks: a hardlink or symlink to each object. A copy (or reflink) is always as asked; so is a
+        hardlink that cannot be made because dest is on another file system than the cache."""
+        link_type = self._link_type(link)
+        if link_type not in ("hardlink", "symlink"):
+            return True
+        if not digest.endswith(DIR_SUFFIX):
+            return self._file_linked(digest, dest, link_type)
+        return all(
+            self._file_linked(file_digest, os.path.join(dest, relpath), link_type)
+            for relpath, file_digest, _ in self.manifest(digest)
+        )
+
+    def _file_linked(self, digest: str, path: str, link_type: str) -> bool:
+        target = self.path(digest)
+        if _linked(path, target, link_type):
+            return True
+        if link_type == "hardlink":
+            try:
+                return os.lstat(path).st_dev != os.stat(target).st_dev
+            except OSError:
+                return True  # nothing a relink could mend: checkout decides on the bytes
+        return False
+
     def checkout(self, digest: str, dest: str, link: bool = True) -> None:
         """Make dest hold the object's bytes; a directory exactly its manifest.
 
