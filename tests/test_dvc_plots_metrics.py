@@ -28,11 +28,11 @@ def commit(project: Project, message: str) -> None:
     project.git("commit", "-q", "-m", message)
 
 
-def headings(project: Project, page: str = "plots.html") -> list[str]:
+def headings(project: Project, page: str = ".pipetool/plots/index.html") -> list[str]:
     return re.findall(r"<h2>(.*?)</h2>", project.read(page))
 
 
-def series(project: Project, page: str = "plots.html") -> list:
+def series(project: Project, page: str = ".pipetool/plots/index.html") -> list:
     """The data each chart was drawn from, as the page embeds it."""
     return [
         json.loads(html.unescape(block))
@@ -65,7 +65,7 @@ def test_a_top_level_plots_folder_is_a_chart_per_file_inside_it(project):
 
     result = project.cli_ok("plots", "show")
 
-    assert "Wrote plots.html: 2 plot(s)" in result.stdout
+    assert "Wrote .pipetool/plots/index.html: 2 plot(s)" in result.stdout
     assert "directory" not in result.stdout
     assert headings(project) == [
         "pipeline.yaml::dvclive/plots/metrics/acc.tsv",
@@ -74,7 +74,7 @@ def test_a_top_level_plots_folder_is_a_chart_per_file_inside_it(project):
     acc, loss = series(project)
     assert acc["workspace"] == [{"step": 0, "acc": 0.5}, {"step": 1, "acc": 0.6}]
     assert loss["workspace"][1] == {"step": 1, "loss": 0.7}
-    assert project.read("plots.html").count("src='data:image/png;base64,") == 2
+    assert project.read(".pipetool/plots/index.html").count("src='data:image/png;base64,") == 2
 
 
 @needs_matplotlib
@@ -189,7 +189,7 @@ def test_an_empty_plots_folder_says_there_is_nothing_to_draw(project):
     result = project.cli_ok("plots", "show")
 
     assert "Nothing to draw: the plot folders pipeline.yaml names hold no files." in result.stdout
-    assert not project.exists("plots.html")
+    assert not project.exists(".pipetool/plots/index.html")
 
 
 # ---------------------------------------------------------------------------- metrics folders
@@ -320,8 +320,8 @@ def test_scatter_with_an_empty_cell_leaves_that_row_out_and_says_so(project):
     result = project.cli_ok("plots", "show")
 
     assert "pipeline.yaml::data.csv: workspace: 1 of 3 rows not drawn: 'y' is not a number there" in result.stdout
-    assert "1 of 3 rows not drawn" in project.read("plots.html")
-    assert project.read("plots.html").count("src='data:image/png;base64,") == 1
+    assert "1 of 3 rows not drawn" in project.read(".pipetool/plots/index.html")
+    assert project.read(".pipetool/plots/index.html").count("src='data:image/png;base64,") == 1
 
 
 @needs_matplotlib
@@ -332,7 +332,7 @@ def test_bars_with_text_among_the_numbers_and_an_empty_cell_draw_the_numbers(pro
     result = project.cli_ok("plots", "show")
 
     assert "workspace: 2 of 5 rows not drawn: 'value' is not a number there" in result.stdout
-    assert project.read("plots.html").count("src='data:image/png;base64,") == 1
+    assert project.read(".pipetool/plots/index.html").count("src='data:image/png;base64,") == 1
 
 
 @needs_matplotlib
@@ -413,7 +413,7 @@ def test_no_plot_file_makes_plots_show_trace_back(project, template):
     result = project.cli_ok("plots", "diff", "HEAD")
 
     assert "Traceback" not in result.stdout + result.stderr
-    assert f"Wrote plots.html: {len(HOSTILE)} plot(s)" in result.stdout
+    assert f"Wrote .pipetool/plots/index.html: {len(HOSTILE)} plot(s)" in result.stdout
     assert "binary.csv at HEAD: not a UTF-8 text file" in result.stdout
     assert "matplotlib could not draw" not in result.stdout  # values are checked before it sees them
 

@@ -235,7 +235,7 @@ def test_plots_diff_has_a_series_per_revision_for_top_level_plots(dvc_like):
 
     dvc_like.cli_ok("plots", "diff", "HEAD")
 
-    train_vs_test = _series(dvc_like.read("plots.html"))[1]
+    train_vs_test = _series(dvc_like.read(".pipetool/plots/index.html"))[1]
     assert train_vs_test["HEAD"]["eval/train.csv"][2]["acc"] == 0.2
     assert train_vs_test["workspace"]["eval/train.csv"][2]["acc"] == 0.4
 
@@ -270,7 +270,8 @@ def test_plots_of_stages_and_of_the_top_level_are_drawn_together(project):
     result = project.cli_ok("plots", "show")
 
     assert "2 plot(s)" in result.stdout
-    assert re.findall(r"<h2>(.*?)</h2>", project.read("plots.html")) == ["stage.csv", "pipeline.yaml::top.csv"]
+    page = project.read(".pipetool/plots/index.html")
+    assert re.findall(r"<h2>(.*?)</h2>", page) == ["stage.csv", "pipeline.yaml::top.csv"]
 
 
 def test_an_image_plot_is_embedded_per_revision(project):
@@ -289,7 +290,7 @@ def test_an_image_plot_is_embedded_per_revision(project):
 
     project.cli_ok("plots", "diff")
 
-    page = project.read("plots.html")
+    page = project.read(".pipetool/plots/index.html")
     assert page.count("src='data:image/png;base64,iVBORw0KGgo") == 2
     assert "<figcaption>HEAD</figcaption>" in page
 

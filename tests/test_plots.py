@@ -77,11 +77,11 @@ def test_a_plot_file_missing_at_a_revision_is_reported_not_fatal(project):
     result = project.cli_ok("plots", "diff")
 
     assert "loss.csv at HEAD: not found at this revision" in result.stdout
-    assert set(_series(project.read("plots.html"))[0]) == {"workspace"}
+    assert set(_series(project.read(".pipetool/plots/index.html"))[0]) == {"workspace"}
 
 
 def test_unknown_revision_is_a_clear_error(project):
     project.write("pipeline.yaml", PIPELINE)
     result = project.cli_fails("plots", "diff", "nosuch")
     assert "unknown revision 'nosuch'" in result.stderr
-    assert not project.exists("plots.html")
+    assert not project.exists(".pipetool/plots/index.html")

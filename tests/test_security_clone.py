@@ -389,8 +389,8 @@ def shows(victim: Project, *args: str) -> str:
     result = victim.cli(*args)
     text = result.stdout + result.stderr
     assert "Traceback" not in text
-    if victim.exists("plots.html"):
-        text += victim.read("plots.html")
+    if victim.exists(".pipetool/plots/index.html"):
+        text += victim.read(".pipetool/plots/index.html")
     return text
 
 
