@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import shlex
 import subprocess
 import sys
@@ -121,6 +122,9 @@ def test_a_grid_returns_each_outcome_and_reports_only_to_its_reporter(small, cap
     shown = out.getvalue()
     assert "[g-1] Running stage 'train': changed params: model linear -> tree" in shown
     assert f"Experiment 'g-2' failed: {failed.why}" in shown
+    # Each ending says how far the grid is, whichever order they end in.
+    endings = [line for line in shown.splitlines() if re.match(r"Experiment '[^']+' (saved \(|failed: )", line)]
+    assert sorted(line[-5:] for line in endings) == ["[1/2]", "[2/2]"]
     with pytest.raises(ExperimentError, match=r"^1 of 2 experiment\(s\) failed$"):
         grid.raise_for(result)
     assert git(small, "status", "--porcelain") == ""

@@ -6,6 +6,7 @@ the confusion matrix's readable numbers, and the charts' progress line."""
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import shutil
 import sys
@@ -242,3 +243,33 @@ def test_plots_show_says_how_many_charts_it_draws_and_never_imports_pyplot(proje
         [sys.executable, "-c", code], cwd=project.path, env=CLI_ENV, capture_output=True, text=True, check=True
     )
     assert done.stdout.splitlines()[-1] == "False", done.stdout + done.stderr
+
+
+# --- the long operations say what they do, where a person watches ---------------------------
+
+
+def test_gc_says_what_it_reads_and_removes_where_a_person_watches(project):
+    history(project)
+    project.write("params.yaml", "n: 9\n")
+    project.cli_ok("repro")  # the workspace's data/clean differs from every commit's
+    watched = project.cli_ok("gc", env={"PIPETOOL_PROGRESS": "live"})
+    removed = re.search(r"Freed .* in (\d+) object\(s\)", watched.stdout).group(1)
+    assert int(removed) > 0 and f"Removing {removed} object(s)…" in watched.stderr
+    assert "…" not in watched.stdout
+    project.cli_ok("repro")
+    listed = project.cli_ok("gc", "-A", "--dry", env={"PIPETOOL_PROGRESS": "live"})
+    assert "Reading the locks of 3 revisions…" in listed.stderr
+    assert "Removing" not in listed.stderr  # a dry run removes nothing
+    plain = project.cli_ok("gc", "-A", env={"PIPETOOL_PROGRESS": "plain"})
+    assert "…" not in plain.stderr + plain.stdout
+
+
+def test_verify_shows_its_stages_as_repro_does_and_says_what_it_is_doing(project):
+    history(project, count=1)
+    watched = project.cli_ok("verify", env={"PIPETOOL_PROGRESS": "live", "COLUMNS": "100"})
+    assert "Verifying HEAD: its stages run again in a temporary worktree…" in watched.stderr
+    assert "\x1b[" in watched.stdout  # the live view
+    assert "1 of 1 stage(s) reproduce." in watched.stdout
+    plain = project.cli_ok("verify", env={"PIPETOOL_PROGRESS": "plain"})
+    assert "\x1b" not in plain.stdout and "Verifying HEAD" not in plain.stderr
+    assert "Running stage 'clean'" in plain.stdout and "1 of 1 stage(s) reproduce." in plain.stdout

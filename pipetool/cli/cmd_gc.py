@@ -68,6 +68,10 @@ def collect_local(ws, args: argparse.Namespace, garbage) -> None:
         print(f"{verb} temp file {os.path.relpath(path, ws.root)} ({size} bytes)")
     warn_unread(garbage.kept.unread)
     if not args.dry:
+        if garbage.objects:
+            from .reporters import note
+
+            note(f"Removing {len(garbage.objects)} object(s)…")
         collect(ws, garbage)
     free = "Would free" if args.dry else "Freed"
     print(f"{free} {human_bytes(garbage.size)} in {len(garbage.objects)} object(s) and {entries(len(garbage.runs))}.")
@@ -84,6 +88,7 @@ def collect_both(ws, args: argparse.Namespace) -> None:
     from ..remotes.remote import open_remote
     from ..remotes.transfer import unreachable
     from ..terminal.report import human_bytes
+    from .reporters import note
     from .transfers import default_jobs
 
     remote = open_remote(ws.project, args.remote)
@@ -93,6 +98,7 @@ def collect_both(ws, args: argparse.Namespace) -> None:
             hint="drop --cloud, or name a writable remote with -r",
         )
     garbage = _find(ws, args, remote)
+    note(f"Listing what remote '{remote.name}' holds…")
     try:
         cloud = find_remote_garbage(remote, garbage.kept, args.jobs or default_jobs())
     except Exception as exc:  # noqa: BLE001 - whatever the backend raises: nothing was removed
@@ -103,6 +109,8 @@ def collect_both(ws, args: argparse.Namespace) -> None:
         what = {"object": item.name, "run": f"run-cache entry {item.name}", "temp": f"temp file {item.path}"}
         print(f"{verb} {what[item.kind]} from remote '{remote.name}' ({item.size} bytes)")
     if not args.dry:
+        if cloud.objects:
+            note(f"Removing {len(cloud.objects)} object(s) from remote '{remote.name}'…")
         try:
             collect_remote(remote, cloud)
         except Exception as exc:  # noqa: BLE001
@@ -176,6 +184,10 @@ def revision_locks(root: str, args: argparse.Namespace) -> list[tuple[str, dict]
         from ..experiments import refs
 
         names += [e.sha for e in refs.local(revisions.git)]
+    from .reporters import note
+
+    if len(names) > 1:
+        note(f"Reading the locks of {len(names)} revisions…")
     locks = []
     for name in names:
         try:

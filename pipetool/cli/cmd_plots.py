@@ -79,12 +79,12 @@ def run(args: argparse.Namespace) -> int:
 
 
 def drawing(charts: int) -> None:
-    """On a terminal, say that charts are being drawn before the slow part (matplotlib's import
-    and drawing take a second or more): a line on stderr, so stdout stays the result."""
-    import sys
+    """Say that charts are being drawn before the slow part (matplotlib's import and drawing take
+    a second or more)."""
+    from .reporters import note
 
-    if charts and sys.stderr.isatty():
-        print(f"Drawing {charts} chart{'s' if charts != 1 else ''}…", file=sys.stderr, flush=True)
+    if charts:
+        note(f"Drawing {charts} chart{'s' if charts != 1 else ''}…")
 
 
 def _printable(text: str) -> str:

@@ -18,15 +18,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import io
     import json
-    import sys
 
     from ..engine.verify import VerifyOptions, verify
     from ..pipeline.project import find
     from ..terminal.report import ConsoleReporter
+    from .reporters import console_reporter, note
 
     options = VerifyOptions(tuple(args.targets), max(1, args.jobs), args.metrics_tolerance)
-    log = io.StringIO() if args.json else sys.stdout
-    verdicts = verify(find().root, options, ConsoleReporter(out=log, prefix_output=args.jobs > 1))
+    # The stages' lines as repro shows them (the live view on a terminal); --json keeps stdout for the verdicts.
+    reporter = ConsoleReporter(out=io.StringIO()) if args.json else console_reporter(parallel=args.jobs > 1)
+    note("Verifying HEAD: its stages run again in a temporary worktree…")
+    verdicts = verify(find().root, options, reporter)
     if args.json:
         print(
             json.dumps(

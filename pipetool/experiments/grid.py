@@ -104,6 +104,7 @@ def run_grid(root: str, planned: list[Planned], jobs: int, options: ReproOptions
     options are each experiment's repro options (and the shared stages' run).
     """
     grid = _Grid(root, planned, jobs, options, reporter)
+    reporter.begin(len(planned))
     try:
         return grid.run()
     finally:

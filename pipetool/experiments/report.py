@@ -25,6 +25,16 @@ class GridReporter:
     def __init__(self, out: TextIO | None = None) -> None:
         self.out = out or sys.stdout
         self._lock = threading.Lock()
+        self.total = 0  # experiments in the grid, once begin() is called
+        self.ended = 0
+
+    def begin(self, total: int) -> None:
+        """The grid's size: each ending line then says how far the grid is ('[3/8]')."""
+        self.total, self.ended = total, 0
+
+    def _count(self) -> str:
+        self.ended += 1
+        return f" [{self.ended}/{self.total}]" if self.total > 1 else ""
 
     def _write(self, text: str) -> None:
         with self._lock:
@@ -43,10 +53,10 @@ class GridReporter:
 
     def saved(self, name: str, sha: str, ref: str) -> None:
         """The one line of a saved experiment of a grid (its results are in its commit, not in the workspace)."""
-        self._write(f"Experiment '{name}' saved (commit {sha[:7]}, {ref})")
+        self._write(f"Experiment '{name}' saved (commit {sha[:7]}, {ref}){self._count()}")
 
     def failed(self, name: str, why: str) -> None:
-        self._write(f"Experiment '{name}' failed: {why}")
+        self._write(f"Experiment '{name}' failed: {why}{self._count()}")
 
     def warning(self, text: str) -> None:
         self._write(f"warning: {text}")
