@@ -124,3 +124,40 @@ def test_a_lock_edited_within_its_racy_second_is_read_again(project):
     # Same size, same second: only reading the bytes again shows the stage's out renamed.
     lock.write_text(text.replace("path: one.txt", "path: one.txx"))
     assert "changed outs: removed one.txx" in project.cli_ok("status").stdout
+
+
+def test_a_rerun_making_new_bytes_never_parses_the_committed_lock(project):
+    """repro looks at HEAD's lock only for an entry that may hold the rerun's results (a change
+    undone): when the rerun made bytes HEAD's lock never names, the YAML parser is not even loaded."""
+    import subprocess
+    import sys
+
+    from conftest import CLI_ENV
+
+    project.write("in.txt", "one\n")
+    project.write(
+        "pipeline.yaml", "stages:\n  copy:\n    cmd: cp in.txt out.txt\n    deps: [in.txt]\n    outs: [out.txt]\n"
+    )
+    project.cli_ok("repro")
+    project.git("add", "-A")
+    project.git("commit", "-qm", "one")
+    project.cli_ok("status")  # every parse is kept now
+
+    code = (
+        "import sys; from pipetool.cli import main\n"
+        "try: main(['repro'])\nexcept SystemExit: pass\n"
+        "print('yaml loaded:', 'yaml' in sys.modules)"
+    )
+
+    def repro_with(text: str) -> str:
+        project.write("in.txt", text)
+        run = subprocess.run(
+            [sys.executable, "-c", code], cwd=project.path, env=CLI_ENV, capture_output=True, text=True
+        )
+        assert "Running stage 'copy'" in run.stdout or "Stage 'copy' restored" in run.stdout, run.stdout + run.stderr
+        return run.stdout
+
+    assert "yaml loaded: False" in repro_with("two\n")
+    # Back to the committed bytes: HEAD's entry is read and kept, duration included.
+    assert "yaml loaded: True" in repro_with("one\n")
+    assert project.git("status", "--porcelain", "pipeline.lock") == ""

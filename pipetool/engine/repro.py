@@ -14,7 +14,7 @@ from .. import executor as executors
 from ..errors import ClusterError, GraphError, PipetoolError, RunError
 from ..executor import ExecutorChoice, StageRun
 from ..files.safepath import Tree, UnsafePath
-from ..pipeline.pipelines import file_of
+from ..pipeline.pipelines import file_of, lock_of
 from ..pipeline.stage import Stage
 from ..planning.observe import observe, param_values
 from ..planning.plan import Schedule, select
@@ -254,7 +254,7 @@ class _Run:
         kept = _unchanged_or(self.entries.get(name), entry)
         if kept is not entry:
             return kept
-        return _unchanged_or(self.committed.get(name), entry)
+        return _unchanged_or(self.committed.get(name, entry), entry)
 
     def _record(self, stage: Stage, entry: LockEntry) -> None:
         self.entries[stage.name] = entry
@@ -363,25 +363,37 @@ class _Committed:
     def __init__(self, root: str) -> None:
         self.root = root
         self._source = None  # HEAD's files, once a stage needs them (False: there are none)
-        self._entries: dict[str, dict[str, LockEntry]] = {}  # per pipeline file
+        self._texts: dict[str, str] = {}  # per pipeline file: its lock's text at HEAD
+        self._entries: dict[str, dict[str, LockEntry]] = {}  # per pipeline file, parsed when needed
 
-    def get(self, name: str) -> LockEntry | None:
+    def get(self, name: str, new: LockEntry) -> LockEntry | None:
+        """HEAD's entry of the stage, where it may hold new's results. A committed lock that lacks
+        one of new's hashes cannot, and is not parsed: most reruns make new bytes, and the YAML
+        parse (with its import) would cost more than the rest of a one-stage repro."""
         file = file_of(name)
+        if file not in self._texts:
+            self._texts[file] = self._read(lock_of(file))
+        text = self._texts[file]
+        if not text or any(record.hash not in text for record in (*new.deps, *new.outs)):
+            return None
         if file not in self._entries:
-            self._entries[file] = self._read(file)
+            try:
+                self._entries[file] = read_all(self._source, [file])
+            except PipetoolError:
+                self._entries[file] = {}
         return self._entries[file].get(name)
 
-    def _read(self, file: str) -> dict[str, LockEntry]:
+    def _read(self, relpath: str) -> str:
         from ..revisions.git import GitRepo
 
         try:
             if self._source is None:
                 repo = GitRepo(self.root)
                 self._source = repo.source(repo.revision("HEAD"))
-            return read_all(self._source, [file]) if self._source else {}
+            return (self._source.read_text(relpath) or "") if self._source else ""
         except PipetoolError:
             self._source = False
-            return {}
+            return ""
 
 
 def raise_for(result: ReproResult) -> None:
