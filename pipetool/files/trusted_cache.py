@@ -72,6 +72,47 @@ def save(path: str, purpose: str, value: Any) -> None:
         pass  # a read-only state folder: no copy, still correct
 
 
+class Shelf:
+    """A dict kept at path whose values are pickled one by one: a save pickles only the values set
+    since the load (the rest keep their bytes), and a value is unpickled only when it is asked
+    for. For a thousand locks of which a command changes one, that is one pickle, not a thousand."""
+
+    def __init__(self, path: str, purpose: str) -> None:
+        self.path, self.purpose = path, purpose
+        loaded = load(path, purpose)
+        self._raw: dict[str, bytes] = loaded if isinstance(loaded, dict) else {}
+        self._live: dict[str, Any] = {}
+        self.changed = False
+
+    def get(self, key: str) -> Any | None:
+        if key not in self._live:
+            raw = self._raw.get(key)
+            if not isinstance(raw, bytes):
+                return None
+            try:
+                self._live[key] = pickle.loads(raw)  # noqa: S301 - inside a copy tagged by this user's secret
+            except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, IndexError, TypeError, ValueError):
+                self._live[key] = None
+        return self._live[key]
+
+    def set(self, key: str, value: Any) -> None:
+        """Keep value (again, after changing it in place) for the next save."""
+        self._live[key] = value
+        self._raw.pop(key, None)
+        self.changed = True
+
+    def save(self, keys: set[str]) -> None:
+        """Write the values of these keys (the others are dropped), then start counting changes anew."""
+        values = {}
+        for key in keys:
+            if key in self._raw:
+                values[key] = self._raw[key]
+            elif self._live.get(key) is not None:
+                values[key] = self._raw[key] = pickle.dumps(self._live[key], protocol=pickle.HIGHEST_PROTOCOL)
+        save(self.path, self.purpose, values)
+        self.changed = False
+
+
 def _tag(key: bytes, purpose: str, body: bytes) -> bytes:
     mac = blake2b(key=key, digest_size=_TAG_SIZE, person=b"pipetool")
     mac.update(purpose.encode() + b"\0")

@@ -106,7 +106,7 @@ def relocated(entry: LockEntry, folder: str, into: bool) -> LockEntry:
 
 
 # The pickled copy of a parsed lock is only good for the same shape of entries and records.
-_CACHE_FORMAT = repr((VERSION, 6, *([f.name for f in fields(record)] for record in (LockEntry, PathRecord))))
+_CACHE_FORMAT = repr((VERSION, 7, *([f.name for f in fields(record)] for record in (LockEntry, PathRecord))))
 
 
 # Up to this many locks whose stamp alone changed, a read does not save the kept parses (see read).
@@ -269,8 +269,7 @@ class LockStore:
         self._header: str | None = None  # the journal's first line, from begin()
         self._pending: set[str] = set()  # pipeline files whose lock lacks entries the journal holds
         self._blocks: dict[str, Blocks] = {}  # per lock file, its blocks when the parse cache had them
-        self._cache: dict | None = None  # lock path -> its parse, see _remember
-        self._cache_changed = False
+        self._cache: trusted_cache.Shelf | None = None  # lock path -> its parse, see _remember
         self._restamped = 0  # locks whose kept parse changed only its stamp since the last save
         self._reparsed = False  # a parse newly kept since the last save
         self._keys: dict[str, str] = {}  # each pipeline file's lock digest (_base), as read or written
@@ -331,7 +330,7 @@ class LockStore:
         """
         relpath = lock_of(file)
         cached = self._cached().get(relpath)
-        usable = isinstance(cached, dict) and "project" in cached
+        usable = isinstance(cached, dict) and cached.get("format") == _CACHE_FORMAT
         now, key = stamps.unchanged(
             os.path.join(self.root, relpath), (cached.get("stamp"), cached.get("key")) if usable else None
         )
@@ -344,7 +343,7 @@ class LockStore:
             self._blocks[relpath] = cached["blocks"]
             if cached.get("stamp") != now:
                 cached["stamp"] = now
-                self._cache_changed = True
+                self._cached().set(relpath, cached)
                 self._restamped += 1
             return cached["project"]
         if raw is None:
@@ -353,28 +352,25 @@ class LockStore:
         self._remember(relpath, key, {}, project, now)
         return project
 
-    def _cached(self) -> dict:
+    def _cached(self) -> trusted_cache.Shelf:
         if self._cache is None:
-            loaded = trusted_cache.load(self.cache_path, CACHE_FILE)
-            ok = isinstance(loaded, dict) and loaded.get("format") == _CACHE_FORMAT
-            self._cache = loaded["locks"] if ok and isinstance(loaded.get("locks"), dict) else {}
+            self._cache = trusted_cache.Shelf(self.cache_path, CACHE_FILE)
         return self._cache
 
     def _remember(
         self, relpath: str, key: str, blocks: Blocks, project: dict[str, LockEntry], stamp: stamps.Stamp | None
     ) -> None:
         """Keep a parsed lock (and each stage's text) for the next read of these exact bytes."""
-        self._cached()[relpath] = {"key": key, "blocks": blocks, "project": project, "stamp": stamp}
-        self._cache_changed = self._reparsed = True
+        record = {"format": _CACHE_FORMAT, "key": key, "blocks": blocks, "project": project, "stamp": stamp}
+        self._cached().set(relpath, record)
+        self._reparsed = True
 
     def _save_cache(self) -> None:
         """Write the kept parses once per read or write, whatever the number of locks."""
-        if not self._cache_changed:
+        if self._cache is None or not self._cache.changed:
             return
-        known = {lock_of(file) for file in self.files}
-        locks = {path: record for path, record in self._cached().items() if path in known}
-        trusted_cache.save(self.cache_path, CACHE_FILE, {"format": _CACHE_FORMAT, "locks": locks})
-        self._cache_changed = self._reparsed = False
+        self._cache.save({lock_of(file) for file in self.files})
+        self._reparsed = False
         self._restamped = 0
 
     def begin(self, entries: dict[str, LockEntry]) -> None:
