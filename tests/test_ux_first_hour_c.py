@@ -273,3 +273,16 @@ def test_verify_shows_its_stages_as_repro_does_and_says_what_it_is_doing(project
     plain = project.cli_ok("verify", env={"PIPETOOL_PROGRESS": "plain"})
     assert "\x1b" not in plain.stdout and "Verifying HEAD" not in plain.stderr
     assert "Running stage 'clean'" in plain.stdout and "1 of 1 stage(s) reproduce." in plain.stdout
+
+
+def test_settings_commands_say_which_file_they_wrote_and_never_print_a_secret(project):
+    project.write("pipeline.yaml", "stages: {}\n")
+    assert project.cli_ok("config", "cache.type", "copy").stdout == "cache.type = copy in .pipetool/config.\n"
+    assert project.cli_ok("config", "--unset", "cache.type").stdout == "cache.type unset in .pipetool/config.\n"
+    added = project.cli_ok("remote", "add", "-d", "s3", "s3://bucket/project")
+    assert added.stdout == "Added remote 's3' to .pipetool/config; it is the default remote.\n"
+    secret = project.cli_ok("remote", "modify", "--local", "s3", "secret_access_key", "hunter2")
+    assert secret.stdout == "Set secret_access_key of remote 's3' in .pipetool/config.local.\n"
+    assert project.cli_ok("remote", "default", "--unset").stdout == "No default remote (in .pipetool/config).\n"
+    removed = project.cli_ok("remote", "remove", "s3")
+    assert removed.stdout == "Removed remote 's3' from .pipetool/config and .pipetool/config.local.\n"

@@ -30,5 +30,8 @@ def run(args: argparse.Namespace) -> int:
             raise ProjectError(f"'{args.name}' is not set", hint=f"pipetool config {args.name} VALUE")
         print(values[args.name])
         return 0
+    from .cmd_remote import config_file
+
     config.write(state_dir, args.name, None if args.unset else args.value, local=args.local)
+    print(f"{args.name} {'unset' if args.unset else '= ' + args.value} in {config_file(args.local)}.")
     return 0

@@ -70,6 +70,8 @@ def run(args: argparse.Namespace) -> int:
             local=args.local,
             force=args.force,
         )
+        default = "; it is the default remote" if args.default else ""
+        print(f"Added remote '{args.name}' to {config_file(args.local)}{default}.")
     elif args.action == "list":
         _print_list(state_dir)
     elif args.action == "modify":
@@ -80,16 +82,26 @@ def run(args: argparse.Namespace) -> int:
             )
         value = _stored_url(args.value, project.root) if args.key == "url" and args.value else args.value
         remote.modify(state_dir, args.name, args.key, value, args.local)
+        done = "Unset" if args.unset else "Set"  # never the value: it may be a secret
+        print(f"{done} {args.key} of remote '{args.name}' in {config_file(args.local)}.")
     elif args.action == "remove":
         remote.remove(state_dir, args.name)
+        print(f"Removed remote '{args.name}' from {config_file(False)} and {config_file(True)}.")
     elif args.unset or args.name:
         remote.set_default(state_dir, None if args.unset else args.name, args.local)
+        now = "No default remote" if args.unset else f"Default remote: '{args.name}'"
+        print(f"{now} (in {config_file(args.local)}).")
     else:
         name = remote.default_name(state_dir)
         if name is None:
             raise RemoteError("no default remote", hint="pipetool remote default NAME")
         print(name)
     return 0
+
+
+def config_file(local: bool) -> str:
+    """The settings file a write went to, as the user sees it."""
+    return ".pipetool/config.local" if local else ".pipetool/config"
 
 
 def _stored_url(url: str, root: str) -> str:
