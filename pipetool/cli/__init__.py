@@ -52,6 +52,7 @@ COMMANDS = {
     "dag": ("dag", "show the stage graph"),
     "logs": ("logs", "print a stage's output from its last run"),
     "stage": ("stage", "add a stage to pipeline.yaml ('pipetool stage add -h')"),
+    "commit": ("commit", "record stages as they are now in pipeline.lock, without running them"),
     "verify": ("verify", "rerun the stages of HEAD apart and check they reproduce pipeline.lock"),
     "checkout": ("checkout", "make the workspace's outs match pipeline.lock, from the cache"),
     "gc": ("gc", "remove cache objects no lock refers to"),
