@@ -120,10 +120,17 @@ def _entry(ws: Workspace, target: str, cwd: str) -> RemovedEntry | None:
                 hint=f"remove the whole group with 'pipetool remove {address(file, group)}', "
                 f"or change its foreach/matrix values in {file}",
             )
-        stages = [stage for stage in own if split(stage.name)[1] == key or _member_of(stage.name, key)]
-        if stages:
+        if key in _written(ws.root, file):  # an entry of its `stages:` (not a stage made another way)
+            stages = [stage for stage in own if split(stage.name)[1] == key or _member_of(stage.name, key)]
             return RemovedEntry(file, key, tuple(s.name for s in stages), tuple(o.path for s in stages for o in s.outs))
     return None
+
+
+def _written(root: str, file: str) -> list[str]:
+    """The names under `stages:` in a pipeline file."""
+    data = yamlfile.parse(read_text(os.path.join(root, file)) or "", file)
+    stages = data.get("stages") if isinstance(data, dict) else None
+    return [str(name) for name in stages] if isinstance(stages, dict) else []
 
 
 def _unknown(ws: Workspace, target: str) -> TargetError:
