@@ -114,7 +114,7 @@ def test_without_a_terminal_commit_needs_force_and_writes_nothing(project):
     project.write("src.txt", "changed\n")
     project.write("a.txt", "changed\n")
     lock = project.read("pipeline.lock")
-    result = project.cli_fails("commit", "a")
+    result = project.cli_fails("commit", "a.txt")  # targets as repro takes them: an out path names its stage
     assert result.stderr == (
         "error: 1 stage(s) changed (a) and there is no terminal to confirm the commit on "
         "(run 'pipetool commit -f' to commit without being asked; pipeline.lock was not changed)\n"
