@@ -107,6 +107,14 @@ def test_missing_out_is_one_line_naming_stage_and_out_and_writes_nothing(project
     assert not project.exists(".pipetool/lock.journal")
     result = project.cli_fails("commit", "-f", "nope")
     assert "unknown target 'nope'" in result.stderr
+    # outs that cannot be stored in the cache: one line, and the stage keeps its old entry
+    project.write("a.txt", "changed\n")
+    shutil.rmtree(project.path / ".pipetool" / "cache")
+    (project.path / ".pipetool" / "cache").write_text("not a folder\n")
+    result = project.cli_fails("commit", "-f", "a")
+    assert result.stderr.startswith("error: stage 'a': could not store its outs in the cache: ")
+    assert len(result.stderr.splitlines()) == 1
+    assert project.read("pipeline.lock") == lock
 
 
 def test_without_a_terminal_commit_needs_force_and_writes_nothing(project):

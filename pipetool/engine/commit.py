@@ -68,7 +68,8 @@ def plan(ws: Workspace, targets: list[int] | None, *, with_deps: bool = False, f
 def commit(ws: Workspace, planned: CommitPlan) -> list[str]:
     """Write the planned entries: outs into the cache (and the run-cache), the lock through its
     journal, cached outs into .gitignore. Nothing is written when a dep, param or out changed
-    since the plan was made (a PipetoolError says which stage). Returns the stages committed."""
+    since the plan was made (a PipetoolError says which stage); a stage whose outs cannot be
+    stored stops it, the stages before it committed. Returns the stages committed."""
     stages = [ws.graph.stage(change.name) for change in planned.changes]
     for stage, change in zip(stages, planned.changes, strict=True):
         if not _now(ws, stage)[1].same_result(change.entry):
@@ -82,7 +83,10 @@ def commit(ws: Workspace, planned: CommitPlan) -> list[str]:
     done: list[str] = []
     try:
         for stage, change in zip(stages, planned.changes, strict=True):
-            outs.save(stage, change.entry, ws.hasher, ws.cache, ws.runs)
+            try:
+                outs.save(stage, change.entry, ws.hasher, ws.cache, ws.runs)
+            except OSError as exc:  # the stages before it stay committed, as in a run
+                raise PipetoolError(f"could not store its outs in the cache: {exc}", stage=stage.name) from None
             entries[stage.name] = change.entry
             ws.locks.record(stage.name, change.entry)
             done.append(stage.name)
