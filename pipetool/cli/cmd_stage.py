@@ -1,4 +1,5 @@
-"""`pipetool stage add`: add a stage to pipeline.yaml from the command line."""
+"""`pipetool stage add` / `stage list`: add a stage to pipeline.yaml from the command line; list
+the stages."""
 
 from __future__ import annotations
 
@@ -81,9 +82,33 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="CMD",
         help="the command, as the rest of the line (quote it to keep shell syntax such as '>')",
     )
+    listing = actions.add_parser(
+        "list",
+        help="list the stages: name, deps -> outs, description",
+        description="List the stages of the current folder's pipeline file (or of the targets): each stage's "
+        "name, its deps and outs, and its desc.",
+        epilog="Example: pipetool stage list --name-only",
+    )
+    listing.add_argument(
+        "targets",
+        nargs="*",
+        metavar="TARGET",
+        help="stage name, foreach/matrix group, pipeline file, out path or folder (default: the stages of the "
+        "current folder's pipeline file)",
+    )
+    listing.add_argument(
+        "-P", "--all-pipelines", action="store_true", help="with no TARGET: the stages of every pipeline file"
+    )
+    shown = listing.add_mutually_exclusive_group()
+    shown.add_argument("--name-only", action="store_true", help="only the names, one a line (for scripts)")
+    shown.add_argument(
+        "--json", action="store_true", help="print JSON: name, file, line, desc, cmd, deps, params, outs, frozen"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.action == "list":
+        return _list(args)
     from ..engine.stage_add import NewStage, add, command_text
     from ..errors import PipetoolError
     from ..pipeline.project import find
@@ -139,3 +164,31 @@ def _has_stage(root: str, name: str) -> bool:
 
     data = yamlfile.parse(read_text(os.path.join(root, PIPELINE_FILE)) or "", PIPELINE_FILE)
     return isinstance(data, dict) and isinstance(data.get("stages"), dict) and name in data["stages"]
+
+
+def _list(args: argparse.Namespace) -> int:
+    import json
+
+    from ..engine.stage_list import listing
+    from .common import target_indexes, workspace
+
+    with workspace() as ws:
+        stages = listing(ws, target_indexes(ws, args.targets, here=not args.all_pipelines))
+    if args.json:
+        print(json.dumps([stage.to_dict() for stage in stages], indent=2))
+    elif args.name_only:
+        for stage in stages:
+            print(stage.name)
+    else:
+        rows = [
+            (s.name, f"{', '.join(s.deps) or '-'} -> {', '.join(s.outs) or '-'}", _first_line(s.desc)) for s in stages
+        ]
+        name_width = max((len(name) for name, _, _ in rows), default=0)
+        flow_width = max((len(flow) for _, flow, desc in rows if desc), default=0)
+        for name, flow, desc in rows:
+            print(f"{name.ljust(name_width)}  {flow.ljust(flow_width) if desc else flow}  {desc}".rstrip())
+    return 0
+
+
+def _first_line(desc: str | None) -> str:
+    return desc.strip().splitlines()[0] if desc and desc.strip() else ""

@@ -59,6 +59,28 @@ def lock_entry(
     )
 
 
+class MissingOuts(Exception):
+    """Declared outs that are not on disk (paths, in the stage's order)."""
+
+    def __init__(self, paths: list[str]) -> None:
+        self.paths = paths
+        super().__init__(", ".join(paths))
+
+
+def finished(stage: Stage, observed: Observed, hasher: Hasher, duration: float | None = None) -> LockEntry:
+    """The lock entry of a stage whose outs are now on disk: its deps and params as observed, its
+    outs hashed now. Both a run that finished and `commit` record a stage with it.
+
+    MissingOuts when a declared out is not there.
+    """
+    hashed = {path: hasher.info(path) for path in stage.out_paths}
+    missing = [path for path, info in hashed.items() if info is None]
+    if missing:
+        raise MissingOuts(missing)
+    records = tuple(PathRecord.of(p, info) for p, info in hashed.items() if info)
+    return lock_entry(stage, observed, records, duration)
+
+
 def uses_run_cache(stage: Stage) -> bool:
     """A persist out, always_changed or a stage with nothing to check means the result is not
     a function of the inputs."""

@@ -20,7 +20,7 @@ from ..planning.observe import observe, param_values
 from ..planning.plan import Schedule, select
 from ..planning.staleness import Observed, Reason, decide
 from ..storage import gitignore
-from ..storage.lock import LockEntry, PathRecord, read_all
+from ..storage.lock import LockEntry, read_all
 from ..storage.logs import StageLogs, log_path
 from ..system.interrupts import guarded
 from . import outs
@@ -267,18 +267,16 @@ class _Run:
         if not run.ok:
             self._fail(index, failure_message(run), run.tail, self.logs.path(run.name))
             return
-        hashed = {path: self.ws.hasher.info(path) for path in stage.out_paths}
-        missing = [path for path, info in hashed.items() if info is None]
-        if missing:
+        try:
+            entry = outs.finished(stage, self.observed.pop(stage.name), self.ws.hasher, round(run.seconds, 2))
+        except outs.MissingOuts as missing:
             self._fail(
                 index,
-                "its cmd succeeded but did not create the declared out(s) " + ", ".join(f"'{p}'" for p in missing),
+                "its cmd succeeded but did not create the declared out(s) "
+                + ", ".join(f"'{p}'" for p in missing.paths),
             )
             return
-        records = tuple(PathRecord.of(p, info) for p, info in hashed.items() if info)
-        entry = self._unchanged_or(
-            stage.name, outs.lock_entry(stage, self.observed.pop(stage.name), records, round(run.seconds, 2))
-        )
+        entry = self._unchanged_or(stage.name, entry)
         try:
             outs.save(stage, entry, self.ws.hasher, self.ws.cache, self.ws.runs if self.options.run_cache else None)
         except OSError as exc:

@@ -126,3 +126,88 @@ def set_key(data: Any, key: str, value: Any, create: bool = False) -> None:
             node[part] = value
         else:
             node = node[part]
+
+
+def remove_entries(text: str, display: str, key: str, names: list[str]) -> str:
+    """The text without the entries `names` of its top-level mapping `key` (a pipeline file's
+    stages), each with the comment lines right above it; every other line stays as written.
+
+    Line by line rather than through a YAML dump, so the rest of the file keeps its comments,
+    quoting and layout exactly. The result is read back and must be the file's data without those
+    entries: SpecError when it is not (an anchor defined in a removed entry and used elsewhere) or
+    when the mapping is written in flow style, with the file left to the user.
+    """
+    from ruamel.yaml.comments import CommentedMap
+
+    from ..files import yamlfile
+
+    data = loads(text, display).data
+    parent = data.get(key) if isinstance(data, CommentedMap) else None
+    refused = SpecError(
+        f"cannot remove {', '.join(repr(n) for n in names)} from '{key}' line by line without changing the rest",
+        file=display,
+        hint="edit the file by hand: a YAML anchor there may be used elsewhere, or the mapping is in flow style",
+    )
+    if not isinstance(parent, CommentedMap) or parent.fa.flow_style():
+        raise refused
+    lines = text.splitlines(keepends=True)
+    entries = list(parent)
+    top = list(data)
+    after = top.index(key) + 1
+    end_of_parent = _owned_from(lines, *data.lc.key(top[after])) if after < len(top) else len(lines)
+    drop: set[int] = set()
+    for name in names:
+        line, column = parent.lc.key(name)
+        start = _owned_from(lines, line, column)
+        following = entries.index(name) + 1
+        if following < len(entries):
+            end = _owned_from(lines, *parent.lc.key(entries[following]))
+        else:  # the last entry: comments after it, no deeper than its key, are not its own
+            end = end_of_parent
+            while end > line + 1 and (not lines[end - 1].strip() or _comment_within(lines[end - 1], column)):
+                end -= 1
+        drop.update(range(start, end))
+        if start > 0 and not lines[start - 1].strip():  # one blank line where the entry was, not two
+            while end < len(lines) and not lines[end].strip():
+                drop.add(end)
+                end += 1
+    kept = [line for number, line in enumerate(lines) if number not in drop]
+    body = _without_trailing_blanks(lines)
+    kept = _without_trailing_blanks(kept) + lines[len(body) :]  # the file's own blank lines at its end, no more
+    if set(names) >= set(entries):  # nothing left: an empty mapping, not a null
+        number = data.lc.key(key)[0] - sum(1 for n in drop if n < data.lc.key(key)[0])
+        head, _, comment = kept[number].partition(":")
+        kept[number] = f"{head}: {{}}" + (f"  {comment.strip()}" if comment.strip() else "") + "\n"
+    edited = "".join(kept)
+    expected = yamlfile.parse(text, display)
+    for name in names:
+        del expected[key][name]
+    try:
+        same = yamlfile.parse(edited, display) == expected
+    except SpecError:
+        same = False
+    if not same:
+        raise refused
+    return edited
+
+
+def _owned_from(lines: list[str], line: int, column: int) -> int:
+    """The first line of a mapping entry whose key is at (line, column), 0-based: the comment
+    lines right above it (no blank line between) that are not indented deeper than the key."""
+    start = line
+    while start > 0 and _comment_within(lines[start - 1], column):
+        start -= 1
+    return start
+
+
+def _without_trailing_blanks(lines: list[str]) -> list[str]:
+    end = len(lines)
+    while end > 0 and not lines[end - 1].strip():
+        end -= 1
+    return lines[:end]
+
+
+def _comment_within(line: str, column: int) -> bool:
+    """A comment line not indented deeper than column."""
+    stripped = line.lstrip(" ")
+    return stripped.startswith("#") and len(line) - len(stripped) <= column
