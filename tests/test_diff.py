@@ -195,3 +195,23 @@ def test_the_workspace_side_rereads_no_file_the_state_db_knows(project):
         assert sorted(side.outs) == ["data", "model.bin", "scores.json"]
         assert side.outs["data"].nfiles == 3
     assert tallies[1] == 0  # the second diff read nothing: every hash came from the state db
+
+
+def test_a_control_character_in_a_file_name_is_shown_escaped(project):
+    built(project)
+    project.write("data/bad\x1b[2Jname.txt", "x\n")
+    result = project.cli_ok("diff")
+    assert "\x1b" not in result.stdout
+    assert "    data/bad\\x1b[2Jname.txt  2 B\n" in result.stdout
+    assert json.loads(project.cli_ok("diff", "--json").stdout)["added"][0]["path"] == "data/bad\x1b[2Jname.txt"
+
+
+def test_targets_before_the_revisions_end_with_a_double_dash(project):
+    built(project)
+    project.write("src/a.txt", "alpha two\n")
+    project.write("model.src", "other model\n")
+    project.cli_ok("repro")
+    commit(project, "second data")
+    result = project.cli_ok("diff", "--targets", "model.bin", "--", "HEAD~1", "HEAD")
+    assert result.stdout.startswith("Modified:\n    model.bin  13 B -> 12 B\n")
+    assert "data/" not in result.stdout

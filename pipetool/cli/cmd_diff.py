@@ -77,7 +77,7 @@ def _print(result, args: argparse.Namespace) -> None:
     changes = [c for c in result.changes if not (hide and c.status == NOT_IN_CACHE)]
     for folder in result.unlisted:
         print(
-            f"warning: {folder.path} at {folder.side}: its files are not compared: the cache lacks its "
+            f"warning: {_shown(folder.path)} at {folder.side}: its files are not compared: the cache lacks its "
             f"manifest {folder.hash} (run 'pipetool fetch -A' to get every commit's data from the remote)",
             file=sys.stderr,
         )
@@ -116,8 +116,16 @@ def _compares_workspace(args: argparse.Namespace) -> bool:
 
 def _path(change) -> str:
     if change.old is not None and change.new is not None and change.old.path != change.new.path:
-        return f"{change.old.path} -> {change.new.path}"
-    return change.path
+        return f"{_shown(change.old.path)} -> {_shown(change.new.path)}"
+    return _shown(change.path)
+
+
+def _shown(path: str) -> str:
+    """A path for the terminal: a control character (a manifest from a remote, a file name in a
+    tracked folder may hold one) written as its escape, never obeyed."""
+    if path.isprintable():
+        return path
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in path)
 
 
 def _size(change) -> str:
