@@ -215,3 +215,21 @@ def test_targets_before_the_revisions_end_with_a_double_dash(project):
     result = project.cli_ok("diff", "--targets", "model.bin", "--", "HEAD~1", "HEAD")
     assert result.stdout.startswith("Modified:\n    model.bin  13 B -> 12 B\n")
     assert "data/" not in result.stdout
+
+
+def test_a_revision_from_before_the_pipeline_has_no_tracked_data(project):
+    project.write("README", "nothing tracked yet\n")
+    commit(project, "start")
+    built(project)
+    result = project.cli_ok("diff", "HEAD~1")
+    assert result.stdout == (
+        "Added:\n"
+        "    data/           20 B in 3 files\n"
+        "    data/a.txt      6 B\n"
+        "    data/b.txt      6 B\n"
+        "    data/sub/c.txt  8 B\n"
+        "    model.bin       13 B\n"
+        "    scores.json     13 B\n"
+        "\n"
+        "files summary: 5 added, 0 deleted, 0 renamed, 0 modified, 0 not in cache\n"
+    )
