@@ -4,7 +4,7 @@
                         [--json PATH] [--write-results [PATH]] [--dvc PATH] [--keep]
 
 Workloads (bench/README.md says what each measures): wide_dag, many_stages, big_data, big_checkout,
-metrics_history, startup, monorepo. Each timing is the median of several runs of one command, timed
+metrics_history, startup, monorepo, diff. Each timing is the median of several runs of one command, timed
 with time.perf_counter() around subprocess.run(). The table goes to stdout, progress to stderr,
 every run to --json (default bench/results.json), and with --write-results a Markdown report
 with the machine's description (default bench/RESULTS.md).
@@ -30,7 +30,10 @@ from pathlib import Path
 
 import harness
 import report
+from workload_diff import DataDiff
 from workloads import WORKLOADS, Context
+
+WORKLOADS = {**WORKLOADS, DataDiff.name: DataDiff}
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent

@@ -21,6 +21,7 @@ LAYERS = [
     {"terminal"},  # the reporters' terminal implementations
     {"experiments"},
     {"cli", "__main__"},
+    {"api"},  # the Python API for notebooks and stage scripts: may use every layer
 ]
 LAYER_OF = {name: rank for rank, names in enumerate(LAYERS) for name in names}
 

@@ -67,6 +67,7 @@ COMMANDS = {
     "merge-lock": ("merge_lock", "git merge driver for pipeline.lock (set up by install)"),
     "metrics": ("metrics", "show and compare metrics across git revisions"),
     "params": ("params", "compare params across git revisions"),
+    "diff": ("diff", "tracked files added, deleted, modified or renamed between revisions (default HEAD vs workspace)"),
     "plots": ("plots", "draw plot files across git revisions into an HTML page"),
     "artifacts": ("artifacts", "list the artifacts pipeline.yaml declares (--json for programs)"),
     "completion": ("completion", "print a shell completion script for bash or zsh"),

@@ -117,6 +117,19 @@ def add_diff_parser(actions, what: str, example: str) -> None:
     add_format_options(diff)
 
 
+def add_diff_revisions(parser) -> None:
+    """A and B of a diff: HEAD against the workspace by default (`pipetool diff`)."""
+    parser.add_argument("a", nargs="?", default="HEAD", metavar="A", help="the old revision (default: HEAD)")
+    parser.add_argument("b", nargs="?", default=None, metavar="B", help="the new revision (default: the workspace)")
+
+
+def markdown_table(headers: list[str], rows: list[list[str]]) -> str:
+    """A Markdown table of formatted cells, as `metrics diff --md` prints one."""
+    from ..revisions.tables import render
+
+    return render(headers, rows, "md")
+
+
 def add_executor_options(parser: argparse.ArgumentParser) -> None:
     """--executor, --scheduler and --retries: where stages run (repro, exp run)."""
     cluster = parser.add_argument_group("running on a Dask cluster")
