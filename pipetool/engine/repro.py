@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from .. import executor as executors
 from ..errors import ClusterError, GraphError, PipetoolError, RunError
 from ..executor import ExecutorChoice, StageRun
-from ..files.safepath import Tree, UnsafePath
+from ..files.safepath import Tree, UnsafePath, is_url
 from ..pipeline.pipelines import file_of
 from ..pipeline.stage import Stage
 from ..planning.observe import observe, param_values
@@ -102,6 +102,8 @@ def _check_paths(ws: Workspace, selected: list[int]) -> None:
                     hint="outs must be inside the project; remove the symlink or change the path",
                 ) from None
         for dep in stage.deps:
+            if is_url(dep):
+                continue  # asked of its backend when the stage is judged
             if not ws.graph.producers_of(dep) and not os.path.lexists(os.path.join(ws.root, dep)):
                 raise GraphError(
                     f"dep '{dep}' does not exist and no stage makes it",
