@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from .. import executor as executors
 from ..errors import ClusterError, GraphError, PipetoolError, RunError
 from ..executor import ExecutorChoice, StageRun
-from ..files.safepath import Tree, UnsafePath, is_url
+from ..files.safepath import Tree, UnsafePath
 from ..pipeline.pipelines import file_of
 from ..pipeline.stage import Stage
 from ..planning.observe import observe, param_values
@@ -85,7 +85,9 @@ def repro(ws: Workspace, options: ReproOptions, reporter: Reporter) -> ReproResu
 
 def _check_paths(ws: Workspace, selected: list[int]) -> None:
     """Before anything runs: params are defined, outs stay inside the project, and deps that
-    no stage makes exist."""
+    no stage makes exist (a URL dep is asked of its backend when the stage is judged)."""
+    from ..files.safepath import is_url
+
     tree = Tree(ws.root)
     for index in selected:
         stage = ws.graph.stages[index]
@@ -103,7 +105,7 @@ def _check_paths(ws: Workspace, selected: list[int]) -> None:
                 ) from None
         for dep in stage.deps:
             if is_url(dep):
-                continue  # asked of its backend when the stage is judged
+                continue
             if not ws.graph.producers_of(dep) and not os.path.lexists(os.path.join(ws.root, dep)):
                 raise GraphError(
                     f"dep '{dep}' does not exist and no stage makes it",
