@@ -219,3 +219,21 @@ def test_url_outs_and_deps_in_pipeline_yaml_and_the_lock(project):
     )
     bad = project.cli_fails("status")
     assert "the out 's3://bucket/y' is a URL: outs are paths inside the project" in bad.stderr
+
+
+def test_a_url_dep_in_a_subfolders_pipeline_keeps_its_url_in_that_lock(project, tmp_path):
+    source = tmp_path / "outside.txt"
+    source.write_text("one\n")
+    url = f"file://{source}"
+    project.write("pipeline.yaml", "stages: {}\n")
+    project.write(
+        "sub/pipeline.yaml",
+        f"stages:\n  copy:\n    cmd: cp {source} copy.txt\n    deps: ['{url}']\n    outs: [copy.txt]\n",
+    )
+    assert ran_stages(project.cli_ok("repro", "-P").stdout) == ["sub/pipeline.yaml:copy"]
+    assert yaml.safe_load(project.read("sub/pipeline.lock"))["stages"]["copy"]["deps"][0]["path"] == url
+    assert project.cli_ok("status").stdout == UP_TO_DATE
+    source.write_text("two\n")
+    assert f"changed deps: modified {url}" in project.cli_ok("status").stdout
+    assert ran_stages(project.cli_ok("repro", "-P").stdout) == ["sub/pipeline.yaml:copy"]
+    assert project.read("sub/copy.txt") == "two\n"
