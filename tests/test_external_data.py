@@ -237,3 +237,27 @@ def test_a_url_dep_in_a_subfolders_pipeline_keeps_its_url_in_that_lock(project, 
     assert f"changed deps: modified {url}" in project.cli_ok("status").stdout
     assert ran_stages(project.cli_ok("repro", "-P").stdout) == ["sub/pipeline.yaml:copy"]
     assert project.read("sub/copy.txt") == "two\n"
+
+
+def test_import_dvc_carries_a_url_deps_etag_over_from_dvc_lock(project, http_source):
+    base, served, requests, _ = http_source
+    (served / "x.csv").write_text("same\n")
+    etag, out_md5 = hashlib.md5(b"same\n").hexdigest(), hashlib.md5(b"hi\n").hexdigest()
+    url = f"{base}/x.csv"
+    project.write(".dvc/config", "")
+    project.write("out.txt", "hi\n")
+    project.write(
+        "dvc.yaml", f"stages:\n  get:\n    cmd: echo hi > out.txt\n    deps:\n    - {url}\n    outs:\n    - out.txt\n"
+    )
+    project.write(
+        "dvc.lock",
+        f"schema: '2.0'\nstages:\n  get:\n    cmd: echo hi > out.txt\n    deps:\n    - path: {url}\n"
+        f"      etag: {etag}\n      size: 5\n    outs:\n    - path: out.txt\n      hash: md5\n      md5: {out_md5}\n"
+        "      size: 3\n",
+    )
+    assert "up to date: get" in project.cli_ok("import-dvc").stdout
+    assert requests == ["HEAD /x.csv"]  # its version asked once, as status does; nothing downloaded
+    assert project.lock()["stages"]["get"]["deps"] == [{"path": url, "etag": etag, "size": 5}]
+    assert project.cli_ok("status").stdout == UP_TO_DATE
+    (served / "x.csv").write_text("changed\n")
+    assert f"changed deps: modified {url} (etag {etag} -> etag " in project.cli_ok("status").stdout
