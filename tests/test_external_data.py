@@ -112,6 +112,11 @@ def test_http_import_reruns_only_when_the_etag_changes(project, http_source):
     down = project.cli_fails("status")
     lines = down.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"error: stage 'import-data.csv': cannot reach '{url}'"), lines
+    # repro fails that stage alone: with -k, the others still run.
+    project.write("other.txt", "other, changed\n")
+    failed = project.cli_fails("repro", "-k", env=PYTHON_ENV)
+    assert f"Stage 'import-data.csv' failed: cannot reach '{url}'" in failed.stdout + failed.stderr
+    assert ran_stages(failed.stdout) == ["other"] and project.read("other.out") == "other, changed\n"
 
 
 def test_import_url_checks_the_source_and_its_path_first(project, http_source):

@@ -208,7 +208,11 @@ class _Run:
 
     def _start(self, index: int) -> None:
         stage = self.ws.graph.stages[index]
-        observed = observe(stage, self.ws.hasher, self.ws.params)
+        try:
+            observed = observe(stage, self.ws.hasher, self.ws.params)
+        except PipetoolError as exc:  # a URL dep whose source cannot be read: the stage fails, as with a missing dep
+            self._fail(index, exc.message)
+            return
         decision = _decide(stage, decide(stage, self.entries.get(stage.name), observed), self.options)
         if decision.action is Action.FROZEN:
             self.reporter.frozen(stage.name, decision.reasons)
