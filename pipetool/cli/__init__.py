@@ -75,6 +75,9 @@ COMMANDS = {
     "__complete": ("complete", None),  # hidden: stage names and targets for the completion scripts
     "exp": ("exp", "run experiments with changed params, compare, keep or remove them"),
     "import-dvc": ("import_dvc", "make a DVC repository a pipetool project: pipelines, verified lock, remotes"),
+    "import-url": ("import_url", "add a stage that downloads a URL (s3://, https://...), rerun when it changes"),
+    "get-url": ("get_url", "download a file or folder from a URL, untracked"),
+    "update": ("update", "check an imported URL again and download it if it changed"),
 }
 
 

@@ -33,6 +33,7 @@ from ..pipeline.spec import PIPELINE_FILE, Builds, load, normalize
 from ..pipeline.stage import Stage
 from ..remotes import remote
 from ..storage import lock
+from ..storage.external import VERSION_KEYS as URL_VERSION_KEYS
 from ..storage.hashing import PROGRESS_BYTES, PROGRESS_FILES, Hasher, HashProgress, HashTally
 
 DVC_DIR = ".dvc"
@@ -57,10 +58,11 @@ class DvcRecord:
     """A dep or out as dvc.lock records it; legacy: DVC 2's md5 of text with CRLF as LF."""
 
     path: str
-    md5: str
+    md5: str  # a URL dep's version, named by key
     size: int | None
     nfiles: int | None
     legacy: bool
+    key: str = "md5"  # a URL dep's: etag, checksum... (as pipetool's lock names them too)
 
 
 @dataclass(frozen=True)
@@ -354,7 +356,10 @@ def _records(
     reasons: list[str],
 ) -> tuple[lock.PathRecord, ...]:
     """pipetool's records of the declared paths that match dvc.lock; reasons gets the others."""
-    by_path = {normalize(stage.wdir, record.path): record for record in recorded}
+    by_path = {
+        record.path if safepath.is_url(record.path) else normalize(stage.wdir, record.path): record
+        for record in recorded
+    }
     records = []
     for path in declared:
         record = by_path.pop(path, None)
@@ -368,7 +373,10 @@ def _records(
 
 
 def _record(path: str, record: DvcRecord, kind: str, verifier: _Verifier, hasher: Hasher) -> lock.PathRecord | str:
-    """The path hashed by pipetool once its bytes are DVC's, or what differs."""
+    """The path hashed by pipetool once its bytes are DVC's, or what differs. A URL dep's
+    version is taken as DVC recorded it: status asks the source whether it still holds."""
+    if safepath.is_url(path):
+        return lock.PathRecord(path, record.md5, record.size, record.nfiles, record.key)
     problem = verifier.check(path, record)
     if problem is not None:
         return problem
@@ -595,6 +603,13 @@ def _dvc_records(body: dict, key: str, fail: Callable[..., LockError]) -> tuple[
         at = item.line_of("path")
         if not isinstance(path, str) or not path or safepath.has_control_characters(path):
             raise fail(f"an entry of '{key}' has no usable 'path' ({path!r})", at)
+        if key == "deps" and safepath.is_url(path):  # its version under the name DVC gives it
+            name = next((k for k in URL_VERSION_KEYS if k in item), "etag")
+            problem = lock.record_problem(path, item.get(name), size, nfiles, out=False, key=name)
+            if problem is not None:
+                raise fail(problem[1], item.line_of(problem[0]))
+            records.append(DvcRecord(path, item[name], size, nfiles, legacy=False, key=name))
+            continue
         if not isinstance(md5, str) or not _MD5.fullmatch(md5):
             raise fail(
                 f"'md5' of '{path}' must be 32 hex digits (with '.dir' for a folder), not {md5!r}", item.line_of("md5")

@@ -85,7 +85,9 @@ def repro(ws: Workspace, options: ReproOptions, reporter: Reporter) -> ReproResu
 
 def _check_paths(ws: Workspace, selected: list[int]) -> None:
     """Before anything runs: params are defined, outs stay inside the project, and deps that
-    no stage makes exist."""
+    no stage makes exist (a URL dep is asked of its backend when the stage is judged)."""
+    from ..files.safepath import is_url
+
     tree = Tree(ws.root)
     for index in selected:
         stage = ws.graph.stages[index]
@@ -102,6 +104,8 @@ def _check_paths(ws: Workspace, selected: list[int]) -> None:
                     hint="outs must be inside the project; remove the symlink or change the path",
                 ) from None
         for dep in stage.deps:
+            if is_url(dep):
+                continue
             if not ws.graph.producers_of(dep) and not os.path.lexists(os.path.join(ws.root, dep)):
                 raise GraphError(
                     f"dep '{dep}' does not exist and no stage makes it",
@@ -204,7 +208,11 @@ class _Run:
 
     def _start(self, index: int) -> None:
         stage = self.ws.graph.stages[index]
-        observed = observe(stage, self.ws.hasher, self.ws.params)
+        try:
+            observed = observe(stage, self.ws.hasher, self.ws.params)
+        except PipetoolError as exc:  # a URL dep whose source cannot be read: the stage fails, as with a missing dep
+            self._fail(index, exc.message)
+            return
         decision = _decide(stage, decide(stage, self.entries.get(stage.name), observed), self.options)
         if decision.action is Action.FROZEN:
             self.reporter.frozen(stage.name, decision.reasons)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from ..errors import PipetoolError, SpecError
 from ..files import yamlfile
 from ..files.fsutil import atomic_write, read_text
+from ..files.safepath import is_url
 from ..pipeline import spec
 from ..pipeline.params import DEFAULT_PARAMS_FILE, ParamsFiles
 from ..pipeline.source import FileSource
@@ -241,7 +242,9 @@ def _check(root: str, before: str, edited: str, new: NewStage) -> Added:
     except PipetoolError as error:
         raise _refused(error, lines) from None
     missing = [
-        dep for dep in stage.deps if not graph.producers_of(dep) and not os.path.lexists(os.path.join(root, dep))
+        dep
+        for dep in stage.deps
+        if not is_url(dep) and not graph.producers_of(dep) and not os.path.lexists(os.path.join(root, dep))
     ]
     return Added(stages, missing)
 

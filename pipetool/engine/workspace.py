@@ -54,6 +54,7 @@ def open_workspace(project: Project) -> Workspace:
     compiled = spec_cache.load(project.root, state_dir)
     state = StateDB(os.path.join(state_dir, "state.db"))
     hasher = Hasher(project.root, state)
+    hasher.url_opener = _url_opener(state_dir)
     return Workspace(
         project=project,
         graph=compiled.graph,
@@ -65,3 +66,15 @@ def open_workspace(project: Project) -> Workspace:
         runs=RunCache(state_dir),
         warnings=compiled.warnings,
     )
+
+
+def _url_opener(state_dir: str):
+    """URL deps are opened with the settings of the remote they lie under (remotes/external.py),
+    imported only when a URL dep is read."""
+
+    def open_url(url: str):
+        from ..remotes.external import opener
+
+        return opener(state_dir)(url)
+
+    return open_url

@@ -13,6 +13,13 @@ import re
 
 # Control characters (newline and tab among them): no line of .gitignore or the lock can hold one.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# A URL (s3://, https://, file://...): a dep outside the project, never a path pipetool writes.
+_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
+
+
+def is_url(path: object) -> bool:
+    """Whether a dep is a URL such as s3://bucket/key: read by its backend, never a project path."""
+    return isinstance(path, str) and _URL.match(path) is not None
 
 
 def has_control_characters(text: str) -> bool:

@@ -10,7 +10,7 @@ from typing import Any
 
 from ..errors import SpecError, did_you_mean
 from ..files import yamlfile
-from ..files.safepath import has_control_characters
+from ..files.safepath import has_control_characters, is_url
 from . import interpolate
 from .interpolate import MAX_STAGES, Context, expand_foreach, expand_matrix, resolve
 from .params import DEFAULT_PARAMS_FILE, ParamsFiles
@@ -420,10 +420,25 @@ class _Fields:
         if not isinstance(value, str) or not value.strip():
             raise self.error(field, f"'{field}' must be a path, not {value!r}")
         self.plain(field, value)
+        if is_url(value):
+            return self.url(field, value)
         path = normalize(wdir, value)
         if posixpath.isabs(path) and (path + "/").startswith(self.root + "/"):
             path = posixpath.relpath(path, self.root)
         return path
+
+    def url(self, field: str, url: str) -> str:
+        """A URL dep as written (only deps may be URLs; a file:// URL is an absolute path)."""
+        if field != "deps":
+            raise self.error(
+                field,
+                f"'{field}' cannot be a URL ('{url}'): an out is a path inside the project "
+                "(DVC 3 dropped external outs too)",
+                hint="write the file inside the project, and upload it from a stage's cmd if it must go there",
+            )
+        if url.lower().startswith("file://") and not url[len("file://") :].startswith("/"):
+            raise self.error(field, f"'{url}' is not an absolute file:// URL", hint="write file:///absolute/path")
+        return url
 
     def plain(self, field: str, path: str) -> None:
         """Refuse a path holding control characters."""
@@ -475,6 +490,8 @@ class _Fields:
                     f"{_KIND[field]} option '{key}' is not used by pipetool: {_IGNORED[key][1]}",
                 )
         extra = tuple(sorted((k, v) for k, v in options.items() if k not in ("cache", "persist", *_IGNORED)))
+        if is_url(path):
+            self.url(field, path)
         out_path = self.path(field, path, wdir)
         if posixpath.isabs(out_path) or out_path == ".." or out_path.startswith("../"):
             raise self.error(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import SpecError, did_you_mean
+from ..errors import PipetoolError, SpecError, did_you_mean
 from ..pipeline.params import Missing, ParamsFiles, dotted_names
 from ..pipeline.stage import Stage
 from ..storage.hashing import Hasher
@@ -12,8 +12,15 @@ from .staleness import Observed
 
 
 def observe(stage: Stage, hasher: Hasher, params: ParamsFiles) -> Observed:
+    try:
+        deps = {path: hasher.info(path) for path in stage.deps}
+    except PipetoolError as error:  # a URL dep that cannot be read: say whose dep it is
+        if error.stage is None:
+            error.stage = stage.name
+            error.args = (error.render(),)
+        raise
     return Observed(
-        deps={path: hasher.info(path) for path in stage.deps},
+        deps=deps,
         outs={path: hasher.info(path) for path in stage.out_paths},
         params=param_values(stage, params),
     )

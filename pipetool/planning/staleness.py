@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..files.safepath import is_url
 from ..pipeline.params import ABSENT, flatten, scalar_text
 from ..pipeline.stage import Stage
 from ..storage.hashing import HashInfo
@@ -38,6 +39,8 @@ class Reason:
             return f"upstream stage '{self.subject}' runs first"
         if self.kind == "params" and self.change == "modified":
             return f"changed params: {self.subject} {_show(self.old)} -> {_show(self.new)}"
+        if self.kind == "deps" and self.change == "modified" and self.old is not None:
+            return f"changed deps: modified {self.subject} ({self.old} -> {self.new})"  # a URL's version
         return f"changed {self.kind}: {self.change} {self.subject}"
 
     def to_dict(self) -> dict:
@@ -45,7 +48,7 @@ class Reason:
         for key in ("subject", "change"):
             if getattr(self, key) is not None:
                 data[key] = getattr(self, key)
-        if self.kind == "params":
+        if self.kind == "params" or self.old is not None:
             data["old"] = None if self.old is ABSENT else self.old
             data["new"] = None if self.new is ABSENT else self.new
         return data
@@ -90,10 +93,18 @@ def _path_reasons(kind: str, records: tuple[PathRecord, ...], observed: Mapping[
             reasons.append(Reason(kind, path, "added"))
         elif info is None:
             reasons.append(Reason(kind, path, "deleted"))
-        elif info.hash != record.hash:
-            reasons.append(Reason(kind, path, "modified"))
+        elif info.hash != record.hash or info.key != record.key:
+            if is_url(path):  # the source's version, old -> new, e.g. 'etag 1a2b -> etag 3c4d'
+                old, new = _version(record.key, record.hash), _version(info.key, info.hash)
+                reasons.append(Reason(kind, path, "modified", old, new))
+            else:
+                reasons.append(Reason(kind, path, "modified"))
     reasons += [Reason(kind, path, "removed") for path in recorded if path not in observed]
     return reasons
+
+
+def _version(key: str, version: str) -> str:
+    return f"{key} {version if len(version) <= 40 else version[:37] + '...'}"
 
 
 def _same(before: Any, after: Any) -> bool:

@@ -17,6 +17,7 @@ from typing import Protocol
 import xxhash
 
 from ..errors import ProjectError
+from ..files.safepath import is_url
 from ..system.interrupts import HELD, ordered, result, running, thread_pool
 from .state import FileStat, Stat, StateDB, matching_hash
 
@@ -51,8 +52,9 @@ def is_hash(text: object, directory: bool | None = None) -> bool:
 @dataclass(frozen=True)
 class HashInfo:
     hash: str
-    size: int
+    size: int | None  # None only for a URL whose backend tells no size
     nfiles: int | None = None  # set for directories only
+    key: str = "xxh3"  # what hash is: a URL dep's version may be an "etag" or "checksum" (external.py)
 
     @property
     def is_dir(self) -> bool:
@@ -173,14 +175,19 @@ class Hasher:
         self._memo: dict[tuple, str] = {}
         self.progress: HashProgress | None = None  # told about big hashing jobs
         self.tally = HashTally()
+        self.urls = None  # the versions of URL deps (external.UrlVersions), made when one is asked
+        self.url_opener = None  # how to open a URL (with a remote's settings); fsspec's defaults when None
 
     def prefetch(self, paths: list[str]) -> None:
         """Look up what the state db knows of many paths at once (those about to be hashed)."""
         if self.state is not None:
-            self.state.prefetch([os.path.join(self.root, path) for path in paths])
+            self.state.prefetch([os.path.join(self.root, path) for path in paths if not is_url(path)])
 
     def info(self, path: str) -> HashInfo | None:
-        """The hash of a file or directory, or None when it does not exist."""
+        """The hash of a file or directory, or None when it does not exist; of a URL dep, its
+        version (external.py)."""
+        if is_url(path):
+            return self.url_info(path)
         full = os.path.join(self.root, path)
         try:
             st = os.stat(full)
@@ -195,6 +202,20 @@ class Hasher:
                 hint="point the dep or out at a regular file, or remove the link to it",
             )
         return HashInfo(self._file(full, st), st.st_size)
+
+    def url_info(self, url: str) -> HashInfo | None:
+        """A URL dep's version: a file:// URL is a local path, hashed as any dep; others are
+        asked of their backend, once per command."""
+        if url.lower().startswith("file://"):
+            local = url[len("file://") :]
+            if not os.path.isabs(local):
+                raise ProjectError(f"'{url}' is not an absolute file:// URL", hint="write file:///absolute/path")
+            return self.info(os.path.normpath(local))
+        if self.urls is None:
+            from .external import UrlVersions
+
+            self.urls = UrlVersions(self.url_opener)
+        return self.urls.info(url)
 
     def _known(self, full: str, st: Stat) -> str | None:
         digest = self._memo.get((full, st.st_ino, st.st_mtime_ns, st.st_size))

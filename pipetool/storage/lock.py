@@ -22,12 +22,14 @@ from ..files import safepath, stamps, trusted_cache, yamlfile
 from ..files.fsutil import atomic_write_bytes, read_regular
 from ..pipeline.pipelines import LOCK_FILE, PIPELINE_FILE, address, file_of, folder_of, lock_of, split
 from . import lock_yaml
+from .external import VERSION_KEYS, clean_version
 from .hashing import HashInfo, is_hash
 
 JOURNAL_FILE = "lock.journal"
 CACHE_FILE = "lock.cache"
 VERSION = 1
 DROPPED = "dropped_in_merge"
+MAX_URL = 4096  # characters of a URL dep read from a lock
 _HINT = "fix it, or run 'pipetool repro -f' to ignore the lock and write it anew"
 
 
@@ -35,15 +37,18 @@ _HINT = "fix it, or run 'pipetool repro -f' to ignore the lock and write it anew
 class PathRecord:
     path: str
     hash: str
-    size: int
+    size: int | None  # None only for a URL dep whose backend tells no size
     nfiles: int | None = None
+    key: str = "xxh3"  # the lock's name for hash: a URL dep's version may be an etag or checksum, as in DVC
 
     @classmethod
     def of(cls, path: str, info: HashInfo) -> PathRecord:
-        return cls(path, info.hash, info.size, info.nfiles)
+        return cls(path, info.hash, info.size, info.nfiles, info.key)
 
     def to_dict(self) -> dict:
-        data = {"path": self.path, "xxh3": self.hash, "size": self.size}
+        data = {"path": self.path, self.key: self.hash}
+        if self.size is not None:
+            data["size"] = self.size
         if self.nfiles is not None:
             data["nfiles"] = self.nfiles
         return data
@@ -88,12 +93,12 @@ DROPPED_ENTRY = LockEntry(cmd="", dropped_in_merge=True)
 def relocated(entry: LockEntry, folder: str, into: bool) -> LockEntry:
     """An entry of a lock in a subfolder, whose paths are relative to that folder (as DVC's
     dvc.lock beside its dvc.yaml): into=True makes them project-relative, False lock-relative.
-    Absolute paths (deps outside the project) stay as they are."""
+    Absolute paths and URLs (deps outside the project) stay as they are."""
     if folder == "." or entry.dropped_in_merge:
         return entry
 
     def move(path: str) -> str:
-        if posixpath.isabs(path):
+        if posixpath.isabs(path) or safepath.is_url(path):
             return path
         return posixpath.normpath(posixpath.join(folder, path)) if into else posixpath.relpath(path, folder)
 
@@ -214,28 +219,40 @@ def _records(body: dict, key: str, fail, folder: str = ".") -> tuple[PathRecord,
     for item in items:
         if not isinstance(item, dict):
             raise fail(f"each of '{key}' must have path, xxh3 and size", body.line_of(key))
-        path, digest, size, nfiles = item.get("path"), item.get("xxh3"), item.get("size"), item.get("nfiles")
+        path, size, nfiles = item.get("path"), item.get("size"), item.get("nfiles")
+        name = _version_key(item) if safepath.is_url(path) else "xxh3"
+        digest = item.get(name)
         in_project = (
             path
-            if folder == "." or not isinstance(path, str) or posixpath.isabs(path)
+            if folder == "." or not isinstance(path, str) or posixpath.isabs(path) or safepath.is_url(path)
             else posixpath.normpath(posixpath.join(folder, path))
         )
-        problem = record_problem(in_project, digest, size, nfiles, out=key == "outs")
+        problem = record_problem(in_project, digest, size, nfiles, out=key == "outs", key=name)
         if problem is not None:
             field_name, message = problem
             raise fail(f"an entry of '{key}': {message}", item.line_of(field_name))
-        records.append(PathRecord(path, digest, size, nfiles))
+        records.append(PathRecord(path, digest, size, nfiles, name))
     return tuple(records)
 
 
-def record_problem(path: Any, digest: Any, size: Any, nfiles: Any = None, out: bool = True) -> tuple[str, str] | None:
+def _version_key(item: dict) -> str:
+    """Which of DVC's version keys a URL dep's record has (the first, in VERSION_KEYS order)."""
+    return next((name for name in VERSION_KEYS if name in item), "etag")
+
+
+def record_problem(
+    path: Any, digest: Any, size: Any, nfiles: Any = None, out: bool = True, key: str = "xxh3"
+) -> tuple[str, str] | None:
     """(the field at fault, what is wrong) of a path record read from data (a lock, a journal,
-    a remote), or None when it has the form pipetool writes. Deps may lie outside the project;
-    outs (out=True) may not. A cloned repository's lock is not trusted: its paths and hashes
-    reach the cache and the workspace, so nothing uses one before it passes here.
+    a remote), or None when it has the form pipetool writes. Deps may lie outside the project
+    (a URL among them, whose version is under key); outs (out=True) may not. A cloned
+    repository's lock is not trusted: its paths and hashes reach the cache and the workspace,
+    so nothing uses one before it passes here.
     """
     if not isinstance(path, str) or not path:
         return "path", f"'path' must be a path, not {path!r}"
+    if safepath.is_url(path):
+        return _url_problem(path, digest, size, nfiles, out, key)
     if out:
         try:
             safepath.clean(path)
@@ -246,6 +263,26 @@ def record_problem(path: Any, digest: Any, size: Any, nfiles: Any = None, out: b
     if not is_hash(digest):
         return "xxh3", f"'xxh3' of '{path}' must be 32 lowercase hex digits (with '.dir' for a folder), not {digest!r}"
     if not _is_count(size):
+        return "size", f"'size' of '{path}' must be a whole number, not {size!r}"
+    if nfiles is not None and not _is_count(nfiles):
+        return "nfiles", f"'nfiles' of '{path}' must be a whole number, not {nfiles!r}"
+    return None
+
+
+def _url_problem(path: str, digest: Any, size: Any, nfiles: Any, out: bool, key: str) -> tuple[str, str] | None:
+    """record_problem of a URL dep: never an out; its version is text as a backend gives it,
+    its size may be unknown. A URL is read, never written, cached or pushed."""
+    if out:
+        return "path", f"the out '{path}' is a URL: outs are paths inside the project"
+    if safepath.has_control_characters(path) or len(path) > MAX_URL:
+        return "path", f"the dep {path!r} is not a URL without control characters"
+    if key not in VERSION_KEYS:
+        return "path", f"the URL dep '{path}' needs one of {', '.join(VERSION_KEYS)}"
+    if key == "xxh3" and not is_hash(digest):
+        return "xxh3", f"'xxh3' of '{path}' must be 32 lowercase hex digits (with '.dir' for a folder), not {digest!r}"
+    if not isinstance(digest, str) or clean_version(digest) != digest:
+        return key, f"'{key}' of '{path}' must be text without quotes or control characters, not {digest!r}"
+    if size is not None and not _is_count(size):
         return "size", f"'size' of '{path}' must be a whole number, not {size!r}"
     if nfiles is not None and not _is_count(nfiles):
         return "nfiles", f"'nfiles' of '{path}' must be a whole number, not {nfiles!r}"
