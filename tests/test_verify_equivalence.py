@@ -228,3 +228,13 @@ def test_compare_a_binary_file_by_bytes_and_the_same_values_written_differently(
     assert compare("m.json", b'{"a": 1.0}', b'{"a":1.0}', RTOL).verdict == "equivalent"
     assert compare("m.json", b'{"a": 1.0}', b'{"a":1.0}', Equivalence()).verdict == "differs"
     assert compare("m.json", b'{"a": NaN}', b'{"a": NaN }', RTOL).verdict == "equivalent"
+
+
+def test_repro_check_determinism_warns_about_the_stage_whose_two_runs_differ(project):
+    project.write("pipeline.yaml", CLOCKED)
+    result = project.cli_ok("repro", "--check-determinism")
+    warnings = [line for line in result.stdout.splitlines() if "nondeterministic" in line]
+    assert len(warnings) == 1 and "stage 'clock' is nondeterministic: 'time.txt'" in warnings[0], result.stdout
+    assert project.read("counted.txt") == "run\n"  # the persist out was put back before the second run
+    assert project.cli_ok("status").stdout == "Data and pipelines are up to date.\n"
+    assert "nondeterministic" not in project.cli_ok("repro", "-f").stdout  # off by default

@@ -15,7 +15,7 @@ import tempfile
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..files.equivalence import EXACT, TOLERANCE, Comparison, Equivalence, compare
+from ..files.equivalence import Comparison, Equivalence, compare
 from ..pipeline.project import Project
 from ..pipeline.stage import Out
 from ..revisions import worktree
@@ -23,28 +23,12 @@ from ..revisions.git import GitRepo, Revisions
 from ..revisions.metrics import parse_metrics
 from ..storage.cache import Cache, CorruptObject
 from ..storage.lock import LockEntry, PathRecord
+from .determinism import Files, OutDifference, compare_folder, hold, out_rules, second_runs
 from .reporter import Reporter
 from .repro import ReproOptions, repro
-from .workspace import Workspace, open_workspace
+from .workspace import open_workspace
 
 REPRODUCED = ("identical", "equivalent")
-
-
-@dataclass
-class OutDifference:
-    path: str
-    locked: str
-    produced: str | None  # None when the rerun did not produce it
-    metrics: dict[str, tuple[Any, Any]] = field(default_factory=dict)  # key -> (locked, produced)
-    within_tolerance: bool = False
-    rule: str = EXACT  # how it was compared: exact, skip, "rtol X, atol Y"
-    comparison: Comparison | None = None  # the largest difference and where, or the first one
-
-    def as_dict(self) -> dict[str, Any]:
-        data = {k: v for k, v in self.__dict__.items() if k != "comparison"}
-        if self.comparison is not None:
-            data.update(self.comparison.as_dict())
-        return data
 
 
 @dataclass
@@ -86,7 +70,7 @@ def _verify_in(root: str, options: VerifyOptions, reporter: Reporter, cache: Cac
         locked = ws.locks.read()
         targets = resolve(ws.graph, list(options.targets), root, cwd=root) if options.targets else None
         if held:
-            _hold(ws, root, [o for s in ws.graph.stages for o in s.outs if o.persist], os.path.join(held, "before"))
+            hold(root, [o for s in ws.graph.stages for o in s.outs if o.persist], os.path.join(held, "before"))
         result = repro(
             ws,
             ReproOptions(
@@ -100,13 +84,13 @@ def _verify_in(root: str, options: VerifyOptions, reporter: Reporter, cache: Cac
         )
         produced = ws.locks.read()
         failed = set(result.failed) | set(result.skipped) | set(result.interrupted)
-        first = _Files(root)
+        first = Files(root)
         unstable: dict[str, list[OutDifference]] = {}
         if held:
             ran = [name for name in result.ran if name not in failed]
-            first = _Files(os.path.join(held, "first"))
-            _hold(ws, root, [o for name in ran for o in ws.graph.stage(name).outs], first.root)
-            unstable = _second_runs(
+            first = Files(os.path.join(held, "first"))
+            hold(root, [o for name in ran for o in ws.graph.stage(name).outs], first.root)
+            unstable = second_runs(
                 ws, root, ran, produced, first, os.path.join(held, "before"), options.metrics_tolerance, reporter
             )
         verdicts = []
@@ -114,8 +98,8 @@ def _verify_in(root: str, options: VerifyOptions, reporter: Reporter, cache: Cac
             if name in failed:
                 verdicts.append(StageVerdict(name, "failed" if name in result.failed else "not run"))
                 continue
-            rules = _rules(ws.graph.stage(name).outs, options.metrics_tolerance)
-            verdict = _judge(root, name, locked.get(name), produced[name], rules, cache, first)
+            by_path = out_rules(ws.graph.stage(name).outs, options.metrics_tolerance)
+            verdict = _judge(root, name, locked.get(name), produced[name], by_path, cache, first)
             if unstable.get(name):
                 verdict.status, verdict.unstable = "nondeterministic", unstable[name]
             verdicts.append(verdict)
@@ -126,140 +110,6 @@ def _verify_in(root: str, options: VerifyOptions, reporter: Reporter, cache: Cac
             shutil.rmtree(held, ignore_errors=True)
 
 
-def _rules(outs: tuple[Out, ...], metrics_tolerance: float | None) -> dict[str, Out]:
-    """Each out by path, a metrics file declared exact getting --metrics-tolerance as its atol."""
-    rules = {}
-    for out in outs:
-        if metrics_tolerance is not None and out.kind == "metric" and out.verify.mode == EXACT:
-            out = Out(
-                out.path, out.kind, out.cache, out.persist, out.options, Equivalence(TOLERANCE, 0.0, metrics_tolerance)
-            )
-        rules[out.path] = out
-    return rules
-
-
-class _Files:
-    """Where the bytes of the rerun's outs are read: the worktree, or a copy of the first run."""
-
-    def __init__(self, root: str) -> None:
-        self.root = root
-
-    def read(self, path: str) -> bytes | None:
-        try:
-            with open(os.path.join(self.root, path), "rb") as handle:
-                return handle.read()
-        except OSError:
-            return None
-
-    def is_dir(self, path: str) -> bool:
-        return os.path.isdir(os.path.join(self.root, path))
-
-
-def _hold(ws: Workspace, root: str, outs: list[Out], into: str) -> None:
-    """Copy these outs (files or folders, those that exist) from the worktree into a folder."""
-    for out in outs:
-        source, dest = os.path.join(root, out.path), os.path.join(into, out.path)
-        if os.path.isdir(source):
-            shutil.copytree(source, dest, symlinks=False, dirs_exist_ok=True)
-        elif os.path.exists(source):
-            os.makedirs(os.path.dirname(dest), exist_ok=True)
-            shutil.copyfile(source, dest)
-
-
-def _put_back(root: str, outs: list[Out], held: str) -> None:
-    """A persist out as it was before the first run, so the second starts from the same state."""
-    for out in outs:
-        source, dest = os.path.join(held, out.path), os.path.join(root, out.path)
-        if os.path.isdir(dest):
-            shutil.rmtree(dest)
-        elif os.path.lexists(dest):
-            os.remove(dest)
-        if os.path.isdir(source):
-            shutil.copytree(source, dest)
-        elif os.path.exists(source):
-            shutil.copyfile(source, dest)
-
-
-def _second_runs(
-    ws: Workspace,
-    root: str,
-    ran: list[str],
-    produced: dict[str, LockEntry],
-    first: _Files,
-    before: str,
-    metrics_tolerance: float | None,
-    reporter: Reporter,
-) -> dict[str, list[OutDifference]]:
-    """Run each stage once more, alone, downstream ones first: each then reads exactly the
-    inputs its first run read. Returns, by stage, the outs that came out different."""
-    order = sorted((ws.graph.order.index(ws.graph.index[name]), name) for name in ran)
-    unstable: dict[str, list[OutDifference]] = {}
-    for _, name in reversed(order):
-        stage = ws.graph.stage(name)
-        _put_back(root, [out for out in stage.outs if out.persist], before)
-        result = repro(
-            ws,
-            ReproOptions(targets=(ws.graph.index[name],), single=True, force=True, run_cache=False),
-            reporter,
-        )
-        if name not in result.ran:
-            unstable[name] = [OutDifference("(the second run failed)", "-", None)]
-            continue
-        again = {record.path: record for record in ws.locks.read()[name].outs}
-        rules = _rules(stage.outs, metrics_tolerance)
-        differences = []
-        for record in produced[name].outs:
-            new = again.get(record.path)
-            if new is not None and new.hash == record.hash:
-                continue
-            rule = rules.get(record.path)
-            equivalence = rule.verify if rule is not None else Equivalence()
-            comparison = _compare_files(record.path, first, _Files(root), equivalence)
-            if comparison.verdict not in ("identical", "equivalent", "skipped"):
-                differences.append(
-                    OutDifference(
-                        record.path,
-                        record.hash,
-                        new.hash if new else None,
-                        rule=equivalence.describe(),
-                        comparison=comparison,
-                    )
-                )
-        if differences:
-            unstable[name] = differences
-    return unstable
-
-
-def _compare_files(path: str, old: _Files, new: _Files, rule: Equivalence) -> Comparison:
-    """Compare an out's two versions by its rule; a folder file by file."""
-    if new.is_dir(path) or old.is_dir(path):
-        return _compare_folder(path, old, new, rule)
-    return compare(path, old.read(path), new.read(path), rule)
-
-
-def _compare_folder(path: str, old: _Files, new: _Files, rule: Equivalence) -> Comparison:
-    names = set(_walk(os.path.join(old.root, path))) | set(_walk(os.path.join(new.root, path)))
-    largest: Comparison | None = None
-    for name in sorted(names):
-        inner = f"{path}/{name}"
-        found = compare(inner, old.read(inner), new.read(inner), rule)
-        if found.verdict == "differs":
-            found.where = f"{name}: {found.where}" if found.where else name
-            return found
-        if found.verdict == "equivalent" and (largest is None or (found.largest or 0) > (largest.largest or 0)):
-            found.where = f"{name}: {found.where}" if found.where else name
-            largest = found
-    return largest or Comparison("identical")
-
-
-def _walk(folder: str) -> list[str]:
-    return [
-        os.path.relpath(os.path.join(top, name), folder).replace(os.sep, "/")
-        for top, _, names in os.walk(folder)
-        for name in names
-    ]
-
-
 def _judge(
     root: str,
     name: str,
@@ -267,7 +117,7 @@ def _judge(
     produced: LockEntry,
     rules: dict[str, Out],
     cache: Cache,
-    files: _Files,
+    files: Files,
 ) -> StageVerdict:
     if locked is None or locked.dropped_in_merge:
         why = "(no lock entry)" if locked is None else "(lock entry dropped in merge)"
@@ -291,7 +141,7 @@ def _judge(
 
 
 def _difference(
-    root: str, record: PathRecord, new: PathRecord | None, out: Out | None, cache: Cache, files: _Files
+    root: str, record: PathRecord, new: PathRecord | None, out: Out | None, cache: Cache, files: Files
 ) -> OutDifference:
     """How an out differs by its rule; for a metrics file also which values changed."""
     rule = out.verify if out is not None else Equivalence()
@@ -310,7 +160,7 @@ def _difference(
     return difference
 
 
-def _compare_locked_folder(record: PathRecord, files: _Files, cache: Cache, rule: Equivalence) -> Comparison:
+def _compare_locked_folder(record: PathRecord, files: Files, cache: Cache, rule: Equivalence) -> Comparison:
     """A folder out against its locked manifest in the project's cache, file by file."""
     try:
         manifest = cache.manifest(record.hash)
@@ -327,7 +177,7 @@ def _compare_locked_folder(record: PathRecord, files: _Files, cache: Cache, rule
                 os.makedirs(os.path.dirname(dest), exist_ok=True)
                 with open(dest, "wb") as handle:
                     handle.write(data)
-        return _compare_folder(record.path, _Files(held), files, rule)
+        return compare_folder(record.path, Files(held), files, rule)
     finally:
         shutil.rmtree(held, ignore_errors=True)
 
