@@ -117,9 +117,9 @@ def test_md_report_is_a_table_for_a_pull_request(project):
     assert "| stage | verdict | out | rule | details |" in lines
     assert "| `steady` | ✅ identical | | | |" in lines
     [row] = [line for line in lines if "`metrics.json`" in line]
-    assert row.startswith("| `noisy` | ❌ differs | `metrics.json` | exact | acc: 0.5")
+    assert row.startswith("| `noisy` | ❌ differs | `metrics.json` | exact | differs: acc: 0.5")
     [row] = [line for line in lines if "`table.csv`" in line]
-    assert "equivalent" not in row.split("|")[2] and "rtol 1e-09, atol 0" in row
+    assert "| rtol 1e-09, atol 0 | equivalent: row 1, column 'score': 0.75" in row
     assert "Running stage" not in result.stdout  # stdout holds the table alone
 
 
@@ -238,3 +238,35 @@ def test_repro_check_determinism_warns_about_the_stage_whose_two_runs_differ(pro
     assert project.read("counted.txt") == "run\n"  # the persist out was put back before the second run
     assert project.cli_ok("status").stdout == "Data and pipelines are up to date.\n"
     assert "nondeterministic" not in project.cli_ok("repro", "-f").stdout  # off by default
+
+
+def test_a_folder_out_is_compared_file_by_file_from_the_cache(project):
+    project.write(
+        "folder.py",
+        "import json, os, random\nos.makedirs('scores', exist_ok=True)\n"
+        "json.dump({'n': 3}, open('scores/a.json', 'w'))\n"
+        "json.dump({'acc': 0.5 + 1e-12 * (1 + random.random())}, open('scores/b.json', 'w'))\n",
+    )
+    project.write(
+        "pipeline.yaml",
+        f"""
+        stages:
+          scores:
+            cmd: {PY} folder.py
+            deps: [folder.py]
+            outs:
+              - scores: {{verify: {{rtol: 1e-9}}}}
+          logs:
+            cmd: mkdir -p logs && date +%s%N > logs/run.log
+            outs:
+              - logs: {{verify: skip}}
+        """,
+    )
+    project.cli_ok("repro")
+    project.git("add", "-A")
+    project.git("commit", "-qm", "folders")
+    found = verdicts(project.cli_ok("verify", "--json"))
+    assert found["logs"]["status"] == "equivalent"
+    assert found["scores"]["status"] == "equivalent"
+    [difference] = found["scores"]["differences"]
+    assert (difference["path"], difference["where"]) == ("scores", "b.json: acc")

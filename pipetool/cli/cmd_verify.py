@@ -55,7 +55,20 @@ def _as_dict(verdict) -> dict:
     data = {"stage": verdict.name, "status": verdict.status, "differences": [d.as_dict() for d in verdict.differences]}
     if verdict.unstable:
         data["unstable"] = [d.as_dict() for d in verdict.unstable]
+    if verdict.status in ("differs", "nondeterministic"):
+        data["environment"] = verdict.environment
     return data
+
+
+def _environment(verdict) -> str | None:
+    """What differs between the environment that produced the lock and this one, in one line."""
+    if verdict.status not in ("differs", "nondeterministic"):
+        return None
+    if verdict.environment is None:
+        return "no environment recorded with the lock (pipeline.env.json) to compare with"
+    if not verdict.environment:
+        return "the same environment as the one that produced the lock"
+    return "; ".join(verdict.environment)
 
 
 # How the plain text names a verdict: a bit-for-bit stage is simply "reproducible".
@@ -76,6 +89,9 @@ def _print(verdicts) -> None:
             for key, (old, new) in sorted(difference.metrics.items()):
                 change = f" ({new - old:+g})" if _numbers(old, new) else ""
                 print(f"      {key}: {old} -> {new}{change}")
+        environment = _environment(verdict)
+        if environment:
+            print(f"    environment: {environment}")
     bad = [v.name for v in verdicts if not v.reproduced]
     if bad:
         print(f"Not reproducible: {', '.join(bad)}")
@@ -124,14 +140,25 @@ def _markdown(verdicts) -> str:
     for verdict in verdicts:
         label = f"{icons.get(verdict.status, '❔')} {verdict.status}"
         rows = [(d, "runs differ: ") for d in verdict.unstable] + [(d, "") for d in verdict.differences]
+        environment = _environment(verdict)
+        if environment:
+            rows.append((None, "environment: " + environment))
         if not rows:
             lines.append(f"| `{_cell(verdict.name)}` | {label} | | | |")
         for difference, prefix in rows:
+            if difference is None:
+                lines.append(f"| `{_cell(verdict.name)}` | {label} | | | {_cell(prefix)} |")
+                continue
             lines.append(
                 f"| `{_cell(verdict.name)}` | {label} | `{_cell(difference.path)}` | {_cell(difference.rule)} "
-                f"| {_cell(prefix + _detail(difference))} |"
+                f"| {_cell(prefix + _verdict(difference) + _detail(difference))} |"
             )
     return "\n".join(lines)
+
+
+def _verdict(difference) -> str:
+    comparison = difference.comparison
+    return f"{comparison.verdict}: " if comparison is not None and comparison.verdict != "skipped" else ""
 
 
 def _cell(text: str) -> str:

@@ -19,7 +19,7 @@ from ..pipeline.stage import Stage
 from ..planning.observe import observe, param_values
 from ..planning.plan import Schedule, select
 from ..planning.staleness import Observed, Reason, decide
-from ..storage import gitignore
+from ..storage import environments, gitignore
 from ..storage.lock import LockEntry, PathRecord, read_all
 from ..storage.logs import StageLogs, log_path
 from ..system.interrupts import guarded
@@ -70,14 +70,17 @@ def repro(ws: Workspace, options: ReproOptions, reporter: Reporter) -> ReproResu
     ws.locks.begin(entries)
     reporter.begin(len(selected))
     ws.hasher.progress = reporter
+    run = _Run(ws, selected, entries, options, reporter, runner, logs)
     try:
-        return _Run(ws, selected, entries, options, reporter, runner, logs).run()
+        return run.run()
     finally:
         ws.hasher.progress = None
         reporter.end()
         runner.close()
         logs.close()
         ws.locks.commit(entries, keep=ws.graph.index)
+        # The environment of the stages that produced new results (none: nothing is computed).
+        environments.record(ws.root, [n for n in run.result.ran if entries.get(n) is not before.get(n)])
         ws.state.flush()
         ws.runs.flush()
         _sync_gitignore(ws, selected, before, entries)

@@ -15,12 +15,13 @@ import tempfile
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..files.equivalence import Comparison, Equivalence, compare
+from ..files.equivalence import SKIP, Comparison, Equivalence, compare
 from ..pipeline.project import Project
 from ..pipeline.stage import Out
 from ..revisions import worktree
 from ..revisions.git import GitRepo, Revisions
 from ..revisions.metrics import parse_metrics
+from ..storage import environments
 from ..storage.cache import Cache, CorruptObject
 from ..storage.lock import LockEntry, PathRecord
 from .determinism import Files, OutDifference, compare_folder, hold, out_rules, second_runs
@@ -38,6 +39,9 @@ class StageVerdict:
     differences: list[OutDifference] = field(default_factory=list)
     # runs=2: how the stage's second run differed from its first (status nondeterministic)
     unstable: list[OutDifference] = field(default_factory=list)
+    # For a stage that differs: what changed from the environment recorded with the lock to this
+    # one ("numpy 2.4.6 → 2.4.7"); [] the same environment; None when none was recorded.
+    environment: list[str] | None = None
 
     @property
     def reproduced(self) -> bool:
@@ -103,11 +107,29 @@ def _verify_in(root: str, options: VerifyOptions, reporter: Reporter, cache: Cac
             if unstable.get(name):
                 verdict.status, verdict.unstable = "nondeterministic", unstable[name]
             verdicts.append(verdict)
+        _environments(root, [v for v in verdicts if v.status in ("differs", "nondeterministic")])
         return verdicts
     finally:
         ws.close()
         if held:
             shutil.rmtree(held, ignore_errors=True)
+
+
+def _environments(root: str, verdicts: list[StageVerdict]) -> None:
+    """Beside each stage that differs: how this environment differs from the one HEAD recorded
+    for it (pipeline.env.json), so the user knows whether to look at the code or the machine."""
+    if not verdicts:
+        return
+    from ..files.trusted_cache import key_path
+    from ..system.environment import differences, fingerprint
+
+    repo = GitRepo(root)
+    source = repo.source(repo.revision("HEAD"))  # the worktree's own file has this run's
+    folder = key_path()
+    now = fingerprint(cache_dir=folder and os.path.dirname(folder))
+    for verdict in verdicts:
+        recorded = environments.of_stage(source.read_text, verdict.name)
+        verdict.environment = None if recorded is None else differences(recorded, now)
 
 
 def _judge(
@@ -149,6 +171,9 @@ def _difference(
     if new is None:
         difference.comparison = Comparison("differs", note="the rerun did not produce it")
         return difference
+    if rule.mode == SKIP:
+        difference.comparison, difference.within_tolerance = Comparison("skipped"), True
+        return difference
     old_bytes = None if files.is_dir(record.path) else _locked_bytes(root, record, cache)
     if files.is_dir(record.path):
         difference.comparison = _compare_locked_folder(record, files, cache, rule)
@@ -172,8 +197,8 @@ def _compare_locked_folder(record: PathRecord, files: Files, cache: Cache, rule:
     try:
         for relpath, digest, _size in manifest:
             data = _cached(cache, digest)
-            if data is not None:
-                dest = os.path.join(held, record.path, relpath)
+            dest = os.path.normpath(os.path.join(held, record.path, relpath))
+            if data is not None and dest.startswith(os.path.join(held, record.path) + os.sep):
                 os.makedirs(os.path.dirname(dest), exist_ok=True)
                 with open(dest, "wb") as handle:
                     handle.write(data)
