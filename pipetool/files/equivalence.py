@@ -109,7 +109,7 @@ def compare(path: str, old: bytes | None, new: bytes | None, rule: Equivalence) 
     if new is None:
         return Comparison("differs", note="the rerun did not produce it")
     if old is None:
-        return Comparison("differs", note="the locked version is not available to compare with")
+        return Comparison("differs", note="its locked bytes are not here to compare with (a cached out: pull it first)")
     if old == new:
         return Comparison("identical")
     walk = _Walk(rule if rule.mode == TOLERANCE else Equivalence(TOLERANCE))
