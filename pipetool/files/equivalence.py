@@ -11,8 +11,6 @@ rows) and every other value must be equal. A number is equivalent when
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -38,14 +36,21 @@ class Equivalence:
         return self.mode
 
 
-@dataclass
 class Comparison:
-    verdict: str  # identical | equivalent | differs | skipped
-    where: str = ""  # the largest difference (equivalent) or the first one (differs)
-    old: Any = None
-    new: Any = None
-    largest: float | None = None  # |new - old| at `where`, for a number
-    note: str = ""  # why the values could not be compared, when they could not
+    """The verdict on one out: identical | equivalent | differs | skipped, with the largest
+    difference (equivalent) or the first one (differs): where, old, new and |new - old|.
+    (A plain class: pipetool imports this module on every command, through Out.)"""
+
+    def __init__(
+        self,
+        verdict: str,
+        where: str = "",
+        old: Any = None,
+        new: Any = None,
+        largest: float | None = None,
+        note: str = "",  # why the values could not be compared, when they could not
+    ) -> None:
+        self.verdict, self.where, self.old, self.new, self.largest, self.note = verdict, where, old, new, largest, note
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -157,6 +162,9 @@ def _parse_pair(path: str, old: bytes, new: bytes) -> tuple | str | None:
 
 
 def _csv(text: str, delimiter: str) -> tuple[list[str], list[list[Any]]]:
+    import csv
+    import io
+
     rows = list(csv.reader(io.StringIO(text), delimiter=delimiter))
     header = rows[0] if rows else []
     return header, [[_cell(cell) for cell in row] for row in rows[1:]]
@@ -170,6 +178,8 @@ def _cell(text: str) -> Any:
 
 
 def _parquet_pair(old: bytes, new: bytes) -> tuple | str:
+    import io
+
     try:
         import pandas
     except ImportError:
