@@ -52,10 +52,10 @@ def test_nothing_ran_no_fingerprint_and_a_reproduced_run_leaves_the_file_as_it_w
 
     project.cli_ok("repro", env={"XDG_CACHE_HOME": str(tmp_path / "up-to-date")})
     assert not (tmp_path / "up-to-date" / "pipetool" / "environment.json").exists()  # nothing ran: none computed
-    project.cli_ok("repro", "-f", "steady", env={"XDG_CACHE_HOME": str(tmp_path / "forced")})
+    project.cli_ok("repro", "-f", "steady", env={"XDG_CACHE_HOME": str(tmp_path / "first")})
     assert project.read("pipeline.env.json") == recorded  # steady reproduced its results: kept
 
-    project.cli_ok("repro", "-f", "clock", env={"XDG_CACHE_HOME": str(tmp_path / "forced")})
+    project.cli_ok("repro", "-f", "clock", env={"XDG_CACHE_HOME": str(tmp_path / "first")})
     assert environment_of(project, "clock")["cpu"] != "the lock's CPU"  # new results, this machine
     assert environment_of(project, "steady")["cpu"] == "the lock's CPU"
 
