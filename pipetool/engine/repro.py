@@ -19,7 +19,7 @@ from ..pipeline.stage import Stage
 from ..planning.observe import observe, param_values
 from ..planning.plan import Schedule, select
 from ..planning.staleness import Observed, Reason, decide
-from ..storage import environments, gitignore
+from ..storage import gitignore
 from ..storage.lock import LockEntry, PathRecord, read_all
 from ..storage.logs import StageLogs, log_path
 from ..system.interrupts import guarded
@@ -80,6 +80,8 @@ def repro(ws: Workspace, options: ReproOptions, reporter: Reporter) -> ReproResu
         logs.close()
         ws.locks.commit(entries, keep=ws.graph.index)
         # The environment of the stages that produced new results (none: nothing is computed).
+        from ..storage import environments
+
         environments.record(ws.root, [n for n in run.result.ran if entries.get(n) is not before.get(n)])
         ws.state.flush()
         ws.runs.flush()
