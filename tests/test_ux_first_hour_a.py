@@ -68,9 +68,10 @@ def test_example_run_as_its_readme_says_leaves_git_clean(name: str, tmp_path: Pa
 
     status = _git(tmp_path, "status", "--porcelain", "--untracked-files=all").splitlines()
     if name in KERNEL_DEPENDENT:
-        # Their BLAS outputs differ on another processor: only those files and the lock may show
+        # Their BLAS outputs differ on another processor: only those files and the lock (with its
+        # environment file, pipeline.env.json) may show
         # (on the machine that made the committed locks, none does), and only as documented.
-        allowed = {f"examples/{name}/{p}" for p in ["pipeline.lock", *KERNEL_DEPENDENT[name]]}
+        allowed = {f"examples/{name}/{p}" for p in ["pipeline.lock", "pipeline.env.json", *KERNEL_DEPENDENT[name]]}
         assert {line[3:] for line in status} <= allowed, status
         assert_reproduces_committed_lock(example, source, KERNEL_DEPENDENT[name])
     else:

@@ -170,10 +170,10 @@ def test_verify_json_up_to_date_repo(project):
     committed(project)
     result = project.cli_ok("verify", "--json")
     assert statuses(result) == {
-        "prepare": "reproducible",
-        "train": "reproducible",
-        "evaluate": "reproducible",
-        "other": "reproducible",
+        "prepare": "identical",
+        "train": "identical",
+        "evaluate": "identical",
+        "other": "identical",
     }
     assert all(v["differences"] == [] for v in verdicts(result).values())
 
@@ -192,9 +192,9 @@ def test_verify_json_non_deterministic_stage_structured_verdict(project):
     locked = {o["path"]: o["xxh3"] for o in project.lock()["stages"]["other"]["outs"]}
     result = project.cli_fails("verify", "--json")
     assert statuses(result) == {
-        "prepare": "reproducible",
-        "train": "reproducible",
-        "evaluate": "reproducible",
+        "prepare": "identical",
+        "train": "identical",
+        "evaluate": "identical",
         "other": "differs",
     }
     [difference] = verdicts(result)["other"]["differences"]
@@ -235,7 +235,7 @@ def test_verify_json_noisy_metrics_lists_changed_values(project):
 def test_verify_noisy_metrics_pass_within_tolerance(project):
     committed(project, evaluate=NOISY_EVALUATE)
     result = project.cli_ok("verify", "--metrics-tolerance", "1e-6")
-    assert "  evaluate: reproducible within tolerance\n" in result.stdout
+    assert "  evaluate: equivalent\n" in result.stdout
     assert "acc: " in result.stdout  # still shows what moved
     assert "4 of 4 stage(s) reproduce." in result.stdout
 
@@ -243,7 +243,7 @@ def test_verify_noisy_metrics_pass_within_tolerance(project):
 def test_verify_json_noisy_metrics_within_tolerance(project):
     committed(project, evaluate=NOISY_EVALUATE)
     result = project.cli_ok("verify", "--metrics-tolerance", "1e-6", "--json")
-    assert statuses(result)["evaluate"] == "reproducible within tolerance"
+    assert statuses(result)["evaluate"] == "equivalent"
     [difference] = verdicts(result)["evaluate"]["differences"]
     assert difference["within_tolerance"] is True
     assert set(difference["metrics"]) == {"acc"}
@@ -293,9 +293,9 @@ def test_verify_json_failing_stage(project):
     )
     result = project.cli_fails("verify", "--json", env={"VERIFY_TEST_FAIL": "1"})
     assert statuses(result) == {
-        "prepare": "reproducible",
-        "train": "reproducible",
-        "evaluate": "reproducible",
+        "prepare": "identical",
+        "train": "identical",
+        "evaluate": "identical",
         "other": "failed",
     }
 
@@ -305,9 +305,9 @@ def test_verify_stage_downstream_of_a_failure_is_not_reported_reproducible(proje
     result = project.cli_fails("verify", "--json", env={"VERIFY_TEST_FAIL": "1"})
     found = statuses(result)
     assert found["prepare"] == "failed"
-    assert found["other"] == "reproducible"
-    assert not found["train"].startswith("reproducible")
-    assert not found["evaluate"].startswith("reproducible")
+    assert found["other"] == "identical"
+    assert found["train"] not in ("identical", "equivalent")
+    assert found["evaluate"] not in ("identical", "equivalent")
 
 
 def test_verify_a_committed_lock_entry_dropped_in_merge_is_not_reproducible(project):
@@ -318,7 +318,7 @@ def test_verify_a_committed_lock_entry_dropped_in_merge_is_not_reproducible(proj
     project.write("pipeline.lock", yaml.safe_dump(lock, sort_keys=False))
     project.git("commit", "-q", "-am", "merge left train dropped")
     result = project.cli_fails("verify", "--json")
-    assert not statuses(result)["train"].startswith("reproducible")
+    assert statuses(result)["train"] not in ("identical", "equivalent")
 
 
 # --- verify: targets and jobs ----------------------------------------------------------------
@@ -335,13 +335,13 @@ def test_verify_target_excludes_differences_elsewhere(project):
     # other is non-deterministic but not upstream of train: verifying train passes
     committed(project, PIPELINE.replace("echo other > other.txt", "date +%s%N > other.txt"))
     result = project.cli_ok("verify", "train", "--json")
-    assert statuses(result) == {"prepare": "reproducible", "train": "reproducible"}
+    assert statuses(result) == {"prepare": "identical", "train": "identical"}
 
 
 def test_verify_with_jobs(project):
     committed(project)
     result = project.cli_ok("verify", "-j", "2", "--json")
-    assert set(statuses(result).values()) == {"reproducible"}
+    assert set(statuses(result).values()) == {"identical"}
     assert len(statuses(result)) == 4
 
 
@@ -390,7 +390,7 @@ def test_verify_works_with_pipetool_git_hooks_installed(project):
     with removing_leaked_worktrees(project):
         result = project.cli("verify", "--json", env=env)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert set(statuses(result).values()) == {"reproducible"}
+    assert set(statuses(result).values()) == {"identical"}
 
 
 def test_verify_with_git_hooks_installed_leaves_no_worktree_behind(project):
@@ -417,7 +417,7 @@ def test_verify_uses_head_not_uncommitted_changes(project):
     # an uncommitted, non-deterministic cmd in the workspace is not what verify reruns
     project.write("pipeline.yaml", PIPELINE.replace("echo other > other.txt", "date +%s%N > other.txt"))
     result = project.cli_ok("verify", "--json")
-    assert set(statuses(result).values()) == {"reproducible"}
+    assert set(statuses(result).values()) == {"identical"}
     # and the workspace's uncommitted edit survives
     assert "date +%s%N" in project.read("pipeline.yaml")
     assert subprocess.run(["git", "diff", "--quiet"], cwd=project.path).returncode == 1

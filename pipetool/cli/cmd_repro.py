@@ -68,6 +68,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="first fetch the outs the workspace lacks from the remote, so only what really changed runs (CI)",
     )
     parser.add_argument("-r", "--remote", metavar="NAME", help="with --pull: the remote (default: core.remote)")
+    parser.add_argument(
+        "--check-determinism",
+        action="store_true",
+        help="run each stage that ran once more from the same inputs; warn about those whose two runs differ",
+    )
     add_executor_options(parser)
 
 
@@ -101,7 +106,12 @@ def run(args: argparse.Namespace) -> int:
         with hold(ws.project.state_dir, wait=args.wait, on_takeover=takeover):
             if args.pull and not args.dry:  # a dry run changes nothing, not even the cache
                 _pull(ws, options, args.remote, reporter)
-            result = repro(ws, options, reporter)
+            if args.check_determinism:
+                from ..engine.determinism import repro_checking_determinism
+
+                result, _ = repro_checking_determinism(ws, options, reporter)
+            else:
+                result = repro(ws, options, reporter)
     raise_for(result)
     return 1 if args.exit_code and args.dry and result.ran else 0
 

@@ -70,14 +70,19 @@ def repro(ws: Workspace, options: ReproOptions, reporter: Reporter) -> ReproResu
     ws.locks.begin(entries)
     reporter.begin(len(selected))
     ws.hasher.progress = reporter
+    run = _Run(ws, selected, entries, options, reporter, runner, logs)
     try:
-        return _Run(ws, selected, entries, options, reporter, runner, logs).run()
+        return run.run()
     finally:
         ws.hasher.progress = None
         reporter.end()
         runner.close()
         logs.close()
         ws.locks.commit(entries, keep=ws.graph.index)
+        # The environment of the stages that produced new results (none: nothing is computed).
+        from ..storage import environments
+
+        environments.record(ws.root, [n for n in run.result.ran if entries.get(n) is not before.get(n)])
         ws.state.flush()
         ws.runs.flush()
         _sync_gitignore(ws, selected, before, entries)

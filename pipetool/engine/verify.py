@@ -1,39 +1,51 @@
 """Verify: does the committed pipeline.lock reproduce? Rerun the stages in a temporary git
 worktree of HEAD (the user's workspace and cache are never touched) and compare every out
-with the hash the lock records."""
+with the lock, each by the rule its `verify:` option declares (files/equivalence.py).
+
+A stage is identical (every out has the locked bytes), equivalent (every out within its declared
+tolerance), differs, nondeterministic (with runs=2: its two runs on this machine, from the same
+inputs, disagree), failed or not run.
+"""
 
 from __future__ import annotations
 
-import math
 import os
+import shutil
+import tempfile
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..files.equivalence import SKIP, Comparison, Equivalence, compare
 from ..pipeline.project import Project
+from ..pipeline.stage import Out
 from ..revisions import worktree
 from ..revisions.git import GitRepo, Revisions
 from ..revisions.metrics import parse_metrics
+from ..storage import environments
 from ..storage.cache import Cache, CorruptObject
 from ..storage.lock import LockEntry, PathRecord
+from .determinism import Files, OutDifference, compare_folder, hold, out_rules, second_runs
 from .reporter import Reporter
 from .repro import ReproOptions, repro
 from .workspace import open_workspace
 
-
-@dataclass
-class OutDifference:
-    path: str
-    locked: str
-    produced: str | None  # None when the rerun did not produce it
-    metrics: dict[str, tuple[Any, Any]] = field(default_factory=dict)  # key -> (locked, produced)
-    within_tolerance: bool = False
+REPRODUCED = ("identical", "equivalent")
 
 
 @dataclass
 class StageVerdict:
     name: str
-    status: str  # reproducible | differs | failed | not run
+    status: str  # identical | equivalent | differs | nondeterministic | failed | not run
     differences: list[OutDifference] = field(default_factory=list)
+    # runs=2: how the stage's second run differed from its first (status nondeterministic)
+    unstable: list[OutDifference] = field(default_factory=list)
+    # For a stage that differs: what changed from the environment recorded with the lock to this
+    # one ("numpy 2.4.6 → 2.4.7"); [] the same environment; None when none was recorded.
+    environment: list[str] | None = None
+
+    @property
+    def reproduced(self) -> bool:
+        return self.status in REPRODUCED
 
 
 @dataclass(frozen=True)
@@ -41,13 +53,14 @@ class VerifyOptions:
     targets: tuple[str, ...] = ()
     jobs: int = 1
     metrics_tolerance: float | None = None
+    runs: int = 1  # 2: run each stage twice from the same inputs to find nondeterminism
 
 
 def verify(project_root: str, options: VerifyOptions, reporter: Reporter) -> list[StageVerdict]:
     """Rerun the stages at HEAD in a temporary worktree and judge each against HEAD's lock."""
     repo = GitRepo(project_root)
     repo.revision("HEAD")  # a clear error when there is no commit yet
-    cache = Revisions(project_root).cache  # where a cached metric's locked bytes are
+    cache = Revisions(project_root).cache  # where a cached out's locked bytes are
     with worktree.temporary(repo, "HEAD", purpose="verify") as root:
         return _verify_in(root, options, reporter, cache)
 
@@ -56,9 +69,12 @@ def _verify_in(root: str, options: VerifyOptions, reporter: Reporter, cache: Cac
     from ..planning.targets import resolve
 
     ws = open_workspace(Project(root))
+    held = tempfile.mkdtemp(prefix="pipetool-verify-") if options.runs > 1 else None
     try:
         locked = ws.locks.read()
         targets = resolve(ws.graph, list(options.targets), root, cwd=root) if options.targets else None
+        if held:
+            hold(root, [o for s in ws.graph.stages for o in s.outs if o.persist], os.path.join(held, "before"))
         result = repro(
             ws,
             ReproOptions(
@@ -72,18 +88,48 @@ def _verify_in(root: str, options: VerifyOptions, reporter: Reporter, cache: Cac
         )
         produced = ws.locks.read()
         failed = set(result.failed) | set(result.skipped) | set(result.interrupted)
+        first = Files(root)
+        unstable: dict[str, list[OutDifference]] = {}
+        if held:
+            ran = [name for name in result.ran if name not in failed]
+            first = Files(os.path.join(held, "first"))
+            hold(root, [o for name in ran for o in ws.graph.stage(name).outs], first.root)
+            unstable = second_runs(
+                ws, root, ran, produced, first, os.path.join(held, "before"), options.metrics_tolerance, reporter
+            )
         verdicts = []
         for name in result.ran + sorted(failed):
             if name in failed:
                 verdicts.append(StageVerdict(name, "failed" if name in result.failed else "not run"))
                 continue
-            metrics = {o.path for o in ws.graph.stage(name).outs if o.kind == "metric"}
-            verdicts.append(
-                _judge(root, name, locked.get(name), produced[name], metrics, options.metrics_tolerance, cache)
-            )
+            by_path = out_rules(ws.graph.stage(name).outs, options.metrics_tolerance)
+            verdict = _judge(root, name, locked.get(name), produced[name], by_path, cache, first)
+            if unstable.get(name):
+                verdict.status, verdict.unstable = "nondeterministic", unstable[name]
+            verdicts.append(verdict)
+        _environments(root, [v for v in verdicts if v.status in ("differs", "nondeterministic")])
         return verdicts
     finally:
         ws.close()
+        if held:
+            shutil.rmtree(held, ignore_errors=True)
+
+
+def _environments(root: str, verdicts: list[StageVerdict]) -> None:
+    """Beside each stage that differs: how this environment differs from the one HEAD recorded
+    for it (pipeline.env.json), so the user knows whether to look at the code or the machine."""
+    if not verdicts:
+        return
+    from ..files.trusted_cache import key_path
+    from ..system.environment import differences, fingerprint
+
+    repo = GitRepo(root)
+    source = repo.source(repo.revision("HEAD"))  # the worktree's own file has this run's
+    folder = key_path()
+    now = fingerprint(cache_dir=folder and os.path.dirname(folder))
+    for verdict in verdicts:
+        recorded = environments.of_stage(source.read_text, verdict.name)
+        verdict.environment = None if recorded is None else differences(recorded, now)
 
 
 def _judge(
@@ -91,9 +137,9 @@ def _judge(
     name: str,
     locked: LockEntry | None,
     produced: LockEntry,
-    metrics: set[str],
-    tolerance: float | None,
+    rules: dict[str, Out],
     cache: Cache,
+    files: Files,
 ) -> StageVerdict:
     if locked is None or locked.dropped_in_merge:
         why = "(no lock entry)" if locked is None else "(lock entry dropped in merge)"
@@ -104,52 +150,86 @@ def _judge(
         new = now.get(record.path)
         if new is not None and new.hash == record.hash:
             continue
-        differences.append(_difference(root, record, new, record.path in metrics, tolerance, cache))
+        differences.append(_difference(root, record, new, rules.get(record.path), cache, files))
     recorded = {record.path for record in locked.outs}
     differences += [
         OutDifference(path, "(not in the lock)", new.hash) for path, new in now.items() if path not in recorded
     ]
     if not differences:
-        return StageVerdict(name, "reproducible")
+        return StageVerdict(name, "identical")
     if all(d.within_tolerance for d in differences):
-        return StageVerdict(name, "reproducible within tolerance", differences)
+        return StageVerdict(name, "equivalent", differences)
     return StageVerdict(name, "differs", differences)
 
 
 def _difference(
-    root: str, record: PathRecord, new: PathRecord | None, is_metrics: bool, tolerance: float | None, cache: Cache
+    root: str, record: PathRecord, new: PathRecord | None, out: Out | None, cache: Cache, files: Files
 ) -> OutDifference:
-    """How an out differs; for a metrics file, which values and by how much."""
-    difference = OutDifference(record.path, record.hash, new.hash if new else None)
-    old_text = _locked_text(root, record, cache) if is_metrics else None
-    if new is None or old_text is None:
+    """How an out differs by its rule; for a metrics file also which values changed."""
+    rule = out.verify if out is not None else Equivalence()
+    difference = OutDifference(record.path, record.hash, new.hash if new else None, rule=rule.describe())
+    if new is None:
+        difference.comparison = Comparison("differs", note="the rerun did not produce it")
         return difference
-    try:
-        with open(os.path.join(root, record.path), encoding="utf-8") as handle:
-            before, after = parse_metrics(old_text, record.path), parse_metrics(handle.read(), record.path)
-    except (ValueError, OSError, UnicodeDecodeError):
+    if rule.mode == SKIP:
+        difference.comparison, difference.within_tolerance = Comparison("skipped"), True
         return difference
-    difference.metrics = {k: (before.get(k), after.get(k)) for k in {*before, *after} if before.get(k) != after.get(k)}
-    difference.within_tolerance = tolerance is not None and all(
-        _close(old, new_value, tolerance) for old, new_value in difference.metrics.values()
-    )
+    old_bytes = None if files.is_dir(record.path) else _locked_bytes(root, record, cache)
+    if files.is_dir(record.path):
+        difference.comparison = _compare_locked_folder(record, files, cache, rule)
+    else:
+        difference.comparison = compare(record.path, old_bytes, files.read(record.path), rule)
+    difference.within_tolerance = difference.comparison.verdict in ("equivalent", "skipped")
+    if out is not None and out.kind == "metric" and old_bytes is not None:
+        difference.metrics = _changed_metrics(record.path, old_bytes, files.read(record.path))
     return difference
 
 
-def _locked_text(root: str, record: PathRecord, cache: Cache) -> str | None:
-    """The locked bytes of a (metrics) out: from git at HEAD (the worktree had them before the
-    rerun), or for a cached one from the project's cache by the locked hash, each checked."""
+def _compare_locked_folder(record: PathRecord, files: Files, cache: Cache, rule: Equivalence) -> Comparison:
+    """A folder out against its locked manifest in the project's cache, file by file."""
+    try:
+        manifest = cache.manifest(record.hash)
+    except (CorruptObject, OSError, ValueError):
+        manifest = None
+    if not manifest:
+        return Comparison("differs", note="the locked folder is not in the cache to compare with")
+    held = tempfile.mkdtemp(prefix="pipetool-verify-locked-")
+    try:
+        for relpath, digest, _size in manifest:
+            data = _cached(cache, digest)
+            dest = os.path.normpath(os.path.join(held, record.path, relpath))
+            if data is not None and dest.startswith(os.path.join(held, record.path) + os.sep):
+                os.makedirs(os.path.dirname(dest), exist_ok=True)
+                with open(dest, "wb") as handle:
+                    handle.write(data)
+        return compare_folder(record.path, Files(held), files, rule)
+    finally:
+        shutil.rmtree(held, ignore_errors=True)
+
+
+def _changed_metrics(path: str, old: bytes, new: bytes | None) -> dict[str, tuple[Any, Any]]:
+    if new is None:
+        return {}
+    try:
+        before = parse_metrics(old.decode("utf-8"), path)
+        after = parse_metrics(new.decode("utf-8"), path)
+    except (ValueError, UnicodeDecodeError):
+        return {}
+    return {k: (before.get(k), after.get(k)) for k in {*before, *after} if before.get(k) != after.get(k)}
+
+
+def _locked_bytes(root: str, record: PathRecord, cache: Cache) -> bytes | None:
+    """The locked bytes of an out: from git at HEAD (the worktree had them before the rerun),
+    or for a cached one from the project's cache by the locked hash, each checked."""
     repo = GitRepo(root)
     source = repo.source(repo.revision("HEAD"))
     if source.exists(record.path):
-        return source.read_text(record.path)
+        return source.read_bytes(record.path)
+    return _cached(cache, record.hash)
+
+
+def _cached(cache: Cache, digest: str) -> bytes | None:
     try:
-        data = cache.read_bytes(record.hash)
+        return cache.read_bytes(digest)
     except (CorruptObject, OSError):
         return None
-    return None if data is None else data.decode("utf-8", errors="replace")
-
-
-def _close(old: Any, new: Any, tolerance: float) -> bool:
-    numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (old, new))
-    return numbers and math.isclose(old, new, rel_tol=0.0, abs_tol=tolerance)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import posixpath
 import re
@@ -10,6 +11,7 @@ from typing import Any
 
 from ..errors import SpecError, did_you_mean
 from ..files import yamlfile
+from ..files.equivalence import EXACT, SKIP, TOLERANCE, Equivalence
 from ..files.safepath import has_control_characters, is_url
 from . import interpolate
 from .interpolate import MAX_STAGES, Context, expand_foreach, expand_matrix, resolve
@@ -37,12 +39,14 @@ STAGE_FIELDS = (
 # What DVC 3's schema takes on an out, a metric or a plot. pipetool acts on cache and persist, keeps
 # desc and the plot options; the rest loads with a warning (see _IGNORED).
 _DVC_OUT_OPTIONS = ("cache", "persist", "desc", "checkpoint", "remote", "push", "type", "labels", "meta")
+_OWN_OUT_OPTIONS = ("verify",)  # pipetool's own: how `verify` compares the out (DVC has none)
 _PLOT_OPTIONS = ("x", "y", "template", "title", "x_label", "y_label", "header")
 OUT_OPTIONS = {
     "outs": _DVC_OUT_OPTIONS,
     "metrics": _DVC_OUT_OPTIONS,
     "plots": _DVC_OUT_OPTIONS + _PLOT_OPTIONS,
 }
+_TOLERANCES = ("rtol", "atol")
 # Options pipetool does not act on: (the value that asks for what pipetool does anyway, or
 # _ANY, and what pipetool does instead).
 _ANY = object()
@@ -473,7 +477,7 @@ class _Fields:
             path = entry
         allowed = OUT_OPTIONS[field]
         for key in options:
-            if key not in allowed:
+            if key not in allowed and key not in _OWN_OUT_OPTIONS:
                 raise self.error(
                     field,
                     f"unknown option '{key}' for '{path}'",
@@ -489,7 +493,9 @@ class _Fields:
                     line or _line_of(self.body, field, self.where),
                     f"{_KIND[field]} option '{key}' is not used by pipetool: {_IGNORED[key][1]}",
                 )
-        extra = tuple(sorted((k, v) for k, v in options.items() if k not in ("cache", "persist", *_IGNORED)))
+        extra = tuple(
+            sorted((k, v) for k, v in options.items() if k not in ("cache", "persist", *_OWN_OUT_OPTIONS, *_IGNORED))
+        )
         if is_url(path):
             self.url(field, path)
         out_path = self.path(field, path, wdir)
@@ -507,7 +513,33 @@ class _Fields:
             cache=options.get("cache", _DEFAULT_CACHE[field]),
             persist=options.get("persist", False),
             options=extra,
+            verify=self._equivalence(field, path, options.get("verify", EXACT), line),
         )
+
+    def _equivalence(self, field: str, path: str, value: Any, line: int | None) -> Equivalence:
+        """An out's `verify:` option: exact, skip, or {rtol: X, atol: Y} (each optional, >= 0)."""
+        hint = "write 'verify: exact' (the default), 'verify: skip' or 'verify: {rtol: 1e-6, atol: 0}'"
+        if value in (EXACT, SKIP):
+            return Equivalence(value)
+        if not isinstance(value, dict) or not value:
+            raise self.error(field, f"option 'verify' of '{path}' must be exact, skip or a tolerance", hint, line)
+        for key in value:
+            if key not in _TOLERANCES:
+                raise self.error(
+                    field,
+                    f"unknown tolerance '{key}' in option 'verify' of '{path}'",
+                    did_you_mean(str(key), _TOLERANCES) or "allowed: rtol, atol",
+                    line,
+                )
+        bounds = {}
+        for key in _TOLERANCES:
+            number = value.get(key, 0)
+            if isinstance(number, bool) or not isinstance(number, (int, float)) or not 0 <= number < math.inf:
+                raise self.error(
+                    field, f"'{key}' in option 'verify' of '{path}' must be a number >= 0, not {number!r}", hint, line
+                )
+            bounds[key] = float(number)
+        return Equivalence(TOLERANCE, **bounds)
 
     def resources(self, value: Any) -> Resources:
         if value is None:

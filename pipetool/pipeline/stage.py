@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..files.equivalence import Equivalence
 from .pipelines import file_of
 
 
@@ -17,6 +18,7 @@ class Out:
     cache: bool = True
     persist: bool = False
     options: tuple[tuple[str, Any], ...] = ()  # plot options such as x and y
+    verify: Equivalence = Equivalence()  # how `verify` compares it with the lock (not in the lock)
 
 
 @dataclass(frozen=True)

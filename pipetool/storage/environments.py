@@ -1,0 +1,89 @@
+"""pipeline.env.json, beside each pipeline.lock and committed with it: the environment each
+stage's locked results were produced in (system/environment.py), so that `verify` can say what
+differs between that environment and its own.
+
+    {"stages": {"train": "<digest>", ...},
+     "environments": {"<digest>": {"python": ..., "cpu": ..., "kernel": ..., "packages": {...}}}}
+
+A stage's fingerprint is written when a run gives it new results, like the lock entry's duration:
+a rerun that reproduces the lock leaves the file byte for byte as it was, and an up-to-date repro
+computes no fingerprint at all. It never makes a stage stale.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from ..files import fsutil
+from ..pipeline.pipelines import LOCK_FILE, split
+
+ENV_FILE = "pipeline.env.json"
+
+
+def env_file_of(pipeline_file: str) -> str:
+    """The fingerprint file beside a pipeline file's lock."""
+    folder = pipeline_file.rpartition("/")[0]
+    return f"{folder}/{ENV_FILE}" if folder else ENV_FILE
+
+
+def parse(text: str | None) -> dict[str, Any]:
+    """The file's data; an empty one for a missing or unreadable file (it is informative only)."""
+    try:
+        data = json.loads(text) if text else {}
+    except ValueError:
+        return {"stages": {}, "environments": {}}
+    stages = data.get("stages") if isinstance(data, dict) else None
+    environments = data.get("environments") if isinstance(data, dict) else None
+    return {
+        "stages": stages if isinstance(stages, dict) else {},
+        "environments": environments if isinstance(environments, dict) else {},
+    }
+
+
+def of_stage(read_text: Callable[[str], str | None], stage_name: str) -> dict[str, Any] | None:
+    """The environment recorded for a stage, reading files with read_text (a revision's or the
+    working tree's), or None."""
+    file, name = split(stage_name)
+    data = parse(read_text(env_file_of(file)))
+    found = data["environments"].get(data["stages"].get(name))
+    return found if isinstance(found, dict) else None
+
+
+def record(root: str, stage_names: Iterable[str], fingerprint: Callable[[], dict[str, Any]] | None = None) -> None:
+    """Record the current environment for these stages (those whose results are new); the
+    fingerprint is computed only when there is one, and a file is rewritten only when it changes."""
+    by_file: dict[str, list[str]] = {}
+    for stage_name in stage_names:
+        file, name = split(stage_name)
+        by_file.setdefault(env_file_of(file), []).append(name)
+    if not by_file:
+        return
+    from ..files.trusted_cache import key_path
+    from ..system import environment
+
+    folder = key_path()
+    current = fingerprint() if fingerprint else environment.fingerprint(cache_dir=folder and os.path.dirname(folder))
+    key = environment.digest(current)
+    for relpath, names in by_file.items():
+        if not os.path.exists(os.path.join(root, os.path.dirname(relpath) or ".", LOCK_FILE)):
+            continue  # no lock was written there (every stage failed)
+        path = os.path.join(root, relpath)
+        try:
+            with open(path, encoding="utf-8") as handle:
+                old_text = handle.read()
+        except OSError:
+            old_text = None
+        data = parse(old_text)
+        data["stages"].update(dict.fromkeys(names, key))
+        data["environments"][key] = current
+        used = set(data["stages"].values())
+        data = {
+            "stages": dict(sorted(data["stages"].items())),
+            "environments": {k: v for k, v in sorted(data["environments"].items()) if k in used},
+        }
+        text = json.dumps(data, indent=1, sort_keys=False) + "\n"
+        if text != old_text:
+            fsutil.atomic_write(path, text)
