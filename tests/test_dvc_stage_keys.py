@@ -708,7 +708,7 @@ def test_a_plot_option_on_an_out_is_still_an_error(project):
     project.write("pipeline.yaml", EVERY_KEY)
     assert _error(project.cli_fails("status")) == (
         "error: pipeline.yaml:29: stage 'gen@a': unknown option 'header' for 'a.txt' (allowed: cache, persist, "
-        "desc, checkpoint, remote, push, type, labels, meta)"
+        "desc, checkpoint, remote, push, type, labels, meta, verify)"
     )
 
 

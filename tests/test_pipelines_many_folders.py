@@ -240,7 +240,7 @@ def test_verify_reruns_every_folders_stages_apart_and_finds_them_reproduced(mono
     result = mono.cli_ok("verify")
 
     for name in ("data/pipeline.yaml:fetch", "models/pipeline.yaml:train", "publish"):
-        assert f"  {name}: reproducible\n" in result.stdout
+        assert f"  {name}: identical\n" in result.stdout
     assert "3 of 3 stage(s) reproduce." in result.stdout
 
 

@@ -162,7 +162,7 @@ def test_verify_up_to_date_repo_every_stage_reproducible(project):
     committed(project)
     result = project.cli_ok("verify")
     for stage in ("prepare", "train", "evaluate", "other"):
-        assert f"  {stage}: reproducible\n" in result.stdout
+        assert f"  {stage}: identical\n" in result.stdout
     assert "4 of 4 stage(s) reproduce." in result.stdout
 
 
@@ -184,7 +184,7 @@ def test_verify_non_deterministic_stage_fails_naming_stage_and_out(project):
     assert "  other: differs\n" in result.stdout
     assert "out 'other.txt'" in result.stdout
     assert "Not reproducible: other" in result.stdout
-    assert "  prepare: reproducible\n" in result.stdout
+    assert "  prepare: identical\n" in result.stdout
 
 
 def test_verify_json_non_deterministic_stage_structured_verdict(project):

@@ -72,13 +72,10 @@ def _environment(verdict) -> str | None:
 
 
 # How the plain text names a verdict: a bit-for-bit stage is simply "reproducible".
-_WORDS = {"identical": "reproducible"}
-
-
 def _print(verdicts) -> None:
     print("\nVerification against pipeline.lock at HEAD:")
     for verdict in verdicts:
-        print(f"  {verdict.name}: {_WORDS.get(verdict.status, verdict.status)}")
+        print(f"  {verdict.name}: {verdict.status}")
         for difference in verdict.unstable:
             print(f"    out '{difference.path}': its two runs here differ: {_detail(difference)}")
         for difference in verdict.differences:

@@ -475,9 +475,9 @@ class _Fields:
                 raise self.error(field, f"options of '{path}' must be a mapping such as {{cache: false}}", line=line)
         else:
             path = entry
-        allowed = OUT_OPTIONS[field]
+        allowed = (*OUT_OPTIONS[field], *_OWN_OUT_OPTIONS)
         for key in options:
-            if key not in allowed and key not in _OWN_OUT_OPTIONS:
+            if key not in allowed:
                 raise self.error(
                     field,
                     f"unknown option '{key}' for '{path}'",
