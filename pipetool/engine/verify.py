@@ -9,7 +9,10 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..files.safepath import Tree, UnsafePath
+from ..pipeline.pipelines import is_pointer
 from ..pipeline.project import Project
+from ..planning.plan import select
 from ..revisions import worktree
 from ..revisions.git import GitRepo, Revisions
 from ..revisions.metrics import parse_metrics
@@ -18,6 +21,9 @@ from ..storage.lock import LockEntry, PathRecord
 from .reporter import Reporter
 from .repro import ReproOptions, repro
 from .workspace import open_workspace
+
+# A data stage whose recorded bytes the local cache lacks: verify cannot rerun what reads them.
+MISSING_DATA = "data missing: not in the local cache (run 'pipetool fetch' first)"
 
 
 @dataclass
@@ -59,6 +65,7 @@ def _verify_in(root: str, options: VerifyOptions, reporter: Reporter, cache: Cac
     try:
         locked = ws.locks.read()
         targets = resolve(ws.graph, list(options.targets), root, cwd=root) if options.targets else None
+        missing = _place_data(ws, locked, select(ws.graph, targets), cache)
         result = repro(
             ws,
             ReproOptions(
@@ -74,6 +81,11 @@ def _verify_in(root: str, options: VerifyOptions, reporter: Reporter, cache: Cac
         failed = set(result.failed) | set(result.skipped) | set(result.interrupted)
         verdicts = []
         for name in result.ran + sorted(failed):
+            if name in missing:
+                verdicts.append(StageVerdict(name, MISSING_DATA))
+                continue
+            if is_pointer(name):
+                continue  # tracked data is put in place, not made: nothing to judge
             if name in failed:
                 verdicts.append(StageVerdict(name, "failed" if name in result.failed else "not run"))
                 continue
@@ -84,6 +96,26 @@ def _verify_in(root: str, options: VerifyOptions, reporter: Reporter, cache: Cac
         return verdicts
     finally:
         ws.close()
+
+
+def _place_data(ws, locked: dict[str, LockEntry], selected: list[int], cache: Cache) -> set[str]:
+    """Put the tracked data the pointer files at HEAD record into the worktree, from the
+    project's cache (a copy: the rerun never writes into it); the data stages whose data it lacks."""
+    tree = Tree(ws.root)
+    missing = set()
+    for index in selected:
+        stage = ws.graph.stages[index]
+        entry = locked.get(stage.name)
+        if not is_pointer(stage.name) or entry is None:
+            continue
+        for record in entry.outs:
+            try:
+                if not cache.has_all(record.hash):
+                    raise LookupError(record.hash)
+                cache.checkout(record.hash, tree.target(record.path), link=False)
+            except (LookupError, CorruptObject, UnsafePath, OSError):
+                missing.add(stage.name)
+    return missing
 
 
 def _judge(

@@ -20,7 +20,18 @@ import xxhash
 from ..errors import LockError, SpecError
 from ..files import safepath, stamps, trusted_cache, yamlfile
 from ..files.fsutil import atomic_write_bytes, read_regular
-from ..pipeline.pipelines import LOCK_FILE, PIPELINE_FILE, address, file_of, folder_of, lock_of, split
+from ..pipeline.pipelines import (
+    LOCK_FILE,
+    PIPELINE_FILE,
+    address,
+    file_of,
+    folder_of,
+    is_pointer,
+    lock_of,
+    pipeline_files,
+    pointer_files,
+    split,
+)
 from . import lock_yaml
 from .hashing import HashInfo, is_hash
 
@@ -258,11 +269,15 @@ def _is_count(value: Any) -> bool:
 
 class LockStore:
     """Reads the lock files (one beside each pipeline file) with the journal replayed; records
-    stages; compacts. Entries are keyed by stage address (pipelines.address)."""
+    stages; compacts. Entries are keyed by stage address (pipelines.address). Pointer files among
+    the files are read as the locks of their data stages, and never written here (`pipetool add`
+    and repro write them: see storage/pointer.py)."""
 
     def __init__(self, root: str, state_dir: str, files: Iterable[str] = (PIPELINE_FILE,)) -> None:
         self.root = root
-        self.files = list(files)  # the pipeline files; each one's lock is lock_of(file)
+        files = list(files)
+        self.files = pipeline_files(files)  # the pipeline files; each one's lock is lock_of(file)
+        self.pointers = pointer_files(files)  # each its own lock
         self.journal_path = os.path.join(state_dir, JOURNAL_FILE)
         self.cache_path = os.path.join(state_dir, CACHE_FILE)
         self._journal_fd: int | None = None
@@ -305,7 +320,7 @@ class LockStore:
         """Entries as of the last finished stage; ignore_lock drops a broken lock file."""
         entries: dict[str, LockEntry] = {}
         self._keys = {}
-        for file in self.files:
+        for file in self.files + self.pointers:
             try:
                 entries.update(self._entries(file))
             except LockError:
@@ -339,7 +354,8 @@ class LockStore:
         if key is None:
             raw = self._lock_bytes(relpath)
             key = _base(raw)
-        self._keys[file] = key
+        if not is_pointer(file):  # a journal applies to the lock files alone
+            self._keys[file] = key
         if usable and cached.get("key") == key:
             self._blocks[relpath] = cached["blocks"]
             if cached.get("stamp") != now:
@@ -349,7 +365,7 @@ class LockStore:
             return cached["project"]
         if raw is None:
             return {}
-        project = _in_project(file, parse(raw.decode("utf-8", errors="replace"), relpath, folder_of(file)))
+        project = _parsed(file, raw.decode("utf-8", errors="replace"))
         self._remember(relpath, key, {}, project, now)
         return project
 
@@ -371,7 +387,7 @@ class LockStore:
         """Write the kept parses once per read or write, whatever the number of locks."""
         if not self._cache_changed:
             return
-        known = {lock_of(file) for file in self.files}
+        known = {lock_of(file) for file in self.files + self.pointers}
         locks = {path: record for path, record in self._cached().items() if path in known}
         trusted_cache.save(self.cache_path, CACHE_FILE, {"format": _CACHE_FORMAT, "locks": locks})
         self._cache_changed = self._reparsed = False
@@ -459,15 +475,24 @@ def _base_of(keys: dict[str, str]) -> str:
 
 
 def read_all(source: Any, files: Iterable[str]) -> dict[str, LockEntry]:
-    """The entries of the locks beside these pipeline files, read through a source (a git
-    revision, say); LockError for a lock that cannot be read."""
+    """The entries of the locks beside these pipeline files, and of the data stages of the
+    pointer files among them, read through a source (a git revision, say); LockError for a lock
+    or pointer file that cannot be read."""
     entries: dict[str, LockEntry] = {}
     for file in files:
-        relpath = lock_of(file)
-        text = source.read_text(relpath)
+        text = source.read_text(lock_of(file))
         if text:
-            entries.update(_in_project(file, parse(text, relpath, folder_of(file))))
+            entries.update(_parsed(file, text))
     return entries
+
+
+def _parsed(file: str, text: str) -> dict[str, LockEntry]:
+    """A lock's entries by stage address with project-relative paths, or a pointer file's one."""
+    if is_pointer(file):
+        from . import pointer
+
+        return {file: pointer.parse(text, file).entry()}
+    return _in_project(file, parse(text, lock_of(file), folder_of(file)))
 
 
 def _in_project(file: str, parsed: dict[str, LockEntry]) -> dict[str, LockEntry]:
