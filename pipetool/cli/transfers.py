@@ -70,13 +70,16 @@ def _revision_objects(root: str, args: argparse.Namespace, origins: dict | None 
     from ..remotes.transfer import wanted
     from ..revisions.git import Revisions
     from ..storage.lock import read_all
+    from ..storage.pointer import stages_at
 
     revisions = Revisions(root)
     want: dict = {}
     for name in revisions.git.names(args.all_branches, args.all_tags, args.all_commits):
         try:
             _, source, stages = revisions.load(name)
-            entries = read_all(source, files_of(source))
+            files = files_of(source)
+            entries = read_all(source, files)
+            stages = stages + stages_at(source, files)  # tracked data: the pointer files' data stages
         except PipetoolError as error:
             print(f"warning: skipped revision {revision_label(name)}: {error}", file=sys.stderr)
             continue
