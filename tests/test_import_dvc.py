@@ -362,3 +362,12 @@ def test_a_dvc_file_with_deps_stays_listed_as_not_converted(repo: Project) -> No
     )
     assert not repo.exists("data/ext.csv.pipetool")
     assert repo.exists("data/labels.bin.pipetool")
+
+
+def test_a_repository_with_dvc_files_and_no_dvc_yaml_imports_its_tracked_data(repo: Project) -> None:
+    for name in ("dvc.yaml", "dvc.lock", "sub/dvc.yaml", "sub/dvc.lock"):
+        (repo.path / name).unlink()
+    out = repo.cli_ok("import-dvc").stdout
+    assert "data/labels.bin.dvc -> data/labels.bin.pipetool (wrote;" in out
+    assert not repo.exists("pipeline.yaml")
+    assert repo.cli_ok("status").stdout == "Data and pipelines are up to date.\n"
