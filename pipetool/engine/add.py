@@ -18,7 +18,10 @@ from ..pipeline.pipelines import is_pointer
 from ..storage import gitignore, pointer
 from ..storage.hashing import HashProgress
 from ..storage.lock import PathRecord
+from ..system.interrupts import ordered, thread_pool
 from .workspace import Workspace
+
+STORE_THREADS = min(8, (os.cpu_count() or 1) * 2)
 
 ADDED, MODIFIED, UNCHANGED = "added", "modified", "unchanged"
 
@@ -129,9 +132,8 @@ def _add_one(ws: Workspace, rel: str, file: str) -> Added:
     if old is not None and old.path != rel:
         raise ProjectError(f"{file} tracks '{old.path}', not '{rel}'")
     if old is None or old.record != record or not ws.cache.has_all(info.hash):
-        entries = ws.hasher.dir_entries(rel) if info.is_dir else None
         try:
-            ws.cache.store(os.path.join(ws.root, rel), info.hash, entries, link=new.cache)
+            _store(ws, rel, info.hash, info.is_dir, new.cache)
         except OSError as exc:
             raise AddError(f"could not store '{rel}' in the cache: {exc}") from None
     ignore = None
@@ -141,3 +143,18 @@ def _add_one(ws: Workspace, rel: str, file: str) -> Added:
     written = pointer.write(ws.root, new)
     change = UNCHANGED if not written else (ADDED if old is None else MODIFIED)
     return Added(rel, file, change, record, ignore)
+
+
+def _store(ws: Workspace, rel: str, digest: str, is_dir: bool, link: bool) -> None:
+    """Put a path's bytes in the cache. A folder's files go in on several threads: creating
+    thousands of small objects waits on the file system far more than it uses the processor."""
+    full = os.path.join(ws.root, rel)
+    if not is_dir:
+        ws.cache.store(full, digest, None, link=link)
+        return
+    entries = ws.hasher.dir_entries(rel)
+    missing = [entry for entry in entries if not ws.cache.has(entry[1])]
+    if len(missing) > 1:
+        with thread_pool(STORE_THREADS, "store") as pool:
+            ordered(pool, lambda entry: ws.cache.store(os.path.join(full, entry[0]), entry[1], None, link), missing)
+    ws.cache.store(full, digest, entries, link=link)  # the manifest; files stored are passed over
