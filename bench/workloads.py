@@ -528,7 +528,7 @@ class AddData(BigData):
     def machine_baselines(self) -> None:
         """big_data's baselines are about hashing; it times them."""
 
-    def fresh(self, tool: Tool, repo: Path, pipeline: dict | None) -> None:
+    def fresh(self, tool: Tool, repo: Path, pipeline: dict | None, link_type: str | None = None) -> None:
         def populate(root: Path) -> None:  # copies (old mtimes kept): no inode shared between tools
             shutil.copy2(self.source / "big.bin", root / "big.bin")
             shutil.copytree(self.source / "files", root / "files")
@@ -537,6 +537,8 @@ class AddData(BigData):
         make_repo(repo, tool, pipeline, populate=populate)
         if tool.name == "pipetool" and pipeline is None:
             harness.run_checked(tool.argv("init"), repo, tool.environ())
+        if link_type is not None:
+            harness.run_checked(tool.argv("config", "cache.type", link_type), repo, tool.environ())
 
     def run(self, tool: Tool) -> None:
         env = tool.environ()
@@ -561,6 +563,16 @@ class AddData(BigData):
         harness.wait_out_racy_window()
         again = measure(tool.argv("add", "big.bin", "files"), repo, env, FAST_RUNS)
         self.record("add again, data unchanged", tool, again)
+        harness.remove_repo(repo)
+        linked = measure(
+            tool.argv("add", "big.bin", "files"),
+            repo,
+            env,
+            runs,
+            before=lambda _: self.fresh(tool, repo, None, "hardlink"),
+        )
+        self.record(f"add of {self.label} with cache.type hardlink (no bytes copied)", tool, linked)
+        self.value("add with hardlinks / first repro of the same bytes", tool, linked.median / hashing.median, "x")
         harness.remove_repo(repo)
 
     def pipeline(self) -> dict:
