@@ -225,3 +225,32 @@ def test_verify_puts_tracked_data_in_place_from_the_cache_and_reruns_what_reads_
     failed = project.cli_fails("verify")
     assert "  data/images.pipetool: data missing: not in the local cache (run 'pipetool fetch' first)" in failed.stdout
     assert "  count: not run" in failed.stdout
+
+
+def test_pointer_files_are_found_by_the_pipeline_walk_and_at_a_revision(project):
+    from pipetool.pipeline import pipelines
+
+    paths = [
+        "pipeline.yaml",
+        "data/images.pipetool",
+        "sub/pipeline.yaml",
+        "sub/raw.csv.pipetool",
+        "env/pyvenv.cfg",
+        "env/lib.pipetool",  # inside a virtual environment
+        "skipped/a.pipetool",  # a folder .pipetoolignore names
+        ".hidden/b.pipetool",
+        "nested/.pipetool/config",
+        "nested/c.pipetool",  # a project of its own
+    ]
+    expected = ["pipeline.yaml", "sub/pipeline.yaml", "data/images.pipetool", "sub/raw.csv.pipetool"]
+    assert pipelines.in_tree(paths, ("skipped",)) == expected
+    for path in paths:
+        project.write(path, "")
+    project.write(".pipetoolignore", "skipped\n")
+    state = project.path / ".pipetool"
+    state.mkdir()
+    assert pipelines.discover(str(project.path), str(state)) == expected
+    assert pipelines.discover(str(project.path), str(state)) == expected  # from .pipetool/pipelines.cache
+    assert pipelines.split("data/images.pipetool") == ("data/images.pipetool", "data/images.pipetool")
+    assert pipelines.lock_of("data/images.pipetool") == "data/images.pipetool"
+    assert not pipelines.is_pointer("data/.pipetool")  # no name before the suffix: the state folder's name

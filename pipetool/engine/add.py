@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import posixpath
+import shlex
 import subprocess
 from dataclasses import dataclass
 
@@ -89,7 +90,7 @@ def check(ws: Workspace, rel: str) -> str:
     if _git_tracks(ws.root, rel):
         raise AddError(
             f"'{rel}' is tracked by git",
-            hint=f"run 'git rm -r --cached {rel}' first, then add it again",
+            hint=f"run 'git rm -r --cached {shlex.quote(rel)}' first, then add it again",
         )
     return pointer.pointer_of(rel)
 
@@ -102,7 +103,11 @@ def _git_tracks(root: str, rel: str) -> bool:
     """Whether git tracks the path or a file under it (no git, or not a repository: False)."""
     try:
         listed = subprocess.run(
-            ["git", "ls-files", "-z", "--", rel], cwd=root, capture_output=True, timeout=60, check=False
+            ["git", "--literal-pathspecs", "ls-files", "-z", "--", rel],
+            cwd=root,
+            capture_output=True,
+            timeout=60,
+            check=False,
         )
     except (OSError, subprocess.SubprocessError):
         return False
