@@ -131,7 +131,7 @@ def test_a_bad_pointer_file_is_one_line_naming_the_file_and_line(project):
     out = pointer(project)["outs"][0]
     bad = {
         f"outs:\n- path: ../../etc\n  xxh3: {out['xxh3']}\n  size: 1\n": (
-            "data/images.pipetool:2: the out '../../etc' is not a clean relative path"
+            "data/images.pipetool:2: the tracked path '../../etc' is not a clean relative path"
         ),
         "outs:\n- path: images\n  xxh3: nothex\n  size: 1\n": "data/images.pipetool:3: 'xxh3' of 'data/images'",
         f"outs:\n- path: images\n  md5: {'0' * 32}\n  size: 1\n": "data/images.pipetool:3: unknown key 'md5'",

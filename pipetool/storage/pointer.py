@@ -107,7 +107,8 @@ def parse(text: str, file: str) -> Pointer:
         safepath.clean(written)
     except safepath.UnsafePath as exc:
         raise fail(
-            f"the out {exc}: a tracked path is clean and relative to the pointer's folder", out.line_of("path")
+            f"the tracked path {exc}: it must be clean, relative to the pointer file's folder and inside the project",
+            out.line_of("path"),
         ) from None
     folder = folder_of(file)
     in_project = written if folder == "." else posixpath.join(folder, written)
