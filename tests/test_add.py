@@ -254,3 +254,27 @@ def test_pointer_files_are_found_by_the_pipeline_walk_and_at_a_revision(project)
     assert pipelines.split("data/images.pipetool") == ("data/images.pipetool", "data/images.pipetool")
     assert pipelines.lock_of("data/images.pipetool") == "data/images.pipetool"
     assert not pipelines.is_pointer("data/.pipetool")  # no name before the suffix: the state folder's name
+
+
+def test_a_data_stage_recorded_through_the_lock_store_is_written_into_its_pointer_file(project):
+    """What `commit` (or a journal replayed after a kill) records for a data stage goes into the
+    pointer file, its DVC keys kept: the pointer file is the data stage's lock."""
+    from pipetool.storage.lock import LockStore, PathRecord
+
+    images(project)
+    project.cli_ok("add", "data/images")
+    project.write("data/images.pipetool", "desc: raw\n" + project.read("data/images.pipetool"))
+    state = str(project.path / ".pipetool")
+    store = LockStore(str(project.path), state, ["pipeline.yaml", "data/images.pipetool"])
+    entries = store.read()
+    old = entries["data/images.pipetool"]
+    new = type(old)(cmd=(), outs=(PathRecord("data/images", "1" * 32 + ".dir", 99, 3),))
+    store.begin(entries)
+    store.record("data/images.pipetool", new)
+    entries["data/images.pipetool"] = new
+    store.commit(entries, keep={"data/images.pipetool"})
+    assert pointer(project) == {
+        "outs": [{"path": "images", "xxh3": "1" * 32 + ".dir", "size": 99, "nfiles": 3}],
+        "desc": "raw",
+    }
+    assert not project.exists("pipeline.lock")  # no lock file for a data stage

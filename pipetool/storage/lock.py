@@ -441,7 +441,21 @@ class LockStore:
             current = self._keys[file] if file in self._keys else _base(self._lock_bytes(lock_of(file)))
             if kept or current != _base(None):
                 self._write_lock(file, kept, current)
+        for file in self.pointers:
+            if file in files and file in keep and file in entries:
+                self._write_pointer(file, entries[file])
         self._save_cache()
+
+    def _write_pointer(self, file: str, entry: LockEntry) -> None:
+        """A data stage's recorded entry into its pointer file (DVC's keys kept), when the pointer
+        file still tracks that path: a stage recorded through the journal (`commit`) as any other."""
+        from . import pointer
+
+        if entry.dropped_in_merge or len(entry.outs) != 1:
+            return
+        tracked = pointer.read(self.root, file)
+        if tracked is not None and tracked.path == entry.outs[0].path:
+            pointer.write(self.root, tracked.with_record(entry.outs[0]))
 
     def _write_lock(self, file: str, entries: dict[str, LockEntry], current: str) -> None:
         """Write a pipeline file's lock (entries by name as written, paths relative to the lock)
