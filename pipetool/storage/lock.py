@@ -270,8 +270,8 @@ def _is_count(value: Any) -> bool:
 class LockStore:
     """Reads the lock files (one beside each pipeline file) with the journal replayed; records
     stages; compacts. Entries are keyed by stage address (pipelines.address). Pointer files among
-    the files are read as the locks of their data stages, and never written here (`pipetool add`
-    and repro write them: see storage/pointer.py)."""
+    the files are read as the locks of their data stages; a data stage recorded here is written
+    into its pointer file (`pipetool add` and repro write them directly: see storage/pointer.py)."""
 
     def __init__(self, root: str, state_dir: str, files: Iterable[str] = (PIPELINE_FILE,)) -> None:
         self.root = root
