@@ -160,6 +160,13 @@ def _store(ws: Workspace, rel: str, digest: str, is_dir: bool, link: bool) -> No
     entries = ws.hasher.dir_entries(rel)
     missing = [entry for entry in entries if not ws.cache.has(entry[1])]
     if len(missing) > 1:
-        with thread_pool(STORE_THREADS, "store") as pool:
-            ordered(pool, lambda entry: ws.cache.store(os.path.join(full, entry[0]), entry[1], None, link), missing)
+        threads = min(STORE_THREADS, len(missing))
+        shares = [missing[k::threads] for k in range(threads)]  # one share per thread: few futures to wait on
+
+        def store_share(share: list[tuple[str, str, int]]) -> None:
+            for relpath, file_digest, _ in share:
+                ws.cache.store(os.path.join(full, relpath), file_digest, None, link)
+
+        with thread_pool(threads, "store") as pool:
+            ordered(pool, store_share, shares)
     ws.cache.store(full, digest, entries, link=link)  # the manifest; files stored are passed over
