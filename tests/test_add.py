@@ -278,3 +278,11 @@ def test_a_data_stage_recorded_through_the_lock_store_is_written_into_its_pointe
         "desc": "raw",
     }
     assert not project.exists("pipeline.lock")  # no lock file for a data stage
+
+
+def test_add_from_a_subfolder_takes_paths_and_gives_advice_relative_to_it(project):
+    images(project)
+    result = project.cli_ok("add", "images", cwd=project.path / "data")
+    assert "Added data/images (2 file(s), 16 bytes): wrote data/images.pipetool" in result.stdout
+    assert "git add .gitignore images.pipetool" in result.stdout
+    assert project.exists("data/images.pipetool")

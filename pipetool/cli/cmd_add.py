@@ -40,8 +40,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"{verb} {item.path} ({what}{item.record.size:,} bytes): wrote {item.pointer}")
         to_git += [item.pointer] + ([item.gitignore] if item.gitignore else [])
     if to_git:
-        here = os.path.relpath(ws.root)
-        shown = [os.path.normpath(os.path.join(here, path)) for path in dict.fromkeys(to_git)]
+        shown = [os.path.relpath(os.path.join(ws.root, path)) for path in dict.fromkeys(to_git)]  # from cwd
         print("\nTo track the changes with git, run:\n")
         print("\tgit add " + " ".join(sorted(shown)))
     return 0
