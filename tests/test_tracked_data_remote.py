@@ -105,3 +105,18 @@ def test_gc_keeps_the_tracked_data_any_kept_revision_names(project):
     kept = set(cache_objects(project))
     assert raw_hash("v2") in kept and raw_hash("v1") not in kept
     assert project.cli_ok("status").stdout == "Data and pipelines are up to date.\n"
+
+
+def test_push_leaves_out_tracked_data_whose_pointer_says_push_false(project):
+    with_remote(project)
+    project.write("data/raw.csv.pipetool", project.read("data/raw.csv.pipetool") + "  push: false\n")
+    commit(project, "raw.csv stays here")
+    assert project.cli_ok("push").stdout.startswith("Pushed 3 object(s)")  # the folder's manifest and files
+    assert raw_hash("v1") not in remote_objects(project)
+    assert project.read("data/raw.csv.pipetool").endswith("  push: false\n")  # kept as written
+    # each revision by its own pointer file: the first commit's did not say push: false
+    assert project.cli_ok("push", "-A").stdout.startswith("Pushed 1 object(s), 10 B")
+    assert raw_hash("v1") in remote_objects(project)
+    other = clone(project)
+    other.cli_ok("fetch", "data/images.pipetool")
+    assert "missing data/raw.csv" in other.cli_fails("checkout").stdout

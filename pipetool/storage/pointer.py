@@ -47,6 +47,11 @@ class Pointer:
         return dict(self.extra).get("cache", True) is not False
 
     @property
+    def push(self) -> bool:
+        """DVC's `push: false`: `push` leaves the data on this machine."""
+        return dict(self.extra).get("push", True) is not False
+
+    @property
     def frozen(self) -> bool:
         return dict(self.top).get("frozen") is True
 
@@ -119,8 +124,9 @@ def parse(text: str, file: str) -> Pointer:
         raise fail(problem[1], out.line_of(problem[0]))
     if out.get("nfiles") is not None and not out["xxh3"].endswith(".dir"):
         raise fail("'nfiles' is for a folder's hash (ending in '.dir')", out.line_of("nfiles"))
-    if "cache" in out and not isinstance(out["cache"], bool):
-        raise fail(f"'cache' must be true or false, not {out['cache']!r}", out.line_of("cache"))
+    for flag in ("cache", "push"):
+        if flag in out and not isinstance(out[flag], bool):
+            raise fail(f"'{flag}' must be true or false, not {out[flag]!r}", out.line_of(flag))
     if "frozen" in data and not isinstance(data["frozen"], bool):
         raise fail(f"'frozen' must be true or false, not {data['frozen']!r}", data.line_of("frozen"))
     return Pointer(
@@ -172,10 +178,17 @@ def read_at(source: Any, file: str) -> Pointer | None:
     return parse(text, file) if text is not None else None
 
 
-def stages_at(source: Any, files: list[str]) -> list[Stage]:
-    """The data stages of the pointer files among files (pipelines.files_of's), read through source."""
+def stages_at(source: Any, files: list[str], pushed: bool = False) -> list[Stage]:
+    """The data stages of the pointer files among files (pipelines.files_of's), read through
+    source; pushed: only those `push` uploads (not `push: false`)."""
     found = (read_at(source, file) for file in files if is_pointer(file))
-    return [tracked.stage() for tracked in found if tracked is not None]
+    return [tracked.stage() for tracked in found if tracked is not None and (tracked.push or not pushed)]
+
+
+def not_pushed(root: str, names: list[str]) -> set[str]:
+    """The data stages among names whose pointer file says `push: false`."""
+    found = (read(root, name) for name in names if is_pointer(name))
+    return {tracked.file for tracked in found if tracked is not None and not tracked.push}
 
 
 def write(root: str, pointer: Pointer) -> bool:
