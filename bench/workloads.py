@@ -512,6 +512,73 @@ class BigCheckout(BigData):
         harness.remove_repo(repo)
 
 
+class AddData(BigData):
+    """`add` of big_data's 1 GiB file and 20,000 small files (DVC: `dvc add`), against a first
+    repro of a stage that hashes the same bytes and does nothing else: the issue asks for an add
+    at hashing speed, at most 1.5 times that repro."""
+
+    name = "add_data"
+    TARGET_RATIO = 1.5
+    HASH_STAGE = {"cmd": "echo hashed > out.txt", "deps": ["big.bin", "files"], "outs": ["out.txt"]}
+
+    def prepare(self) -> None:
+        if not self.source.exists():  # big_data wrote it already when both run
+            super().prepare()
+
+    def machine_baselines(self) -> None:
+        """big_data's baselines are about hashing; it times them."""
+
+    def fresh(self, tool: Tool, repo: Path, pipeline: dict | None, link_type: str | None = None) -> None:
+        def populate(root: Path) -> None:  # copies (old mtimes kept): no inode shared between tools
+            shutil.copy2(self.source / "big.bin", root / "big.bin")
+            shutil.copytree(self.source / "files", root / "files")
+            (root / ".gitignore").write_text("/big.bin\n/files/\n", encoding="ascii")
+
+        make_repo(repo, tool, pipeline, populate=populate)
+        if tool.name == "pipetool" and pipeline is None:
+            harness.run_checked(tool.argv("init"), repo, tool.environ())
+        if link_type is not None:
+            harness.run_checked(tool.argv("config", "cache.type", link_type), repo, tool.environ())
+
+    def run(self, tool: Tool) -> None:
+        env = tool.environ()
+        runs = 1 if tool.slow else SLOW_RUNS
+        repo = self.repo(tool, "-repro")
+        hashing = measure(tool.argv("repro"), repo, env, runs, before=lambda _: self.fresh(tool, repo, self.pipeline()))
+        self.record(f"first repro of a stage whose deps are {self.label} (the command echoes)", tool, hashing)
+        self.check_ran(tool, "first repro", hashing, 1)
+        harness.remove_repo(repo)
+        repo = self.repo(tool)
+        added = measure(
+            tool.argv("add", "big.bin", "files"), repo, env, runs, before=lambda _: self.fresh(tool, repo, None)
+        )
+        self.record(f"add of {self.label} into a fresh repo", tool, added)
+        ratio = added.median / hashing.median
+        self.value("add / first repro of the same bytes", tool, ratio, "x")
+        if tool.name == "pipetool" and ratio > self.TARGET_RATIO:
+            self.ctx.results.note(
+                f"{self.name} / pipetool: add took {ratio:.2f} times the first repro, above the issue's "
+                f"target of {self.TARGET_RATIO}"
+            )
+        harness.wait_out_racy_window()
+        again = measure(tool.argv("add", "big.bin", "files"), repo, env, FAST_RUNS)
+        self.record("add again, data unchanged", tool, again)
+        harness.remove_repo(repo)
+        linked = measure(
+            tool.argv("add", "big.bin", "files"),
+            repo,
+            env,
+            runs,
+            before=lambda _: self.fresh(tool, repo, None, "hardlink"),
+        )
+        self.record(f"add of {self.label} with cache.type hardlink (no bytes copied)", tool, linked)
+        self.value("add with hardlinks / first repro of the same bytes", tool, linked.median / hashing.median, "x")
+        harness.remove_repo(repo)
+
+    def pipeline(self) -> dict:
+        return {"stages": {"hash": dict(self.HASH_STAGE)}}
+
+
 def speed(size: int, seconds: float) -> float | str:
     return size / seconds / GB if seconds > 0 else "n/a (no extra time)"
 
@@ -794,5 +861,5 @@ class Monorepo(Workload):
 
 WORKLOADS = {
     workload.name: workload
-    for workload in (WideDag, ManyStages, BigData, BigCheckout, MetricsHistory, Startup, Monorepo)
+    for workload in (WideDag, ManyStages, BigData, BigCheckout, AddData, MetricsHistory, Startup, Monorepo)
 }

@@ -248,7 +248,7 @@ def test_subfolder_pipelines_get_their_own_files(repo: Project) -> None:
 
 def test_tracked_data_and_remotes(repo: Project) -> None:
     out = repo.cli_ok("import-dvc").stdout
-    assert "  data/labels.bin  (data/labels.bin.dvc)" in out
+    assert "  data/labels.bin.dvc -> data/labels.bin.pipetool (wrote; data/labels.bin checked against its md5)" in out
     assert (
         "bucket  s3://example-bucket/project; access_key_id in .pipetool/config.local; "
         "endpointurl; left out: jobs" in out
@@ -315,3 +315,59 @@ def test_remotes_with_control_characters_and_dvc_files_outside_are_left_out(repo
     assert "its name, url or a setting holds control characters" in out
     assert "data/escape.dvc: not listed: it tracks '../../etc/passwd', outside the repository" in out
     assert "\x1b" not in repo.read(".pipetool/config")
+
+
+# -- data tracked with .dvc files ------------------------------------------------------------------
+
+
+def test_a_data_only_dvc_file_becomes_a_pointer_file_with_the_data_in_the_cache(repo: Project) -> None:
+    import xxhash
+    import yaml
+
+    data = (repo.path / "data" / "labels.bin").read_bytes()
+    repo.cli_ok("import-dvc")
+    assert yaml.safe_load(repo.read("data/labels.bin.pipetool")) == {
+        "outs": [{"path": "labels.bin", "xxh3": xxhash.xxh3_128_hexdigest(data), "size": 1024}]
+    }
+    assert repo.exists("data/labels.bin.dvc")  # DVC's files are left as they are
+    assert "/labels.bin" in repo.read("data/.gitignore").splitlines()
+    assert repo.cli_ok("status").stdout == "Data and pipelines are up to date.\n"
+    (repo.path / "data" / "labels.bin").unlink()
+    assert "restored data/labels.bin" in repo.cli_ok("checkout", "data/labels.bin.pipetool").stdout
+    assert (repo.path / "data" / "labels.bin").read_bytes() == data
+
+
+def test_tracked_data_that_changed_since_its_dvc_file_is_listed_and_not_converted(repo: Project) -> None:
+    (repo.path / "data" / "labels.bin").write_bytes(b"other bytes")
+    out = repo.cli_ok("import-dvc").stdout
+    assert (
+        "  data/labels.bin  (data/labels.bin.dvc): not converted: 'data/labels.bin' changed since data/labels.bin.dvc"
+        in out
+    )
+    assert not repo.exists("data/labels.bin.pipetool")
+
+
+def test_a_dvc_file_with_deps_stays_listed_as_not_converted(repo: Project) -> None:
+    md5 = hashlib.md5(b"x,y\n").hexdigest()
+    repo.write("data/ext.csv", "x,y\n")
+    repo.write(
+        "data/ext.csv.dvc",
+        f"md5: {'1' * 32}\nfrozen: true\ndeps:\n- path: https://example.com/ext.csv\n  etag: abc\n"
+        f"outs:\n- md5: {md5}\n  size: 4\n  hash: md5\n  path: ext.csv\n",
+    )
+    out = repo.cli_ok("import-dvc").stdout
+    assert (
+        "  data/ext.csv  (data/ext.csv.dvc): not converted: it has deps or a cmd (data DVC imported: "
+        "dvc import or import-url), which pipetool does not track" in out
+    )
+    assert not repo.exists("data/ext.csv.pipetool")
+    assert repo.exists("data/labels.bin.pipetool")
+
+
+def test_a_repository_with_dvc_files_and_no_dvc_yaml_imports_its_tracked_data(repo: Project) -> None:
+    for name in ("dvc.yaml", "dvc.lock", "sub/dvc.yaml", "sub/dvc.lock"):
+        (repo.path / name).unlink()
+    out = repo.cli_ok("import-dvc").stdout
+    assert "data/labels.bin.dvc -> data/labels.bin.pipetool (wrote;" in out
+    assert not repo.exists("pipeline.yaml")
+    assert repo.cli_ok("status").stdout == "Data and pipelines are up to date.\n"

@@ -56,6 +56,7 @@ COMMANDS = {
     "remove": ("remove", "remove stages from their pipeline file, or tracked data's pointer files"),
     "verify": ("verify", "rerun the stages of HEAD apart and check they reproduce pipeline.lock"),
     "checkout": ("checkout", "make the workspace's outs match pipeline.lock, from the cache"),
+    "add": ("add", "track files or folders no stage makes: cache them, write a pointer file, git-ignore them"),
     "gc": ("gc", "remove cache objects no lock refers to"),
     "cache": ("cache", "cache size and what gc would free"),
     "config": ("config", "read or set a project setting"),

@@ -67,9 +67,12 @@ def _print(result) -> None:
                 recorded = "" if stage.entry is None else " (recorded)"
                 print(f"  stale: {stage.name}{recorded}: {'; '.join(stage.reasons)}")
     if result.tracked:
-        print("Data tracked with .dvc files stays DVC-tracked for now (pipetool has no tracked data yet):")
+        print("Data tracked with .dvc files:")
         for item in result.tracked:
-            print(f"  {item.path}  ({item.dvc_file})")
+            if item.tracked is not None:
+                print(f"  {item.dvc_file} -> {item.tracked.file} ({would}; {item.path} checked against its md5)")
+            else:
+                print(f"  {item.path}  ({item.dvc_file}): not converted: {item.problem}")
     _print_remotes(result)
     for note in result.notes:
         print(f"note: {note}")

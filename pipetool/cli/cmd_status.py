@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 
+from ..pipeline.pipelines import is_pointer
 from .common import target_indexes, workspace
 
 
@@ -70,12 +71,24 @@ def run(args: argparse.Namespace) -> int:
             print(f"{s.name}{' (frozen)' if s.frozen else ''}:")
             for reason in s.reasons:
                 print(f"    {reason}")
+            if is_pointer(s.name):
+                print(f"    {_data_advice(s)}")
     if timed is not None:
         from ..planning.timings import render
 
         print()
         print(render(timed))
     return 1 if args.exit_code and statuses else 0
+
+
+def _data_advice(s) -> str:
+    """What to do with tracked data that differs from its pointer file."""
+    paths = [r.subject for r in s.reasons if r.kind == "outs" and r.subject]
+    restore = f"restore it with 'pipetool checkout {s.name}' (or 'pipetool pull')"
+    if paths and all(r.change == "deleted" for r in s.reasons if r.kind == "outs"):
+        return restore
+    record = f"record the new version with 'pipetool add {paths[0]}'" if paths else "record it with 'pipetool add'"
+    return f"{record}, or {restore}"
 
 
 def _timings(ws, targets):

@@ -41,19 +41,24 @@ def add_arguments(parser: argparse.ArgumentParser, verb: str) -> None:
     add_revision_listing(parser)
 
 
-def wanted_objects(ws, args: argparse.Namespace, origins: dict | None = None) -> dict:
+def wanted_objects(ws, args: argparse.Namespace, origins: dict | None = None, verb: str = "fetch") -> dict:
     """The objects of the cached outs that the lock (and the locks of -A/-a/-T revisions) records;
-    origins, when given, gets hash -> the revisions naming it ('workspace' for the lock on disk)."""
+    origins, when given, gets hash -> the revisions naming it ('workspace' for the lock on disk).
+    For push, tracked data whose pointer file says `push: false` is left out, as DVC leaves it."""
     from ..planning.plan import select
     from ..remotes.transfer import wanted
+    from ..storage.pointer import not_pushed
 
-    selected = select(ws.graph, target_indexes(ws, args.targets))
-    want = wanted([ws.graph.stages[i] for i in selected], ws.locks.read())
+    stages = [ws.graph.stages[i] for i in select(ws.graph, target_indexes(ws, args.targets))]
+    if verb == "push":
+        kept_here = not_pushed(ws.root, [stage.name for stage in stages])
+        stages = [stage for stage in stages if stage.name not in kept_here]
+    want = wanted(stages, ws.locks.read())
     if args.all_commits or args.all_branches or args.all_tags:
         if origins is not None:
             for digest in want:
                 origins.setdefault(digest, []).append("workspace")
-        want = {**_revision_objects(ws.root, args, origins), **want}
+        want = {**_revision_objects(ws.root, args, origins, pushed=verb == "push"), **want}
     return want
 
 
@@ -64,19 +69,22 @@ def revision_label(name: str) -> str:
     return name
 
 
-def _revision_objects(root: str, args: argparse.Namespace, origins: dict | None = None) -> dict:
+def _revision_objects(root: str, args: argparse.Namespace, origins: dict | None = None, pushed: bool = False) -> dict:
     from ..errors import PipetoolError
     from ..pipeline.pipelines import files_of
     from ..remotes.transfer import wanted
     from ..revisions.git import Revisions
     from ..storage.lock import read_all
+    from ..storage.pointer import stages_at
 
     revisions = Revisions(root)
     want: dict = {}
     for name in revisions.git.names(args.all_branches, args.all_tags, args.all_commits):
         try:
             _, source, stages = revisions.load(name)
-            entries = read_all(source, files_of(source))
+            files = files_of(source)
+            entries = read_all(source, files)
+            stages = stages + stages_at(source, files, pushed)  # tracked data: the pointer files' data stages
         except PipetoolError as error:
             print(f"warning: skipped revision {revision_label(name)}: {error}", file=sys.stderr)
             continue
@@ -230,7 +238,7 @@ def move(ws, args: argparse.Namespace, verb: str, transfer):
 
     remote = open_remote(ws.project, args.remote)
     origins: dict[str, list[str]] = {}
-    want = wanted_objects(ws, args, origins)
+    want = wanted_objects(ws, args, origins, verb)
     bar = transfer_bar(verb)
     try:
         result = transfer(

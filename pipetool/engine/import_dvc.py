@@ -3,12 +3,14 @@
 `dvc.yaml` is already pipetool's format, so it is copied as `pipeline.yaml`. `dvc.lock` records
 md5 hashes; pipetool's lock records xxh3. A dep or out whose bytes still have the md5 DVC
 recorded is hashed again with pipetool's hashing, so a project that DVC saw as up to date is up
-to date for pipetool without running anything; anything else is reported with its reason.
+to date for pipetool without running anything; anything else is reported with its reason. A
+.dvc file that only tracks data becomes a pointer file beside it (storage/pointer.py), checked
+the same way.
 
 dvc.lock, .dvc files and .dvc/config come from the repository and are not trusted: they are
 checked for their form and bounded in size, their paths are only ever compared with the paths
 dvc.yaml declares, and nothing is read outside the repository or written outside the folders
-of its dvc.yaml files and .pipetool/. Nothing is written until everything has been read and
+of its dvc.yaml and .dvc files and .pipetool/. Nothing is written until everything has been read and
 checked; DVC's own files are never changed. The module returns plain data and never prints.
 """
 
@@ -32,7 +34,7 @@ from ..pipeline.project import STATE_DIR, Project, ProjectFiles
 from ..pipeline.spec import PIPELINE_FILE, Builds, load, normalize
 from ..pipeline.stage import Stage
 from ..remotes import remote
-from ..storage import lock
+from ..storage import gitignore, lock, pointer
 from ..storage.external import VERSION_KEYS as URL_VERSION_KEYS
 from ..storage.hashing import PROGRESS_BYTES, PROGRESS_FILES, Hasher, HashProgress, HashTally
 
@@ -113,6 +115,8 @@ class RemoteImport:
 class TrackedData:
     path: str  # the data, relative to the repository root
     dvc_file: str
+    tracked: pointer.Pointer | None = None  # the pointer file it becomes; None: not converted
+    problem: str | None = None  # why it is not converted
 
 
 @dataclass
@@ -130,7 +134,8 @@ class ImportResult:
     @property
     def outs_to_store(self) -> int:
         """The verified outs that go into pipetool's cache (so that checkout and push have them)."""
-        return sum(len(entry.outs) for p in self.pipelines for _, entry in p.stage_records)
+        stages = sum(len(entry.outs) for p in self.pipelines for _, entry in p.stage_records)
+        return stages + sum(1 for item in self.tracked if item.tracked is not None)
 
 
 # -- the entry point ----------------------------------------------------------------------------
@@ -158,13 +163,13 @@ def import_dvc(
     beside each dvc.yaml, store the verified outs in pipetool's cache, and add the remotes."""
     result = ImportResult(root=root, dry=dry)
     dvc_yamls, dvc_files = _discover(root)
-    if not dvc_yamls:
+    if not dvc_yamls and not dvc_files:
         raise ProjectError(
             f"no {DVC_YAML} in the DVC repository {root}", hint="nothing to import; 'pipetool init' starts a pipeline"
         )
     _refuse_existing(root, dvc_yamls, force)
     sources = [(folder, *_read_pipeline(root, folder)) for folder in dvc_yamls]
-    result.tracked = _tracked(root, dvc_files, result.notes)
+    tracked = _tracked(root, dvc_files, result.notes)
     state_dir = None if dry else Project(root).ensure_state_dir()
     result.remotes = _remotes(root, state_dir, force)
     state = _open_state(state_dir)
@@ -174,6 +179,7 @@ def import_dvc(
         hasher.progress = progress
         for folder, text, stages, looked_up, locked in sources:
             result.pipelines.append(_convert(folder, text, stages, looked_up, locked, verifier, hasher))
+        result.tracked = [_pointer(root, item, verifier, hasher, force) for item in tracked]
         if not dry:
             _write(result, state_dir, hasher)
         _add_tally(result.tally, hasher.tally)
@@ -631,8 +637,9 @@ def _dvc_records(body: dict, key: str, fail: Callable[..., LockError]) -> tuple[
 # -- .dvc files --------------------------------------------------------------------------------
 
 
-def _tracked(root: str, dvc_files: list[str], notes: list[str]) -> list[TrackedData]:
-    """The data each .dvc file tracks; an unreadable one is named in the notes."""
+def _tracked(root: str, dvc_files: list[str], notes: list[str]) -> list[tuple[TrackedData, Any, str | None]]:
+    """The data each .dvc file tracks, with the .dvc file's YAML and why it cannot become a
+    pointer file (None when it may); an unreadable one is named in the notes."""
     tracked = []
     for relpath in dvc_files:
         folder = posixpath.dirname(relpath)
@@ -653,8 +660,44 @@ def _tracked(root: str, dvc_files: list[str], notes: list[str]) -> list[TrackedD
         if outside:
             notes.append(f"{relpath}: not listed: it tracks '{outside[0]}', outside the repository")
             continue
-        tracked += [TrackedData(path, relpath) for path in found]
+        why = None
+        if data.get("deps") or data.get("cmd"):
+            why = "it has deps or a cmd (data DVC imported: dvc import or import-url), which pipetool does not track"
+        elif len(found) != 1:
+            why = f"it tracks {len(found)} paths; a pointer file tracks one: 'pipetool add' each"
+        tracked += [(TrackedData(path, relpath), data, why) for path in found]
     return tracked
+
+
+def _pointer(
+    root: str, item: tuple[TrackedData, Any, str | None], verifier: _Verifier, hasher: Hasher, force: bool
+) -> TrackedData:
+    """The pointer file a data-only .dvc file becomes, once its data has the bytes DVC recorded."""
+    found, data, why = item
+    if why is not None:
+        return replace(found, problem=why)
+    out = data["outs"][0]
+    file = found.dvc_file[: -len(".dvc")] + pointer.POINTER_SUFFIX
+    try:
+        body = yamlfile.Mapping({"outs": [out]})
+        body.key_lines = {}
+        dvc = _dvc_records(body, "outs", lambda message, line: LockError(message))[0]
+        if os.path.lexists(os.path.join(root, file)) and not force:
+            return replace(found, problem=f"{file} exists already (use --force to overwrite it)")
+        record = _record(found.path, replace(dvc, path=found.path), "out", verifier, hasher)
+        if isinstance(record, str):
+            return replace(found, problem=f"'{found.path}' {record.replace(DVC_LOCK, found.dvc_file)}")
+        text = pointer.render(
+            pointer.Pointer(
+                file,
+                record,
+                top=tuple((key, data[key]) for key in pointer.TOP_KEYS if key in data),
+                extra=tuple((key, out[key]) for key in pointer.OUT_KEYS if key in out),
+            )
+        )
+        return replace(found, tracked=pointer.parse(text, file))  # checked as any pointer file is
+    except LockError as exc:
+        return replace(found, problem=exc.message)
 
 
 # -- remotes ----------------------------------------------------------------------------------
@@ -820,6 +863,14 @@ def _write(result: ImportResult, state_dir: str, hasher: Hasher) -> None:
         result.written += [yaml_path, lock_path]
         for stage, entry in pipeline.stage_records:
             outs.save(stage, entry, hasher, cache, None)
+    for item in result.tracked:
+        if item.tracked is not None:
+            data = item.tracked
+            outs.save(data.stage(), data.entry(), hasher, cache, None)
+            pointer.write(root, data)
+            if data.cache:
+                gitignore.ignore(root, [data.path])
+            result.written.append(data.file)
     for item in result.remotes:
         if item.skipped is None:
             _add_remote(state_dir, item)

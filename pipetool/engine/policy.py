@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 
+from ..pipeline.pipelines import is_pointer
 from ..pipeline.stage import Stage
 from ..planning.staleness import Reason
 from .outs import uses_run_cache
@@ -24,6 +25,7 @@ class Action(Enum):
     FROZEN = "frozen"  # never run; mentioned when stale
     UP_TO_DATE = "up to date"
     RUN = "run"  # run it (or put back the outs of an identical earlier run, when run_cache allows)
+    RECORD = "record"  # a data stage whose data changed: no cmd; its new version is recorded
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,8 @@ def decide_stage(
         reasons = (Reason("upstream", upstream_pending[0]),)
     if not reasons:
         return Decision(Action.UP_TO_DATE)
+    if is_pointer(stage.name):  # as DVC 3's repro: data sources are verified and committed
+        return Decision(Action.RECORD, reasons)
     only_outs = all(r.kind == "outs" and r.change in ("deleted", "modified") for r in reasons)
     return Decision(
         Action.RUN, reasons, run_cache=run_cache and not force and uses_run_cache(stage), restore_locked=only_outs

@@ -7,11 +7,12 @@ upstream that rewrote identical bytes leaves its downstream alone (early cutoff)
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from .. import executor as executors
-from ..errors import ClusterError, GraphError, PipetoolError, RunError
+from ..errors import ClusterError, GraphError, LockError, PipetoolError, RunError
 from ..executor import ExecutorChoice, StageRun
 from ..files.safepath import Tree, UnsafePath
 from ..pipeline.pipelines import file_of, lock_of
@@ -19,8 +20,8 @@ from ..pipeline.stage import Stage
 from ..planning.observe import observe, param_values
 from ..planning.plan import Schedule, select
 from ..planning.staleness import Observed, Reason, decide
-from ..storage import gitignore
-from ..storage.lock import LockEntry, read_all
+from ..storage import gitignore, pointer
+from ..storage.lock import LockEntry, PathRecord, read_all
 from ..storage.logs import StageLogs, log_path
 from ..system.interrupts import guarded
 from . import outs
@@ -150,7 +151,7 @@ def _dry_run(
         decision = _decide(stage, reasons, options, upstream_pending=pending)
         if decision.action is Action.FROZEN:
             reporter.frozen(stage.name, decision.reasons)
-        elif decision.action is Action.RUN:
+        elif decision.action in (Action.RUN, Action.RECORD):
             will_run.add(index)
             result.ran.append(stage.name)
             reporter.would_run(stage.name, decision.reasons, stage.cmd)
@@ -228,6 +229,9 @@ class _Run:
             self.result.up_to_date.append(stage.name)
             self.schedule.finish(index)
             return
+        if decision.action is Action.RECORD:
+            self._record_data(index, stage, observed, decision)
+            return
         missing = [path for path, info in observed.deps.items() if info is None]
         if missing:
             self._fail(index, f"dep(s) missing: {', '.join(missing)}")
@@ -246,6 +250,37 @@ class _Run:
         self.logs.start(stage.name)
         self.reporter.verbose(f"  output also goes to {log_path(self.state_dir, stage.name)}")
         self.executor.submit(stage)
+
+    def _record_data(self, index: int, stage: Stage, observed: Observed, decision: Decision) -> None:
+        """A data stage whose data changed: its bytes go to the cache and its pointer file records
+        them, as `pipetool add` would (DVC 3's repro commits a changed data source); a missing
+        one fails the stage, so nothing downstream runs on data that is not there."""
+        path = stage.out_paths[0]
+        info = observed.outs.get(path)
+        if info is None:
+            self._fail(
+                index,
+                f"data source '{path}' is missing (get it with 'pipetool pull' or 'pipetool checkout {stage.name}')",
+            )
+            return
+        self.reporter.running(stage.name, decision.reasons)
+        started = time.perf_counter()
+        record = PathRecord.of(path, info)
+        try:
+            tracked = pointer.read(self.ws.root, stage.name)
+            if tracked is None:
+                raise LockError("the pointer file went away", file=stage.name)
+            tracked = tracked.with_record(record)
+            entries = self.ws.hasher.dir_entries(path) if info.is_dir else None
+            self.ws.cache.store(os.path.join(self.ws.root, path), info.hash, entries, link=tracked.cache)
+            pointer.write(self.ws.root, tracked)
+        except (OSError, PipetoolError) as exc:
+            self._fail(index, f"could not record its data: {exc}")
+            return
+        self.entries[stage.name] = tracked.entry()
+        self.reporter.succeeded(stage.name, StageRun(stage.name, seconds=time.perf_counter() - started))
+        self.result.ran.append(stage.name)
+        self.schedule.finish(index)
 
     def _restore(self, index: int, stage: Stage, observed: Observed, decision: Decision) -> bool:
         """Put back the outs of an identical earlier run instead of running; False when none."""

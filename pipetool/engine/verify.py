@@ -16,8 +16,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..files.equivalence import SKIP, Comparison, Equivalence, compare
+from ..files.safepath import Tree, UnsafePath
+from ..pipeline.pipelines import is_pointer
 from ..pipeline.project import Project
 from ..pipeline.stage import Out
+from ..planning.plan import select
 from ..revisions import worktree
 from ..revisions.git import GitRepo, Revisions
 from ..revisions.metrics import parse_metrics
@@ -30,6 +33,8 @@ from .repro import ReproOptions, repro
 from .workspace import open_workspace
 
 REPRODUCED = ("identical", "equivalent")
+# A data stage whose recorded bytes the local cache lacks: verify cannot rerun what reads them.
+MISSING_DATA = "data missing: not in the local cache (run 'pipetool fetch' first)"
 
 
 @dataclass
@@ -73,6 +78,7 @@ def _verify_in(root: str, options: VerifyOptions, reporter: Reporter, cache: Cac
     try:
         locked = ws.locks.read()
         targets = resolve(ws.graph, list(options.targets), root, cwd=root) if options.targets else None
+        missing = _place_data(ws, locked, select(ws.graph, targets), cache)
         if held:
             hold(root, [o for s in ws.graph.stages for o in s.outs if o.persist], os.path.join(held, "before"))
         result = repro(
@@ -99,6 +105,11 @@ def _verify_in(root: str, options: VerifyOptions, reporter: Reporter, cache: Cac
             )
         verdicts = []
         for name in result.ran + sorted(failed):
+            if name in missing:
+                verdicts.append(StageVerdict(name, MISSING_DATA))
+                continue
+            if is_pointer(name):
+                continue  # tracked data is put in place, not made: nothing to judge
             if name in failed:
                 verdicts.append(StageVerdict(name, "failed" if name in result.failed else "not run"))
                 continue
@@ -130,6 +141,26 @@ def _environments(root: str, verdicts: list[StageVerdict]) -> None:
     for verdict in verdicts:
         recorded = environments.of_stage(source.read_text, verdict.name)
         verdict.environment = None if recorded is None else differences(recorded, now)
+
+
+def _place_data(ws, locked: dict[str, LockEntry], selected: list[int], cache: Cache) -> set[str]:
+    """Put the tracked data the pointer files at HEAD record into the worktree, from the
+    project's cache (a copy: the rerun never writes into it); the data stages whose data it lacks."""
+    tree = Tree(ws.root)
+    missing = set()
+    for index in selected:
+        stage = ws.graph.stages[index]
+        entry = locked.get(stage.name)
+        if not is_pointer(stage.name) or entry is None:
+            continue
+        for record in entry.outs:
+            try:
+                if not cache.has_all(record.hash):
+                    raise LookupError(record.hash)
+                cache.checkout(record.hash, tree.target(record.path), link=False)
+            except (LookupError, CorruptObject, UnsafePath, OSError):
+                missing.add(stage.name)
+    return missing
 
 
 def _judge(

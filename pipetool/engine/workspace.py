@@ -35,7 +35,7 @@ class Workspace:
 
     @property
     def files(self) -> list[str]:
-        """The pipeline files, the root's first."""
+        """The pipeline files, the root's first (pointer files: locks.pointers)."""
         return self.locks.files
 
     def prefetch(self, indexes: list[int]) -> None:
@@ -48,10 +48,11 @@ class Workspace:
         self.runs.close()
 
 
-def open_workspace(project: Project) -> Workspace:
-    """Load and check pipeline.yaml, build the graph, open the state db."""
+def open_workspace(project: Project, allow_empty: bool = False) -> Workspace:
+    """Load and check pipeline.yaml and the pointer files, build the graph, open the state db.
+    allow_empty: a project with no pipeline or pointer file has no stages (else an error)."""
     state_dir = project.ensure_state_dir()
-    compiled = spec_cache.load(project.root, state_dir)
+    compiled = spec_cache.load(project.root, state_dir, allow_empty=allow_empty)
     state = StateDB(os.path.join(state_dir, "state.db"))
     hasher = Hasher(project.root, state)
     hasher.url_opener = _url_opener(state_dir)

@@ -11,6 +11,10 @@ hidden ones (.git, .venv, .pipetool, .dvc...), __pycache__ and node_modules, vir
 environments (a folder with pyvenv.cfg), symlinked folders, a folder holding its own .pipetool
 (a project of its own), and the folders `.pipetoolignore` at the project's root names (as
 `.dvcignore` does for DVC: examples, test data).
+
+The same walk finds pointer files (`data/images.pipetool`, DVC's `data/images.dvc`): each
+records one path that `pipetool add` tracks and no stage makes. Inside pipetool a pointer file is
+a data stage addressed by its own path, and it is its own lock (see storage/pointer.py).
 """
 
 from __future__ import annotations
@@ -28,18 +32,38 @@ PIPELINE_FILE = "pipeline.yaml"
 LOCK_FILE = "pipeline.lock"
 _SKIPPED = frozenset({"__pycache__", "node_modules"})
 DISCOVERY_CACHE = "pipelines.cache"
-_DISCOVERY_VERSION = 3
+_DISCOVERY_VERSION = 4
+POINTER_SUFFIX = ".pipetool"
 IGNORE_FILE = ".pipetoolignore"
 MAX_IGNORE_BYTES = 64 * 1024
 
 
+def is_pointer(path: str) -> bool:
+    """Whether a project path (or a stage's address) is a pointer file's: `images.pipetool`."""
+    return path.endswith(POINTER_SUFFIX) and len(path.rpartition("/")[2]) > len(POINTER_SUFFIX)
+
+
+def pipeline_files(files: Iterable[str]) -> list[str]:
+    """The pipeline files among discover()'s or files_of()'s, pointer files left out."""
+    return [file for file in files if not is_pointer(file)]
+
+
+def pointer_files(files: Iterable[str]) -> list[str]:
+    return [file for file in files if is_pointer(file)]
+
+
 def address(file: str, name: str) -> str:
-    """A stage's name in the project: as written in the root's pipeline file, else file:name."""
+    """A stage's name in the project: as written in the root's pipeline file, else file:name; a
+    pointer file's data stage is the pointer file's path."""
+    if is_pointer(file):
+        return file
     return name if "/" not in file else f"{file}:{name}"
 
 
 def split(stage_name: str) -> tuple[str, str]:
-    """(pipeline file, name as written in it) of a stage's address."""
+    """(pipeline file, name as written in it) of a stage's address (a pointer file: itself twice)."""
+    if is_pointer(stage_name):
+        return stage_name, stage_name
     head, colon, tail = stage_name.partition(":")
     if colon and (head.endswith("/" + PIPELINE_FILE)):
         return head, tail
@@ -56,14 +80,17 @@ def folder_of(file: str) -> str:
 
 
 def lock_of(file: str) -> str:
-    """The lock file beside a pipeline file (called for each of thousands of files: no posixpath)."""
+    """The lock file beside a pipeline file (called for each of thousands of files: no posixpath);
+    a pointer file is its own lock."""
+    if file.endswith(POINTER_SUFFIX) and is_pointer(file):
+        return file
     folder = file.rpartition("/")[0]
     return f"{folder}/{LOCK_FILE}" if folder else LOCK_FILE
 
 
 def discover(root: str, state_dir: str | None = None) -> list[str]:
     """Every pipeline file of the project in the working tree, project-relative, the root's
-    first, then in path order.
+    first, then in path order; then the pointer files, in path order.
 
     With state_dir, what the walk saw of each folder is kept there with the folder's
     modification time: a folder whose time is the same is not listed again (a file or folder
@@ -121,11 +148,12 @@ def is_ignored(rel: str, patterns: tuple[str, ...]) -> bool:
 
 
 def _walk(root: str, known: dict, ignored: tuple[str, ...] = ()) -> tuple[list[str], dict]:
-    """(pipeline files, what was seen per folder: (its time or None, has a pipeline file, the
-    subfolders to enter)); a folder of `known` whose time is unchanged is not listed again."""
+    """(pipeline and pointer files, what was seen per folder: (its time or None, has a pipeline
+    file, the subfolders to enter, its pointer files)); a folder of `known` whose time is
+    unchanged is not listed again."""
     trusted_before = time.time_ns() - 2_000_000_000
     found: list[str] = []
-    folders: dict[str, tuple[int | None, bool, tuple[str, ...]]] = {}
+    folders: dict[str, tuple[int | None, bool, tuple[str, ...], tuple[str, ...]]] = {}
     pending = [""]
     while pending:
         rel = pending.pop()
@@ -140,25 +168,29 @@ def _walk(root: str, known: dict, ignored: tuple[str, ...] = ()) -> tuple[list[s
         folders[rel] = seen
         if seen[1]:
             found.append(rel + PIPELINE_FILE)
+        found += [rel + name for name in seen[3]]
         pending.extend(f"{rel}{name}/" for name in seen[2] if not (ignored and is_ignored(rel + name, ignored)))
     return ordered(found), folders
 
 
-def _listed(folder: str, nested: bool) -> tuple[bool, tuple[str, ...]]:
-    """(holds a pipeline file, the subfolders to enter) of one folder."""
+def _listed(folder: str, nested: bool) -> tuple[bool, tuple[str, ...], tuple[str, ...]]:
+    """(holds a pipeline file, the subfolders to enter, its pointer files) of one folder."""
     with os.scandir(folder) as listing:
         entries = list(listing)
     names = {entry.name for entry in entries}
     if nested and (".pipetool" in names or "pyvenv.cfg" in names):
-        return False, ()
+        return False, (), ()
     has = any(entry.name == PIPELINE_FILE and not entry.is_dir() for entry in entries)
-    return has, tuple(
-        sorted(entry.name for entry in entries if not _skipped(entry.name) and entry.is_dir(follow_symlinks=False))
+    pointers = tuple(sorted(e.name for e in entries if is_pointer(e.name) and not e.is_dir(follow_symlinks=False)))
+    return (
+        has,
+        tuple(sorted(e.name for e in entries if not _skipped(e.name) and e.is_dir(follow_symlinks=False))),
+        pointers,
     )
 
 
 def files_of(source: Any) -> list[str]:
-    """The pipeline files of a source: a git revision's tree, or the working tree."""
+    """The pipeline and pointer files of a source: a git revision's tree, or the working tree."""
     listed = getattr(source, "paths", None)
     if listed is None:
         return discover(source.root)
@@ -167,7 +199,7 @@ def files_of(source: Any) -> list[str]:
 
 
 def in_tree(paths: Iterable[str], ignored: tuple[str, ...] = ()) -> list[str]:
-    """The pipeline files among a commit's paths, by the same rules as discover()."""
+    """The pipeline and pointer files among a commit's paths, by the same rules as discover()."""
     paths = list(paths)
     excluded = set()  # folders of virtual environments and of projects of their own
     for path in paths:
@@ -179,7 +211,8 @@ def in_tree(paths: Iterable[str], ignored: tuple[str, ...] = ()) -> list[str]:
     found = []
     for path in paths:
         parts = path.split("/")[:-1]
-        if path.rsplit("/", 1)[-1] != PIPELINE_FILE or any(_skipped(part) for part in parts):
+        name = path.rsplit("/", 1)[-1]
+        if (name != PIPELINE_FILE and not is_pointer(name)) or any(_skipped(part) for part in parts):
             continue
         folders = ["/".join(parts[:depth]) for depth in range(1, len(parts) + 1)]
         if not any(folder in excluded or (ignored and is_ignored(folder, ignored)) for folder in folders):
@@ -188,7 +221,8 @@ def in_tree(paths: Iterable[str], ignored: tuple[str, ...] = ()) -> list[str]:
 
 
 def ordered(files: Iterable[str]) -> list[str]:
-    return sorted(set(files), key=lambda f: (f != PIPELINE_FILE, f))
+    """The root's pipeline file, the other pipeline files, then pointer files, each in path order."""
+    return sorted(set(files), key=lambda f: (f != PIPELINE_FILE, is_pointer(f), f))
 
 
 def _skipped(name: str) -> bool:

@@ -16,7 +16,7 @@ from ..files.safepath import has_control_characters, is_url
 from . import interpolate
 from .interpolate import MAX_STAGES, Context, expand_foreach, expand_matrix, resolve
 from .params import DEFAULT_PARAMS_FILE, ParamsFiles
-from .pipelines import PIPELINE_FILE, address, files_of, folder_of
+from .pipelines import PIPELINE_FILE, address, files_of, folder_of, pipeline_files
 from .source import Source, as_source
 from .stage import Out, ParamDep, Resources, Stage
 
@@ -166,9 +166,18 @@ def load_all(source: str | Source, files: list[str] | None = None, params: Param
     """The stages of every pipeline file of a source (pipelines.files_of: a revision's tree or
     the working tree), in file order; none when it has no pipeline file."""
     root = as_source(source)
-    files = files_of(root) if files is None else files
+    listed = files_of(root) if files is None else files
+    files = pipeline_files(listed)  # pointer files: their data stages are storage.pointer's
     params = params or ParamsFiles(root)
-    return [stage for file in files for stage in load(root, file, params=params)]
+    if len(files) == len(listed):
+        return [stage for file in files for stage in load(root, file, params=params)]
+    parsed = {file: parse_file(root, file) for file in files}  # an empty one is no error beside tracked data
+    return [
+        stage
+        for file in files
+        if parsed[file] is not None
+        for stage in load(root, file, parsed=parsed[file], params=params)
+    ]
 
 
 def parse_file(root: Source, filename: str = PIPELINE_FILE) -> Any:

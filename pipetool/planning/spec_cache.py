@@ -84,15 +84,17 @@ class Compiled:
     stages: list[Stage]
     graph: Graph
     params: ParamsFiles
-    files: list[str]  # the pipeline files, the root's first (see pipelines.py)
+    files: list[str]  # the pipeline files, the root's first, then the pointer files (see pipelines.py)
     warnings: tuple[str, ...] = ()  # what loading took but does not act on (spec.load), one line each
 
 
-def load(root: str, state_dir: str, files: list[str] | None = None) -> Compiled:
+def load(root: str, state_dir: str, files: list[str] | None = None, allow_empty: bool = False) -> Compiled:
     """The project's stages, graph and params, from the cache when nothing they were compiled
-    from changed. files: the pipeline files (default: those pipelines.discover finds)."""
+    from changed. files: the pipeline and pointer files (default: those pipelines.discover
+    finds); a pointer file gives its data stage (storage/pointer.py). allow_empty: a project
+    with neither is one with no stages, not an error (`pipetool add` starts one)."""
     files = pipelines.discover(root, state_dir) if files is None else files
-    if not files:
+    if not files and not allow_empty:
         raise SpecError(
             "no pipeline.yaml in this project",
             file=spec.PIPELINE_FILE,
@@ -100,7 +102,8 @@ def load(root: str, state_dir: str, files: list[str] | None = None) -> Compiled:
         )
     path = os.path.join(state_dir, CACHE_FILE)
     cached = _read(path)
-    if cached and cached["files"] == files:
+    lenient = allow_empty or bool(pipelines.pointer_files(files))  # an empty pipeline.yaml is no error
+    if cached and cached["files"] == files and (lenient or not cached.get("lenient")):
         key, seen = _key(root, cached["paths"], cached["seen"])
         if key == cached["key"]:
             if seen != cached["seen"]:  # stamps for files read again (racy last time, or touched)
@@ -123,8 +126,11 @@ def load(root: str, state_dir: str, files: list[str] | None = None) -> Compiled:
     stages: list[Stage] = []
     warnings: list[str] = []
     parsing = config.parsing(state_dir)
-    for file in files:
+    pointers = pipelines.pointer_files(files)
+    for file in pipelines.pipeline_files(files):
         data, digest = parsed[file]
+        if data is None and digest is not None and lenient:
+            continue  # an empty pipeline.yaml (as `pipetool init` writes) beside tracked data
         reuse = earlier.get(file)
         builds[file] = (digest, spec.Builds())
         stages += spec.load(
@@ -137,6 +143,7 @@ def load(root: str, state_dir: str, files: list[str] | None = None) -> Compiled:
             parsing=parsing,
             warnings=warnings,
         )
+    stages += _data_stages(source, pointers)
     graph = graph_mod.build(stages)
     for file in sorted({param.file for stage in stages for param in stage.params}):
         try:
@@ -160,6 +167,7 @@ def load(root: str, state_dir: str, files: list[str] | None = None) -> Compiled:
             "root": here,
             "builds": builds,
             "warnings": tuple(warnings),
+            "lenient": lenient,
         },
     )
     params.source = ProjectFiles(root)
@@ -173,6 +181,7 @@ def _parsed_pipelines(source: _Recording, files: list[str], path: str) -> dict[s
     known = cached["files"] if cached and isinstance(cached.get("files"), dict) else {}
     result: dict[str, tuple[Any, str | None]] = {}
     changed = False
+    files = pipelines.pipeline_files(files)
     for file in files:
         text = source.read_text(file)
         if text is None:
@@ -187,6 +196,18 @@ def _parsed_pipelines(source: _Recording, files: list[str], path: str) -> dict[s
     if changed or set(known) != set(files):
         _write(path, {"version": VERSION, "files": {f: (d, data) for f, (data, d) in result.items()}})
     return result
+
+
+def _data_stages(source: _Recording, files: list[str]) -> list[Stage]:
+    """The data stage of each pointer file (read through source, so its bytes are in the key)."""
+    from ..storage import pointer
+
+    stages = []
+    for file in files:
+        text = source.read_text(file)
+        if text is not None:  # gone since the walk
+            stages.append(pointer.parse(text, file).stage())
+    return stages
 
 
 def _read(path: str) -> dict | None:

@@ -17,7 +17,7 @@ from ..files.safepath import has_control_characters
 from ..pipeline import spec
 from ..pipeline.interpolate import Context, resolve
 from ..pipeline.params import ParamsFiles
-from ..pipeline.pipelines import files_of, folder_of
+from ..pipeline.pipelines import files_of, folder_of, pipeline_files
 from ..pipeline.source import Source, as_source
 from ..pipeline.stage import Stage
 from .plots import PlotDefinition
@@ -74,7 +74,7 @@ def load(source: str | Source, files: list[str] | None = None) -> tuple[list[Sta
     params = ParamsFiles(root)
     stages: list[Stage] = []
     tops: list[TopLevel] = []
-    for file in files_of(root) if files is None else files:
+    for file in pipeline_files(files_of(root) if files is None else files):
         data = spec.parse_file(root, file)
         stages += spec.load(root, file, parsed=data, params=params)
         tops.append(read(root, data, file, params))

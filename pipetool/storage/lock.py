@@ -20,7 +20,18 @@ import xxhash
 from ..errors import LockError, SpecError
 from ..files import safepath, stamps, trusted_cache, yamlfile
 from ..files.fsutil import atomic_write_bytes, read_regular
-from ..pipeline.pipelines import LOCK_FILE, PIPELINE_FILE, address, file_of, folder_of, lock_of, split
+from ..pipeline.pipelines import (
+    LOCK_FILE,
+    PIPELINE_FILE,
+    address,
+    file_of,
+    folder_of,
+    is_pointer,
+    lock_of,
+    pipeline_files,
+    pointer_files,
+    split,
+)
 from . import lock_yaml
 from .external import VERSION_KEYS, clean_version
 from .hashing import HashInfo, is_hash
@@ -295,11 +306,15 @@ def _is_count(value: Any) -> bool:
 
 class LockStore:
     """Reads the lock files (one beside each pipeline file) with the journal replayed; records
-    stages; compacts. Entries are keyed by stage address (pipelines.address)."""
+    stages; compacts. Entries are keyed by stage address (pipelines.address). Pointer files among
+    the files are read as the locks of their data stages; a data stage recorded here is written
+    into its pointer file (`pipetool add` and repro write them directly: see storage/pointer.py)."""
 
     def __init__(self, root: str, state_dir: str, files: Iterable[str] = (PIPELINE_FILE,)) -> None:
         self.root = root
-        self.files = list(files)  # the pipeline files; each one's lock is lock_of(file)
+        files = list(files)
+        self.files = pipeline_files(files)  # the pipeline files; each one's lock is lock_of(file)
+        self.pointers = pointer_files(files)  # each its own lock
         self.journal_path = os.path.join(state_dir, JOURNAL_FILE)
         self.cache_path = os.path.join(state_dir, CACHE_FILE)
         self._journal_fd: int | None = None
@@ -341,7 +356,7 @@ class LockStore:
         """Entries as of the last finished stage; ignore_lock drops a broken lock file."""
         entries: dict[str, LockEntry] = {}
         self._keys = {}
-        for file in self.files:
+        for file in self.files + self.pointers:
             try:
                 entries.update(self._entries(file))
             except LockError:
@@ -375,7 +390,8 @@ class LockStore:
         if key is None:
             raw = self._lock_bytes(relpath)
             key = _base(raw)
-        self._keys[file] = key
+        if not is_pointer(file):  # a journal applies to the lock files alone
+            self._keys[file] = key
         if usable and cached.get("key") == key:
             self._blocks[relpath] = cached["blocks"]
             if cached.get("stamp") != now:
@@ -385,7 +401,7 @@ class LockStore:
             return cached["project"]
         if raw is None:
             return {}
-        project = _in_project(file, parse(raw.decode("utf-8", errors="replace"), relpath, folder_of(file)))
+        project = _parsed(file, raw.decode("utf-8", errors="replace"))
         self._remember(relpath, key, {}, project, now)
         return project
 
@@ -406,7 +422,7 @@ class LockStore:
         """Write the kept parses once per read or write, whatever the number of locks."""
         if self._cache is None or not self._cache.changed:
             return
-        self._cache.save({lock_of(file) for file in self.files})
+        self._cache.save({lock_of(file) for file in self.files + self.pointers})
         self._reparsed = False
         self._restamped = 0
 
@@ -458,7 +474,21 @@ class LockStore:
             current = self._keys[file] if file in self._keys else _base(self._lock_bytes(lock_of(file)))
             if kept or current != _base(None):
                 self._write_lock(file, kept, current)
+        for file in self.pointers:
+            if file in files and file in keep and file in entries:
+                self._write_pointer(file, entries[file])
         self._save_cache()
+
+    def _write_pointer(self, file: str, entry: LockEntry) -> None:
+        """A data stage's recorded entry into its pointer file (DVC's keys kept), when the pointer
+        file still tracks that path: a stage recorded through the journal (`commit`) as any other."""
+        from . import pointer
+
+        if entry.dropped_in_merge or len(entry.outs) != 1:
+            return
+        tracked = pointer.read(self.root, file)
+        if tracked is not None and tracked.path == entry.outs[0].path:
+            pointer.write(self.root, tracked.with_record(entry.outs[0]))
 
     def _write_lock(self, file: str, entries: dict[str, LockEntry], current: str) -> None:
         """Write a pipeline file's lock (entries by name as written, paths relative to the lock)
@@ -492,15 +522,24 @@ def _base_of(keys: dict[str, str]) -> str:
 
 
 def read_all(source: Any, files: Iterable[str]) -> dict[str, LockEntry]:
-    """The entries of the locks beside these pipeline files, read through a source (a git
-    revision, say); LockError for a lock that cannot be read."""
+    """The entries of the locks beside these pipeline files, and of the data stages of the
+    pointer files among them, read through a source (a git revision, say); LockError for a lock
+    or pointer file that cannot be read."""
     entries: dict[str, LockEntry] = {}
     for file in files:
-        relpath = lock_of(file)
-        text = source.read_text(relpath)
+        text = source.read_text(lock_of(file))
         if text:
-            entries.update(_in_project(file, parse(text, relpath, folder_of(file))))
+            entries.update(_parsed(file, text))
     return entries
+
+
+def _parsed(file: str, text: str) -> dict[str, LockEntry]:
+    """A lock's entries by stage address with project-relative paths, or a pointer file's one."""
+    if is_pointer(file):
+        from . import pointer
+
+        return {file: pointer.parse(text, file).entry()}
+    return _in_project(file, parse(text, lock_of(file), folder_of(file)))
 
 
 def _in_project(file: str, parsed: dict[str, LockEntry]) -> dict[str, LockEntry]:
