@@ -215,7 +215,7 @@ def test_verify_puts_tracked_data_in_place_from_the_cache_and_reruns_what_reads_
     project.git("add", "-A")
     project.git("commit", "-qm", "tracked data and a stage reading it")
     result = project.cli_ok("verify")
-    assert "  count: reproducible" in result.stdout
+    assert "  count: identical" in result.stdout
     assert "data/images.pipetool:" not in result.stdout  # put in place, not made: nothing to judge
     assert "1 of 1 stage(s) reproduce." in result.stdout
     # without its bytes in the cache, verify says so and does not judge what reads the data
