@@ -15,16 +15,14 @@ from dataclasses import dataclass, field
 from ..errors import SpecError, TargetError, did_you_mean
 from ..files import yamlfile
 from ..files.fsutil import atomic_write, read_text
-from ..files.safepath import Tree, UnsafePath, clean
-from ..pipeline.pipelines import PIPELINE_FILE, address, split
+from ..files.safepath import Tree, UnsafePath
+from ..pipeline.pipelines import PIPELINE_FILE, POINTER_SUFFIX, address, split
 from ..pipeline.yamledit import remove_entries
 from ..planning.targets import default_file
 from ..storage import gitignore
 from ..storage.cache import remove_path
+from ..storage.pointer import read as read_pointer
 from .workspace import Workspace
-
-POINTER_SUFFIX = ".pipetool"  # data/images.pipetool tracks data/images
-MAX_POINTER_BYTES = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -158,33 +156,11 @@ def _pointer(root: str, target: str, cwd: str) -> RemovedPointer | None:
                     Tree(root).target(file)  # never a file that a linked folder puts outside the project
                 except UnsafePath as exc:
                     raise SpecError(f"the pointer file {exc}", file=file) from None
-                return RemovedPointer(file, _pointer_outs(root, file))
+                tracked = read_pointer(root, file)
+                if tracked is None:
+                    raise SpecError("not a pointer file: expected 'outs:' with a path", file=file, line=1)
+                return RemovedPointer(file, (tracked.path,))
     return None
-
-
-def _pointer_outs(root: str, file: str) -> tuple[str, ...]:
-    """The project-relative paths a pointer file tracks (its `outs`, relative to its folder)."""
-    text = read_text(os.path.join(root, file)) or ""
-    yamlfile.check_size(text, file, MAX_POINTER_BYTES)
-    data = yamlfile.parse(text, file)
-    items = data.get("outs") if isinstance(data, dict) else None
-    if not isinstance(items, list) or not items:
-        raise SpecError("not a pointer file: expected 'outs:' with a path", file=file, line=1)
-    folder = posixpath.dirname(file)
-    paths = []
-    for item in items:
-        path = item.get("path") if isinstance(item, dict) else None
-        where = {
-            "file": file,
-            "line": item.line_of("path") if isinstance(item, yamlfile.Mapping) else data.line_of("outs"),
-        }
-        if not isinstance(path, str) or not path:
-            raise SpecError("each of 'outs' must have a path", **where)
-        try:
-            paths.append(clean(posixpath.normpath(posixpath.join(folder, path))))
-        except UnsafePath as exc:
-            raise SpecError(f"the tracked path {exc}: it must lie inside the project", **where) from None
-    return tuple(paths)
 
 
 def _paths(root: str, target: str, cwd: str) -> list[str]:
