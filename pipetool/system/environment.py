@@ -56,7 +56,7 @@ print(json.dumps(info))
 
 # Environment variables that change which kernels the numeric libraries pick.
 _KERNEL_VARIABLES = ("OPENBLAS_", "GOTO", "MKL_", "NPY_", "OMP_", "BLIS_")
-CACHE_FILE = "environment.json"
+CACHE_FILE = "environment-{}.json"  # one per interpreter: two venvs used in turn do not evict each other
 
 
 def fingerprint(python: str | None = None, cache_dir: str | None = None) -> dict[str, Any]:
@@ -70,7 +70,7 @@ def fingerprint(python: str | None = None, cache_dir: str | None = None) -> dict
     if cache_dir is None:
         return _fingerprint(python)
     key = _cache_key(python)
-    path = os.path.join(cache_dir, CACHE_FILE)
+    path = os.path.join(cache_dir, CACHE_FILE.format(xxhash.xxh3_64_hexdigest(python.encode())))
     try:
         with open(path, encoding="utf-8") as handle:
             cached = json.load(handle)
