@@ -42,7 +42,7 @@ def test_a_run_records_the_environment_of_its_stages(project, tmp_path):
 def test_nothing_ran_no_fingerprint_and_a_reproduced_run_leaves_the_file_as_it_was(project, tmp_path):
     project.write("pipeline.yaml", CLOCKED)
     project.cli_ok("repro", env={"XDG_CACHE_HOME": str(tmp_path / "first")})
-    assert (tmp_path / "first" / "pipetool" / "environment.json").exists()  # computed, and kept
+    assert len(list((tmp_path / "first" / "pipetool").glob("environment-*.json"))) == 1  # computed, and kept
     data = json.loads(project.read("pipeline.env.json"))  # as if both ran on another machine
     [(key, environment)] = data["environments"].items()
     data["environments"] = {"elsewhere": {**environment, "cpu": "the lock's CPU"}}
@@ -51,7 +51,7 @@ def test_nothing_ran_no_fingerprint_and_a_reproduced_run_leaves_the_file_as_it_w
     project.write("pipeline.env.json", recorded)
 
     project.cli_ok("repro", env={"XDG_CACHE_HOME": str(tmp_path / "up-to-date")})
-    assert not (tmp_path / "up-to-date" / "pipetool" / "environment.json").exists()  # nothing ran: none computed
+    assert not list((tmp_path / "up-to-date").glob("pipetool/environment*.json"))  # nothing ran: none computed
     project.cli_ok("repro", "-f", "steady", env={"XDG_CACHE_HOME": str(tmp_path / "first")})
     assert project.read("pipeline.env.json") == recorded  # steady reproduced its results: kept
 
