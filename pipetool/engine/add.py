@@ -158,8 +158,10 @@ def _store(ws: Workspace, rel: str, digest: str, is_dir: bool, link: bool) -> No
         ws.cache.store(full, digest, None, link=link)
         return
     entries = ws.hasher.dir_entries(rel)
-    missing = [entry for entry in entries if not ws.cache.has(entry[1])]
-    if len(missing) > 1:
+    # Files the cache has are passed over, unless the workspace is to share the objects by link.
+    linked = link and ws.cache.link_type != "copy"
+    missing = entries if linked else [entry for entry in entries if not ws.cache.has(entry[1])]
+    if missing:
         threads = min(STORE_THREADS, len(missing))
         shares = [missing[k::threads] for k in range(threads)]  # one share per thread: few futures to wait on
 
@@ -169,4 +171,4 @@ def _store(ws: Workspace, rel: str, digest: str, is_dir: bool, link: bool) -> No
 
         with thread_pool(threads, "store") as pool:
             ordered(pool, store_share, shares)
-    ws.cache.store(full, digest, entries, link=link)  # the manifest; files stored are passed over
+    ws.cache.store_manifest(digest, entries)

@@ -79,6 +79,10 @@ class Cache:
             return
         for relpath, file_digest, _ in entries:
             self._store_file(os.path.join(full, relpath), file_digest, link_type)
+        self.store_manifest(digest, entries)
+
+    def store_manifest(self, digest: str, entries: list[tuple[str, str, int]]) -> None:
+        """A directory's manifest alone, for a caller that stored its files itself."""
         data = _manifest_bytes(entries)
         if not self.has(digest) or _read_quietly(self.path(digest)) != data:
             self._write_object(digest, data)  # a damaged manifest is written anew, not kept
