@@ -21,6 +21,20 @@ def test_init_makes_state_folder_and_empty_pipeline_and_params_and_says_what_nex
     assert sorted(line[3:] for line in status.splitlines()) == [".pipetool/.gitignore", "params.yaml", "pipeline.yaml"]
 
 
+def test_the_next_steps_init_prints_leave_only_the_users_own_files_to_add(project):
+    """Run as printed, the commands after 'Next:' leave git nothing pipetool wrote untracked:
+    the git add line names the lock, its environment file and the .gitignore repro writes."""
+    steps = project.cli_ok("init").stdout.split("Next:\n")[1].splitlines()
+    assert [s.split()[:2] for s in steps] == [["pipetool", "stage"], ["pipetool", "repro"], ["git", "add"]]
+    project.write("prepare.py", "import os\nos.makedirs('data/prepared')\nopen('data/prepared/a', 'w').close()\n")
+    project.write("data/raw.csv", "x\n")
+    project.cli_ok(*steps[0].split()[1:])
+    project.cli_ok(*steps[1].split()[1:])
+    project.git(*steps[2].split(" && ")[0].split()[1:])
+    status = project.git("status", "--porcelain", "--untracked-files=all")
+    assert sorted(line[3:] for line in status.splitlines() if line.startswith("??")) == ["data/raw.csv", "prepare.py"]
+
+
 def test_init_keeps_an_existing_params_file(project):
     project.write("params.yaml", "lr: 0.1  # mine\n")
     result = project.cli_ok("init")

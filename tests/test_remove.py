@@ -120,6 +120,22 @@ def test_remove_a_pointer_file_or_its_tracked_path(project):
     assert project.exists("evil.pipetool")
 
 
+def test_remove_a_tracked_file_by_its_own_path(project):
+    """A tracked file's path names the pointer file beside it; the file itself is data, never
+    read as a pointer file."""
+    built(project)
+    project.write("data/notes.txt", "hi\n")
+    project.cli_ok("add", "data/notes.txt")
+    result = project.cli_ok("remove", "data/notes.txt")
+    assert result.stdout == (
+        "Removed data/notes.txt.pipetool: data/notes.txt is no longer tracked\n"
+        "Kept in the workspace: data/notes.txt (use --outs to delete)\n"
+    )
+    assert not project.exists("data/notes.txt.pipetool")
+    assert project.read("data/notes.txt") == "hi\n"
+    assert not project.exists("data/.gitignore")  # its only line went with the pointer file
+
+
 def test_remove_a_stage_of_another_folders_pipeline_file(project):
     built(project)
     project.write("sub/in.txt", "in\n")

@@ -136,3 +136,15 @@ def test_merging_locks_ignores_durations(project, tmp_path):
     project.cli_ok("merge-lock", *map(str, paths))
     merged = yaml.safe_load(paths[1].read_text())["stages"]["a"]
     assert merged["cmd"] == "cat src.txt src.txt > a.txt"  # theirs taken, not dropped as a conflict
+
+
+def test_tracked_data_takes_no_time_and_is_not_counted_as_unrecorded(project):
+    """A pointer file's data stage runs no command: 0s, not one of the stages without a duration."""
+    diamond(project)
+    set_durations(project, a=1.0, b=5.0, c=2.0, d=0.5)
+    project.write("data/images/1.png", "png\n")
+    project.cli_ok("add", "data/images")
+    out = project.cli_ok("status", "--timings").stdout
+    assert "  data/images.pipetool     0.00s" in out
+    assert "No duration recorded" not in out
+    assert "Critical path (*): 6.50s of 8.50s in all: a -> b -> d" in out

@@ -8,6 +8,8 @@ import json
 import sys
 from importlib import metadata
 
+import pytest
+
 CLOCKED = """
     stages:
       clock:
@@ -100,3 +102,29 @@ def test_verify_says_when_the_environment_is_the_same_or_was_not_recorded(projec
     found = {v["stage"]: v for v in json.loads(project.cli_fails("verify", "--json").stdout)}
     assert found["clock"]["environment"] is None
     assert "no environment recorded with the lock" in project.cli_fails("verify").stdout
+
+
+@pytest.mark.parametrize("back", [[], ["--no-run-cache"]], ids=["restored", "rerun"])
+def test_param_changed_and_changed_back_leaves_the_committed_environment(project, tmp_path, back):
+    """The lock entry goes back to HEAD's (test_ux_first_hour_a); the stage's environment goes
+    back with it, even when the lock was made elsewhere, so `git status` is clean again."""
+    env = {"XDG_CACHE_HOME": str(tmp_path)}
+    project.write("params.yaml", "n: 1\n")
+    project.write("pipeline.yaml", "stages:\n  make:\n    cmd: echo ${n} > out.txt\n    outs: [out.txt]\n")
+    project.cli_ok("repro", env=env)
+    data = json.loads(project.read("pipeline.env.json"))  # as if the lock was made on another machine
+    [environment] = data["environments"].values()
+    data = {"stages": {"make": "elsewhere"}, "environments": {"elsewhere": {**environment, "cpu": "the lock's CPU"}}}
+    committed = json.dumps(data, indent=1) + "\n"
+    project.write("pipeline.env.json", committed)
+    project.git("add", "-A")
+    project.git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "pipeline")
+
+    project.write("params.yaml", "n: 2\n")
+    project.cli_ok("repro", env=env)
+    assert environment_of(project, "make")["cpu"] != "the lock's CPU"  # new results, this machine
+    project.write("params.yaml", "n: 1\n")
+    project.cli_ok("repro", *back, env=env)
+
+    assert project.read("pipeline.env.json") == committed
+    assert project.git("status", "--porcelain", "--untracked-files=no") == ""

@@ -34,7 +34,10 @@ def run(args: argparse.Namespace) -> int:
     print("Next:")
     print("  pipetool stage add -n prepare -d prepare.py -d data/raw.csv -o data/prepared python prepare.py")
     print("  pipetool repro")
-    print("  git add pipeline.yaml params.yaml pipeline.lock .pipetool/.gitignore && git commit")
+    print(
+        "  git add pipeline.yaml params.yaml pipeline.lock pipeline.env.json data/.gitignore .pipetool/.gitignore"
+        " && git commit"
+    )
     return 0
 
 

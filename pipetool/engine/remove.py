@@ -149,17 +149,18 @@ def _pointer(root: str, target: str, cwd: str) -> RemovedPointer | None:
     """The pointer file a target names (itself, or the data path it tracks), read and checked as
     untrusted input; None when the target is no pointer file."""
     for path in _paths(root, target, cwd):
-        for file in (path, path + POINTER_SUFFIX) if not path.endswith(POINTER_SUFFIX) else (path,):
-            full = os.path.join(root, file)
-            if os.path.isfile(full) and not os.path.islink(full):
-                try:
-                    Tree(root).target(file)  # never a file that a linked folder puts outside the project
-                except UnsafePath as exc:
-                    raise SpecError(f"the pointer file {exc}", file=file) from None
-                tracked = read_pointer(root, file)
-                if tracked is None:
-                    raise SpecError("not a pointer file: expected 'outs:' with a path", file=file, line=1)
-                return RemovedPointer(file, (tracked.path,))
+        # a pointer file is always named *.pipetool: a tracked file's own path is data, never read
+        file = path if path.endswith(POINTER_SUFFIX) else path + POINTER_SUFFIX
+        full = os.path.join(root, file)
+        if os.path.isfile(full) and not os.path.islink(full):
+            try:
+                Tree(root).target(file)  # never a file that a linked folder puts outside the project
+            except UnsafePath as exc:
+                raise SpecError(f"the pointer file {exc}", file=file) from None
+            tracked = read_pointer(root, file)
+            if tracked is None:
+                raise SpecError("not a pointer file: expected 'outs:' with a path", file=file, line=1)
+            return RemovedPointer(file, (tracked.path,))
     return None
 
 

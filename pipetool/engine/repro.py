@@ -80,10 +80,14 @@ def repro(ws: Workspace, options: ReproOptions, reporter: Reporter) -> ReproResu
         runner.close()
         logs.close()
         ws.locks.commit(entries, keep=ws.graph.index)
-        # The environment of the stages that produced new results (none: nothing is computed).
+        # The environment of the stages that produced new results (none: nothing is computed);
+        # a stage whose entry went back to HEAD's gets HEAD's environment back with it, so that
+        # pipeline.env.json is as committed when pipeline.lock is.
         from ..storage import environments
 
-        environments.record(ws.root, [n for n in run.result.ran if entries.get(n) is not before.get(n)])
+        changed = {n for n in entries if entries.get(n) is not before.get(n)}
+        environments.record(ws.root, [n for n in run.result.ran if n in changed and n not in run.from_head])
+        environments.restore(ws.root, sorted(run.from_head & changed), run.committed.read_text)
         ws.state.flush()
         ws.runs.flush()
         _sync_gitignore(ws, selected, before, entries)
@@ -190,6 +194,7 @@ class _Run:
         self.result = ReproResult()
         self.state_dir = os.path.relpath(ws.project.state_dir, ws.root)  # as the user sees it
         self.committed = _Committed(ws.root)
+        self.from_head: set[str] = set()  # stages whose recorded entry is HEAD's (see _unchanged_or)
 
     def run(self) -> ReproResult:
         with guarded():
@@ -302,7 +307,12 @@ class _Run:
         kept = _unchanged_or(self.entries.get(name), entry)
         if kept is not entry:
             return kept
-        return _unchanged_or(self.committed.get(name, entry), entry)
+        kept = _unchanged_or(self.committed.get(name, entry), entry)
+        if kept is not entry:
+            self.from_head.add(name)
+        else:
+            self.from_head.discard(name)
+        return kept
 
     def _record(self, stage: Stage, entry: LockEntry) -> None:
         self.entries[stage.name] = entry
@@ -428,6 +438,10 @@ class _Committed:
             except PipetoolError:
                 self._entries[file] = {}
         return self._entries[file].get(name)
+
+    def read_text(self, relpath: str) -> str | None:
+        """A file of HEAD (None when absent, or outside git)."""
+        return self._read(relpath) or None
 
     def _read(self, relpath: str) -> str:
         from ..revisions.git import GitRepo

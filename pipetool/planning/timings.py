@@ -29,9 +29,12 @@ def durations(graph: Graph, selected: list[int], entries: Mapping[str, LockEntry
     """Recorded seconds per selected stage, in the selection's (topological) order."""
     found = {}
     for index in selected:
-        name = graph.stages[index].name
-        entry = entries.get(name)
-        found[name] = entry.duration if entry is not None else None
+        stage = graph.stages[index]
+        entry = entries.get(stage.name)
+        if not stage.cmd:  # tracked data's stage: no command runs, there is nothing to time
+            found[stage.name] = 0.0
+        else:
+            found[stage.name] = entry.duration if entry is not None else None
     return found
 
 

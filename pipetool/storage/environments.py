@@ -55,10 +55,7 @@ def of_stage(read_text: Callable[[str], str | None], stage_name: str) -> dict[st
 def record(root: str, stage_names: Iterable[str], fingerprint: Callable[[], dict[str, Any]] | None = None) -> None:
     """Record the current environment for these stages (those whose results are new); the
     fingerprint is computed only when there is one, and a file is rewritten only when it changes."""
-    by_file: dict[str, list[str]] = {}
-    for stage_name in stage_names:
-        file, name = split(stage_name)
-        by_file.setdefault(env_file_of(file), []).append(name)
+    by_file = _by_file(stage_names)
     if not by_file:
         return
     from ..files.trusted_cache import key_path
@@ -67,6 +64,38 @@ def record(root: str, stage_names: Iterable[str], fingerprint: Callable[[], dict
     folder = key_path()
     current = fingerprint() if fingerprint else environment.fingerprint(cache_dir=folder and os.path.dirname(folder))
     key = environment.digest(current)
+    entries = {(relpath, name): (key, current) for relpath, names in by_file.items() for name in names}
+    _write(root, by_file, entries)
+
+
+def restore(root: str, stage_names: Iterable[str], read_committed: Callable[[str], str | None]) -> None:
+    """Give these stages the environment recorded for them in the committed file (read with
+    read_committed), or none when it has none: their lock entries went back to the committed ones,
+    a param changed and changed back, so that `git diff` shows neither file changed."""
+    by_file = _by_file(stage_names)
+    entries: dict[tuple[str, str], tuple[str, dict[str, Any]] | None] = {}
+    for relpath, names in by_file.items():
+        committed = parse(read_committed(relpath))
+        for name in names:
+            key = committed["stages"].get(name)
+            found = committed["environments"].get(key) if isinstance(key, str) else None
+            entries[relpath, name] = (key, found) if isinstance(found, dict) else None
+    _write(root, by_file, entries)
+
+
+def _by_file(stage_names: Iterable[str]) -> dict[str, list[str]]:
+    by_file: dict[str, list[str]] = {}
+    for stage_name in stage_names:
+        file, name = split(stage_name)
+        by_file.setdefault(env_file_of(file), []).append(name)
+    return by_file
+
+
+def _write(
+    root: str, by_file: dict[str, list[str]], entries: dict[tuple[str, str], tuple[str, dict[str, Any]] | None]
+) -> None:
+    """Set each (file, stage)'s (digest, environment), or take the stage out for None; a file is rewritten
+    only when it changes, and an environment no stage names any more goes."""
     for relpath, names in by_file.items():
         if not os.path.exists(os.path.join(root, os.path.dirname(relpath) or ".", LOCK_FILE)):
             continue  # no lock was written there (every stage failed)
@@ -77,8 +106,12 @@ def record(root: str, stage_names: Iterable[str], fingerprint: Callable[[], dict
         except OSError:
             old_text = None
         data = parse(old_text)
-        data["stages"].update(dict.fromkeys(names, key))
-        data["environments"][key] = current
+        for name in names:
+            entry = entries[relpath, name]
+            if entry is None:
+                data["stages"].pop(name, None)
+            else:
+                data["stages"][name], data["environments"][entry[0]] = entry
         used = set(data["stages"].values())
         data = {
             "stages": dict(sorted(data["stages"].items())),
