@@ -73,10 +73,15 @@ def test_http_import_reruns_only_when_the_etag_changes(project, http_source):
     (served / "data.csv").write_text("a,b\n1,2\n")
     url = f"{base}/data.csv"
     project.cli_ok("init")
+    project.git("add", "-A")
+    project.git("commit", "-qm", "init")
     result = project.cli_ok("import-url", url, env=PYTHON_ENV)
     assert "Added stage 'import-data.csv' (downloads to data.csv)" in result.stdout
     assert ran_stages(result.stdout) == ["import-data.csv"]
     assert project.read("data.csv") == "a,b\n1,2\n"
+    assert "git add pipeline.yaml pipeline.lock pipeline.env.json .gitignore" in result.stdout
+    project.git("add", "pipeline.yaml", "pipeline.lock", "pipeline.env.json", ".gitignore")
+    assert "??" not in project.git("status", "--porcelain", "--untracked-files=all")  # the advice was whole
     stage = yaml.safe_load(project.read("pipeline.yaml"))["stages"]["import-data.csv"]
     assert stage == {"cmd": f"pipetool get-url {url} data.csv", "deps": [url], "outs": ["data.csv"]}
     etag = hashlib.md5(b"a,b\n1,2\n").hexdigest()

@@ -37,7 +37,14 @@ def run(args: argparse.Namespace) -> int:
     if args.no_exec:
         print(f"Download it with: pipetool repro {imported.name}")
         return 0
-    return _repro([imported.name])
+    code = _repro([imported.name])
+    if code == 0:
+        import posixpath
+
+        ignore = posixpath.join(posixpath.dirname(imported.path), ".gitignore")
+        files = f"pipeline.yaml pipeline.lock pipeline.env.json {ignore}"
+        print(f"\nTo track the changes with git, run:\n\n\tgit add {files}")
+    return code
 
 
 def _repro(argv: list[str]) -> int:
