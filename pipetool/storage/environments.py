@@ -17,10 +17,12 @@ import os
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from ..files import fsutil
+from ..errors import SpecError
+from ..files import fsutil, yamlfile
 from ..pipeline.pipelines import LOCK_FILE, split
 
 ENV_FILE = "pipeline.env.json"
+MAX_ENV_BYTES = 16 * 2**20  # one fingerprint per environment a stage ran in: a few KiB each
 
 
 def env_file_of(pipeline_file: str) -> str:
@@ -30,10 +32,11 @@ def env_file_of(pipeline_file: str) -> str:
 
 
 def parse(text: str | None) -> dict[str, Any]:
-    """The file's data; an empty one for a missing or unreadable file (it is informative only)."""
+    """The file's data; an empty one for a missing, unreadable, oversized or too deeply nested
+    file (it is informative only, and comes with a clone like the lock)."""
     try:
-        data = json.loads(text) if text else {}
-    except ValueError:
+        data = yamlfile.load_json(text, ENV_FILE, MAX_ENV_BYTES) if text else {}
+    except SpecError:
         return {"stages": {}, "environments": {}}
     stages = data.get("stages") if isinstance(data, dict) else None
     environments = data.get("environments") if isinstance(data, dict) else None
@@ -71,11 +74,11 @@ def record(root: str, stage_names: Iterable[str], fingerprint: Callable[[], dict
         if not os.path.exists(os.path.join(root, os.path.dirname(relpath) or ".", LOCK_FILE)):
             continue  # no lock was written there (every stage failed)
         path = os.path.join(root, relpath)
-        try:
-            with open(path, encoding="utf-8") as handle:
-                old_text = handle.read()
+        try:  # a regular file only: a clone's link to /dev/zero or a pipe is never read
+            found = fsutil.read_regular(path, MAX_ENV_BYTES + 1)
         except OSError:
-            old_text = None
+            found = None
+        old_text = found.decode("utf-8", errors="replace") if found is not None else None
         data = parse(old_text)
         data["stages"].update(dict.fromkeys(names, key))
         data["environments"][key] = current
