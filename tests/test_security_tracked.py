@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import os
 
+from conftest import PYTHON_ENV
+
 from pipetool.storage import environments
 from pipetool.system import environment
 
@@ -31,3 +33,40 @@ def test_a_pipeline_env_json_that_is_a_pipe_or_a_link_to_a_device_is_not_read(tm
         assert not env.is_symlink() and env.is_file()  # replaced by the new file, not read
         assert json.loads(env.read_text())["stages"] == {"train": environment.digest(FINGERPRINT)}
         env.unlink()
+
+
+def test_update_runs_no_command_a_clone_wrote_beside_a_url_dep(project, tmp_path):
+    # A stranger's pipeline.yaml: a stage that looks like an import (a URL dep) but whose cmd is
+    # the attacker's. `update data.csv` is a download to whoever runs it, never a repro.
+    source = tmp_path / "source.csv"
+    source.write_text("a,b\n")
+    pwned = tmp_path / "pwned"
+    project.cli_ok("init")
+    project.write(
+        "pipeline.yaml",
+        f"""
+        stages:
+          import-data.csv:
+            cmd: touch {pwned}; cp {source} data.csv
+            deps: [file://{source}]
+            outs: [data.csv]
+          fake:
+            cmd: pipetool get-url file://{source} data.csv; touch {pwned}
+            deps: [file://{source}]
+            outs: [other.csv]
+        """,
+    )
+    for target in ("data.csv", "import-data.csv", "fake"):
+        refused = project.cli_fails("update", target)
+        assert "'update' does not run it" in refused.stderr and "Traceback" not in refused.stderr
+    assert not pwned.exists()
+
+
+def test_update_still_downloads_what_import_url_wrote(project, tmp_path):
+    source = tmp_path / "source.csv"
+    source.write_text("a,b\n")
+    project.cli_ok("init")
+    project.cli_ok("import-url", str(source), "data.csv", env=PYTHON_ENV)
+    source.write_text("a,b\n1,2\n")
+    project.cli_ok("update", "data.csv", env=PYTHON_ENV)
+    assert project.read("data.csv") == "a,b\n1,2\n"
