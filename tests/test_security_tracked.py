@@ -7,8 +7,10 @@ from __future__ import annotations
 import json
 import os
 
+import pytest
 from conftest import PYTHON_ENV
 
+from pipetool.files import safepath
 from pipetool.storage import environments
 from pipetool.system import environment
 
@@ -70,3 +72,34 @@ def test_update_still_downloads_what_import_url_wrote(project, tmp_path):
     source.write_text("a,b\n1,2\n")
     project.cli_ok("update", "data.csv", env=PYTHON_ENV)
     assert project.read("data.csv") == "a,b\n1,2\n"
+
+
+def test_a_path_from_data_never_reaches_git_or_pipetools_own_folder(tmp_path):
+    (tmp_path / ".git" / "hooks").mkdir(parents=True)
+    (tmp_path / ".pipetool").mkdir()
+    (tmp_path / "hooks").symlink_to(".git/hooks")  # a committed link into .git
+    (tmp_path / "hook").symlink_to(".git/hooks/post-checkout")
+    tree = safepath.Tree(str(tmp_path))
+    for path in (".git/hooks/post-checkout", ".GIT/hooks/x", "sub/.git/config", ".Pipetool/config", "hooks/x", "hook"):
+        with pytest.raises(safepath.UnsafePath):
+            tree.target(path)
+    assert tree.target("data/.gitignore") == str(tmp_path / "data/.gitignore")
+    assert tree.target(".github/x") == str(tmp_path / ".github/x")
+
+
+def test_checkout_writes_no_git_hook_that_a_clones_lock_names(project):
+    # A stage out in .git/hooks (or reached through a committed link to it): checkout would write
+    # a hook that git then runs.
+    project.cli_ok("init")
+    project.write("data.txt", "#!/bin/sh\ntouch pwned\n")
+    project.cli_ok("add", "data.txt")
+    record = "\n".join("    " + line for line in project.read("data.txt.pipetool").splitlines()[2:])  # xxh3, size
+    (project.path / "hooks").symlink_to(".git/hooks")
+    for out in (".git/hooks/post-checkout", "hooks/post-checkout"):
+        project.write("pipeline.yaml", f"stages:\n  s:\n    cmd: echo\n    outs: [{out}]\n")
+        project.write(
+            "pipeline.lock", f"version: 1\nstages:\n  s:\n    cmd: echo\n    outs:\n    - path: {out}\n{record}\n"
+        )
+        refused = project.cli_fails("checkout")
+        assert f"refused '{out}'" in refused.stdout and "Traceback" not in refused.stderr
+        assert not (project.path / ".git/hooks/post-checkout").exists()
