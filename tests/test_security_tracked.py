@@ -11,6 +11,7 @@ import pytest
 from conftest import PYTHON_ENV
 
 from pipetool.files import safepath
+from pipetool.files.equivalence import TOLERANCE, Equivalence, compare
 from pipetool.storage import environments
 from pipetool.system import environment
 
@@ -103,3 +104,10 @@ def test_checkout_writes_no_git_hook_that_a_clones_lock_names(project):
         refused = project.cli_fails("checkout")
         assert f"refused '{out}'" in refused.stdout and "Traceback" not in refused.stderr
         assert not (project.path / ".git/hooks/post-checkout").exists()
+
+
+def test_verify_compares_a_csv_with_a_field_over_csvs_limit_by_its_bytes():
+    # csv stops at a field over 128 KiB: an out (or a locked object) with one was a traceback.
+    old, new = b"a\n" + b"x" * 200_000 + b"1\n", b"a\n" + b"x" * 200_000 + b"2\n"
+    found = compare("metrics.csv", old, new, Equivalence(TOLERANCE))
+    assert found.verdict == "differs" and "cannot be read as a table" in found.note
