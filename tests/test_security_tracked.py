@@ -111,3 +111,16 @@ def test_verify_compares_a_csv_with_a_field_over_csvs_limit_by_its_bytes():
     old, new = b"a\n" + b"x" * 200_000 + b"1\n", b"a\n" + b"x" * 200_000 + b"2\n"
     found = compare("metrics.csv", old, new, Equivalence(TOLERANCE))
     assert found.verdict == "differs" and "cannot be read as a table" in found.note
+
+
+def test_a_crafted_recorded_environment_is_read_in_its_own_form():
+    # verify compares HEAD's pipeline.env.json with this environment: a list as a stage's key, or
+    # text where `packages` is a mapping, were tracebacks (unhashable list, str has no .get).
+    now = {"python": "3.11", "packages": {"numpy": "2.0"}}
+    for text in (
+        '{"stages": {"s": ["k"]}, "environments": {}}',
+        '{"stages": {"s": "k"}, "environments": {"k": {"python": "3.10", "packages": "abc"}}}',
+        '{"stages": {"s": "k"}, "environments": {"k": {"python": {"x": 1}, "packages": {"numpy": [1]}}}}',
+    ):
+        recorded = environments.of_stage(lambda _: text, "s")  # noqa: B023 - called at once
+        assert recorded is None or environment.differences(recorded, now)

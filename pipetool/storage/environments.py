@@ -51,8 +51,19 @@ def of_stage(read_text: Callable[[str], str | None], stage_name: str) -> dict[st
     working tree's), or None."""
     file, name = split(stage_name)
     data = parse(read_text(env_file_of(file)))
-    found = data["environments"].get(data["stages"].get(name))
-    return found if isinstance(found, dict) else None
+    key = data["stages"].get(name)
+    found = data["environments"].get(key) if isinstance(key, str) else None
+    return _well_formed(found) if isinstance(found, dict) else None
+
+
+def _well_formed(found: dict[str, Any]) -> dict[str, Any]:
+    """A recorded environment in the form fingerprint() writes it: text values, and `packages`
+    a mapping of names to versions; anything else a clone wrote is left out."""
+    kept: dict[str, Any] = {k: v for k, v in found.items() if isinstance(v, str) and k != "packages"}
+    packages = found.get("packages")
+    if isinstance(packages, dict):
+        kept["packages"] = {k: v for k, v in packages.items() if isinstance(k, str) and isinstance(v, str)}
+    return kept
 
 
 def record(root: str, stage_names: Iterable[str], fingerprint: Callable[[], dict[str, Any]] | None = None) -> None:
