@@ -124,3 +124,18 @@ def test_a_crafted_recorded_environment_is_read_in_its_own_form():
     ):
         recorded = environments.of_stage(lambda _: text, "s")  # noqa: B023 - called at once
         assert recorded is None or environment.differences(recorded, now)
+
+
+def test_a_dvc_file_or_pointer_naming_git_in_any_case_is_refused_in_one_line(project):
+    project.cli_ok("init")
+    (project.path / ".dvc").mkdir()
+    (project.path / ".dvc" / "config").write_text("")
+    project.write(".GIT/y", "y\n")
+    project.write(".GIT/y.dvc", "outs:\n- md5: 009520053b00386d1173f3988c55d192\n  size: 2\n  path: y\n")
+    imported = project.cli_ok("import-dvc")
+    assert "pipetool does not track '.GIT/y'" in imported.stdout and "Traceback" not in imported.stderr
+    project.write("hooks.pipetool", f"outs:\n- path: .Git/hooks/post-checkout\n  xxh3: {'0' * 32}\n  size: 2\n")
+    refused = project.cli_fails("status")
+    assert "pipetool does not track '.Git/hooks/post-checkout'" in refused.stderr
+    (project.path / "hooks.pipetool").unlink()
+    assert "cannot be tracked" in project.cli_fails("add", ".GIT/y").stderr
