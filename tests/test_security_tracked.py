@@ -134,8 +134,23 @@ def test_a_dvc_file_or_pointer_naming_git_in_any_case_is_refused_in_one_line(pro
     project.write(".GIT/y.dvc", "outs:\n- md5: 009520053b00386d1173f3988c55d192\n  size: 2\n  path: y\n")
     imported = project.cli_ok("import-dvc")
     assert "pipetool does not track '.GIT/y'" in imported.stdout and "Traceback" not in imported.stderr
-    project.write("hooks.pipetool", f"outs:\n- path: .Git/hooks/post-checkout\n  xxh3: {'0' * 32}\n  size: 2\n")
+    project.write("hooks.pipetool", f"outs:\n- path: .Git/hooks/post-checkout\n  xxh3: {'a' * 32}\n  size: 2\n")
     refused = project.cli_fails("status")
     assert "pipetool does not track '.Git/hooks/post-checkout'" in refused.stderr
     (project.path / "hooks.pipetool").unlink()
     assert "cannot be tracked" in project.cli_fails("add", ".GIT/y").stderr
+
+
+def test_remove_refuses_before_it_writes_when_a_gitignore_lies_behind_a_link(project, tmp_path):
+    # The pointer file tracks lnk/x, lnk a committed link outside: remove took the pointer file
+    # away, then failed on lnk/.gitignore, leaving half its work done.
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "x").write_text("keep\n")
+    project.cli_ok("init")
+    (project.path / "lnk").symlink_to(outside)
+    project.write("e.pipetool", f"outs:\n- path: lnk/x\n  xxh3: {'a' * 32}\n  size: 5\n")
+    refused = project.cli_fails("remove", "--outs", "e.pipetool")
+    assert "lnk/.gitignore" in refused.stderr and "Traceback" not in refused.stderr
+    assert project.exists("e.pipetool") and (outside / "x").read_text() == "keep\n"
+    assert not (outside / ".gitignore").exists()
