@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import json
 import os
+import time
 
 import pytest
 from conftest import PYTHON_ENV
 
 from pipetool.files import safepath
 from pipetool.files.equivalence import TOLERANCE, Equivalence, compare
+from pipetool.revisions import datadiff
 from pipetool.storage import environments
 from pipetool.system import environment
 
@@ -154,3 +156,17 @@ def test_remove_refuses_before_it_writes_when_a_gitignore_lies_behind_a_link(pro
     assert "lnk/.gitignore" in refused.stderr and "Traceback" not in refused.stderr
     assert project.exists("e.pipetool") and (outside / "x").read_text() == "keep\n"
     assert not (outside / ".gitignore").exists()
+
+
+def test_diff_pairs_renames_of_many_equal_files_in_linear_time():
+    # Manifests of many files with one hash (empty files), all renamed: pairing them took time
+    # quadratic in their count (3.5 s for 200,000, 13 s for 400,000, hours for a 1 GiB manifest of them).
+    count, digest = 200_000, "a" * 32
+    before = {f"d/a{i:07d}": datadiff.Entry(f"d/a{i:07d}", digest, 0) for i in range(count)}
+    after = {f"d/b{i:07d}": datadiff.Entry(f"d/b{i:07d}", digest, 0) for i in range(count)}
+    side = datadiff.Side("HEAD", {}, None)
+    started = time.perf_counter()
+    changes = datadiff._changes(before, after, side, side)
+    assert time.perf_counter() - started < 2.5
+    assert len(changes) == count and {c.status for c in changes} == {datadiff.RENAMED}
+    assert (changes[0].old.path, changes[0].new.path) == ("d/a0000000", "d/b0000000")
