@@ -170,3 +170,18 @@ def test_diff_pairs_renames_of_many_equal_files_in_linear_time():
     assert time.perf_counter() - started < 2.5
     assert len(changes) == count and {c.status for c in changes} == {datadiff.RENAMED}
     assert (changes[0].old.path, changes[0].new.path) == ("d/a0000000", "d/b0000000")
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/pagemap"), reason="Linux's /proc")
+def test_a_committed_link_to_a_file_no_read_succeeds_on_is_a_one_line_error(project):
+    # /proc/self/pagemap is a regular file that refuses a read of one byte: hashing it through a
+    # pointer file's (or a folder's) link was an OSError traceback in status, diff and checkout.
+    project.cli_ok("init")
+    (project.path / "k").symlink_to("/proc/self/pagemap")
+    (project.path / "d").mkdir()
+    (project.path / "d" / "k").symlink_to("/proc/self/pagemap")
+    project.write("k.pipetool", f"outs:\n- path: k\n  xxh3: {'a' * 32}\n  size: 1\n")
+    project.write("d.pipetool", f"outs:\n- path: d\n  xxh3: {'a' * 32}.dir\n  size: 1\n  nfiles: 1\n")
+    for command in ("status", "checkout"):
+        failed = project.cli_fails(command)
+        assert "Traceback" not in failed.stderr and "to hash it: Invalid argument" in failed.stderr
