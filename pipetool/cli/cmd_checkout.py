@@ -54,7 +54,7 @@ def print_result(result) -> None:
             "(run 'pipetool fetch' to get it again, or 'pipetool repro -f' for that stage to make it)"
         )
     for why in result.unsafe:
-        print(f"refused {why}; nothing was written there (remove the symlink)")
+        print(f"refused {why}; nothing was written there")
     if result.relinked:
         print(
             f"Relinked {len(result.relinked)} out(s) whose bytes matched pipeline.lock as the cache.type "

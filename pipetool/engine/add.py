@@ -57,8 +57,7 @@ def check(ws: Workspace, rel: str) -> str:
         safepath.clean(rel)
     except safepath.UnsafePath as exc:
         raise AddError(f"cannot track {exc}") from None
-    parts = rel.split("/")
-    if parts[0] in (".pipetool", ".git") or ".git" in parts:
+    if safepath.PRIVATE_FOLDERS.intersection(part.casefold() for part in rel.split("/")):
         raise AddError(f"'{rel}' is inside pipetool's or git's own folder; it cannot be tracked")
     if is_pointer(rel):
         raise AddError(f"'{rel}' is a pointer file", hint="add the path it tracks instead")

@@ -137,8 +137,32 @@ def import_stages(ws: Workspace, indexes: list[int]) -> list[str]:
                 f"stage '{stage.name}' has no URL dep: there is no source to check again",
                 hint=f"run it with 'pipetool repro {stage.name}'",
             )
+        if not downloads_only(stage):
+            # update runs no command a repository wrote: only the download import-url writes
+            raise PipetoolError(
+                f"stage '{stage.name}' is not an import (its cmd is not '{GET_URL} URL PATH' of its "
+                "one URL dep and out): 'update' does not run it",
+                hint=f"run it with 'pipetool repro {stage.name}' if you trust its command",
+            )
         names.append(stage.name)
     return names
+
+
+def downloads_only(stage: Stage) -> bool:
+    """Whether the stage's whole cmd is the download `import_url` writes: `pipetool get-url URL
+    PATH`, its one dep the URL and its one out PATH. Any other stage with a URL dep runs a
+    command its pipeline file wrote, which only `repro` runs."""
+    if len(stage.cmd) != 1 or len(stage.deps) != 1 or len(stage.out_paths) != 1 or stage.params:
+        return False
+    try:
+        words = shlex.split(stage.cmd[0])
+    except ValueError:
+        return False
+    if len(words) != 4 or " ".join(words[:2]) != GET_URL or words[2] != stage.deps[0]:
+        return False
+    folder = posixpath.dirname(stage.file) or "."
+    written = posixpath.normpath(posixpath.join(folder, stage.wdir, words[3]))
+    return written == stage.out_paths[0]
 
 
 def _exists(url: str, state_dir: str | None) -> bool:

@@ -74,6 +74,8 @@ def remove(ws: Workspace, targets: list[str], *, outs: bool = False, cwd: str | 
         edited[file] = remove_entries(text, file, "stages", [key for f, key in entries if f == file])
     locked = ws.locks.read() if entries else {}  # a lock that cannot be read stops it here, before any write
     result = RemoveResult(list(entries.values()), list(pointers.values()))
+    paths = [path for entry in result.entries for path in entry.outs] + [p for ptr in result.pointers for p in ptr.outs]
+    gitignore.check(ws.root, paths)  # a .gitignore behind a symlink stops it here too
     for file, text in edited.items():
         atomic_write(os.path.join(ws.root, file), text)
     removed = {name for entry in result.entries for name in entry.stages}
@@ -81,7 +83,6 @@ def remove(ws: Workspace, targets: list[str], *, outs: bool = False, cwd: str | 
         ws.locks.commit(locked, keep=[name for name in ws.graph.index if name not in removed])
     for pointer in result.pointers:
         os.remove(os.path.join(ws.root, pointer.file))
-    paths = [path for entry in result.entries for path in entry.outs] + [p for ptr in result.pointers for p in ptr.outs]
     gitignore.unignore(ws.root, paths)
     tree = Tree(ws.root)
     for path in paths:

@@ -151,8 +151,13 @@ def _parse_pair(path: str, old: bytes, new: bytes) -> tuple | str | None:
     except UnicodeDecodeError:
         return "not UTF-8 text: compared by its bytes"
     if lower.endswith((".csv", ".tsv")):
+        import csv
+
         delimiter = "\t" if lower.endswith(".tsv") else ","
-        return ("table", *(_csv(text, delimiter) for text in texts))
+        try:
+            return ("table", *(_csv(text, delimiter) for text in texts))
+        except csv.Error as error:  # a field over csv's limit (128 KiB): compared by its bytes
+            return f"cannot be read as a table: {error}"
     from .yamlfile import load_data
 
     try:

@@ -15,6 +15,8 @@ import re
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 # A URL (s3://, https://, file://...): a dep outside the project, never a path pipetool writes.
 _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
+# git's folder (its hooks run code) and pipetool's own state: never written from data, in any case.
+PRIVATE_FOLDERS = frozenset({".git", ".pipetool"})
 
 
 def is_url(path: object) -> bool:
@@ -64,18 +66,33 @@ class Tree:
         self._folders: dict[str, str] = {}
 
     def target(self, relpath: str) -> str:
-        """root/relpath, to be written or removed; UnsafePath when relpath is not clean, or a
-        symlink (a folder on the way, or the path itself) leads outside the project."""
+        """root/relpath, to be written or removed; UnsafePath when relpath is not clean, names a
+        .git or .pipetool folder, or a symlink (a folder on the way, or the path itself) leads
+        outside the project or into its .git or .pipetool folder."""
         full = os.path.join(self.root, clean(relpath))
+        private = next((part for part in relpath.split("/") if part.casefold() in PRIVATE_FOLDERS), None)
+        if private is not None:  # any case: .GIT is .git on a case-insensitive file system
+            raise UnsafePath(f"'{relpath}' lies in a {private} folder, which pipetool never writes from data")
         folder, _ = os.path.split(full)
         real_folder = self._folders.get(folder)
         if real_folder is None:
             real_folder = self._folders[folder] = os.path.realpath(folder)
         if not self._inside(real_folder):
             raise UnsafePath(f"'{relpath}' leads outside the project through a symlink (to {real_folder})")
-        if os.path.islink(full) and not self._inside(os.path.realpath(full)):
-            raise UnsafePath(f"'{relpath}' is a symlink leading outside the project (to {os.path.realpath(full)})")
+        if self._private(real_folder):
+            raise UnsafePath(f"'{relpath}' leads into the project's .git or .pipetool folder through a symlink")
+        if os.path.islink(full):
+            real = os.path.realpath(full)
+            if not self._inside(real):
+                raise UnsafePath(f"'{relpath}' is a symlink leading outside the project (to {real})")
+            if self._private(real):
+                raise UnsafePath(f"'{relpath}' is a symlink leading into the project's .git or .pipetool folder")
         return full
 
     def _inside(self, real: str) -> bool:
         return real == self.real or real.startswith(self.real + os.sep)
+
+    def _private(self, real: str) -> bool:
+        """Whether a real path is the project's .git or .pipetool folder, or lies in one."""
+        below = real[len(self.real) + 1 :] if real.startswith(self.real + os.sep) else ""
+        return below.split(os.sep, 1)[0].casefold() in PRIVATE_FOLDERS

@@ -11,6 +11,7 @@ the same on both sides is never opened. A manifest the cache lacks is named, nev
 from __future__ import annotations
 
 import os
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -277,13 +278,14 @@ def _changes(before: dict[str, Entry], after: dict[str, Entry], old: Side, new: 
         elif b is not None:
             came.append(b)
     # Renamed: the same bytes (a folder: the same manifest) gone from one path, new at another.
-    waiting: dict[str, list[Entry]] = {}
+    # A queue per hash: a folder of many equal files (empty ones, say) renamed costs linear time.
+    waiting: dict[str, deque[Entry]] = {}
     for entry in came:
-        waiting.setdefault(entry.hash, []).append(entry)
+        waiting.setdefault(entry.hash, deque()).append(entry)
     for a in gone:
         partners = waiting.get(a.hash)
         if partners:
-            changes.append(Change(RENAMED, a, partners.pop(0)))
+            changes.append(Change(RENAMED, a, partners.popleft()))
         elif new.is_workspace and _not_in_cache(a, old, new):
             changes.append(Change(NOT_IN_CACHE, a, None))
         else:

@@ -17,10 +17,12 @@ import os
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from ..files import fsutil
+from ..errors import SpecError
+from ..files import fsutil, yamlfile
 from ..pipeline.pipelines import LOCK_FILE, split
 
 ENV_FILE = "pipeline.env.json"
+MAX_ENV_BYTES = 16 * 2**20  # one fingerprint per environment a stage ran in: a few KiB each
 
 
 def env_file_of(pipeline_file: str) -> str:
@@ -30,10 +32,11 @@ def env_file_of(pipeline_file: str) -> str:
 
 
 def parse(text: str | None) -> dict[str, Any]:
-    """The file's data; an empty one for a missing or unreadable file (it is informative only)."""
+    """The file's data; an empty one for a missing, unreadable, oversized or too deeply nested
+    file (it is informative only, and comes with a clone like the lock)."""
     try:
-        data = json.loads(text) if text else {}
-    except ValueError:
+        data = yamlfile.load_json(text, ENV_FILE, MAX_ENV_BYTES) if text else {}
+    except SpecError:
         return {"stages": {}, "environments": {}}
     stages = data.get("stages") if isinstance(data, dict) else None
     environments = data.get("environments") if isinstance(data, dict) else None
@@ -48,8 +51,19 @@ def of_stage(read_text: Callable[[str], str | None], stage_name: str) -> dict[st
     working tree's), or None."""
     file, name = split(stage_name)
     data = parse(read_text(env_file_of(file)))
-    found = data["environments"].get(data["stages"].get(name))
-    return found if isinstance(found, dict) else None
+    key = data["stages"].get(name)
+    found = data["environments"].get(key) if isinstance(key, str) else None
+    return _well_formed(found) if isinstance(found, dict) else None
+
+
+def _well_formed(found: dict[str, Any]) -> dict[str, Any]:
+    """A recorded environment in the form fingerprint() writes it: text values, and `packages`
+    a mapping of names to versions; anything else a clone wrote is left out."""
+    kept: dict[str, Any] = {k: v for k, v in found.items() if isinstance(v, str) and k != "packages"}
+    packages = found.get("packages")
+    if isinstance(packages, dict):
+        kept["packages"] = {k: v for k, v in packages.items() if isinstance(k, str) and isinstance(v, str)}
+    return kept
 
 
 def record(root: str, stage_names: Iterable[str], fingerprint: Callable[[], dict[str, Any]] | None = None) -> None:
@@ -100,11 +114,11 @@ def _write(
         if not os.path.exists(os.path.join(root, os.path.dirname(relpath) or ".", LOCK_FILE)):
             continue  # no lock was written there (every stage failed)
         path = os.path.join(root, relpath)
-        try:
-            with open(path, encoding="utf-8") as handle:
-                old_text = handle.read()
+        try:  # a regular file only: a clone's link to /dev/zero or a pipe is never read
+            found = fsutil.read_regular(path, MAX_ENV_BYTES + 1)
         except OSError:
-            old_text = None
+            found = None
+        old_text = found.decode("utf-8", errors="replace") if found is not None else None
         data = parse(old_text)
         for name in names:
             entry = entries[relpath, name]

@@ -48,6 +48,13 @@ def _checked(root: str, relpath: str) -> str:
         ) from None
 
 
+def check(root: str, out_paths: list[str]) -> None:
+    """ProjectError when a .gitignore that ignore() or unignore() would edit for these outs lies
+    behind a symlink: for a command to refuse before it writes anything else."""
+    for relpath in _by_file(out_paths):
+        _checked(root, relpath)
+
+
 def ignore(root: str, out_paths: list[str]) -> None:
     """Add each out to the .gitignore beside it (once); each file read and written at most once."""
     for relpath, wanted in _by_file(out_paths).items():

@@ -231,10 +231,25 @@ class Hasher:
     def _file(self, full: str, st: Stat) -> str:
         digest = self._known(full, st)
         if digest is None:
-            with self._watched(full, st.st_size, 1) as on_read:
+            with self._watched(full, st.st_size, 1) as on_read, self._readable(full):
                 digest = file_hash(full, st.st_size, on_read)
             self._remember(full, st, digest)
         return digest
+
+    @contextmanager
+    def _readable(self, full: str):
+        """A read that fails other than by the file going away (a committed link to a file no
+        read succeeds on, such as /proc/self/pagemap) is a one-line ProjectError."""
+        try:
+            yield
+        except (FileNotFoundError, NotADirectoryError):
+            raise
+        except OSError as exc:
+            path = os.path.relpath(full, self.root).replace(os.sep, "/")
+            raise ProjectError(
+                f"cannot read '{path}' to hash it: {exc.strerror or exc}",
+                hint="point the dep or out at a readable file, or remove the link to it",
+            ) from None
 
     @contextmanager
     def _watched(self, full: str, total_bytes: int, files: int):
@@ -291,7 +306,7 @@ class Hasher:
         ]
         todo = [i for i, digest in enumerate(digests) if digest is None]
         sized = [(files[i][1], files[i][2].st_size) for i in todo]
-        with self._watched(folder, sum(size for _, size in sized), len(todo)) as on_read:
+        with self._watched(folder, sum(size for _, size in sized), len(todo)) as on_read, self._readable(folder):
             computed = hash_many(sized, self.jobs, on_read)
         for i, digest in zip(todo, computed, strict=False):
             digests[i] = digest

@@ -26,7 +26,6 @@ MAX_POINTER_BYTES = 1 << 20  # a pointer holds one record and a few notes
 TOP_KEYS = ("desc", "meta", "frozen")  # DVC's optional top-level keys, kept on rewrite
 OUT_KEYS = ("desc", "type", "labels", "meta", "cache", "push")  # DVC's optional keys of an out
 _RECORD_KEYS = ("path", "xxh3", "size", "nfiles")
-_FORBIDDEN_PARTS = frozenset({".git", ".pipetool"})
 _HINT = "fix it, or track the path anew with 'pipetool add'"
 
 
@@ -117,7 +116,8 @@ def parse(text: str, file: str) -> Pointer:
         ) from None
     folder = folder_of(file)
     in_project = written if folder == "." else posixpath.join(folder, written)
-    if _FORBIDDEN_PARTS.intersection(in_project.split("/")) or is_pointer(in_project):
+    parts = {part.casefold() for part in f"{file}/{in_project}".split("/")}  # .GIT is .git where case is ignored
+    if safepath.PRIVATE_FOLDERS.intersection(parts) or is_pointer(in_project):
         raise fail(f"pipetool does not track '{in_project}'", out.line_of("path"))
     problem = record_problem(in_project, out.get("xxh3"), out.get("size"), out.get("nfiles"))
     if problem is not None:
