@@ -36,8 +36,10 @@ def test_diff_of_the_last_commit_names_each_changed_file_of_the_tracked_folder(t
     assert [entry["path"] for entry in changes["deleted"]] == ["data/images/b.txt"]
     assert "data/images/a.txt" in [entry["path"] for entry in changes["modified"]]
     assert changes["renamed"] == []
-    # The workspace matches HEAD: nothing to show.
+    # The workspace matches HEAD: nothing to show, nothing to restore.
     assert json.loads(two_versions.cli_ok("diff", "--json").stdout)["modified"] == []
+    checked = two_versions.cli_ok("checkout").stdout
+    assert checked == "Workspace outs already match pipeline.lock and the pointer files.\n"
 
 
 def test_the_api_reads_both_versions_without_checking_anything_out(two_versions):

@@ -22,13 +22,14 @@ def run(args: argparse.Namespace) -> int:
 
     with workspace() as ws, hold(ws.project.state_dir):
         result = checkout(ws, target_indexes(ws, args.targets), force=args.force)
-    print_result(result)
+        records = "pipeline.lock and the pointer files" if ws.locks.pointers else "pipeline.lock"
+    print_result(result, records)
     if not result.ok:
         raise PipetoolError(f"{result.failed} out(s) not checked out")
     return 0
 
 
-def print_result(result) -> None:
+def print_result(result, records: str = "pipeline.lock") -> None:
     """A line per restored, kept, missing or corrupt out (pull prints the same)."""
     for path in result.restored:
         print(f"restored {path}")
@@ -61,4 +62,4 @@ def print_result(result) -> None:
             "setting asks: " + ", ".join(result.relinked)
         )
     if not result.restored and not result.relinked and result.ok:
-        print("Workspace outs already match pipeline.lock.")
+        print(f"Workspace outs already match {records}.")

@@ -63,9 +63,9 @@ def collect_local(ws, args: argparse.Namespace, garbage) -> None:
 
     verb = "would remove" if args.dry else "removed"
     for digest, size in garbage.objects:
-        print(f"{verb} {digest} ({size} bytes)")
+        print(f"{verb} {digest} ({_bytes(size)})")
     for path, size in garbage.temps:
-        print(f"{verb} temp file {os.path.relpath(path, ws.root)} ({size} bytes)")
+        print(f"{verb} temp file {os.path.relpath(path, ws.root)} ({_bytes(size)})")
     warn_unread(garbage.kept.unread)
     if not args.dry:
         if garbage.objects:
@@ -107,7 +107,7 @@ def collect_both(ws, args: argparse.Namespace) -> None:
     verb = "would remove" if args.dry else "removed"
     for item in cloud.removed:
         what = {"object": item.name, "run": f"run-cache entry {item.name}", "temp": f"temp file {item.path}"}
-        print(f"{verb} {what[item.kind]} from remote '{remote.name}' ({item.size} bytes)")
+        print(f"{verb} {what[item.kind]} from remote '{remote.name}' ({_bytes(item.size)})")
     if not args.dry:
         if cloud.objects:
             note(f"Removing {len(cloud.objects)} object(s) from remote '{remote.name}'…")
@@ -157,6 +157,10 @@ def warn_remote(name: str, cloud) -> None:
             f"on remote '{name}' could not be read: kept",
             file=sys.stderr,
         )
+
+
+def _bytes(size: int) -> str:
+    return "1 byte" if size == 1 else f"{size} bytes"
 
 
 def entries(count: int) -> str:
