@@ -75,6 +75,17 @@ def test_push_all_commits_warns_once_per_out_naming_the_revisions(project):
     assert "Pushed" in result.stdout
 
 
+def test_pull_counts_the_bytes_push_counted_for_the_same_objects(project):
+    history(project, count=1)
+    project.cli_ok("remote", "add", "-d", "storage", str(project.path.parent / "remote"))
+    project.git("add", "-A")
+    project.git("commit", "-qm", "remote")
+    pushed = re.search(r"Pushed (\d+) object\(s\), ([^,]+),", project.cli_ok("push").stdout).groups()
+    (project.path / ".pipetool" / "cache").rename(project.path.parent / "old-cache")
+    fetched = re.search(r"Fetched (\d+) object\(s\), ([^,]+),", project.cli_ok("fetch").stdout).groups()
+    assert fetched == pushed  # a folder's manifest counts on both sides
+
+
 def test_checkout_after_gc_tells_a_changed_out_from_a_missing_one(project):
     shas = history(project)
     project.cli_ok("gc")  # the older commits' objects are gone

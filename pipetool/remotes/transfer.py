@@ -295,13 +295,16 @@ def fetch(
     result = TransferResult()
     want = dict(want)
     sizes: dict[str, int] = {}
+    received: dict[str, int] = {}  # bytes of each object that came, manifests too (as push counts them)
 
     def download(digest: str) -> None:
         tmp = cache.temp_path(digest)
         try:
             remote.download(remote.object_path(digest), tmp)
+            size = os.path.getsize(tmp)
             if not cache.adopt(digest, tmp):
                 raise CorruptObject(digest)
+            received[digest] = size
         finally:
             if os.path.exists(tmp):
                 os.remove(tmp)
@@ -323,7 +326,7 @@ def fetch(
         progress.transfer_expect(len(todo), sum(sizes.values()))
         got_files = _each(pool, download, todo, files, result)
     result.moved = len(got) + len(got_files)
-    result.nbytes = sum(sizes[d] for d in got_files)
+    result.nbytes = sum(received.get(d, 0) for d in (*got, *got_files))
     result.present = len(dirs) - len(manifests) + len(files) - len(todo)
     return result
 
