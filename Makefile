@@ -10,14 +10,17 @@ BIN    := $(VENV)/bin
 INSTALL := $(BIN)/uv pip install -q --python $(BIN)/python
 
 $(BIN)/python:
+	@echo "Creating $(VENV) and installing uv into it…"
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q uv
 
 $(VENV)/.run-installed: pyproject.toml | $(BIN)/python
+	@echo "Installing pipetool and the example's libraries into $(VENV)…"
 	$(INSTALL) -e '.[example]'
 	touch $@
 
 $(VENV)/.test-installed: pyproject.toml | $(BIN)/python
+	@echo "Installing pipetool with its test extras into $(VENV)…"
 	$(INSTALL) -e '.[test]'
 	touch $@
 
