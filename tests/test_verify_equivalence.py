@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import shlex
 import sys
@@ -220,6 +221,25 @@ def test_compare_needs_the_same_shape_and_equal_text():
     assert (found.verdict, found.where, found.old, found.new) == ("differs", "row 1, column 'k'", "x", "y")
     assert compare("t.csv", b"a,b\n1,2\n", b"a,c\n1,2\n", RTOL).where == "columns"
     assert compare("t.csv", b"a\n1\n", b"a\n1\n2\n", RTOL).where == "rows"
+
+
+def test_compare_parquet_tables_by_their_numeric_columns():
+    import pandas  # with pyarrow: both are test extras
+
+    def parquet(frame) -> bytes:
+        buffer = io.BytesIO()
+        frame.to_parquet(buffer, index=False)
+        return buffer.getvalue()
+
+    old = parquet(pandas.DataFrame({"id": ["a", "b"], "score": [0.5, 0.25]}))
+    noisy = parquet(pandas.DataFrame({"id": ["a", "b"], "score": [0.5, 0.25 + 1e-9]}))
+    found = compare("scores.parquet", old, noisy, RTOL)
+    assert (found.verdict, found.where) == ("equivalent", "row 2, column 'score'")
+    drifted = parquet(pandas.DataFrame({"id": ["a", "b"], "score": [0.5, 0.3]}))
+    found = compare("scores.parquet", old, drifted, RTOL)
+    assert (found.verdict, found.where, found.old, found.new) == ("differs", "row 2, column 'score'", 0.25, 0.3)
+    renamed = parquet(pandas.DataFrame({"id": ["a", "c"], "score": [0.5, 0.25]}))
+    assert compare("scores.parquet", old, renamed, RTOL).where == "row 2, column 'id'"  # text stays exact
 
 
 def test_compare_a_binary_file_by_bytes_and_the_same_values_written_differently():
