@@ -19,10 +19,7 @@ from ..pipeline.pipelines import is_pointer
 from ..storage import gitignore, pointer
 from ..storage.hashing import HashProgress
 from ..storage.lock import PathRecord
-from ..system.interrupts import ordered, thread_pool
 from .workspace import Workspace
-
-STORE_THREADS = min(8, (os.cpu_count() or 1) * 2)
 
 ADDED, MODIFIED, UNCHANGED = "added", "modified", "unchanged"
 
@@ -150,8 +147,9 @@ def _add_one(ws: Workspace, rel: str, file: str) -> Added:
 
 
 def _store(ws: Workspace, rel: str, digest: str, is_dir: bool, link: bool) -> None:
-    """Put a path's bytes in the cache. A folder's files go in on several threads: creating
-    thousands of small objects waits on the file system far more than it uses the processor."""
+    """Put a path's bytes in the cache. A folder's files go in one by one, on this thread: making
+    thousands of small objects waits on the file system's locks, and threads only queue on them
+    (20,000 files: 1.0 s with hardlinks on one thread, 2.5 s on four; 4.9 s and 5.5 s copied)."""
     full = os.path.join(ws.root, rel)
     if not is_dir:
         ws.cache.store(full, digest, None, link=link)
@@ -159,15 +157,7 @@ def _store(ws: Workspace, rel: str, digest: str, is_dir: bool, link: bool) -> No
     entries = ws.hasher.dir_entries(rel)
     # Files the cache has are passed over, unless the workspace is to share the objects by link.
     linked = link and ws.cache.link_type != "copy"
-    missing = entries if linked else [entry for entry in entries if not ws.cache.has(entry[1])]
-    if missing:
-        threads = min(STORE_THREADS, len(missing))
-        shares = [missing[k::threads] for k in range(threads)]  # one share per thread: few futures to wait on
-
-        def store_share(share: list[tuple[str, str, int]]) -> None:
-            for relpath, file_digest, _ in share:
-                ws.cache.store(os.path.join(full, relpath), file_digest, None, link)
-
-        with thread_pool(threads, "store") as pool:
-            ordered(pool, store_share, shares)
+    for relpath, file_digest, _ in entries:
+        if linked or not ws.cache.has(file_digest):
+            ws.cache.store(os.path.join(full, relpath), file_digest, None, link)
     ws.cache.store_manifest(digest, entries)
