@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from ..errors import SpecError
 from ..files.yamlfile import load_json
 from ..remotes.remote import Remote, Stored, remove_files, stored_files
-from ..storage.cache import MAX_MANIFEST_BYTES, Cache, CorruptObject, parse_manifest
-from ..storage.hashing import DIR_SUFFIX, manifest_hash
+from ..storage.cache import MAX_MANIFEST_BYTES, Cache, CorruptObject, checked_manifest
+from ..storage.hashing import DIR_SUFFIX
 from ..storage.lock import LockEntry
 from ..storage.runcache import Record, out_hashes, well_formed
 from ..system.interrupts import ordered, thread_pool
@@ -144,15 +144,10 @@ def remote_manifests(remote: Remote, local: ManifestReader) -> ManifestReader:
             return f"{entries}, and damaged on remote '{remote.name}'"
         except Exception as exc:  # noqa: BLE001 - whatever the backend raises, the directory stays unread
             return f"{entries}, and unreadable on remote '{remote.name}' ({exc})"
-        parsed = _manifest_entries(data, digest)
+        parsed = checked_manifest(data, digest)
         return parsed if parsed is not None else f"{entries}, and damaged on remote '{remote.name}'"
 
     return read
-
-
-def _manifest_entries(data: bytes, digest: str) -> Entries | None:
-    entries = parse_manifest(data)
-    return entries if entries is not None and manifest_hash(entries) == digest else None
 
 
 # -- local -------------------------------------------------------------------------------------------

@@ -20,8 +20,8 @@ import xxhash
 from ..errors import PipetoolError, RemoteError
 from ..pipeline.pipelines import files_of
 from ..pipeline.project import Project, ProjectFiles
-from ..storage.cache import MAX_MANIFEST_BYTES, Cache, CorruptObject, parse_manifest
-from ..storage.hashing import CHUNK, DIR_SUFFIX, manifest_hash
+from ..storage.cache import MAX_MANIFEST_BYTES, Cache, CorruptObject, checked_manifest
+from ..storage.hashing import CHUNK, DIR_SUFFIX
 from ..storage.lock import read_all
 from .datadiff import read_manifest, tracked
 from .git import WORKSPACE, Revisions
@@ -119,8 +119,8 @@ def remote_manifest(remote, digest: str) -> list[tuple[str, str, int]] | None:
         return None
     except (OSError, ValueError) as exc:
         raise RemoteError(f"cannot read {digest} from remote '{remote.name}': {exc}") from None
-    entries = parse_manifest(data)
-    if entries is None or manifest_hash(entries) != digest:
+    entries = checked_manifest(data, digest)
+    if entries is None:
         raise RemoteError(f"the manifest {digest} on remote '{remote.name}' is corrupt: refused")
     return entries
 

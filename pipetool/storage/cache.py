@@ -146,8 +146,8 @@ class Cache:
         """A directory's entries, checked; CorruptObject when the manifest does not hash to its
         name or names what no directory of pipetool's could hold (it is removed then)."""
         path = self._object(digest)
-        entries = _read_manifest(path)
-        if entries is None or manifest_hash(entries) != digest:
+        entries = _read_manifest(path, digest)
+        if entries is None:
             if os.path.lexists(path):
                 self.discard(digest)
             raise CorruptObject(digest)
@@ -276,20 +276,26 @@ def _hashes_to(path: str, digest: str) -> bool:
     """Whether a file holds the bytes named by digest (a manifest: checked entries that hash to it)."""
     if not digest.endswith(DIR_SUFFIX):
         return file_hash(path) == digest
-    entries = _read_manifest(path)
-    return entries is not None and manifest_hash(entries) == digest
+    return _read_manifest(path, digest) is not None
 
 
 def _manifest_bytes(entries: list[tuple[str, str, int]]) -> bytes:
     return json.dumps([list(e) for e in entries]).encode()
 
 
-def _read_manifest(path: str) -> list[tuple[str, str, int]] | None:
-    """A manifest file's entries when their form is right (parse_manifest), else None."""
+def _read_manifest(path: str, digest: str) -> list[tuple[str, str, int]] | None:
+    """A manifest file's entries when it is the manifest digest names (checked_manifest), else None."""
     if os.path.getsize(path) > MAX_MANIFEST_BYTES:
         return None
     with open(path, "rb") as handle:
-        return parse_manifest(handle.read())
+        return checked_manifest(handle.read(), digest)
+
+
+def checked_manifest(data: bytes, digest: str) -> list[tuple[str, str, int]] | None:
+    """The entries of manifest bytes from anywhere (the cache, a remote) when their form is right
+    and they hash to digest, else None: the one check before any path in a manifest is used."""
+    entries = parse_manifest(data)
+    return entries if entries is not None and manifest_hash(entries) == digest else None
 
 
 def parse_manifest(data: bytes) -> list[tuple[str, str, int]] | None:
