@@ -10,18 +10,17 @@ environment's credentials).
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from ..errors import PipetoolError, RemoteError
 from ..files.safepath import UnsafePath, clean
+from ..storage.cache import RESTORING, remove_path
 from ..storage.external import TIMEOUT, bounded, describe, missing_package, open_url
 from .progress import TransferProgress
 from .remote import BACKENDS, _arguments, _check_no_leak, remotes, scheme
 
-TMP_SUFFIX = ".pipetool-tmp"  # beside the download's target, while it is written
 
 
 def url_options(state_dir: str | None, url: str) -> dict:
@@ -62,7 +61,7 @@ def download(
     force: bool = False,
     timeout: float = TIMEOUT,
 ) -> Downloaded:
-    """Copy the file or folder at url to dest (a path on this machine): into dest + TMP_SUFFIX
+    """Copy the file or folder at url to dest (a path on this machine): into dest + RESTORING
     first, renamed into place once complete, so dest is never half a download. An existing
     dest is replaced only with force."""
     fs, path = opener(state_dir)(url)
@@ -80,8 +79,8 @@ def download(
         raise RemoteError(f"cannot read '{url}': {describe(exc)}") from None
     if os.path.lexists(dest) and not force:
         raise RemoteError(f"'{dest}' exists already", hint="use --force to replace it")
-    tmp = dest + TMP_SUFFIX
-    _remove(tmp)  # one a killed download left
+    tmp = dest + RESTORING  # as a restore is written beside its out
+    remove_path(tmp)  # one a killed download left
     parent = os.path.dirname(os.path.abspath(dest))
     os.makedirs(parent, exist_ok=True)
     total = sum(size or 0 for _, _, size in files)
@@ -96,10 +95,10 @@ def download(
                 progress.transfer_advance(size or os.path.getsize(target))
         if folder and not files:
             os.makedirs(tmp, exist_ok=True)
-        _remove(dest)
+        remove_path(dest)
         os.replace(tmp, dest)
     except BaseException:
-        _remove(tmp)
+        remove_path(tmp)
         raise
     finally:
         if progress is not None:
@@ -133,10 +132,3 @@ def _listing(fs, path: str, url: str, timeout: float) -> list[tuple[str, str, in
         size = info.get("size")
         files.append((relpath, name, size if isinstance(size, int) else None))
     return files
-
-
-def _remove(path: str) -> None:
-    if os.path.isdir(path) and not os.path.islink(path):
-        shutil.rmtree(path)
-    elif os.path.lexists(path):
-        os.remove(path)
