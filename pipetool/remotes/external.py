@@ -22,7 +22,6 @@ from .progress import TransferProgress
 from .remote import BACKENDS, _arguments, _check_no_leak, remotes, scheme
 
 
-
 def url_options(state_dir: str | None, url: str) -> dict:
     """The fsspec options of the remote whose URL is the longest prefix of url ({} when none)."""
     if state_dir is None or not os.path.isdir(state_dir):
