@@ -7,11 +7,12 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..files.equivalence import EXACT, TOLERANCE, Comparison, Equivalence, compare
 from ..pipeline.stage import Out
+from ..storage.cache import remove_path
 from ..storage.lock import LockEntry
 from .reporter import Reporter
 from .repro import ReproOptions, ReproResult, repro
@@ -40,9 +41,7 @@ def out_rules(outs: tuple[Out, ...], metrics_tolerance: float | None) -> dict[st
     found = {}
     for out in outs:
         if metrics_tolerance is not None and out.kind == "metric" and out.verify.mode == EXACT:
-            out = Out(
-                out.path, out.kind, out.cache, out.persist, out.options, Equivalence(TOLERANCE, 0.0, metrics_tolerance)
-            )
+            out = replace(out, verify=Equivalence(TOLERANCE, 0.0, metrics_tolerance))
         found[out.path] = out
     return found
 
@@ -79,10 +78,7 @@ def put_back(root: str, outs: list[Out], held: str) -> None:
     """A persist out as it was before the first run, so the second starts from the same state."""
     for out in outs:
         source, dest = os.path.join(held, out.path), os.path.join(root, out.path)
-        if os.path.isdir(dest):
-            shutil.rmtree(dest)
-        elif os.path.lexists(dest):
-            os.remove(dest)
+        remove_path(dest)
         if os.path.isdir(source):
             shutil.copytree(source, dest)
         elif os.path.exists(source):
