@@ -189,6 +189,22 @@ def test_a_stage_that_reads_tracked_data_reruns_when_repro_records_its_new_versi
     assert "data/images.pipetool" not in lock["stages"]  # the pointer file is its own lock
 
 
+def test_a_recorded_data_source_gets_no_environment_beside_the_stages_that_ran(project):
+    """pipeline.env.json says what environment made each stage's results; tracked data was made
+    by no command, so repro recording its new version adds nothing there."""
+    import json
+
+    project.write(
+        "pipeline.yaml", "stages:\n  size:\n    cmd: wc -c < raw.txt > n.txt\n    deps: [raw.txt]\n    outs: [n.txt]\n"
+    )
+    project.write("raw.txt", "a\n")
+    project.cli_ok("add", "raw.txt")
+    project.cli_ok("repro")
+    project.write("raw.txt", "bb\n")
+    assert ran_stages(project.cli_ok("repro").stdout) == ["raw.txt.pipetool", "size"]
+    assert list(json.loads(project.read("pipeline.env.json"))["stages"]) == ["size"]
+
+
 def test_repro_fails_on_a_missing_data_source_and_runs_nothing_downstream(project):
     project.write("pipeline.yaml", COUNT)
     images(project)

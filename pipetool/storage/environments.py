@@ -19,7 +19,7 @@ from typing import Any
 
 from ..errors import SpecError
 from ..files import fsutil, yamlfile
-from ..pipeline.pipelines import LOCK_FILE, split
+from ..pipeline.pipelines import LOCK_FILE, is_pointer, split
 
 ENV_FILE = "pipeline.env.json"
 MAX_ENV_BYTES = 16 * 2**20  # one fingerprint per environment a stage ran in: a few KiB each
@@ -100,6 +100,8 @@ def restore(root: str, stage_names: Iterable[str], read_committed: Callable[[str
 def _by_file(stage_names: Iterable[str]) -> dict[str, list[str]]:
     by_file: dict[str, list[str]] = {}
     for stage_name in stage_names:
+        if is_pointer(stage_name):
+            continue  # tracked data: no command ran, so no environment made it
         file, name = split(stage_name)
         by_file.setdefault(env_file_of(file), []).append(name)
     return by_file
