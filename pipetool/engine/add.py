@@ -39,12 +39,10 @@ class Added:
 
 def project_path(root: str, path: str, cwd: str) -> str:
     """A path as the user typed it (relative to cwd) as a clean project-relative path."""
-    full = os.path.normpath(os.path.join(cwd, path))
-    real_root = os.path.realpath(root)
-    rel = os.path.relpath(os.path.join(os.path.realpath(os.path.dirname(full)), os.path.basename(full)), real_root)
-    if rel == "." or rel == ".." or rel.startswith(".." + os.sep) or os.path.isabs(rel):
-        raise AddError(f"'{path}' is outside the project", hint=f"track only paths inside {root}")
-    return rel.replace(os.sep, "/")
+    try:
+        return safepath.project_relative(root, path, cwd)
+    except safepath.UnsafePath:
+        raise AddError(f"'{path}' is outside the project", hint=f"track only paths inside {root}") from None
 
 
 def check(ws: Workspace, rel: str) -> str:

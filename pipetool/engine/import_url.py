@@ -21,7 +21,7 @@ import subprocess
 from dataclasses import dataclass
 
 from ..errors import PipetoolError, SpecError
-from ..files.safepath import UnsafePath, clean, is_url
+from ..files.safepath import UnsafePath, is_url, project_relative
 from ..pipeline import spec
 from ..pipeline.pipelines import PIPELINE_FILE
 from ..pipeline.stage import Stage
@@ -63,11 +63,8 @@ def default_path(url: str) -> str:
 
 def project_path(root: str, path: str, cwd: str | None = None) -> str:
     """path (relative to cwd) as a clean path relative to the project's root, inside it."""
-    full = os.path.normpath(os.path.join(cwd or os.getcwd(), path))
-    folder, name = os.path.split(full)
-    relative = os.path.relpath(os.path.join(os.path.realpath(folder), name), os.path.realpath(root))
     try:
-        return clean(relative.replace(os.sep, "/"))
+        return project_relative(root, path, cwd or os.getcwd())
     except UnsafePath:
         raise PipetoolError(f"'{path}' lies outside the project", hint="download into the project") from None
 

@@ -18,7 +18,7 @@ from ..files.fsutil import atomic_write, read_text
 from ..files.safepath import Tree, UnsafePath
 from ..pipeline.pipelines import PIPELINE_FILE, POINTER_SUFFIX, address, split
 from ..pipeline.yamledit import remove_entries
-from ..planning.targets import default_file
+from ..planning.targets import candidates, default_file
 from ..storage import gitignore
 from ..storage.cache import remove_path
 from ..storage.pointer import read as read_pointer
@@ -105,7 +105,7 @@ def _entry(ws: Workspace, target: str, cwd: str) -> RemovedEntry | None:
     foreach/matrix member (the group is what can be removed)."""
     head, colon, name = target.partition(":")
     if colon and posixpath.basename(head.rstrip("/")) == PIPELINE_FILE:
-        files, key = _paths(ws.root, head, cwd), name
+        files, key = candidates(head, ws.root, cwd), name
     else:
         files, key = [PIPELINE_FILE, default_file(ws.files, ws.root, cwd)], target
     for file in dict.fromkeys(f for f in files if f in ws.files):
@@ -149,7 +149,7 @@ def _member_of(name: str, group: str) -> bool:
 def _pointer(root: str, target: str, cwd: str) -> RemovedPointer | None:
     """The pointer file a target names (itself, or the data path it tracks), read and checked as
     untrusted input; None when the target is no pointer file."""
-    for path in _paths(root, target, cwd):
+    for path in candidates(target, root, cwd):
         # a pointer file is always named *.pipetool: a tracked file's own path is data, never read
         file = path if path.endswith(POINTER_SUFFIX) else path + POINTER_SUFFIX
         full = os.path.join(root, file)
@@ -163,15 +163,3 @@ def _pointer(root: str, target: str, cwd: str) -> RemovedPointer | None:
                 raise SpecError("not a pointer file: expected 'outs:' with a path", file=file, line=1)
             return RemovedPointer(file, (tracked.path,))
     return None
-
-
-def _paths(root: str, target: str, cwd: str) -> list[str]:
-    """A path target in the project: relative to cwd first, then to the project's root."""
-    found = []
-    for base in (cwd, root):
-        if os.path.isabs(target) and base is root:
-            continue
-        rel = os.path.relpath(os.path.normpath(os.path.join(base, target)), root).replace(os.sep, "/")
-        if rel != ".." and not rel.startswith("../"):
-            found.append(posixpath.normpath(rel))
-    return list(dict.fromkeys(found))

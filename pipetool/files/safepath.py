@@ -53,6 +53,16 @@ def relative(path: object) -> str:
     return path
 
 
+def project_relative(root: str, path: str, cwd: str) -> str:
+    """A path the user typed (relative to cwd, or absolute) as a clean project-relative path;
+    UnsafePath when it is the project's root or lies outside it. The folders on the way are
+    resolved, so a cwd reached through a link still counts as inside."""
+    full = os.path.normpath(os.path.join(cwd, path))
+    folder, name = os.path.split(full)
+    rel = os.path.relpath(os.path.join(os.path.realpath(folder), name), os.path.realpath(root))
+    return clean(rel.replace(os.sep, "/"))
+
+
 class Tree:
     """A project folder that hands out full paths to write at, each checked once.
 

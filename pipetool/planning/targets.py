@@ -44,7 +44,7 @@ def of_file(graph: Graph, file: str) -> list[int]:
 def _resolve_one(graph: Graph, target: str, root: str, cwd: str) -> list[int]:
     head, colon, name = target.partition(":")
     if colon and posixpath.basename(head.rstrip("/")) == PIPELINE_FILE:
-        for file in _candidates(head, root, cwd):
+        for file in candidates(head, root, cwd):
             found = _named(graph, address(file, name))
             if found:
                 return found
@@ -55,7 +55,7 @@ def _resolve_one(graph: Graph, target: str, root: str, cwd: str) -> list[int]:
             found = _named(graph, address(here, target))  # a stage of the pipeline file in cwd
         if found:
             return found
-        for path in _candidates(target, root, cwd):
+        for path in candidates(target, root, cwd):
             found = _of_path(graph, path)
             if found:
                 return found
@@ -92,7 +92,7 @@ def _of_path(graph: Graph, path: str) -> list[int]:
     return [i for i, stage in enumerate(graph.stages) if stage.file.startswith(prefix)]
 
 
-def _candidates(target: str, root: str, cwd: str) -> list[str]:
+def candidates(target: str, root: str, cwd: str) -> list[str]:
     """A path target in the project: relative to cwd first, then relative to the project's root."""
     paths = [_project_path(target, root, cwd)]
     if not os.path.isabs(target):

@@ -18,6 +18,7 @@ from typing import Any, BinaryIO
 import xxhash
 
 from ..errors import PipetoolError, RemoteError
+from ..files.safepath import UnsafePath, project_relative
 from ..pipeline.pipelines import files_of
 from ..pipeline.project import Project, ProjectFiles
 from ..storage.cache import MAX_MANIFEST_BYTES, Cache, CorruptObject, checked_manifest
@@ -48,11 +49,10 @@ class Located:
 def project_path(root: str, path: str) -> str:
     """A path as the API takes it (relative to the project's root, or absolute inside it),
     made a clean project-relative one; PathMissingError for one outside the project."""
-    full = path if os.path.isabs(path) else os.path.join(root, path)
-    relpath = os.path.relpath(os.path.normpath(full), root).replace(os.sep, "/")
-    if relpath == "." or relpath == ".." or relpath.startswith("../"):
-        raise PathMissingError(f"'{path}' is not a file of the project at {root}")
-    return relpath
+    try:
+        return project_relative(root, path, root)
+    except UnsafePath:
+        raise PathMissingError(f"'{path}' is not a file of the project at {root}") from None
 
 
 def locate(project: Project, path: str, rev: str | None, remote_manifest=None) -> Located:
