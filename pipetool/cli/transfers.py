@@ -47,11 +47,11 @@ def wanted_objects(ws, args: argparse.Namespace, origins: dict | None = None, ve
     For push, tracked data whose pointer file says `push: false` is left out, as DVC leaves it."""
     from ..planning.plan import select
     from ..remotes.transfer import wanted
-    from ..storage.pointer import not_pushed
+    from ..storage.pointer import not_pushed, read
 
     stages = [ws.graph.stages[i] for i in select(ws.graph, target_indexes(ws, args.targets))]
     if verb == "push":
-        kept_here = not_pushed(ws.root, [stage.name for stage in stages])
+        kept_here = not_pushed([stage.name for stage in stages], lambda file: read(ws.root, file))
         stages = [stage for stage in stages if stage.name not in kept_here]
     want = wanted(stages, ws.locks.read())
     if args.all_commits or args.all_branches or args.all_tags:
@@ -70,21 +70,24 @@ def revision_label(name: str) -> str:
 
 
 def _revision_objects(root: str, args: argparse.Namespace, origins: dict | None = None, pushed: bool = False) -> dict:
+    from functools import partial
+
     from ..errors import PipetoolError
     from ..pipeline.pipelines import files_of
     from ..remotes.transfer import wanted
     from ..revisions.git import Revisions
     from ..storage.lock import read_all
-    from ..storage.pointer import stages_at
+    from ..storage.pointer import not_pushed, read_at
 
     revisions = Revisions(root)
     want: dict = {}
     for name in revisions.git.names(args.all_branches, args.all_tags, args.all_commits):
         try:
-            _, source, stages = revisions.load(name)
-            files = files_of(source)
-            entries = read_all(source, files)
-            stages = stages + stages_at(source, files, pushed)  # tracked data: the pointer files' data stages
+            _, source, stages = revisions.load(name)  # tracked data's data stages included
+            entries = read_all(source, files_of(source))
+            if pushed:
+                kept_here = not_pushed([stage.name for stage in stages], partial(read_at, source))
+                stages = [stage for stage in stages if stage.name not in kept_here]
         except PipetoolError as error:
             print(f"warning: skipped revision {revision_label(name)}: {error}", file=sys.stderr)
             continue

@@ -127,18 +127,17 @@ def read_manifest(cache: Cache | None, digest: str) -> Manifest | None:
 
 def tracked(stages: Iterable[Stage], entries: Mapping[str, LockEntry]) -> dict[str, Entry]:
     """Out path -> entry of every cached out these lock entries record, as push and gc count them:
-    an out the stage declares with cache (the default). An entry with no cmd that no declared
-    stage has (a tracked-data pointer's) counts with all its outs."""
+    an out the stage declares with cache (the default), tracked data's data stages included."""
     declared = {stage.name: {out.path for out in stage.outs if out.cache} for stage in stages}
     outs: dict[str, Entry] = {}
     for name, entry in entries.items():
         if entry.dropped_in_merge:
             continue
         cached = declared.get(name)
-        if cached is None and entry.cmd:
+        if cached is None:
             continue  # a stage no longer declared: its outs are no longer tracked
         for record in entry.outs:
-            if cached is None or record.path in cached:
+            if record.path in cached:
                 outs[record.path] = _entry(record.path, record.hash, record.size, record.nfiles)
     return outs
 

@@ -259,12 +259,15 @@ class Revisions:
         return revision.name, self.git.source(revision)
 
     def load(self, rev: str | None):
-        """(label, source, stages); a revision from before any pipeline file existed has no stages."""
+        """(label, source, stages, tracked data's data stages among them); a revision from before any
+        pipeline file existed has no stages."""
+        from ..pipeline.pipelines import files_of
         from ..pipeline.spec import load_all
+        from ..storage.pointer import stages_at
 
         label, source = self.source(rev)
-        try:
-            return label, source, load_all(source)
+        try:  # the pipeline files' stages, and tracked data's (a pointer file's data stage)
+            return label, source, load_all(source) + stages_at(source, files_of(source))
         except PipetoolError as error:
             if label != WORKSPACE:
                 error.message = f"{error.message} (in the revision {label})"

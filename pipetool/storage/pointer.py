@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import posixpath
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -178,16 +179,16 @@ def read_at(source: Any, file: str) -> Pointer | None:
     return parse(text, file) if text is not None else None
 
 
-def stages_at(source: Any, files: list[str], pushed: bool = False) -> list[Stage]:
-    """The data stages of the pointer files among files (pipelines.files_of's), read through
-    source; pushed: only those `push` uploads (not `push: false`)."""
+def stages_at(source: Any, files: list[str]) -> list[Stage]:
+    """The data stages of the pointer files among files (pipelines.files_of's), read through source."""
     found = (read_at(source, file) for file in files if is_pointer(file))
-    return [tracked.stage() for tracked in found if tracked is not None and (tracked.push or not pushed)]
+    return [tracked.stage() for tracked in found if tracked is not None]
 
 
-def not_pushed(root: str, names: list[str]) -> set[str]:
-    """The data stages among names whose pointer file says `push: false`."""
-    found = (read(root, name) for name in names if is_pointer(name))
+def not_pushed(names: Iterable[str], read_pointer: Callable[[str], Pointer | None]) -> set[str]:
+    """The data stages among names whose pointer file (as read_pointer reads it: the working
+    tree's or a revision's) says `push: false`."""
+    found = (read_pointer(name) for name in names if is_pointer(name))
     return {tracked.file for tracked in found if tracked is not None and not tracked.push}
 
 
