@@ -10,12 +10,12 @@ from __future__ import annotations
 import os
 import posixpath
 import shlex
-import subprocess
 from dataclasses import dataclass
 
 from ..errors import PipetoolError, ProjectError
 from ..files import safepath
 from ..pipeline.pipelines import is_pointer
+from ..revisions import git
 from ..storage import gitignore, pointer
 from ..storage.hashing import HashProgress
 from ..storage.lock import PathRecord
@@ -81,7 +81,7 @@ def check(ws: Workspace, rel: str) -> str:
             f"'{rel}' holds the tracked path '{out}' ({stage.name})",
             hint=f"delete {stage.name} first to track the whole folder",
         )
-    if _git_tracks(ws.root, rel):
+    if git.tracks(ws.root, rel):
         raise AddError(
             f"'{rel}' is tracked by git",
             hint=f"run 'git rm -r --cached {shlex.quote(rel)}' first, then add it again",
@@ -91,21 +91,6 @@ def check(ws: Workspace, rel: str) -> str:
 
 def _inside(path: str, folder: str) -> bool:
     return path.startswith(folder + "/")
-
-
-def _git_tracks(root: str, rel: str) -> bool:
-    """Whether git tracks the path or a file under it (no git, or not a repository: False)."""
-    try:
-        listed = subprocess.run(
-            ["git", "--literal-pathspecs", "ls-files", "-z", "--", rel],
-            cwd=root,
-            capture_output=True,
-            timeout=60,
-            check=False,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return False
-    return listed.returncode == 0 and bool(listed.stdout)
 
 
 def add(ws: Workspace, paths: list[str], progress: HashProgress | None = None) -> list[Added]:

@@ -17,7 +17,6 @@ import os
 import posixpath
 import re
 import shlex
-import subprocess
 from dataclasses import dataclass
 
 from ..errors import PipetoolError, SpecError
@@ -25,6 +24,7 @@ from ..files.safepath import UnsafePath, is_url, project_relative
 from ..pipeline import spec
 from ..pipeline.pipelines import PIPELINE_FILE
 from ..pipeline.stage import Stage
+from ..revisions import git
 from .stage_add import NewStage, add
 from .workspace import Workspace
 
@@ -105,7 +105,7 @@ def import_url(
         if os.path.lexists(os.path.join(root, out)):
             if not force:
                 raise PipetoolError(f"'{out}' exists already", hint="use --force to overwrite it")
-            if _tracked_by_git(root, out):
+            if git.tracks(root, out):
                 raise PipetoolError(
                     f"'{out}' is tracked by git",
                     hint=f"git rm --cached {shlex.quote(out)} first, or choose another PATH",
@@ -189,13 +189,3 @@ def _unique_name(out: str, taken: set[str]) -> str:
     while name in taken:
         name, number = f"{base}-{number}", number + 1
     return name
-
-
-def _tracked_by_git(root: str, path: str) -> bool:
-    try:
-        listed = subprocess.run(
-            ["git", "ls-files", "-z", "--", path], cwd=root, capture_output=True, check=False, timeout=60
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-    return listed.returncode == 0 and bool(listed.stdout)

@@ -110,6 +110,22 @@ class GitRepo:
         return done.stdout
 
 
+def tracks(root: str, path: str) -> bool:
+    """Whether git tracks the path or a file under it, the path taken literally (no glob); no
+    git, or not a repository: False."""
+    try:
+        listed = subprocess.run(
+            ["git", "--literal-pathspecs", "ls-files", "-z", "--", path],
+            cwd=root,
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return listed.returncode == 0 and bool(listed.stdout)
+
+
 def _summary_and_time(commit: bytes) -> tuple[str, int]:
     """A raw commit object's first message line and committer time."""
     headers, _, message = commit.partition(b"\n\n")
