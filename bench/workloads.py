@@ -27,6 +27,16 @@ FAST_RUNS = 5  # read-only commands: status, no-op repro, metrics diff
 SLOW_RUNS = 3  # commands that redo work: first repros, cold status
 STARTUP_RUNS = 10  # sub-second commands whose spread is large
 GB = 1e9
+# A raw recursive stat of a tree: the floor of a warm status, which must stat every file it knows.
+STAT_WALK = """
+import os, sys
+def walk(path):
+    for entry in os.scandir(path):
+        entry.stat(follow_symlinks=False)
+        if entry.is_dir(follow_symlinks=False):
+            walk(entry.path)
+walk(sys.argv[1])
+"""
 MiB = 1024 * 1024
 
 
@@ -401,6 +411,8 @@ class BigData(Workload):
         except ImportError:
             self.ctx.results.note("big_data: python xxhash is not installed: no raw xxh3 baseline")
             return
+        walk = measure([sys.executable, "-c", STAT_WALK, "."], self.source, dict(os.environ), FAST_RUNS, warmup=True)
+        self.baseline("interpreter start-up + a stat walk of the tree (os.scandir)", walk.median, "s", walk.seconds)
         raw = harness.measure_call(lambda: xxh3_file(big, xxhash.xxh3_128), SLOW_RUNS)
         self.baseline(
             "python xxhash xxh3-128 of big.bin, one thread", self.big_bytes / raw.median / GB, "GB/s", raw.seconds
@@ -448,6 +460,29 @@ class BigData(Workload):
             "GB/s",
         )
         self.reported_speed(tool, repo, drop, "cold status: hashing speed the tool reports")
+        self.one_core(tool, repo, drop, cold.median, warm)
+
+    def one_core(self, tool: Tool, repo: Path, drop, cold: float, warm: float) -> None:
+        """The cold status again with the process and its children pinned to one core: how much the
+        second core adds. One big file hashes on one core whatever the tool does (xxh3 of a single
+        stream is sequential); the many small files can be split."""
+        taskset = shutil.which("taskset")
+        if taskset is None or (os.cpu_count() or 1) < 2:
+            self.ctx.results.note("big_data: no taskset or one core: no one-core cold status")
+            return
+        pinned = measure([taskset, "-c", "0", *tool.argv("status")], repo, tool.environ(), SLOW_RUNS, before=drop)
+        self.record(f"cold status on one core (taskset -c 0: {self.label} hashed)", tool, pinned)
+        self.check_up_to_date(tool, "cold status on one core", pinned)
+        self.value(
+            "cold status on one core: hashing speed, bytes / (cold - warm)",
+            tool,
+            speed(self.big_bytes + self.small_files * 1024, pinned.median - warm),
+            "GB/s",
+        )
+        if pinned.median > warm and cold > warm:  # the hashing rate of all cores over one core's
+            self.value(
+                "cold status: hashing speed-up of all cores over one", tool, (pinned.median - warm) / (cold - warm), "×"
+            )
 
     def big_file_rehash(self, tool: Tool, repo: Path, warm: float) -> None:
         """Status with only big.bin's mtime changed: the extra time is hashing big.bin."""
