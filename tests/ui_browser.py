@@ -1,0 +1,141 @@
+"""The browser machinery of the UI tests: the real `pipetool ui` process on a free port, and a
+headless Chromium (Debian's, with its chromedriver) driven by Selenium.
+
+Tests wait on the server's "Serving ... at URL" line and on elements or a page's data-ready
+attribute, never on the clock.
+"""
+
+from __future__ import annotations
+
+import os
+import selectors
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import CLI_ENV
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+MISSING_BROWSER = "Chromium and chromedriver from Debian are needed: apt-get install chromium chromium-driver"
+WAIT = 20  # seconds a test waits for the server's line or an element before it fails
+
+
+class UiServer:
+    """A running `pipetool ui`: its URL, and stop() to end it as Ctrl-C does."""
+
+    def __init__(self, process: subprocess.Popen, url: str) -> None:
+        self.process = process
+        self.url = url
+        self.stdout = ""
+        self.stderr = ""
+
+    def stop(self) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+        try:
+            out, err = self.process.communicate(timeout=WAIT)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            out, err = self.process.communicate()
+        self.stdout += out
+        self.stderr += err
+        return self.process.returncode
+
+
+def start_ui(folder: Path, *args: str) -> UiServer:
+    """`pipetool ui --port 0 --no-browser ARGS` started in folder; returns once it printed the URL
+    it serves (it prints that line when it accepts requests)."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pipetool", "ui", "--port", "0", "--no-browser", *args],
+        cwd=folder,
+        env=CLI_ENV,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    selector = selectors.DefaultSelector()
+    selector.register(process.stdout, selectors.EVENT_READ)
+    deadline = time.monotonic() + WAIT
+    line = ""
+    while time.monotonic() < deadline:  # a deadline for a server that never answers, not a sleep
+        if not selector.select(timeout=deadline - time.monotonic()):
+            break
+        line = process.stdout.readline()
+        if not line or line.startswith("Serving "):
+            break
+    selector.close()
+    if not line.startswith("Serving "):
+        process.kill()
+        out, err = process.communicate()
+        raise AssertionError(f"pipetool ui did not start:\n{line}{out}\n{err}")
+    url = line.split(" at ", 1)[1].split()[0]
+    return UiServer(process, url)
+
+
+def browser_missing() -> str | None:
+    """Why the browser tests cannot run here, or None."""
+    try:
+        import selenium  # noqa: F401
+    except ImportError:
+        return MISSING_BROWSER + " (and the selenium package: pip install -e '.[test]')"
+    if not (os.access(CHROMIUM, os.X_OK) and os.access(CHROMEDRIVER, os.X_OK)):
+        return MISSING_BROWSER
+    return None
+
+
+@pytest.fixture(scope="session")
+def browser(tmp_path_factory):
+    """A headless Chromium driven through Debian's chromedriver (Selenium downloads nothing),
+    1280x800, shared by the session's UI tests."""
+    missing = browser_missing()
+    if missing:
+        pytest.skip(missing)
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        "--window-size=1280,800",
+        f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}",
+    ):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(WAIT)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(tmp_path_factory.getbasetemp() / "chromium-profile0", ignore_errors=True)
+
+
+def wait_ready(driver, element_id: str = "main"):
+    """The element (by id) once the page says data-ready="1" on it."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(driver, WAIT).until(
+        lambda d: next(iter(d.find_elements(By.CSS_SELECTOR, f'#{element_id}[data-ready="1"]')), False)
+    )
+
+
+def wait_for(driver, condition):
+    """WebDriverWait(driver).until(condition): a condition on the driver, true or an element."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(driver, WAIT).until(condition)
