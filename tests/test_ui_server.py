@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import urllib.request
+
 import pytest
 from ui_browser import browser, start_ui, wait_for  # noqa: F401 - browser is a fixture
 
@@ -31,11 +33,11 @@ def test_the_real_server_shows_the_nav_and_stops_on_ctrl_c(tiny, browser):  # no
         browser.get(server.url)
         nav = wait_for(browser, lambda d: d.find_element(By.ID, "nav"))
         assert "pipetool" in nav.text and tiny.path.name in nav.text
-        css = browser.execute_script(
-            "return getComputedStyle(document.getElementById('nav')).borderBottomStyle"
-        )
+        css = browser.execute_script("return getComputedStyle(document.getElementById('nav')).borderBottomStyle")
         assert css == "solid"  # /static/ui.css loaded
-        assert browser.execute_script("return typeof Plotly") == "object"  # plotly.min.js served
+        with urllib.request.urlopen(server.url + "static/plotly.min.js") as reply:  # from the plotly package
+            assert reply.headers["content-type"].startswith("text/javascript")
+            assert b"plotly.js" in reply.read(2000)
         assert browser.execute_script("return typeof window.pipetool.api") == "function"  # ui.js
     finally:
         code = server.stop()

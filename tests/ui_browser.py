@@ -139,3 +139,47 @@ def wait_for(driver, condition):
     from selenium.webdriver.support.ui import WebDriverWait
 
     return WebDriverWait(driver, WAIT).until(condition)
+
+
+# -- a tiny project with experiments -------------------------------------------------------------
+
+TRAIN = """\
+import json, yaml
+p = yaml.safe_load(open("params.yaml"))
+json.dump({"acc": round(0.5 + p["lr"], 3), "loss": 1.0}, open("metrics.json", "w"))
+"""
+
+PIPELINE = """\
+stages:
+  train:
+    cmd: {python} train.py
+    deps: [train.py]
+    params: [lr, model]
+    metrics:
+      - metrics.json: {{cache: false}}
+"""
+
+PARAMS = "lr: 0.1  # learning rate\nmodel: linear\n"
+
+
+def experiments_project(path: Path, experiments: dict[str, float]):
+    """A committed one-stage project (acc = 0.5 + lr) with an experiment per name: lr."""
+    import shlex
+
+    from conftest import Project
+
+    path.mkdir(parents=True)
+    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=path, check=True)
+    with open(path / ".git" / "config", "a", encoding="utf-8") as config:
+        config.write("[user]\n\temail = test@example.com\n\tname = Test\n")
+    project = Project(path)
+    project.write("train.py", TRAIN)
+    project.write("pipeline.yaml", PIPELINE.format(python=shlex.quote(sys.executable)))
+    project.write("params.yaml", PARAMS)
+    project.cli_ok("repro")
+    project.git("add", "-A")
+    project.git("commit", "-q", "-m", "a tiny pipeline")
+    for name, lr in experiments.items():
+        project.cli_ok("exp", "run", "-S", f"lr={lr}", "-n", name)
+    project.git("checkout", "-q", "--", ".")  # the workspace as committed
+    return project

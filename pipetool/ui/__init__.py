@@ -83,7 +83,9 @@ def serve(root: str, sock: socket.socket, on_ready: Callable[[], None]) -> None:
 
             return _Quiet()
 
-    config = uvicorn.Config(create_app(root), log_level="warning", access_log=False, lifespan="off")
+    host = sock.getsockname()[0]
+    hosts = None if host not in LOCAL_HOSTS else ["127.0.0.1", "localhost", "[::1]", "::1"]
+    config = uvicorn.Config(create_app(root, hosts), log_level="warning", access_log=False, lifespan="off")
     server = _Server(config)
     try:
         server.run(sockets=[sock])

@@ -61,10 +61,13 @@ class Context:
     root: str
     pages: list[tuple[str, str]] = field(default_factory=list)  # (TITLE, PATH) of every page, in nav order
 
-    def page(self, title: str, body_html: str, scripts: list[str] | tuple[str, ...] = ()) -> HTMLResponse:
+    def page(
+        self, title: str, body_html: str, scripts: list[str] | tuple[str, ...] = (), plotly: bool = True
+    ) -> HTMLResponse:
         """body_html in the layout: nav bar with every page (title's own marked), ui.css, plotly
-        and ui.js, then each of scripts as /static/<name>.js (all deferred, in this order)."""
-        return HTMLResponse(layout(self.root, self.pages, title, body_html, list(scripts)))
+        (unless plotly=False: a page without charts skips parsing its 4 MB) and ui.js, then each
+        of scripts as /static/<name>.js (all deferred, in this order)."""
+        return HTMLResponse(layout(self.root, self.pages, title, body_html, list(scripts), plotly))
 
     def json(self, data: Any, status_code: int = 200) -> JSONResponse:
         return PlainJSON(data, status_code=status_code)
@@ -73,25 +76,48 @@ class Context:
         """project_file for this project."""
         return project_file(self.root, relpath)
 
+    async def json_body(self, request: Request) -> dict[str, Any]:
+        """The JSON object a POST sent; 403 unless it came from this app's own page (a JSON
+        content type, which a plain form of another site cannot send, and no foreign Origin)."""
+        if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
+            raise HTTPException(403, "POST requests take application/json from the pipetool ui page")
+        origin = request.headers.get("origin")
+        if origin is not None and origin != f"{request.url.scheme}://{request.headers.get('host', '')}":
+            raise HTTPException(403, "a request from another site")
+        try:
+            body = json.loads(await request.body())
+        except ValueError:
+            raise HTTPException(400, "the request body is not JSON") from None
+        if not isinstance(body, dict):
+            raise HTTPException(400, "the request body is not a JSON object")
+        return body
 
-def layout(root: str, pages: list[tuple[str, str]], title: str, body_html: str, scripts: list[str]) -> str:
+    @staticmethod
+    async def blocking(function, *args):
+        """function(*args) in a worker thread, so the server keeps answering meanwhile."""
+        from starlette.concurrency import run_in_threadpool
+
+        return await run_in_threadpool(function, *args)
+
+
+def layout(
+    root: str, pages: list[tuple[str, str]], title: str, body_html: str, scripts: list[str], plotly: bool = True
+) -> str:
     project = html.escape(os.path.basename(os.path.abspath(root)))
     links = "".join(
         f'<a href="{html.escape(path)}"' + (' class="active" aria-current="page"' if name == title else "") + f">"
         f"{html.escape(name)}</a>"
         for name, path in pages
     )
-    tags = "".join(
-        f'<script src="/static/{html.escape(name)}.js" defer></script>' for name in ["ui", *scripts] if name
-    )
+    tags = "".join(f'<script src="/static/{html.escape(name)}.js" defer></script>' for name in ["ui", *scripts] if name)
     return (
         "<!doctype html>\n"
         '<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{html.escape(title)} · {project} · pipetool</title>"
         '<link rel="stylesheet" href="/static/ui.css">'
-        '<script src="/static/plotly.min.js" defer></script>'
-        f"{tags}</head><body>"
+        + ('<script src="/static/plotly.min.js" defer></script>' if plotly else "")
+        + f"{tags}</head><body>"
         f'<nav id="nav"><span class="brand">pipetool <b>{project}</b></span>{links}</nav>'
         f'<main id="main">{body_html}</main></body></html>\n'
     )
@@ -109,7 +135,9 @@ def page_modules() -> list[Any]:
     return found
 
 
-def create_app(root: str) -> Starlette:
+def create_app(root: str, hosts: list[str] | None = None) -> Starlette:
+    """The app over the project at root. hosts: the Host headers it answers (a page of another
+    site that a DNS name leads to 127.0.0.1 gets a 400); None answers any."""
     modules = page_modules()
     ctx = Context(root, [(m.TITLE, m.PATH) for m in modules])
     routes: list[BaseRoute] = [
@@ -119,7 +147,15 @@ def create_app(root: str) -> Starlette:
     for module in modules:
         routes += module.routes(ctx)
     routes.append(Mount("/static", StaticFiles(directory=STATIC), name="static"))
-    return Starlette(routes=routes, exception_handlers={PipetoolError: _error, HTTPException: _http_error})
+    middleware = []
+    if hosts is not None:
+        from starlette.middleware import Middleware
+        from starlette.middleware.trustedhost import TrustedHostMiddleware
+
+        middleware.append(Middleware(TrustedHostMiddleware, allowed_hosts=hosts))
+    return Starlette(
+        routes=routes, middleware=middleware, exception_handlers={PipetoolError: _error, HTTPException: _http_error}
+    )
 
 
 def _home(ctx: Context):
