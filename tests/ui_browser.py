@@ -183,3 +183,13 @@ def experiments_project(path: Path, experiments: dict[str, float]):
         project.cli_ok("exp", "run", "-S", f"lr={lr}", "-n", name)
     project.git("checkout", "-q", "--", ".")  # the workspace as committed
     return project
+
+
+def history_project(path: Path, lrs: list[float]):
+    """The same project committed once per lr (its metrics in each commit): a metrics history."""
+    project = experiments_project(path, {})
+    for lr in lrs:
+        project.write("params.yaml", PARAMS.replace("0.1", str(lr)))
+        project.cli_ok("repro")
+        project.git("commit", "-q", "-am", f"lr {lr} <b>bold</b>")
+    return project
