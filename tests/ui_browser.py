@@ -144,7 +144,9 @@ def wait_for(driver, condition):
 # -- a tiny project with experiments -------------------------------------------------------------
 
 TRAIN = """\
-import json, yaml
+import json, os, yaml
+if os.environ.get("UI_RUN_LOG"):  # where a test sees whether the stage ran
+    open(os.environ["UI_RUN_LOG"], "a").write("train ran\\n")
 p = yaml.safe_load(open("params.yaml"))
 json.dump({"acc": round(0.5 + p["lr"], 3), "loss": 1.0}, open("metrics.json", "w"))
 """
