@@ -250,3 +250,35 @@ def test_apply_and_branch_take_only_json_from_the_page_itself(built, client):
         "error": "'-x' cannot name a git branch (see 'git check-ref-format --help')"
     }
     assert built.read("params.yaml") == params
+
+
+def test_a_revision_lists_the_same_files_as_git_ls_tree(project):
+    """The table reads each row's files through git's cat-file process (revisions/git.py
+    tree_files), with no ls-tree process per row: the same files, in the same order."""
+    import os
+    import subprocess
+
+    from pipetool.revisions.git import GitRepo
+
+    for relpath in ("a.txt", "sub/b.txt", "sub/deep/c.txt", "sub/deep/ü é.txt", "z/pipeline.yaml", "z/x/y.txt"):
+        project.write(relpath, "x\n")
+    os.symlink("a.txt", project.path / "link")
+    project.git("add", "-A")
+    project.git("commit", "-q", "-m", "one")
+    project.write("sub/deep/new.txt", "y\n")
+    (project.path / "a.txt").unlink()
+    project.git("add", "-A")
+    project.git("commit", "-q", "-m", "two")
+    for folder, prefix in ((project.path, ""), (project.path / "z", "z")):
+        repo = GitRepo(str(folder))
+        for rev in ("HEAD", "HEAD~1"):
+            listed = subprocess.run(
+                ["git", "ls-tree", "-r", "-z", "--name-only", "--full-tree", rev, "--", prefix or "."],
+                cwd=project.path,
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+            expected = [path[len(prefix) + 1 if prefix else 0 :] for path in listed.split("\0") if path]
+            assert repo.source(repo.revision(rev)).paths() == expected
+            assert len(expected) == (2 if prefix else 7)  # one file gone, one new at HEAD

@@ -23,6 +23,7 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 MISSING_BROWSER = "Chromium and chromedriver from Debian are needed: apt-get install chromium chromium-driver"
 WAIT = 20  # seconds a test waits for the server's line or an element before it fails
+POLL = 0.02  # how often a wait looks again (Selenium's default, 0.5 s, would dominate the tests)
 
 
 class UiServer:
@@ -129,7 +130,7 @@ def wait_ready(driver, element_id: str = "main"):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
-    return WebDriverWait(driver, WAIT).until(
+    return WebDriverWait(driver, WAIT, poll_frequency=POLL).until(
         lambda d: next(iter(d.find_elements(By.CSS_SELECTOR, f'#{element_id}[data-ready="1"]')), False)
     )
 
@@ -138,7 +139,7 @@ def wait_for(driver, condition):
     """WebDriverWait(driver).until(condition): a condition on the driver, true or an element."""
     from selenium.webdriver.support.ui import WebDriverWait
 
-    return WebDriverWait(driver, WAIT).until(condition)
+    return WebDriverWait(driver, WAIT, poll_frequency=POLL).until(condition)
 
 
 # -- a tiny project with experiments -------------------------------------------------------------

@@ -30,8 +30,10 @@
     return String(value);
   }
 
-  // The page's root element says data-ready="1" once it shows its data (tests wait on it).
+  // The page's root element says data-ready="1" once it shows its data (tests wait on it), and
+  // data-ready-ms how long after the navigation started.
   function ready(element) {
+    element.dataset.readyMs = String(Math.round(performance.now()));
     element.dataset.ready = "1";
   }
 
