@@ -6,21 +6,17 @@ from __future__ import annotations
 import json
 
 import pytest
-from ui_browser import browser, experiments_project, start_ui, wait_for, wait_ready  # noqa: F401
-
-EXPERIMENTS = {"small": 0.05, "mid": 0.2, "big": 0.4}  # acc = 0.5 + lr
+from ui_browser import EXPERIMENTS, browser, ui_project, ui_server, wait_for, wait_ready  # noqa: F401
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    return experiments_project(tmp_path_factory.mktemp("ui-exp") / "repo", EXPERIMENTS)
+@pytest.fixture
+def built(ui_project):  # noqa: F811
+    return ui_project
 
 
-@pytest.fixture(scope="module")
-def server(built):
-    running = start_ui(built.path)
-    yield running
-    assert running.stop() == 0 and "Traceback" not in running.stderr, running.stderr
+@pytest.fixture
+def server(ui_server):  # noqa: F811
+    return ui_server
 
 
 def _key(column: str) -> str:
@@ -132,7 +128,7 @@ def test_two_selected_rows_are_compared_side_by_side_with_differences_marked(ser
     panel = wait_for(browser, lambda d: d.find_element(By.ID, "exp-compare"))
     assert panel.is_displayed()
     heads = [th.get_attribute("data-name") for th in panel.find_elements(By.CSS_SELECTOR, "thead th[data-name]")]
-    assert heads == ["small", "big"]
+    assert heads == ["small", "big"]  # in the order they were selected
     lines = {
         _key(tr.get_attribute("data-column")): (
             tr.get_attribute("class"),
@@ -176,6 +172,7 @@ def test_apply_asks_first_then_puts_the_experiment_in_the_workspace(built, serve
     from selenium.webdriver.common.by import By
 
     params = built.read("params.yaml")
+    assert "lr: 0.3 " in params
     open_page(browser, server)
     select_one(browser, "big")
     browser.find_element(By.ID, "exp-apply").click()
@@ -185,7 +182,7 @@ def test_apply_asks_first_then_puts_the_experiment_in_the_workspace(built, serve
     browser.find_element(By.ID, "exp-apply").click()
     message = confirm(browser, "apply")
     assert message.startswith("Applied experiment 'big': ")
-    assert built.read("params.yaml") == params.replace("lr: 0.1 ", "lr: 0.4 ")
+    assert built.read("params.yaml") == params.replace("lr: 0.3 ", "lr: 0.4 ")
     assert json.loads(built.read("metrics.json"))["acc"] == 0.9
     built.git("checkout", "-q", "--", ".")
 
@@ -215,7 +212,7 @@ def test_branch_asks_for_a_name_and_an_error_is_one_line_on_the_page(built, serv
 # -- the JSON endpoints, without a browser ---------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def client(built):
     from starlette.testclient import TestClient
 

@@ -5,21 +5,17 @@ from __future__ import annotations
 import json
 
 import pytest
-from ui_browser import browser, history_project, start_ui, wait_for, wait_ready  # noqa: F401
-
-LRS = [0.2, 0.3]  # after the first commit's 0.1: acc 0.6, 0.7, 0.8
+from ui_browser import browser, ui_project, ui_server, wait_ready  # noqa: F401 - fixtures
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    return history_project(tmp_path_factory.mktemp("ui-metrics") / "repo", LRS)
+@pytest.fixture
+def built(ui_project):  # noqa: F811
+    return ui_project  # main: acc 0.6, 0.7, 0.8, and experiments that its history leaves out
 
 
-@pytest.fixture(scope="module")
-def server(built):
-    running = start_ui(built.path)
-    yield running
-    assert running.stop() == 0 and "Traceback" not in running.stderr, running.stderr
+@pytest.fixture
+def server(ui_server):  # noqa: F811
+    return ui_server
 
 
 def charts(driver) -> dict[str, list[dict]]:
@@ -45,7 +41,9 @@ def show(driver, rev: str, limit: str) -> None:
     wait_ready(driver, "metrics")
 
 
-def test_a_chart_per_metric_with_a_point_per_commit_and_hover_text(built, server, browser):  # noqa: F811
+def test_a_chart_per_metric_with_a_point_per_commit_and_controls_that_choose_them(built, server, browser):  # noqa: F811
+    from selenium.webdriver.common.by import By
+
     browser.get(server.url + "metrics")
     wait_ready(browser, "metrics")
     drawn = charts(browser)
@@ -60,13 +58,7 @@ def test_a_chart_per_metric_with_a_point_per_commit_and_hover_text(built, server
         line.replace("<b>bold</b>", "&lt;b&gt;bold&lt;/b&gt;") for line in shas
     ]
     assert len(drawn["acc"][0]["x"]) == 3
-
-
-def test_the_checkboxes_choose_the_metrics_and_rev_and_limit_the_commits(server, browser):  # noqa: F811
-    from selenium.webdriver.common.by import By
-
-    browser.get(server.url + "metrics")
-    wait_ready(browser, "metrics")
+    # the controls: metrics to show, and which commits
     browser.find_element(By.CSS_SELECTOR, '#metrics-choices input[data-metric="loss"]').click()
     wait_ready(browser, "metrics")
     assert sorted(charts(browser)) == ["acc"]

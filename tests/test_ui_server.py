@@ -7,7 +7,8 @@ import urllib.error
 import urllib.request
 
 import pytest
-from ui_browser import browser, start_ui, wait_for  # noqa: F401 - browser is a fixture
+from conftest import private_copy
+from ui_browser import browser, start_ui, ui_project, ui_server, wait_for  # noqa: F401 - fixtures
 
 PIPELINE = """\
 stages:
@@ -26,38 +27,34 @@ def tiny(project):
     return project
 
 
-def test_the_real_server_shows_the_nav_and_stops_on_ctrl_c(tiny, browser):  # noqa: F811
+def test_the_real_server_shows_the_nav_and_its_static_files(ui_project, ui_server, browser):  # noqa: F811
     from selenium.webdriver.common.by import By
 
-    server = start_ui(tiny.path)
-    try:
-        assert server.url.startswith("http://127.0.0.1:")
-        browser.get(server.url)
-        nav = wait_for(browser, lambda d: d.find_element(By.ID, "nav"))
-        assert "pipetool" in nav.text and tiny.path.name in nav.text
-        css = browser.execute_script("return getComputedStyle(document.getElementById('nav')).borderBottomStyle")
-        assert css == "solid"  # /static/ui.css loaded
-        with urllib.request.urlopen(server.url + "static/plotly.min.js") as reply:  # from the plotly package
-            assert reply.headers["content-type"].startswith("text/javascript")
-            assert b"plotly.js" in reply.read(2000)
-        assert browser.execute_script("return typeof window.pipetool.api") == "function"  # ui.js
-    finally:
-        code = server.stop()
-    assert code == 0, server.stderr
-    assert "Traceback" not in server.stderr and "Stopped." in server.stdout
+    assert ui_server.url.startswith("http://127.0.0.1:")
+    browser.get(ui_server.url)
+    nav = wait_for(browser, lambda d: d.find_element(By.ID, "nav"))
+    assert browser.current_url == ui_server.url + "experiments"  # / leads to the first page
+    assert nav.text.split() == ["pipetool", ui_project.path.name, "Experiments", "Metrics"]
+    assert [a.get_attribute("href") for a in nav.find_elements(By.TAG_NAME, "a")] == [
+        ui_server.url + "experiments",
+        ui_server.url + "metrics",
+    ]
+    assert nav.find_element(By.CSS_SELECTOR, "a.active").text == "Experiments"
+    css = browser.execute_script("return getComputedStyle(document.getElementById('nav')).borderBottomStyle")
+    assert css == "solid"  # /static/ui.css loaded
+    assert browser.execute_script("return typeof window.pipetool.api") == "function"  # /static/ui.js
+    with urllib.request.urlopen(ui_server.url + "static/plotly.min.js") as reply:  # from the plotly package
+        assert reply.headers["content-type"].startswith("text/javascript")
+        assert b"plotly.js" in reply.read(2000)
 
 
-def test_the_real_server_answers_only_to_its_own_host_names(tiny):
-    server = start_ui(tiny.path)
-    try:
-        with urllib.request.urlopen(server.url + "static/ui.css") as reply:
-            assert reply.status == 200
-        rebound = urllib.request.Request(server.url + "api/experiments", headers={"Host": "evil.example"})
-        with pytest.raises(urllib.error.HTTPError) as refused:
-            urllib.request.urlopen(rebound)
-        assert refused.value.code == 400  # a page of another site reached through a DNS name
-    finally:
-        assert server.stop() == 0, server.stderr
+def test_the_real_server_answers_only_to_its_own_host_names(ui_server):  # noqa: F811
+    with urllib.request.urlopen(ui_server.url + "static/ui.css") as reply:
+        assert reply.status == 200
+    rebound = urllib.request.Request(ui_server.url + "api/experiments", headers={"Host": "evil.example"})
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(rebound)
+    assert refused.value.code == 400  # a page of another site reached through a DNS name
 
 
 def test_a_host_other_machines_reach_needs_expose_and_is_warned_about(tiny):
@@ -74,8 +71,9 @@ def test_a_host_other_machines_reach_needs_expose_and_is_warned_about(tiny):
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/static/ui.css") as reply:
             assert reply.status == 200
     finally:
-        assert server.stop() == 0
+        assert server.stop() == 0  # Ctrl-C: a clean stop
     assert server.stderr.startswith("warning: serving on 0.0.0.0: anyone who can reach it can read this project")
+    assert "Traceback" not in server.stderr and server.stdout.endswith("Stopped.\n")
 
 
 def test_without_the_ui_extra_one_line_says_what_to_install(tiny, monkeypatch):
@@ -114,16 +112,15 @@ def test_a_path_outside_the_project_or_in_git_is_refused(tiny, tmp_path):
         assert reply.status_code == 404 and b"lr" not in reply.content, url
 
 
-def test_no_endpoint_runs_a_command(tmp_path, monkeypatch):
+def test_no_endpoint_runs_a_command(ui_project, tmp_path, monkeypatch):  # noqa: F811
     """Every GET route, and the two POSTs with a real experiment, while the stage is stale: the
     stage never runs (its command would write the log), and git sees the same workspace."""
     from starlette.routing import Route
     from starlette.testclient import TestClient
-    from ui_browser import experiments_project
 
     from pipetool.ui.app import create_app
 
-    built = experiments_project(tmp_path / "repo", {"one": 0.3})
+    built = private_copy(ui_project, tmp_path / "repo")
     log = tmp_path / "ran.log"
     monkeypatch.setenv("UI_RUN_LOG", str(log))
     built.write("params.yaml", "lr: 0.9\nmodel: linear\n")  # stale: repro would run train
@@ -134,10 +131,10 @@ def test_no_endpoint_runs_a_command(tmp_path, monkeypatch):
     for path in gets:
         assert client.get(path).status_code in (200, 307), path
     status = built.git("status", "--porcelain")
-    assert client.post("/api/experiments/branch", json={"name": "one", "branch": "kept"}).status_code == 200
+    assert client.post("/api/experiments/branch", json={"name": "big", "branch": "kept"}).status_code == 200
     assert built.git("status", "--porcelain") == status
-    assert client.post("/api/experiments/apply", json={"name": "one"}).status_code == 200
-    assert "lr: 0.3" in built.read("params.yaml")  # applied: files and outs, no command
+    assert client.post("/api/experiments/apply", json={"name": "big"}).status_code == 200
+    assert "lr: 0.4" in built.read("params.yaml")  # applied: files and outs, no command
     assert not log.exists()
     built.write("params.yaml", "lr: 0.9\nmodel: linear\n")
     built.cli_ok("repro")

@@ -90,6 +90,11 @@ def browser_missing() -> str | None:
     return None
 
 
+# Each test module imports the fixtures below, which makes each module's copy a fixture of its
+# own: the objects are kept here so that the session makes each once, and its maker ends it.
+_SHARED: dict[str, object] = {}
+
+
 @pytest.fixture(scope="session")
 def browser(tmp_path_factory):
     """A headless Chromium driven through Debian's chromedriver (Selenium downloads nothing),
@@ -97,6 +102,9 @@ def browser(tmp_path_factory):
     missing = browser_missing()
     if missing:
         pytest.skip(missing)
+    if "browser" in _SHARED:
+        yield _SHARED["browser"]
+        return
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -116,7 +124,7 @@ def browser(tmp_path_factory):
         f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}",
     ):
         options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
+    driver = _SHARED["browser"] = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
     driver.set_page_load_timeout(WAIT)
     try:
         yield driver
@@ -165,8 +173,9 @@ stages:
 PARAMS = "lr: 0.1  # learning rate\nmodel: linear\n"
 
 
-def experiments_project(path: Path, experiments: dict[str, float]):
-    """A committed one-stage project (acc = 0.5 + lr) with an experiment per name: lr."""
+def experiments_project(path: Path, experiments: dict[str, float], history: tuple[float, ...] = ()):
+    """A committed one-stage project (acc = 0.5 + lr), committed again for each lr of history,
+    then an experiment per name: lr on the last commit."""
     import shlex
 
     from conftest import Project
@@ -182,17 +191,34 @@ def experiments_project(path: Path, experiments: dict[str, float]):
     project.cli_ok("repro")
     project.git("add", "-A")
     project.git("commit", "-q", "-m", "a tiny pipeline")
+    for lr in history:
+        project.write("params.yaml", PARAMS.replace("0.1", str(lr)))
+        project.cli_ok("repro")
+        project.git("commit", "-q", "-am", f"lr {lr} <b>bold</b>")
     for name, lr in experiments.items():
         project.cli_ok("exp", "run", "-S", f"lr={lr}", "-n", name)
     project.git("checkout", "-q", "--", ".")  # the workspace as committed
     return project
 
 
-def history_project(path: Path, lrs: list[float]):
-    """The same project committed once per lr (its metrics in each commit): a metrics history."""
-    project = experiments_project(path, {})
-    for lr in lrs:
-        project.write("params.yaml", PARAMS.replace("0.1", str(lr)))
-        project.cli_ok("repro")
-        project.git("commit", "-q", "-am", f"lr {lr} <b>bold</b>")
-    return project
+HISTORY = (0.2, 0.3)  # commits after the first one's lr 0.1: acc 0.6, 0.7, 0.8 along main
+EXPERIMENTS = {"small": 0.05, "mid": 0.2, "big": 0.4}  # on the last commit: acc 0.55, 0.7, 0.9
+
+
+@pytest.fixture(scope="session")
+def ui_project(tmp_path_factory):
+    """The project every UI test reads: three commits on main, three experiments on the last."""
+    if "project" not in _SHARED:
+        _SHARED["project"] = experiments_project(tmp_path_factory.mktemp("ui") / "repo", EXPERIMENTS, HISTORY)
+    return _SHARED["project"]
+
+
+@pytest.fixture(scope="session")
+def ui_server(ui_project):
+    """`pipetool ui` serving ui_project for the session; it must stop cleanly at the end."""
+    if "server" in _SHARED:
+        yield _SHARED["server"]
+        return
+    running = _SHARED["server"] = start_ui(ui_project.path)
+    yield running
+    assert running.stop() == 0 and "Traceback" not in running.stderr, running.stderr

@@ -108,8 +108,9 @@
       .join("") || '<span class="muted">No params or metrics.</span>';
   }
 
+  // in the order they were selected: the compare panel's columns
   function selectedRows() {
-    return state.rows.filter((r) => state.selected.has(r.rev));
+    return [...state.selected].map((rev) => state.rows.find((r) => r.rev === rev)).filter(Boolean);
   }
 
   function renderCompare() {
