@@ -143,6 +143,9 @@ def test_two_selected_rows_are_compared_side_by_side_with_differences_marked(ser
         "model": ("same", ["linear", "linear"]),
     }
     assert len(panel.find_elements(By.CSS_SELECTOR, "td.changed")) == 4
+    panel.find_element(By.ID, "exp-compare-only").click()
+    shown = browser.find_elements(By.CSS_SELECTOR, "#exp-compare-table tbody tr")
+    assert [_key(tr.get_attribute("data-column")) for tr in shown] == ["acc", "lr"]
     # two rows: neither Apply nor Branch, which act on one experiment
     assert not browser.find_element(By.ID, "exp-apply").is_enabled()
 

@@ -79,7 +79,7 @@
             return `<td class="${typeof v === "number" ? "num" : ""}">${escapeHtml(formatValue(v))}</td>`;
           })
           .join("");
-        const when = r.created ? new Date(r.created * 1000).toLocaleString() : "";
+        const when = r.created ? localTime(r.created) : "";
         const name = (r.experiment ? "└ " : "") + r.name;
         return (
           `<tr class="${r.experiment ? "experiment" : "baseline"}${chosen ? " selected" : ""}" data-name="${escapeHtml(r.name)}" data-rev="${escapeHtml(r.rev)}">` +
@@ -95,6 +95,12 @@
     document.getElementById("exp-count").textContent = `${experiments} of ${state.rows.filter((r) => r.experiment).length} experiments`;
     renderCompare();
     renderButtons();
+  }
+
+  function localTime(seconds) {
+    const d = new Date(seconds * 1000);
+    const two = (n) => String(n).padStart(2, "0");
+    return `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())} ${two(d.getHours())}:${two(d.getMinutes())}`;
   }
 
   function renderChooser() {
@@ -121,16 +127,20 @@
       panel.innerHTML = "";
       return;
     }
+    const onlyDiffering = document.getElementById("exp-compare-only") ? document.getElementById("exp-compare-only").checked : false;
     const lines = state.columns
       .map((c) => {
         const values = rows.map((r) => cell(r, c));
         const differs = values.some((v) => JSON.stringify(v) !== JSON.stringify(values[0]));
+        if (onlyDiffering && !differs) return "";
         const cells = values.map((v) => `<td class="${typeof v === "number" ? "num" : ""}${differs ? " changed" : ""}">${escapeHtml(formatValue(v))}</td>`).join("");
         return `<tr class="${differs ? "differs" : "same"}" data-column="${escapeHtml(columnId(c))}"><th>${escapeHtml(c.label)} <span class="kind">${c.kind === "metrics" ? "metric" : "param"}</span></th>${cells}</tr>`;
       })
       .join("");
     const heads = rows.map((r) => `<th data-name="${escapeHtml(r.name)}">${escapeHtml(r.name)} <code>${escapeHtml(r.rev.slice(0, 7))}</code></th>`).join("");
-    panel.innerHTML = `<h2>Compare ${rows.length} rows</h2><table class="grid" id="exp-compare-table"><thead><tr><th></th>${heads}</tr></thead><tbody>${lines}</tbody></table>`;
+    panel.innerHTML =
+      `<h2>Compare ${rows.length} rows</h2><label class="muted"><input type="checkbox" id="exp-compare-only"${onlyDiffering ? " checked" : ""}> only what differs</label>` +
+      `<table class="grid" id="exp-compare-table"><thead><tr><th></th>${heads}</tr></thead><tbody>${lines}</tbody></table>`;
     panel.hidden = false;
   }
 
@@ -226,6 +236,9 @@
       else state.selected.delete(rev);
       render();
     }
+  });
+  document.getElementById("exp-compare").addEventListener("change", (e) => {
+    if (e.target.id === "exp-compare-only") renderCompare();
   });
   document.getElementById("exp-apply").addEventListener("click", () => confirmAction("apply"));
   document.getElementById("exp-branch").addEventListener("click", () => confirmAction("branch"));

@@ -35,8 +35,9 @@
         hovertemplate: "<b>%{customdata[0]}</b> %{customdata[1]}<br>" + escapeHtml(key) + ": %{y}<extra></extra>",
       };
       const layout = {
-        title: { text: escapeHtml(key), font: { size: 14 } },
-        margin: { l: 56, r: 16, t: 40, b: 72 },
+        title: { text: escapeHtml(key), font: { size: 14 }, x: 0.01, xanchor: "left" },
+        margin: { l: 56, r: 40, t: 40, b: 72 },
+        modebar: { orientation: "v" },
         height: 300,
         xaxis: { type: "category", categoryorder: "array", categoryarray: labels, tickangle: -45, automargin: true },
         yaxis: { automargin: true },
