@@ -78,7 +78,9 @@ def serve(root: str, sock: socket.socket, on_ready: Callable[[], None]) -> None:
                     return captured.__enter__()
 
                 def __exit__(inner, *exc):
-                    self._captured_signals.clear()
+                    signals = getattr(self, "_captured_signals", None)  # what uvicorn would raise again
+                    if isinstance(signals, list):
+                        signals.clear()
                     return captured.__exit__(*exc)
 
             return _Quiet()
