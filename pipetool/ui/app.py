@@ -5,9 +5,14 @@ Page contract: each name in PAGES is a module of this package exposing
     PATH: str                        the page's URL, e.g. "/pipeline"
     routes(ctx) -> list[BaseRoute]   its page route and its /api/... JSON endpoints
 A module that does not exist (yet) is skipped. `ctx` (Context) gives the project root, the
-layout (`ctx.page`), JSON responses (`ctx.json`) and the path check (`ctx.file`). JSON
-endpoints return plain data built by the lower layers; a PipetoolError they raise becomes
-{"error": "one line"} with status 400.
+layout (`ctx.page`), JSON responses (`ctx.json`), the path check (`ctx.file`), the body of a
+POST from the page itself (`ctx.json_body`) and a way to run blocking work off the event loop
+(`ctx.blocking`). JSON endpoints return plain data built by the lower layers; a PipetoolError
+they raise becomes {"error": "one line"} with status 400, an HTTPException {"error": detail}.
+
+In the browser, static/ui.js gives every page `window.pipetool` (api, escapeHtml, formatValue,
+ready): a page calls ready(its root element) once it shows its data, which sets data-ready="1"
+(what the tests wait on) and data-ready-ms.
 """
 
 from __future__ import annotations
