@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test lint format clean
+.PHONY: run test lint format clean browser
 
 # The venv gets uv first and installs with it: the test extras take seconds instead of the minute
 # and more that pip takes to resolve and unpack them.
@@ -28,11 +28,22 @@ run: $(VENV)/.run-installed
 	PATH="$(CURDIR)/$(BIN):$$PATH" pipetool repro -j 2
 	PATH="$(CURDIR)/$(BIN):$$PATH" pipetool metrics show
 
-test: $(VENV)/.test-installed
+test: $(VENV)/.test-installed browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	PATH="$(CURDIR)/$(BIN):$$PATH" python -m pytest -n 2 -q
 	PATH="$(CURDIR)/$(BIN):$$PATH" pipetool verify -j 2
+
+# The UI's browser tests drive Debian's Chromium through its chromedriver. As root with apt-get,
+# install them when missing (refreshing the package lists only if the install fails); otherwise
+# the browser tests skip, and this says so.
+browser:
+	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get install -y -q chromium chromium-driver || \
+		{ apt-get update -q && apt-get install -y -q chromium chromium-driver; } || \
+		echo "Could not install Chromium: the browser tests will skip."; \
+	else echo "Chromium or chromedriver missing (apt-get install chromium chromium-driver): the browser tests will skip."; fi
 
 # What `make test` checks first; `make format` fixes what it can.
 lint: $(VENV)/.test-installed

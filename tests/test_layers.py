@@ -20,7 +20,7 @@ LAYERS = [
     {"engine"},  # what commands do: repro, status, checkout, gc, verify, import; the Reporter protocol
     {"terminal"},  # the reporters' terminal implementations
     {"experiments"},
-    {"cli", "__main__"},
+    {"cli", "__main__", "ui"},  # the command line; the browser UI (cli starts it, it may use cli's helpers)
     {"api"},  # the Python API for notebooks and stage scripts: may use every layer
 ]
 LAYER_OF = {name: rank for rank, names in enumerate(LAYERS) for name in names}

@@ -79,6 +79,7 @@ COMMANDS = {
     "import-url": ("import_url", "add a stage that downloads a URL (s3://, https://...), rerun when it changes"),
     "get-url": ("get_url", "download a file or folder from a URL, untracked"),
     "update": ("update", "check an imported URL again and download it if it changed"),
+    "ui": ("ui", "browse experiments, metrics, plots and the live pipeline in a local web app"),
 }
 
 

@@ -48,6 +48,7 @@ class GitRepo:
         self.root = project_root
         self._repo = None
         self._objects: _Objects | None = None
+        self._trees: dict[str, tuple[str, ...]] = {}  # tree id -> its files (tree_files)
 
     @property
     def repo(self):
@@ -100,6 +101,28 @@ class GitRepo:
 
     def source(self, revision: Revision) -> GitSource:
         return GitSource(self, revision.sha)
+
+    def tree_files(self, tree: str, data: bytes | None = None) -> tuple[str, ...]:
+        """The files of a tree object and its subtrees, in `git ls-tree -r` order, read through the
+        cat-file process. Each tree is listed once per command: experiments and nearby commits
+        share most of their subtrees, so a table of 200 of them costs no process each."""
+        listed = self._trees.get(tree)
+        if listed is None:
+            if data is None:
+                found = self.objects.get(tree)
+                data = found[2] if found and found[1] == "tree" else b""
+            width, files, at = len(tree) // 2, [], 0  # a SHA-1 id is 20 bytes, a SHA-256 one 32
+            while at < len(data):  # entries: "<mode> <name>\0<id>"
+                space = data.index(b" ", at)
+                end = data.index(b"\0", space)
+                name = data[space + 1 : end].decode("utf-8", errors="replace")
+                if data[at:space] == b"40000":
+                    files += [f"{name}/{path}" for path in self.tree_files(data[end + 1 : end + 1 + width].hex())]
+                else:
+                    files.append(name)
+                at = end + 1 + width
+            listed = self._trees[tree] = tuple(files)
+        return listed
 
     def _git(self, *args: str) -> str:
         done = subprocess.run(
@@ -233,13 +256,10 @@ class GitSource:
         return self._object(relpath) is not None
 
     def paths(self) -> list[str]:
-        """Every file of the project at this commit, project-relative."""
+        """Every file of the project at this commit, project-relative (as `git ls-tree -r`)."""
         if self._paths is None:
-            listed = self._repo._git(
-                "ls-tree", "-r", "-z", "--name-only", "--full-tree", self._sha, "--", self._prefix or "."
-            )
-            cut = len(self._prefix) + 1 if self._prefix else 0
-            self._paths = [path[cut:] for path in listed.split("\0") if path]
+            found = self._objects.get(f"{self._sha}:{self._prefix}" if self._prefix else f"{self._sha}^{{tree}}")
+            self._paths = list(self._repo.tree_files(found[0], found[2])) if found and found[1] == "tree" else []
         return self._paths
 
 
