@@ -145,14 +145,15 @@ stages:
     params: [scale]
     outs: [prepared]
   count:
-    cmd: cat prepared/* | wc -l > count.txt
-    deps: [prepared]
+    wdir: sub
+    cmd: cat ../prepared/* | wc -l > count.txt
+    deps: [../prepared]
     outs: [count.txt]
   report:
-    cmd: cat count.txt params.yaml > report.txt
-    deps: [count.txt]
+    cmd: cat sub/count.txt params.yaml > reports/report.txt
+    deps: [sub/count.txt]
     params: [scale]
-    outs: [report.txt]
+    outs: [reports/report.txt]
 """
 
 PREPARE = """
@@ -202,8 +203,8 @@ def test_three_stages_run_through_a_local_remote_with_the_lock_of_a_local_run(cl
     ]
     assert "on worker tcp://127.0.0.1:" in result.stdout
     assert repo.read("prepared/a.txt") == "ALPHA\nALPHA\n"
-    assert repo.read("count.txt").strip() == "4"
-    assert repo.read("report.txt").startswith("4\nscale: 2")
+    assert repo.read("sub/count.txt").strip() == "4"
+    assert repo.read("reports/report.txt").startswith("4\nscale: 2")
     # The same project run by the local executor, in another folder, writes the same lock.
     here = Project(tmp_path / "local")
     here.path.mkdir()
@@ -214,7 +215,7 @@ def test_three_stages_run_through_a_local_remote_with_the_lock_of_a_local_run(cl
     assert "Data and pipelines are up to date." in repo.cli_ok("status").stdout
     # The outs are in the cache as a local run leaves them, and on the remote, whole.
     where = repo.cli_ok("status", "--remote", "--exit-code").stdout  # exit 0: every out is on the remote
-    for out in ("prepared", "count.txt", "report.txt"):
+    for out in ("prepared", "sub/count.txt", "reports/report.txt"):
         assert f"local and remote:  {out}\n" in where
     assert not stored_temp_files(remote)
     assert not (remote / "tmp" / "dask").exists() and not list((remote / "tmp").glob("dask-*"))
@@ -240,12 +241,12 @@ def test_no_download_leaves_the_outs_on_the_remote_until_pull(cluster, repo):
     assert "Summary: 3 ran" in result.stdout
     assert "the outs of 3 stage(s) stay on remote 'store' (--no-download)" in result.stdout
     assert "'pipetool pull' brings them" in result.stdout
-    for out in ("prepared", "count.txt", "report.txt"):
+    for out in ("prepared", "sub/count.txt", "reports/report.txt"):
         assert not repo.exists(out)
     assert sorted(repo.lock()["stages"]) == ["count", "prepare", "report"]
     lock = repo.read("pipeline.lock")
     repo.cli_ok("pull")
-    assert repo.read("count.txt").strip() == "4"
+    assert repo.read("sub/count.txt").strip() == "4"
     assert repo.read("prepared/b.txt") == "BETA\nBETA\n"
     assert repo.read("pipeline.lock") == lock
     assert "Data and pipelines are up to date." in repo.cli_ok("status").stdout
@@ -267,7 +268,7 @@ def test_s3_remote_with_the_setting_and_no_secret_in_the_task(cluster, repo, s3_
     result = repo.cli_ok(*on_dask(cluster), env={**PYTHON_ENV, **OFFLINE})
     assert "cannot see the repository" not in result.stdout  # the setting: no check, no warning
     assert "Summary: 3 ran" in result.stdout
-    assert repo.read("count.txt").strip() == "4"
+    assert repo.read("sub/count.txt").strip() == "4"
     stored = keys(client, "nosharedfs/")
     assert not [key for key in stored if ".tmp-" in key or key.startswith("nosharedfs/tmp/")]
     count = repo.lock()["stages"]["count"]["outs"][0]["xxh3"]
@@ -367,3 +368,23 @@ def test_each_worker_downloads_an_object_once(cluster, repo):
     assert all(n <= 1 for counts in stats.values() for n in counts.values()), stats
     repo.cli_ok(*on_dask(cluster, "--no-shared-fs", "-f"))
     assert cluster.downloads() == stats  # a second run downloads none of them again
+
+
+def test_a_wrong_object_on_the_remote_is_refused_by_the_worker(cluster, repo):
+    from pipetool.storage.hashing import file_hash
+
+    repo.write("input.txt", "the bytes of the wrong-object test\n")
+    repo.write(
+        "pipeline.yaml",
+        "stages:\n  use:\n    cmd: cat input.txt > used.txt\n    deps: [input.txt]\n    outs: [used.txt]\n",
+    )
+    remote = local_remote(cluster, repo, "wrong")
+    digest = file_hash(str(repo.path / "input.txt"))
+    (remote / digest[:2]).mkdir(parents=True)
+    (remote / digest[:2] / digest[2:]).write_text("other bytes under its name\n")  # the client takes it as there
+    result = repo.cli_fails(*on_dask(cluster, "--no-shared-fs"))
+    assert (
+        "Stage 'use' failed: could not get the stage's deps from remote 'store': "
+        "input.txt (its bytes do not match its hash: refused)"
+    ) in result.stdout
+    assert not repo.exists("pipeline.lock") and not repo.exists("used.txt")

@@ -179,6 +179,8 @@ def _run_in(scratch: str, task: RemoteTask, remote: Remote, cache: Cache, addres
         downloaded = materialize(cache, remote, task.inputs, scratch)
     except _InputProblem as problem:
         return RemoteResult(Ended(), address, problem=str(problem))
+    for path in (task.wdir, *(os.path.dirname(out) for out in task.outs)):  # as outs.prepare makes them
+        os.makedirs(os.path.join(scratch, path), exist_ok=True)
     output = _Output()
     commands = StageCommands(
         task.cmds, os.path.join(scratch, task.wdir), output.append, env={**os.environ, WORKER_ENV: address}
