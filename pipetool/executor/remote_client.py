@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import posixpath
+from concurrent.futures import ThreadPoolExecutor
 
 from ..errors import RemoteError
 from ..files.safepath import Tree, is_url
@@ -56,6 +57,9 @@ class ViaRemote:
         self.left: dict[str, HashInfo] = {}  # outs of this run left on the remote (--no-download)
         self.left_stages: list[str] = []
         self._tree = Tree(root)
+        # One pool for the run's transfers: a few objects per stage, and a new pool per stage
+        # would cost more than they do (its threads start while Dask's thread holds the GIL).
+        self._pool = ThreadPoolExecutor(JOBS, thread_name_prefix="transfer")
 
     @property
     def name(self) -> str:
@@ -102,7 +106,7 @@ class ViaRemote:
     def _push(self, want: dict[str, transfer.Item]) -> None:
         if not want:
             return
-        result = transfer.push(self.store.cache, self.remote, want, JOBS, Quiet())
+        result = transfer.push(self.store.cache, self.remote, want, JOBS, Quiet(), pool=self._pool)
         if not result.ok:
             raise RemoteError(
                 f"could not push its deps to remote '{self.name}': "
@@ -142,7 +146,7 @@ class ViaRemote:
         want = {info.hash: transfer.Item(path, info.size or 0) for path, info in outs.items()}
         cache = self.store.cache
         try:
-            result = transfer.fetch(cache, self.remote, want, JOBS, Quiet())
+            result = transfer.fetch(cache, self.remote, want, JOBS, Quiet(), pool=self._pool)
         except RemoteError as exc:
             return f"could not fetch its outs from remote '{self.name}': {exc.message}"
         if not result.ok:
@@ -158,6 +162,7 @@ class ViaRemote:
 
     def close(self) -> str | None:
         """Remove this run's attempt markers; what to tell about outs left on the remote."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
         try:
             self.remote.fs.rm(posixpath.join(self.remote.root, ATTEMPTS, f"dask-{self.run_id}"), recursive=True)
         except Exception:  # noqa: BLE001 - nothing was written, or the remote went away: markers are tiny

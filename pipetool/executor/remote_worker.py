@@ -26,6 +26,7 @@ import threading
 import time
 import uuid
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -35,12 +36,13 @@ from distributed import get_worker
 from ..files.safepath import UnsafePath, relative
 from ..remotes import transfer
 from ..remotes.remote import Remote, RemoteConfig, open_config
-from ..storage.cache import Cache
+from ..storage.cache import Cache, CorruptObject
 from ..storage.hashing import Hasher, HashInfo, manifest_hash
 from .command import GRACE_SECONDS, Ended, StageCommands
 from .dask_worker import WORKER_ENV, _Output, _running, _running_lock, died_message
 
 CACHE_FOLDER = "pipetool-objects"  # in the worker's local directory
+JOBS = 4  # parallel transfers of one task
 ATTEMPTS = "tmp"  # on the remote: tmp/dask-RUN/STAGE/ holds one marker per attempt
 UNDECLARED = (
     "without a shared file system only the stage's declared deps and params files are on the "
@@ -226,12 +228,14 @@ def materialize(cache: Cache, remote: Remote, inputs: tuple[Input, ...], scratch
 
 
 def _fetch(cache: Cache, remote: Remote, want: dict[str, transfer.Item]) -> int:
+    if all(_cached(cache, digest) for digest in want):
+        return 0  # the usual case once a worker has the data: no lock, no request
     os.makedirs(cache.dir, exist_ok=True)
     counted = _Counting(remote)
     with open(os.path.join(cache.dir, "lock"), "w") as lock:  # one download per object per worker
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
-            result = transfer.fetch(cache, counted.remote, want, 4, _Quiet())
+            result = transfer.fetch(cache, counted.remote, want, JOBS, _Quiet(), pool=_transfers())
         except Exception as exc:  # noqa: BLE001 - the remote cannot be read
             raise _InputProblem(f"could not get the stage's deps from remote '{remote.name}': {exc}") from None
         finally:
@@ -244,6 +248,26 @@ def _fetch(cache: Cache, remote: Remote, want: dict[str, transfer.Item]) -> int:
         )
         raise _InputProblem(f"could not get the stage's deps from remote '{remote.name}': {', '.join(what)}")
     return counted.count
+
+
+def _cached(cache: Cache, digest: str) -> bool:
+    try:
+        return cache.has_all(digest)
+    except CorruptObject:  # a damaged manifest (removed): fetched again
+        return False
+
+
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _transfers() -> ThreadPoolExecutor:
+    """The worker process's threads for transfers, shared by its tasks (see remote_client)."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(JOBS, thread_name_prefix="pipetool-transfer")
+        return _pool
 
 
 class _Counting:
@@ -291,7 +315,7 @@ def _upload_outs(
     if missing:
         return found, missing
     try:
-        result = transfer.push(cache, remote, want, 4, _Quiet())
+        result = transfer.push(cache, remote, want, JOBS, _Quiet(), pool=_transfers())
     except Exception as exc:  # noqa: BLE001 - the remote cannot be written
         raise _InputProblem(f"could not upload its outs to remote '{remote.name}': {exc}") from None
     if not result.ok:
