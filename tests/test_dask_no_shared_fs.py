@@ -17,17 +17,19 @@ import os
 import pickle
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import PYTHON_ENV, Project
+from conftest import CLI_ENV, PYTHON_ENV, Project
 
 distributed = pytest.importorskip("distributed")
 cloudpickle = pytest.importorskip("cloudpickle")
 from distributed.diagnostics.plugin import WorkerPlugin  # noqa: E402
+from test_dask import alive, wait_for  # noqa: E402
 from test_remote_s3 import BUCKET, OFFLINE, keys, s3_endpoint  # noqa: E402, F401 - the module's moto server
 
 from pipetool.executor import remote_worker  # noqa: E402
@@ -294,28 +296,37 @@ def _task_of(project: Project, name: str):
         os.environ.update(old)
 
 
-KILL_ONCE = """
+KILL_TWICE = """
 stages:
   first:
     cmd: echo first > first.txt
     outs: [first.txt]
   victim:
     cmd: >-
-      if [ ! -e "$HANDSHAKES/{name}" ]; then touch "$HANDSHAKES/{name}"; kill -9 $PPID; sleep 5; fi;
+      kills=$(ls "$HANDSHAKES/killed" | wc -l);
+      if [ $kills -lt 2 ]; then touch "$HANDSHAKES/killed/$kills"; kill -9 $PPID; sleep 5; fi;
       cat first.txt > victim.txt
     deps: [first.txt]
     outs: [victim.txt]
 """
 
 
-def test_a_stage_whose_worker_died_is_retried_and_leaves_nothing_partial(cluster, repo):
-    repo.write("pipeline.yaml", KILL_ONCE.format(name="killed-once"))
+def test_a_stage_whose_worker_died_fails_or_is_retried_and_leaves_nothing_partial(cluster, repo):
+    """The victim kills its worker on its first two attempts (counted in files outside the workers'
+    scratch folders): without --retries the run fails; with --retries 1 its second attempt of
+    that run succeeds on the other worker."""
+    (cluster.outside / "killed").mkdir()
+    repo.write("pipeline.yaml", KILL_TWICE)
     remote = local_remote(cluster, repo, "killed")
     try:
+        failed = repo.cli_fails(*on_dask(cluster, "--no-shared-fs"))
+        cluster.wait_for_workers(2)
         result = repo.cli_ok(*on_dask(cluster, "--no-shared-fs", "--retries", "1"))
     finally:
         cluster.wait_for_workers(2)
-    assert (cluster.outside / "killed-once").exists()  # the first attempt did kill its worker
+    assert "Stage 'victim' failed: the Dask worker running it died (tcp://127.0.0.1:" in failed.stdout
+    assert "use --retries N to run it again on another worker" in failed.stdout
+    assert sorted(os.listdir(cluster.outside / "killed")) == ["0", "1"]  # two attempts did kill their worker
     assert "Stage 'victim' done" in result.stdout
     assert repo.read("victim.txt") == "first\n"
     assert not stored_temp_files(remote)
@@ -388,3 +399,39 @@ def test_a_wrong_object_on_the_remote_is_refused_by_the_worker(cluster, repo):
         "input.txt (its bytes do not match its hash: refused)"
     ) in result.stdout
     assert not repo.exists("pipeline.lock") and not repo.exists("used.txt")
+
+
+SLOW = """
+stages:
+  slow:
+    cmd: echo $$ > "$HANDSHAKES/{name}.pid"; exec sleep 300
+    outs: [slow.txt]
+"""
+
+
+def test_ctrl_c_stops_the_commands_on_the_workers(cluster, repo):
+    repo.write("pipeline.yaml", SLOW.format(name="ctrl-c"))
+    local_remote(cluster, repo, "ctrl-c")
+    pid_file = cluster.outside / "ctrl-c.pid"
+    run = subprocess.Popen(
+        [sys.executable, "-m", "pipetool", *on_dask(cluster, "--no-shared-fs")],
+        cwd=repo.path,
+        env={**CLI_ENV, **PYTHON_ENV},
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_for(lambda: pid_file.exists() and pid_file.read_text().strip(), "the slow stage")
+        pid = int(pid_file.read_text())
+        run.send_signal(signal.SIGINT)
+        _, stderr = run.communicate(timeout=BOUND)
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.wait()
+    assert run.returncode == 130, stderr
+    assert "interrupted: stopped 'slow'" in stderr
+    wait_for(lambda: not alive(pid), "the slow stage's command to end", timeout=10)
+    assert not repo.exists("pipeline.lock")
