@@ -435,3 +435,14 @@ def test_ctrl_c_stops_the_commands_on_the_workers(cluster, repo):
     assert "interrupted: stopped 'slow'" in stderr
     wait_for(lambda: not alive(pid), "the slow stage's command to end", timeout=10)
     assert not repo.exists("pipeline.lock")
+
+
+def test_the_flags_need_the_dask_executor_and_the_setting_is_true_or_false(project):
+    project.write("pipeline.yaml", "stages:\n  one:\n    cmd: echo one > one.txt\n    outs: [one.txt]\n")
+    assert "error: --no-shared-fs needs --executor dask" in project.cli_fails("repro", "--no-shared-fs", code=2).stderr
+    assert "error: --no-download needs --executor dask" in project.cli_fails("repro", "--no-download", code=2).stderr
+    project.cli_ok("config", "executor.shared_fs", "maybe")
+    failed = project.cli_fails("repro")
+    assert "error: 'executor.shared_fs' is 'maybe'" in failed.stderr
+    assert "one of: true, false" in failed.stderr
+    assert not project.exists("one.txt")
