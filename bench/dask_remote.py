@@ -62,14 +62,14 @@ def main() -> int:
         shell = harness.time_shell_commands(workload.shell_commands(), shell_folder)
         print(f"wide_dag {workload.layers} x {workload.width} = {workload.stages} stages, {args.workers} workers")
         print(f"  the commands alone, one sh -c each: {shell:.2f} s")
-        for label, extra in (("shared file system", []), ("--no-shared-fs (local remote)", ["--no-shared-fs"])):
-            seconds = []
-            for run in range(args.runs):
+        modes = (("shared file system", []), ("--no-shared-fs (local remote)", ["--no-shared-fs"]))
+        seconds: dict[str, list[float]] = {label: [] for label, _ in modes}
+        for run in range(args.runs):  # the modes alternate, so both see the machine's load alike
+            for label, extra in modes:
                 repo = scratch / f"repo-{len(extra)}-{run}"
                 workload.build(tool, repo)
                 if extra:
                     remote = scratch / f"remote-{run}"
-                    shutil.rmtree(remote, ignore_errors=True)
                     harness.run_checked([*argv, "remote", "add", "-d", "store", str(remote)], repo, tool.environ())
                 started = time.perf_counter()
                 done = harness.run_checked(
@@ -77,14 +77,17 @@ def main() -> int:
                     repo,
                     tool.environ(),
                 )
-                seconds.append(time.perf_counter() - started)
+                seconds[label].append(time.perf_counter() - started)
                 ran = done.stdout.count("Running stage '")
                 if ran != workload.stages:
                     print(f"  {label}: ran {ran} stages, expected {workload.stages}", file=sys.stderr)
                     return 1
-            median = statistics.median(seconds)
+                harness.remove_repo(repo)
+        for label, _ in modes:
+            median = statistics.median(seconds[label])
             overhead = (median - shell) / workload.stages * 1000
-            print(f"  {label}: first repro {median:.2f} s, overhead {overhead:.1f} ms/stage")
+            runs = ", ".join(f"{s:.2f}" for s in seconds[label])
+            print(f"  {label}: first repro {median:.2f} s (runs: {runs}), overhead {overhead:.1f} ms/stage")
     finally:
         cluster.close()
         shutil.rmtree(scratch, ignore_errors=True)

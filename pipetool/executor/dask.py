@@ -18,6 +18,7 @@ import queue
 import shutil
 import time
 import uuid
+from typing import TYPE_CHECKING
 
 from ..errors import ClusterError, PipetoolError
 from ..pipeline.project import STATE_DIR
@@ -37,6 +38,9 @@ from .dask_worker import (
     run_stage,
     started,
 )
+
+if TYPE_CHECKING:
+    from .remote_worker import RemoteResult
 
 SHARED_FS_HINT = (
     "the Dask executor needs the repository on a shared file system, at the same path "
@@ -292,8 +296,9 @@ class DaskExecutor:
 
         try:
             task = self._via_remote.task(stage)
-        except PipetoolError as exc:
-            self._pending[stage.name] = StageRun(stage.name, problem=exc.message)
+        except (PipetoolError, OSError) as exc:  # a dep that cannot be cached or pushed
+            problem = exc.message if isinstance(exc, PipetoolError) else f"could not store its deps in the cache: {exc}"
+            self._pending[stage.name] = StageRun(stage.name, problem=problem)
             self._done.put(stage.name)
             return
         with HELD:
@@ -303,6 +308,7 @@ class DaskExecutor:
                 key=f"pipetool-{stage.name}-{self._key_suffix}",
                 pure=False,
                 resources=stage.resources.dask() or None,
+                retries=self.choice.retries,
             )
             self._pending[stage.name] = future
             future.add_done_callback(lambda _, name=stage.name: self._done.put(name))
@@ -367,7 +373,7 @@ class DaskExecutor:
             )
         return f"its Dask task failed on the worker: {type(exc).__name__}: {exc}"
 
-    def _run_of(self, name: str, result) -> StageRun:
+    def _run_of(self, name: str, result: TaskResult | RemoteResult) -> StageRun:
         if self._via_remote is not None and not isinstance(result, TaskResult):
             run = self._run_of(name, TaskResult(result.ended, result.worker, result.output, result.dropped))
             return self._via_remote.finished(run, result)
