@@ -107,14 +107,17 @@ def cache_stats() -> dict[str, int]:
         return dict(_downloads)
 
 
-# The commands running in this worker process, by the run (the client) that started them.
+# The commands running in this worker process, by the run (the client) that started them, and
+# the runs told to stop (a task of theirs that starts later runs nothing).
 _by_run: dict[str, set[StageCommands]] = {}
+_stopped: set[str] = set()
 
 
 def stop_run(run_id: str) -> int:
     """Stop the commands of one run (run with Client.run when the client is interrupted):
     SIGTERM now, SIGKILL after the grace period; how many there were."""
     with _running_lock:
+        _stopped.add(run_id)
         commands = list(_by_run.pop(run_id, ()))
     for command in commands:
         command.stop(signal.SIGTERM)
@@ -188,6 +191,8 @@ def _run_in(scratch: str, task: RemoteTask, remote: Remote, cache: Cache, addres
         task.cmds, os.path.join(scratch, task.wdir), output.append, env={**os.environ, WORKER_ENV: address}
     )
     with _running_lock:
+        if task.run_id in _stopped:
+            return RemoteResult(Ended(interrupted=True), address)
         _running.add(commands)
         _by_run.setdefault(task.run_id, set()).add(commands)
     try:
@@ -195,7 +200,10 @@ def _run_in(scratch: str, task: RemoteTask, remote: Remote, cache: Cache, addres
     finally:
         with _running_lock:
             _running.discard(commands)
-            _by_run.get(task.run_id, set()).discard(commands)
+            running = _by_run.get(task.run_id, set())
+            running.discard(commands)
+            if not running:
+                _by_run.pop(task.run_id, None)
     result = RemoteResult(ended, address, list(output.lines), output.total - len(output.lines), downloaded=downloaded)
     if ended.returncode != 0 or ended.interrupted:
         return result
