@@ -452,3 +452,14 @@ def test_the_flags_need_the_dask_executor_and_the_setting_is_true_or_false(proje
     assert "error: 'executor.shared_fs' is 'maybe'" in failed.stderr
     assert "one of: true, false" in failed.stderr
     assert not project.exists("one.txt")
+
+
+def test_a_persist_out_goes_to_the_worker_with_the_deps(cluster, repo):
+    repo.write(
+        "pipeline.yaml",
+        "stages:\n  log:\n    cmd: echo run >> log.txt\n    outs:\n      - log.txt: {persist: true}\n",
+    )
+    local_remote(cluster, repo, "persist")
+    repo.cli_ok(*on_dask(cluster, "--no-shared-fs"))
+    repo.cli_ok(*on_dask(cluster, "--no-shared-fs", "-f"))
+    assert repo.read("log.txt") == "run\nrun\n"  # the second run appended to the first one's out
