@@ -74,6 +74,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="run each stage that ran once more from the same inputs; warn about those whose two runs differ",
     )
     add_executor_options(parser)
+    parser.add_argument(
+        "--no-shared-fs",
+        dest="shared_fs",
+        action="store_false",
+        default=None,
+        help="with dask: the workers do not see the repository; each stage's deps and outs go "
+        "through the default remote by hash (default: the executor.shared_fs setting, else "
+        "this when the workers cannot see the repository and a default remote is set)",
+    )
+    parser.add_argument(
+        "--no-download",
+        dest="download",
+        action="store_false",
+        help="with --no-shared-fs: record the outs in pipeline.lock but leave them on the remote "
+        "('pipetool pull' brings them)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -93,7 +109,7 @@ def run(args: argparse.Namespace) -> int:
             keep_going=args.keep_going,
             jobs=args.jobs,
             run_cache=args.run_cache,
-            executor=executor_choice(args, ws.project.state_dir),
+            executor=_executor(args, ws.project.state_dir),
         )
         reporter = console_reporter(
             args.jobs > 1 or options.executor.kind == "dask",
@@ -114,6 +130,28 @@ def run(args: argparse.Namespace) -> int:
                 result = repro(ws, options, reporter)
     raise_for(result)
     return 1 if args.exit_code and args.dry and result.ran else 0
+
+
+def _executor(args: argparse.Namespace, state_dir: str):
+    """The executor choice, with --no-shared-fs (or executor.shared_fs) and --no-download."""
+    import dataclasses
+
+    from ..errors import PipetoolError
+    from ..pipeline import config
+
+    choice = executor_choice(args, state_dir)
+    shared_fs = args.shared_fs
+    if shared_fs is None:
+        setting = config.read(state_dir).get("executor.shared_fs")
+        if setting is not None and str(setting).lower() not in ("true", "false"):
+            raise PipetoolError(f"'executor.shared_fs' is {setting!r}", hint="one of: true, false")
+        shared_fs = None if setting is None else str(setting).lower() == "true"
+    if choice.kind != "dask" and (args.shared_fs is False or not args.download):
+        flag = "--no-shared-fs" if args.shared_fs is False else "--no-download"
+        error = PipetoolError(f"{flag} needs --executor dask")
+        error.exit_code = 2
+        raise error
+    return dataclasses.replace(choice, shared_fs=shared_fs, download=args.download)
 
 
 def _pull(ws, options, remote: str | None, reporter) -> None:

@@ -6,6 +6,7 @@ upstream that rewrote identical bytes leaves its downstream alone (early cutoff)
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from collections.abc import Sequence
@@ -21,6 +22,7 @@ from ..planning.observe import observe, param_values
 from ..planning.plan import Schedule, select
 from ..planning.staleness import Observed, Reason, decide
 from ..storage import gitignore, pointer
+from ..storage.hashing import HashInfo
 from ..storage.lock import LockEntry, PathRecord, read_all
 from ..storage.logs import StageLogs, log_path
 from ..system.interrupts import guarded
@@ -67,7 +69,8 @@ def repro(ws: Workspace, options: ReproOptions, reporter: Reporter) -> ReproResu
         logs.write(name, line)
         reporter.stage_output(name, line)
 
-    runner = executors.start(options.executor, ws.root, options.jobs, output, reporter.warning)
+    store = executors.ProjectStore(ws.project.state_dir, ws.hasher, ws.cache)
+    runner = executors.start(options.executor, ws.root, options.jobs, output, reporter.warning, store)
     ws.locks.begin(entries)
     reporter.begin(len(selected))
     ws.hasher.progress = reporter
@@ -195,6 +198,7 @@ class _Run:
         self.state_dir = os.path.relpath(ws.project.state_dir, ws.root)  # as the user sees it
         self.committed = _Committed(ws.root)
         self.from_head: set[str] = set()  # stages whose recorded entry is HEAD's (see _unchanged_or)
+        self.on_remote: dict[str, HashInfo] = {}  # outs this run left on a remote (--no-download)
 
     def run(self) -> ReproResult:
         with guarded():
@@ -224,6 +228,9 @@ class _Run:
         except PipetoolError as exc:  # a URL dep whose source cannot be read: the stage fails, as with a missing dep
             self._fail(index, exc.message)
             return
+        if self.on_remote:  # an upstream's out that this run left on the remote is a dep all the same
+            deps = {path: info or self.on_remote.get(path) for path, info in observed.deps.items()}
+            observed = dataclasses.replace(observed, deps=deps)
         decision = _decide(stage, decide(stage, self.entries.get(stage.name), observed), self.options)
         if decision.action is Action.FROZEN:
             self.reporter.frozen(stage.name, decision.reasons)
@@ -324,6 +331,15 @@ class _Run:
         self.logs.finish(run.name)
         if not run.ok:
             self._fail(index, failure_message(run), run.tail, self.logs.path(run.name))
+            return
+        if run.outs is not None:  # left on the remote: recorded by the hashes the worker uploaded
+            records = tuple(PathRecord.of(path, run.outs[path]) for path in stage.out_paths)
+            entry = outs.lock_entry(stage, self.observed.pop(stage.name), records, round(run.seconds, 2))
+            self.on_remote.update(run.outs)
+            self._record(stage, self._unchanged_or(stage.name, entry))
+            self.reporter.succeeded(stage.name, run)
+            self.result.ran.append(stage.name)
+            self.schedule.finish(index)
             return
         try:
             entry = outs.finished(stage, self.observed.pop(stage.name), self.ws.hasher, round(run.seconds, 2))

@@ -9,6 +9,8 @@ from typing import Protocol
 
 from ..errors import ClusterError
 from ..pipeline.stage import Stage
+from ..storage.cache import Cache
+from ..storage.hashing import Hasher, HashInfo
 
 OutputSink = Callable[[str, str], None]  # (stage name, one line of output)
 Warn = Callable[[str], None]
@@ -21,6 +23,19 @@ class ExecutorChoice:
     kind: str = "local"  # one of config.EXECUTORS
     scheduler: str | None = None  # a Dask scheduler address such as tcp://host:8786
     retries: int = 0  # Dask: tries after a worker died under the stage
+    # Dask: whether the workers see the repository. None: check, and without it move the stages'
+    # files through the default remote when there is one; False: always through the remote.
+    shared_fs: bool | None = None
+    download: bool = True  # without a shared file system: bring the outs into the workspace
+
+
+@dataclass(frozen=True)
+class ProjectStore:
+    """What an executor that moves files itself needs of the project: its hashes and its cache."""
+
+    state_dir: str
+    hasher: Hasher
+    cache: Cache
 
 
 @dataclass
@@ -35,6 +50,8 @@ class StageRun:
     interrupted: bool = False
     worker: str | None = None  # the Dask worker that ran it
     problem: str | None = None  # why it failed when not through its cmd's exit code
+    # The outs' hashes when they were left on a remote, not put in the workspace (--no-download)
+    outs: dict[str, HashInfo] | None = None
 
     @property
     def ok(self) -> bool:
@@ -70,8 +87,16 @@ class Executor(Protocol):
         """Let go of what the executor holds (threads, a cluster connection)."""
 
 
-def start(choice: ExecutorChoice, root: str, jobs: int, output: OutputSink, warn: Warn) -> Executor:
-    """The executor the choice names; the Dask one connects when its first stage is submitted."""
+def start(
+    choice: ExecutorChoice,
+    root: str,
+    jobs: int,
+    output: OutputSink,
+    warn: Warn,
+    files: ProjectStore | None = None,
+) -> Executor:
+    """The executor the choice names; the Dask one connects when its first stage is submitted.
+    files: the project's hasher and cache, for a Dask cluster without a shared file system."""
     if choice.kind == "dask":
         if importlib.util.find_spec("distributed") is None:
             raise ClusterError(
@@ -80,7 +105,7 @@ def start(choice: ExecutorChoice, root: str, jobs: int, output: OutputSink, warn
             )
         from .dask import DaskExecutor
 
-        return DaskExecutor(root, choice, jobs, output, warn)
+        return DaskExecutor(root, choice, jobs, output, warn, files)
     from .local import LocalExecutor
 
     return LocalExecutor(root, jobs, output)

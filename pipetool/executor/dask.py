@@ -1,9 +1,13 @@
 """The Dask executor: each stage that must run becomes a task on a Dask cluster, run on a worker.
 
 This process stays the client: it decides staleness, hashes outs and writes pipeline.lock, as
-with the local executor. The contract with the cluster is a shared file system that holds the
-repository at the same path on every worker, and workers with pipetool and whatever the stages'
-commands need installed. Without a scheduler address, a local cluster of -j workers is started.
+with the local executor. The contract with the cluster is either a shared file system that holds
+the repository at the same path on every worker, or the project's remote: then each task names
+its deps by hash, the client first pushes those the remote lacks, the worker runs the stage in a
+scratch folder (remote_worker.py) and uploads its outs, and the client fetches them into the cache
+and the workspace (or, with --no-download, records them and leaves them on the remote). The
+workers need pipetool and whatever the stages' commands need installed. Without a scheduler
+address, a local cluster of -j workers is started.
 """
 
 from __future__ import annotations
@@ -14,12 +18,13 @@ import queue
 import shutil
 import time
 import uuid
+from typing import TYPE_CHECKING
 
-from ..errors import ClusterError
+from ..errors import ClusterError, PipetoolError
 from ..pipeline.project import STATE_DIR
 from ..pipeline.stage import Stage
 from ..system.interrupts import HELD
-from . import ExecutorChoice, OutputSink, StageRun, Warn
+from . import ExecutorChoice, OutputSink, ProjectStore, StageRun, Warn
 from .command import GRACE_SECONDS
 from .dask_worker import (
     CANCEL_FILE,
@@ -34,6 +39,9 @@ from .dask_worker import (
     started,
 )
 
+if TYPE_CHECKING:
+    from .remote_worker import RemoteResult
+
 SHARED_FS_HINT = (
     "the Dask executor needs the repository on a shared file system, at the same path "
     "on every worker; see 'Running on a Dask cluster' in the README"
@@ -41,8 +49,18 @@ SHARED_FS_HINT = (
 
 
 class DaskExecutor:
-    def __init__(self, root: str, choice: ExecutorChoice, jobs: int, output: OutputSink, warn: Warn) -> None:
+    def __init__(
+        self,
+        root: str,
+        choice: ExecutorChoice,
+        jobs: int,
+        output: OutputSink,
+        warn: Warn,
+        store: ProjectStore | None = None,
+    ) -> None:
         self.root = root
+        self.store = store
+        self._via_remote = None  # a remote_client.ViaRemote when the workers do not share the repository
         self.choice = choice
         self.jobs = max(1, jobs)
         self.output = output
@@ -77,7 +95,10 @@ class DaskExecutor:
         with open(os.path.join(self._run_dir, TOKEN_FILE), "w", encoding="utf-8") as handle:
             handle.write(self._token)
         self._client = self._connect()
-        self._check_workers()
+        if self.choice.shared_fs is False:
+            self._use_remote()
+        else:
+            self._check_workers()
         try:
             self._client.register_plugin(StopStagesOnClose(), name=StopStagesOnClose.name)
         except Exception as exc:  # noqa: BLE001 - a worker that cannot take it is the cluster's problem
@@ -91,6 +112,9 @@ class DaskExecutor:
         if problem:
             self._pending[stage.name] = StageRun(stage.name, problem=problem)
             self._done.put(stage.name)
+            return
+        if self._via_remote is not None:
+            self._submit_via_remote(stage)
             return
         task = StageTask(
             stage.name,
@@ -130,6 +154,8 @@ class DaskExecutor:
             open(os.path.join(self._run_dir, CANCEL_FILE), "w").close()
         except OSError:
             pass
+        if self._via_remote is not None:
+            self._stop_remote_commands()
         self._cancel_tasks([name for name in self._pending if not started(self._run_dir, name)])
         runs: list[StageRun] = []
         deadline = time.monotonic() + GRACE_SECONDS + 10 * POLL_SECONDS + 2.0
@@ -146,6 +172,17 @@ class DaskExecutor:
         self._stragglers |= any(run.interrupted for run in left_runs)
         return runs + left_runs
 
+    def _stop_remote_commands(self) -> None:
+        """Without a shared folder to hold a cancel file, each worker is asked to stop this run's
+        commands (SIGTERM, then SIGKILL)."""
+        from .remote_worker import stop_run
+
+        try:
+            with HELD:
+                self._client.run(stop_run, self._key_suffix, on_error="ignore")
+        except Exception:  # noqa: BLE001 - the scheduler may be gone; its workers then stop their commands
+            pass
+
     def _cancel_tasks(self, names: list[str]) -> None:
         futures = [self._pending[name] for name in names if not isinstance(self._pending[name], StageRun)]
         if self._client is None or not futures:
@@ -156,6 +193,10 @@ class DaskExecutor:
             pass
 
     def close(self) -> None:
+        if self._via_remote is not None:
+            said = self._via_remote.close()
+            if said:
+                self.warn(said)
         for thing in (self._client, self._cluster):
             if thing is not None:
                 try:
@@ -216,7 +257,61 @@ class DaskExecutor:
                     "is pipetool installed there?"
                 )
             if answer:
+                if self.choice.shared_fs is None and self._default_remote() is not None:
+                    self.warn(
+                        f"worker {worker} cannot see the repository ({answer}): running without a shared "
+                        f"file system, the stages' files go through remote '{self._default_remote()}'"
+                    )
+                    self._use_remote()
+                    return
                 raise ClusterError(f"worker {worker} cannot see the repository: {answer}", hint=SHARED_FS_HINT)
+
+    def _default_remote(self) -> str | None:
+        """The default remote's name, when the stages' files could go through it."""
+        if self.store is None:
+            return None
+        from ..remotes.remote import default_name, remotes
+
+        try:
+            name = default_name(self.store.state_dir)
+            return name if name in remotes(self.store.state_dir) else None
+        except PipetoolError:
+            return None
+
+    def _use_remote(self) -> None:
+        if self.store is None:
+            raise ClusterError("this command cannot run stages on Dask workers without a shared file system")
+        try:
+            from .remote_client import ViaRemote
+
+            self._via_remote = ViaRemote(self.root, self.store, self._key_suffix, self.choice)
+        except PipetoolError as exc:
+            raise ClusterError(
+                f"the workers need the stages' files from the project's remote: {exc.message}",
+                hint=exc.hint or SHARED_FS_HINT,
+            ) from None
+
+    def _submit_via_remote(self, stage: Stage) -> None:
+        from .remote_worker import run_remote_stage
+
+        try:
+            task = self._via_remote.task(stage)
+        except (PipetoolError, OSError) as exc:  # a dep that cannot be cached or pushed
+            problem = exc.message if isinstance(exc, PipetoolError) else f"could not store its deps in the cache: {exc}"
+            self._pending[stage.name] = StageRun(stage.name, problem=problem)
+            self._done.put(stage.name)
+            return
+        with HELD:
+            future = self._client.submit(
+                run_remote_stage,
+                task,
+                key=f"pipetool-{stage.name}-{self._key_suffix}",
+                pure=False,
+                resources=stage.resources.dask() or None,
+                retries=self.choice.retries,
+            )
+            self._pending[stage.name] = future
+            future.add_done_callback(lambda _, name=stage.name: self._done.put(name))
 
     def _resources_problem(self, stage: Stage) -> str | None:
         """None when some worker has what the stage asks for. On a cluster of ours nothing more
@@ -278,7 +373,10 @@ class DaskExecutor:
             )
         return f"its Dask task failed on the worker: {type(exc).__name__}: {exc}"
 
-    def _run_of(self, name: str, result: TaskResult) -> StageRun:
+    def _run_of(self, name: str, result: TaskResult | RemoteResult) -> StageRun:
+        if self._via_remote is not None and not isinstance(result, TaskResult):
+            run = self._run_of(name, TaskResult(result.ended, result.worker, result.output, result.dropped))
+            return self._via_remote.finished(run, result)
         if result.dropped:
             self.output(name, f"... ({result.dropped} earlier lines of output not shown)")
         for line in result.output:

@@ -34,6 +34,7 @@ SETTINGS: dict[str, tuple[Any, tuple | None]] = {
     "core.remote": (None, None),
     "executor.type": ("local", EXECUTORS),
     "executor.scheduler": (None, None),  # a Dask scheduler address, e.g. tcp://host:8786
+    "executor.shared_fs": (None, None),  # true or false: whether Dask workers see the repository
     "parsing.bool": ("store_true", ("store_true", "boolean_optional")),  # false -> nothing, or --no-key
     "parsing.list": ("nargs", ("nargs", "append")),  # --key a b, or --key a --key b
 }

@@ -437,6 +437,27 @@ def open_remote(project: Project, name: str | None) -> Remote:
     """The named (or default) remote as a file system; a missing backend names its extra."""
     remote = resolve(project.state_dir, name)
     _check_no_leak(project.state_dir, remote.name)
+    return open_config(remote, project.root)
+
+
+def without_secrets(project: Project, name: str | None) -> RemoteConfig:
+    """The named (or default) remote as another machine can open it: a local path made absolute,
+    and its settings without credentials (that machine has its own, from its environment or
+    its backend's config files)."""
+    remote = resolve(project.state_dir, name)
+    url = remote.url
+    if BACKENDS[scheme(url)].module == "fsspec.implementations.local":
+        url = _local_root(url, project.root)
+    options = {key: value for key, value in remote.options.items() if key not in CREDENTIALS}
+    return RemoteConfig(remote.name, url, options)
+
+
+def _local_root(url: str, base: str) -> str:
+    return os.path.normpath(os.path.join(base, url[len("file://") :] if url.startswith("file://") else url))
+
+
+def open_config(remote: RemoteConfig, base: str) -> Remote:
+    """A remote's settings opened as a file system (a relative local path is taken from base)."""
     backend = BACKENDS[scheme(remote.url)]
     try:
         import importlib
@@ -451,7 +472,7 @@ def open_remote(project: Project, name: str | None) -> Remote:
         ) from None
     url = remote.url
     if backend.module == "fsspec.implementations.local":
-        root = os.path.normpath(os.path.join(project.root, url[len("file://") :] if url.startswith("file://") else url))
+        root = _local_root(url, base)
         return Remote(remote.name, url, cls(auto_mkdir=True), root, backend)
     if backend is BACKENDS["azure"]:
         url = "az://" + _SCHEME.sub("", url)

@@ -11,6 +11,7 @@ is uploaded after all its files, so a manifest on the remote means the whole dir
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections.abc import Callable, Iterable, Mapping
@@ -127,6 +128,11 @@ def _describe(exc: BaseException) -> str:
 # -- running many small jobs -------------------------------------------------------------------
 
 
+def _pool(jobs: int, pool: Executor | None) -> contextlib.AbstractContextManager[Executor]:
+    """The caller's pool, or a new one of `jobs` threads for this transfer."""
+    return contextlib.nullcontext(pool) if pool is not None else thread_pool(jobs, "transfer")
+
+
 def _each(
     pool: Executor,
     work: Callable[[str], None],
@@ -176,8 +182,10 @@ def push(
     jobs: int,
     progress: TransferProgress,
     runs: RunCache | None = None,
+    pool: Executor | None = None,
 ) -> TransferResult:
-    """Upload the wanted objects the remote lacks (with runs: the run-cache too).
+    """Upload the wanted objects the remote lacks (with runs: the run-cache too). pool: threads
+    to use instead of `jobs` new ones (a caller that transfers a little many times keeps one).
 
     Files go first, then the manifests whose files are all on the remote, then run entries
     whose objects all are: the remote never names what it lacks.
@@ -195,7 +203,7 @@ def push(
             want.setdefault(digest, Item(path, size))
     files, manifests = _expand_local(cache, want, result)
     names = {**files, **{d: want[d] for d in manifests}}
-    with thread_pool(jobs, "transfer") as pool:
+    with _pool(jobs, pool) as pool:
         on_remote = remote_has(remote, names, pool)
         result.present = len(set(names) & on_remote)
         there = on_remote | _upload(
@@ -287,8 +295,10 @@ def fetch(
     jobs: int,
     progress: TransferProgress,
     runs: RunCache | None = None,
+    pool: Executor | None = None,
 ) -> TransferResult:
-    """Download the wanted objects the local cache lacks, each verified before it enters.
+    """Download the wanted objects the local cache lacks, each verified before it enters
+    (pool: as for push).
 
     Manifests the cache lacks come first, then the files of every wanted directory.
     """
@@ -310,7 +320,7 @@ def fetch(
                 os.remove(tmp)
         progress.transfer_advance(sizes.get(digest, 0))
 
-    with thread_pool(jobs, "transfer") as pool:
+    with _pool(jobs, pool) as pool:
         if runs is not None:
             result.runs = _fetch_runs(runs, remote, want, pool, result)
         files = {d: item for d, item in want.items() if not d.endswith(DIR_SUFFIX)}
