@@ -78,6 +78,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..engine.repro import ReproOptions, raise_for, repro
+    from ..engine.runstate import RunStateReporter
     from ..system.repolock import hold
     from ..terminal.report import NORMAL, QUIET, VERBOSE
     from .reporters import console_reporter
@@ -99,6 +100,8 @@ def run(args: argparse.Namespace) -> int:
             args.jobs > 1 or options.executor.kind == "dask",
             QUIET if args.quiet else VERBOSE if args.verbose else NORMAL,
         )
+        if not args.dry:  # the run's live state for watchers (the browser UI), from its events
+            reporter = RunStateReporter(reporter, ws.project.state_dir, _run_stages(ws, options))
 
         def takeover(pid: int) -> None:
             reporter.warning(f"took over the lock of pid {pid}, which is no longer running")
@@ -114,6 +117,14 @@ def run(args: argparse.Namespace) -> int:
                 result = repro(ws, options, reporter)
     raise_for(result)
     return 1 if args.exit_code and args.dry and result.ran else 0
+
+
+def _run_stages(ws, options) -> list[str]:
+    """The names of the stages the run takes, in its order, as repro selects them."""
+    from ..planning.plan import select
+
+    selected = select(ws.graph, options.targets, single=options.single, downstream=options.downstream)
+    return [ws.graph.stages[i].name for i in selected]
 
 
 def _pull(ws, options, remote: str | None, reporter) -> None:
