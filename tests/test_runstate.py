@@ -153,3 +153,23 @@ def test_writes_are_throttled_and_ctrl_c_marks_the_run_interrupted(tmp_path):
     assert last.finished == "interrupted" and last.done == 5000
     assert last.stages[names[0]] == "up to date" and last.stages[names[-1]] == "interrupted"
     assert "Running stage 's@4999'" in out.getvalue()  # the terminal's reporter heard every event
+
+
+def test_exp_run_keeps_the_run_state_too(project):
+    project.write("params.yaml", "x: 1\n")
+    project.write(
+        "pipeline.yaml",
+        """
+        stages:
+          a:
+            cmd: echo ${x} > a.txt
+            params: [x]
+            outs: [a.txt]
+        """,
+    )
+    project.cli_ok("repro")
+    project.git("add", "-A")
+    project.git("commit", "-qm", "base")
+    project.cli_ok("exp", "run", "-S", "x=2")
+    state = runstate.read(state_dir(project))
+    assert state.finished == "succeeded" and state.stages == {"a": "done"} and state.total == 1
