@@ -66,44 +66,7 @@ def click(driver, name: str) -> None:
     )
 
 
-def test_a_node_per_stage_with_its_status_and_a_panel_with_cmd_and_log(pipeline_project, browser):  # noqa: F811
-    from selenium.webdriver.common.by import By
-
-    project = pipeline_project
-    project.write("release", "")
-    project.cli_ok("repro")
-    project.write("params.yaml", "lr: 0.2\n")
-    server = start_ui(project.path)
-    try:
-        browser.get(server.url + "pipeline")
-        wait_ready(browser)
-        assert nodes(browser) == {
-            "prepare": "up to date",
-            "train": "stale",
-            "report": "up to date",
-            "archive": "frozen",
-        }
-        title = browser.execute_script(
-            "return document.querySelector(\"g.node[data-stage='train'] title\").textContent"
-        )
-        assert "changed params: lr 0.1 -> 0.2" in title
-        assert len(browser.find_elements(By.CSS_SELECTOR, "#pl-graph-box path.edge")) == 3
-        legend = browser.find_element(By.ID, "pl-legend").text
-        assert all(word in legend for word in ("up to date", "stale", "running", "failed", "frozen"))
-        click(browser, "prepare")
-        wait_for(browser, lambda d: "preparing the data" in d.find_element(By.ID, "pl-log").text)
-        panel = browser.find_element(By.ID, "pl-panel").text
-        assert "echo prepared > prep.txt; echo preparing the data" in panel
-        assert "prep.txt" in browser.find_element(By.ID, "pl-stage-cmd").text
-        click(browser, "train")
-        wait_for(browser, lambda d: "done training" in d.find_element(By.ID, "pl-log").text)
-        assert "params.yaml: lr" in browser.find_element(By.ID, "pl-panel").text
-    finally:
-        code = server.stop()
-    assert code == 0, server.stderr
-
-
-def test_a_stage_turns_running_then_up_to_date_as_a_repro_in_another_process_runs(pipeline_project, browser):  # noqa: F811
+def test_statuses_a_repro_in_another_process_followed_live_and_the_stage_panel(pipeline_project, browser):  # noqa: F811
     from selenium.webdriver.common.by import By
 
     project = pipeline_project
@@ -112,7 +75,12 @@ def test_a_stage_turns_running_then_up_to_date_as_a_repro_in_another_process_run
     try:
         browser.get(server.url + "pipeline")
         wait_ready(browser)
-        assert status_of(browser, "train") == "stale"
+        assert nodes(browser) == {"prepare": "stale", "train": "stale", "report": "stale", "archive": "frozen"}
+        assert len(browser.find_elements(By.CSS_SELECTOR, "#pl-graph-box path.edge")) == 3
+        legend = browser.find_element(By.ID, "pl-legend").text
+        assert all(word in legend for word in ("up to date", "stale", "running", "failed", "frozen"))
+
+        # A repro in another process: train turns running (its log tailed), then up to date.
         repro = subprocess.Popen(
             [sys.executable, "-m", "pipetool", "repro"],
             cwd=project.path,
@@ -124,11 +92,11 @@ def test_a_stage_turns_running_then_up_to_date_as_a_repro_in_another_process_run
         wait_for(browser, lambda d: status_of(d, "train") == "running")
         assert status_of(browser, "prepare") == "up to date"
         assert status_of(browser, "report") == "stale"  # queued behind train
-        run_line = browser.find_element(By.ID, "pl-run").text
-        assert "repro running: 1/4 done" in run_line
+        assert "repro running: 1/4 done" in browser.find_element(By.ID, "pl-run").text
         click(browser, "train")
         wait_for(browser, lambda d: "waiting for the data" in d.find_element(By.ID, "pl-log").text)
         assert "running" in browser.find_element(By.ID, "pl-stage-status").text
+        assert "sh train.sh" in browser.find_element(By.ID, "pl-stage-cmd").text
         (project.path / "release").write_text("")  # the stage may finish now
         wait_for(browser, lambda d: status_of(d, "train") == "up to date")
         wait_for(browser, lambda d: "done training" in d.find_element(By.ID, "pl-log").text)  # tailed to the end
@@ -141,6 +109,20 @@ def test_a_stage_turns_running_then_up_to_date_as_a_repro_in_another_process_run
             "report": "up to date",
             "archive": "frozen",
         }
+
+        # A changed param: train is stale, and its node's title says why; a panel shows cmd and log.
+        project.write("params.yaml", "lr: 0.2\n")
+        browser.get(server.url + "pipeline")
+        wait_ready(browser)
+        assert status_of(browser, "train") == "stale" and status_of(browser, "prepare") == "up to date"
+        title = browser.execute_script(
+            "return document.querySelector(\"g.node[data-stage='train'] title\").textContent"
+        )
+        assert "changed params: lr 0.1 -> 0.2" in title
+        click(browser, "prepare")
+        wait_for(browser, lambda d: "preparing the data" in d.find_element(By.ID, "pl-log").text)
+        assert "echo prepared > prep.txt; echo preparing the data" in browser.find_element(By.ID, "pl-stage-cmd").text
+        assert "prep.txt" in browser.find_element(By.ID, "pl-panel").text
     finally:
         (project.path / "release").write_text("")
         if repro is not None and repro.poll() is None:

@@ -2,7 +2,7 @@
 the reasons `pipetool status` gives), following a `repro` that runs in another terminal through
 its run-state file, and a stage's panel with its declaration and its log (tailed while it runs).
 
-The poll the page makes every ~0.7 s (/api/pipeline/run) stats one file and reads it only when it
+The poll the page makes every 0.5 s (/api/pipeline/run) stats one file and reads it only when it
 changed: no git, no hashing. The whole graph (/api/pipeline) is asked for on load and when a run
 ends."""
 

@@ -5,7 +5,7 @@
   const { api, escapeHtml, ready } = window.pipetool;
 
   const NODE_W = 170, NODE_H = 38, COL = 230, ROW = 54, PAD = 16;
-  const POLL_MS = 700, LOG_MS = 1000;
+  const POLL_MS = 500, LOG_MS = 700;
   const COLOURS = {
     "up to date": ["#dcfae6", "#17b26a"],
     stale: ["#fef0c7", "#f79009"],
@@ -211,6 +211,7 @@
       if (stage && stage.status === "running") {
         merge(stage);
         redrawNode(stage);
+        if (name === selected) openPanel(name, false);
       }
     }
   }
@@ -266,12 +267,18 @@
       const log = document.getElementById("pl-log");
       if (answer.offset < logOffset) log.textContent = "";  // the stage started again
       if (logOffset === 0 && answer.truncated) log.textContent = `… (${answer.truncated} bytes before)\n`;
-      if (!answer.exists && logOffset === 0) log.textContent = "No log yet: the stage has not run here.";
-      else if (answer.text) {
+      if (!answer.exists && logOffset === 0) {
+        log.textContent = "No log yet: the stage has not run here.";
+        log.dataset.placeholder = "1";
+      } else if (answer.text) {
         const atEnd = log.scrollTop + log.clientHeight >= log.scrollHeight - 4;
-        if (log.textContent.startsWith("No log yet")) log.textContent = "";
+        if (log.dataset.placeholder) log.textContent = "";
+        delete log.dataset.placeholder;
         log.textContent += answer.text;
         if (atEnd) log.scrollTop = log.scrollHeight;
+      } else if (logOffset === 0 && !log.textContent) {
+        log.textContent = "(no output yet)";
+        log.dataset.placeholder = "1";
       }
       logOffset = answer.offset;
       log.dataset.offset = String(logOffset);

@@ -42,7 +42,8 @@
     const drawn = plot.matrices.filter((m) => m.drawn);
     const traces = drawn.map((m, i) => ({
       type: "heatmap", name: m.name, x: m.classes, y: m.classes, z: m.counts,
-      xaxis: i ? `x${i + 1}` : "x", yaxis: i ? `y${i + 1}` : "y", colorscale: "Blues", showscale: i === drawn.length - 1,
+      xaxis: i ? `x${i + 1}` : "x", yaxis: i ? `y${i + 1}` : "y", colorscale: "Blues", reversescale: true,
+      showscale: i === drawn.length - 1,
       texttemplate: m.classes.length <= 20 ? (m.normalized ? "%{z:.2f}" : "%{z}") : "",
       hovertemplate: `${escapeHtml(m.name)}<br>actual %{x}<br>predicted %{y}<br>%{z}<extra></extra>`,
     }));
@@ -86,7 +87,7 @@
       traces = lineTraces(plot);
       layout = { xaxis: axis(plot.x_label), yaxis: axis(plot.y_label, plot.kind === "bars" ? { type: "category" } : {}), showlegend: true };
     }
-    layout.margin = { t: 30, r: 10, b: 40, l: 50 };
+    layout.margin = { t: plot.kind === "confusion" ? 56 : 30, r: 10, b: 40, l: 50 };
     layout.height = 340;
     window.Plotly.newPlot(div, traces, layout, CONFIG);
   }
