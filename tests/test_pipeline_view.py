@@ -191,3 +191,7 @@ def _outs(path: str):
     from pipetool.pipeline.stage import Out
 
     return (Out(path),)
+
+
+def test_no_stage_named_is_no_log(tmp_path):
+    assert stage_log(str(tmp_path), "")["exists"] is False

@@ -113,6 +113,8 @@ def stage_log(state_dir: str, name: str, offset: int = 0) -> dict[str, Any]:
     again) is read from its start."""
     path = log_path(state_dir, name)
     try:
+        if not name:
+            raise FileNotFoundError(path)
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError:
         return {"text": "", "offset": 0, "size": 0, "exists": False, "truncated": 0}
