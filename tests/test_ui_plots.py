@@ -39,6 +39,7 @@ def test_a_chart_per_definition_and_a_series_per_chosen_revision(project, browse
     project.cli_ok("repro")
     project.git("add", "-A")
     project.git("commit", "-qm", "k=1")
+    project.git("branch", "odd<b>name")  # git allows < and > in a branch name; Plotly reads them as HTML
     project.cli_ok("exp", "run", "-S", "k=2", "-n", "exp-two")
     project.write("params.yaml", "k: 3\n")
     project.cli_ok("repro")
@@ -53,16 +54,21 @@ def test_a_chart_per_definition_and_a_series_per_chosen_revision(project, browse
         matrices = shown["confusion.csv"]
         assert [(t["type"], t["name"]) for t in matrices] == [("heatmap", "workspace"), ("heatmap", "HEAD")]
         assert matrices[0]["z"] == [[1, 0], [1, 1]]  # [predicted][actual]
-        # Choose the experiment too: a third series, named after it.
+        # Choose the experiment and the branch too: a series each, named after them, as written.
         browser.execute_script(
-            "const box = Array.from(document.querySelectorAll('#plots-revisions input'))"
-            ".find((i) => i.value.endsWith('/exp-two')); box.click();"
+            "for (const box of document.querySelectorAll('#plots-revisions input'))"
+            "  if (box.value.endsWith('/exp-two') || box.value === 'odd<b>name') box.click();"
         )
-        wait_for(browser, lambda d: len(charts(d).get("loss.csv", [])) == 3)
+        wait_for(browser, lambda d: len(charts(d).get("loss.csv", [])) == 4)
         wait_ready(browser)
         shown = charts(browser)
-        assert [(t["name"], t["y"][0]) for t in shown["loss.csv"]] == [("workspace", 3), ("HEAD", 1), ("exp-two", 2)]
-        assert len(shown["confusion.csv"]) == 3 and len(shown["Loss"]) == 3
+        assert [t["y"][0] for t in shown["loss.csv"]] == [3, 1, 1, 2]
+        assert len(shown["confusion.csv"]) == 4 and len(shown["Loss"]) == 4
+        legend = browser.execute_script(
+            "return Array.from(document.querySelectorAll('#plots-charts .chart[data-plot=\"loss.csv\"] .legendtext'))"
+            ".map((t) => t.textContent)"
+        )
+        assert legend == ["workspace", "HEAD", "odd<b>name", "exp-two"]
     finally:
         code = server.stop()
     assert code == 0, server.stderr

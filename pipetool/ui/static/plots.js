@@ -26,22 +26,26 @@
     });
   }
 
+  // Plotly reads a little HTML in its texts (<b>, <a href>): names and labels from the project's
+  // files and refs are escaped, so they show as they are.
+  const text = (value) => (typeof value === "string" ? escapeHtml(value) : value);
+
   function axis(title, extra) {
-    return Object.assign({ title: { text: title }, automargin: true }, extra || {});
+    return Object.assign({ title: { text: text(title) }, automargin: true }, extra || {});
   }
 
   function lineTraces(plot) {
     const mode = plot.kind === "scatter" ? "markers" : "lines";
     return plot.series.map((s) => plot.kind === "bars"
-      ? { type: "bar", orientation: "h", name: s.name, x: s.x, y: s.y }
-      : { type: "scatter", mode: s.y.includes(null) && mode === "lines" ? "lines+markers" : mode, name: s.name, x: s.x, y: s.y });
+      ? { type: "bar", orientation: "h", name: text(s.name), x: s.x, y: s.y.map(text) }
+      : { type: "scatter", mode: s.y.includes(null) && mode === "lines" ? "lines+markers" : mode, name: text(s.name), x: s.x.map(text), y: s.y });
   }
 
   // One heat map per revision, side by side: counts[predicted][actual], actual along x.
   function heatmaps(plot) {
     const drawn = plot.matrices.filter((m) => m.drawn);
     const traces = drawn.map((m, i) => ({
-      type: "heatmap", name: m.name, x: m.classes, y: m.classes, z: m.counts,
+      type: "heatmap", name: text(m.name), x: m.classes.map(text), y: m.classes.map(text), z: m.counts,
       xaxis: i ? `x${i + 1}` : "x", yaxis: i ? `y${i + 1}` : "y", colorscale: "Blues", reversescale: true,
       showscale: i === drawn.length - 1,
       texttemplate: m.classes.length <= 20 ? (m.normalized ? "%{z:.2f}" : "%{z}") : "",
