@@ -6,9 +6,13 @@ from __future__ import annotations
 import io
 import json
 import os
+import signal
 import subprocess
+import sys
 import threading
 import time
+
+from conftest import CLI_ENV
 
 from pipetool.engine import runstate
 from pipetool.engine.runstate import RunStateReporter
@@ -173,3 +177,31 @@ def test_exp_run_keeps_the_run_state_too(project):
     project.cli_ok("exp", "run", "-S", "x=2")
     state = runstate.read(state_dir(project))
     assert state.finished == "succeeded" and state.stages == {"a": "done"} and state.total == 1
+
+
+def test_ctrl_c_leaves_the_run_marked_interrupted(project):
+    """A real repro process stopped with SIGINT while its stage runs (the stage's `started` file is
+    the handshake): the file says interrupted, with the stage it stopped."""
+    project.write("pipeline.yaml", WAITING)
+    project.write("wait.sh", WAIT_SH)
+    repro = subprocess.Popen(
+        [sys.executable, "-m", "pipetool", "repro"],
+        cwd=project.path,
+        env=CLI_ENV,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        wait_for(lambda: (project.path / "started").exists(), "stage a to start")
+        repro.send_signal(signal.SIGINT)
+        output, _ = repro.communicate(timeout=30)
+    finally:
+        (project.path / "release").write_text("")
+        if repro.poll() is None:
+            repro.kill()
+            repro.wait()
+    assert repro.returncode == 130, output
+    state = runstate.read(state_dir(project))
+    assert not state.live and state.finished == "interrupted"
+    assert state.stages == {"a": "interrupted", "b": "queued"}
