@@ -34,10 +34,12 @@ def test_the_real_server_shows_the_nav_and_its_static_files(ui_project, ui_serve
     browser.get(ui_server.url)
     nav = wait_for(browser, lambda d: d.find_element(By.ID, "nav"))
     assert browser.current_url == ui_server.url + "experiments"  # / leads to the first page
-    assert nav.text.split() == ["pipetool", ui_project.path.name, "Experiments", "Metrics"]
+    assert nav.text.split() == ["pipetool", ui_project.path.name, "Experiments", "Metrics", "Plots", "Pipeline"]
     assert [a.get_attribute("href") for a in nav.find_elements(By.TAG_NAME, "a")] == [
         ui_server.url + "experiments",
         ui_server.url + "metrics",
+        ui_server.url + "plots",
+        ui_server.url + "pipeline",
     ]
     assert nav.find_element(By.CSS_SELECTOR, "a.active").text == "Experiments"
     css = browser.execute_script("return getComputedStyle(document.getElementById('nav')).borderBottomStyle")

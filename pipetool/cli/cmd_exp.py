@@ -169,11 +169,13 @@ def _run(root: str, args: argparse.Namespace) -> int:
 
         reporter = GridReporter()
         return _summarize(run_apart(root, points, args.name, args.jobs or 1, options, reporter), reporter)
+    from ..engine.runstate import RunStateReporter
     from ..experiments.report import saved_here
     from ..experiments.run import run_experiment
     from ..terminal.report import ConsoleReporter
 
-    print(saved_here(run_experiment(root, points[0], args.name, options, ConsoleReporter())))
+    reporter = RunStateReporter(ConsoleReporter(), Project(root).ensure_state_dir())  # the run's live state
+    print(saved_here(run_experiment(root, points[0], args.name, options, reporter)))
     return 0
 
 

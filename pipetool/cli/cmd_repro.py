@@ -94,6 +94,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..engine.repro import ReproOptions, raise_for, repro
+    from ..engine.runstate import RunStateReporter
     from ..system.repolock import hold
     from ..terminal.report import NORMAL, QUIET, VERBOSE
     from .reporters import console_reporter
@@ -115,6 +116,8 @@ def run(args: argparse.Namespace) -> int:
             args.jobs > 1 or options.executor.kind == "dask",
             QUIET if args.quiet else VERBOSE if args.verbose else NORMAL,
         )
+        if not args.dry:  # the run's live state for watchers (the browser UI), from its events
+            reporter = RunStateReporter(reporter, ws.project.state_dir, _run_stages(ws, options))
 
         def takeover(pid: int) -> None:
             reporter.warning(f"took over the lock of pid {pid}, which is no longer running")
@@ -152,6 +155,14 @@ def _executor(args: argparse.Namespace, state_dir: str):
         error.exit_code = 2
         raise error
     return dataclasses.replace(choice, shared_fs=shared_fs, download=args.download)
+
+
+def _run_stages(ws, options) -> list[str]:
+    """The names of the stages the run takes, in its order, as repro selects them."""
+    from ..planning.plan import select
+
+    selected = select(ws.graph, options.targets, single=options.single, downstream=options.downstream)
+    return [ws.graph.stages[i].name for i in selected]
 
 
 def _pull(ws, options, remote: str | None, reporter) -> None:
