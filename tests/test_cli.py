@@ -148,6 +148,8 @@ def test_doctor_reports_versions_platform_git_cache_and_extras(project):
     assert "Link type: copy (cache.type); file system can reflink: " in out
     assert "  ruamel.yaml " in out and "  rich " in out
     assert "  plots          installed: matplotlib " in out
+    ui = next(line for line in out.splitlines() if line.startswith("  ui "))  # `pipetool ui`'s extra
+    assert ui.startswith("  ui             installed: starlette ") and " uvicorn " in ui and " plotly " in ui
     assert "Libraries for other executors and remote storage" in out and "dask " in out and "fsspec " in out
 
 

@@ -18,9 +18,8 @@ from pathlib import Path
 
 import pytest
 from conftest import CLI_ENV
+from headless_chromium import CHROMEDRIVER, CHROMIUM, start_chromium
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
 MISSING_BROWSER = "Chromium and chromedriver from Debian are needed: apt-get install chromium chromium-driver"
 WAIT = 20  # seconds a test waits for the server's line or an element before it fails
 POLL = 0.02  # how often a wait looks again (Selenium's default, 0.5 s, would dominate the tests)
@@ -105,27 +104,7 @@ def browser(tmp_path_factory):
     if "browser" in _SHARED:
         yield _SHARED["browser"]
         return
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-dev-shm-usage",
-        "--window-size=1280,800",
-        f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}",
-    ):
-        options.add_argument(flag)
-    driver = _SHARED["browser"] = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
-    driver.set_page_load_timeout(WAIT)
+    driver = _SHARED["browser"] = start_chromium(tmp_path_factory.mktemp("chromium-profile"), WAIT)
     try:
         yield driver
     finally:

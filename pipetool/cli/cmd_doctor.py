@@ -28,6 +28,8 @@ def run(args: argparse.Namespace) -> int:
     for name in extras.pop("", []):
         print(f"  {name:<14} {_version(name) or 'MISSING (reinstall pipetool)'}")
     print("Optional extras:")
+    for extra, names in _EXTRAS.items():
+        extras.setdefault(extra, list(names))
     for extra, names in extras.items():
         have = {name: _version(name) for name in names}
         state = "installed" if all(have.values()) else f"not installed (pip install 'pipetool[{extra}]')"
@@ -38,6 +40,9 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+# Extras a command needs, listed even when the installed metadata predates them (an editable
+# install made before the extra was added): `pipetool ui` needs these three.
+_EXTRAS = {"ui": ("starlette", "uvicorn", "plotly")}
 _OPTIONAL_LIBRARIES = ("dask", "distributed", "fsspec", "s3fs", "gcsfs", "adlfs", "sshfs")
 
 

@@ -17,15 +17,16 @@ from .plots import (
     SCATTER,
     Plot,
     Series,
-    _axis_labels,
-    _bars_of,
-    _classes,
-    _line_label,
-    _mime,
-    _numeric_x,
+    axis_labels,
+    bars_of,
+    class_labels,
     collect,
+    confusion_counts,
+    image_mime,
+    line_label,
     series,
     stage_plots,
+    x_is_numeric,
 )
 from .tables import as_number, category
 from .toplevel import load_revision
@@ -47,7 +48,7 @@ def plot_dict(plot: Plot) -> dict[str, Any]:
     definition = plot.definition
     template = definition.template or "linear"
     drawn = series(plot)
-    x_label, y_label = _axis_labels(definition, drawn)
+    x_label, y_label = axis_labels(definition, drawn)
     found: dict[str, Any] = {
         "id": definition.id,
         "origin": definition.origin,
@@ -63,7 +64,7 @@ def plot_dict(plot: Plot) -> dict[str, Any]:
         "images": {},
     }
     if found["kind"] == "image":
-        mime = _mime(definition.files[0])
+        mime = image_mime(definition.files[0])
         found["images"] = {
             revision: f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
             for revision, data in plot.images.items()
@@ -71,7 +72,7 @@ def plot_dict(plot: Plot) -> dict[str, Any]:
     elif found["kind"] == "confusion":
         found["matrices"] = [confusion_matrix(line, drawn, template == CONFUSION_NORMALIZED) for line in drawn]
     else:
-        numeric = _numeric_x(drawn)
+        numeric = x_is_numeric(drawn)
         found["series"] = [_series(line, drawn, numeric, template) for line in drawn]
     return found
 
@@ -91,7 +92,7 @@ def _series(line: Series, drawn: list[Series], numeric_x: bool, template: str) -
     """A line's points: numbers (None where a value is not one: a gap), or text x on a category
     axis; for bars, a name (y) and a length (x) per bar, as DVC's horizontal bar templates."""
     if template in BARS:
-        pairs, _ = _bars_of(line, ordered=template == BARS[1])  # at most MAX_BARS; plot notes say so
+        pairs, _ = bars_of(line, ordered=template == BARS[1])  # at most MAX_BARS; plot notes say so
         xs, ys = [length for _, length in pairs], [name for name, _ in pairs]
     else:
         xs = [_number(x) for x in line.xs] if numeric_x else [category(x) for x in line.xs]
@@ -99,7 +100,7 @@ def _series(line: Series, drawn: list[Series], numeric_x: bool, template: str) -
     return {
         "revision": line.revision,
         "label": line.label,
-        "name": _line_label(line, drawn) or line.revision,
+        "name": line_label(line, drawn) or line.revision,
         "x_name": line.x_name,
         "y_name": line.y_name,
         "x": xs,
@@ -111,11 +112,11 @@ def confusion_matrix(line: Series, drawn: list[Series], normalized: bool = False
     """Counts per (actual = x, predicted = y) pair: counts[p][a] is how many rows of actual class
     a were predicted as p; normalized, each actual class's column sums to 1 (as plots show draws
     it). More classes than MAX_CLASSES: no counts, and `classes` says how many."""
-    classes = _classes(line)
+    classes = class_labels(line)
     found: dict[str, Any] = {
         "revision": line.revision,
         "label": line.label,
-        "name": _line_label(line, drawn) or line.revision,
+        "name": line_label(line, drawn) or line.revision,
         "classes": classes,
         "counts": [],
         "normalized": normalized,
@@ -123,16 +124,7 @@ def confusion_matrix(line: Series, drawn: list[Series], normalized: bool = False
     }
     if not found["drawn"]:
         return found
-    index = {label: i for i, label in enumerate(classes)}
-    counts = [[0.0] * len(classes) for _ in classes]
-    for actual, predicted in zip(line.xs, line.ys, strict=False):
-        counts[index[category(predicted)]][index[category(actual)]] += 1
-    if normalized:
-        totals = [sum(counts[p][a] for p in range(len(classes))) or 1 for a in range(len(classes))]
-        counts = [[cell / totals[a] for a, cell in enumerate(row)] for row in counts]
-    else:
-        counts = [[int(cell) for cell in row] for row in counts]
-    found["counts"] = counts
+    found["counts"] = confusion_counts(line, classes, normalized)
     return found
 
 

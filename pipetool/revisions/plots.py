@@ -65,7 +65,7 @@ class PlotDefinition:
 
     @property
     def is_image(self) -> bool:
-        return len(self.files) == 1 and _mime(self.files[0]) is not None
+        return len(self.files) == 1 and image_mime(self.files[0]) is not None
 
     @property
     def key(self) -> tuple[str, str]:
@@ -297,7 +297,8 @@ def _read_bytes(source: Any, path: str) -> bytes | None:
     return data
 
 
-def _mime(path: str) -> str | None:
+def image_mime(path: str) -> str | None:
+    """The MIME type of an image plot file, by its extension; None for a data file."""
     dot = path.rfind(".")
     return IMAGES.get(path[dot:].lower()) if dot >= 0 else None
 
@@ -367,7 +368,7 @@ def _common_prefix(files: list[str]) -> int:
     return len(posixpath.commonpath(list(unique)))
 
 
-def _numeric_x(drawn: list[Series]) -> bool:
+def x_is_numeric(drawn: list[Series]) -> bool:
     """Whether the x axis is numbers (the row number, or any x value a number), else text."""
     return any(line.x_name is None or any(not math.isnan(as_number(x)) for x in line.xs) for line in drawn)
 
@@ -385,7 +386,7 @@ def _points(line: Series, numeric_x: bool) -> tuple[list, list[float], list[tupl
     return xs, ys, bad
 
 
-def _bars_of(line: Series, ordered: bool) -> tuple[list[tuple[str, float]], int]:
+def bars_of(line: Series, ordered: bool) -> tuple[list[tuple[str, float]], int]:
     """(name, length) of each bar drawn, and how many rows have a length that is not a number."""
     pairs = [(category(name), as_number(value)) for name, value in zip(line.ys, line.xs, strict=False)]
     drawn = [pair for pair in pairs if not math.isnan(pair[1])]
@@ -394,8 +395,23 @@ def _bars_of(line: Series, ordered: bool) -> tuple[list[tuple[str, float]], int]
     return (drawn[-MAX_BARS:] if ordered else drawn[:MAX_BARS]), len(pairs) - len(drawn)
 
 
-def _classes(line: Series) -> list[str]:
+def class_labels(line: Series) -> list[str]:
+    """The classes of a confusion matrix: every actual (x) and predicted (y) value, as text, sorted."""
     return sorted({category(v) for v in line.xs} | {category(v) for v in line.ys})
+
+
+def confusion_counts(line: Series, labels: list[str], normalized: bool = False) -> list[list[float]]:
+    """counts[p][a]: how many rows of actual class labels[a] (x) were predicted as labels[p] (y),
+    as ints; normalized, each actual class's column divided by its total (sums to 1). labels:
+    class_labels(line). The one count behind `plots show`'s matrices and the UI's heat maps."""
+    index = {label: i for i, label in enumerate(labels)}
+    counts = [[0] * len(labels) for _ in labels]
+    for actual, predicted in zip(line.xs, line.ys, strict=False):
+        counts[index[category(predicted)]][index[category(actual)]] += 1
+    if not normalized:
+        return counts
+    totals = [sum(counts[p][a] for p in range(len(labels))) or 1 for a in range(len(labels))]
+    return [[cell / totals[a] for a, cell in enumerate(row)] for row in counts]
 
 
 def _drawing_notes(plot: Plot, drawn: list[Series]) -> list[str]:
@@ -403,16 +419,16 @@ def _drawing_notes(plot: Plot, drawn: list[Series]) -> list[str]:
     bars past MAX_BARS, confusion matrices of more than MAX_CLASSES classes."""
     template = plot.definition.template
     notes = []
-    numeric_x = _numeric_x(drawn)
+    numeric_x = x_is_numeric(drawn)
     for line in drawn:
         where = f"{line.revision}: {line.label}" if line.label != line.y_name else line.revision
         if template in (CONFUSION, CONFUSION_NORMALIZED):
-            count = len(_classes(line))
+            count = len(class_labels(line))
             if count > MAX_CLASSES:
                 notes.append(f"{where}: {count} classes, more than the {MAX_CLASSES} a matrix shows: not drawn")
             continue
         if template in BARS:
-            _, skipped = _bars_of(line, template == BARS[1])
+            _, skipped = bars_of(line, template == BARS[1])
             bad = [(line.x_name or "x", value) for value in line.xs if math.isnan(as_number(value))]
             if len(line.ys) - skipped > MAX_BARS:
                 which = "the largest" if template == BARS[1] else "the first"
@@ -452,7 +468,7 @@ def render_html(plots: list[Plot], title: str) -> str:
             parts.append(f"<p class='err'>{html.escape(revision)}: {html.escape(error)}</p>")
         alt = html.escape(plot.definition.id, quote=True)
         if plot.images:
-            mime = _mime(plot.definition.files[0])
+            mime = image_mime(plot.definition.files[0])
             parts.extend(
                 f"<figure><img alt='{alt}' src='data:{mime};base64,{base64.b64encode(data).decode()}'>"
                 f"<figcaption>{html.escape(rev)}</figcaption></figure>"
@@ -524,7 +540,7 @@ def _png(plot: Plot) -> str:
     return base64.b64encode(buffer.getvalue()).decode()
 
 
-def _axis_labels(definition: PlotDefinition, drawn: list[Series]) -> tuple[str, str]:
+def axis_labels(definition: PlotDefinition, drawn: list[Series]) -> tuple[str, str]:
     """x_label and y_label, else the one column drawn on that axis (DVC's defaults)."""
     x_names = {line.x_name for line in drawn}
     y_names = {line.y_name for line in drawn}
@@ -533,7 +549,8 @@ def _axis_labels(definition: PlotDefinition, drawn: list[Series]) -> tuple[str, 
     return definition.x_label or x_default, definition.y_label or y_default
 
 
-def _line_label(line: Series, drawn: list[Series]) -> str:
+def line_label(line: Series, drawn: list[Series]) -> str:
+    """A line's legend entry among drawn: its revision and/or its file and column, whichever differ."""
     revisions = {other.revision for other in drawn}
     labels = {other.label for other in drawn}
     parts = ([line.revision] if len(revisions) > 1 or len(labels) == 1 else []) + (
@@ -544,14 +561,14 @@ def _line_label(line: Series, drawn: list[Series]) -> str:
 
 def _lines(plt, definition: PlotDefinition, drawn: list[Series], points: bool):
     figure, ax = plt.subplots(figsize=(7, 4.5))
-    numeric_x = _numeric_x(drawn)
+    numeric_x = x_is_numeric(drawn)
     for line in drawn:
         xs, ys, bad = _points(line, numeric_x)
         if points:
-            ax.scatter(xs, ys, label=_line_label(line, drawn))
+            ax.scatter(xs, ys, label=line_label(line, drawn))
         else:  # with gaps, a marker per point: one alone between two gaps would not show
-            ax.plot(xs, ys, label=_line_label(line, drawn), marker="." if bad else None)
-    x_label, y_label = _axis_labels(definition, drawn)
+            ax.plot(xs, ys, label=line_label(line, drawn), marker="." if bad else None)
+    x_label, y_label = axis_labels(definition, drawn)
     ax.set_xlabel(x_label)
     ax.set_ylabel(y_label)
     ax.grid(alpha=0.3)
@@ -569,21 +586,15 @@ def _confusion(plt, definition: PlotDefinition, drawn: list[Series], normalized:
     """A matrix of (actual = x, predicted = y) counts per revision and y, side by side; rows
     normalized to sum to 1 for confusion_normalized."""
     figure, axes = _panels(plt, len(drawn))
-    x_label, y_label = _axis_labels(definition, drawn)
+    x_label, y_label = axis_labels(definition, drawn)
     for ax, line in zip(axes, drawn, strict=False):
-        ax.set_title(_line_label(line, drawn) or line.revision)
-        labels = _classes(line)
+        ax.set_title(line_label(line, drawn) or line.revision)
+        labels = class_labels(line)
         if not labels or len(labels) > MAX_CLASSES:
             ax.text(0.5, 0.5, f"{len(labels)} classes: not drawn" if labels else "no rows", ha="center")
             ax.set_axis_off()
             continue
-        index = {label: i for i, label in enumerate(labels)}
-        counts = [[0.0] * len(labels) for _ in labels]  # [predicted][actual]
-        for actual, predicted in zip(line.xs, line.ys, strict=False):
-            counts[index[category(predicted)]][index[category(actual)]] += 1
-        if normalized:
-            totals = [sum(counts[p][a] for p in range(len(labels))) or 1 for a in range(len(labels))]
-            counts = [[cell / totals[a] for a, cell in enumerate(row)] for row in counts]
+        counts = confusion_counts(line, labels, normalized)  # [predicted][actual]
         image = ax.imshow(counts, cmap="Blues")
         if len(labels) <= NUMBERED_CLASSES:
             for i, row in enumerate(counts):
@@ -619,13 +630,13 @@ def _bars(plt, definition: PlotDefinition, drawn: list[Series], ordered: bool):
     """Horizontal bars: the x values, one bar per y value (its name), per revision and y; a row
     whose x is not a number has no bar (see _drawing_notes)."""
     figure, axes = _panels(plt, len(drawn))
-    x_label, y_label = _axis_labels(definition, drawn)
+    x_label, y_label = axis_labels(definition, drawn)
     for ax, line in zip(axes, drawn, strict=False):
-        bars, _ = _bars_of(line, ordered)
+        bars, _ = bars_of(line, ordered)
         ax.barh([name for name, _ in bars], [value for _, value in bars])
         ax.set_xlabel(x_label)
         ax.set_ylabel(y_label)
-        ax.set_title(_line_label(line, drawn) or line.revision)
+        ax.set_title(line_label(line, drawn) or line.revision)
     figure.tight_layout()
     return figure
 
