@@ -96,7 +96,10 @@
     window.Plotly.newPlot(div, traces, layout, CONFIG);
   }
 
+  let loads = 0; // a newer load supersedes an older one still waiting for its answer
+
   async function load() {
+    const mine = ++loads;
     const main = document.getElementById("main");
     delete main.dataset.ready;
     const revs = chosen();
@@ -107,6 +110,7 @@
     message.classList.remove("error");
     try {
       const data = revs.length ? await api("/api/plots?" + revs.map((r) => `rev=${encodeURIComponent(r)}`).join("&")) : { plots: [] };
+      if (mine !== loads) return; // the revisions changed meanwhile: the newer load draws
       for (const old of charts.querySelectorAll(".chart")) window.Plotly.purge(old);
       charts.innerHTML = "";
       if (!data.plots.length) message.textContent = revs.length ? "No plots declared in pipeline.yaml." : "";
@@ -116,6 +120,7 @@
         drawPlot(plot, element);
       });
     } catch (error) {
+      if (mine !== loads) return;
       message.textContent = error.message;
       message.classList.add("error");
     }
