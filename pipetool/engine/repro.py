@@ -54,8 +54,9 @@ class ReproResult:
 
 
 def repro(ws: Workspace, options: ReproOptions, reporter: Reporter) -> ReproResult:
-    entries = ws.locks.read(ignore_lock=options.force)
     selected = select(ws.graph, options.targets, single=options.single, downstream=options.downstream)
+    files = None if options.targets is None else lock_files(ws, selected)
+    entries = ws.locks.read(ignore_lock=options.force, files=files)
     _check_paths(ws, selected)
     ws.prefetch(selected)
     if options.dry:
@@ -90,7 +91,12 @@ def repro(ws: Workspace, options: ReproOptions, reporter: Reporter) -> ReproResu
         environments.restore(ws.root, sorted(run.from_head & changed), run.committed.read_text)
         ws.state.flush()
         ws.runs.flush()
-        _sync_gitignore(ws, selected, before, entries)
+        _sync_gitignore(ws, selected, before, entries, files)
+
+
+def lock_files(ws: Workspace, indexes: list[int]) -> set[str]:
+    """The pipeline (and pointer) files of these stages: those whose locks a command on them reads."""
+    return {file_of(ws.graph.stages[i].name) for i in indexes}
 
 
 def _check_paths(ws: Workspace, selected: list[int]) -> None:
@@ -127,15 +133,22 @@ def _check_paths(ws: Workspace, selected: list[int]) -> None:
 
 
 def _sync_gitignore(
-    ws: Workspace, selected: list[int], before: dict[str, LockEntry], after: dict[str, LockEntry]
+    ws: Workspace,
+    selected: list[int],
+    before: dict[str, LockEntry],
+    after: dict[str, LockEntry],
+    files: set[str] | None = None,
 ) -> None:
     """Cached outs of the selected stages are git-ignored, their other outs not; outs that went
     away are not. Only the .gitignore files of those are read: a repro of one stage of a big
-    project does not visit every folder."""
+    project does not visit every folder. files: the pipeline files whose locks were read (None:
+    all); the outs of the other files' stages are kept as they declare them."""
     stages = [ws.graph.stages[i] for i in selected]
     cached = {out.path for stage in stages for out in stage.outs if out.cache}
     recorded = {r.path for stage in stages if stage.name in after for r in after[stage.name].outs}
     kept = {r.path for name, e in after.items() if name in ws.graph.index for r in e.outs}
+    if files is not None:
+        kept |= {path for stage in ws.graph.stages if file_of(stage.name) not in files for path in stage.out_paths}
     gone = {r.path for e in before.values() for r in e.outs} - kept
     gitignore.ignore(ws.root, sorted(cached & recorded))
     gitignore.unignore(ws.root, sorted((gone | recorded) - cached))

@@ -2,7 +2,9 @@
 
 A run appends one line per finished stage to `.pipetool/lock.journal` (constant cost per
 stage, survives a kill) and rewrites pipeline.lock once at the end (temp file + rename).
-Readers replay the journal over the lock, so a killed run loses nothing it finished.
+Readers replay the journal over the lock, so a killed run loses nothing it finished. The
+journal's header names the lock files the run read (those of its stages) and their digest: its
+records apply while those locks have the same bytes, whatever happens to the others.
 """
 
 from __future__ import annotations
@@ -325,6 +327,7 @@ class LockStore:
         self._restamped = 0  # locks whose kept parse changed only its stamp since the last save
         self._reparsed = False  # a parse newly kept since the last save
         self._keys: dict[str, str] = {}  # each pipeline file's lock digest (_base), as read or written
+        self._read_files: list[str] | None = None  # the pipeline files whose locks the last read() read
 
     def _lock_bytes(self, relpath: str) -> bytes | None:
         full = os.path.join(self.root, relpath)
@@ -352,11 +355,22 @@ class LockStore:
             ) from None
         return os.open(os.path.join(self.root, relpath), os.O_RDONLY | os.O_CLOEXEC)
 
-    def read(self, ignore_lock: bool = False) -> dict[str, LockEntry]:
-        """Entries as of the last finished stage; ignore_lock drops a broken lock file."""
+    def read(self, ignore_lock: bool = False, files: Iterable[str] | None = None) -> dict[str, LockEntry]:
+        """Entries as of the last finished stage; ignore_lock drops a broken lock file.
+
+        files: the pipeline and pointer files whose entries are wanted (a repro or status of some
+        stages of a project of a thousand pipeline files reads a few locks, not a thousand); all
+        by default, and all while a killed run's journal is there, whose records may be of any.
+        """
         entries: dict[str, LockEntry] = {}
         self._keys = {}
-        for file in self.files + self.pointers:
+        journal = read_regular(self.journal_path)
+        wanted = self.files + self.pointers
+        if files is not None and journal is None:
+            chosen = set(files)
+            wanted = [file for file in wanted if file in chosen]
+        self._read_files = [file for file in wanted if not is_pointer(file)]
+        for file in wanted:
             try:
                 entries.update(self._entries(file))
             except LockError:
@@ -366,7 +380,7 @@ class LockStore:
         # are not worth re-pickling every kept parse: those few are read again until the next save.
         if self._reparsed or self._restamped > _FEW_RESTAMPS:
             self._save_cache()
-        replayed = _journal_records(self.journal_path, _base_of(self._keys))
+        replayed = _journal_records(journal, self._keys)
         for name, entry in replayed:
             entries[name] = entry
         self._pending = {file_of(name) for name, _ in replayed}  # finished stages the locks do not show yet
@@ -435,9 +449,12 @@ class LockStore:
         if self._pending:
             self._write_locks(entries, entries, self._pending)
             self._pending = set()
-        if set(self._keys) != set(self.files):
-            self._keys = {file: _base(self._lock_bytes(lock_of(file))) for file in self.files}
-        self._header = json.dumps({"journal": VERSION, "base": _base_of(self._keys)}) + "\n"
+        covered = self.files if self._read_files is None else self._read_files
+        for file in covered:
+            if file not in self._keys:
+                self._keys[file] = _base(self._lock_bytes(lock_of(file)))
+        base = _base_of({file: self._keys[file] for file in covered})
+        self._header = json.dumps({"journal": VERSION, "base": base, "files": covered}) + "\n"
 
     def record(self, name: str, entry: LockEntry) -> None:
         """Durable before the next stage starts: one append, whatever the pipeline's size. The
@@ -550,9 +567,9 @@ def _in_project(file: str, parsed: dict[str, LockEntry]) -> dict[str, LockEntry]
     return {address(file, name): relocated(entry, folder, into=True) for name, entry in parsed.items()}
 
 
-def _journal_records(path: str, base: str) -> list[tuple[str, LockEntry]]:
-    """Records of a journal written over this very lock; a torn last line is dropped."""
-    data = read_regular(path)
+def _journal_records(data: bytes | None, keys: dict[str, str]) -> list[tuple[str, LockEntry]]:
+    """Records of a journal written over these very locks (keys: each pipeline file's lock
+    digest now); a torn last line is dropped."""
     if data is None:
         return []
     lines = data.split(b"\n")
@@ -560,8 +577,13 @@ def _journal_records(path: str, base: str) -> list[tuple[str, LockEntry]]:
         header = json.loads(lines[0])
     except ValueError:
         return []
-    if not isinstance(header, dict) or header.get("base") != base:
-        return []  # pipeline.lock changed since (compacted, or git checkout): stale journal
+    if not isinstance(header, dict):
+        return []
+    covered = header.get("files", list(keys))  # a journal without "files" covers every lock
+    if not isinstance(covered, list) or not all(isinstance(file, str) and file in keys for file in covered):
+        return []  # a lock it was written over is no longer the project's
+    if header.get("base") != _base_of({file: keys[file] for file in covered}):
+        return []  # a lock changed since (compacted, or git checkout): stale journal
     records = []
     for raw in lines[1:]:
         try:

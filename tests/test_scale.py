@@ -1,0 +1,100 @@
+"""A command on some stages of a big project reads what those stages need: the locks of their
+pipeline files, not every folder's; the journal of such a run covers the locks it read."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from conftest import CLI_ENV, Project, ran_stages
+
+COPY = """
+    stages:
+      copy:
+        cmd: cp in.txt out.txt
+        deps: [in.txt]
+        outs: [out.txt]
+"""
+# The second stage writes its shell's pid (the handshake that it runs), then waits to be killed.
+SLOW_SECOND = """
+    stages:
+      first:
+        cmd: cp in.txt one.txt
+        deps: [in.txt]
+        outs: [one.txt]
+      second:
+        cmd: echo $$ > {pidfile} && sleep 60 && cp one.txt two.txt
+        deps: [one.txt]
+        outs: [two.txt]
+"""
+
+
+def two_folders(project: Project, a: str = COPY) -> Project:
+    project.cli_ok("init")
+    for name in ("pipeline.yaml", "params.yaml"):  # the root has no pipeline of its own
+        (project.path / name).unlink()
+    for folder, text in (("a", a), ("b", COPY)):
+        project.write(f"{folder}/pipeline.yaml", text)
+        project.write(f"{folder}/in.txt", f"{folder}\n")
+    return project
+
+
+def test_repro_and_status_of_one_folder_read_its_lock_alone(project):
+    two_folders(project)
+    project.cli_ok("repro", "--all-pipelines")
+    project.write("b/pipeline.lock", "stages: [not, a, lock\n")  # broken: only a command on b reads it
+    project.write("a/in.txt", "changed\n")
+    assert ran_stages(project.cli_ok("repro", "a/pipeline.yaml").stdout) == ["a/pipeline.yaml:copy"]
+    assert project.read("a/out.txt") == "changed\n"
+    assert project.read("b/pipeline.lock") == "stages: [not, a, lock\n"  # left as it was
+    assert json.loads(project.cli_ok("status", "a/pipeline.yaml", "--json").stdout) == {}
+    failed = project.cli_fails("status", "--json")
+    assert "b/pipeline.lock" in failed.stderr
+
+
+def test_killed_repro_of_one_folder_keeps_its_finished_stage_whatever_other_locks_do(project, tmp_path):
+    pidfile = tmp_path / "second.pid"
+    two_folders(project, SLOW_SECOND.format(pidfile=pidfile))
+    project.cli_ok("repro", "b/pipeline.yaml")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pipetool", "repro", "a/pipeline.yaml"],
+        cwd=project.path,
+        env=CLI_ENV,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    stage_pid = None
+    try:
+        deadline = time.monotonic() + 60
+        while stage_pid is None and time.monotonic() < deadline and proc.poll() is None:
+            text = pidfile.read_text() if pidfile.exists() else ""
+            stage_pid = int(text) if text.endswith("\n") else None
+            time.sleep(0.02)
+        assert stage_pid is not None, "the second stage never started"
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        if stage_pid is not None:
+            try:
+                os.killpg(stage_pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+    assert project.exists(".pipetool/lock.journal")  # 'first' finished: recorded there alone
+    assert not project.exists("a/pipeline.lock")
+    # Another folder's lock changes (as a git checkout of it would): the journal covers a's alone.
+    project.write("b/pipeline.lock", project.read("b/pipeline.lock").replace("cmd: cp", "cmd:  cp"))
+    stale = json.loads(project.cli_ok("status", "--json").stdout)
+    assert set(stale) == {"a/pipeline.yaml:second"}, stale
+    # a repro of b writes the replayed stage into a's lock before its own journal replaces that one
+    project.write("b/in.txt", "changed\n")
+    assert ran_stages(project.cli_ok("repro", "b/pipeline.yaml").stdout) == ["b/pipeline.yaml:copy"]
+    assert "first:" in project.read("a/pipeline.lock")
+    stale = json.loads(project.cli_ok("status", "--json").stdout)
+    assert set(stale) == {"a/pipeline.yaml:second"}, stale
