@@ -98,3 +98,34 @@ def test_killed_repro_of_one_folder_keeps_its_finished_stage_whatever_other_lock
     assert "first:" in project.read("a/pipeline.lock")
     stale = json.loads(project.cli_ok("status", "--json").stdout)
     assert set(stale) == {"a/pipeline.yaml:second"}, stale
+
+
+def test_state_db_read_ahead_of_many_paths_finds_what_one_by_one_lookups_find(tmp_path):
+    """Above a thousand paths that are most of the db, prefetch reads each table whole: it must
+    find the very rows a lookup per path finds, and nothing for the paths the db lacks."""
+    from pipetool.storage.state import FileStat, StateDB
+
+    old = 1_000_000_000 * 10**9  # 2001: far from racy
+    path = str(tmp_path / "state.db")
+    db = StateDB(path)
+    known = [f"/p/in/{i}.txt" for i in range(1500)]
+    for i, name in enumerate(known):
+        db.put(name, FileStat(i, old + i, i % 7), f"{i:032x}")
+    db.put_dir("/p/data", "fingerprint", old, ("d" * 32 + ".dir", 10, 2))
+    db.close()
+
+    unknown = [f"/p/out/{i}.txt" for i in range(500)]
+    ahead, lookups = StateDB(path), StateDB(path)
+    ahead.prefetch(known + unknown + ["/p/data"])
+    for i, name in enumerate(known):
+        stat = FileStat(i, old + i, i % 7)
+        assert ahead.get(name, stat) == lookups.get(name, stat) == f"{i:032x}"
+        assert ahead.get(name, FileStat(i, old + i + 1, i % 7)) is None  # touched since: no hash
+    assert all(ahead.get(name, FileStat(1, old, 1)) is None for name in unknown)
+    assert ahead.get_dir("/p/data", "fingerprint") == lookups.get_dir("/p/data", "fingerprint")
+    assert ahead.get_dir("/p/data", "fingerprint") == ("d" * 32 + ".dir", 10, 2)
+    assert ahead.get_dir(known[0], "fingerprint") is None
+    ahead._db.execute("DROP TABLE state")  # what prefetch read is kept: no query is made for it
+    assert ahead.get(known[3], FileStat(3, old + 3, 3)) == f"{3:032x}"
+    ahead.close()
+    lookups.close()

@@ -15,6 +15,9 @@ from ..files.stamps import racy
 
 VERSION = 2
 _BATCH = 500  # paths per query: well under SQLite's limit on query parameters
+# From this many paths, reading a whole table can beat looking each path up (see prefetch).
+_SCAN_FROM = 1000
+_SMALLEST_ROW = 64  # bytes a row takes in the db file at least (a path, a hash and three numbers)
 
 
 class FileStat(NamedTuple):
@@ -81,21 +84,44 @@ class StateDB:
             return []
 
     def prefetch(self, paths: list[str]) -> None:
-        """Read the rows of many paths in a few queries, rather than one query each later."""
+        """Read the rows of many paths in a few queries, rather than one query each later.
+
+        When the paths are most of what the db can hold (the deps and outs of a no-op status of
+        10,000 stages), each table is read whole in one query and the rows kept for these paths:
+        an index search per path costs several times a row read in order. A table with no rows
+        is not asked at all (a project without directory deps or outs has no dirs rows)."""
         paths = [p for p in dict.fromkeys(paths) if p not in self._files]
-        for start in range(0, len(paths), _BATCH):
-            batch = paths[start : start + _BATCH]
-            marks = ",".join("?" * len(batch))
-            self._files.update(dict.fromkeys(batch))
-            self._dirs.update(dict.fromkeys(batch))
-            for path, *row in self._rows(
-                f"SELECT path, inode, mtime_ns, size, hash FROM state WHERE path IN ({marks})", tuple(batch)
-            ):
-                self._files[path] = tuple(row)
-            for path, *row in self._rows(
-                f"SELECT path, fingerprint, hash, size, nfiles FROM dirs WHERE path IN ({marks})", tuple(batch)
-            ):
-                self._dirs[path] = tuple(row)
+        if not paths:
+            return
+        self._files.update(dict.fromkeys(paths))
+        self._dirs.update(dict.fromkeys(paths))
+        for table, columns, found in (
+            ("state", "inode, mtime_ns, size, hash", self._files),
+            ("dirs", "fingerprint, hash, size, nfiles", self._dirs),
+        ):
+            if not self._rows(f"SELECT 1 FROM {table} LIMIT 1", ()):
+                continue
+            if len(paths) >= _SCAN_FROM and self._rows_at_most(4 * len(paths)):
+                wanted = set(paths)
+                for row in self._rows(f"SELECT path, {columns} FROM {table}", ()):
+                    if row[0] in wanted:
+                        found[row[0]] = row[1:]
+                continue
+            for start in range(0, len(paths), _BATCH):
+                batch = tuple(paths[start : start + _BATCH])
+                marks = ",".join("?" * len(batch))
+                for row in self._rows(f"SELECT path, {columns} FROM {table} WHERE path IN ({marks})", batch):
+                    found[row[0]] = row[1:]
+
+    def _rows_at_most(self, count: int) -> bool:
+        """Whether the db holds at most about this many rows, judged by its files' size."""
+        size = 0
+        for path in (self.path, self.path + "-wal"):
+            try:
+                size += os.stat(path).st_size
+            except OSError:
+                pass
+        return size <= count * _SMALLEST_ROW
 
     def get(self, path: str, st: Stat) -> str | None:
         if path in self._files:
