@@ -124,8 +124,12 @@ def relocated(entry: LockEntry, folder: str, into: bool) -> LockEntry:
 
 
 # The pickled copy of a parsed lock is only good for the same shape of entries and records.
-_CACHE_FORMAT = repr((VERSION, 7, *([f.name for f in fields(record)] for record in (LockEntry, PathRecord))))
+_CACHE_FORMAT = repr((VERSION, 8, *([f.name for f in fields(record)] for record in (LockEntry, PathRecord))))
 
+
+# A lock's blocks (each stage's entry and text, to write it again) are kept under its path and
+# this: a command that only reads the lock (status) does not unpickle them.
+_BLOCKS_KEY = "\0blocks"
 
 # Up to this many locks whose stamp alone changed, a read does not save the kept parses (see read).
 _FEW_RESTAMPS = 16
@@ -322,7 +326,7 @@ class LockStore:
         self._journal_fd: int | None = None
         self._header: str | None = None  # the journal's first line, from begin()
         self._pending: set[str] = set()  # pipeline files whose lock lacks entries the journal holds
-        self._blocks: dict[str, Blocks] = {}  # per lock file, its blocks when the parse cache had them
+        self._blocks: dict[str, Blocks] = {}  # per lock file, the blocks last rendered (see _known_blocks)
         self._cache: trusted_cache.Shelf | None = None  # lock path -> its parse, see _remember
         self._restamped = 0  # locks whose kept parse changed only its stamp since the last save
         self._reparsed = False  # a parse newly kept since the last save
@@ -407,7 +411,6 @@ class LockStore:
         if not is_pointer(file):  # a journal applies to the lock files alone
             self._keys[file] = key
         if usable and cached.get("key") == key:
-            self._blocks[relpath] = cached["blocks"]
             if cached.get("stamp") != now:
                 cached["stamp"] = now
                 self._cached().set(relpath, cached)
@@ -427,16 +430,28 @@ class LockStore:
     def _remember(
         self, relpath: str, key: str, blocks: Blocks, project: dict[str, LockEntry], stamp: stamps.Stamp | None
     ) -> None:
-        """Keep a parsed lock (and each stage's text) for the next read of these exact bytes."""
-        record = {"format": _CACHE_FORMAT, "key": key, "blocks": blocks, "project": project, "stamp": stamp}
+        """Keep a parsed lock for the next read of these exact bytes, and the blocks written."""
+        record = {"format": _CACHE_FORMAT, "key": key, "project": project, "stamp": stamp}
         self._cached().set(relpath, record)
+        if blocks:  # a parse has none: the blocks kept from earlier still serve (see _known_blocks)
+            self._cached().set(relpath + _BLOCKS_KEY, {"format": _CACHE_FORMAT, "blocks": blocks})
         self._reparsed = True
+
+    def _known_blocks(self, relpath: str) -> Blocks | None:
+        """Blocks rendered earlier for this lock, read when it is written: a block is reused only
+        for an equal entry (render_blocks), so blocks of an older version of the lock serve too."""
+        if relpath not in self._blocks:
+            kept = self._cached().get(relpath + _BLOCKS_KEY)
+            usable = isinstance(kept, dict) and kept.get("format") == _CACHE_FORMAT
+            self._blocks[relpath] = kept["blocks"] if usable else {}
+        return self._blocks[relpath]
 
     def _save_cache(self) -> None:
         """Write the kept parses once per read or write, whatever the number of locks."""
         if self._cache is None or not self._cache.changed:
             return
-        self._cache.save({lock_of(file) for file in self.files + self.pointers})
+        locks = {lock_of(file) for file in self.files + self.pointers}
+        self._cache.save(locks | {relpath + _BLOCKS_KEY for relpath in locks})
         self._reparsed = False
         self._restamped = 0
 
@@ -512,7 +527,7 @@ class LockStore:
         when its text changes (current: the digest of its bytes now), and keep its parse cache in
         step; the new file is stamped when it is next read, once it is not racy."""
         relpath = lock_of(file)
-        blocks = render_blocks(entries, self._blocks.get(relpath))
+        blocks = render_blocks(entries, self._known_blocks(relpath))
         data = join_blocks(blocks).encode()
         key = _base(data)
         if key != current:
