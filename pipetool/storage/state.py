@@ -47,6 +47,7 @@ class StateDB:
         # Rows read ahead by prefetch: path -> row, or None when the db has none for it.
         self._files: dict[str, tuple | None] = {}
         self._dirs: dict[str, tuple | None] = {}
+        self._whole = False  # both tables were read whole: a path not above has no row
         self._open()
 
     def _open(self) -> None:
@@ -87,9 +88,19 @@ class StateDB:
         """Read the rows of many paths in a few queries, rather than one query each later.
 
         When the paths are most of what the db can hold (the deps and outs of a no-op status of
-        10,000 stages), each table is read whole in one query and the rows kept for these paths:
-        an index search per path costs several times a row read in order. A table with no rows
-        is not asked at all (a project without directory deps or outs has no dirs rows)."""
+        10,000 stages), both tables are read whole, a query each, and kept: an index search per
+        path costs several times a row read in order, and later lookups of paths not asked for
+        need no query either. Otherwise a table with no rows is not asked at all (a project
+        without directory deps or outs has no dirs rows)."""
+        if self._whole:
+            return
+        if len(paths) >= _SCAN_FROM and self._rows_at_most(4 * len(paths)):
+            files = self._rows("SELECT path, inode, mtime_ns, size, hash FROM state", ())
+            dirs = self._rows("SELECT path, fingerprint, hash, size, nfiles FROM dirs", ())
+            self._files = {row[0]: row[1:] for row in files}
+            self._dirs = {row[0]: row[1:] for row in dirs}
+            self._whole = True
+            return
         paths = [p for p in dict.fromkeys(paths) if p not in self._files]
         if not paths:
             return
@@ -100,12 +111,6 @@ class StateDB:
             ("dirs", "fingerprint, hash, size, nfiles", self._dirs),
         ):
             if not self._rows(f"SELECT 1 FROM {table} LIMIT 1", ()):
-                continue
-            if len(paths) >= _SCAN_FROM and self._rows_at_most(4 * len(paths)):
-                wanted = set(paths)
-                for row in self._rows(f"SELECT path, {columns} FROM {table}", ()):
-                    if row[0] in wanted:
-                        found[row[0]] = row[1:]
                 continue
             for start in range(0, len(paths), _BATCH):
                 batch = tuple(paths[start : start + _BATCH])
@@ -124,8 +129,8 @@ class StateDB:
         return size <= count * _SMALLEST_ROW
 
     def get(self, path: str, st: Stat) -> str | None:
-        if path in self._files:
-            return matching_hash(self._files[path], st)
+        if self._whole or path in self._files:
+            return matching_hash(self._files.get(path), st)
         rows = self._rows("SELECT inode, mtime_ns, size, hash FROM state WHERE path = ?", (path,))
         return matching_hash(rows[0] if rows else None, st)
 
@@ -145,8 +150,8 @@ class StateDB:
 
     def get_dir(self, path: str, fingerprint: str) -> tuple[str, int, int] | None:
         """(hash, size, nfiles) of a directory whose files' stats hash to fingerprint."""
-        if path in self._dirs:
-            row = self._dirs[path]
+        if self._whole or path in self._dirs:
+            row = self._dirs.get(path)
         else:
             rows = self._rows("SELECT fingerprint, hash, size, nfiles FROM dirs WHERE path = ?", (path,))
             row = rows[0] if rows else None
