@@ -130,3 +130,35 @@ def test_state_db_read_ahead_of_many_paths_finds_what_one_by_one_lookups_find(tm
     assert ahead.get(known[3], FileStat(3, old + 3, 3)) == f"{3:032x}"
     ahead.close()
     lookups.close()
+
+
+FOLDER_STAGE = """
+    stages:
+      many:
+        cmd: >-
+          sleep $(cat delay.txt) && mkdir -p parts
+          && echo ${n} > parts/a.txt && echo 1 > parts/b.txt && echo ${n} > one.txt
+        params: [n]
+        outs: [parts, one.txt]
+"""
+
+
+def test_a_rerun_back_to_the_committed_results_finds_the_committed_entry_of_a_folder_out(project):
+    """The committed lock is searched through the set of the hashes it holds (once, not a search
+    of its text per stage): a folder's hash ('.dir') is found there as a file's is."""
+    project.write("params.yaml", "n: 1\n")
+    project.write("pipeline.yaml", FOLDER_STAGE)
+    project.write("delay.txt", "0\n")  # not a dep: how long the cmd takes, nothing else
+    project.cli_ok("repro")
+    project.git("add", "-A")
+    project.git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "pipeline")
+    committed = project.read("pipeline.lock")
+    assert ".dir" in committed
+    project.write("params.yaml", "n: 2\n")
+    project.cli_ok("repro")
+    assert project.read("pipeline.lock") != committed
+    project.write("delay.txt", "0.3\n")  # the run back takes a duration other than the committed one
+    project.write("params.yaml", "n: 1\n")
+    project.cli_ok("repro", "--no-run-cache")
+    assert project.read("parts/a.txt") == "1\n"
+    assert project.read("pipeline.lock") == committed  # duration too: the committed entry came back

@@ -7,6 +7,7 @@ upstream that rewrote identical bytes leaves its downstream alone (early cutoff)
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -423,6 +424,9 @@ def _unchanged_or(previous: LockEntry | None, entry: LockEntry) -> LockEntry:
     return previous if previous is not None and previous.same_result(entry) else entry
 
 
+_HASH = re.compile(r"[0-9a-f]{32}(?:\.dir)?")  # a hash as pipetool writes it in a lock
+
+
 class _Committed:
     """The lock entries committed at HEAD, read per pipeline file and only when a stage's new entry
     differs from the one read at the start: a param changed and changed back then finds its
@@ -434,6 +438,7 @@ class _Committed:
         self._source = None  # HEAD's files, once a stage needs them (False: there are none)
         self._texts: dict[str, str] = {}  # per pipeline file: its lock's text at HEAD
         self._entries: dict[str, dict[str, LockEntry]] = {}  # per pipeline file, parsed when needed
+        self._hashes: dict[str, frozenset[str]] = {}  # per pipeline file, the hashes its lock's text holds
 
     def get(self, name: str, new: LockEntry) -> LockEntry | None:
         """HEAD's entry of the stage, where it may hold new's results. A committed lock that lacks
@@ -443,7 +448,7 @@ class _Committed:
         if file not in self._texts:
             self._texts[file] = self._read(lock_of(file))
         text = self._texts[file]
-        if not text or any(record.hash not in text for record in (*new.deps, *new.outs)):
+        if not text or not all(self._holds(file, record.hash) for record in (*new.deps, *new.outs)):
             return None
         if file not in self._entries:
             try:
@@ -451,6 +456,17 @@ class _Committed:
             except PipetoolError:
                 self._entries[file] = {}
         return self._entries[file].get(name)
+
+    def _holds(self, file: str, digest: str) -> bool:
+        """Whether the committed lock's text holds this hash: a lookup in the set of the hashes it
+        holds, made once, since searching the text for each of the thousands of stages a run
+        records would take time quadratic in the pipeline's size; a URL dep's version (an etag,
+        say) is searched for in the text."""
+        if not _HASH.fullmatch(digest):
+            return digest in self._texts[file]
+        if file not in self._hashes:
+            self._hashes[file] = frozenset(_HASH.findall(self._texts[file]))
+        return digest in self._hashes[file]
 
     def read_text(self, relpath: str) -> str | None:
         """A file of HEAD (None when absent, or outside git)."""
