@@ -162,3 +162,57 @@ def test_a_rerun_back_to_the_committed_results_finds_the_committed_entry_of_a_fo
     project.cli_ok("repro", "--no-run-cache")
     assert project.read("parts/a.txt") == "1\n"
     assert project.read("pipeline.lock") == committed  # duration too: the committed entry came back
+
+
+def _same_reading(fast, slow) -> None:
+    """Equal data, and each mapping knows the same lines for itself and its keys."""
+    assert fast == slow
+    if isinstance(slow, dict):
+        assert (fast.line, fast.key_lines) == (slow.line, slow.key_lines)
+        for key in slow:
+            _same_reading(fast[key], slow[key])
+    elif isinstance(slow, list):
+        for a, b in zip(fast, slow, strict=True):
+            _same_reading(a, b)
+
+
+def test_a_lock_as_pipetool_writes_it_reads_as_the_yaml_parser_reads_it():
+    from pipetool.files import yamlfile
+    from pipetool.storage import lock, lock_yaml
+    from pipetool.storage.lock import LockEntry, PathRecord
+
+    digest = "0123456789abcdef0123456789abcdef"
+    entries = {
+        "copy@0": LockEntry("cp in/0.txt out/0.txt", (PathRecord("in/0.txt", digest, 2),), {}, (), duration=0.0),
+        "train": LockEntry(
+            ("python train.py --lr 0.1", "echo done > log.txt"),
+            deps=(PathRecord("data/my set", digest + ".dir", 120, 3), PathRecord("train.py", digest, 10)),
+            params={"params.yaml": {"lr": 0.1, "layers": 3, "name": "big_model", "flag": True, "unset": None}},
+            outs=(PathRecord("model.pkl", digest, 5),),
+            duration=12,
+        ),
+        "grid@lr-1": LockEntry("echo $X > out", params={"other/p.yaml": {"seed": -7, "rate": -2.5}}, duration=1.25),
+    }
+    text = lock.render(entries)
+    assert "'" not in text  # every scalar written plain: the case read() reads
+    fast = lock_yaml.read(text)
+    assert fast is not None
+    _same_reading(fast, yamlfile.parse(text, "pipeline.lock"))
+    assert lock.parse(text) == entries
+
+    # Anything else goes to the YAML parser, which reads it the same way as before.
+    quoted = lock.render({"t": LockEntry("cp a b", params={"params.yaml": {"v": "10", "w": "yes", "x": 1e-05}})})
+    variants = [
+        quoted,  # '10', 'yes' and 1.0e-05 are written by PyYAML
+        text.replace("stages:\n", "stages:  # the stages\n"),
+        text.replace("  train:\n", "\n  train:\n"),
+        text.replace("\n", "\r\n"),
+        text + text[text.index("  copy@0:") :],  # a stage twice: the parser's error
+        text.replace("    cmd: cp in/0.txt out/0.txt", "    cmd: {a: b}"),
+        text.replace("size: 2\n", "size: 0x10\n", 1),
+        text.replace("xxh3: " + digest, "xxh3: 12345678901234567890123456789e12", 1),
+        "version: 1\nstages: {}\n",
+    ]
+    for variant in variants:
+        assert lock_yaml.read(variant) is None, variant
+    assert lock.parse(quoted)["t"].params == {"params.yaml": {"v": "10", "w": "yes", "x": 1e-05}}

@@ -176,9 +176,23 @@ def parse(text: str, display: str = LOCK_FILE, folder: str = ".") -> dict[str, L
     """A lock's entries, checked as untrusted input; folder: where the lock lies (its paths are
     relative to it, and an out must still lie inside the project)."""
     try:
+        yamlfile.check_size(text, display, yamlfile.MAX_DOCUMENT_BYTES)
+    except SpecError as exc:
+        raise LockError(exc.message, file=exc.file, line=exc.line, column=exc.column, hint=_HINT) from None
+    data = lock_yaml.read(text)  # the lock as pipetool writes it, read without a YAML parser
+    if data is not None:
+        try:
+            return _checked(data, display, folder)
+        except LockError:
+            pass  # the YAML parser's reading says what is wrong, with the same words and lines
+    try:
         data = yamlfile.parse(text, display)
     except SpecError as exc:
         raise LockError(exc.message, file=exc.file, line=exc.line, column=exc.column, hint=_HINT) from None
+    return _checked(data, display, folder)
+
+
+def _checked(data: Any, display: str, folder: str) -> dict[str, LockEntry]:
     if data is None:
         return {}
     if not isinstance(data, dict) or not isinstance(data.get("stages", {}), dict):
