@@ -248,13 +248,20 @@ class WideDag(Workload):
 
 
 class ManyStages(Workload):
-    """A `foreach` of N independent copy stages, for N up to 4000 (10000 without --quick)."""
+    """A `foreach` of N independent copy stages, for N up to 4000 (10000 without --quick).
+
+    Bigger sizes are opt-in, since a first repro of 100,000 stages takes minutes:
+    BENCH_MANY_STAGES=100000 (a comma-separated list) adds them, each timed as the others
+    (shell baseline, first repro, no-op status), once.
+    """
 
     name = "many_stages"
+    EXTRA_SIZES_VARIABLE = "BENCH_MANY_STAGES"
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
         self.sizes = [100, 200] if ctx.quick else [200, 500, 1000, 2000, 4000]
+        self.sizes += self.extra_sizes()
         self.status_only = [] if ctx.quick else [10000]  # no shell baseline: too slow to be worth it
         self.dvc_sizes = [100] if ctx.quick else [200, 500]
         # DVC at sizes whose first repro would take it from ~20 min to hours: the copies are made
@@ -265,6 +272,18 @@ class ManyStages(Workload):
         self.dvc_committed_sizes = [] if ctx.quick else [2000]
         self.dvc_written_sizes = [] if ctx.quick else [10000]
         self.shell_seconds: dict[int, float] = {}
+
+    @classmethod
+    def extra_sizes(cls) -> list[int]:
+        """The opt-in sizes of BENCH_MANY_STAGES, e.g. "100000" or "20000,100000"."""
+        text = os.environ.get(cls.EXTRA_SIZES_VARIABLE, "").strip()
+        try:
+            sizes = [int(part) for part in text.split(",") if part.strip()]
+        except ValueError:
+            raise BenchError(f"{cls.EXTRA_SIZES_VARIABLE}={text!r}: expected sizes such as 20000,100000") from None
+        if any(size < 1 for size in sizes):
+            raise BenchError(f"{cls.EXTRA_SIZES_VARIABLE}={text!r}: sizes are whole numbers of stages above 0")
+        return sizes
 
     @staticmethod
     def pipeline(count: int) -> dict:

@@ -128,7 +128,9 @@ def test_a_lock_edited_within_its_racy_second_is_read_again(project):
 
 def test_a_rerun_making_new_bytes_never_parses_the_committed_lock(project):
     """repro looks at HEAD's lock only for an entry that may hold the rerun's results (a change
-    undone): when the rerun made bytes HEAD's lock never names, the YAML parser is not even loaded."""
+    undone): when the rerun made bytes HEAD's lock never names, that lock is not parsed and the
+    YAML parser is not even loaded. When it is parsed, a lock as pipetool writes it needs no YAML
+    parser either (storage/lock_yaml.py reads it)."""
     import subprocess
     import sys
 
@@ -144,9 +146,11 @@ def test_a_rerun_making_new_bytes_never_parses_the_committed_lock(project):
     project.cli_ok("status")  # every parse is kept now
 
     code = (
-        "import sys; from pipetool.cli import main\n"
+        "import sys; from pipetool.cli import main; from pipetool.storage import lock\n"
+        "parsed, parse = [], lock.parse\n"
+        "lock.parse = lambda *args, **kwargs: parsed.append(args[1:2]) or parse(*args, **kwargs)\n"
         "try: main(['repro'])\nexcept SystemExit: pass\n"
-        "print('yaml loaded:', 'yaml' in sys.modules)"
+        "print('yaml loaded:', 'yaml' in sys.modules, 'locks parsed:', parsed)"
     )
 
     def repro_with(text: str) -> str:
@@ -157,7 +161,7 @@ def test_a_rerun_making_new_bytes_never_parses_the_committed_lock(project):
         assert "Running stage 'copy'" in run.stdout or "Stage 'copy' restored" in run.stdout, run.stdout + run.stderr
         return run.stdout
 
-    assert "yaml loaded: False" in repro_with("two\n")
+    assert "yaml loaded: False locks parsed: []" in repro_with("two\n")
     # Back to the committed bytes: HEAD's entry is read and kept, duration included.
-    assert "yaml loaded: True" in repro_with("one\n")
+    assert "yaml loaded: False locks parsed: [('pipeline.lock',)]" in repro_with("one\n")
     assert project.git("status", "--porcelain", "pipeline.lock") == ""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -56,8 +57,9 @@ class ReproResult:
 
 
 def repro(ws: Workspace, options: ReproOptions, reporter: Reporter) -> ReproResult:
-    entries = ws.locks.read(ignore_lock=options.force)
     selected = select(ws.graph, options.targets, single=options.single, downstream=options.downstream)
+    files = None if options.targets is None else lock_files(ws, selected)
+    entries = ws.locks.read(ignore_lock=options.force, files=files)
     _check_paths(ws, selected)
     ws.prefetch(selected)
     if options.dry:
@@ -93,7 +95,12 @@ def repro(ws: Workspace, options: ReproOptions, reporter: Reporter) -> ReproResu
         environments.restore(ws.root, sorted(run.from_head & changed), run.committed.read_text)
         ws.state.flush()
         ws.runs.flush()
-        _sync_gitignore(ws, selected, before, entries)
+        _sync_gitignore(ws, selected, before, entries, files)
+
+
+def lock_files(ws: Workspace, indexes: list[int]) -> set[str]:
+    """The pipeline (and pointer) files of these stages: those whose locks a command on them reads."""
+    return {file_of(ws.graph.stages[i].name) for i in indexes}
 
 
 def _check_paths(ws: Workspace, selected: list[int]) -> None:
@@ -130,15 +137,22 @@ def _check_paths(ws: Workspace, selected: list[int]) -> None:
 
 
 def _sync_gitignore(
-    ws: Workspace, selected: list[int], before: dict[str, LockEntry], after: dict[str, LockEntry]
+    ws: Workspace,
+    selected: list[int],
+    before: dict[str, LockEntry],
+    after: dict[str, LockEntry],
+    files: set[str] | None = None,
 ) -> None:
     """Cached outs of the selected stages are git-ignored, their other outs not; outs that went
     away are not. Only the .gitignore files of those are read: a repro of one stage of a big
-    project does not visit every folder."""
+    project does not visit every folder. files: the pipeline files whose locks were read (None:
+    all); the outs of the other files' stages are kept as they declare them."""
     stages = [ws.graph.stages[i] for i in selected]
     cached = {out.path for stage in stages for out in stage.outs if out.cache}
     recorded = {r.path for stage in stages if stage.name in after for r in after[stage.name].outs}
     kept = {r.path for name, e in after.items() if name in ws.graph.index for r in e.outs}
+    if files is not None:
+        kept |= {path for stage in ws.graph.stages if file_of(stage.name) not in files for path in stage.out_paths}
     gone = {r.path for e in before.values() for r in e.outs} - kept
     gitignore.ignore(ws.root, sorted(cached & recorded))
     gitignore.unignore(ws.root, sorted((gone | recorded) - cached))
@@ -426,6 +440,9 @@ def _unchanged_or(previous: LockEntry | None, entry: LockEntry) -> LockEntry:
     return previous if previous is not None and previous.same_result(entry) else entry
 
 
+_HASH = re.compile(r"[0-9a-f]{32}(?:\.dir)?")  # a hash as pipetool writes it in a lock
+
+
 class _Committed:
     """The lock entries committed at HEAD, read per pipeline file and only when a stage's new entry
     differs from the one read at the start: a param changed and changed back then finds its
@@ -437,6 +454,7 @@ class _Committed:
         self._source = None  # HEAD's files, once a stage needs them (False: there are none)
         self._texts: dict[str, str] = {}  # per pipeline file: its lock's text at HEAD
         self._entries: dict[str, dict[str, LockEntry]] = {}  # per pipeline file, parsed when needed
+        self._hashes: dict[str, frozenset[str]] = {}  # per pipeline file, the hashes its lock's text holds
 
     def get(self, name: str, new: LockEntry) -> LockEntry | None:
         """HEAD's entry of the stage, where it may hold new's results. A committed lock that lacks
@@ -446,7 +464,7 @@ class _Committed:
         if file not in self._texts:
             self._texts[file] = self._read(lock_of(file))
         text = self._texts[file]
-        if not text or any(record.hash not in text for record in (*new.deps, *new.outs)):
+        if not text or not all(self._holds(file, record.hash) for record in (*new.deps, *new.outs)):
             return None
         if file not in self._entries:
             try:
@@ -454,6 +472,17 @@ class _Committed:
             except PipetoolError:
                 self._entries[file] = {}
         return self._entries[file].get(name)
+
+    def _holds(self, file: str, digest: str) -> bool:
+        """Whether the committed lock's text holds this hash: a lookup in the set of the hashes it
+        holds, made once, since searching the text for each of the thousands of stages a run
+        records would take time quadratic in the pipeline's size; a URL dep's version (an etag,
+        say) is searched for in the text."""
+        if not _HASH.fullmatch(digest):
+            return digest in self._texts[file]
+        if file not in self._hashes:
+            self._hashes[file] = frozenset(_HASH.findall(self._texts[file]))
+        return digest in self._hashes[file]
 
     def read_text(self, relpath: str) -> str | None:
         """A file of HEAD (None when absent, or outside git)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..pipeline.pipelines import file_of
 from ..planning.observe import observe
 from ..planning.plan import select
 from ..planning.staleness import Reason, decide
@@ -27,9 +28,10 @@ def status(ws: Workspace, targets: list[int] | None = None) -> list[StageStatus]
     Each stage is judged on its own inputs as they are now: a stale upstream does not make
     its downstream stale here, because after it reruns its outs may well be the same (early cutoff).
     """
-    entries = ws.locks.read()
-    result = []
     selected = select(ws.graph, targets)
+    files = None if targets is None else {file_of(ws.graph.stages[i].name) for i in selected}
+    entries = ws.locks.read(files=files)  # of a folder's stages: its locks, not every folder's
+    result = []
     ws.prefetch(selected)
     for index in selected:
         stage = ws.graph.stages[index]

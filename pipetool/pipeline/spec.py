@@ -20,6 +20,11 @@ from .pipelines import PIPELINE_FILE, address, files_of, folder_of, pipeline_fil
 from .source import Source, as_source
 from .stage import Out, ParamDep, Resources, Stage
 
+# The settings most stages share are one object each (they are frozen): a compiled pipeline of
+# 100,000 stages then pickles and unpickles each once, not 100,000 times (planning/spec_cache.py).
+_SHARED_EQUIVALENCE = {EXACT: Equivalence(EXACT), SKIP: Equivalence(SKIP)}
+_NO_RESOURCES = Resources()
+
 TOP_FIELDS = ("stages", "vars", "params", "metrics", "plots", "artifacts")  # see toplevel.py
 STAGE_FIELDS = (
     "cmd",
@@ -529,7 +534,7 @@ class _Fields:
         """An out's `verify:` option: exact, skip, or {rtol: X, atol: Y} (each optional, >= 0)."""
         hint = "write 'verify: exact' (the default), 'verify: skip' or 'verify: {rtol: 1e-6, atol: 0}'"
         if value in (EXACT, SKIP):
-            return Equivalence(value)
+            return _SHARED_EQUIVALENCE[value]
         if not isinstance(value, dict) or not value:
             raise self.error(field, f"option 'verify' of '{path}' must be exact, skip or a tolerance", hint, line)
         for key in value:
@@ -552,7 +557,7 @@ class _Fields:
 
     def resources(self, value: Any) -> Resources:
         if value is None:
-            return Resources()
+            return _NO_RESOURCES
         if not isinstance(value, dict):
             raise self.error("resources", "'resources' must be a mapping such as {cpus: 2, memory: 4GiB, gpus: 1}")
         for key in value:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from ..files.equivalence import Equivalence
@@ -62,8 +63,10 @@ class Stage:
     resources: Resources = Resources()
     line: int = 0  # where pipeline.yaml defines it
 
-    @property
+    @cached_property
     def out_paths(self) -> tuple[str, ...]:
+        """Made once per stage (a frozen stage's outs never change): a status of 100,000 stages
+        asks for them twice per stage."""
         return tuple(out.path for out in self.outs)
 
     @property

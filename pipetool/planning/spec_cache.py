@@ -28,7 +28,7 @@ CACHE_FILE = "spec.cache"
 PARSED_FILE = "spec.parsed"
 # Pickled stages are only good for the same shape of Stage, Out and Resources: a pipetool whose
 # records gained or lost a field compiles afresh.
-VERSION = repr((7, *([f.name for f in fields(record)] for record in (Stage, Out, Resources))))
+VERSION = repr((8, *([f.name for f in fields(record)] for record in (Stage, Out, Resources))))
 
 
 class _Recording(ProjectFiles):

@@ -2,7 +2,9 @@
 
 A run appends one line per finished stage to `.pipetool/lock.journal` (constant cost per
 stage, survives a kill) and rewrites pipeline.lock once at the end (temp file + rename).
-Readers replay the journal over the lock, so a killed run loses nothing it finished.
+Readers replay the journal over the lock, so a killed run loses nothing it finished. The
+journal's header names the lock files the run read (those of its stages) and their digest: its
+records apply while those locks have the same bytes, whatever happens to the others.
 """
 
 from __future__ import annotations
@@ -122,8 +124,12 @@ def relocated(entry: LockEntry, folder: str, into: bool) -> LockEntry:
 
 
 # The pickled copy of a parsed lock is only good for the same shape of entries and records.
-_CACHE_FORMAT = repr((VERSION, 7, *([f.name for f in fields(record)] for record in (LockEntry, PathRecord))))
+_CACHE_FORMAT = repr((VERSION, 8, *([f.name for f in fields(record)] for record in (LockEntry, PathRecord))))
 
+
+# A lock's blocks (each stage's entry and text, to write it again) are kept under its path and
+# this: a command that only reads the lock (status) does not unpickle them.
+_BLOCKS_KEY = "\0blocks"
 
 # Up to this many locks whose stamp alone changed, a read does not save the kept parses (see read).
 _FEW_RESTAMPS = 16
@@ -170,9 +176,23 @@ def parse(text: str, display: str = LOCK_FILE, folder: str = ".") -> dict[str, L
     """A lock's entries, checked as untrusted input; folder: where the lock lies (its paths are
     relative to it, and an out must still lie inside the project)."""
     try:
+        yamlfile.check_size(text, display, yamlfile.MAX_DOCUMENT_BYTES)
+    except SpecError as exc:
+        raise LockError(exc.message, file=exc.file, line=exc.line, column=exc.column, hint=_HINT) from None
+    data = lock_yaml.read(text)  # the lock as pipetool writes it, read without a YAML parser
+    if data is not None:
+        try:
+            return _checked(data, display, folder)
+        except LockError:
+            pass  # the YAML parser's reading says what is wrong, with the same words and lines
+    try:
         data = yamlfile.parse(text, display)
     except SpecError as exc:
         raise LockError(exc.message, file=exc.file, line=exc.line, column=exc.column, hint=_HINT) from None
+    return _checked(data, display, folder)
+
+
+def _checked(data: Any, display: str, folder: str) -> dict[str, LockEntry]:
     if data is None:
         return {}
     if not isinstance(data, dict) or not isinstance(data.get("stages", {}), dict):
@@ -320,11 +340,12 @@ class LockStore:
         self._journal_fd: int | None = None
         self._header: str | None = None  # the journal's first line, from begin()
         self._pending: set[str] = set()  # pipeline files whose lock lacks entries the journal holds
-        self._blocks: dict[str, Blocks] = {}  # per lock file, its blocks when the parse cache had them
+        self._blocks: dict[str, Blocks] = {}  # per lock file, the blocks last rendered (see _known_blocks)
         self._cache: trusted_cache.Shelf | None = None  # lock path -> its parse, see _remember
         self._restamped = 0  # locks whose kept parse changed only its stamp since the last save
         self._reparsed = False  # a parse newly kept since the last save
         self._keys: dict[str, str] = {}  # each pipeline file's lock digest (_base), as read or written
+        self._read_files: list[str] | None = None  # the pipeline files whose locks the last read() read
 
     def _lock_bytes(self, relpath: str) -> bytes | None:
         full = os.path.join(self.root, relpath)
@@ -352,11 +373,22 @@ class LockStore:
             ) from None
         return os.open(os.path.join(self.root, relpath), os.O_RDONLY | os.O_CLOEXEC)
 
-    def read(self, ignore_lock: bool = False) -> dict[str, LockEntry]:
-        """Entries as of the last finished stage; ignore_lock drops a broken lock file."""
+    def read(self, ignore_lock: bool = False, files: Iterable[str] | None = None) -> dict[str, LockEntry]:
+        """Entries as of the last finished stage; ignore_lock drops a broken lock file.
+
+        files: the pipeline and pointer files whose entries are wanted (a repro or status of some
+        stages of a project of a thousand pipeline files reads a few locks, not a thousand); all
+        by default, and all while a killed run's journal is there, whose records may be of any.
+        """
         entries: dict[str, LockEntry] = {}
         self._keys = {}
-        for file in self.files + self.pointers:
+        journal = read_regular(self.journal_path)
+        wanted = self.files + self.pointers
+        if files is not None and journal is None:
+            chosen = set(files)
+            wanted = [file for file in wanted if file in chosen]
+        self._read_files = [file for file in wanted if not is_pointer(file)]
+        for file in wanted:
             try:
                 entries.update(self._entries(file))
             except LockError:
@@ -366,7 +398,7 @@ class LockStore:
         # are not worth re-pickling every kept parse: those few are read again until the next save.
         if self._reparsed or self._restamped > _FEW_RESTAMPS:
             self._save_cache()
-        replayed = _journal_records(self.journal_path, _base_of(self._keys))
+        replayed = _journal_records(journal, self._keys)
         for name, entry in replayed:
             entries[name] = entry
         self._pending = {file_of(name) for name, _ in replayed}  # finished stages the locks do not show yet
@@ -393,7 +425,6 @@ class LockStore:
         if not is_pointer(file):  # a journal applies to the lock files alone
             self._keys[file] = key
         if usable and cached.get("key") == key:
-            self._blocks[relpath] = cached["blocks"]
             if cached.get("stamp") != now:
                 cached["stamp"] = now
                 self._cached().set(relpath, cached)
@@ -413,16 +444,28 @@ class LockStore:
     def _remember(
         self, relpath: str, key: str, blocks: Blocks, project: dict[str, LockEntry], stamp: stamps.Stamp | None
     ) -> None:
-        """Keep a parsed lock (and each stage's text) for the next read of these exact bytes."""
-        record = {"format": _CACHE_FORMAT, "key": key, "blocks": blocks, "project": project, "stamp": stamp}
+        """Keep a parsed lock for the next read of these exact bytes, and the blocks written."""
+        record = {"format": _CACHE_FORMAT, "key": key, "project": project, "stamp": stamp}
         self._cached().set(relpath, record)
+        if blocks:  # a parse has none: the blocks kept from earlier still serve (see _known_blocks)
+            self._cached().set(relpath + _BLOCKS_KEY, {"format": _CACHE_FORMAT, "blocks": blocks})
         self._reparsed = True
+
+    def _known_blocks(self, relpath: str) -> Blocks | None:
+        """Blocks rendered earlier for this lock, read when it is written: a block is reused only
+        for an equal entry (render_blocks), so blocks of an older version of the lock serve too."""
+        if relpath not in self._blocks:
+            kept = self._cached().get(relpath + _BLOCKS_KEY)
+            usable = isinstance(kept, dict) and kept.get("format") == _CACHE_FORMAT
+            self._blocks[relpath] = kept["blocks"] if usable else {}
+        return self._blocks[relpath]
 
     def _save_cache(self) -> None:
         """Write the kept parses once per read or write, whatever the number of locks."""
         if self._cache is None or not self._cache.changed:
             return
-        self._cache.save({lock_of(file) for file in self.files + self.pointers})
+        locks = {lock_of(file) for file in self.files + self.pointers}
+        self._cache.save(locks | {relpath + _BLOCKS_KEY for relpath in locks})
         self._reparsed = False
         self._restamped = 0
 
@@ -435,9 +478,12 @@ class LockStore:
         if self._pending:
             self._write_locks(entries, entries, self._pending)
             self._pending = set()
-        if set(self._keys) != set(self.files):
-            self._keys = {file: _base(self._lock_bytes(lock_of(file))) for file in self.files}
-        self._header = json.dumps({"journal": VERSION, "base": _base_of(self._keys)}) + "\n"
+        covered = self.files if self._read_files is None else self._read_files
+        for file in covered:
+            if file not in self._keys:
+                self._keys[file] = _base(self._lock_bytes(lock_of(file)))
+        base = _base_of({file: self._keys[file] for file in covered})
+        self._header = json.dumps({"journal": VERSION, "base": base, "files": covered}) + "\n"
 
     def record(self, name: str, entry: LockEntry) -> None:
         """Durable before the next stage starts: one append, whatever the pipeline's size. The
@@ -495,7 +541,7 @@ class LockStore:
         when its text changes (current: the digest of its bytes now), and keep its parse cache in
         step; the new file is stamped when it is next read, once it is not racy."""
         relpath = lock_of(file)
-        blocks = render_blocks(entries, self._blocks.get(relpath))
+        blocks = render_blocks(entries, self._known_blocks(relpath))
         data = join_blocks(blocks).encode()
         key = _base(data)
         if key != current:
@@ -550,9 +596,9 @@ def _in_project(file: str, parsed: dict[str, LockEntry]) -> dict[str, LockEntry]
     return {address(file, name): relocated(entry, folder, into=True) for name, entry in parsed.items()}
 
 
-def _journal_records(path: str, base: str) -> list[tuple[str, LockEntry]]:
-    """Records of a journal written over this very lock; a torn last line is dropped."""
-    data = read_regular(path)
+def _journal_records(data: bytes | None, keys: dict[str, str]) -> list[tuple[str, LockEntry]]:
+    """Records of a journal written over these very locks (keys: each pipeline file's lock
+    digest now); a torn last line is dropped."""
     if data is None:
         return []
     lines = data.split(b"\n")
@@ -560,8 +606,13 @@ def _journal_records(path: str, base: str) -> list[tuple[str, LockEntry]]:
         header = json.loads(lines[0])
     except ValueError:
         return []
-    if not isinstance(header, dict) or header.get("base") != base:
-        return []  # pipeline.lock changed since (compacted, or git checkout): stale journal
+    if not isinstance(header, dict):
+        return []
+    covered = header.get("files", list(keys))  # a journal without "files" covers every lock
+    if not isinstance(covered, list) or not all(isinstance(file, str) and file in keys for file in covered):
+        return []  # a lock it was written over is no longer the project's
+    if header.get("base") != _base_of({file: keys[file] for file in covered}):
+        return []  # a lock changed since (compacted, or git checkout): stale journal
     records = []
     for raw in lines[1:]:
         try:

@@ -15,6 +15,9 @@ from ..files.stamps import racy
 
 VERSION = 2
 _BATCH = 500  # paths per query: well under SQLite's limit on query parameters
+# From this many paths, reading a whole table can beat looking each path up (see prefetch).
+_SCAN_FROM = 1000
+_SMALLEST_ROW = 64  # bytes a row takes in the db file at least (a path, a hash and three numbers)
 
 
 class FileStat(NamedTuple):
@@ -44,6 +47,7 @@ class StateDB:
         # Rows read ahead by prefetch: path -> row, or None when the db has none for it.
         self._files: dict[str, tuple | None] = {}
         self._dirs: dict[str, tuple | None] = {}
+        self._whole = False  # both tables were read whole: a path not above has no row
         self._open()
 
     def _open(self) -> None:
@@ -81,25 +85,52 @@ class StateDB:
             return []
 
     def prefetch(self, paths: list[str]) -> None:
-        """Read the rows of many paths in a few queries, rather than one query each later."""
+        """Read the rows of many paths in a few queries, rather than one query each later.
+
+        When the paths are most of what the db can hold (the deps and outs of a no-op status of
+        10,000 stages), both tables are read whole, a query each, and kept: an index search per
+        path costs several times a row read in order, and later lookups of paths not asked for
+        need no query either. Otherwise a table with no rows is not asked at all (a project
+        without directory deps or outs has no dirs rows)."""
+        if self._whole:
+            return
+        if len(paths) >= _SCAN_FROM and self._rows_at_most(4 * len(paths)):
+            files = self._rows("SELECT path, inode, mtime_ns, size, hash FROM state", ())
+            dirs = self._rows("SELECT path, fingerprint, hash, size, nfiles FROM dirs", ())
+            self._files = {row[0]: row[1:] for row in files}
+            self._dirs = {row[0]: row[1:] for row in dirs}
+            self._whole = True
+            return
         paths = [p for p in dict.fromkeys(paths) if p not in self._files]
-        for start in range(0, len(paths), _BATCH):
-            batch = paths[start : start + _BATCH]
-            marks = ",".join("?" * len(batch))
-            self._files.update(dict.fromkeys(batch))
-            self._dirs.update(dict.fromkeys(batch))
-            for path, *row in self._rows(
-                f"SELECT path, inode, mtime_ns, size, hash FROM state WHERE path IN ({marks})", tuple(batch)
-            ):
-                self._files[path] = tuple(row)
-            for path, *row in self._rows(
-                f"SELECT path, fingerprint, hash, size, nfiles FROM dirs WHERE path IN ({marks})", tuple(batch)
-            ):
-                self._dirs[path] = tuple(row)
+        if not paths:
+            return
+        self._files.update(dict.fromkeys(paths))
+        self._dirs.update(dict.fromkeys(paths))
+        for table, columns, found in (
+            ("state", "inode, mtime_ns, size, hash", self._files),
+            ("dirs", "fingerprint, hash, size, nfiles", self._dirs),
+        ):
+            if not self._rows(f"SELECT 1 FROM {table} LIMIT 1", ()):
+                continue
+            for start in range(0, len(paths), _BATCH):
+                batch = tuple(paths[start : start + _BATCH])
+                marks = ",".join("?" * len(batch))
+                for row in self._rows(f"SELECT path, {columns} FROM {table} WHERE path IN ({marks})", batch):
+                    found[row[0]] = row[1:]
+
+    def _rows_at_most(self, count: int) -> bool:
+        """Whether the db holds at most about this many rows, judged by its files' size."""
+        size = 0
+        for path in (self.path, self.path + "-wal"):
+            try:
+                size += os.stat(path).st_size
+            except OSError:
+                pass
+        return size <= count * _SMALLEST_ROW
 
     def get(self, path: str, st: Stat) -> str | None:
-        if path in self._files:
-            return matching_hash(self._files[path], st)
+        if self._whole or path in self._files:
+            return matching_hash(self._files.get(path), st)
         rows = self._rows("SELECT inode, mtime_ns, size, hash FROM state WHERE path = ?", (path,))
         return matching_hash(rows[0] if rows else None, st)
 
@@ -119,8 +150,8 @@ class StateDB:
 
     def get_dir(self, path: str, fingerprint: str) -> tuple[str, int, int] | None:
         """(hash, size, nfiles) of a directory whose files' stats hash to fingerprint."""
-        if path in self._dirs:
-            row = self._dirs[path]
+        if self._whole or path in self._dirs:
+            row = self._dirs.get(path)
         else:
             rows = self._rows("SELECT fingerprint, hash, size, nfiles FROM dirs WHERE path = ?", (path,))
             row = rows[0] if rows else None
