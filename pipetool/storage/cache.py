@@ -45,6 +45,10 @@ class Cache:
     def __init__(self, state_dir: str, link_type: str = "copy") -> None:
         self.dir = os.path.join(state_dir, CACHE_DIR)
         self.link_type = link_type
+        # Objects this process wrote from bytes it hashed on the way in (a fetch): a restore of
+        # them links or copies without reading them again to check them.
+        self._verified: set[str] = set()
+        self._folders: set[str] = set()  # two-character folders known to exist
 
     def path(self, digest: str) -> str:
         """Where an object lives; CorruptObject for a name that is not a hash (from a lock or a
@@ -124,22 +128,46 @@ class Cache:
 
     def temp_path(self, digest: str) -> str:
         """A private name beside the object, for bytes that are not verified yet."""
-        os.makedirs(os.path.join(self.dir, digest[:2]), exist_ok=True)
-        return f"{self.path(digest)}.tmp-{os.getpid()}-{threading.get_ident()}"
+        path = self.path(digest)
+        if digest[:2] not in self._folders:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            self._folders.add(digest[:2])
+        return f"{path}.tmp-{os.getpid()}-{threading.get_ident()}"
 
-    def adopt(self, digest: str, tmp: str) -> bool:
+    def adopt(self, digest: str, tmp: str, hashed: str | None = None) -> bool:
         """Make a downloaded file the object, only if its bytes hash to digest; else delete it.
+        hashed: the hash of a file's bytes taken while they were written to tmp (not read again).
 
         Nothing unverified is ever visible under an object's name.
         """
         try:
-            if not _hashes_to(tmp, digest):
-                return False
-            os.chmod(tmp, 0o444)
-            os.replace(tmp, self.path(digest))
-            return True
-        finally:
+            if hashed is not None and not digest.endswith(DIR_SUFFIX):
+                good = hashed == digest
+            else:
+                good = _hashes_to(tmp, digest)
+            if good:
+                os.chmod(tmp, 0o444)
+                os.replace(tmp, self.path(digest))
+                self._verified.add(digest)
+                return True
+        except BaseException:
             remove_quietly(tmp)
+            raise
+        remove_quietly(tmp)
+        return False
+
+    def present(self, digests: list[str]) -> set[str]:
+        """Which of these objects the cache has: for many, one listing per two-character folder
+        instead of a stat per object."""
+        if len(digests) < 512 or not all(is_hash(digest) for digest in digests):
+            return {digest for digest in digests if self.has(digest)}
+        found: set[str] = set()
+        for prefix in {digest[:2] for digest in digests}:
+            try:
+                found.update(prefix + name for name in os.listdir(os.path.join(self.dir, prefix)))
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+        return found.intersection(digests)
 
     # -- reading ----------------------------------------------------------------------------
     def manifest(self, digest: str) -> list[tuple[str, str, int]]:
@@ -229,9 +257,13 @@ class Cache:
                 self._restore_file(digest, tmp, link_type)
             else:
                 os.mkdir(tmp)
+                made = {tmp}
                 for relpath, file_digest, _ in entries:
                     target = os.path.join(tmp, relpath)
-                    os.makedirs(os.path.dirname(target), exist_ok=True)
+                    folder = os.path.dirname(target)
+                    if folder not in made:
+                        os.makedirs(folder, exist_ok=True)
+                        made.add(folder)
                     self._restore_file(file_digest, target, link_type)
             remove_path(dest)
             os.replace(tmp, dest)
@@ -242,6 +274,14 @@ class Cache:
         """A new file dest with the object's bytes, which are checked: a copy while it copies,
         a link (or a reflink) before it is made."""
         source = self._object(digest)
+        if digest in self._verified:  # hashed as it came in, moments ago: not read again
+            if link_type == "copy" and not _reflinks(source):
+                _copy_plain(source, dest)
+                return
+            _transfer(source, dest, link_type)
+            if link_type == "copy":
+                os.chmod(dest, 0o644 & ~_umask())
+            return
         if link_type == "copy" and not _reflinks(source):
             if copy_hashed(source, dest) != digest:
                 self.discard(digest)
@@ -362,6 +402,28 @@ def _transfer(source: str, dest: str, link_type: str) -> None:
         return
     if not _reflink(source, dest):
         shutil.copyfile(source, dest)
+
+
+def _copy_plain(source: str, dest: str) -> None:
+    """Copy source to a new file dest (mode 0644 less the umask) inside the kernel, where it can."""
+    src = os.open(source, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        dst = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+        try:
+            size = os.fstat(src).st_size
+            try:
+                while os.copy_file_range(src, dst, max(size, 1 << 20)):
+                    pass
+            except OSError:  # a file system or kernel without it: through a buffer
+                os.lseek(src, 0, os.SEEK_SET)
+                os.ftruncate(dst, 0)
+                os.lseek(dst, 0, os.SEEK_SET)
+                while data := os.read(src, 1 << 20):
+                    os.write(dst, data)
+        finally:
+            os.close(dst)
+    finally:
+        os.close(src)
 
 
 _reflink_works: dict[int, bool] = {}  # st_dev -> whether that file system clones
