@@ -278,11 +278,20 @@ class Remote:
     def __init__(self, name: str, url: str, fs, root: str, backend: Backend, index: RemoteIndex | None = None) -> None:
         self.name = name
         self.url = url
-        self.fs = fs
+        self._fs = fs  # None: a local directory's, made when first needed (most transfers use the os)
         self.root = root.rstrip("/") or "/"
         self.backend = backend
         self.index = index if index is not None else RemoteIndex(None, "")
         self._folders: set[str] = set()  # made already: one round trip per prefix, not per object
+
+    @property
+    def fs(self):
+        """The fsspec file system; a local remote's is imported (~0.1 s) only when asked for."""
+        if self._fs is None:
+            from fsspec.implementations.local import LocalFileSystem
+
+            self._fs = LocalFileSystem(auto_mkdir=True)
+        return self._fs
 
     @property
     def read_only(self) -> bool:
@@ -613,6 +622,11 @@ def open_remote(project: Project, name: str | None) -> Remote:
     remote = resolve(project.state_dir, name)
     _check_no_leak(project.state_dir, remote.name)
     backend = BACKENDS[scheme(remote.url)]
+    url = remote.url
+    if backend is BACKENDS["file"]:
+        root = os.path.normpath(os.path.join(project.root, url[len("file://") :] if url.startswith("file://") else url))
+        index = RemoteIndex(index_path(project.state_dir, "file://" + root), "file://" + root)
+        return Remote(remote.name, url, None, root, backend, index)
     try:
         import importlib
 
@@ -624,11 +638,6 @@ def open_remote(project: Project, name: str | None) -> Remote:
             f"({exc.name or exc})",
             hint=f"pip install 'pipetool[{backend.extra}]'",
         ) from None
-    url = remote.url
-    if backend.module == "fsspec.implementations.local":
-        root = os.path.normpath(os.path.join(project.root, url[len("file://") :] if url.startswith("file://") else url))
-        index = RemoteIndex(index_path(project.state_dir, "file://" + root), "file://" + root)
-        return Remote(remote.name, url, cls(auto_mkdir=True), root, backend, index)
     if backend is BACKENDS["azure"]:
         url = "az://" + _SCHEME.sub("", url)
     kwargs = dict(cls._get_kwargs_from_urls(url))

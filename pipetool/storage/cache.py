@@ -17,6 +17,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import re
 import shutil
 import stat
 import threading
@@ -34,6 +35,7 @@ CACHE_DIR = "cache"
 _FICLONE = 0x40049409  # Linux ioctl: make dst share src's blocks (btrfs, xfs, …)
 # A manifest of 20,000 files is ~1.5 MB; one this big would name ~10 million.
 MAX_MANIFEST_BYTES = 1 << 30
+_HEX2 = re.compile(r"[0-9a-f]{2}")
 RESTORING = ".pipetool-tmp"  # a restore in progress writes beside its out under this name
 
 
@@ -49,6 +51,7 @@ class Cache:
         # them links or copies without reading them again to check them.
         self._verified: set[str] = set()
         self._folders: set[str] = set()  # two-character folders known to exist
+        self._manifests: dict[str, list[tuple[str, str, int]]] = {}  # manifests read and checked
 
     def path(self, digest: str) -> str:
         """Where an object lives; CorruptObject for a name that is not a hash (from a lock or a
@@ -159,10 +162,12 @@ class Cache:
     def present(self, digests: list[str]) -> set[str]:
         """Which of these objects the cache has: for many, one listing per two-character folder
         instead of a stat per object."""
-        if len(digests) < 512 or not all(is_hash(digest) for digest in digests):
+        if len(digests) < 512:
             return {digest for digest in digests if self.has(digest)}
         found: set[str] = set()
         for prefix in {digest[:2] for digest in digests}:
+            if not _HEX2.fullmatch(prefix):
+                continue  # no object's name: the digests there are not hashes
             try:
                 found.update(prefix + name for name in os.listdir(os.path.join(self.dir, prefix)))
             except (FileNotFoundError, NotADirectoryError):
@@ -173,12 +178,16 @@ class Cache:
     def manifest(self, digest: str) -> list[tuple[str, str, int]]:
         """A directory's entries, checked; CorruptObject when the manifest does not hash to its
         name or names what no directory of pipetool's could hold (it is removed then)."""
+        entries = self._manifests.get(digest)
+        if entries is not None:
+            return entries
         path = self._object(digest)
         entries = _read_manifest(path, digest)
         if entries is None:
             if os.path.lexists(path):
                 self.discard(digest)
             raise CorruptObject(digest)
+        self._manifests[digest] = entries  # checked once a process: its bytes are its name
         return entries
 
     def read_bytes(self, digest: str) -> bytes | None:
@@ -212,6 +221,7 @@ class Cache:
 
     def discard(self, digest: str) -> None:
         """Remove a damaged object, so that a fetch or a repro puts the right bytes back."""
+        self._manifests.pop(digest, None)
         remove_quietly(self.path(digest))
 
     # -- putting outs back --------------------------------------------------------------------
@@ -309,6 +319,7 @@ class Cache:
                     yield prefix + name, os.lstat(os.path.join(folder, name)).st_size
 
     def remove(self, digest: str) -> None:
+        self._manifests.pop(digest, None)
         remove_quietly(self.path(digest))
 
 
