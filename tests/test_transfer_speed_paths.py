@@ -158,3 +158,31 @@ def test_a_remote_object_that_is_not_its_bytes_or_not_a_plain_file_is_refused_an
     for relpath in ("data/b.txt", "data/sub/c.txt"):
         name = digest(FILES[relpath])
         assert (cache / name[:2] / name[2:]).read_bytes() == FILES[relpath]
+
+
+def test_a_big_folder_restored_by_threads_still_refuses_a_damaged_object_and_leaves_nothing_half_made(project):
+    project.cli_ok("init")
+    files = {f"data/part{index:03d}.txt": f"row {index}\n".encode() for index in range(300)}
+    for relpath, data in files.items():
+        (project.path / relpath).parent.mkdir(parents=True, exist_ok=True)
+        (project.path / relpath).write_bytes(data)
+    project.cli_ok("add", "data")
+    damaged = digest(files["data/part150.txt"])
+    cache = project.path / ".pipetool" / "cache"
+    os.chmod(cache / damaged[:2] / damaged[2:], stat.S_IRUSR | stat.S_IWUSR)
+    (cache / damaged[:2] / damaged[2:]).write_bytes(b"row 999\n")
+    subprocess.run(["rm", "-rf", str(project.path / "data")], check=True)
+    result = project.cli_fails("checkout")
+    assert "corrupt data: its cache object did not match its hash and was removed" in result.stdout
+    assert not (project.path / "data").exists()
+    assert not [path.name for path in project.path.iterdir() if ".pipetool-tmp" in path.name]
+    assert not (cache / damaged[:2] / damaged[2:]).exists()
+    for relpath, data in files.items():  # the good bytes again: the next checkout restores the whole folder
+        (project.path / relpath).parent.mkdir(parents=True, exist_ok=True)
+        (project.path / relpath).write_bytes(data)
+    project.cli_ok("add", "data")
+    subprocess.run(["rm", "-rf", str(project.path / "data")], check=True)
+    project.cli_ok("checkout")
+    assert {
+        str(path.relative_to(project.path)): path.read_bytes() for path in (project.path / "data").iterdir()
+    } == files

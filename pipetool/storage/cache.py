@@ -36,6 +36,7 @@ _FICLONE = 0x40049409  # Linux ioctl: make dst share src's blocks (btrfs, xfs, â
 # A manifest of 20,000 files is ~1.5 MB; one this big would name ~10 million.
 MAX_MANIFEST_BYTES = 1 << 30
 _HEX2 = re.compile(r"[0-9a-f]{2}")
+PARALLEL_FROM = 256  # a folder of this many files or more is restored by a few threads
 RESTORING = ".pipetool-tmp"  # a restore in progress writes beside its out under this name
 
 
@@ -52,6 +53,7 @@ class Cache:
         self._verified: set[str] = set()
         self._folders: set[str] = set()  # two-character folders known to exist
         self._manifests: dict[str, list[tuple[str, str, int]]] = {}  # manifests read and checked
+        self._dev: int | None = None
 
     def path(self, digest: str) -> str:
         """Where an object lives; CorruptObject for a name that is not a hash (from a lock or a
@@ -266,32 +268,56 @@ class Cache:
             if entries is None:
                 self._restore_file(digest, tmp, link_type)
             else:
-                os.mkdir(tmp)
-                made = {tmp}
-                for relpath, file_digest, _ in entries:
-                    target = os.path.join(tmp, relpath)
-                    folder = os.path.dirname(target)
-                    if folder not in made:
-                        os.makedirs(folder, exist_ok=True)
-                        made.add(folder)
-                    self._restore_file(file_digest, target, link_type)
+                self._restore_folder(entries, tmp, link_type)
             remove_path(dest)
             os.replace(tmp, dest)
         finally:
             remove_path(tmp)
 
+    def _device(self) -> int:
+        """The cache's file system (whether it clones is known per file system)."""
+        if self._dev is None:
+            self._dev = os.stat(self.dir).st_dev
+        return self._dev
+
+    def _restore_folder(self, entries: list[tuple[str, str, int]], tmp: str, link_type: str) -> None:
+        """A new folder tmp holding a manifest's files: its folders made first, then the files,
+        a big folder's by a few threads (each file is a few system calls that release the GIL)."""
+        os.mkdir(tmp)
+        made = {tmp}
+        for relpath, _, _ in entries:
+            folder = os.path.dirname(os.path.join(tmp, relpath))
+            if folder not in made:
+                os.makedirs(folder, exist_ok=True)
+                made.add(folder)
+
+        def restore(part: list[tuple[str, str, int]]) -> None:
+            for relpath, file_digest, _ in part:
+                self._restore_file(file_digest, os.path.join(tmp, relpath), link_type)
+
+        workers = min(4, os.cpu_count() or 1)
+        if len(entries) < PARALLEL_FROM or workers == 1:
+            restore(entries)
+            return
+        from ..system.interrupts import ordered, thread_pool
+
+        step = -(-len(entries) // (8 * workers))
+        with thread_pool(workers, "restore") as pool:
+            ordered(pool, restore, [entries[i : i + step] for i in range(0, len(entries), step)])
+
     def _restore_file(self, digest: str, dest: str, link_type: str) -> None:
         """A new file dest with the object's bytes, which are checked: a copy while it copies,
         a link (or a reflink) before it is made."""
-        source = self._object(digest)
-        if digest in self._verified:  # hashed as it came in, moments ago: not read again
-            if link_type == "copy" and not _reflinks(source):
+        if digest in self._verified:  # written by this process as a plain file from bytes it hashed
+            source = os.path.join(self.dir, digest[:2], digest[2:])
+            if link_type == "copy" and _reflink_works.get(self._device()) is False:
                 _copy_plain(source, dest)
                 return
             _transfer(source, dest, link_type)
             if link_type == "copy":
                 os.chmod(dest, 0o644 & ~_umask())
             return
+        source = self._object(digest)
         if link_type == "copy" and not _reflinks(source):
             if copy_hashed(source, dest) != digest:
                 self.discard(digest)
@@ -421,9 +447,8 @@ def _copy_plain(source: str, dest: str) -> None:
     try:
         dst = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
         try:
-            size = os.fstat(src).st_size
             try:
-                while os.copy_file_range(src, dst, max(size, 1 << 20)):
+                while os.copy_file_range(src, dst, 1 << 30):
                     pass
             except OSError:  # a file system or kernel without it: through a buffer
                 os.lseek(src, 0, os.SEEK_SET)
