@@ -275,10 +275,7 @@ def _upload(
     result.missing += [names[d].name for d in absent]
     result.missing_hashes += absent
     todo = [d for d in digests if d in have]
-    # A file's size as its lock or manifest records it (no stat each); a manifest's, or one not
-    # recorded, from the file.
-    sizes = {d: names[d].size or os.path.getsize(cache.path(d)) if not d.endswith(DIR_SUFFIX) else 0 for d in todo}
-    sizes.update((d, os.path.getsize(cache.path(d))) for d in todo if d.endswith(DIR_SUFFIX))
+    sizes = {d: _size(cache, d, names[d]) for d in todo}
     progress.transfer_expect(len(todo), sum(sizes.values()))
 
     def upload(digest: str) -> None:
@@ -300,6 +297,14 @@ def _upload(
     result.moved += len(sent)
     result.nbytes += sum(sizes[d] for d in sent)
     return sent
+
+
+def _size(cache: Cache, digest: str, item: Item) -> int:
+    """A file object's size as its lock or manifest records it (no stat each); a manifest's (its
+    item's size is its folder's), or a size not recorded, from the file."""
+    if item.size and not digest.endswith(DIR_SUFFIX):
+        return item.size
+    return os.path.getsize(cache.path(digest))
 
 
 def _push_runs(
