@@ -31,9 +31,11 @@ from pathlib import Path
 import harness
 import report
 from workload_diff import DataDiff
+from workload_transfer import Transfers
 from workloads import WORKLOADS, Context
 
 WORKLOADS = {**WORKLOADS, DataDiff.name: DataDiff}
+WORKLOADS[Transfers.name] = Transfers
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent

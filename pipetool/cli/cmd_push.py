@@ -11,6 +11,12 @@ from .common import workspace
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.epilog = "Example: pipetool push -r storage -j 8   (then teammates run 'pipetool pull')"
     transfers.add_arguments(parser, "push")
+    parser.add_argument(
+        "--verify",
+        action="store_true",
+        help="ask the remote about every object instead of trusting what pipetool remembers it holds "
+        "(finds and uploads objects deleted from the remote behind pipetool's back)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:

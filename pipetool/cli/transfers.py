@@ -14,7 +14,8 @@ SHOWN = 10  # names listed per kind of problem; the rest are counted
 
 
 def default_jobs() -> int:
-    """Transfers wait on the network, not the CPU: several per core."""
+    """Transfers with an object store wait on the network, not the CPU: several per core (a local
+    directory's remote takes fewer: Remote.default_jobs)."""
     return min(16, 4 * (os.cpu_count() or 1))
 
 
@@ -33,7 +34,8 @@ def add_arguments(parser: argparse.ArgumentParser, verb: str) -> None:
         type=positive,
         default=None,
         metavar="N",
-        help=f"transfer N objects at once (default {default_jobs()})",
+        help=f"transfer N objects at once (default {default_jobs()} with an object store, ssh or http; "
+        f"{min(4, os.cpu_count() or 1)} with a local directory)",
     )
     parser.add_argument(
         "--run-cache", action="store_true", help=f"also {verb} the run-cache entries and the outs they name"
@@ -212,7 +214,7 @@ def remote_status(args: argparse.Namespace) -> int:
         remote = open_remote(ws.project, args.remote)
         stages = [ws.graph.stages[i] for i in select(ws.graph, target_indexes(ws, args.targets))]
         per_stage = {stage.name: wanted([stage], entries) for stage in stages}
-        where = locate(ws.cache, remote, {d: i for w in per_stage.values() for d, i in w.items()}, default_jobs())
+        where = locate(ws.cache, remote, {d: i for w in per_stage.values() for d, i in w.items()}, remote.default_jobs)
     table = {
         name: {item.name: WHERE[where[digest]] for digest, item in sorted(want.items(), key=lambda x: x[1].name)}
         for name, want in per_stage.items()
@@ -244,8 +246,15 @@ def move(ws, args: argparse.Namespace, verb: str, transfer):
     want = wanted_objects(ws, args, origins, verb)
     bar = transfer_bar(verb)
     try:
+        verify = {"verify": True} if getattr(args, "verify", False) else {}
         result = transfer(
-            ws.cache, remote, want, args.jobs or default_jobs(), bar, runs=ws.runs if args.run_cache else None
+            ws.cache,
+            remote,
+            want,
+            args.jobs or remote.default_jobs,
+            bar,
+            runs=ws.runs if args.run_cache else None,
+            **verify,
         )
     finally:
         bar.transfer_end()

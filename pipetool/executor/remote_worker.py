@@ -288,13 +288,14 @@ class _Counting:
         self.remote = Remote(remote.name, remote.url, remote.fs, remote.root, remote.backend)
         self.remote.download = self._counted
 
-    def _counted(self, path: str, local_path: str) -> None:
-        self._download(path, local_path)
+    def _counted(self, path: str, local_path: str) -> str | None:
+        hashed = self._download(path, local_path)  # a local remote's download hashes on the way
         digest = "".join(path.rstrip("/").split("/")[-2:])
         with self._lock:
             self.count += 1
         with _downloads_lock:
             _downloads[digest] += 1
+        return hashed
 
 
 def _upload_outs(

@@ -7,23 +7,36 @@ the backends (s3fs, gcsfs, adlfs, sshfs, aiohttp) are imported only when a remot
 
 from __future__ import annotations
 
+import errno
+import hashlib
+import itertools
+import mmap
 import os
 import posixpath
 import re
+import stat
+import threading
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import xxhash
+
 from ..errors import RemoteError, did_you_mean
+from ..files import trusted_cache
+from ..files.fsutil import remove_quietly
 from ..files.safepath import has_control_characters
 from ..pipeline import config
 from ..pipeline.project import Project
+from ..storage.cache import CorruptObject
 from ..system.interrupts import ordered, thread_pool
 
 RUNS_PREFIX = "runs"
 TMP_MARK = ".tmp-"  # a name with this inside is an upload in progress, never an object
 # pipetool's own names inside a two-character folder: objects (and run entries) are the other 30
 # hex digits of their hash, manifests end in .dir, and an upload's temp name adds a uuid.
+INDEX_PREFIX = "remote-index-"  # .pipetool/remote-index-<digest of the remote's location>: see RemoteIndex
 _OWN_NAME = re.compile(r"(?P<rest>[0-9a-f]{30}(?P<dir>\.dir)?)(?P<tmp>\.tmp-[0-9a-f]{32})?")
 _PREFIX = re.compile(r"[0-9a-f]{2}")
 
@@ -38,6 +51,13 @@ class Backend:
     options: dict[str, str] = field(default_factory=dict)  # remote setting -> fsspec argument
     object_store: bool = False  # an upload becomes visible whole, or not at all
     read_only: bool = False
+    # Transfers at once when -j is not given: a local directory is bound by this machine's
+    # cores and disk, an object store, ssh or http by the round trips of its requests.
+    jobs_per_core: int = 4
+    max_jobs: int = 16
+
+    def default_jobs(self) -> int:
+        return max(1, min(self.max_jobs, self.jobs_per_core * (os.cpu_count() or 1)))
 
 
 _S3 = {
@@ -58,7 +78,7 @@ _AZURE = {
 _SSH = {"user": "username", "port": "port", "keyfile": "client_keys", "password": "password"}
 
 BACKENDS: dict[str, Backend] = {
-    "file": Backend("fsspec.implementations.local", "LocalFileSystem", None),
+    "file": Backend("fsspec.implementations.local", "LocalFileSystem", None, jobs_per_core=1, max_jobs=4),
     "s3": Backend("s3fs", "S3FileSystem", "s3", _S3, object_store=True),
     "gs": Backend("gcsfs", "GCSFileSystem", "gs", _GS, object_store=True),
     "azure": Backend("adlfs", "AzureBlobFileSystem", "azure", _AZURE, object_store=True),
@@ -255,17 +275,36 @@ def set_default(state_dir: str, name: str | None, local: bool) -> None:
 class Remote:
     """One remote opened: object and run-cache paths, and the few file operations transfers need."""
 
-    def __init__(self, name: str, url: str, fs, root: str, backend: Backend) -> None:
+    def __init__(self, name: str, url: str, fs, root: str, backend: Backend, index: RemoteIndex | None = None) -> None:
         self.name = name
         self.url = url
-        self.fs = fs
+        self._fs = fs  # None: a local directory's, made when first needed (most transfers use the os)
         self.root = root.rstrip("/") or "/"
         self.backend = backend
+        self.index = index if index is not None else RemoteIndex(None, "")
         self._folders: set[str] = set()  # made already: one round trip per prefix, not per object
+
+    @property
+    def fs(self):
+        """The fsspec file system; a local remote's is imported (~0.1 s) only when asked for."""
+        if self._fs is None:
+            from fsspec.implementations.local import LocalFileSystem
+
+            self._fs = LocalFileSystem(auto_mkdir=True)
+        return self._fs
 
     @property
     def read_only(self) -> bool:
         return self.backend.read_only
+
+    @property
+    def local(self) -> bool:
+        """A directory of this machine: objects are copied by the os, not through fsspec."""
+        return self.backend is BACKENDS["file"]
+
+    @property
+    def default_jobs(self) -> int:
+        return self.backend.default_jobs()
 
     def object_path(self, digest: str) -> str:
         return posixpath.join(self.root, digest[:2], digest[2:])
@@ -315,6 +354,25 @@ class Remote:
         """Put a file at path so that it appears whole or not at all."""
         self._put(lambda target: self.fs.put_file(local_path, target), path)
 
+    def upload_verified(self, local_path: str, path: str, digest: str) -> bool:
+        """A local remote's upload of a cache file: its bytes copied under a temp name and hashed
+        on the way (read once), renamed to path only when they hash to digest; False when they
+        do not (nothing is left). CorruptObject when local_path is a link or not a plain file."""
+        folder = os.path.dirname(path)
+        if folder not in self._folders:
+            os.makedirs(folder, exist_ok=True)
+            self._folders.add(folder)
+        tmp = f"{path}{TMP_MARK}{_temp_suffix()}"
+        try:
+            if copy_regular(local_path, tmp) == digest:
+                os.replace(tmp, path)
+                return True
+        except BaseException:
+            remove_quietly(tmp)
+            raise
+        remove_quietly(tmp)
+        return False
+
     def upload_bytes(self, data: bytes, path: str) -> None:
         """Put bytes at path so that they appear whole or not at all."""
         self._put(lambda target: self.fs.pipe_file(target, data), path)
@@ -338,8 +396,13 @@ class Remote:
                 pass
             raise
 
-    def download(self, path: str, local_path: str) -> None:
+    def download(self, path: str, local_path: str) -> str | None:
+        """Copy the file at path to local_path (a new file); on a local remote the hash of the
+        bytes copied (they were hashed on the way), else None."""
+        if self.local:
+            return copy_regular(path, local_path, follow=True)
         self.fs.get_file(path, local_path)
+        return None
 
     def read_bytes(self, path: str, limit: int | None = None) -> bytes:
         """A small file's bytes (a run-cache entry), with no local file between; ValueError when
@@ -350,6 +413,118 @@ class Remote:
         if len(data) > limit:
             raise ValueError(f"{path} holds more than {limit} bytes")
         return data
+
+
+class RemoteIndex:
+    """Which objects a remote probably holds: those pipetool uploaded there, downloaded from there
+    or saw in a listing of it, kept under .pipetool per remote location.
+
+    A push trusts it (an object it names is not asked for again), so a no-op push costs no
+    request per object. It can lie when someone deletes objects from the remote behind
+    pipetool's back: `push --verify` and `status --remote` ask the remote itself and correct it,
+    and `gc --cloud` drops what it deletes. The file is tagged with this user's secret
+    (files/trusted_cache): a damaged, foreign or committed one is ignored, as is one written for
+    another remote location.
+    """
+
+    def __init__(self, path: str | None, location: str) -> None:
+        self.path = path  # None: no index (nothing is remembered)
+        self.location = location
+        self._known: set[str] | None = None
+
+    def known(self) -> set[str]:
+        """The hashes the index names (empty when there is none it can trust)."""
+        if self._known is None:
+            value = trusted_cache.load(self.path, INDEX_PREFIX) if self.path else None
+            objects = value.get("objects") if isinstance(value, dict) and value.get("remote") == self.location else None
+            self._known = set(objects) if isinstance(objects, frozenset) else set()
+        return self._known
+
+    def update(self, present: Iterable[str] = (), absent: Iterable[str] = ()) -> None:
+        """Record objects seen on the remote (present) and found missing (absent), and save."""
+        known = self.known()
+        before = len(known)
+        absent = set(absent)
+        known.difference_update(absent)
+        known.update(present)
+        if self.path and (len(known) != before or absent):
+            trusted_cache.save(self.path, INDEX_PREFIX, {"remote": self.location, "objects": frozenset(known)})
+
+
+def index_path(state_dir: str, location: str) -> str:
+    """Where the index of the remote at location lives: one file per location, so that a remote
+    renamed or pointed elsewhere starts afresh."""
+    return os.path.join(state_dir, INDEX_PREFIX + hashlib.sha256(location.encode()).hexdigest()[:24])
+
+
+class NotPlainFile(CorruptObject, OSError):
+    """An object that is a link, a pipe or a folder where a plain file should be: refused unread
+    (a transfer reports it as corrupt; a reader of one object as a file it cannot read)."""
+
+
+def copy_regular(source: str, dest: str, follow: bool = False) -> str:
+    """Copy a plain file to dest (made or emptied; never through a link) and return the hash of
+    the bytes copied: read once into a buffer, hashed there and written from it. Anything but a
+    plain file at source is refused (NotPlainFile) unread: no pipe is waited on; so is a link,
+    unless follow (a link in a remote folder to the right bytes serves them, as a copy would)."""
+    from ..storage.hashing import CHUNK
+
+    try:
+        src = os.open(source, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | (0 if follow else os.O_NOFOLLOW))
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise NotPlainFile(f"{source} is a link") from None
+        raise
+    try:
+        info = os.fstat(src)
+        if not stat.S_ISREG(info.st_mode):
+            raise NotPlainFile(f"{source} is not a plain file")
+        dst = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+        try:
+            if info.st_size < CHUNK:  # the usual small object: one read, one write
+                data = os.read(src, info.st_size + 1)
+                _write_all(dst, memoryview(data))
+                if len(data) <= info.st_size:
+                    return xxhash.xxh3_128_hexdigest(data)
+                hasher = xxhash.xxh3_128(data)  # it grew since its stat: copy what else there is
+            else:
+                hasher = xxhash.xxh3_128()
+            buffer = _copy_buffer(CHUNK)
+            view = memoryview(buffer)
+            while count := os.readv(src, [buffer]):
+                hasher.update(view[:count])
+                _write_all(dst, view[:count])
+        finally:
+            os.close(dst)
+    finally:
+        os.close(src)
+    return hasher.hexdigest()
+
+
+_TEMP_PREFIX = os.urandom(12).hex()  # a temp name of this process: these 24 hex digits and a count
+_temp_count = itertools.count()
+
+
+def _temp_suffix() -> str:
+    """32 hex digits no other upload uses (os.urandom per file costs a system call)."""
+    return f"{_TEMP_PREFIX}{next(_temp_count) & 0xFFFFFFFF:08x}"
+
+
+def _write_all(fd: int, view: memoryview) -> None:
+    written = 0
+    while written < len(view):
+        written += os.write(fd, view[written:])
+
+
+_copy_buffers = threading.local()
+
+
+def _copy_buffer(size: int) -> mmap.mmap:
+    """A page-aligned buffer per thread, made once (an unaligned one halves the copy's speed)."""
+    buffer = getattr(_copy_buffers, "buffer", None)
+    if buffer is None:
+        buffer = _copy_buffers.buffer = mmap.mmap(-1, size)
+    return buffer
 
 
 @dataclass(frozen=True)
@@ -387,6 +562,15 @@ def remove_files(remote: Remote, paths: list[str]) -> None:
     """Delete these files from the remote (an object store takes many in one request)."""
     if paths:
         remote.fs.rm(paths)
+        remote.index.update(absent=[name for path in paths if (name := _object_name(remote, path))])
+
+
+def _object_name(remote: Remote, path: str) -> str | None:
+    """The hash an object's path on the remote names (None for a run entry or a temp file)."""
+    parts = posixpath.relpath(path.rstrip("/"), remote.root).split("/")
+    if len(parts) == 2 and _PREFIX.fullmatch(parts[0]) and TMP_MARK not in parts[1]:
+        return parts[0] + parts[1]
+    return None
 
 
 def _listing(remote: Remote, folder: str) -> list[dict]:
@@ -437,7 +621,7 @@ def open_remote(project: Project, name: str | None) -> Remote:
     """The named (or default) remote as a file system; a missing backend names its extra."""
     remote = resolve(project.state_dir, name)
     _check_no_leak(project.state_dir, remote.name)
-    return open_config(remote, project.root)
+    return open_config(remote, project.root, project.state_dir)
 
 
 def without_secrets(project: Project, name: str | None) -> RemoteConfig:
@@ -446,7 +630,7 @@ def without_secrets(project: Project, name: str | None) -> RemoteConfig:
     its backend's config files)."""
     remote = resolve(project.state_dir, name)
     url = remote.url
-    if BACKENDS[scheme(url)].module == "fsspec.implementations.local":
+    if BACKENDS[scheme(url)] is BACKENDS["file"]:
         url = _local_root(url, project.root)
     options = {key: value for key, value in remote.options.items() if key not in CREDENTIALS}
     return RemoteConfig(remote.name, url, options)
@@ -456,9 +640,19 @@ def _local_root(url: str, base: str) -> str:
     return os.path.normpath(os.path.join(base, url[len("file://") :] if url.startswith("file://") else url))
 
 
-def open_config(remote: RemoteConfig, base: str) -> Remote:
-    """A remote's settings opened as a file system (a relative local path is taken from base)."""
+def open_config(remote: RemoteConfig, base: str, state_dir: str | None = None) -> Remote:
+    """A remote's settings opened as a file system (a relative local path is taken from base).
+    state_dir: the project's, which keeps the remote's index; None (a worker without the
+    project) keeps none."""
+
+    def index(location: str) -> RemoteIndex:
+        return RemoteIndex(index_path(state_dir, location) if state_dir else None, location)
+
     backend = BACKENDS[scheme(remote.url)]
+    url = remote.url
+    if backend is BACKENDS["file"]:
+        root = _local_root(url, base)
+        return Remote(remote.name, url, None, root, backend, index("file://" + root))
     try:
         import importlib
 
@@ -470,10 +664,6 @@ def open_config(remote: RemoteConfig, base: str) -> Remote:
             f"({exc.name or exc})",
             hint=f"pip install 'pipetool[{backend.extra}]'",
         ) from None
-    url = remote.url
-    if backend.module == "fsspec.implementations.local":
-        root = _local_root(url, base)
-        return Remote(remote.name, url, cls(auto_mkdir=True), root, backend)
     if backend is BACKENDS["azure"]:
         url = "az://" + _SCHEME.sub("", url)
     kwargs = dict(cls._get_kwargs_from_urls(url))
@@ -487,7 +677,8 @@ def open_config(remote: RemoteConfig, base: str) -> Remote:
         ) from None
     except Exception as exc:  # noqa: BLE001 - a backend refusing its settings
         raise RemoteError(f"cannot open remote '{remote.name}' ({remote.url}): {exc}") from None
-    return Remote(remote.name, remote.url, fs, root, backend)
+    location = f"{remote.url} {remote.options.get('endpointurl', '')}".strip()
+    return Remote(remote.name, remote.url, fs, root, backend, index(location))
 
 
 def _arguments(backend: Backend, options: dict[str, str]) -> dict:

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from ..errors import RemoteError, SpecError
+from ..files.fsutil import remove_quietly
 from ..files.yamlfile import load_json
 from ..pipeline.stage import Stage
 from ..storage.cache import Cache, CorruptObject
@@ -139,22 +140,46 @@ def _each(
     digests: Iterable[str],
     names: Mapping[str, Item],
     result: TransferResult,
+    batch: int = 1,
 ) -> set[str]:
-    """Run work on every digest in the pool; the ones that succeeded. A Ctrl-C cancels what has
+    """Run work on every digest in the pool, batch digests to a task (many small copies on a
+    local remote cost less than a task each); the ones that succeeded. A Ctrl-C cancels what has
     not started and lets running transfers end cleanly (their temp files removed)."""
+    digests = list(digests)
+    groups = [digests[i : i + batch] for i in range(0, len(digests), max(1, batch))]
+
+    def run(group: list[str]) -> list[tuple[str, BaseException | None]]:
+        outcomes: list[tuple[str, BaseException | None]] = []
+        for digest in group:
+            try:
+                work(digest)
+                outcomes.append((digest, None))
+            except Exception as error:  # noqa: BLE001 - each object's error is reported by its name
+                outcomes.append((digest, error))
+        return outcomes
+
     done: set[str] = set()
-    for digest, future in completed(pool, work, digests):
+    for group, future in completed(pool, run, groups):
         error = future.exception()
-        if error is None:
-            done.add(digest)
-        elif isinstance(error, CorruptObject):
-            result.corrupt.append(names[digest].name)
-        elif isinstance(error, FileNotFoundError):
-            result.missing.append(names[digest].name)
-            result.missing_hashes.append(digest)
-        else:
-            result.failed.append(f"{names[digest].name}: {_describe(error)}")
+        for digest, failure in future.result() if error is None else [(d, error) for d in group]:
+            if failure is None:
+                done.add(digest)
+            elif isinstance(failure, CorruptObject):
+                result.corrupt.append(names[digest].name)
+            elif isinstance(failure, FileNotFoundError):
+                result.missing.append(names[digest].name)
+                result.missing_hashes.append(digest)
+            else:
+                result.failed.append(f"{names[digest].name}: {_describe(failure)}")
     return done
+
+
+def _batch(remote: Remote, count: int, jobs: int) -> int:
+    """Objects per task: one on a remote across the network (each waits on its own requests),
+    up to 64 on a local one, still leaving every thread several tasks."""
+    if not remote.local:
+        return 1
+    return max(1, min(64, count // (4 * max(1, jobs))))
 
 
 def _manifest(cache: Cache, digest: str) -> list[tuple[str, str, int]] | None:
@@ -183,12 +208,15 @@ def push(
     progress: TransferProgress,
     runs: RunCache | None = None,
     pool: Executor | None = None,
+    verify: bool = False,
 ) -> TransferResult:
     """Upload the wanted objects the remote lacks (with runs: the run-cache too). pool: threads
     to use instead of `jobs` new ones (a caller that transfers a little many times keeps one).
 
-    Files go first, then the manifests whose files are all on the remote, then run entries
-    whose objects all are: the remote never names what it lacks.
+    What the remote's index says it holds is not asked for again; with verify, the remote is
+    asked about every object and the index corrected. Files go first, then the manifests whose
+    files are all on the remote, then run entries whose objects all are: the remote never names
+    what it lacks.
     """
     if remote.read_only:
         raise RemoteError(
@@ -204,13 +232,17 @@ def push(
     files, manifests = _expand_local(cache, want, result)
     names = {**files, **{d: want[d] for d in manifests}}
     with _pool(jobs, pool) as pool:
-        on_remote = remote_has(remote, names, pool)
-        result.present = len(set(names) & on_remote)
-        there = on_remote | _upload(
-            cache, remote, [d for d in files if d not in on_remote], names, pool, progress, result
-        )
+        trusted = set() if verify else remote.index.known() & set(names)
+        asked = set(names) - trusted
+        seen = remote_has(remote, asked, pool)
+        on_remote = trusted | seen
+        result.present = len(on_remote)
+        sent = _upload(cache, remote, [d for d in files if d not in on_remote], names, pool, jobs, progress, result)
+        there = on_remote | sent
         complete = [d for d, inside in manifests.items() if d not in on_remote and inside <= there]
-        there |= _upload(cache, remote, complete, names, pool, progress, result)
+        sent |= _upload(cache, remote, complete, names, pool, jobs, progress, result)
+        there |= sent
+        remote.index.update(present=seen | sent, absent=asked - seen)
         if run_records:
             result.runs = _push_runs(remote, run_records, there, pool, result)
     return result
@@ -241,27 +273,46 @@ def _upload(
     digests: list[str],
     names: Mapping[str, Item],
     pool: Executor,
+    jobs: int,
     progress: TransferProgress,
     result: TransferResult,
 ) -> set[str]:
     """Upload the objects the local cache has (each verified first); the ones that arrived."""
-    absent = [d for d in digests if not cache.has(d)]
+    have = cache.present(digests)
+    absent = [d for d in digests if d not in have]
     result.missing += [names[d].name for d in absent]
     result.missing_hashes += absent
-    todo = [d for d in digests if cache.has(d)]
-    sizes = {d: os.path.getsize(cache.path(d)) for d in todo}
+    todo = [d for d in digests if d in have]
+    sizes = {d: _size(cache, d, names[d]) for d in todo}
     progress.transfer_expect(len(todo), sum(sizes.values()))
 
     def upload(digest: str) -> None:
-        if not cache.check(digest):
-            raise CorruptObject(digest)
-        remote.upload(cache.path(digest), remote.object_path(digest))
+        if remote.local and not digest.endswith(DIR_SUFFIX):
+            try:  # checked while it is copied: read once
+                ok = remote.upload_verified(cache.path(digest), remote.object_path(digest), digest)
+            except CorruptObject:
+                ok = False
+            if not ok:
+                cache.discard(digest)
+                raise CorruptObject(digest)
+        else:
+            if not cache.check(digest):
+                raise CorruptObject(digest)
+            remote.upload(cache.path(digest), remote.object_path(digest))
         progress.transfer_advance(sizes[digest])
 
-    sent = _each(pool, upload, todo, names, result)
+    sent = _each(pool, upload, todo, names, result, _batch(remote, len(todo), jobs))
     result.moved += len(sent)
     result.nbytes += sum(sizes[d] for d in sent)
     return sent
+
+
+def _size(cache: Cache, digest: str, item: Item) -> int:
+    """A file object's size as its lock or manifest records it (no stat each); a manifest's (its
+    item's size is its folder's), or a size not recorded, from the file."""
+    if item.size and not digest.endswith(DIR_SUFFIX):
+        return item.size
+    return os.path.getsize(cache.path(digest))
 
 
 def _push_runs(
@@ -310,14 +361,14 @@ def fetch(
     def download(digest: str) -> None:
         tmp = cache.temp_path(digest)
         try:
-            remote.download(remote.object_path(digest), tmp)
+            hashed = remote.download(remote.object_path(digest), tmp)  # a local remote's: hashed on the way
             size = os.path.getsize(tmp)
-            if not cache.adopt(digest, tmp):
-                raise CorruptObject(digest)
-            received[digest] = size
-        finally:
-            if os.path.exists(tmp):
-                os.remove(tmp)
+        except BaseException:
+            remove_quietly(tmp)
+            raise
+        if not cache.adopt(digest, tmp, hashed):  # removes tmp either way
+            raise CorruptObject(digest)
+        received[digest] = size
         progress.transfer_advance(sizes.get(digest, 0))
 
     with _pool(jobs, pool) as pool:
@@ -331,10 +382,12 @@ def fetch(
         for digest in dirs:
             if digest in got or digest not in manifests:
                 _add_files(files, want[digest], cache.manifest(digest))
-        todo = [d for d in files if not cache.has(d)]
+        have = cache.present(list(files))
+        todo = [d for d in files if d not in have]
         sizes.update((d, files[d].size) for d in todo)
         progress.transfer_expect(len(todo), sum(sizes.values()))
-        got_files = _each(pool, download, todo, files, result)
+        got_files = _each(pool, download, todo, files, result, _batch(remote, len(todo), jobs))
+    remote.index.update(present=got | got_files, absent=result.missing_hashes)
     result.moved = len(got) + len(got_files)
     result.nbytes = sum(received.get(d, 0) for d in (*got, *got_files))
     result.present = len(dirs) - len(manifests) + len(files) - len(todo)
@@ -379,7 +432,9 @@ def locate(cache: Cache, remote: Remote, want: Mapping[str, Item], jobs: int) ->
         if digest.endswith(DIR_SUFFIX):
             inside[digest] = {d for _, d, _ in _manifest(cache, digest) or []}
     with thread_pool(jobs, "transfer") as pool:
-        on_remote = remote_has(remote, set(want) | set().union(*inside.values()), pool)
+        asked = set(want) | set().union(*inside.values())
+        on_remote = remote_has(remote, asked, pool)
+    remote.index.update(present=on_remote, absent=asked - on_remote)  # what the remote said: the index follows
     where = {}
     for digest in want:
         try:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import re
 import shutil
 import stat
 import threading
@@ -34,6 +35,8 @@ CACHE_DIR = "cache"
 _FICLONE = 0x40049409  # Linux ioctl: make dst share src's blocks (btrfs, xfs, …)
 # A manifest of 20,000 files is ~1.5 MB; one this big would name ~10 million.
 MAX_MANIFEST_BYTES = 1 << 30
+_HEX2 = re.compile(r"[0-9a-f]{2}")
+PARALLEL_FROM = 256  # a folder of this many files or more is restored by a few threads
 RESTORING = ".pipetool-tmp"  # a restore in progress writes beside its out under this name
 
 
@@ -45,6 +48,12 @@ class Cache:
     def __init__(self, state_dir: str, link_type: str = "copy") -> None:
         self.dir = os.path.join(state_dir, CACHE_DIR)
         self.link_type = link_type
+        # Objects this process wrote from bytes it hashed on the way in (a fetch): a restore of
+        # them links or copies without reading them again to check them.
+        self._verified: set[str] = set()
+        self._folders: set[str] = set()  # two-character folders known to exist
+        self._manifests: dict[str, list[tuple[str, str, int]]] = {}  # manifests read and checked
+        self._dev: int | None = None
 
     def path(self, digest: str) -> str:
         """Where an object lives; CorruptObject for a name that is not a hash (from a lock or a
@@ -124,33 +133,63 @@ class Cache:
 
     def temp_path(self, digest: str) -> str:
         """A private name beside the object, for bytes that are not verified yet."""
-        os.makedirs(os.path.join(self.dir, digest[:2]), exist_ok=True)
-        return f"{self.path(digest)}.tmp-{os.getpid()}-{threading.get_ident()}"
+        path = self.path(digest)
+        if digest[:2] not in self._folders:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            self._folders.add(digest[:2])
+        return f"{path}.tmp-{os.getpid()}-{threading.get_ident()}"
 
-    def adopt(self, digest: str, tmp: str) -> bool:
+    def adopt(self, digest: str, tmp: str, hashed: str | None = None) -> bool:
         """Make a downloaded file the object, only if its bytes hash to digest; else delete it.
+        hashed: the hash of a file's bytes taken while they were written to tmp (not read again).
 
         Nothing unverified is ever visible under an object's name.
         """
         try:
-            if not _hashes_to(tmp, digest):
-                return False
-            os.chmod(tmp, 0o444)
-            os.replace(tmp, self.path(digest))
-            return True
-        finally:
+            if hashed is not None and not digest.endswith(DIR_SUFFIX):
+                good = hashed == digest
+            else:
+                good = _hashes_to(tmp, digest)
+            if good:
+                os.chmod(tmp, 0o444)
+                os.replace(tmp, self.path(digest))
+                self._verified.add(digest)
+                return True
+        except BaseException:
             remove_quietly(tmp)
+            raise
+        remove_quietly(tmp)
+        return False
+
+    def present(self, digests: list[str]) -> set[str]:
+        """Which of these objects the cache has: for many, one listing per two-character folder
+        instead of a stat per object."""
+        if len(digests) < 512:
+            return {digest for digest in digests if self.has(digest)}
+        found: set[str] = set()
+        for prefix in {digest[:2] for digest in digests}:
+            if not _HEX2.fullmatch(prefix):
+                continue  # no object's name: the digests there are not hashes
+            try:
+                found.update(prefix + name for name in os.listdir(os.path.join(self.dir, prefix)))
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+        return found.intersection(digests)
 
     # -- reading ----------------------------------------------------------------------------
     def manifest(self, digest: str) -> list[tuple[str, str, int]]:
         """A directory's entries, checked; CorruptObject when the manifest does not hash to its
         name or names what no directory of pipetool's could hold (it is removed then)."""
+        entries = self._manifests.get(digest)
+        if entries is not None:
+            return entries
         path = self._object(digest)
         entries = _read_manifest(path, digest)
         if entries is None:
             if os.path.lexists(path):
                 self.discard(digest)
             raise CorruptObject(digest)
+        self._manifests[digest] = entries  # checked once a process: its bytes are its name
         return entries
 
     def read_bytes(self, digest: str) -> bytes | None:
@@ -184,6 +223,7 @@ class Cache:
 
     def discard(self, digest: str) -> None:
         """Remove a damaged object, so that a fetch or a repro puts the right bytes back."""
+        self._manifests.pop(digest, None)
         remove_quietly(self.path(digest))
 
     # -- putting outs back --------------------------------------------------------------------
@@ -228,19 +268,55 @@ class Cache:
             if entries is None:
                 self._restore_file(digest, tmp, link_type)
             else:
-                os.mkdir(tmp)
-                for relpath, file_digest, _ in entries:
-                    target = os.path.join(tmp, relpath)
-                    os.makedirs(os.path.dirname(target), exist_ok=True)
-                    self._restore_file(file_digest, target, link_type)
+                self._restore_folder(entries, tmp, link_type)
             remove_path(dest)
             os.replace(tmp, dest)
         finally:
             remove_path(tmp)
 
+    def _device(self) -> int:
+        """The cache's file system (whether it clones is known per file system)."""
+        if self._dev is None:
+            self._dev = os.stat(self.dir).st_dev
+        return self._dev
+
+    def _restore_folder(self, entries: list[tuple[str, str, int]], tmp: str, link_type: str) -> None:
+        """A new folder tmp holding a manifest's files: its folders made first, then the files,
+        a big folder's by a few threads (each file is a few system calls that release the GIL)."""
+        os.mkdir(tmp)
+        made = {tmp}
+        for relpath, _, _ in entries:
+            folder = os.path.dirname(os.path.join(tmp, relpath))
+            if folder not in made:
+                os.makedirs(folder, exist_ok=True)
+                made.add(folder)
+
+        def restore(part: list[tuple[str, str, int]]) -> None:
+            for relpath, file_digest, _ in part:
+                self._restore_file(file_digest, os.path.join(tmp, relpath), link_type)
+
+        workers = min(4, os.cpu_count() or 1)
+        if len(entries) < PARALLEL_FROM or workers == 1:
+            restore(entries)
+            return
+        from ..system.interrupts import ordered, thread_pool
+
+        step = -(-len(entries) // (8 * workers))
+        with thread_pool(workers, "restore") as pool:
+            ordered(pool, restore, [entries[i : i + step] for i in range(0, len(entries), step)])
+
     def _restore_file(self, digest: str, dest: str, link_type: str) -> None:
         """A new file dest with the object's bytes, which are checked: a copy while it copies,
         a link (or a reflink) before it is made."""
+        if digest in self._verified:  # written by this process as a plain file from bytes it hashed
+            source = os.path.join(self.dir, digest[:2], digest[2:])
+            if link_type == "copy" and _reflink_works.get(self._device()) is False:
+                _copy_plain(source, dest)
+                return
+            _transfer(source, dest, link_type)
+            if link_type == "copy":
+                os.chmod(dest, 0o644 & ~_umask())
+            return
         source = self._object(digest)
         if link_type == "copy" and not _reflinks(source):
             if copy_hashed(source, dest) != digest:
@@ -269,6 +345,7 @@ class Cache:
                     yield prefix + name, os.lstat(os.path.join(folder, name)).st_size
 
     def remove(self, digest: str) -> None:
+        self._manifests.pop(digest, None)
         remove_quietly(self.path(digest))
 
 
@@ -362,6 +439,27 @@ def _transfer(source: str, dest: str, link_type: str) -> None:
         return
     if not _reflink(source, dest):
         shutil.copyfile(source, dest)
+
+
+def _copy_plain(source: str, dest: str) -> None:
+    """Copy source to a new file dest (mode 0644 less the umask) inside the kernel, where it can."""
+    src = os.open(source, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        dst = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+        try:
+            try:
+                while os.copy_file_range(src, dst, 1 << 30):
+                    pass
+            except OSError:  # a file system or kernel without it: through a buffer
+                os.lseek(src, 0, os.SEEK_SET)
+                os.ftruncate(dst, 0)
+                os.lseek(dst, 0, os.SEEK_SET)
+                while data := os.read(src, 1 << 20):
+                    os.write(dst, data)
+        finally:
+            os.close(dst)
+    finally:
+        os.close(src)
 
 
 _reflink_works: dict[int, bool] = {}  # st_dev -> whether that file system clones
