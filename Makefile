@@ -28,10 +28,12 @@ run: $(VENV)/.run-installed
 	PATH="$(CURDIR)/$(BIN):$$PATH" pipetool repro -j 2
 	PATH="$(CURDIR)/$(BIN):$$PATH" pipetool metrics show
 
+# Whole test files per worker (--dist loadfile): a module's shared fixture (an example project run
+# once, a Dask cluster, a browser) is made once, not once on each worker.
 test: $(VENV)/.test-installed browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	PATH="$(CURDIR)/$(BIN):$$PATH" python -m pytest -n 2 -q
+	PATH="$(CURDIR)/$(BIN):$$PATH" python -m pytest -n 2 --dist loadfile -q
 	PATH="$(CURDIR)/$(BIN):$$PATH" pipetool verify -j 2
 
 # The UI's browser tests drive Debian's Chromium through its chromedriver. As root with apt-get,
