@@ -74,8 +74,9 @@ $(BENCH_VENV)/bin/python:
 	$(BENCH_VENV)/bin/pip install -q --upgrade pip
 	$(BENCH_VENV)/bin/pip install -q .
 
+# The transfers workload's S3 part needs s3fs and moto's server (the same S3 API the tests use).
 bench-install: | $(BENCH_VENV)/bin/python
-	$(BENCH_VENV)/bin/pip install -q .
+	$(BENCH_VENV)/bin/pip install -q '.[s3]' 'moto[server]>=5.0'
 	$(BENCH_VENV)/bin/pip install -q --no-deps --force-reinstall .
 	rm -rf build
 
