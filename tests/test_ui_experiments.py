@@ -148,6 +148,17 @@ def test_two_selected_rows_are_compared_side_by_side_with_differences_marked(ser
     assert [_key(tr.get_attribute("data-column")) for tr in shown] == ["acc", "lr"]
     # two rows: neither Apply nor Branch, which act on one experiment
     assert not browser.find_element(By.ID, "exp-apply").is_enabled()
+    # their plots side by side: the Plots page with these two experiments chosen, and only them
+    panel.find_element(By.ID, "exp-compare-plots").click()
+    wait_for(browser, lambda d: d.current_url.startswith(server.url + "plots?"))
+    wait_ready(browser)
+    chosen = browser.find_element(By.ID, "plots-chosen").text
+    assert chosen.startswith("showing ") and sorted(chosen[len("showing ") :].split(", ")) == ["big", "small"]
+    ticked = browser.execute_script(
+        "return Array.from(document.querySelectorAll('#plots-revisions input')).filter((b) => b.checked)"
+        ".map((b) => b.parentElement.textContent.trim())"
+    )
+    assert sorted(ticked) == ["big experiment", "small experiment"]
 
 
 def select_one(driver, name: str) -> None:

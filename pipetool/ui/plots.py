@@ -48,7 +48,7 @@ def routes(ctx) -> list[BaseRoute]:
         chosen = request.query_params.getlist("rev") or ["workspace"]
         if len(chosen) > MAX_CHOSEN:
             raise PipetoolError(f"{len(chosen)} revisions asked for: at most {MAX_CHOSEN} at once")
-        return ctx.json(plots_of(ctx.root, chosen))
+        return ctx.json(plots_of(ctx.root, chosen, request.query_params.getlist("label")))
 
     return [Route(PATH, page), Route("/api/plots/revisions", choices), Route("/api/plots", data)]
 
@@ -80,14 +80,15 @@ def revision_choices(root: str) -> list[dict[str, Any]]:
     return found
 
 
-def plots_of(root: str, chosen: list[str]) -> dict[str, Any]:
-    """plot_data.plots_data for the chosen picker values (an experiment by its ref, shown by its
-    name)."""
+def plots_of(root: str, chosen: list[str], labels: list[str] = ()) -> dict[str, Any]:
+    """plot_data.plots_data for the chosen picker values, each shown by its label where one is
+    given (in the same order), else an experiment by its name and the rest as written."""
     from ..revisions.git import Revisions
     from ..revisions.plot_data import plots_data
 
+    named = dict(zip(chosen, labels, strict=False))
     labelled = []
     for value in dict.fromkeys(chosen):
         label = value[len(EXP_PREFIX) :].partition("/")[2] if value.startswith(EXP_PREFIX) else value
-        labelled.append((label or value, None if value == "workspace" else value))
+        labelled.append((named.get(value) or label or value, None if value == "workspace" else value))
     return {"revisions": [label for label, _ in labelled], "plots": plots_data(Revisions(root), labelled)}

@@ -138,8 +138,11 @@
       })
       .join("");
     const heads = rows.map((r) => `<th data-name="${escapeHtml(r.name)}">${escapeHtml(r.name)} <code>${escapeHtml(r.rev.slice(0, 7))}</code></th>`).join("");
+    // their plots side by side: the Plots page with these rows' revisions chosen, named as here
+    const plots = "/plots?" + rows.map((r) => `rev=${encodeURIComponent(r.rev)}&label=${encodeURIComponent(r.name)}`).join("&");
     panel.innerHTML =
       `<h2>Compare ${rows.length} rows</h2><label class="muted"><input type="checkbox" id="exp-compare-only"${onlyDiffering ? " checked" : ""}> only what differs</label>` +
+      ` <a id="exp-compare-plots" href="${escapeHtml(plots)}">their plots side by side</a>` +
       `<table class="grid" id="exp-compare-table"><thead><tr><th></th>${heads}</tr></thead><tbody>${lines}</tbody></table>`;
     panel.hidden = false;
   }

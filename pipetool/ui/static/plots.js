@@ -103,13 +103,14 @@
     const main = document.getElementById("main");
     delete main.dataset.ready;
     const revs = chosen();
+    const named = choices.filter((c) => c.checked);
     document.getElementById("plots-chosen").textContent = revs.length ? `showing ${choices.filter((c) => c.checked).map((c) => c.label).join(", ")}` : "choose a revision";
     const charts = document.getElementById("plots-charts");
     const message = document.getElementById("plots-message");
     message.textContent = "";
     message.classList.remove("error");
     try {
-      const data = revs.length ? await api("/api/plots?" + revs.map((r) => `rev=${encodeURIComponent(r)}`).join("&")) : { plots: [] };
+      const data = revs.length ? await api("/api/plots?" + named.map((c) => `rev=${encodeURIComponent(c.value)}&label=${encodeURIComponent(c.label)}`).join("&")) : { plots: [] };
       if (mine !== loads) return; // the revisions changed meanwhile: the newer load draws
       for (const old of charts.querySelectorAll(".chart")) window.Plotly.purge(old);
       charts.innerHTML = "";
@@ -134,8 +135,27 @@
       choices = [{ value: "workspace", label: "workspace", kind: "workspace", checked: true }];
       document.getElementById("plots-message").textContent = error.message;
     }
+    fromAddress();
     picker();
     await load();
+  }
+
+  // /plots?rev=R&label=NAME...: those revisions chosen instead of the defaults (the Experiments
+  // page's compare panel links here). A revision the picker offers under that name or value is
+  // ticked there; another (an experiment of an older baseline) joins the picker as a commit.
+  function fromAddress() {
+    const query = new URLSearchParams(window.location.search);
+    const revs = query.getAll("rev");
+    if (!revs.length) return;
+    const labels = query.getAll("label");
+    choices.forEach((c) => (c.checked = false));
+    revs.forEach((rev, i) => {
+      const label = labels[i] || rev;
+      const found = choices.find((c) => c.value === rev) ||
+        choices.find((c) => c.label === label && (c.kind === "experiment" || c.kind === "branch"));
+      if (found) found.checked = true;
+      else choices.push({ value: rev, label, kind: "commit", checked: true });
+    });
   }
 
   start();
