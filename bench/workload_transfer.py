@@ -41,7 +41,8 @@ S3_ENV = {
 # fsspec's bulk transfer of the listed files, in a fresh interpreter as a tool's command is.
 FSSPEC_BULK = """
 import json, sys, s3fs
-verb, endpoint, jobs, sources, targets = sys.argv[1], sys.argv[2], int(sys.argv[3]), *map(json.loads, sys.argv[4:6])
+verb, endpoint, jobs, lists = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+sources, targets = json.load(open(lists))  # a file: thousands of paths exceed an argument list
 fs = s3fs.S3FileSystem(endpoint_url=endpoint, key="testing", secret="testing")
 getattr(fs, verb)(sources, targets, batch_size=jobs)
 """
@@ -204,7 +205,9 @@ class Transfers(Workload):
         for round_ in range(SLOW_RUNS):
             keys = [f"{BUCKET}/fsspec-{round_}/{p.parent.name}/{p.name}" for p in objects]
             bulk = [sys.executable, "-c", FSSPEC_BULK]
-            put = [*bulk, "put", endpoint, str(S3_JOBS), json.dumps([str(p) for p in objects]), json.dumps(keys)]
+            lists = self.ctx.scratch / "transfers-s3-lists.json"  # thousands of paths: too long for argv
+            lists.write_text(json.dumps([[str(p) for p in objects], keys]))
+            put = [*bulk, "put", endpoint, str(S3_JOBS), str(lists)]
             time_into(limits, "fsspec put(list, list)", put, repo)
             url = f"s3://{BUCKET}/{tool.name}-{round_}"
             self.s3_remote(tool, repo, url, endpoint, env)
@@ -212,7 +215,8 @@ class Transfers(Workload):
             spare = self.spare()
             spare.mkdir()
             targets = [str(spare / p.parent.name / p.name) for p in objects]
-            get = [*bulk, "get", endpoint, str(S3_JOBS), json.dumps(keys), json.dumps(targets)]
+            lists.write_text(json.dumps([keys, targets]))
+            get = [*bulk, "get", endpoint, str(S3_JOBS), str(lists)]
             time_into(limits, "fsspec get(list, list)", get, repo)
             clone = self.clone(tool, repo, None, "s3-fetch", env)
             self.s3_remote(tool, clone, url, endpoint, env)
