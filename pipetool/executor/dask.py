@@ -126,16 +126,7 @@ class DaskExecutor:
             self.choice.retries,
         )
         with HELD:  # the client's locks are shared with its own threads
-            future = self._client.submit(
-                run_stage,
-                task,
-                key=f"pipetool-{stage.name}-{self._key_suffix}",
-                pure=False,
-                resources=stage.resources.dask() or None,
-                retries=self.choice.retries,
-            )
-            self._pending[stage.name] = future
-            future.add_done_callback(lambda _, name=stage.name: self._done.put(name))
+            self._submit(stage, run_stage, task)
 
     def wait(self) -> StageRun:
         while True:
@@ -302,16 +293,20 @@ class DaskExecutor:
             self._done.put(stage.name)
             return
         with HELD:
-            future = self._client.submit(
-                run_remote_stage,
-                task,
-                key=f"pipetool-{stage.name}-{self._key_suffix}",
-                pure=False,
-                resources=stage.resources.dask() or None,
-                retries=self.choice.retries,
-            )
-            self._pending[stage.name] = future
-            future.add_done_callback(lambda _, name=stage.name: self._done.put(name))
+            self._submit(stage, run_remote_stage, task)
+
+    def _submit(self, stage: Stage, function, task) -> None:
+        """The stage's task on the cluster (the caller holds HELD), its end heard by wait()."""
+        future = self._client.submit(
+            function,
+            task,
+            key=f"pipetool-{stage.name}-{self._key_suffix}",
+            pure=False,
+            resources=stage.resources.dask() or None,
+            retries=self.choice.retries,
+        )
+        self._pending[stage.name] = future
+        future.add_done_callback(lambda _, name=stage.name: self._done.put(name))
 
     def _resources_problem(self, stage: Stage) -> str | None:
         """None when some worker has what the stage asks for. On a cluster of ours nothing more

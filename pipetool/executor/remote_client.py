@@ -15,6 +15,7 @@ from ..files.safepath import Tree, is_url
 from ..pipeline.project import Project
 from ..pipeline.stage import Stage
 from ..remotes import transfer
+from ..remotes.progress import NoProgress
 from ..remotes.remote import open_remote, without_secrets
 from ..storage.cache import CorruptObject
 from ..storage.hashing import HashInfo
@@ -22,19 +23,6 @@ from . import ExecutorChoice, ProjectStore, StageRun
 from .remote_worker import ATTEMPTS, UNDECLARED, Input, RemoteResult, RemoteTask
 
 JOBS = 8  # parallel transfers of the client
-
-
-class Quiet:
-    """No progress shown: a stage's transfers are part of its run."""
-
-    def transfer_expect(self, objects: int, nbytes: int) -> None:
-        pass
-
-    def transfer_advance(self, nbytes: int) -> None:
-        pass
-
-    def transfer_end(self) -> None:
-        pass
 
 
 class ViaRemote:
@@ -106,7 +94,7 @@ class ViaRemote:
     def _push(self, want: dict[str, transfer.Item]) -> None:
         if not want:
             return
-        result = transfer.push(self.store.cache, self.remote, want, JOBS, Quiet(), pool=self._pool)
+        result = transfer.push(self.store.cache, self.remote, want, JOBS, NoProgress(), pool=self._pool)
         if not result.ok:
             raise RemoteError(
                 f"could not push its deps to remote '{self.name}': "
@@ -146,7 +134,7 @@ class ViaRemote:
         want = {info.hash: transfer.Item(path, info.size or 0) for path, info in outs.items()}
         cache = self.store.cache
         try:
-            result = transfer.fetch(cache, self.remote, want, JOBS, Quiet(), pool=self._pool)
+            result = transfer.fetch(cache, self.remote, want, JOBS, NoProgress(), pool=self._pool)
         except RemoteError as exc:
             return f"could not fetch its outs from remote '{self.name}': {exc.message}"
         if not result.ok:

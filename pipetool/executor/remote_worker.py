@@ -35,6 +35,7 @@ from distributed import get_worker
 
 from ..files.safepath import UnsafePath, relative
 from ..remotes import transfer
+from ..remotes.progress import NoProgress
 from ..remotes.remote import Remote, RemoteConfig, open_config
 from ..storage.cache import Cache, CorruptObject
 from ..storage.hashing import Hasher, HashInfo, manifest_hash
@@ -83,17 +84,6 @@ class RemoteResult:
     missing: list[str] = field(default_factory=list)  # declared outs the cmd did not make
     problem: str | None = None
     downloaded: int = 0  # objects this task brought into the worker's cache
-
-
-class _Quiet:
-    def transfer_expect(self, objects: int, nbytes: int) -> None:
-        pass
-
-    def transfer_advance(self, nbytes: int) -> None:
-        pass
-
-    def transfer_end(self) -> None:
-        pass
 
 
 # Objects downloaded by this worker process, by hash: the proof of one download per object.
@@ -243,7 +233,7 @@ def _fetch(cache: Cache, remote: Remote, want: dict[str, transfer.Item]) -> int:
     with open(os.path.join(cache.dir, "lock"), "w") as lock:  # one download per object per worker
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
-            result = transfer.fetch(cache, counted.remote, want, JOBS, _Quiet(), pool=_transfers())
+            result = transfer.fetch(cache, counted.remote, want, JOBS, NoProgress(), pool=_transfers())
         except Exception as exc:  # noqa: BLE001 - the remote cannot be read
             raise _InputProblem(f"could not get the stage's deps from remote '{remote.name}': {exc}") from None
         finally:
@@ -324,7 +314,7 @@ def _upload_outs(
     if missing:
         return found, missing
     try:
-        result = transfer.push(cache, remote, want, JOBS, _Quiet(), pool=_transfers())
+        result = transfer.push(cache, remote, want, JOBS, NoProgress(), pool=_transfers())
     except Exception as exc:  # noqa: BLE001 - the remote cannot be written
         raise _InputProblem(f"could not upload its outs to remote '{remote.name}': {exc}") from None
     if not result.ok:

@@ -17,3 +17,16 @@ class TransferProgress(Protocol):
 
     def transfer_end(self) -> None:
         """The transfer is over (also after an error)."""
+
+
+class NoProgress:
+    """A transfer nobody watches (a stage's transfers on a cluster are part of its run)."""
+
+    def transfer_expect(self, objects: int, nbytes: int) -> None:
+        pass
+
+    def transfer_advance(self, nbytes: int) -> None:
+        pass
+
+    def transfer_end(self) -> None:
+        pass
