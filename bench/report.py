@@ -56,6 +56,32 @@ class Results:
         }
 
 
+def add_earlier_tool(results: Results, path: Path, tool: str) -> None:
+    """Put one tool's figures from an earlier run's JSON beside this run's rows of the same
+    measurement; the meta and a note say which run they come from."""
+    try:
+        earlier = json.loads(path.read_text(encoding="utf-8"))
+        rows = {(row["workload"], row["measurement"]): row for row in earlier["rows"]}
+        version, date = earlier["meta"][tool], earlier["meta"]["date"]
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise SystemExit(f"error: {path} has no {tool} figures to reuse: {error}") from None
+    if tool not in results.tools:
+        results.tools.append(tool)
+    results.meta[tool] = f"{version} (its figures from the run of {date})"
+    missing = []
+    for key, row in results.rows.items():
+        old = rows.get(key)
+        if old is None or tool not in old["values"]:
+            missing.append(key[1])
+            continue
+        row.values[tool] = old["values"][tool]
+        if tool in old.get("runs", {}):
+            row.runs[tool] = old["runs"][tool]
+    results.note(f"{tool}'s figures are from the run of {date}, not this one; timed now: pipetool and the baselines")
+    if missing:
+        results.note(f"no earlier {tool} figure for: {'; '.join(missing)}")
+
+
 def fmt(value: float | str | None, unit: str) -> str:
     if value is None:
         return "—"

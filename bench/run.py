@@ -2,6 +2,7 @@
 
     python bench/run.py [--quick] [--only WORKLOAD ...] [--tool pipetool|dvc|both]
                         [--json PATH] [--write-results [PATH]] [--dvc PATH] [--keep]
+                        [--dvc-from RESULTS_JSON]
 
 Workloads (bench/README.md says what each measures): wide_dag, many_stages, big_data, big_checkout,
 metrics_history, startup, monorepo, diff. Each timing is the median of several runs of one command, timed
@@ -74,7 +75,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="the dvc executable (default bench/.venv-dvc/bin/dvc)",
     )
     parser.add_argument("--keep", action="store_true", help="keep the scratch folder under /tmp")
-    return parser.parse_args(argv)
+    parser.add_argument(
+        "--dvc-from",
+        type=Path,
+        metavar="RESULTS_JSON",
+        help="with --tool pipetool: put DVC's figures from an earlier run's JSON beside this run's "
+        "(DVC's part of a full comparison takes most of its 40 minutes); the report says they are older",
+    )
+    args = parser.parse_args(argv)
+    if args.dvc_from and args.tool != "pipetool":
+        parser.error("--dvc-from goes with --tool pipetool: DVC is either timed now or taken from the file")
+    return args
 
 
 def find_pipetool() -> str:
@@ -211,6 +222,8 @@ def main(argv: list[str] | None = None) -> int:
         else:
             shutil.rmtree(scratch, ignore_errors=True)
     finish_info(results, time.perf_counter() - ctx.started)
+    if args.dvc_from:
+        report.add_earlier_tool(results, args.dvc_from, "dvc")
     print(report.console_report(results))
     report.write_json(results, args.json)
     ctx.log(f"wrote {args.json}")
