@@ -15,9 +15,8 @@ import contextlib
 import json
 import os
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import Executor
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from ..errors import RemoteError, SpecError
 from ..files.fsutil import remove_quietly
@@ -30,6 +29,9 @@ from ..storage.runcache import Record, RunCache, out_hashes, well_formed
 from ..system.interrupts import completed, ordered, thread_pool
 from .progress import TransferProgress
 from .remote import Remote
+
+if TYPE_CHECKING:  # concurrent.futures takes ~5 ms to import: a transfer with nothing to move needs none
+    from concurrent.futures import Executor
 
 EXISTS_LIMIT = 16  # up to this many objects, ask for each; beyond, list the prefixes they fall in
 # A remote estimated (from one prefix) to hold at most this many objects is listed whole in one
@@ -129,9 +131,31 @@ def _describe(exc: BaseException) -> str:
 # -- running many small jobs -------------------------------------------------------------------
 
 
-def _pool(jobs: int, pool: Executor | None) -> contextlib.AbstractContextManager[Executor]:
-    """The caller's pool, or a new one of `jobs` threads for this transfer."""
-    return contextlib.nullcontext(pool) if pool is not None else thread_pool(jobs, "transfer")
+def _pool(jobs: int, pool: Executor | None) -> contextlib.AbstractContextManager:
+    """The caller's pool, or a new one of `jobs` threads for this transfer, started at its first task."""
+    return contextlib.nullcontext(pool) if pool is not None else _LazyPool(jobs)
+
+
+class _LazyPool:
+    """A pool of threads started (as `thread_pool` starts one) only when a task comes: a transfer
+    with nothing to move starts no thread and does not import concurrent.futures (~5 ms)."""
+
+    def __init__(self, jobs: int) -> None:
+        self.jobs = jobs
+        self._running: contextlib.AbstractContextManager | None = None
+        self._pool: Executor | None = None
+
+    def submit(self, work, /, *args, **kwargs):
+        if self._pool is None:
+            self._running = thread_pool(self.jobs, "transfer")
+            self._pool = self._running.__enter__()
+        return self._pool.submit(work, *args, **kwargs)
+
+    def __enter__(self) -> _LazyPool:
+        return self
+
+    def __exit__(self, *exc) -> bool | None:
+        return self._running.__exit__(*exc) if self._running is not None else None
 
 
 def _each(
@@ -146,6 +170,8 @@ def _each(
     local remote cost less than a task each); the ones that succeeded. A Ctrl-C cancels what has
     not started and lets running transfers end cleanly (their temp files removed)."""
     digests = list(digests)
+    if not digests:
+        return set()
     groups = [digests[i : i + batch] for i in range(0, len(digests), max(1, batch))]
 
     def run(group: list[str]) -> list[tuple[str, BaseException | None]]:
@@ -229,20 +255,24 @@ def push(
     for record in run_records.values():
         for path, digest, size in out_hashes(record):
             want.setdefault(digest, Item(path, size))
-    files, manifests = _expand_local(cache, want, result)
+    # Directories the index saw whole on the remote: their manifests are not even read here.
+    whole = {} if verify else {d: files for d, files in remote.index.whole_dirs().items() if d in want}
+    files, manifests = _expand_local(cache, {d: item for d, item in want.items() if d not in whole}, result)
     names = {**files, **{d: want[d] for d in manifests}}
     with _pool(jobs, pool) as pool:
         trusted = set() if verify else remote.index.known() & set(names)
         asked = set(names) - trusted
         seen = remote_has(remote, asked, pool)
         on_remote = trusted | seen
-        result.present = len(on_remote)
+        on_remote_too = set(whole).union(*whole.values()) - on_remote
+        result.present = len(on_remote) + len(on_remote_too)
         sent = _upload(cache, remote, [d for d in files if d not in on_remote], names, pool, jobs, progress, result)
-        there = on_remote | sent
+        there = on_remote | on_remote_too | sent
         complete = [d for d, inside in manifests.items() if d not in on_remote and inside <= there]
         sent |= _upload(cache, remote, complete, names, pool, jobs, progress, result)
         there |= sent
-        remote.index.update(present=seen | sent, absent=asked - seen)
+        seen_whole = {d: frozenset(inside) for d, inside in manifests.items() if d in there and inside <= there}
+        remote.index.update(present=seen | sent, absent=asked - seen, whole=seen_whole)
         if run_records:
             result.runs = _push_runs(remote, run_records, there, pool, result)
     return result
@@ -434,7 +464,6 @@ def locate(cache: Cache, remote: Remote, want: Mapping[str, Item], jobs: int) ->
     with thread_pool(jobs, "transfer") as pool:
         asked = set(want) | set().union(*inside.values())
         on_remote = remote_has(remote, asked, pool)
-    remote.index.update(present=on_remote, absent=asked - on_remote)  # what the remote said: the index follows
     where = {}
     for digest in want:
         try:
@@ -443,4 +472,6 @@ def locate(cache: Cache, remote: Remote, want: Mapping[str, Item], jobs: int) ->
             local = False
         remote_ok = digest in on_remote and inside.get(digest, set()) <= on_remote
         where[digest] = (local, remote_ok)
+    whole = {d: frozenset(files) for d, files in inside.items() if where[d][1]}
+    remote.index.update(present=on_remote, absent=asked - on_remote, whole=whole)  # what the remote said
     return where

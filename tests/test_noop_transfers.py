@@ -1,0 +1,82 @@
+"""The short cuts of a push or pull with nothing to do, held to what the long way notices: a
+directory the remote's index saw whole is not read again by push, yet an object found missing
+drops that knowledge; a pull leaves alone an out whose stat matches what pipetool recorded, yet a
+changed workspace file (same size, new mtime) is still noticed and restored.
+
+Tracked data (`pipetool add`) keeps each test to a few in-process commands on tiny files."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+
+import xxhash
+from conftest import Project
+
+FILES = {"data/a.txt": b"a\n", "data/b.txt": b"b\n", "data/sub/c.txt": b"c\n", "model.bin": b"model 1\n"}
+
+
+def digest(data: bytes) -> str:
+    return xxhash.xxh3_128_hexdigest(data)
+
+
+def tracked(project: Project) -> os.PathLike:
+    """data/ (three files) and model.bin added, a default local remote beside the project, committed."""
+    project.cli_ok("init")
+    for relpath, data in FILES.items():
+        (project.path / relpath).parent.mkdir(parents=True, exist_ok=True)
+        (project.path / relpath).write_bytes(data)
+    project.cli_ok("add", "data", "model.bin")
+    store = project.path.parent / "store"
+    project.cli_ok("remote", "add", "-d", "store", str(store))
+    project.git("add", "-A")
+    project.git("commit", "-qm", "data")
+    return store
+
+
+def object_path(root, name: str):
+    return root / name[:2] / name[2:]
+
+
+def test_push_of_a_directory_seen_whole_names_every_object_and_a_fetch_finding_one_missing_undoes_it(project):
+    store = tracked(project)
+    assert "Pushed 5 object(s)" in project.cli_ok("push").stdout
+    # The index now knows data/ whole: the next push does not read its manifest from the cache,
+    # and still counts all five objects as the long way did.
+    assert "Everything is already on remote 'store' (5 object(s))." in project.cli_ok("push").stdout
+
+    # A fetch finds one of data/'s files missing on the remote: that directory is no longer
+    # known whole, so the next push asks about its files and uploads the missing one.
+    victim = digest(FILES["data/a.txt"])
+    cache = project.path / ".pipetool" / "cache"
+    kept = object_path(cache, victim).read_bytes()
+    object_path(store, victim).unlink()  # behind pipetool's back
+    os.chmod(object_path(cache, victim), 0o644)
+    object_path(cache, victim).unlink()
+    fetched = project.cli_fails("fetch")
+    assert "not on remote 'store': data/a.txt" in fetched.stderr
+    object_path(cache, victim).write_bytes(kept)  # the local cache has the bytes again
+    repaired = project.cli_ok("push")
+    assert "Pushed 1 object(s)" in repaired.stdout and "4 already on the remote" in repaired.stdout
+    assert object_path(store, victim).read_bytes() == FILES["data/a.txt"]
+    assert "Everything is already on remote 'store' (5 object(s))." in project.cli_ok("push").stdout
+
+
+def test_push_after_a_directory_changed_uploads_its_new_objects(project):
+    store = tracked(project)
+    project.cli_ok("push")
+    project.cli_ok("push")  # data/ is known whole now
+    (project.path / "data" / "d.txt").write_bytes(b"d\n")
+    project.cli_ok("add", "data")
+    pushed = project.cli_ok("push")
+    # d.txt and the new manifest; the old manifest is not wanted any more
+    assert "Pushed 2 object(s)" in pushed.stdout and "4 already on the remote" in pushed.stdout
+    assert object_path(store, digest(b"d\n")).read_bytes() == b"d\n"
+    clone = project.path.parent / "clone"
+    project.git("add", "-A")
+    project.git("commit", "-qm", "d")
+    subprocess.run(["git", "clone", "-q", str(project.path), str(clone)], check=True)
+    other = Project(clone)
+    other.cli_ok("remote", "add", "-f", "-d", "store", str(store))
+    other.cli_ok("pull")
+    assert (clone / "data" / "d.txt").read_bytes() == b"d\n"
