@@ -80,3 +80,75 @@ def test_push_after_a_directory_changed_uploads_its_new_objects(project):
     other.cli_ok("remote", "add", "-f", "-d", "store", str(store))
     other.cli_ok("pull")
     assert (clone / "data" / "d.txt").read_bytes() == b"d\n"
+
+
+def pulled_clone(project: Project, store, cache_type: str | None = None) -> Project:
+    """A clone of the project with the same remote, pulled (cache.type as given)."""
+    clone = project.path.parent / "clone"
+    subprocess.run(["git", "clone", "-q", str(project.path), str(clone)], check=True)
+    other = Project(clone)
+    other.cli_ok("remote", "add", "-f", "-d", "store", str(store))
+    if cache_type:
+        other.cli_ok("config", "cache.type", cache_type)
+    assert "restored data" in other.cli_ok("pull").stdout
+    assert "Workspace outs already match pipeline.lock." in other.cli_ok("pull").stdout
+    return other
+
+
+def same_size_new_mtime(path, data: bytes) -> None:
+    """Other bytes of the same size, written with a later mtime (as an edit would leave them)."""
+    before = os.stat(path)
+    if before.st_nlink > 1 or os.path.islink(path):
+        os.unlink(path)  # a linked out: edit a private copy, never the cache's object
+    path.write_bytes(data)
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns + 1_000_000_000))
+
+
+def test_no_op_pull_still_notices_a_workspace_file_changed_with_its_size_kept(project):
+    store = tracked(project)
+    project.cli_ok("push")
+    other = pulled_clone(project, store)
+    same_size_new_mtime(other.path / "data" / "b.txt", b"B\n")
+    same_size_new_mtime(other.path / "model.bin", b"model 2\n")
+    # The changed bytes are not in the cache: checkout keeps them unless forced (as before).
+    kept = other.cli_fails("pull")
+    assert "kept data: it differs from pipeline.lock" in kept.stdout
+    assert "kept model.bin: it differs from pipeline.lock" in kept.stdout
+    forced = other.cli_ok("pull", "--force")
+    assert "restored data" in forced.stdout and "restored model.bin" in forced.stdout
+    assert (other.path / "data" / "b.txt").read_bytes() == b"b\n"
+    assert (other.path / "model.bin").read_bytes() == b"model 1\n"
+    assert "Workspace outs already match pipeline.lock." in other.cli_ok("pull").stdout
+
+
+def test_no_op_pull_with_links_still_relinks_an_out_left_as_a_copy(project):
+    store = tracked(project)
+    project.cli_ok("push")
+    other = pulled_clone(project, store, "hardlink")
+    cache = other.path / ".pipetool" / "cache"
+    path = other.path / "data" / "a.txt"
+    path.unlink()
+    path.write_bytes(FILES["data/a.txt"])  # the right bytes, as a copy of its own
+    relinked = other.cli_ok("pull")
+    assert "Relinked 1 out(s)" in relinked.stdout
+    assert os.stat(path).st_ino == os.stat(object_path(cache, digest(FILES["data/a.txt"]))).st_ino
+
+
+def test_no_op_pull_fetches_an_object_the_cache_lost_and_names_one_the_remote_lost(project):
+    store = tracked(project)
+    project.cli_ok("push")
+    other = pulled_clone(project, store)  # its manifest of data/ is kept checked now
+    cache = other.path / ".pipetool" / "cache"
+    lost = digest(FILES["data/a.txt"])
+    os.chmod(object_path(cache, lost), 0o644)
+    object_path(cache, lost).unlink()
+    fetched = other.cli_ok("pull")
+    assert "Fetched 1 object(s)" in fetched.stdout and "4 already in the local cache" in fetched.stdout
+    assert object_path(cache, lost).read_bytes() == FILES["data/a.txt"]
+
+    gone = digest(FILES["data/sub/c.txt"])
+    os.chmod(object_path(cache, gone), 0o644)
+    object_path(cache, gone).unlink()
+    object_path(store, gone).unlink()  # behind pipetool's back
+    failed = other.cli_fails("pull")
+    assert "not on remote 'store': data/sub/c.txt" in failed.stderr

@@ -64,7 +64,9 @@ def _checkout_one(ws: Workspace, tree: Tree, record, force: bool, result: Checko
     current = ws.hasher.info(record.path)
     try:
         if current is not None and current.hash == record.hash:
-            if ws.cache.has_all(record.hash) and not ws.cache.linked(record.hash, dest, link=link):
+            # A copy is as cache.type asks whatever the cache holds: only links are looked at.
+            relinkable = link and ws.cache.link_type in ("hardlink", "symlink")
+            if relinkable and ws.cache.has_all(record.hash) and not ws.cache.linked(record.hash, dest, link=link):
                 ws.cache.checkout(record.hash, dest, link=link)
                 result.relinked.append(record.path)
             else:

@@ -466,6 +466,8 @@ class RemoteIndex:
         """Record objects seen on the remote (present), found missing (absent), and directories
         seen whole (whole: manifest hash -> its files' hashes, all of them among present or the
         index), and save."""
+        if not (present or absent or whole):
+            return  # nothing learnt: not even read
         known = self.known()
         before = len(known), len(self._dirs)
         absent = set(absent)
