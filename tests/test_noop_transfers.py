@@ -152,3 +152,41 @@ def test_no_op_pull_fetches_an_object_the_cache_lost_and_names_one_the_remote_lo
     object_path(store, gone).unlink()  # behind pipetool's back
     failed = other.cli_fails("pull")
     assert "not on remote 'store': data/sub/c.txt" in failed.stderr
+
+
+def test_outs_restored_side_by_side_each_report_their_own_missing_or_damaged_object(project):
+    project.cli_ok("init")
+    files = {f"data/part{index:03d}.txt": f"row {index}\n".encode() for index in range(600)}  # listed, not stat'ed
+    files["model.bin"] = b"model 1\n"
+    for relpath, data in files.items():
+        (project.path / relpath).parent.mkdir(parents=True, exist_ok=True)
+        (project.path / relpath).write_bytes(data)
+    project.cli_ok("add", "data", "model.bin")
+    cache = project.path / ".pipetool" / "cache"
+
+    def remove_outs() -> None:
+        subprocess.run(["rm", "-rf", str(project.path / "data"), str(project.path / "model.bin")], check=True)
+
+    remove_outs()
+    lost = object_path(cache, digest(files["data/part300.txt"]))
+    os.chmod(lost, 0o644)
+    kept = lost.read_bytes()
+    lost.unlink()
+    result = project.cli_fails("checkout")
+    assert "missing data: it is not in the workspace" in result.stdout
+    assert "restored model.bin" in result.stdout
+    assert (project.path / "model.bin").read_bytes() == files["model.bin"]
+    assert not (project.path / "data").exists()
+
+    lost.write_bytes(kept)
+    remove_outs()
+    damaged = object_path(cache, digest(files["model.bin"]))
+    os.chmod(damaged, 0o644)
+    damaged.write_bytes(b"model 2\n")
+    result = project.cli_fails("checkout")
+    assert "corrupt model.bin: its cache object did not match its hash" in result.stdout
+    assert "restored data" in result.stdout
+    assert not (project.path / "model.bin").exists() and not damaged.exists()
+    assert {f"data/{path.name}": path.read_bytes() for path in (project.path / "data").iterdir()} == {
+        k: v for k, v in files.items() if k.startswith("data/")
+    }
