@@ -260,7 +260,7 @@ class LazyBar:
             self._made().transfer_expect(objects, nbytes)
 
     def transfer_advance(self, nbytes: int) -> None:
-        self._made().transfer_advance(nbytes)
+        (self.bar or self._made()).transfer_advance(nbytes)  # once per object: no lock once made
 
     def transfer_end(self) -> None:
         if self.bar is not None:

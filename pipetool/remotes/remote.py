@@ -27,6 +27,7 @@ from ..files.safepath import has_control_characters
 from ..pipeline import config
 from ..pipeline.project import Project
 from ..storage.cache import CorruptObject
+from ..storage.hashing import CHUNK
 from ..system.interrupts import ordered, thread_pool
 
 RUNS_PREFIX = "runs"
@@ -304,7 +305,9 @@ class Remote:
         return self.backend.default_jobs()
 
     def object_path(self, digest: str) -> str:
-        return posixpath.join(self.root, digest[:2], digest[2:])
+        """posixpath.join(root, digest[:2], digest[2:]), built directly: it runs once per object."""
+        root = self.root if self.root != "/" else ""
+        return f"{root}/{digest[:2]}/{digest[2:]}"
 
     def run_path(self, key: str) -> str:
         return posixpath.join(self.root, RUNS_PREFIX, key[:2], key[2:])
@@ -515,8 +518,6 @@ def copy_regular(source: str, dest: str, follow: bool = False) -> str:
     the bytes copied: read once into a buffer, hashed there and written from it. Anything but a
     plain file at source is refused (NotPlainFile) unread: no pipe is waited on; so is a link,
     unless follow (a link in a remote folder to the right bytes serves them, as a copy would)."""
-    from ..storage.hashing import CHUNK
-
     try:
         src = os.open(source, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | (0 if follow else os.O_NOFOLLOW))
     except OSError as exc:
