@@ -236,15 +236,45 @@ def remote_status(args: argparse.Namespace) -> int:
     return 1 if args.exit_code and not_pushed else 0
 
 
+class LazyBar:
+    """The transfer bar, made (and the terminal code imported) only once there is something to
+    move: a push or pull with nothing to do spends nothing on it."""
+
+    def __init__(self, label: str) -> None:
+        import threading
+
+        self.label = label
+        self.bar = None
+        self._lock = threading.Lock()
+
+    def _made(self):
+        with self._lock:
+            if self.bar is None:
+                from .reporters import transfer_bar
+
+                self.bar = transfer_bar(self.label)
+        return self.bar
+
+    def transfer_expect(self, objects: int, nbytes: int) -> None:
+        if objects or nbytes or self.bar is not None:
+            self._made().transfer_expect(objects, nbytes)
+
+    def transfer_advance(self, nbytes: int) -> None:
+        (self.bar or self._made()).transfer_advance(nbytes)  # once per object: no lock once made
+
+    def transfer_end(self) -> None:
+        if self.bar is not None:
+            self.bar.transfer_end()
+
+
 def move(ws, args: argparse.Namespace, verb: str, transfer):
     """(result, remote) of push or fetch (transfer) of what the command covers, with its bar."""
     from ..remotes.remote import open_remote
-    from .reporters import transfer_bar
 
     remote = open_remote(ws.project, args.remote)
     origins: dict[str, list[str]] = {}
     want = wanted_objects(ws, args, origins, verb)
-    bar = transfer_bar(verb)
+    bar = LazyBar(verb)
     try:
         verify = {"verify": True} if getattr(args, "verify", False) else {}
         result = transfer(

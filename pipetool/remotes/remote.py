@@ -8,7 +8,6 @@ the backends (s3fs, gcsfs, adlfs, sshfs, aiohttp) are imported only when a remot
 from __future__ import annotations
 
 import errno
-import hashlib
 import itertools
 import mmap
 import os
@@ -16,10 +15,8 @@ import posixpath
 import re
 import stat
 import threading
-import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
 
 import xxhash
 
@@ -30,12 +27,13 @@ from ..files.safepath import has_control_characters
 from ..pipeline import config
 from ..pipeline.project import Project
 from ..storage.cache import CorruptObject
+from ..storage.hashing import CHUNK
 from ..system.interrupts import ordered, thread_pool
 
 RUNS_PREFIX = "runs"
 TMP_MARK = ".tmp-"  # a name with this inside is an upload in progress, never an object
 # pipetool's own names inside a two-character folder: objects (and run entries) are the other 30
-# hex digits of their hash, manifests end in .dir, and an upload's temp name adds a uuid.
+# hex digits of their hash, manifests end in .dir, and an upload's temp name adds 32 hex digits.
 INDEX_PREFIX = "remote-index-"  # .pipetool/remote-index-<digest of the remote's location>: see RemoteIndex
 _OWN_NAME = re.compile(r"(?P<rest>[0-9a-f]{30}(?P<dir>\.dir)?)(?P<tmp>\.tmp-[0-9a-f]{32})?")
 _PREFIX = re.compile(r"[0-9a-f]{2}")
@@ -307,7 +305,9 @@ class Remote:
         return self.backend.default_jobs()
 
     def object_path(self, digest: str) -> str:
-        return posixpath.join(self.root, digest[:2], digest[2:])
+        """posixpath.join(root, digest[:2], digest[2:]), built directly: it runs once per object."""
+        root = self.root if self.root != "/" else ""
+        return f"{root}/{digest[:2]}/{digest[2:]}"
 
     def run_path(self, key: str) -> str:
         return posixpath.join(self.root, RUNS_PREFIX, key[:2], key[2:])
@@ -385,7 +385,7 @@ class Remote:
         if folder not in self._folders:
             self.fs.makedirs(folder, exist_ok=True)
             self._folders.add(folder)
-        tmp = f"{path}{TMP_MARK}{uuid.uuid4().hex}"
+        tmp = f"{path}{TMP_MARK}{_temp_suffix()}"
         try:
             write(tmp)
             self.fs.mv(tmp, path)
@@ -425,36 +425,87 @@ class RemoteIndex:
     and `gc --cloud` drops what it deletes. The file is tagged with this user's secret
     (files/trusted_cache): a damaged, foreign or committed one is ignored, as is one written for
     another remote location.
+
+    It also keeps, for each directory pipetool saw whole on the remote (its manifest and every
+    file of it), the hashes of that directory's files: a push of that directory then needs
+    neither the manifest read from the local cache nor any request. An entry lasts only while
+    the index names its manifest and every one of its files: an object found missing (or deleted
+    by `gc --cloud`) drops every directory entry naming it.
     """
 
     def __init__(self, path: str | None, location: str) -> None:
         self.path = path  # None: no index (nothing is remembered)
         self.location = location
         self._known: set[str] | None = None
+        self._dirs: dict[str, frozenset[str]] = {}
 
     def known(self) -> set[str]:
         """The hashes the index names (empty when there is none it can trust)."""
         if self._known is None:
             value = trusted_cache.load(self.path, INDEX_PREFIX) if self.path else None
-            objects = value.get("objects") if isinstance(value, dict) and value.get("remote") == self.location else None
+            ours = isinstance(value, dict) and value.get("remote") == self.location
+            objects = value.get("objects") if ours else None
             self._known = set(objects) if isinstance(objects, frozenset) else set()
+            dirs = value.get("dirs") if ours and self._known else None
+            if isinstance(dirs, dict):
+                self._dirs = {
+                    digest: files
+                    for digest, files in dirs.items()
+                    if isinstance(files, frozenset) and digest in self._known and files <= self._known
+                }
         return self._known
 
-    def update(self, present: Iterable[str] = (), absent: Iterable[str] = ()) -> None:
-        """Record objects seen on the remote (present) and found missing (absent), and save."""
+    def whole_dirs(self) -> dict[str, frozenset[str]]:
+        """Manifest hash -> the hashes of its files, for each directory seen whole on the remote."""
+        self.known()
+        return self._dirs
+
+    def update(
+        self,
+        present: Iterable[str] = (),
+        absent: Iterable[str] = (),
+        whole: dict[str, frozenset[str]] | None = None,
+    ) -> None:
+        """Record objects seen on the remote (present), found missing (absent), and directories
+        seen whole (whole: manifest hash -> its files' hashes, all of them among present or the
+        index), and save."""
+        if not (present or absent or whole):
+            return  # nothing learnt: not even read
         known = self.known()
-        before = len(known)
+        before = len(known), len(self._dirs)
         absent = set(absent)
         known.difference_update(absent)
         known.update(present)
-        if self.path and (len(known) != before or absent):
-            trusted_cache.save(self.path, INDEX_PREFIX, {"remote": self.location, "objects": frozenset(known)})
+        if absent:
+            self._dirs = {d: files for d, files in self._dirs.items() if d in known and files <= known}
+        for digest, files in (whole or {}).items():
+            if digest in known and files <= known and self._dirs.get(digest) != files:
+                self._dirs[digest] = files
+                before = (-1, -1)
+        if self.path and ((len(known), len(self._dirs)) != before or absent):
+            same = {digest: digest for digest in known}  # one string per hash: pickled once, then referred to
+            dirs = {same[d]: frozenset(same[f] for f in files) for d, files in self._dirs.items()}
+            value = {"remote": self.location, "objects": frozenset(same), "dirs": dirs}
+            trusted_cache.save(self.path, INDEX_PREFIX, value)
 
 
 def index_path(state_dir: str, location: str) -> str:
     """Where the index of the remote at location lives: one file per location, so that a remote
     renamed or pointed elsewhere starts afresh."""
-    return os.path.join(state_dir, INDEX_PREFIX + hashlib.sha256(location.encode()).hexdigest()[:24])
+    return os.path.join(state_dir, INDEX_PREFIX + _sha256(location.encode()).hexdigest()[:24])
+
+
+def _sha256(data: bytes):
+    """SHA-256 without hashlib, whose OpenSSL costs a push or pull ~5 ms to load (CPython's own
+    module: _sha256 up to 3.11, _sha2 since)."""
+    try:
+        from _sha2 import sha256
+    except ImportError:
+        try:
+            from _sha256 import sha256
+        except ImportError:  # another Python than CPython
+            from hashlib import sha256
+    return sha256(data)
 
 
 class NotPlainFile(CorruptObject, OSError):
@@ -467,8 +518,6 @@ def copy_regular(source: str, dest: str, follow: bool = False) -> str:
     the bytes copied: read once into a buffer, hashed there and written from it. Anything but a
     plain file at source is refused (NotPlainFile) unread: no pipe is waited on; so is a link,
     unless follow (a link in a remote folder to the right bytes serves them, as a copy would)."""
-    from ..storage.hashing import CHUNK
-
     try:
         src = os.open(source, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | (0 if follow else os.O_NOFOLLOW))
     except OSError as exc:
@@ -603,6 +652,8 @@ def _own(info: dict, prefix: str, is_runs: bool) -> Stored | None:
 
 def _modified(info: dict) -> float | None:
     """A listing's modification time, whichever key and type the backend gives it."""
+    from datetime import datetime
+
     for key in ("mtime", "LastModified", "last_modified", "updated", "modified"):
         value = info.get(key)
         if isinstance(value, (int, float)) and not isinstance(value, bool):

@@ -15,9 +15,8 @@ import contextlib
 import json
 import os
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import Executor
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from ..errors import RemoteError, SpecError
 from ..files.fsutil import remove_quietly
@@ -26,10 +25,14 @@ from ..pipeline.stage import Stage
 from ..storage.cache import Cache, CorruptObject
 from ..storage.hashing import DIR_SUFFIX
 from ..storage.lock import LockEntry
+from ..storage.manifest_shelf import ManifestShelf
 from ..storage.runcache import Record, RunCache, out_hashes, well_formed
 from ..system.interrupts import completed, ordered, thread_pool
 from .progress import TransferProgress
 from .remote import Remote
+
+if TYPE_CHECKING:  # concurrent.futures takes ~5 ms to import: a transfer with nothing to move needs none
+    from concurrent.futures import Executor
 
 EXISTS_LIMIT = 16  # up to this many objects, ask for each; beyond, list the prefixes they fall in
 # A remote estimated (from one prefix) to hold at most this many objects is listed whole in one
@@ -129,9 +132,31 @@ def _describe(exc: BaseException) -> str:
 # -- running many small jobs -------------------------------------------------------------------
 
 
-def _pool(jobs: int, pool: Executor | None) -> contextlib.AbstractContextManager[Executor]:
-    """The caller's pool, or a new one of `jobs` threads for this transfer."""
-    return contextlib.nullcontext(pool) if pool is not None else thread_pool(jobs, "transfer")
+def _pool(jobs: int, pool: Executor | None) -> contextlib.AbstractContextManager:
+    """The caller's pool, or a new one of `jobs` threads for this transfer, started at its first task."""
+    return contextlib.nullcontext(pool) if pool is not None else _LazyPool(jobs)
+
+
+class _LazyPool:
+    """A pool of threads started (as `thread_pool` starts one) only when a task comes: a transfer
+    with nothing to move starts no thread and does not import concurrent.futures (~5 ms)."""
+
+    def __init__(self, jobs: int) -> None:
+        self.jobs = jobs
+        self._running: contextlib.AbstractContextManager | None = None
+        self._pool: Executor | None = None
+
+    def submit(self, work, /, *args, **kwargs):
+        if self._pool is None:
+            self._running = thread_pool(self.jobs, "transfer")
+            self._pool = self._running.__enter__()
+        return self._pool.submit(work, *args, **kwargs)
+
+    def __enter__(self) -> _LazyPool:
+        return self
+
+    def __exit__(self, *exc) -> bool | None:
+        return self._running.__exit__(*exc) if self._running is not None else None
 
 
 def _each(
@@ -146,6 +171,8 @@ def _each(
     local remote cost less than a task each); the ones that succeeded. A Ctrl-C cancels what has
     not started and lets running transfers end cleanly (their temp files removed)."""
     digests = list(digests)
+    if not digests:
+        return set()
     groups = [digests[i : i + batch] for i in range(0, len(digests), max(1, batch))]
 
     def run(group: list[str]) -> list[tuple[str, BaseException | None]]:
@@ -182,14 +209,10 @@ def _batch(remote: Remote, count: int, jobs: int) -> int:
     return max(1, min(64, count // (4 * max(1, jobs))))
 
 
-def _manifest(cache: Cache, digest: str) -> list[tuple[str, str, int]] | None:
-    """A directory's entries from the local cache; None when absent or damaged."""
-    if not cache.has(digest):
-        return None
-    try:
-        return cache.manifest(digest)
-    except CorruptObject:
-        return None
+def _manifest(shelf: ManifestShelf, digest: str) -> list[tuple[str, str, int]] | None:
+    """A directory's entries from the local cache (a kept checked copy, when there is one);
+    None when absent or damaged."""
+    return shelf.entries(digest)
 
 
 def _add_files(files: dict[str, Item], item: Item, entries: list[tuple[str, str, int]]) -> None:
@@ -229,20 +252,24 @@ def push(
     for record in run_records.values():
         for path, digest, size in out_hashes(record):
             want.setdefault(digest, Item(path, size))
-    files, manifests = _expand_local(cache, want, result)
+    # Directories the index saw whole on the remote: their manifests are not even read here.
+    whole = {} if verify else {d: files for d, files in remote.index.whole_dirs().items() if d in want}
+    files, manifests = _expand_local(cache, {d: item for d, item in want.items() if d not in whole}, result)
     names = {**files, **{d: want[d] for d in manifests}}
     with _pool(jobs, pool) as pool:
         trusted = set() if verify else remote.index.known() & set(names)
         asked = set(names) - trusted
         seen = remote_has(remote, asked, pool)
         on_remote = trusted | seen
-        result.present = len(on_remote)
+        on_remote_too = set(whole).union(*whole.values()) - on_remote
+        result.present = len(on_remote) + len(on_remote_too)
         sent = _upload(cache, remote, [d for d in files if d not in on_remote], names, pool, jobs, progress, result)
-        there = on_remote | sent
+        there = on_remote | on_remote_too | sent
         complete = [d for d, inside in manifests.items() if d not in on_remote and inside <= there]
         sent |= _upload(cache, remote, complete, names, pool, jobs, progress, result)
         there |= sent
-        remote.index.update(present=seen | sent, absent=asked - seen)
+        seen_whole = {d: frozenset(inside) for d, inside in manifests.items() if d in there and inside <= there}
+        remote.index.update(present=seen | sent, absent=asked - seen, whole=seen_whole)
         if run_records:
             result.runs = _push_runs(remote, run_records, there, pool, result)
     return result
@@ -254,16 +281,18 @@ def _expand_local(
     """(file objects, directory manifest -> its files) from the local cache's manifests."""
     files: dict[str, Item] = {}
     manifests: dict[str, set[str]] = {}
+    shelf = ManifestShelf(cache)
     for digest, item in want.items():
         if not digest.endswith(DIR_SUFFIX):
             files.setdefault(digest, item)
             continue
-        entries = _manifest(cache, digest)
+        entries = _manifest(shelf, digest)
         if entries is None and cache.has(digest):
             result.corrupt.append(item.name)
             continue
         _add_files(files, item, entries or [])
         manifests[digest] = {d for _, d, _ in entries or []}
+    shelf.save()
     return files, manifests
 
 
@@ -371,18 +400,25 @@ def fetch(
         received[digest] = size
         progress.transfer_advance(sizes.get(digest, 0))
 
+    shelf = ManifestShelf(cache)
     with _pool(jobs, pool) as pool:
         if runs is not None:
             result.runs = _fetch_runs(runs, remote, want, pool, result)
         files = {d: item for d, item in want.items() if not d.endswith(DIR_SUFFIX)}
         dirs = [d for d in want if d.endswith(DIR_SUFFIX)]
-        manifests = [d for d in dirs if _manifest(cache, d) is None]
+        manifests = [d for d in dirs if _manifest(shelf, d) is None]
         progress.transfer_expect(len(manifests), 0)
         got = _each(pool, download, manifests, want, result)
-        for digest in dirs:
-            if digest in got or digest not in manifests:
-                _add_files(files, want[digest], cache.manifest(digest))
-        have = cache.present(list(files))
+        listed = [
+            (want[digest], shelf.entries(digest) or cache.manifest(digest))
+            for digest in dirs
+            if digest in got or digest not in manifests
+        ]
+        shelf.save()
+        every = set(files).union(*({d for _, d, _ in entries} for _, entries in listed))
+        have = cache.present(list(every))
+        for item, entries in listed:  # names only for what moves (10,000 names cost a no-op pull ~5 ms)
+            _add_files(files, item, [entry for entry in entries if entry[1] not in have])
         todo = [d for d in files if d not in have]
         sizes.update((d, files[d].size) for d in todo)
         progress.transfer_expect(len(todo), sum(sizes.values()))
@@ -390,7 +426,7 @@ def fetch(
     remote.index.update(present=got | got_files, absent=result.missing_hashes)
     result.moved = len(got) + len(got_files)
     result.nbytes = sum(received.get(d, 0) for d in (*got, *got_files))
-    result.present = len(dirs) - len(manifests) + len(files) - len(todo)
+    result.present = len(dirs) - len(manifests) + len(every) - len(todo)
     return result
 
 
@@ -428,13 +464,14 @@ def _fetch_runs(runs: RunCache, remote: Remote, want: dict[str, Item], pool: Exe
 def locate(cache: Cache, remote: Remote, want: Mapping[str, Item], jobs: int) -> dict[str, tuple[bool, bool]]:
     """Hash -> (in the local cache, on the remote), a directory counting only when whole."""
     inside: dict[str, set[str]] = {}
+    shelf = ManifestShelf(cache)
     for digest in want:
         if digest.endswith(DIR_SUFFIX):
-            inside[digest] = {d for _, d, _ in _manifest(cache, digest) or []}
+            inside[digest] = {d for _, d, _ in _manifest(shelf, digest) or []}
+    shelf.save()
     with thread_pool(jobs, "transfer") as pool:
         asked = set(want) | set().union(*inside.values())
         on_remote = remote_has(remote, asked, pool)
-    remote.index.update(present=on_remote, absent=asked - on_remote)  # what the remote said: the index follows
     where = {}
     for digest in want:
         try:
@@ -443,4 +480,6 @@ def locate(cache: Cache, remote: Remote, want: Mapping[str, Item], jobs: int) ->
             local = False
         remote_ok = digest in on_remote and inside.get(digest, set()) <= on_remote
         where[digest] = (local, remote_ok)
+    whole = {d: frozenset(files) for d, files in inside.items() if where[d][1]}
+    remote.index.update(present=on_remote, absent=asked - on_remote, whole=whole)  # what the remote said
     return where
