@@ -1,0 +1,86 @@
+"""What a command reads and writes of .pipetool's kept copies: a repro of one folder's stage in a
+monorepo does not rewrite the copies of every folder (the parsed locks, the kept walk), and a
+status whose compiled pipeline is unchanged reads neither the compiler nor what only a recompile
+reuses."""
+
+from __future__ import annotations
+
+from conftest import ran_stages
+
+UP_TO_DATE = "Data and pipelines are up to date.\n"
+STAGE = "stages:\n  copy:\n    cmd: cp in.txt out.txt\n    deps: [in.txt]\n    outs: [out.txt]\n"
+FOLDERS = [f"p{index:02d}" for index in range(18)]  # more than lock.py's _FEW_RESTAMPS
+
+
+def monorepo(project) -> None:
+    """Eighteen folders of one stage each, all up to date, with the kept copies of a status."""
+    project.write("pipeline.yaml", STAGE)
+    project.write("in.txt", "root\n")
+    for folder in FOLDERS:
+        project.write(f"{folder}/pipeline.yaml", STAGE)
+        project.write(f"{folder}/in.txt", f"{folder}\n")
+    assert len(ran_stages(project.cli_ok("repro", "--all-pipelines").stdout)) == len(FOLDERS) + 1
+    assert project.cli_ok("status").stdout == UP_TO_DATE
+
+
+def kept(project, name: str) -> bytes | None:
+    path = project.path / ".pipetool" / name
+    return path.read_bytes() if path.exists() else None
+
+
+def counting_parses(monkeypatch) -> list[str]:
+    """The locks parsed (YAML to entries) from here on, by name."""
+    from pipetool.storage import lock
+
+    parsed: list[str] = []
+    parse = lock.parse
+
+    def counted(text, display, *rest):
+        parsed.append(display)
+        return parse(text, display, *rest)
+
+    monkeypatch.setattr(lock, "parse", counted)
+    return parsed
+
+
+def test_a_repro_of_one_folder_keeps_its_lock_parse_apart_until_many_changed(project, monkeypatch):
+    monorepo(project)
+    shelf = kept(project, "lock.cache")
+    assert shelf is not None and kept(project, "lock.recent") is None
+
+    project.write("p00/in.txt", "new\n")
+    assert ran_stages(project.cli_ok("repro", "p00/pipeline.yaml").stdout) == ["p00/pipeline.yaml:copy"]
+
+    # The new parse of p00's lock went to the small file; the copies of every lock are as they were.
+    assert kept(project, "lock.cache") == shelf
+    assert kept(project, "lock.recent") is not None
+    parsed = counting_parses(monkeypatch)
+    assert project.cli_ok("status").stdout == UP_TO_DATE
+    assert parsed == []  # p00's lock from lock.recent, the others from lock.cache
+    project.write("p00/in.txt", "newer\n")
+    assert project.cli_ok("status").stdout == "p00/pipeline.yaml:copy:\n    changed deps: modified p00/in.txt\n"
+
+    # Every folder changed: too many for the small file, so the whole copy is written again.
+    for folder in FOLDERS:
+        project.write(f"{folder}/in.txt", f"{folder} again\n")
+    assert len(ran_stages(project.cli_ok("repro", "--all-pipelines").stdout)) == len(FOLDERS)
+    assert kept(project, "lock.cache") != shelf
+    assert kept(project, "lock.recent") is None
+    assert project.cli_ok("status").stdout == UP_TO_DATE
+    assert parsed == []
+    assert project.read("p17/out.txt") == "p17 again\n"
+
+
+def test_a_kept_parse_of_older_bytes_is_never_used(project):
+    """lock.recent is read first, but like lock.cache only for the lock's bytes it was made from."""
+    monorepo(project)
+    project.write("p00/in.txt", "new\n")
+    project.cli_ok("repro", "p00/pipeline.yaml")
+    assert kept(project, "lock.recent") is not None
+    lock = project.read("p00/pipeline.lock")
+    project.write("p00/pipeline.lock", lock.replace("path: out.txt", "path: out.txx"))
+    assert project.cli_ok("status").stdout == (
+        "p00/pipeline.yaml:copy:\n    changed outs: added p00/out.txt\n    changed outs: removed p00/out.txx\n"
+    )
+    project.write("p00/pipeline.lock", lock)
+    assert project.cli_ok("status").stdout == UP_TO_DATE
