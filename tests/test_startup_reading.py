@@ -5,6 +5,8 @@ reuses."""
 
 from __future__ import annotations
 
+import os
+
 from conftest import ran_stages
 
 UP_TO_DATE = "Data and pipelines are up to date.\n"
@@ -84,3 +86,23 @@ def test_a_kept_parse_of_older_bytes_is_never_used(project):
     )
     project.write("p00/pipeline.lock", lock)
     assert project.cli_ok("status").stdout == UP_TO_DATE
+
+
+def test_the_kept_walk_is_not_rewritten_when_only_a_folders_time_moved(project):
+    monorepo(project)
+    past = 1_600_000_000
+    for folder in [project.path, *(p for p in project.path.rglob("*") if p.is_dir() and ".git" not in p.parts)]:
+        os.utime(folder, (past, past))
+    assert project.cli_ok("status").stdout == UP_TO_DATE  # walks every folder, and keeps the walk
+    walk = kept(project, "pipelines.cache")
+    assert walk is not None
+
+    project.write("p03/in.txt", "new\n")
+    project.cli_ok("repro", "p03/pipeline.yaml")  # its lock rewritten: p03's time moves
+    assert project.cli_ok("status").stdout == UP_TO_DATE
+    assert kept(project, "pipelines.cache") == walk
+
+    # A pipeline file added where only times had moved is seen, and the walk is kept anew.
+    project.write("p03/more/pipeline.yaml", "stages:\n  more:\n    cmd: echo x > x.txt\n    outs: [x.txt]\n")
+    assert project.cli_ok("status").stdout == "p03/more/pipeline.yaml:more:\n    new stage\n"
+    assert kept(project, "pipelines.cache") != walk

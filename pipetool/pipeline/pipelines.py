@@ -113,11 +113,32 @@ def discover(root: str, state_dir: str | None = None) -> list[str]:
     )
     known = kept["folders"] if usable else {}
     files, folders = _walk(root, known, ignored)
-    if folders != known:
+    if folders != known and _worth_keeping(folders, known):
         trusted_cache.save(
             path, DISCOVERY_CACHE, {"version": _DISCOVERY_VERSION, "root": here, "ignored": ignored, "folders": folders}
         )
     return files
+
+
+# Up to this many folders listed again whose listing was the kept one (only their time moved:
+# a lock or an out rewritten there), the walk is not kept anew: keeping it rewrites what was seen
+# of every folder (thousands in a monorepo), and those few are listed again next time instead.
+_FEW_RELISTED = 16
+
+
+def _worth_keeping(folders: dict, known: dict) -> bool:
+    """Whether a walk saw more than the kept one did: a folder added or gone, a listing changed,
+    or many folders whose time alone moved."""
+    if folders.keys() != known.keys():
+        return True
+    moved = 0
+    for rel, seen in folders.items():
+        kept = known[rel]
+        if seen != kept:
+            if seen[1:] != kept[1:]:
+                return True
+            moved += 1
+    return moved > _FEW_RELISTED
 
 
 def _read_ignore(root: str) -> str:
