@@ -6,8 +6,10 @@ reuses."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 
-from conftest import ran_stages
+from conftest import CLI_ENV, ran_stages
 
 UP_TO_DATE = "Data and pipelines are up to date.\n"
 STAGE = "stages:\n  copy:\n    cmd: cp in.txt out.txt\n    deps: [in.txt]\n    outs: [out.txt]\n"
@@ -106,3 +108,61 @@ def test_the_kept_walk_is_not_rewritten_when_only_a_folders_time_moved(project):
     project.write("p03/more/pipeline.yaml", "stages:\n  more:\n    cmd: echo x > x.txt\n    outs: [x.txt]\n")
     assert project.cli_ok("status").stdout == "p03/more/pipeline.yaml:more:\n    new stage\n"
     assert kept(project, "pipelines.cache") != walk
+
+
+def test_a_status_from_the_compiled_pipeline_needs_neither_the_compiler_nor_its_builds(project):
+    project.write("params.yaml", "a: 1\nb: 2\n")
+    project.write(
+        "pipeline.yaml",
+        "stages:\n  one:\n    cmd: echo ${a} > one.txt\n    outs: [one.txt]\n"
+        "  two:\n    cmd: echo ${b} > two.txt\n    outs: [two.txt]\n",
+    )
+    project.cli_ok("repro")
+    from pipetool.files import trusted_cache
+
+    compiled = trusted_cache.load(str(project.path / ".pipetool" / "spec.cache"), "spec.cache")
+    assert compiled is not None and "builds" not in compiled and set(compiled["graph"].index) == {"one", "two"}
+    builds = trusted_cache.load(str(project.path / ".pipetool" / "spec.builds"), "spec.builds")
+    assert builds is not None and builds["key"] == compiled["key"]
+
+    code = (
+        "import sys; from pipetool.cli import main\n"
+        "try: main(['status'])\nexcept SystemExit: pass\n"
+        "print('compiler loaded:', 'pipetool.pipeline.spec' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=project.path, env=CLI_ENV, capture_output=True, text=True)
+    assert done.stdout == UP_TO_DATE + "compiler loaded: False\n", done.stderr
+
+
+def test_a_recompile_takes_the_unchanged_stages_from_the_kept_builds(project, monkeypatch):
+    project.write("params.yaml", "a: 1\nb: 2\n")
+    project.write(
+        "pipeline.yaml",
+        "stages:\n  one:\n    cmd: echo ${a} > one.txt\n    outs: [one.txt]\n"
+        "  two:\n    cmd: echo ${b} > two.txt\n    outs: [two.txt]\n",
+    )
+    project.cli_ok("repro")
+    from pipetool.pipeline import spec
+
+    taken: list[str] = []
+    reusable = spec.Builds.reusable
+
+    def counted(self, name, context):
+        found = reusable(self, name, context)
+        if found is not None:
+            taken.append(name)
+        return found
+
+    monkeypatch.setattr(spec.Builds, "reusable", counted)
+    project.write("params.yaml", "a: 1\nb: 3\n")
+    assert ran_stages(project.cli_ok("repro").stdout) == ["two"]
+    assert taken == ["one"]
+    assert project.read("two.txt") == "3\n"
+
+    # Without the kept builds (gone, or not this user's), every stage is built afresh, the same.
+    (project.path / ".pipetool" / "spec.builds").write_bytes(b"not a tagged copy")
+    project.write("params.yaml", "a: 1\nb: 4\n")
+    taken.clear()
+    assert ran_stages(project.cli_ok("repro").stdout) == ["two"]
+    assert taken == []
+    assert project.read("two.txt") == "4\n"
