@@ -61,6 +61,14 @@ def test_a_repro_of_one_folder_keeps_its_lock_parse_apart_until_many_changed(pro
     parsed = counting_parses(monkeypatch)
     assert project.cli_ok("status").stdout == UP_TO_DATE
     assert parsed == []  # p00's lock from lock.recent, the others from lock.cache
+    # A command on that folder alone reads the small file alone: lock.cache is not even opened.
+    from pipetool.files import trusted_cache
+
+    opened: list[str] = []
+    shelf_class = trusted_cache.Shelf
+    monkeypatch.setattr(trusted_cache, "Shelf", lambda path, *rest: opened.append(path) or shelf_class(path, *rest))
+    assert project.cli_ok("status", "p00/pipeline.yaml").stdout == UP_TO_DATE
+    assert parsed == [] and not any(path.endswith("lock.cache") for path in opened)
     project.write("p00/in.txt", "newer\n")
     assert project.cli_ok("status").stdout == "p00/pipeline.yaml:copy:\n    changed deps: modified p00/in.txt\n"
 

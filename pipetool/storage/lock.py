@@ -588,14 +588,23 @@ class _KeptParses:
     its new parse goes to the small file. The shelf is written, taking the small file in, when a
     lock new to it or a big one was parsed, many stamps moved, or the small file holds many locks.
 
-    Any kept parse, from either file, is used only for the bytes it was made from (LockStore._entries)."""
+    Any kept parse, from either file, is used only for the bytes it was made from (LockStore._entries).
+    The shelf is read only when the small file does not have what is asked: a repro of the folder
+    it holds reads that alone."""
 
     def __init__(self, shelf_path: str, recent_path: str) -> None:
-        self.shelf = trusted_cache.Shelf(shelf_path, CACHE_FILE)
+        self.shelf_path = shelf_path
+        self._shelf: trusted_cache.Shelf | None = None
         self.recent_path = recent_path
         loaded = trusted_cache.load(recent_path, RECENT_FILE)
         self.recent: dict[str, Any] = loaded if isinstance(loaded, dict) else {}
         self.recent_changed = False
+
+    @property
+    def shelf(self) -> trusted_cache.Shelf:
+        if self._shelf is None:
+            self._shelf = trusted_cache.Shelf(self.shelf_path, CACHE_FILE)
+        return self._shelf
 
     def get(self, relpath: str) -> Any | None:
         found = self.recent.get(relpath)
@@ -628,8 +637,8 @@ class _KeptParses:
             if self.recent:
                 self.recent = {}
                 self.recent_changed = True
-            if self.shelf.changed:
-                self.shelf.save(locks)
+            if self._shelf is not None and self._shelf.changed:
+                self._shelf.save(locks)
             if self.recent_changed:
                 remove_quietly(self.recent_path)
                 self.recent_changed = False
