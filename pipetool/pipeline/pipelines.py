@@ -32,7 +32,7 @@ PIPELINE_FILE = "pipeline.yaml"
 LOCK_FILE = "pipeline.lock"
 _SKIPPED = frozenset({"__pycache__", "node_modules"})
 DISCOVERY_CACHE = "pipelines.cache"
-_DISCOVERY_VERSION = 4
+_DISCOVERY_VERSION = 5
 POINTER_SUFFIX = ".pipetool"
 IGNORE_FILE = ".pipetoolignore"
 MAX_IGNORE_BYTES = 64 * 1024
@@ -170,27 +170,37 @@ def is_ignored(rel: str, patterns: tuple[str, ...]) -> bool:
 
 def _walk(root: str, known: dict, ignored: tuple[str, ...] = ()) -> tuple[list[str], dict]:
     """(pipeline and pointer files, what was seen per folder: (its time or None, has a pipeline
-    file, the subfolders to enter, its pointer files)); a folder of `known` whose time is
-    unchanged is not listed again."""
+    file, the subfolders to enter as project-relative paths ending in '/', its pointer files));
+    a folder of `known` whose time is unchanged is not listed again.
+
+    The loop runs once per folder of the project (thousands in a monorepo, for every command):
+    a stat and a few lookups, nothing made that the folder does not need."""
     trusted_before = time.time_ns() - 2_000_000_000
     found: list[str] = []
     folders: dict[str, tuple[int | None, bool, tuple[str, ...], tuple[str, ...]]] = {}
     pending = [""]
+    base = os.path.join(root, "")
+    lstat, kept, pop = os.lstat, known.get, pending.pop
     while pending:
-        rel = pending.pop()
-        folder = os.path.join(root, rel) if rel else root
+        rel = pop()
         try:
-            mtime = os.lstat(folder).st_mtime_ns
-            seen = known.get(rel)
+            mtime = lstat(base + rel if rel else root).st_mtime_ns
+            seen = kept(rel)
             if seen is None or seen[0] != mtime:
-                seen = (mtime if mtime < trusted_before else None, *_listed(folder, bool(rel)))
+                has, subfolders, pointers = _listed(base + rel, bool(rel))
+                subfolders = tuple(f"{rel}{name}/" for name in subfolders)
+                seen = (mtime if mtime < trusted_before else None, has, subfolders, pointers)
         except OSError:
             continue  # unreadable or gone meanwhile: no pipeline to find there
         folders[rel] = seen
         if seen[1]:
             found.append(rel + PIPELINE_FILE)
-        found += [rel + name for name in seen[3]]
-        pending.extend(f"{rel}{name}/" for name in seen[2] if not (ignored and is_ignored(rel + name, ignored)))
+        if seen[3]:
+            found += [rel + name for name in seen[3]]
+        if ignored:
+            pending += [sub for sub in seen[2] if not is_ignored(sub[:-1], ignored)]
+        else:
+            pending += seen[2]
     return ordered(found), folders
 
 
