@@ -174,3 +174,22 @@ def test_a_recompile_takes_the_unchanged_stages_from_the_kept_builds(project, mo
     assert ran_stages(project.cli_ok("repro").stdout) == ["two"]
     assert taken == []
     assert project.read("two.txt") == "4\n"
+
+
+def test_a_params_file_that_appears_where_none_was_is_read(project):
+    """Each folder's params.yaml is looked for when its pipeline file is compiled; the compiled
+    pipeline keeps that it was missing, and one that appears later counts as a change."""
+    project.write("p00/v.yaml", "msg: hello\n")
+    say = "stages:\n  say:\n    cmd: echo ${msg} > said.txt\n    outs: [said.txt]\n"
+    project.write("p00/pipeline.yaml", "vars: [v.yaml]\n" + say)
+    project.write("pipeline.yaml", STAGE)
+    project.write("in.txt", "root\n")
+    project.cli_ok("repro", "--all-pipelines")
+    assert project.cli_ok("status").stdout == UP_TO_DATE
+    assert project.cli_ok("status").stdout == UP_TO_DATE  # the compiled pipeline, params.yaml still missing
+
+    project.write("p00/params.yaml", "msg: bye\n")
+    assert project.cli_fails("status").stderr == (
+        "error: p00/pipeline.yaml:1: var 'msg' is defined twice: "
+        "cannot redefine 'msg' from 'p00/v.yaml' as it already exists in 'params.yaml'\n"
+    )

@@ -56,17 +56,36 @@ Seen = dict[str, tuple[stamps.Stamp | None, str]]  # relpath -> its stamp and th
 
 def _key(root: str, paths: list[str], kept: Seen) -> tuple[str, Seen]:
     """What the stages were compiled from, and each file's stamp and digest: a file whose stamp is
-    the kept one is not read (a thousand pipeline files would otherwise be read by every command)."""
-    hasher = xxhash.xxh3_128(os.path.abspath(root).encode() + b"\0")  # paths are made relative to it
+    the kept one is not read (a thousand pipeline files would otherwise be read by every command).
+    A file that was missing and still is costs one stat (each folder's params.yaml, looked for)."""
     seen: Seen = {}
+    base = os.path.join(root, "")
     for relpath in paths:
-        full = os.path.join(root, relpath)
-        now, digest = stamps.unchanged(full, kept.get(relpath))
+        full = base + relpath
+        before = kept.get(relpath)
+        if before is not None and before[1] == _MISSING and not _exists(full):
+            seen[relpath] = (None, _MISSING)
+            continue
+        now, digest = stamps.unchanged(full, before)
         if digest is None:
             digest = xxhash.xxh3_128_hexdigest(_file_bytes(full))
         seen[relpath] = (now, digest)
-        hasher.update(f"{relpath}\0{digest}\0".encode())
-    return hasher.hexdigest(), seen
+    text = "".join(f"{relpath}\0{digest}\0" for relpath, (_, digest) in seen.items())
+    # The root first: the kept paths are relative to it.
+    return xxhash.xxh3_128_hexdigest(os.path.abspath(root).encode() + b"\0" + text.encode()), seen
+
+
+def _exists(path: str) -> bool:
+    """Whether anything is at path (not followed through a link), as _file_bytes would find it."""
+    try:
+        os.lstat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+    return True
+
+
+_NOTHING = b"\0missing"  # the bytes of a file that is not there
+_MISSING = xxhash.xxh3_128_hexdigest(_NOTHING)
 
 
 def _file_bytes(path: str) -> bytes:
@@ -75,7 +94,7 @@ def _file_bytes(path: str) -> bytes:
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError:
-        return b"\0missing"
+        return _NOTHING
     with open(fd, "rb") as handle:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             return b"\0not a file"
