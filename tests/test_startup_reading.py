@@ -193,3 +193,34 @@ def test_a_params_file_that_appears_where_none_was_is_read(project):
         "error: p00/pipeline.yaml:1: var 'msg' is defined twice: "
         "cannot redefine 'msg' from 'p00/v.yaml' as it already exists in 'params.yaml'\n"
     )
+
+
+def test_the_stale_statuses_alone_are_the_stale_ones_of_all_in_the_same_order(project):
+    """`status` asks for the stale stages alone (no record is made for each up-to-date one of
+    10,000); they are those of the full list, in its order, with the same reasons."""
+    from pipetool.engine.status import status
+    from pipetool.engine.workspace import open_workspace
+    from pipetool.pipeline.project import Project
+
+    project.write("in.txt", "x\n")
+    project.write(
+        "pipeline.yaml",
+        "stages:\n  copy:\n    foreach: [a, b, c, d]\n    do:\n      cmd: cp in.txt ${item}.txt\n"
+        "      deps: [in.txt]\n      outs:\n        - ${item}.txt\n"
+        "  last:\n    cmd: cat a.txt b.txt > last.txt\n    deps: [a.txt, b.txt]\n    outs: [last.txt]\n",
+    )
+    project.cli_ok("repro")
+    (project.path / "b.txt").unlink()
+    project.write("last.txt", "changed\n")
+    ws = open_workspace(Project(str(project.path)))
+    try:
+        every = status(ws)
+        stale = status(ws, stale_only=True)
+    finally:
+        ws.close()
+    assert [s.name for s in every] == ["copy@a", "copy@b", "copy@c", "copy@d", "last"]
+    assert stale == [s for s in every if s.stale]
+    assert [(s.name, [str(r) for r in s.reasons]) for s in stale] == [
+        ("copy@b", ["changed outs: deleted b.txt"]),
+        ("last", ["changed deps: deleted b.txt", "changed outs: modified last.txt"]),
+    ]
