@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
         return remote_status(args)
     with workspace() as ws:
         targets = target_indexes(ws, args.targets)
-        statuses = [s for s in status(ws, targets) if s.stale]
+        statuses = status(ws, targets, stale_only=True)
         timed = _timings(ws, targets) if args.timings else None
         if args.verbose:
             print(ws.hasher.tally.describe(), file=sys.stderr)

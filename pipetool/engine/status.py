@@ -22,8 +22,10 @@ class StageStatus:
         return bool(self.reasons)
 
 
-def status(ws: Workspace, targets: list[int] | None = None) -> list[StageStatus]:
-    """Statuses of the targets with their upstream (all stages by default), in topological order.
+def status(ws: Workspace, targets: list[int] | None = None, stale_only: bool = False) -> list[StageStatus]:
+    """Statuses of the targets with their upstream (all stages by default), in topological order;
+    with stale_only, those of the stale stages alone (a no-op status of 10,000 stages then makes
+    no record for each up-to-date one).
 
     Each stage is judged on its own inputs as they are now: a stale upstream does not make
     its downstream stale here, because after it reruns its outs may well be the same (early cutoff).
@@ -33,8 +35,10 @@ def status(ws: Workspace, targets: list[int] | None = None) -> list[StageStatus]
     entries = ws.locks.read(files=files)  # of a folder's stages: its locks, not every folder's
     result = []
     ws.prefetch(selected)
+    stages, hasher, params = ws.graph.stages, ws.hasher, ws.params
     for index in selected:
-        stage = ws.graph.stages[index]
-        reasons = decide(stage, entries.get(stage.name), observe(stage, ws.hasher, ws.params))
-        result.append(StageStatus(stage.name, tuple(reasons), stage.frozen))
+        stage = stages[index]
+        reasons = decide(stage, entries.get(stage.name), observe(stage, hasher, params))
+        if reasons or not stale_only:
+            result.append(StageStatus(stage.name, tuple(reasons), stage.frozen))
     return result

@@ -32,7 +32,7 @@ PIPELINE_FILE = "pipeline.yaml"
 LOCK_FILE = "pipeline.lock"
 _SKIPPED = frozenset({"__pycache__", "node_modules"})
 DISCOVERY_CACHE = "pipelines.cache"
-_DISCOVERY_VERSION = 4
+_DISCOVERY_VERSION = 5
 POINTER_SUFFIX = ".pipetool"
 IGNORE_FILE = ".pipetoolignore"
 MAX_IGNORE_BYTES = 64 * 1024
@@ -113,11 +113,32 @@ def discover(root: str, state_dir: str | None = None) -> list[str]:
     )
     known = kept["folders"] if usable else {}
     files, folders = _walk(root, known, ignored)
-    if folders != known:
+    if folders != known and _worth_keeping(folders, known):
         trusted_cache.save(
             path, DISCOVERY_CACHE, {"version": _DISCOVERY_VERSION, "root": here, "ignored": ignored, "folders": folders}
         )
     return files
+
+
+# Up to this many folders listed again whose listing was the kept one (only their time moved:
+# a lock or an out rewritten there), the walk is not kept anew: keeping it rewrites what was seen
+# of every folder (thousands in a monorepo), and those few are listed again next time instead.
+_FEW_RELISTED = 16
+
+
+def _worth_keeping(folders: dict, known: dict) -> bool:
+    """Whether a walk saw more than the kept one did: a folder added or gone, a listing changed,
+    or many folders whose time alone moved."""
+    if folders.keys() != known.keys():
+        return True
+    moved = 0
+    for rel, seen in folders.items():
+        kept = known[rel]
+        if seen != kept:
+            if seen[1:] != kept[1:]:
+                return True
+            moved += 1
+    return moved > _FEW_RELISTED
 
 
 def _read_ignore(root: str) -> str:
@@ -149,27 +170,37 @@ def is_ignored(rel: str, patterns: tuple[str, ...]) -> bool:
 
 def _walk(root: str, known: dict, ignored: tuple[str, ...] = ()) -> tuple[list[str], dict]:
     """(pipeline and pointer files, what was seen per folder: (its time or None, has a pipeline
-    file, the subfolders to enter, its pointer files)); a folder of `known` whose time is
-    unchanged is not listed again."""
+    file, the subfolders to enter as project-relative paths ending in '/', its pointer files));
+    a folder of `known` whose time is unchanged is not listed again.
+
+    The loop runs once per folder of the project (thousands in a monorepo, for every command):
+    a stat and a few lookups, nothing made that the folder does not need."""
     trusted_before = time.time_ns() - 2_000_000_000
     found: list[str] = []
     folders: dict[str, tuple[int | None, bool, tuple[str, ...], tuple[str, ...]]] = {}
     pending = [""]
+    base = os.path.join(root, "")
+    lstat, kept, pop = os.lstat, known.get, pending.pop
     while pending:
-        rel = pending.pop()
-        folder = os.path.join(root, rel) if rel else root
+        rel = pop()
         try:
-            mtime = os.lstat(folder).st_mtime_ns
-            seen = known.get(rel)
+            mtime = lstat(base + rel if rel else root).st_mtime_ns
+            seen = kept(rel)
             if seen is None or seen[0] != mtime:
-                seen = (mtime if mtime < trusted_before else None, *_listed(folder, bool(rel)))
+                has, subfolders, pointers = _listed(base + rel, bool(rel))
+                subfolders = tuple(f"{rel}{name}/" for name in subfolders)
+                seen = (mtime if mtime < trusted_before else None, has, subfolders, pointers)
         except OSError:
             continue  # unreadable or gone meanwhile: no pipeline to find there
         folders[rel] = seen
         if seen[1]:
             found.append(rel + PIPELINE_FILE)
-        found += [rel + name for name in seen[3]]
-        pending.extend(f"{rel}{name}/" for name in seen[2] if not (ignored and is_ignored(rel + name, ignored)))
+        if seen[3]:
+            found += [rel + name for name in seen[3]]
+        if ignored:
+            pending += [sub for sub in seen[2] if not is_ignored(sub[:-1], ignored)]
+        else:
+            pending += seen[2]
     return ordered(found), folders
 
 

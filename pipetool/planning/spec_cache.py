@@ -3,7 +3,9 @@
 
 Parsing and checking a big pipeline.yaml dominates a no-op status; while pipeline.yaml, the
 params and vars files it read are byte-for-byte the same, the stages are too. A hit needs no
-YAML parser at all (not even its import).
+YAML parser at all (not even its import, nor that of the compiler, pipeline/spec.py). What only
+a recompile reuses (each file's builds, see spec.load's `reuse`) is kept apart, in spec.builds,
+so a hit does not read it: for a thousand pipeline files it was most of spec.cache.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import xxhash
 
 from ..errors import SpecError
 from ..files import stamps, trusted_cache
-from ..pipeline import pipelines, spec
+from ..pipeline import pipelines
 from ..pipeline.params import ParamsFiles
 from ..pipeline.project import ProjectFiles
 from ..pipeline.stage import Out, Resources, Stage
@@ -26,6 +28,7 @@ from .graph import Graph
 
 CACHE_FILE = "spec.cache"
 PARSED_FILE = "spec.parsed"
+BUILDS_FILE = "spec.builds"  # read only to recompile
 # Pickled stages are only good for the same shape of Stage, Out and Resources: a pipetool whose
 # records gained or lost a field compiles afresh.
 VERSION = repr((8, *([f.name for f in fields(record)] for record in (Stage, Out, Resources))))
@@ -53,17 +56,36 @@ Seen = dict[str, tuple[stamps.Stamp | None, str]]  # relpath -> its stamp and th
 
 def _key(root: str, paths: list[str], kept: Seen) -> tuple[str, Seen]:
     """What the stages were compiled from, and each file's stamp and digest: a file whose stamp is
-    the kept one is not read (a thousand pipeline files would otherwise be read by every command)."""
-    hasher = xxhash.xxh3_128(os.path.abspath(root).encode() + b"\0")  # paths are made relative to it
+    the kept one is not read (a thousand pipeline files would otherwise be read by every command).
+    A file that was missing and still is costs one stat (each folder's params.yaml, looked for)."""
     seen: Seen = {}
+    base = os.path.join(root, "")
     for relpath in paths:
-        full = os.path.join(root, relpath)
-        now, digest = stamps.unchanged(full, kept.get(relpath))
+        full = base + relpath
+        before = kept.get(relpath)
+        if before is not None and before[1] == _MISSING and not _exists(full):
+            seen[relpath] = (None, _MISSING)
+            continue
+        now, digest = stamps.unchanged(full, before)
         if digest is None:
             digest = xxhash.xxh3_128_hexdigest(_file_bytes(full))
         seen[relpath] = (now, digest)
-        hasher.update(f"{relpath}\0{digest}\0".encode())
-    return hasher.hexdigest(), seen
+    text = "".join(f"{relpath}\0{digest}\0" for relpath, (_, digest) in seen.items())
+    # The root first: the kept paths are relative to it.
+    return xxhash.xxh3_128_hexdigest(os.path.abspath(root).encode() + b"\0" + text.encode()), seen
+
+
+def _exists(path: str) -> bool:
+    """Whether anything is at path (not followed through a link), as _file_bytes would find it."""
+    try:
+        os.lstat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+    return True
+
+
+_NOTHING = b"\0missing"  # the bytes of a file that is not there
+_MISSING = xxhash.xxh3_128_hexdigest(_NOTHING)
 
 
 def _file_bytes(path: str) -> bytes:
@@ -72,7 +94,7 @@ def _file_bytes(path: str) -> bytes:
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError:
-        return b"\0missing"
+        return _NOTHING
     with open(fd, "rb") as handle:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             return b"\0not a file"
@@ -97,7 +119,7 @@ def load(root: str, state_dir: str, files: list[str] | None = None, allow_empty:
     if not files and not allow_empty:
         raise SpecError(
             "no pipeline.yaml in this project",
-            file=spec.PIPELINE_FILE,
+            file=pipelines.PIPELINE_FILE,
             hint="create one with a 'stages:' mapping, or run pipetool from the project's folder",
         )
     path = os.path.join(state_dir, CACHE_FILE)
@@ -115,13 +137,15 @@ def load(root: str, state_dir: str, files: list[str] | None = None, allow_empty:
                 files,
                 cached["warnings"],
             )
-    from ..pipeline import config  # a hit needs none of it
+    from ..pipeline import config, spec  # a hit needs none of it
 
     source = _Recording(root)
     params = ParamsFiles(source)
     parsed = _parsed_pipelines(source, files, os.path.join(state_dir, PARSED_FILE))
     here = os.path.abspath(root)
-    earlier = cached["builds"] if cached and cached["root"] == here else {}
+    builds_path = os.path.join(state_dir, BUILDS_FILE)
+    kept_builds = _read(builds_path) if cached and cached["root"] == here else None
+    earlier = kept_builds["builds"] if kept_builds and kept_builds.get("key") == cached["key"] else {}
     builds: dict[str, tuple[str | None, spec.Builds]] = {}
     stages: list[Stage] = []
     warnings: list[str] = []
@@ -153,6 +177,9 @@ def load(root: str, state_dir: str, files: list[str] | None = None, allow_empty:
     # The config's parsing settings shape the cmds: its files are part of the key too.
     paths = sorted(source.paths | {os.path.relpath(file, root) for file in config.files(state_dir)})
     key, seen = _key(root, paths, {})
+    # The builds first: they belong to the spec.cache of this key (a run killed between the two
+    # writes leaves builds that no spec.cache's key names, which a recompile does not take).
+    _write(builds_path, {"version": VERSION, "key": key, "builds": builds})
     _write(
         path,
         {
@@ -165,7 +192,6 @@ def load(root: str, state_dir: str, files: list[str] | None = None, allow_empty:
             "graph": graph,
             "params": params.parsed(),
             "root": here,
-            "builds": builds,
             "warnings": tuple(warnings),
             "lenient": lenient,
         },
@@ -177,6 +203,8 @@ def load(root: str, state_dir: str, files: list[str] | None = None, allow_empty:
 def _parsed_pipelines(source: _Recording, files: list[str], path: str) -> dict[str, tuple[Any, str | None]]:
     """Each pipeline file's YAML and the digest of its bytes, kept apart by them: when only a
     params file changed (the usual edit), a big pipeline is not parsed again."""
+    from ..pipeline import spec
+
     cached = _read(path)
     known = cached["files"] if cached and isinstance(cached.get("files"), dict) else {}
     result: dict[str, tuple[Any, str | None]] = {}

@@ -58,7 +58,7 @@ def _show(value: Any) -> str:
     return "(absent)" if value is ABSENT else scalar_text(value)
 
 
-@dataclass(frozen=True)
+@dataclass  # not frozen: made once per stage judged, and a frozen one costs four times as much to make
 class Observed:
     """What is on disk now: hashes of deps and outs (None when missing), param values."""
 
@@ -76,12 +76,20 @@ def decide(stage: Stage, locked: LockEntry | None, observed: Observed) -> list[R
     reasons: list[Reason] = []
     if stage.runs_always:
         reasons.append(Reason("always_changed", None if stage.always_changed else "no deps or outs"))
-    if stage.cmd_record() != (locked.cmd if isinstance(locked.cmd, str) else list(locked.cmd)):
+    if not _same_cmd(stage.cmd, locked.cmd):
         reasons.append(Reason("cmd"))
     reasons += _path_reasons("deps", locked.deps, observed.deps)
     reasons += _param_reasons(locked.params, observed.params)
     reasons += _path_reasons("outs", locked.outs, observed.outs)
     return reasons
+
+
+def _same_cmd(cmd: tuple[str, ...], recorded: str | tuple[str, ...]) -> bool:
+    """Whether the lock records this cmd as Stage.cmd_record() writes it: one command as a
+    string, several as a list (without making the record: a status of 100,000 stages asks)."""
+    if isinstance(recorded, str):
+        return len(cmd) == 1 and cmd[0] == recorded
+    return len(cmd) != 1 and cmd == tuple(recorded)
 
 
 def _path_reasons(kind: str, records: tuple[PathRecord, ...], observed: Mapping[str, HashInfo | None]) -> list[Reason]:

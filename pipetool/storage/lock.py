@@ -21,7 +21,7 @@ import xxhash
 
 from ..errors import LockError, SpecError
 from ..files import safepath, stamps, trusted_cache, yamlfile
-from ..files.fsutil import atomic_write_bytes, read_regular
+from ..files.fsutil import atomic_write_bytes, read_regular, remove_quietly
 from ..pipeline.pipelines import (
     LOCK_FILE,
     PIPELINE_FILE,
@@ -40,6 +40,8 @@ from .hashing import HashInfo, is_hash
 
 JOURNAL_FILE = "lock.journal"
 CACHE_FILE = "lock.cache"
+RECENT_FILE = "lock.recent"  # the parses of the few small locks changed since lock.cache was written
+BLOCKS_FILE = "lock.blocks"  # each lock's rendered blocks, read only to write that lock
 VERSION = 1
 DROPPED = "dropped_in_merge"
 MAX_URL = 4096  # characters of a URL dep read from a lock
@@ -124,15 +126,14 @@ def relocated(entry: LockEntry, folder: str, into: bool) -> LockEntry:
 
 
 # The pickled copy of a parsed lock is only good for the same shape of entries and records.
-_CACHE_FORMAT = repr((VERSION, 8, *([f.name for f in fields(record)] for record in (LockEntry, PathRecord))))
-
-
-# A lock's blocks (each stage's entry and text, to write it again) are kept under its path and
-# this: a command that only reads the lock (status) does not unpickle them.
-_BLOCKS_KEY = "\0blocks"
+_CACHE_FORMAT = repr((VERSION, 9, *([f.name for f in fields(record)] for record in (LockEntry, PathRecord))))
 
 # Up to this many locks whose stamp alone changed, a read does not save the kept parses (see read).
 _FEW_RESTAMPS = 16
+# A lock up to this size whose kept parse is of older bytes has its new parse kept in lock.recent,
+# up to _FEW_RESTAMPS of them (see _KeptParses).
+_SMALL_LOCK = 4096  # bytes
+_FEW_BLOCKS = 16  # stages of a lock rendered afresh at each write, without its kept blocks
 
 Blocks = dict[str, tuple[LockEntry, str]]  # stage name -> (entry, its text in the lock)
 
@@ -341,9 +342,13 @@ class LockStore:
         self._header: str | None = None  # the journal's first line, from begin()
         self._pending: set[str] = set()  # pipeline files whose lock lacks entries the journal holds
         self._blocks: dict[str, Blocks] = {}  # per lock file, the blocks last rendered (see _known_blocks)
-        self._cache: trusted_cache.Shelf | None = None  # lock path -> its parse, see _remember
+        self._cache: _KeptParses | None = None  # lock path -> its parse, see _remember
+        # Lock path -> its blocks (each stage's entry and text, to write it again), kept apart
+        # from the parses: a command that only reads locks (status) does not read them at all.
+        self._blocks_cache: trusted_cache.Shelf | None = None
+        self.blocks_path = os.path.join(state_dir, BLOCKS_FILE)
         self._restamped = 0  # locks whose kept parse changed only its stamp since the last save
-        self._reparsed = False  # a parse newly kept since the last save
+        self._reparsed = False  # a parse newly kept in lock.cache since the last save
         self._keys: dict[str, str] = {}  # each pipeline file's lock digest (_base), as read or written
         self._read_files: list[str] | None = None  # the pipeline files whose locks the last read() read
 
@@ -396,8 +401,7 @@ class LockStore:
                     raise
         # New stamps alone for a few locks (those the last run wrote, now out of their racy second)
         # are not worth re-pickling every kept parse: those few are read again until the next save.
-        if self._reparsed or self._restamped > _FEW_RESTAMPS:
-            self._save_cache()
+        self._save_cache()
         replayed = _journal_records(journal, self._keys)
         for name, entry in replayed:
             entries[name] = entry
@@ -427,47 +431,64 @@ class LockStore:
         if usable and cached.get("key") == key:
             if cached.get("stamp") != now:
                 cached["stamp"] = now
-                self._cached().set(relpath, cached)
-                self._restamped += 1
+                if self._cached().restamp(relpath, cached):
+                    self._restamped += 1
             return cached["project"]
         if raw is None:
             return {}
         project = _parsed(file, raw.decode("utf-8", errors="replace"))
-        self._remember(relpath, key, {}, project, now)
+        self._remember(relpath, key, {}, project, now, small=usable and len(raw) <= _SMALL_LOCK)
         return project
 
-    def _cached(self) -> trusted_cache.Shelf:
+    def _cached(self) -> _KeptParses:
         if self._cache is None:
-            self._cache = trusted_cache.Shelf(self.cache_path, CACHE_FILE)
+            self._cache = _KeptParses(self.cache_path, os.path.join(os.path.dirname(self.cache_path), RECENT_FILE))
         return self._cache
 
     def _remember(
-        self, relpath: str, key: str, blocks: Blocks, project: dict[str, LockEntry], stamp: stamps.Stamp | None
+        self,
+        relpath: str,
+        key: str,
+        blocks: Blocks,
+        project: dict[str, LockEntry],
+        stamp: stamps.Stamp | None,
+        small: bool = False,
     ) -> None:
-        """Keep a parsed lock for the next read of these exact bytes, and the blocks written."""
+        """Keep a parsed lock for the next read of these exact bytes, and the blocks written.
+        small: a small lock whose kept parse was of older bytes, kept in lock.recent."""
         record = {"format": _CACHE_FORMAT, "key": key, "project": project, "stamp": stamp}
-        self._cached().set(relpath, record)
+        self._cached().set(relpath, record, small)
         if blocks:  # a parse has none: the blocks kept from earlier still serve (see _known_blocks)
-            self._cached().set(relpath + _BLOCKS_KEY, {"format": _CACHE_FORMAT, "blocks": blocks})
-        self._reparsed = True
+            self._cached_blocks().set(relpath, {"format": _CACHE_FORMAT, "blocks": blocks})
+        if not small:
+            self._reparsed = True
+
+    def _cached_blocks(self) -> trusted_cache.Shelf:
+        if self._blocks_cache is None:
+            self._blocks_cache = trusted_cache.Shelf(self.blocks_path, BLOCKS_FILE)
+        return self._blocks_cache
 
     def _known_blocks(self, relpath: str) -> Blocks | None:
         """Blocks rendered earlier for this lock, read when it is written: a block is reused only
         for an equal entry (render_blocks), so blocks of an older version of the lock serve too."""
         if relpath not in self._blocks:
-            kept = self._cached().get(relpath + _BLOCKS_KEY)
+            kept = self._cached_blocks().get(relpath)
             usable = isinstance(kept, dict) and kept.get("format") == _CACHE_FORMAT
             self._blocks[relpath] = kept["blocks"] if usable else {}
         return self._blocks[relpath]
 
     def _save_cache(self) -> None:
-        """Write the kept parses once per read or write, whatever the number of locks."""
-        if self._cache is None or not self._cache.changed:
+        """Write the kept parses once per read or write, whatever the number of locks: lock.cache
+        (and the blocks) after a parse of a new or big lock or many new stamps, else only the few
+        small locks of lock.recent (see _KeptParses)."""
+        if self._cache is None:
             return
         locks = {lock_of(file) for file in self.files + self.pointers}
-        self._cache.save(locks | {relpath + _BLOCKS_KEY for relpath in locks})
-        self._reparsed = False
-        self._restamped = 0
+        if self._cache.save(locks, whole=self._reparsed or self._restamped > _FEW_RESTAMPS):
+            if self._blocks_cache is not None and self._blocks_cache.changed:
+                self._blocks_cache.save(locks)
+            self._reparsed = False
+            self._restamped = 0
 
     def begin(self, entries: dict[str, LockEntry]) -> None:
         """Start a journal whose records apply to the lock files as they are now.
@@ -541,19 +562,93 @@ class LockStore:
         when its text changes (current: the digest of its bytes now), and keep its parse cache in
         step; the new file is stamped when it is next read, once it is not racy."""
         relpath = lock_of(file)
-        blocks = render_blocks(entries, self._known_blocks(relpath))
+        # A lock of a few stages is rendered afresh: cheaper than reading the kept blocks.
+        few = len(entries) <= _FEW_BLOCKS
+        blocks = render_blocks(entries, None if few else self._known_blocks(relpath))
         data = join_blocks(blocks).encode()
         key = _base(data)
         if key != current:
             atomic_write_bytes(os.path.join(self.root, relpath), data)
             self._keys[file] = key
             self._blocks[relpath] = blocks
-            self._remember(relpath, key, blocks, _in_project(file, entries), None)
+            small = len(data) <= _SMALL_LOCK and self._cached().get(relpath) is not None
+            self._remember(relpath, key, {} if few else blocks, _in_project(file, entries), None, small=small)
 
     def close(self) -> None:
         if self._journal_fd is not None:
             os.close(self._journal_fd)
             self._journal_fd = None
+
+
+class _KeptParses:
+    """The kept parses of the project's locks, by lock path: every lock's in one shelf
+    (lock.cache), and the few small locks changed since it was written in a small file of their
+    own (lock.recent), read first. Writing the shelf costs as much as the project has locks (a
+    megabyte for a thousand folders), while a repro of one folder's stage changes one small lock:
+    its new parse goes to the small file. The shelf is written, taking the small file in, when a
+    lock new to it or a big one was parsed, many stamps moved, or the small file holds many locks.
+
+    Any kept parse, from either file, is used only for the bytes it was made from (LockStore._entries).
+    The shelf is read only when the small file does not have what is asked: a repro of the folder
+    it holds reads that alone."""
+
+    def __init__(self, shelf_path: str, recent_path: str) -> None:
+        self.shelf_path = shelf_path
+        self._shelf: trusted_cache.Shelf | None = None
+        self.recent_path = recent_path
+        loaded = trusted_cache.load(recent_path, RECENT_FILE)
+        self.recent: dict[str, Any] = loaded if isinstance(loaded, dict) else {}
+        self.recent_changed = False
+
+    @property
+    def shelf(self) -> trusted_cache.Shelf:
+        if self._shelf is None:
+            self._shelf = trusted_cache.Shelf(self.shelf_path, CACHE_FILE)
+        return self._shelf
+
+    def get(self, relpath: str) -> Any | None:
+        found = self.recent.get(relpath)
+        return self.shelf.get(relpath) if found is None else found
+
+    def set(self, relpath: str, record: dict, small: bool) -> None:
+        if small:
+            self.recent[relpath] = record
+            self.recent_changed = True
+            return
+        self.shelf.set(relpath, record)
+        if self.recent.pop(relpath, None) is not None:
+            self.recent_changed = True
+
+    def restamp(self, relpath: str, record: dict) -> bool:
+        """Keep a new stamp for a parse where it lies; True when that is the shelf."""
+        if relpath in self.recent:
+            self.recent[relpath] = record
+            self.recent_changed = True
+            return False
+        self.shelf.set(relpath, record)
+        return True
+
+    def save(self, locks: set[str], whole: bool) -> bool:
+        """Write what changed of these locks' parses (the others are dropped); True when the
+        shelf was written (whole, or the small file holding too many)."""
+        if whole or len(self.recent) > _FEW_RESTAMPS:
+            for relpath, record in self.recent.items():
+                self.shelf.set(relpath, record)
+            if self.recent:
+                self.recent = {}
+                self.recent_changed = True
+            if self._shelf is not None and self._shelf.changed:
+                self._shelf.save(locks)
+            if self.recent_changed:
+                remove_quietly(self.recent_path)
+                self.recent_changed = False
+            return True
+        if self.recent_changed:
+            trusted_cache.save(
+                self.recent_path, RECENT_FILE, {relpath: r for relpath, r in self.recent.items() if relpath in locks}
+            )
+            self.recent_changed = False
+        return False
 
 
 def _base(raw: bytes | None) -> str:
