@@ -77,11 +77,13 @@ $(BENCH_VENV)/bin/python:
 	$(BENCH_VENV)/bin/pip install -q --upgrade pip
 	$(BENCH_VENV)/bin/pip install -q .
 
-# The transfers workload's S3 part needs s3fs and moto's server (the same S3 API the tests use).
+# The transfers workload's S3 part needs s3fs and moto's server (the same S3 API the tests use),
+# and for DVC its S3 plugin (dvc-s3, DVC's `s3` extra): added here to a DVC venv made before it.
 bench-install: | $(BENCH_VENV)/bin/python
 	$(BENCH_VENV)/bin/pip install -q '.[s3]' 'moto[server]>=5.0'
 	$(BENCH_VENV)/bin/pip install -q --no-deps --force-reinstall .
 	rm -rf build
+	if [ -x $(DVC_VENV)/bin/pip ]; then $(DVC_VENV)/bin/pip install -q 'dvc[s3]==$(DVC_VERSION)'; fi
 
 bench: bench-install
 	$(BENCH_VENV)/bin/python bench/run.py $(BENCH_ARGS)
@@ -90,7 +92,7 @@ bench: bench-install
 $(DVC_VENV)/.installed:
 	$(PYTHON) -m venv $(DVC_VENV)
 	$(DVC_VENV)/bin/pip install -q --upgrade pip
-	$(DVC_VENV)/bin/pip install -q 'dvc==$(DVC_VERSION)'
+	$(DVC_VENV)/bin/pip install -q 'dvc[s3]==$(DVC_VERSION)'
 	touch $@
 
 bench-compare: bench-install $(DVC_VENV)/.installed

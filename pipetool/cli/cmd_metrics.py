@@ -46,16 +46,14 @@ def _show(root: str, args: argparse.Namespace) -> int:
     import sys
 
     from ..revisions.git import Revisions
-    from ..revisions.metrics import read_metrics
     from ..revisions.tables import fmt, render
-    from ..revisions.toplevel import load_revision
 
     revisions = Revisions(root)
     names = list(args.revisions) + revisions_listed(revisions, args)
     table: dict[str, dict] = {}
     for name in names or [None]:
-        label, source, stages, top = load_revision(revisions, name)
-        table[label] = read_metrics(source, stages, revisions.cache, top.metrics)
+        label, files = _metrics_of(revisions, name)
+        table[label] = files
     if args.json:
         print(
             json.dumps(
@@ -107,16 +105,19 @@ def _style(args: argparse.Namespace) -> str:
 
 def _diff(root: str, args: argparse.Namespace) -> int:
     from ..revisions.git import Revisions
-    from ..revisions.metrics import read_metrics
-    from ..revisions.toplevel import load_revision
 
     revisions = Revisions(root)
-    sides = []
-    for rev in (args.a, args.b):
-        label, source, stages, top = load_revision(revisions, rev)
-        sides.append((label, read_metrics(source, stages, revisions.cache, top.metrics)))
-    print_diff(sides, args, "Metric")
+    print_diff([_metrics_of(revisions, rev) for rev in (args.a, args.b)], args, "Metric")
     return 0
+
+
+def _metrics_of(revisions, rev: str | None) -> tuple[str, dict]:
+    """(label, metrics files read) of a revision; the cache is opened only when a file is not in git."""
+    from ..revisions.declared import declared_metrics
+    from ..revisions.metrics import read_metric_files
+
+    label, source, declared = declared_metrics(revisions, rev)
+    return label, read_metric_files(source, declared, lambda: revisions.cache)
 
 
 def _history(root: str, args: argparse.Namespace) -> int:

@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import LockError, PipetoolError
 from ..files.safepath import has_control_characters
 from ..files.yamlfile import load_data
 from ..pipeline.params import ParamsFiles, flatten
 from ..pipeline.pipelines import files_of
-from ..pipeline.source import Source
-from ..pipeline.stage import Stage
-from ..storage.cache import Cache, CorruptObject
-from ..storage.hashing import DIR_SUFFIX
-from ..storage.lock import read_all
+
+if TYPE_CHECKING:  # the cache and the lock are read only for files git lacks: imported then
+    from ..pipeline.source import Source
+    from ..pipeline.stage import Stage
+    from ..storage.cache import Cache
 
 MAX_FOLDER_FILES = 10_000  # files one metrics, params or plots folder may hold
 
@@ -155,12 +156,22 @@ def read_metrics(
     A file that git does not have at a revision (a cached out) is read from the cache by the
     hash that revision's pipeline.lock records; a cached folder, by its manifest.
     """
-    paths, problems = expand_folders(source, [*metric_paths(stages), *files])
+    return read_metric_files(source, [*metric_paths(stages), *files], lambda: cache)
+
+
+def read_metric_files(
+    source: Source, declared: list[str] | tuple[str, ...], cache_of: Callable[[], Cache | None]
+) -> dict[str, FileValues]:
+    """read_metrics of metrics files already listed (see declared.py); cache_of() gives the
+    cache, asked for only when a revision's file is not in git."""
+    paths, problems = expand_folders(source, declared)
     result = {path: FileValues(error=why) for path, why in problems.items()}
     for path in paths:
+        cache = None
         try:
             text = source.read_text(path)
             if text is None and getattr(source, "is_revision", False):
+                cache = cache_of()
                 text, why = _from_cache(source, path, _FilesOnly(cache) if cache is not None else None)
             else:
                 why = "missing (run 'pipetool repro')"
@@ -201,6 +212,8 @@ class _FilesOnly:
         return getattr(self._cache, name)
 
     def read_bytes(self, digest: str) -> bytes | None:
+        from ..storage.hashing import DIR_SUFFIX
+
         if digest.endswith(DIR_SUFFIX):
             raise _CachedFolder(digest)
         return self._cache.read_bytes(digest)
@@ -209,6 +222,8 @@ class _FilesOnly:
 def _cached_folder(path: str, digest: str, cache: Cache | None) -> dict[str, FileValues]:
     """Each file of a folder that a revision's lock records and the cache keeps, read from the
     cache (checked against its hash, as every cache read is)."""
+    from ..storage.cache import CorruptObject
+
     try:
         entries = cache.manifest(digest) if cache is not None else None
     except (CorruptObject, FileNotFoundError):
@@ -242,6 +257,9 @@ def _cached_folder(path: str, digest: str, cache: Cache | None) -> dict[str, Fil
 
 def _from_cache(source: Source, path: str, cache: Cache | None) -> tuple[str | None, str]:
     """(text, or None with why) of a metrics file kept in the cache rather than in git."""
+    from ..storage.cache import CorruptObject
+    from ..storage.lock import read_all
+
     try:
         entries = read_all(source, files_of(source))
     except LockError:
