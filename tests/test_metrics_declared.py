@@ -118,4 +118,4 @@ def test_an_answer_taken_from_the_cache_parses_no_yaml(project):
     assert "a.json" in run.stdout and "b.json" in run.stdout
     imported = {line.rsplit("|", 1)[-1].strip() for line in run.stderr.splitlines() if "|" in line}
     assert "pipetool.revisions.declared" in imported
-    assert not imported & {"yaml", "pipetool.pipeline.spec", "pipetool.revisions.toplevel", "tabulate"}
+    assert not imported & {"yaml", "pipetool.pipeline.spec", "pipetool.revisions.toplevel"}

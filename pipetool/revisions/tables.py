@@ -34,40 +34,11 @@ def render(headers: Sequence[str], rows: Sequence[Sequence[str]], style: str = "
         writer.writerow(headers)
         writer.writerows(rows)
         return out.getvalue().rstrip("\n")
-    plain = _aligned(headers, rows, style == "md")
-    if plain is not None:
-        return plain
     from tabulate import tabulate
 
     return tabulate(
         rows, headers=list(headers), tablefmt="github" if style == "md" else "simple", disable_numparse=True
     )
-
-
-# Cells tabulate lays out as plain text: printable ASCII (one column a character) with no space
-# at either end (tabulate strips it); in Markdown, no '|' either.
-_PLAIN_CELL = re.compile(r"([!-~]([ -~]*[!-~])?)?")
-
-
-def _aligned(headers: Sequence[str], rows: Sequence[Sequence[str]], markdown: bool) -> str | None:
-    """The table exactly as tabulate's `simple` (or `github`) format writes it without number
-    parsing, when every cell is plain (see _PLAIN_CELL); else None, and tabulate (~3 ms to import)
-    lays it out. Each column is as wide as its widest cell, and at least its header and two more."""
-    cells = [list(headers), *(list(row) for row in rows)]
-    if any(len(row) != len(headers) for row in cells) or not all(
-        isinstance(cell, str) and _PLAIN_CELL.fullmatch(cell) and not (markdown and "|" in cell)
-        for row in cells
-        for cell in row
-    ):
-        return None
-    widths = [max([len(header) + 2, *(len(row[i]) for row in cells[1:])]) for i, header in enumerate(headers)]
-    if markdown:
-        lines = ["| " + " | ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) + " |" for row in cells]
-        lines.insert(1, "|" + "|".join("-" * (w + 2) for w in widths) + "|")
-    else:
-        lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in cells]
-        lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
 
 
 def parse_table(text: str, path: str) -> list[dict]:
