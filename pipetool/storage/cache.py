@@ -120,7 +120,7 @@ class Cache:
                 remove_quietly(tmp)
                 raise
         if link_type in ("hardlink", "symlink") and not _linked(full, target, link_type):
-            _place(target, full, link_type)  # the workspace shares the object: no second copy
+            place(target, full, link_type)  # the workspace shares the object: no second copy
 
     def _write_object(self, digest: str, data: bytes) -> None:
         target = self.path(digest)
@@ -413,7 +413,7 @@ def _read_quietly(path: str) -> bytes | None:
         return None
 
 
-def _place(source: str, dest: str, link_type: str) -> None:
+def place(source: str, dest: str, link_type: str) -> None:
     """Put source's bytes at dest by the link type, atomically (temp name, then rename)."""
     tmp = dest + RESTORING
     remove_path(tmp)  # what a killed run left
@@ -508,7 +508,7 @@ def reflink_supported(folder: str) -> bool:
 def make_private(path: str) -> None:
     """Turn a workspace file linked to a cache object into its own writable copy."""
     if os.path.islink(path) or (os.path.isfile(path) and os.stat(path).st_nlink > 1):
-        _place(path, path, "copy")
+        place(path, path, "copy")
 
 
 def _linked(path: str, target: str, link_type: str) -> bool:

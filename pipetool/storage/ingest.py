@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import xxhash
 
 from ..files.fsutil import remove_quietly
-from .cache import Cache, copy_plain, file_mode_mask, reflink
+from .cache import Cache, copy_plain, file_mode_mask, place, reflink
 from .hashing import SKIPPED_FOLDERS, file_hash
 
 SMALL = 1024 * 1024  # a file up to this size is read whole, hashed in memory and written from there
@@ -168,21 +168,26 @@ class Ingest:
         try:
             os.link(full, target)
         except FileExistsError:
-            if not _same_file(full, target):  # another file's inode: the workspace's takes its place
-                tmp = f"{target}.tmp-{self._pid}-{threading.get_ident()}"
-                remove_quietly(tmp)
-                try:
-                    os.link(full, tmp)
-                    os.replace(tmp, target)
-                except BaseException:
-                    remove_quietly(tmp)
-                    raise
+            if not _same_file(full, target):
+                self._share(full, target, digest)
         except OSError as exc:
             if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK):
                 raise
             return self._copy_small(full, size) if size <= SMALL else self._copy_big(full)
         os.chmod(target, 0o444)
         return digest, size
+
+    def _share(self, full: str, target: str, digest: str) -> None:
+        """The cache has the object already (a file alike in the same folder, or added before):
+        the workspace file becomes a link to it once its bytes are checked; a damaged one is
+        removed and the workspace file takes its place."""
+        if self.cache.check(digest):
+            place(target, full, "hardlink")
+            return
+        try:
+            os.link(full, target)
+        except FileExistsError:  # made again meanwhile, by another thread of this add
+            place(target, full, "hardlink")
 
     # -- the cache's folders -------------------------------------------------------------------
     def _target(self, digest: str) -> str:
