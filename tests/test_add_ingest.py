@@ -143,3 +143,45 @@ def _has_objects(cache) -> bool:
         return any(len(prefix) == 2 and os.listdir(cache / prefix) for prefix in os.listdir(cache))
     except FileNotFoundError:
         return False  # not made yet, or a folder listed as it was being made
+
+
+class Recorder:
+    """A progress listener that keeps what it is told."""
+
+    def __init__(self) -> None:
+        self.started: list[tuple[str, int, int]] = []
+        self.advanced = 0
+        self.ended = 0
+
+    def hash_start(self, label: str, total_bytes: int, files: int) -> None:
+        self.started.append((label, total_bytes, files))
+
+    def hash_advance(self, nbytes: int) -> None:
+        self.advanced += nbytes
+
+    def hash_end(self) -> None:
+        self.ended += 1
+
+
+def test_add_of_many_files_tells_the_progress_listener_every_byte_it_reads(project):
+    from pipetool.engine.add import add
+    from pipetool.engine.workspace import open_workspace
+    from pipetool.pipeline.project import find
+    from pipetool.storage.hashing import PROGRESS_FILES
+
+    project.cli_ok("init")
+    (project.path / "many").mkdir()
+    for i in range(PROGRESS_FILES):
+        (project.path / "many" / f"{i}.txt").write_bytes(b"x" * (i % 7))
+    project.write("one.txt", "one\n")
+    recorder = Recorder()
+    ws = open_workspace(find(str(project.path)), allow_empty=True)
+    try:
+        added = add(ws, ["many", "one.txt"], recorder)
+    finally:
+        ws.close()
+    total = sum(i % 7 for i in range(PROGRESS_FILES)) + 4
+    assert recorder.started == [("many one.txt", total, PROGRESS_FILES + 1)]
+    assert recorder.advanced == total and recorder.ended == 1
+    assert [item.record.nfiles for item in added] == [PROGRESS_FILES, None]
+    project.cli_ok("status", "--exit-code")

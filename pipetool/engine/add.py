@@ -12,7 +12,7 @@ import posixpath
 import shlex
 import stat as statmod
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..errors import PipetoolError, ProjectError
 from ..files import safepath
@@ -97,79 +97,123 @@ def _inside(path: str, folder: str) -> bool:
 
 
 def add(ws: Workspace, paths: list[str], progress: HashProgress | None = None) -> list[Added]:
-    """Track each project-relative path: all are checked before any is hashed."""
+    """Track each project-relative path: all are checked before any is hashed, and the files of
+    all are put in the cache together (big files first, beside the small ones)."""
     files = {}
     for rel in dict.fromkeys(paths):
         files[rel] = check(ws, rel)
     ws.hasher.progress = progress
     try:
-        return [_add_one(ws, rel, file, progress) for rel, file in files.items()]
+        planned = [_planned(ws, rel, file) for rel, file in files.items()]
+        _store(ws, planned, progress)
+        return [_recorded(ws, path) for path in planned]
     finally:
         ws.hasher.progress = None
         ws.state.flush()
 
 
-def _add_one(ws: Workspace, rel: str, file: str, progress: HashProgress | None) -> Added:
+@dataclass
+class _Path:
+    """A path being added: its files as listed, their hashes and sizes (None: not known yet), and
+    which of them go into the cache, read once on the way (storage/ingest.py)."""
+
+    rel: str
+    file: str  # its pointer file
+    old: pointer.Pointer | None
+    is_dir: bool
+    files: list[ingest.Listed]
+    digests: list[str | None]
+    sizes: list[int]
+    link: bool  # whether the workspace may share the cache's objects (not for `cache: false`)
+    todo: list[int] = field(default_factory=list)  # files to read into the cache
+    relink: list[int] = field(default_factory=list)  # files known, for the cache to link (not read)
+    unchanged: bool = False  # recorded already, and in the cache: nothing is stored
+
+
+def _planned(ws: Workspace, rel: str, file: str) -> _Path:
+    """What adding rel takes: the hashes the state db knows are used; a file it does not know is
+    read into the cache; unchanged data already in the cache writes nothing, and objects the
+    cache has are kept, unless the workspace is to share them by link."""
     old = pointer.read(ws.root, file) if os.path.lexists(os.path.join(ws.root, file)) else None
     if old is not None and old.path != rel:
         raise ProjectError(f"{file} tracks '{old.path}', not '{rel}'")
-    link = old.cache if old is not None else True
-    try:
-        info = _stored(ws, rel, old.record if old is not None else None, link, progress)
-    except FileNotFoundError:
-        raise AddError(f"'{rel}' went away while it was being added") from None
-    except OSError as exc:
-        raise AddError(f"could not store '{rel}' in the cache: {exc}") from None
-    record = PathRecord.of(rel, info)
-    new = old.with_record(record) if old is not None else pointer.Pointer(file, record)
-    ignore = None
-    if new.cache:
-        gitignore.ignore(ws.root, [rel])
-        ignore = posixpath.join(posixpath.dirname(rel), ".gitignore")
-    written = pointer.write(ws.root, new)
-    change = UNCHANGED if not written else (ADDED if old is None else MODIFIED)
-    return Added(rel, file, change, record, ignore)
-
-
-def _stored(ws: Workspace, rel: str, old: PathRecord | None, link: bool, progress: HashProgress | None) -> HashInfo:
-    """A path's hash, its bytes put in the cache on the way: each file whose hash the state db
-    does not know is read once, and the bytes read are both hashed and stored (storage/ingest.py).
-    Unchanged data already in the cache writes nothing; objects the cache has are kept, unless
-    the workspace is to share them by link. link: whether the workspace may be linked to the cache
-    (a pointer with `cache: false` keeps a private copy)."""
     full = os.path.join(ws.root, rel)
-    st = os.stat(full)
-    is_dir = statmod.S_ISDIR(st.st_mode)
-    if not is_dir and not statmod.S_ISREG(st.st_mode):
-        ws.hasher.info(rel)  # a pipe, socket or device: the hasher's one-line refusal
-        raise AddError(f"'{rel}' is not a file or a folder")
-    files = ingest.listing(full) if is_dir else [ingest.Listed("", full, st, True)]
+    with _errors(rel):
+        st = os.stat(full)
+        is_dir = statmod.S_ISDIR(st.st_mode)
+        if not is_dir and not statmod.S_ISREG(st.st_mode):
+            ws.hasher.info(rel)  # a pipe, socket or device: the hasher's one-line refusal
+            raise AddError(f"'{rel}' is not a file or a folder")
+        files = ingest.listing(full) if is_dir else [ingest.Listed("", full, st, True)]
     known = ws.state.under(full) if is_dir else {full: _row(ws.state.get(full, st), st)}
     digests = [matching_hash(known.get(item.full), item.st) for item in files]
-    sizes = [item.st.st_size for item in files]
-    if None not in digests:
-        info = _info(files, digests, sizes, is_dir)  # type: ignore[arg-type]
-        if PathRecord.of(rel, info) == old and ws.cache.has_all(info.hash):
-            return info  # unchanged, and in the cache
-    link_type = ws.cache.link_type if link else "copy"
-    linked = link_type != "copy"
+    path = _Path(rel, file, old, is_dir, files, digests, [item.st.st_size for item in files], old is None or old.cache)
+    if None not in digests and PathRecord.of(rel, _info(path)) == (old and old.record):
+        path.unchanged = ws.cache.has_all(_info(path).hash)
+        if path.unchanged:
+            return path
+    linked = path.link and ws.cache.link_type != "copy"
     present = set() if linked else ws.cache.present([digest for digest in digests if digest is not None])
-    todo = [i for i, digest in enumerate(digests) if digest is None or (not linked and digest not in present)]
-    with _watched(progress, rel, sum(sizes[i] for i in todo), len(todo)) as on_read:
-        stored = ingest.Ingest(ws.cache, link_type, on_read).put(
-            [(files[i].full, sizes[i], files[i].may_link) for i in todo]
-        )
-    for i, (digest, size) in zip(todo, stored, strict=True):
-        digests[i], sizes[i] = digest, size
-        if size == files[i].st.st_size:
-            ws.state.put(files[i].full, files[i].st, digest)
-    if linked:  # known files, not read: the cache links each (or finds it linked already)
-        for i in set(range(len(files))).difference(todo):
-            ws.cache.store(files[i].full, digests[i], None, link=True)  # type: ignore[arg-type]
-    info = _info(files, digests, sizes, is_dir)  # type: ignore[arg-type]
-    if is_dir:
-        ws.cache.store_manifest(info.hash, _entries(files, digests, sizes))  # type: ignore[arg-type]
-    return info
+    for i, digest in enumerate(digests):
+        if digest is None or (not linked and digest not in present):
+            path.todo.append(i)
+        elif linked:
+            path.relink.append(i)
+    return path
+
+
+def _store(ws: Workspace, planned: list[_Path], progress: HashProgress | None) -> None:
+    """Put the files to read of every path in the cache at once, and link the known ones."""
+    todo = [(path, i) for path in planned for i in path.todo]
+    items = [(path.files[i].full, path.sizes[i], path.files[i].may_link and path.link) for path, i in todo]
+    label = " ".join(path.rel for path in planned if path.todo)
+    with _watched(progress, label, sum(size for _, size, _ in items), len(items)) as on_read:
+        with _errors(label, [path.rel for path in planned]):
+            stored = ingest.Ingest(ws.cache, ws.cache.link_type, on_read).put(items)
+    for (path, i), (digest, size) in zip(todo, stored, strict=True):
+        path.digests[i], path.sizes[i] = digest, size
+        if size == path.files[i].st.st_size:
+            ws.state.put(path.files[i].full, path.files[i].st, digest)
+    for path in planned:
+        with _errors(path.rel):
+            for i in path.relink:  # the cache links each (or finds it linked already)
+                ws.cache.store(path.files[i].full, path.digests[i], None, link=True)  # type: ignore[arg-type]
+            if path.is_dir and not path.unchanged:
+                ws.cache.store_manifest(_info(path).hash, _entries(path))
+
+
+def _recorded(ws: Workspace, path: _Path) -> Added:
+    """The pointer file and .gitignore line of a stored path."""
+    record = PathRecord.of(path.rel, _info(path))
+    old = path.old
+    new = old.with_record(record) if old is not None else pointer.Pointer(path.file, record)
+    ignore = None
+    if new.cache:
+        gitignore.ignore(ws.root, [path.rel])
+        ignore = posixpath.join(posixpath.dirname(path.rel), ".gitignore")
+    written = pointer.write(ws.root, new)
+    change = UNCHANGED if not written else (ADDED if old is None else MODIFIED)
+    return Added(path.rel, path.file, change, record, ignore)
+
+
+@contextmanager
+def _errors(label: str, rels: list[str] | None = None):
+    """A file system error while adding, as one AddError naming the path (of rels, the one the
+    failing file is in)."""
+    try:
+        yield
+    except FileNotFoundError as exc:
+        raise AddError(f"'{_owner(exc, label, rels)}' went away while it was being added") from None
+    except OSError as exc:
+        raise AddError(f"could not store '{_owner(exc, label, rels)}' in the cache: {exc}") from None
+
+
+def _owner(exc: OSError, label: str, rels: list[str] | None) -> str:
+    name = str(exc.filename or "")
+    for rel in rels or []:
+        if f"/{rel}/" in name or name.endswith(f"/{rel}"):
+            return rel
+    return label
 
 
 def _row(digest: str | None, st: os.stat_result) -> tuple | None:
@@ -177,14 +221,16 @@ def _row(digest: str | None, st: os.stat_result) -> tuple | None:
     return None if digest is None else (st.st_ino, st.st_mtime_ns, st.st_size, digest)
 
 
-def _entries(files: list[ingest.Listed], digests: list[str], sizes: list[int]) -> list[tuple[str, str, int]]:
-    return [(item.relpath, digest, size) for item, digest, size in zip(files, digests, sizes, strict=True)]
+def _entries(path: _Path) -> list[tuple[str, str, int]]:
+    return [
+        (item.relpath, digest, size) for item, digest, size in zip(path.files, path.digests, path.sizes, strict=True)
+    ]  # type: ignore[misc]
 
 
-def _info(files: list[ingest.Listed], digests: list[str], sizes: list[int], is_dir: bool) -> HashInfo:
-    if not is_dir:
-        return HashInfo(digests[0], sizes[0])
-    return HashInfo(manifest_hash(_entries(files, digests, sizes)), sum(sizes), len(files))
+def _info(path: _Path) -> HashInfo:
+    if not path.is_dir:
+        return HashInfo(path.digests[0], path.sizes[0])  # type: ignore[arg-type]
+    return HashInfo(manifest_hash(_entries(path)), sum(path.sizes), len(path.files))
 
 
 @contextmanager
