@@ -148,8 +148,9 @@ def _planned(ws: Workspace, rel: str, file: str) -> _Path:
     known = ws.state.under(full) if is_dir else {full: _row(ws.state.get(full, st), st)}
     digests = [matching_hash(known.get(item.full), item.st) for item in files]
     path = _Path(rel, file, old, is_dir, files, digests, [item.st.st_size for item in files], old is None or old.cache)
-    if None not in digests and PathRecord.of(rel, _info(path)) == (old and old.record):
-        path.unchanged = ws.cache.has_all(_info(path).hash)
+    if None not in digests and old is not None:
+        info = _info(path)
+        path.unchanged = PathRecord.of(rel, info) == old.record and _in_cache(ws, path, info)
         if path.unchanged:
             return path
     linked = path.link and ws.cache.link_type != "copy"
@@ -160,6 +161,14 @@ def _planned(ws: Workspace, rel: str, file: str) -> _Path:
         elif linked:
             path.relink.append(i)
     return path
+
+
+def _in_cache(ws: Workspace, path: _Path, info: HashInfo) -> bool:
+    """Whether the cache has the objects of every file of the path: for many, a listing of each
+    two-character folder instead of a stat per object (a folder's manifest is seen to later)."""
+    if not path.is_dir:
+        return ws.cache.has(info.hash)
+    return not set(path.digests).difference(ws.cache.present(path.digests))  # type: ignore[arg-type]
 
 
 def _store(ws: Workspace, planned: list[_Path], progress: HashProgress | None) -> None:
@@ -178,7 +187,7 @@ def _store(ws: Workspace, planned: list[_Path], progress: HashProgress | None) -
         with _errors(path.rel):
             for i in path.relink:  # the cache links each (or finds it linked already)
                 ws.cache.store(path.files[i].full, path.digests[i], None, link=True)  # type: ignore[arg-type]
-            if path.is_dir and not path.unchanged:
+            if path.is_dir:  # written when it is missing or damaged
                 ws.cache.store_manifest(_info(path).hash, _entries(path))
 
 

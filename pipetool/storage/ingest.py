@@ -13,7 +13,7 @@ import os
 import stat as statmod
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import xxhash
 
@@ -26,9 +26,8 @@ PART = 256  # small files per task of the thread pool: few hand-offs, yet both t
 WORKERS = 2  # the big files start on one thread while the other takes the small ones
 
 
-@dataclass(frozen=True)
-class Listed:
-    """A file below a folder being added, as its listing found it."""
+class Listed(NamedTuple):
+    """A file below a folder being added, as its listing found it (a tuple: thousands are made)."""
 
     relpath: str
     full: str
