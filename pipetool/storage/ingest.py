@@ -190,16 +190,18 @@ class Ingest:
 
     # -- the cache's folders -------------------------------------------------------------------
     def _target(self, digest: str) -> str:
-        """The object's path, its two-character folder made the first time it is needed."""
+        """The object's path, its two-character folder made the first time it is needed (the
+        digest is one this module computed: no check of its form, as Cache.path makes)."""
         prefix = digest[:2]
+        folder = os.path.join(self.cache.dir, prefix)
         if prefix not in self._seen:
             try:
-                os.mkdir(os.path.join(self.cache.dir, prefix))
+                os.mkdir(folder)
                 self._made.add(prefix)
             except FileExistsError:
                 pass
             self._seen.add(prefix)
-        return self.cache.path(digest)
+        return os.path.join(folder, digest[2:])
 
     def _holds(self, digest: str, target: str, size: int) -> bool:
         """Whether the cache has this object already (a plain file of the right size); never
