@@ -90,6 +90,18 @@ def test_add_with_hardlinks_links_each_file_read_only_and_copies_a_symlinked_one
     assert {rel: (project.path / "data" / rel).read_bytes() for rel in contents} == contents
 
 
+def test_add_with_symlinks_moves_each_file_into_the_cache_and_links_it_back(project):
+    contents = data(project)
+    project.cli_ok("config", "cache.type", "symlink")
+    project.cli_ok("add", "data")
+    for relpath, content in contents.items():
+        workspace = project.path / "data" / relpath
+        assert workspace.is_symlink() and workspace.read_bytes() == content
+        if relpath != "alias.txt":  # the user's own link stays as it was
+            assert os.path.realpath(workspace) == str(object_path(project, xxhash.xxh3_128_hexdigest(content)))
+    project.cli_ok("status", "--exit-code")
+
+
 def test_add_replaces_a_damaged_object_and_keeps_a_good_one(project):
     contents = data(project, big=False)
     good = object_path(project, xxhash.xxh3_128_hexdigest(contents["part/1.txt"]))

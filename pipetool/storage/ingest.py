@@ -84,8 +84,11 @@ class Ingest:
             for i in task:
                 results[i] = self.put_one(*files[i])
 
-        if len(tasks) == 1:
-            run(tasks[0])
+        if len(tasks) == 1 or self.link_type == "symlink":
+            # Symlinks: a file is moved away before its link takes its place, and a link inside
+            # the folder to it, copied meanwhile on another thread, would find nothing there.
+            for task in tasks:
+                run(task)
             return results
         from ..system.interrupts import ordered, thread_pool
 
