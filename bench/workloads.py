@@ -575,12 +575,38 @@ class AddData(BigData):
     TARGET_RATIO = 1.5
     HASH_STAGE = {"cmd": "echo hashed > out.txt", "deps": ["big.bin", "files"], "outs": ["out.txt"]}
 
+    def __init__(self, ctx: Context) -> None:
+        super().__init__(ctx)
+        self.copy_seconds: float | None = None
+        self.link_seconds: float | None = None
+
     def prepare(self) -> None:
         if not self.source.exists():  # big_data wrote it already when both run
-            super().prepare()
+            super().prepare()  # which times machine_baselines() below
+        else:
+            self.machine_baselines()
 
     def machine_baselines(self) -> None:
-        """big_data's baselines are about hashing; it times them."""
+        """The floors of an add: `cp -r` of the same data to a fresh folder (any add that copies
+        must write these bytes and files) and `cp -rl` (one hard link per file, no bytes copied).
+        big_data's baselines are about hashing; it times them."""
+        self.copy_seconds = self.copy_baseline("cp -r", ["-r"])
+        self.link_seconds = self.copy_baseline("cp -rl", ["-rl"])
+
+    def copy_baseline(self, label: str, options: list[str]) -> float:
+        dest = self.ctx.scratch / f"{self.name}-{label.replace(' ', '')}"
+
+        def fresh(_: int) -> None:  # moved aside, not deleted: see harness.remove_repo
+            harness.remove_repo(dest)
+            dest.mkdir()
+
+        argv = ["cp", *options, "big.bin", "files", str(dest)]
+        timing = measure(argv, self.source, dict(os.environ), SLOW_RUNS, before=fresh)
+        harness.remove_repo(dest)
+        self.baseline(
+            f"{label} of the same data into a fresh folder (the floor of an add)", timing.median, "s", timing.seconds
+        )
+        return timing.median
 
     def fresh(self, tool: Tool, repo: Path, pipeline: dict | None, link_type: str | None = None) -> None:
         def populate(root: Path) -> None:  # copies (old mtimes kept): no inode shared between tools
@@ -609,6 +635,8 @@ class AddData(BigData):
         self.record(f"add of {self.label} into a fresh repo", tool, added)
         ratio = added.median / hashing.median
         self.value("add / first repro of the same bytes", tool, ratio, "x")
+        if self.copy_seconds:
+            self.value("add / cp -r of the same data", tool, added.median / self.copy_seconds, "x")
         if tool.name == "pipetool" and ratio > self.TARGET_RATIO:
             self.ctx.results.note(
                 f"{self.name} / pipetool: add took {ratio:.2f} times the first repro, above the issue's "
@@ -627,6 +655,8 @@ class AddData(BigData):
         )
         self.record(f"add of {self.label} with cache.type hardlink (no bytes copied)", tool, linked)
         self.value("add with hardlinks / first repro of the same bytes", tool, linked.median / hashing.median, "x")
+        if self.link_seconds:
+            self.value("add with hardlinks / cp -rl of the same data", tool, linked.median / self.link_seconds, "x")
         harness.remove_repo(repo)
 
     def pipeline(self) -> dict:

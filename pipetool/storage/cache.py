@@ -120,7 +120,7 @@ class Cache:
                 remove_quietly(tmp)
                 raise
         if link_type in ("hardlink", "symlink") and not _linked(full, target, link_type):
-            _place(target, full, link_type)  # the workspace shares the object: no second copy
+            place(target, full, link_type)  # the workspace shares the object: no second copy
 
     def _write_object(self, digest: str, data: bytes) -> None:
         target = self.path(digest)
@@ -311,25 +311,25 @@ class Cache:
         if digest in self._verified:  # written by this process as a plain file from bytes it hashed
             source = os.path.join(self.dir, digest[:2], digest[2:])
             if link_type == "copy" and _reflink_works.get(self._device()) is False:
-                _copy_plain(source, dest)
+                copy_plain(source, dest)
                 return
             _transfer(source, dest, link_type)
             if link_type == "copy":
-                os.chmod(dest, 0o644 & ~_umask())
+                os.chmod(dest, 0o644 & ~file_mode_mask())
             return
         source = self._object(digest)
         if link_type == "copy" and not _reflinks(source):
             if copy_hashed(source, dest) != digest:
                 self.discard(digest)
                 raise CorruptObject(digest)
-            os.chmod(dest, 0o644 & ~_umask())
+            os.chmod(dest, 0o644 & ~file_mode_mask())
             return
         if not _hashes_to(source, digest):
             self.discard(digest)
             raise CorruptObject(digest)
         _transfer(source, dest, link_type)
         if link_type == "copy":
-            os.chmod(dest, 0o644 & ~_umask())
+            os.chmod(dest, 0o644 & ~file_mode_mask())
 
     # -- housekeeping -------------------------------------------------------------------------
     def objects(self) -> Iterator[tuple[str, int]]:
@@ -413,14 +413,14 @@ def _read_quietly(path: str) -> bytes | None:
         return None
 
 
-def _place(source: str, dest: str, link_type: str) -> None:
+def place(source: str, dest: str, link_type: str) -> None:
     """Put source's bytes at dest by the link type, atomically (temp name, then rename)."""
     tmp = dest + RESTORING
     remove_path(tmp)  # what a killed run left
     try:
         _transfer(source, tmp, link_type)
         if link_type == "copy":
-            os.chmod(tmp, 0o644 & ~_umask())
+            os.chmod(tmp, 0o644 & ~file_mode_mask())
         os.replace(tmp, dest)
     finally:
         remove_quietly(tmp)
@@ -437,11 +437,11 @@ def _transfer(source: str, dest: str, link_type: str) -> None:
     if link_type == "symlink":
         os.symlink(os.path.abspath(source), dest)
         return
-    if not _reflink(source, dest):
+    if not reflink(source, dest):
         shutil.copyfile(source, dest)
 
 
-def _copy_plain(source: str, dest: str) -> None:
+def copy_plain(source: str, dest: str) -> None:
     """Copy source to a new file dest (mode 0644 less the umask) inside the kernel, where it can."""
     src = os.open(source, os.O_RDONLY | os.O_CLOEXEC)
     try:
@@ -470,7 +470,7 @@ def _reflinks(source: str) -> bool:
     return _reflink_works.get(os.stat(source).st_dev, True)
 
 
-def _reflink(source: str, dest: str) -> bool:
+def reflink(source: str, dest: str) -> bool:
     """A copy sharing blocks with source, where the file system can; False elsewhere.
 
     A file system that refused once is not asked again: it costs five syscalls per file.
@@ -497,7 +497,7 @@ def reflink_supported(folder: str) -> bool:
     try:
         with open(source, "wb") as handle:
             handle.write(b"probe")
-        return _reflink(source, source + ".clone")
+        return reflink(source, source + ".clone")
     except OSError:
         return False
     finally:
@@ -508,7 +508,7 @@ def reflink_supported(folder: str) -> bool:
 def make_private(path: str) -> None:
     """Turn a workspace file linked to a cache object into its own writable copy."""
     if os.path.islink(path) or (os.path.isfile(path) and os.stat(path).st_nlink > 1):
-        _place(path, path, "copy")
+        place(path, path, "copy")
 
 
 def _linked(path: str, target: str, link_type: str) -> bool:
@@ -521,7 +521,8 @@ def _linked(path: str, target: str, link_type: str) -> bool:
         return False
 
 
-def _umask() -> int:
+def file_mode_mask() -> int:
+    """The process's umask: the permission bits a new file is made without."""
     mask = os.umask(0)
     os.umask(mask)
     return mask

@@ -1,0 +1,236 @@
+"""Putting workspace files into the cache for `add`, each file read once.
+
+A file's hash is taken from the bytes as they go into the cache (a copy), or as they are read
+just before the object is linked to them (a hardlink or symlink), and names the object: no second
+read to hash the path first. A copy is written under a temporary name and renamed into place, so
+a kill midway leaves no object whose bytes do not match its name; a link is made in one step.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat as statmod
+import threading
+from collections.abc import Callable
+from typing import NamedTuple
+
+import xxhash
+
+from ..files.fsutil import remove_quietly
+from .cache import Cache, copy_plain, file_mode_mask, place, reflink
+from .hashing import SKIPPED_FOLDERS, file_hash
+
+SMALL = 1024 * 1024  # a file up to this size is read whole, hashed in memory and written from there
+PART = 256  # small files per task of the thread pool: few hand-offs, yet both threads busy
+WORKERS = 2  # the big files start on one thread while the other takes the small ones
+
+
+class Listed(NamedTuple):
+    """A file below a folder being added, as its listing found it (a tuple: thousands are made)."""
+
+    relpath: str
+    full: str
+    st: os.stat_result  # followed through a link, as the hasher stats it
+    may_link: bool  # False for a symlink inside the folder: its bytes are copied, never linked
+
+
+def listing(full: str) -> list[Listed]:
+    """Every file below a folder, sorted by relative path: the files the folder's hash is made of
+    (storage/hashing.py walks them the same way: no symlinked folders, no __pycache__)."""
+    found: list[Listed] = []
+    _walk(full, "", found)
+    found.sort(key=lambda item: item.relpath)
+    return found
+
+
+def _walk(folder: str, prefix: str, found: list[Listed]) -> None:
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if entry.name in SKIPPED_FOLDERS:
+                continue
+            relpath = prefix + entry.name
+            if entry.is_dir(follow_symlinks=False):
+                _walk(entry.path, relpath + "/", found)
+            elif entry.is_file():
+                found.append(Listed(relpath, entry.path, entry.stat(), not entry.is_symlink()))
+
+
+class Ingest:
+    """Puts files in one cache with one link type; objects already there are kept."""
+
+    def __init__(self, cache: Cache, link_type: str, on_read: Callable[[int], None] | None = None) -> None:
+        self.cache = cache
+        self.link_type = link_type
+        self.on_read = on_read
+        self._made: set[str] = set()  # prefix folders this command made: no object was in them
+        self._seen: set[str] = set()  # prefix folders known to exist
+        self._chmod = file_mode_mask() & 0o444 != 0  # a umask that takes read bits: set them after
+        self._pid = os.getpid()
+
+    def put(self, files: list[tuple[str, int, bool]]) -> list[tuple[str, int]]:
+        """(hash, size) of the bytes stored for each (full path, size from its stat, may link)
+        file, in order. Big files go first, each a task of its own; small ones in parts."""
+        if not files:
+            return []
+        os.makedirs(self.cache.dir, exist_ok=True)
+        order = sorted(range(len(files)), key=lambda i: files[i][1] <= SMALL)  # big ones first, stable
+        big = [[i] for i in order if files[i][1] > SMALL]
+        small = [i for i in order if files[i][1] <= SMALL]
+        tasks = big + [small[k : k + PART] for k in range(0, len(small), PART)]
+        results: list[tuple[str, int]] = [("", 0)] * len(files)
+
+        def run(task: list[int]) -> None:
+            for i in task:
+                results[i] = self.put_one(*files[i])
+
+        if len(tasks) == 1 or self.link_type == "symlink":
+            # Symlinks: a file is moved away before its link takes its place, and a link inside
+            # the folder to it, copied meanwhile on another thread, would find nothing there.
+            for task in tasks:
+                run(task)
+            return results
+        from ..system.interrupts import ordered, thread_pool
+
+        with thread_pool(min(WORKERS, len(tasks)), "add") as pool:
+            ordered(pool, run, tasks)
+        return results
+
+    def put_one(self, full: str, size: int, may_link: bool = True) -> tuple[str, int]:
+        """Store one file; (hash, size) of the bytes stored."""
+        link_type = self.link_type if may_link else "copy"
+        if link_type == "copy":
+            return self._copy_small(full, size) if size <= SMALL else self._copy_big(full)
+        digest = file_hash(full, size, self.on_read)
+        if link_type == "symlink":
+            self.cache.store(full, digest, None, link=True)  # moved in, and the workspace linked
+            return digest, size
+        return self._hardlink(full, size, digest)
+
+    # -- copies ------------------------------------------------------------------------------
+    def _copy_small(self, full: str, size: int) -> tuple[str, int]:
+        fd = os.open(full, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            data = os.read(fd, size + 1)
+        finally:
+            os.close(fd)
+        if len(data) > size:  # it grew since its stat: streamed, as a big one
+            return self._copy_big(full)
+        if self.on_read is not None:
+            self.on_read(len(data))
+        digest = xxhash.xxh3_128_hexdigest(data)
+        target = self._target(digest)
+        if self._holds(digest, target, len(data)):
+            return digest, len(data)
+        tmp = f"{target}.tmp-{self._pid}-{threading.get_ident()}"
+        try:
+            fd = _create(tmp)
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view) :]
+            finally:
+                os.close(fd)
+            self._finish(tmp, target)
+        except BaseException:
+            remove_quietly(tmp)
+            raise
+        return digest, len(data)
+
+    def _copy_big(self, full: str) -> tuple[str, int]:
+        """A copy made in the kernel (a reflink where the file system can), then hashed as it lies
+        in the cache: the name comes from the bytes stored, whatever happened to the source."""
+        tmp = os.path.join(self.cache.dir, f"add-{self._pid}-{threading.get_ident()}.tmp")
+        remove_quietly(tmp)  # what a killed run of the same process id left
+        try:
+            if not reflink(full, tmp):
+                copy_plain(full, tmp)
+            digest = file_hash(tmp, None, self.on_read)
+            size = os.stat(tmp).st_size
+            target = self._target(digest)
+            if self._holds(digest, target, size):
+                remove_quietly(tmp)
+                return digest, size
+            os.chmod(tmp, 0o444)
+            os.replace(tmp, target)
+        except BaseException:
+            remove_quietly(tmp)
+            raise
+        return digest, size
+
+    def _finish(self, tmp: str, target: str) -> None:
+        if self._chmod:
+            os.chmod(tmp, 0o444)
+        os.replace(tmp, target)
+
+    # -- links -------------------------------------------------------------------------------
+    def _hardlink(self, full: str, size: int, digest: str) -> tuple[str, int]:
+        """The object made a second name of the workspace file, which becomes read-only."""
+        target = self._target(digest)
+        try:
+            os.link(full, target)
+        except FileExistsError:
+            if not _same_file(full, target):
+                self._share(full, target, digest)
+        except OSError as exc:
+            if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK):
+                raise
+            return self._copy_small(full, size) if size <= SMALL else self._copy_big(full)
+        os.chmod(target, 0o444)
+        return digest, size
+
+    def _share(self, full: str, target: str, digest: str) -> None:
+        """The cache has the object already (a file alike in the same folder, or added before):
+        the workspace file becomes a link to it once its bytes are checked; a damaged one is
+        removed and the workspace file takes its place."""
+        if self.cache.check(digest):
+            place(target, full, "hardlink")
+            return
+        try:
+            os.link(full, target)
+        except FileExistsError:  # made again meanwhile, by another thread of this add
+            place(target, full, "hardlink")
+
+    # -- the cache's folders -------------------------------------------------------------------
+    def _target(self, digest: str) -> str:
+        """The object's path, its two-character folder made the first time it is needed (the
+        digest is one this module computed: no check of its form, as Cache.path makes)."""
+        prefix = digest[:2]
+        folder = os.path.join(self.cache.dir, prefix)
+        if prefix not in self._seen:
+            try:
+                os.mkdir(folder)
+                self._made.add(prefix)
+            except FileExistsError:
+                pass
+            self._seen.add(prefix)
+        return os.path.join(folder, digest[2:])
+
+    def _holds(self, digest: str, target: str, size: int) -> bool:
+        """Whether the cache has this object already (a plain file of the right size); never
+        asked in a folder this command made, which held no object before it."""
+        if digest[:2] in self._made:
+            return False
+        try:
+            st = os.lstat(target)
+        except FileNotFoundError:
+            return False
+        return statmod.S_ISREG(st.st_mode) and st.st_size == size
+
+
+def _create(path: str) -> int:
+    """A new file at path, read-only for everyone once closed (the fd writes): a leftover of a
+    killed run under the same name is removed first."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    try:
+        return os.open(path, flags, 0o444)
+    except FileExistsError:
+        remove_quietly(path)
+        return os.open(path, flags, 0o444)
+
+
+def _same_file(path: str, other: str) -> bool:
+    try:
+        return os.path.samefile(path, other)
+    except OSError:
+        return False
