@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import posixpath
+import stat
 import subprocess
 import threading
 import weakref
@@ -28,21 +29,68 @@ class Revision:
     timestamp: int = 0
 
 
+# Variables that change where git looks for the repository: with any of them set, git is asked.
+_DISCOVERY_ENV = (
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_COMMON_DIR",
+    "GIT_CEILING_DIRECTORIES",
+    "GIT_DISCOVERY_ACROSS_FILESYSTEM",
+)
+
+
+def _plain_top(project_root: str) -> str | None:
+    """The work tree's top folder as `git rev-parse --show-toplevel` finds it, without starting git,
+    in the plain case: no variable that changes git's search, and the first `.git` up from the
+    project, on the same file system, is a folder with a HEAD, it and its work tree owned by this
+    user (git refuses others' repositories). Anything else (a worktree's `.git` file, a
+    mount point on the way): None, and git itself is asked."""
+    if any(name in os.environ for name in _DISCOVERY_ENV):
+        return None
+    folder = os.path.realpath(project_root)
+    try:
+        device = os.stat(folder).st_dev
+        while True:
+            try:
+                found = os.lstat(os.path.join(folder, ".git"))
+            except FileNotFoundError:
+                parent = os.path.dirname(folder)
+                if parent == folder or os.stat(parent).st_dev != device:
+                    return None
+                folder = parent
+                continue
+            uid = os.geteuid()
+            plain = (
+                stat.S_ISDIR(found.st_mode)
+                and found.st_uid == uid
+                and os.stat(folder).st_uid == uid
+                and os.path.isfile(os.path.join(folder, ".git", "HEAD"))
+            )
+            return folder if plain else None
+    except OSError:
+        return None
+
+
+def _asked_top(project_root: str) -> str:
+    """The work tree's top folder from `git rev-parse --show-toplevel`."""
+    try:
+        found = subprocess.run(
+            ["git", "rev-parse", "--show-toplevel"], cwd=project_root, capture_output=True, text=True, check=False
+        )
+    except OSError as exc:
+        raise RevisionError(
+            f"cannot run git: {exc.strerror or exc}", hint="revision commands need git on the PATH"
+        ) from None
+    if found.returncode != 0:
+        raise RevisionError(
+            "not inside a git repository", hint="revision commands need git; 'git init' and commit first"
+        )
+    return found.stdout.rstrip("\n")
+
+
 class GitRepo:
     def __init__(self, project_root: str) -> None:
-        try:
-            found = subprocess.run(
-                ["git", "rev-parse", "--show-toplevel"], cwd=project_root, capture_output=True, text=True, check=False
-            )
-        except OSError as exc:
-            raise RevisionError(
-                f"cannot run git: {exc.strerror or exc}", hint="revision commands need git on the PATH"
-            ) from None
-        if found.returncode != 0:
-            raise RevisionError(
-                "not inside a git repository", hint="revision commands need git; 'git init' and commit first"
-            )
-        self.top = found.stdout.rstrip("\n")
+        self.top = _plain_top(project_root) or _asked_top(project_root)
         prefix = os.path.relpath(os.path.realpath(project_root), os.path.realpath(self.top))
         self.prefix = "" if prefix == "." else prefix.replace(os.sep, "/")
         self.root = project_root
@@ -167,9 +215,17 @@ class _Objects:
     """
 
     def __init__(self, top: str) -> None:
-        self._proc = subprocess.Popen(
-            ["git", "cat-file", "--batch", "--follow-symlinks"], cwd=top, stdin=subprocess.PIPE, stdout=subprocess.PIPE
-        )
+        try:
+            self._proc = subprocess.Popen(
+                ["git", "cat-file", "--batch", "--follow-symlinks"],
+                cwd=top,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+            )
+        except OSError as exc:
+            raise RevisionError(
+                f"cannot run git: {exc.strerror or exc}", hint="revision commands need git on the PATH"
+            ) from None
         self._lock = threading.Lock()
         weakref.finalize(self, _end, self._proc)
 
