@@ -8,6 +8,7 @@ import re
 import stat as statmod
 import threading
 import time
+import weakref
 from array import array
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -38,6 +39,7 @@ PROGRESS_BYTES = 256 * 1024 * 1024
 PROGRESS_FILES = 2000
 
 _buffers = threading.local()
+_STAT_AT = os.stat in os.supports_dir_fd and hasattr(os, "O_DIRECTORY")
 _HASH_FORM = re.compile(r"[0-9a-f]{32}(?:\.dir)?")
 
 
@@ -61,6 +63,17 @@ class HashInfo:
     @property
     def is_dir(self) -> bool:
         return self.nfiles is not None
+
+    @classmethod
+    def of_file(cls, digest: str, size: int) -> HashInfo:
+        """HashInfo(digest, size), made in a third of the time: a no-op status of 100,000 stages
+        makes 200,000, and a frozen dataclass's __init__ sets each field by object.__setattr__."""
+        info = _new(cls)
+        info.__dict__.update(hash=digest, size=size, nfiles=None, key="xxh3")
+        return info
+
+
+_new = object.__new__
 
 
 @dataclass
@@ -180,31 +193,74 @@ class Hasher:
         self.urls = None  # the versions of URL deps (external.UrlVersions), made when one is asked
         self.url_opener = None  # how to open a URL (with a remote's settings); fsspec's defaults when None
         self._dirs: dict[str, tuple[str, HashInfo]] = {}  # folder -> (fingerprint, info) of this command
+        self._prefix = os.path.join(root, "")  # root + "/": a path is prefix + path, as os.path.join makes it
+        self._root_fd: int | None = None  # the root folder, opened when first needed (see _stat)
+
+    def _full(self, path: str) -> str:
+        """os.path.join(root, path) in a tenth of the time (an absolute path stays itself)."""
+        return path if path.startswith("/") else self._prefix + path
 
     def prefetch(self, paths: list[str]) -> None:
         """Look up what the state db knows of many paths at once (those about to be hashed)."""
         if self.state is not None:
-            self.state.prefetch([os.path.join(self.root, path) for path in paths if not is_url(path)])
+            full = self._full
+            self.state.prefetch([full(path) for path in paths if "://" not in path or not is_url(path)])
 
     def info(self, path: str) -> HashInfo | None:
         """The hash of a file or directory, or None when it does not exist; of a URL dep, its
-        version (external.py)."""
-        if is_url(path):
+        version (external.py).
+
+        Per path of a no-op status: one stat and a lookup in the state db's rows read ahead
+        (prefetch); the paths come from a compiled spec or a lock and are only read here, so no
+        path check is repeated (those that write check their paths: files/safepath.py).
+        """
+        if "://" in path and is_url(path):
             return self.url_info(path)
-        full = os.path.join(self.root, path)
-        try:
-            st = os.stat(full)
-        except (FileNotFoundError, NotADirectoryError):
+        full = path if path.startswith("/") else self._prefix + path  # self._full(path), inlined
+        st = self._stat(path, full)
+        if st is None:
             return None
+        if statmod.S_ISREG(st.st_mode):
+            memo = self._memo
+            digest = memo.get((full, st.st_ino, st.st_mtime_ns, st.st_size)) if memo else None
+            if digest is None and self.state is not None:
+                digest = self.state.get(full, st)
+            if digest is None:
+                digest = self._hash_file(full, st)
+            return HashInfo.of_file(digest, st.st_size)
         if statmod.S_ISDIR(st.st_mode):
             return self._dir_info(full)
-        if not statmod.S_ISREG(st.st_mode):  # a pipe or a device would be read for ever
-            raise ProjectError(
-                f"'{path}' is not a file or a folder (a pipe, socket or device); "
-                "pipetool hashes only files and folders",
-                hint="point the dep or out at a regular file, or remove the link to it",
-            )
-        return HashInfo(self._file(full, st), st.st_size)
+        raise ProjectError(  # a pipe or a device would be read for ever
+            f"'{path}' is not a file or a folder (a pipe, socket or device); pipetool hashes only files and folders",
+            hint="point the dep or out at a regular file, or remove the link to it",
+        )
+
+    def _stat(self, path: str, full: str) -> os.stat_result | None:
+        """os.stat(full), None when nothing is there. A relative path (full is not path) is looked
+        up from the root folder's descriptor: the kernel then walks its few parts, not the root's
+        as well (3.2 against 5.4 µs a stat, measured on /tmp/.../project/in/123.txt). Any other
+        error is raised by os.stat(full), naming the full path as before."""
+        try:
+            if full is path:
+                return os.stat(full)
+            fd = self._root_fd if self._root_fd is not None else self._open_root()
+            return os.stat(path, dir_fd=fd) if fd >= 0 else os.stat(full)
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        except OSError:
+            return os.stat(full)
+
+    def _open_root(self) -> int:
+        """The root folder's descriptor (closed with this Hasher), or -1 where stat cannot use one."""
+        self._root_fd = -1
+        if _STAT_AT:
+            try:
+                self._root_fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+            except OSError:
+                pass
+            else:
+                weakref.finalize(self, os.close, self._root_fd)
+        return self._root_fd
 
     def url_info(self, url: str) -> HashInfo | None:
         """A URL dep's version: a file:// URL is a local path, hashed as any dep; others are
@@ -220,23 +276,16 @@ class Hasher:
             self.urls = UrlVersions(self.url_opener)
         return self.urls.info(url)
 
-    def _known(self, full: str, st: Stat) -> str | None:
-        digest = self._memo.get((full, st.st_ino, st.st_mtime_ns, st.st_size))
-        if digest is None and self.state is not None:
-            digest = self.state.get(full, st)
-        return digest
-
     def _remember(self, full: str, st: Stat, digest: str) -> None:
         self._memo[(full, st.st_ino, st.st_mtime_ns, st.st_size)] = digest
         if self.state is not None:
             self.state.put(full, st, digest)
 
-    def _file(self, full: str, st: Stat) -> str:
-        digest = self._known(full, st)
-        if digest is None:
-            with self._watched(full, st.st_size, 1) as on_read, self._readable(full):
-                digest = file_hash(full, st.st_size, on_read)
-            self._remember(full, st, digest)
+    def _hash_file(self, full: str, st: Stat) -> str:
+        """Read and hash a file whose hash is not known, and remember it."""
+        with self._watched(full, st.st_size, 1) as on_read, self._readable(full):
+            digest = file_hash(full, st.st_size, on_read)
+        self._remember(full, st, digest)
         return digest
 
     @contextmanager
