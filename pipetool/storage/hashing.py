@@ -359,17 +359,21 @@ class Hasher:
     def _hash_files(self, folder: str, files: list[tuple[str, str, FileStat]]) -> list[str]:
         """Hashes of a folder's files in order: known ones looked up (one query), the rest read."""
         known = self.state.under(folder) if self.state is not None else {}
-        digests = [
-            self._memo.get((full, st.st_ino, st.st_mtime_ns, st.st_size)) or matching_hash(known.get(full), st)
-            for _, full, st in files
-        ]
-        todo = [i for i, digest in enumerate(digests) if digest is None]
+        memo = self._memo
+        if known or memo:
+            digests = [memo.get((full, *st)) or matching_hash(known.get(full), st) for _, full, st in files]
+            todo = [i for i, digest in enumerate(digests) if digest is None]
+        else:  # a folder hashed for the first time (a cold status): no lookup per file
+            digests, todo = [None] * len(files), range(len(files))
         sized = [(files[i][1], files[i][2].st_size) for i in todo]
         with self._watched(folder, sum(size for _, size in sized), len(todo)) as on_read, self._readable(folder):
             computed = hash_many(sized, self.jobs, on_read)
-        for i, digest in zip(todo, computed, strict=False):
-            digests[i] = digest
-            self._remember(files[i][1], files[i][2], digest)
+        put = self.state.put if self.state is not None else None
+        for i, digest in zip(todo, computed, strict=True):
+            _, full, st = files[i]
+            digests[i] = memo[(full, *st)] = digest  # as _remember, without a call per file
+            if put is not None:
+                put(full, st, digest)
         return digests  # type: ignore[return-value]
 
 
