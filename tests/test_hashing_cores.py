@@ -9,7 +9,7 @@ import os
 import pytest
 import xxhash
 
-from pipetool.storage.hashing import BESIDE_FROM, PROCESSES_FROM, Hasher, hash_many
+from pipetool.storage.hashing import BESIDE_FROM, CHUNK, PROCESSES_FROM, Hasher, file_hash, hash_many
 
 
 def small_files(folder, count: int) -> list[tuple[str, int]]:
@@ -78,3 +78,21 @@ def test_a_folder_asked_twice_is_hashed_once_until_a_file_in_it_changes(tmp_path
     assert second.hash != first.hash and second.size == first.size
     assert hasher.tally.files == 4  # the changed file alone was read again
     assert Hasher(str(tmp_path), None).info("data") == second
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="needs two cores to split the work")
+def test_processes_hashing_files_over_a_chunk_at_once_do_not_share_a_read_buffer(tmp_path, many):
+    """The read buffer for files over CHUNK is made before the fork (this test makes it first):
+    a forked process must not read into the very pages this one reads into at the same time."""
+    file_hash(__file__, None)  # a file of unknown size: read through this thread's buffer
+    files = list(many)
+    middles = []
+    for k in range(3):  # over CHUNK and under BESIDE_FROM: read through the buffer, in this process's part
+        path = tmp_path / f"middle{k}.bin"
+        path.write_bytes(bytes([k + 1]) * (CHUNK + CHUNK // 2))
+        middles.append((str(path), CHUNK + CHUNK // 2))
+    big = tmp_path / "big.bin"
+    big.write_bytes(os.urandom(1024) * (BESIDE_FROM // 1024 + 1))
+    files[1:1] = middles
+    files.append((str(big), big.stat().st_size))
+    assert hash_many(files, jobs=2) == expected(files)
