@@ -1,0 +1,98 @@
+"""Hashing on several cores: forked parts come back in order, a big file among thousands of small
+ones gets a process of its own, a part whose process fails is hashed again where its error shows,
+and a folder hashed once in a command is not hashed again unless its files changed."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+import xxhash
+
+from pipetool.storage.hashing import BESIDE_FROM, CHUNK, PROCESSES_FROM, Hasher, file_hash, hash_many
+
+
+def small_files(folder, count: int) -> list[tuple[str, int]]:
+    folder.mkdir(exist_ok=True)
+    files = []
+    for i in range(count):
+        path = folder / f"{i:05d}.txt"
+        path.write_text(f"file {i}\n")
+        files.append((str(path), path.stat().st_size))
+    return files
+
+
+@pytest.fixture(scope="module")
+def many(tmp_path_factory) -> list[tuple[str, int]]:
+    """PROCESSES_FROM + 1 small files (enough to be split between processes), made once."""
+    return small_files(tmp_path_factory.mktemp("many"), PROCESSES_FROM + 1)
+
+
+def expected(files: list[tuple[str, int]]) -> list[str]:
+    with_bytes = []
+    for path, _ in files:
+        with open(path, "rb") as handle:
+            with_bytes.append(xxhash.xxh3_128_hexdigest(handle.read()))
+    return with_bytes
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="needs two cores to split the work")
+def test_big_files_among_thousands_of_small_ones_keep_their_places(tmp_path, many):
+    files = list(many)
+    bigs = []
+    for name, size in (("big1.bin", BESIDE_FROM), ("big2.bin", BESIDE_FROM + 4096)):
+        path = tmp_path / name
+        with open(path, "wb") as handle:  # sparse: reads as zeros, costs no disk
+            handle.truncate(size)
+        bigs.append((str(path), size))
+    files[10:10] = [bigs[0]]  # one in the first part, one in the last: order must survive
+    files.append(bigs[1])
+    digests = hash_many(files, jobs=2)
+    assert digests == expected(files)
+    assert digests[10] == xxhash.xxh3_128_hexdigest(bytes(BESIDE_FROM))
+    assert digests[-1] == xxhash.xxh3_128_hexdigest(bytes(BESIDE_FROM + 4096))
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="needs two cores to split the work")
+def test_a_part_whose_process_fails_is_hashed_here_and_its_error_shows(tmp_path, many):
+    files = list(many)
+    folder = tmp_path / "not-a-file"
+    folder.mkdir()
+    files[-1] = (str(folder), 10)  # in the forked part: reading it fails there, then here
+    with pytest.raises(IsADirectoryError):
+        hash_many(files, jobs=2)
+    assert hash_many(many, jobs=2) == expected(many)  # and the next call is unharmed
+
+
+def test_a_folder_asked_twice_is_hashed_once_until_a_file_in_it_changes(tmp_path):
+    small_files(tmp_path / "data", 3)
+    hasher = Hasher(str(tmp_path), None)
+    first = hasher.info("data")
+    assert hasher.tally.files == 3
+    assert hasher.info("data") == first
+    assert hasher.tally.files == 3  # nothing read again
+    changed = tmp_path / "data" / "00001.txt"
+    changed.write_text("file X\n")  # same size, new bytes and mtime
+    os.utime(changed, ns=(1, os.stat(changed).st_mtime_ns + 1_000_000))
+    second = hasher.info("data")
+    assert second.hash != first.hash and second.size == first.size
+    assert hasher.tally.files == 4  # the changed file alone was read again
+    assert Hasher(str(tmp_path), None).info("data") == second
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="needs two cores to split the work")
+def test_processes_hashing_files_over_a_chunk_at_once_do_not_share_a_read_buffer(tmp_path, many):
+    """The read buffer for files over CHUNK is made before the fork (this test makes it first):
+    a forked process must not read into the very pages this one reads into at the same time."""
+    file_hash(__file__, None)  # a file of unknown size: read through this thread's buffer
+    files = list(many)
+    middles = []
+    for k in range(3):  # over CHUNK and under BESIDE_FROM: read through the buffer, in this process's part
+        path = tmp_path / f"middle{k}.bin"
+        path.write_bytes(bytes([k + 1]) * (CHUNK + CHUNK // 2))
+        middles.append((str(path), CHUNK + CHUNK // 2))
+    big = tmp_path / "big.bin"
+    big.write_bytes(os.urandom(1024) * (BESIDE_FROM // 1024 + 1))
+    files[1:1] = middles
+    files.append((str(big), big.stat().st_size))
+    assert hash_many(files, jobs=2) == expected(files)
