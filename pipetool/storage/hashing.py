@@ -11,7 +11,7 @@ import threading
 import time
 import weakref
 from array import array
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Protocol
@@ -493,7 +493,7 @@ SKIPPED_FOLDERS = frozenset({"__pycache__"})
 
 def _listing(full: str) -> list[tuple[str, str, FileStat]]:
     """(relative path, full path, stat) of every file below a directory, in listing order."""
-    files = list(_walk(full, ""))
+    files = [(rel, entry.path) for rel, entry in walk_files(full)]
     numbers = iter(_stat_numbers([path for _, path in files]))
     return [
         (rel, path, FileStat(*stat))
@@ -501,18 +501,19 @@ def _listing(full: str) -> list[tuple[str, str, FileStat]]:
     ]
 
 
-def _walk(full: str, prefix: str):
-    """(relative path, full path) of every file below a directory; no symlinked dirs. The
-    directory entries tell files from folders: nothing is stat'ed here."""
+def walk_files(full: str, prefix: str = "") -> Iterator[tuple[str, os.DirEntry]]:
+    """(relative path, directory entry) of every file a directory's hash is made of, in listing
+    order: no symlinked folders, no SKIPPED_FOLDERS. The entries tell files from folders: nothing
+    is stat'ed here."""
     with os.scandir(full) as entries:
         for entry in entries:
             relpath = prefix + entry.name
             if entry.name in SKIPPED_FOLDERS:
                 continue
             if entry.is_dir(follow_symlinks=False):
-                yield from _walk(entry.path, relpath + "/")
+                yield from walk_files(entry.path, relpath + "/")
             elif entry.is_file():
-                yield relpath, entry.path
+                yield relpath, entry
 
 
 def _stat_numbers(paths: list[str]) -> array:

@@ -19,7 +19,7 @@ import xxhash
 
 from ..files.fsutil import remove_quietly
 from .cache import Cache, copy_plain, file_mode_mask, place, reflink
-from .hashing import SKIPPED_FOLDERS, file_hash
+from .hashing import file_hash, walk_files
 
 SMALL = 1024 * 1024  # a file up to this size is read whole, hashed in memory and written from there
 PART = 256  # small files per task of the thread pool: few hand-offs, yet both threads busy
@@ -36,24 +36,10 @@ class Listed(NamedTuple):
 
 
 def listing(full: str) -> list[Listed]:
-    """Every file below a folder, sorted by relative path: the files the folder's hash is made of
-    (storage/hashing.py walks them the same way: no symlinked folders, no __pycache__)."""
-    found: list[Listed] = []
-    _walk(full, "", found)
+    """Every file below a folder, sorted by relative path: the files the folder's hash is made of."""
+    found = [Listed(relpath, entry.path, entry.stat(), not entry.is_symlink()) for relpath, entry in walk_files(full)]
     found.sort(key=lambda item: item.relpath)
     return found
-
-
-def _walk(folder: str, prefix: str, found: list[Listed]) -> None:
-    with os.scandir(folder) as entries:
-        for entry in entries:
-            if entry.name in SKIPPED_FOLDERS:
-                continue
-            relpath = prefix + entry.name
-            if entry.is_dir(follow_symlinks=False):
-                _walk(entry.path, relpath + "/", found)
-            elif entry.is_file():
-                found.append(Listed(relpath, entry.path, entry.stat(), not entry.is_symlink()))
 
 
 class Ingest:
