@@ -241,7 +241,7 @@ class Hasher:
     def _stat(self, path: str, full: str) -> os.stat_result | None:
         """os.stat(full), None when nothing is there. A relative path (full is not path) is looked
         up from the root folder's descriptor: the kernel then walks its few parts, not the root's
-        as well (3.2 against 5.4 µs a stat, measured on /tmp/.../project/in/123.txt). Any other
+        as well (3.2 against 5.4 µs a stat, measured on a path three folders deep). Any other
         error is raised by os.stat(full), naming the full path as before."""
         try:
             if full is path:
