@@ -64,15 +64,3 @@ class Reporter(HashProgress, TransferProgress, Protocol):
         dry: bool = False,
         restored: Sequence[str] = (),
     ) -> None: ...
-
-
-def failure_message(run: StageRun) -> str:
-    """Whose fault, in one line: the stage's exit code, with 127 spelled out."""
-    if run.problem:
-        return run.problem
-    cmd = f"'{run.failed_cmd}'" if run.failed_cmd else "its cmd"
-    if run.returncode == 127:
-        return f"command not found (exit code 127) running {cmd}"
-    if run.returncode < 0:
-        return f"{cmd} was killed by signal {-run.returncode}"
-    return f"{cmd} exited with code {run.returncode}"

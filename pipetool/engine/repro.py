@@ -29,7 +29,7 @@ from ..storage.logs import StageLogs, log_path
 from ..system.interrupts import guarded
 from . import outs
 from .policy import Action, Decision, decide_stage
-from .reporter import Reporter, failure_message
+from .reporter import Reporter
 from .workspace import Workspace
 
 
@@ -344,7 +344,7 @@ class _Run:
         stage = self.ws.graph.stages[index]
         self.logs.finish(run.name)
         if not run.ok:
-            self._fail(index, failure_message(run), run.tail, self.logs.path(run.name))
+            self._fail(index, run.failure(), run.tail, self.logs.path(run.name))
             return
         if run.outs is not None:  # left on the remote: recorded by the hashes the worker uploaded
             records = tuple(PathRecord.of(path, run.outs[path]) for path in stage.out_paths)

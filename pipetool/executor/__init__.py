@@ -57,6 +57,19 @@ class StageRun:
     def ok(self) -> bool:
         return self.returncode == 0 and not self.interrupted and self.problem is None
 
+    def cmd_failure(self) -> str:
+        """How its cmd failed, in one line: the exit code, with 127 and signals spelled out."""
+        cmd = f"'{self.failed_cmd}'" if self.failed_cmd else "its cmd"
+        if self.returncode == 127:
+            return f"command not found (exit code 127) running {cmd}"
+        if self.returncode < 0:
+            return f"{cmd} was killed by signal {-self.returncode}"
+        return f"{cmd} exited with code {self.returncode}"
+
+    def failure(self) -> str:
+        """Whose fault, in one line: the problem that kept it from running, else its cmd's failure."""
+        return self.problem or self.cmd_failure()
+
 
 class Executor(Protocol):
     def fits(self, stage: Stage) -> bool:

@@ -110,7 +110,7 @@ class ViaRemote:
             return run
         if not run.ok:
             if not run.interrupted:
-                run.problem = f"{_cmd_failure(run)}; {UNDECLARED}"
+                run.problem = f"{run.cmd_failure()}; {UNDECLARED}"
             return run
         if result.missing:
             run.problem = "its cmd succeeded but did not create the declared out(s) " + ", ".join(
@@ -161,12 +161,3 @@ class ViaRemote:
             f"the outs of {len(self.left_stages)} stage(s) stay on remote '{self.name}' (--no-download): "
             "they are in pipeline.lock, not in the workspace; 'pipetool pull' brings them"
         )
-
-
-def _cmd_failure(run: StageRun) -> str:
-    cmd = f"'{run.failed_cmd}'" if run.failed_cmd else "its cmd"
-    if run.returncode == 127:
-        return f"command not found (exit code 127) running {cmd}"
-    if run.returncode < 0:
-        return f"{cmd} was killed by signal {-run.returncode}"
-    return f"{cmd} exited with code {run.returncode}"
