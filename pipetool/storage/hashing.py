@@ -7,6 +7,7 @@ import os
 import re
 import signal
 import stat as statmod
+import sys
 import threading
 import time
 import weakref
@@ -21,6 +22,7 @@ import xxhash
 from ..errors import ProjectError
 from ..files.safepath import is_url
 from ..system.interrupts import ordered, thread_pool
+from ..system.repolock import forget_in_fork
 from .state import FileStat, Stat, StateDB, matching_hash
 
 CHUNK = 8 * 1024 * 1024
@@ -393,16 +395,16 @@ def hash_many(files: list[tuple[str, int]], jobs: int, on_read: Callable[[int], 
     cores = min(jobs, _cores())
     if jobs > 1 and len(files) >= PARALLEL_FROM and sum(s for _, s in files) >= PARALLEL_MEAN_SIZE * len(files):
         with thread_pool(jobs, "hash") as pool:
-            parts = ordered(pool, lambda part: _hash_list(part, on_read), _split(files, jobs))
+            parts = ordered(pool, lambda part: _hash_list(part, on_read), split(files, jobs))
             return [digest for part in parts for digest in part]
     if cores > 1 and len(files) >= PROCESSES_FROM and hasattr(os, "fork"):
         big = sorted((i for i, (_, size) in enumerate(files) if size >= BESIDE_FROM), key=lambda i: -files[i][1])
         small = [i for i, (_, size) in enumerate(files) if size < BESIDE_FROM] if big else list(range(len(files)))
-        groups = [group for group in (*_split(small, cores), big) if group]
+        groups = [group for group in (*split(small, cores), big) if group]
         parts = [[files[i] for i in group] for group in groups]
         digests: list[str] = [""] * len(files)
         for k, (group, part, packed) in enumerate(
-            zip(groups, parts, _in_processes(parts, _packed_hashes, on_read), strict=True)
+            zip(groups, parts, in_processes(parts, _packed_hashes, on_read), strict=True)
         ):
             ours = packed.decode("ascii") if packed is not None and len(packed) == 32 * len(part) else None
             if ours is None:  # its process failed: hash the part here, where an error shows
@@ -428,13 +430,13 @@ def _cores() -> int:
     return os.cpu_count() or 1
 
 
-def _split(items: list, parts: int) -> list[list]:
+def split(items: list, parts: int) -> list[list]:
     """Contiguous, nearly equal parts (order kept when they are joined again)."""
     size = -(-len(items) // parts)
     return [items[k : k + size] for k in range(0, len(items), size)]
 
 
-def _in_processes(parts: list[list], work: Callable, on_read: Callable[[int], None] | None = None) -> list:
+def in_processes(parts: list[list], work: Callable, on_read: Callable[[int], None] | None = None) -> list:
     """work(part) for each part at once: the first in this process (told on_read), each other in a
     forked one, whose bytes come back through a pipe; None for a part whose process failed.
 
@@ -448,6 +450,7 @@ def _in_processes(parts: list[list], work: Callable, on_read: Callable[[int], No
     try:
         for part in parts[1:]:
             read_end, write_end = os.pipe()
+            parent = os.getpid()
             try:
                 pid = os.fork()
             except OSError:  # no process to be had: this one does the rest
@@ -457,7 +460,7 @@ def _in_processes(parts: list[list], work: Callable, on_read: Callable[[int], No
             if pid == 0:  # the child: work, send, leave
                 code = 0
                 try:
-                    _quiet_worker()
+                    _quiet_worker(parent)
                     os.close(read_end)
                     view = memoryview(work(part, None))
                     while view:
@@ -480,10 +483,21 @@ def _in_processes(parts: list[list], work: Callable, on_read: Callable[[int], No
     return [mine, *theirs, *[None] * (len(parts) - 1 - len(theirs))]
 
 
-def _quiet_worker() -> None:
-    """A forked hashing process leaves Ctrl-C and SIGTERM to the command that forked it."""
+def _quiet_worker(parent: int) -> None:
+    """A forked process leaves Ctrl-C and SIGTERM to the command that forked it, and ends with
+    it (on Linux): one left working after its command was killed would hold the project's lock."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    forget_in_fork()
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # it was killed before the line above could take effect
+        os._exit(1)
+
+
+_PR_SET_PDEATHSIG = 1
 
 
 # Folders a directory's hash leaves out: Python's bytecode caches appear whenever code is
@@ -525,9 +539,9 @@ def _stat_numbers(paths: list[str]) -> array:
     """
     if len(paths) < PROCESSES_FROM or _cores() < 2 or not hasattr(os, "fork"):
         return _stats_of(paths)
-    parts = _split(paths, 2)
+    parts = split(paths, 2)
     numbers = array("q")
-    for part, packed in zip(parts, _in_processes(parts, lambda part, _: _stats_of(part).tobytes()), strict=True):
+    for part, packed in zip(parts, in_processes(parts, lambda part, _: _stats_of(part).tobytes()), strict=True):
         if packed is None or len(packed) != 3 * numbers.itemsize * len(part):
             packed = _stats_of(part).tobytes()  # its process failed: stat the part here
         numbers.frombytes(packed)

@@ -21,6 +21,21 @@ LOCK_FILE = "repo.lock"
 PID_FILE = "repo.pid"
 
 
+_held: set[int] = set()  # descriptors of the flocks this process holds
+
+
+def forget_in_fork() -> None:
+    """In a process forked to work for its holder: close the copies of the lock's descriptors.
+    An flock lasts while any copy is open, so a worker outliving its killed command would
+    otherwise keep the project locked."""
+    for fd in list(_held):
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    _held.clear()
+
+
 class Held(Exception):
     """Another process holds the lock."""
 
@@ -37,9 +52,11 @@ def exclusive(path: str, wait: bool = False) -> Iterator[None]:
     except BaseException:
         os.close(fd)
         raise
+    _held.add(fd)
     try:
         yield
     finally:
+        _held.discard(fd)
         os.close(fd)  # closing the only descriptor releases the flock
 
 
