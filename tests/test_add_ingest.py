@@ -197,3 +197,27 @@ def test_add_of_many_files_tells_the_progress_listener_every_byte_it_reads(proje
     assert recorder.advanced == total and recorder.ended == 1
     assert [item.record.nfiles for item in added] == [PROGRESS_FILES, None]
     project.cli_ok("status", "--exit-code")
+
+
+def test_a_clone_is_named_by_its_source_only_while_the_source_s_stamp_vouches_for_it(tmp_path, monkeypatch):
+    """Where add clones a big file (a reflink), it hashes the source, whose pages are in memory,
+    instead of the clone; only if the source's stamp is the same before the clone and after the
+    hash. A plain copy stands in for the clone here, so that the two can be told apart."""
+    from pipetool.files import stamps
+    from pipetool.files.stamps import stamp
+    from pipetool.storage.cache import Cache
+    from pipetool.storage.ingest import Ingest
+
+    source, clone = tmp_path / "big.bin", tmp_path / "clone.bin"
+    source.write_bytes(b"source bytes")
+    clone.write_bytes(b"clone bytes")
+    os.utime(source, (OLD, OLD))
+    ingest = Ingest(Cache(str(tmp_path / "state")), "copy")
+    monkeypatch.setattr(stamps, "RACY_SECONDS", 0)  # its ctime is now: taken as written long ago
+    before = stamp(str(source))
+    assert ingest._clone_digest(str(source), str(clone), before) == xxhash.xxh3_128_hexdigest(b"source bytes")
+    source.write_bytes(b"source edited")  # after the clone was made: the clone is hashed
+    assert ingest._clone_digest(str(source), str(clone), before) == xxhash.xxh3_128_hexdigest(b"clone bytes")
+    monkeypatch.undo()  # written within the last second: no stamp vouches for it
+    assert stamp(str(source)) is None
+    assert ingest._clone_digest(str(source), str(clone), None) == xxhash.xxh3_128_hexdigest(b"clone bytes")

@@ -18,12 +18,16 @@ from typing import NamedTuple
 import xxhash
 
 from ..files.fsutil import remove_quietly
+from ..files.stamps import Stamp, stamp
 from .cache import Cache, copy_plain, file_mode_mask, place, reflink
-from .hashing import file_hash, walk_files
+from .hashing import file_hash, in_processes, split, walk_files
 
 SMALL = 1024 * 1024  # a file up to this size is read whole, hashed in memory and written from there
 PART = 256  # small files per task of the thread pool: few hand-offs, yet both threads busy
 WORKERS = 2  # the big files start on one thread while the other takes the small ones
+FORK_FROM = 1000  # small files from which a forked process pays for itself (a fork costs ms)
+OnRead = Callable[[int], None] | None
+RECORD = 48  # a stored file as a forked process reports it: 32 hex digits of hash, 16 of size
 
 
 class Listed(NamedTuple):
@@ -56,31 +60,56 @@ class Ingest:
 
     def put(self, files: list[tuple[str, int, bool]]) -> list[tuple[str, int]]:
         """(hash, size) of the bytes stored for each (full path, size from its stat, may link)
-        file, in order. Big files go first, each a task of its own; small ones in parts."""
+        file, in order. Thousands of small files are split between this process and forked
+        ones (creating a file is kernel work that two cores share, while threads would take
+        turns at the Python work between); big files go first, each a task of its own."""
         if not files:
             return []
         os.makedirs(self.cache.dir, exist_ok=True)
-        order = sorted(range(len(files)), key=lambda i: files[i][1] <= SMALL)  # big ones first, stable
-        big = [[i] for i in order if files[i][1] > SMALL]
-        small = [i for i in order if files[i][1] <= SMALL]
-        tasks = big + [small[k : k + PART] for k in range(0, len(small), PART)]
+        big = [i for i, (_, size, _) in enumerate(files) if size > SMALL]
+        small = [i for i, (_, size, _) in enumerate(files) if size <= SMALL]
         results: list[tuple[str, int]] = [("", 0)] * len(files)
 
         def run(task: list[int]) -> None:
             for i in task:
                 results[i] = self.put_one(*files[i])
 
-        if len(tasks) == 1 or self.link_type == "symlink":
+        if self.link_type == "symlink":
             # Symlinks: a file is moved away before its link takes its place, and a link inside
-            # the folder to it, copied meanwhile on another thread, would find nothing there.
-            for task in tasks:
-                run(task)
+            # the folder to it, copied meanwhile elsewhere, would find nothing there.
+            run(big + small)
+            return results
+        cores = os.cpu_count() or 1
+        if cores > 1 and len(small) >= FORK_FROM and hasattr(os, "fork"):
+            groups = split(small, cores)
+            groups[0] = big + groups[0]  # the big ones here, where progress is shown as they go
+            packs = in_processes(groups, lambda group, on_read: self._packed(files, group, on_read), self.on_read)
+            for group, packed in zip(groups, packs, strict=True):
+                if packed is None or len(packed) != RECORD * len(group):  # its process failed
+                    run(group)  # done here, where an error shows
+                    continue
+                for j, i in enumerate(group):
+                    record = packed[RECORD * j : RECORD * (j + 1)]
+                    results[i] = (record[:32].decode("ascii"), int(record[32:], 16))
+                if group is not groups[0] and self.on_read is not None:
+                    self.on_read(sum(results[i][1] for i in group))
+            return results
+        tasks = [[i] for i in big] + [small[k : k + PART] for k in range(0, len(small), PART)]
+        if len(tasks) == 1:
+            run(tasks[0])
             return results
         from ..system.interrupts import ordered, thread_pool
 
         with thread_pool(min(WORKERS, len(tasks)), "add") as pool:
             ordered(pool, run, tasks)
         return results
+
+    def _packed(self, files: list[tuple[str, int, bool]], group: list[int], on_read: OnRead) -> bytes:
+        """put_one of each file of a group, RECORD bytes each: what comes back through a pipe
+        from a forked process (told no on_read: the parent counts its bytes when it is done)."""
+        self.on_read = on_read
+        stored = (self.put_one(*files[i]) for i in group)
+        return b"".join(b"%s%016x" % (digest.encode("ascii"), size) for digest, size in stored)
 
     def put_one(self, full: str, size: int, may_link: bool = True) -> tuple[str, int]:
         """Store one file; (hash, size) of the bytes stored."""
@@ -129,9 +158,12 @@ class Ingest:
         tmp = os.path.join(self.cache.dir, f"add-{self._pid}-{threading.get_ident()}.tmp")
         remove_quietly(tmp)  # what a killed run of the same process id left
         try:
-            if not reflink(full, tmp):
+            before = stamp(full)
+            if reflink(full, tmp):
+                digest = self._clone_digest(full, tmp, before)
+            else:
                 copy_plain(full, tmp)
-            digest = file_hash(tmp, None, self.on_read)
+                digest = file_hash(tmp, None, self.on_read)
             size = os.stat(tmp).st_size
             target = self._target(digest)
             if self._holds(digest, target, size):
@@ -143,6 +175,19 @@ class Ingest:
             remove_quietly(tmp)
             raise
         return digest, size
+
+    def _clone_digest(self, full: str, clone: str, before: Stamp | None) -> str:
+        """A clone shares its source's blocks but not its pages in memory: hashing the clone
+        reads the disk, hashing the source mostly reads memory. The source's stamp, the same
+        before the clone and after the hash, vouches that the bytes hashed are those cloned
+        (any write changes it; a file written within the last second has none); otherwise
+        the clone is hashed as it lies in the cache."""
+        if before is not None:
+            digest = file_hash(full, before[1], self.on_read)
+            if stamp(full) == before:
+                return digest
+            return file_hash(clone)  # its bytes were counted once already
+        return file_hash(clone, None, self.on_read)
 
     def _finish(self, tmp: str, target: str) -> None:
         if self._chmod:
