@@ -74,7 +74,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         metavar="PATH",
         help="the dvc executable (default bench/.venv-dvc/bin/dvc)",
     )
-    parser.add_argument("--keep", action="store_true", help="keep the scratch folder under /tmp")
+    parser.add_argument("--keep", action="store_true", help="keep the scratch folder")
+    parser.add_argument(
+        "--scratch",
+        type=Path,
+        default=Path("/tmp"),
+        metavar="DIR",
+        help="where the scratch folder is made (default /tmp); a folder on XFS or btrfs measures "
+        "cache.type copy where the file system clones files (reflinks), as on macOS's APFS",
+    )
     parser.add_argument(
         "--dvc-from",
         type=Path,
@@ -108,7 +116,7 @@ def make_tools(choice: str, dvc_exe: str) -> list[harness.Tool]:
     return tools
 
 
-def machine_info(tools: list[harness.Tool], argv: list[str]) -> dict:
+def machine_info(tools: list[harness.Tool], argv: list[str], scratch: Path) -> dict:
     info = {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "command": " ".join(["bench/run.py", *argv]),
@@ -118,11 +126,29 @@ def machine_info(tools: list[harness.Tool], argv: list[str]) -> dict:
         "os": platform.platform(),
         "python": platform.python_version(),
         "load average at start": _load(),
+        "scratch file system": _file_system(scratch),
     }
     for tool in tools:
         version = tool.version()
         info[tool.name] = f"{version} ({_pipetool_commit()})" if tool.name == "pipetool" else version
     return info
+
+
+def _file_system(folder: Path) -> str:
+    """The type of the file system holding folder (the longest mount point above it): on ext4 a
+    copy is a copy, on XFS or btrfs it can be a reflink, which changes what add and pull cost."""
+    target, found = str(folder.resolve()), ("", "unknown")
+    try:
+        with open("/proc/self/mounts", encoding="utf-8") as handle:
+            for line in handle:
+                fields = line.split()
+                mount = fields[1]
+                inside = target == mount or target.startswith(mount.rstrip("/") + "/")
+                if inside and len(mount) >= len(found[0]):
+                    found = (mount, fields[2])
+    except OSError:
+        pass
+    return found[1]
 
 
 def _load() -> str:
@@ -210,8 +236,8 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
     tools = make_tools(args.tool, args.dvc)
-    results = report.Results([tool.name for tool in tools], meta=machine_info(tools, argv))
-    scratch = Path(tempfile.mkdtemp(prefix="pipetool-bench-", dir="/tmp"))
+    results = report.Results([tool.name for tool in tools], meta=machine_info(tools, argv, args.scratch))
+    scratch = Path(tempfile.mkdtemp(prefix="pipetool-bench-", dir=args.scratch))
     ctx = Context(scratch, args.quick, results)
     ctx.log(f"scratch folder {scratch}; tools: {', '.join(results.tools)}")
     try:
