@@ -57,12 +57,20 @@ class Ingest:
         self._seen: set[str] = set()  # prefix folders known to exist
         self._chmod = file_mode_mask() & 0o444 != 0  # a umask that takes read bits: set them after
         self._pid = os.getpid()
+        self._anonymous: bool | None = None  # whether files with no name yet can be made here
+        self._fds: tuple[int, int] | None = None  # (process id, its /proc/self/fd)
 
     def put(self, files: list[tuple[str, int, bool]]) -> list[tuple[str, int]]:
         """(hash, size) of the bytes stored for each (full path, size from its stat, may link)
         file, in order. Thousands of small files are split between this process and forked
         ones (creating a file is kernel work that two cores share, while threads would take
         turns at the Python work between); big files go first, each a task of its own."""
+        try:
+            return self._put(files)
+        finally:
+            self._close()
+
+    def _put(self, files: list[tuple[str, int, bool]]) -> list[tuple[str, int]]:
         if not files:
             return []
         os.makedirs(self.cache.dir, exist_ok=True)
@@ -108,6 +116,7 @@ class Ingest:
         """put_one of each file of a group, RECORD bytes each: what comes back through a pipe
         from a forked process (told no on_read: the parent counts its bytes when it is done)."""
         self.on_read = on_read
+        self._pid = os.getpid()  # a forked process's temporary names are its own
         stored = (self.put_one(*files[i]) for i in group)
         return b"".join(b"%s%016x" % (digest.encode("ascii"), size) for digest, size in stored)
 
@@ -137,13 +146,13 @@ class Ingest:
         target = self._target(digest)
         if self._holds(digest, target, len(data)):
             return digest, len(data)
+        if self._anonymous is not False and self._write_anonymous(data, target):
+            return digest, len(data)
         tmp = f"{target}.tmp-{self._pid}-{threading.get_ident()}"
         try:
             fd = _create(tmp)
             try:
-                view = memoryview(data)
-                while view:
-                    view = view[os.write(fd, view) :]
+                _write_all(fd, data)
             finally:
                 os.close(fd)
             self._finish(tmp, target)
@@ -151,6 +160,45 @@ class Ingest:
             remove_quietly(tmp)
             raise
         return digest, len(data)
+
+    def _write_anonymous(self, data: bytes, target: str) -> bool:
+        """Write the object as a file with no name yet (Linux's O_TMPFILE), then give it its name
+        in one step: no temporary name to make and rename, and nothing at all left by a kill.
+        False where a file has the name already (then it is replaced as before), or where the
+        file system or the system cannot (then it is never asked again)."""
+        try:
+            fd = os.open(os.path.dirname(target), _TMPFILE, 0o444)
+        except (OSError, AttributeError):
+            self._anonymous = False
+            return False
+        try:
+            _write_all(fd, data)
+            if self._chmod:
+                os.fchmod(fd, 0o444)
+            try:
+                os.link(str(fd), target, src_dir_fd=self._proc_fds(), follow_symlinks=True)
+            except FileExistsError:  # a damaged object, or one stored meanwhile: replaced
+                return False
+            except OSError:  # no /proc: named and renamed from now on
+                self._anonymous = False
+                return False
+        finally:
+            os.close(fd)
+        self._anonymous = True
+        return True
+
+    def _proc_fds(self) -> int:
+        """/proc/self/fd, through which a file with no name is linked to one: opened by each
+        process (it names the descriptors of the process that opened it)."""
+        pid = os.getpid()
+        if self._fds is None or self._fds[0] != pid:
+            self._fds = (pid, os.open("/proc/self/fd", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC))
+        return self._fds[1]
+
+    def _close(self) -> None:
+        if self._fds is not None and self._fds[0] == os.getpid():
+            os.close(self._fds[1])
+        self._fds = None
 
     def _copy_big(self, full: str) -> tuple[str, int]:
         """A copy made in the kernel (a reflink where the file system can), then hashed as it lies
@@ -258,6 +306,15 @@ def _create(path: str) -> int:
     except FileExistsError:
         remove_quietly(path)
         return os.open(path, flags, 0o444)
+
+
+_TMPFILE = getattr(os, "O_TMPFILE", 0) | os.O_WRONLY | os.O_CLOEXEC
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
 
 
 def _same_file(path: str, other: str) -> bool:
