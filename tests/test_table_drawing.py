@@ -15,7 +15,8 @@ ASCII = st.text(alphabet=string.printable[:-5] + " ", max_size=12)  # printable,
 
 
 def tabulated(headers, rows, style: str) -> str:
-    return tabulate(rows, headers=list(headers), tablefmt="github" if style == "md" else "simple", disable_numparse=True)
+    layout = "github" if style == "md" else "simple"
+    return tabulate(rows, headers=list(headers), tablefmt=layout, disable_numparse=True)
 
 
 @st.composite

@@ -106,8 +106,9 @@ def parse_table(text: str, path: str) -> list[dict]:
     return [{key if isinstance(key, str) else scalar_text(key): value for key, value in row.items()} for row in data]
 
 
-_INTEGER = re.compile(r"\s*[-+]?[0-9]+\s*")
-_DECIMAL = re.compile(r"\s*[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?\s*")
+# Compiled on first use (by re's own cache): only plot files' cells need them.
+_INTEGER = r"\s*[-+]?[0-9]+\s*"
+_DECIMAL = r"\s*[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?\s*"
 
 
 def cell_value(text: Any) -> Any:
@@ -115,12 +116,12 @@ def cell_value(text: Any) -> Any:
     else the text itself: 'NA', '' or '1_000' stay text."""
     if not isinstance(text, str):
         return text
-    if _INTEGER.fullmatch(text):
+    if re.fullmatch(_INTEGER, text):
         try:
             return int(text)
         except ValueError:
             pass  # more digits than Python converts: as a float
-    return float(text) if _DECIMAL.fullmatch(text) else text
+    return float(text) if re.fullmatch(_DECIMAL, text) else text
 
 
 def as_number(value: Any) -> float:
