@@ -183,7 +183,7 @@ def test_a_document_over_its_size_bound_is_refused_before_parsing():
 # 2. Start-up and environment errors
 
 
-@pytest.mark.parametrize("module", ["argparse", "shutil"])  # imported by pipetool.cli; by the command's module
+@pytest.mark.parametrize("module", ["argparse", "sqlite3"])  # imported by pipetool.cli; by the command's module
 def test_ctrl_c_while_pipetool_imports_prints_one_line_and_exits_130(project, tmp_path, module):
     """A stand-in for a module pipetool imports, found first on the path, says it is being
     imported and waits for the Ctrl-C."""

@@ -90,6 +90,26 @@ class _Parser(argparse.ArgumentParser):
         self.print_usage(sys.stderr)
         self.exit(2, f"{self.prog}: error: {_suggest(message)}\n")
 
+    def _get_formatter(self):
+        """argparse's, with the width it would take: argparse asks shutil for the terminal's
+        size, and shutil's import (bz2, lzma) cost every command ~2 ms, as add_argument makes a
+        formatter to check each argument."""
+        return self.formatter_class(prog=self.prog, width=_terminal_columns() - 2)
+
+
+def _terminal_columns() -> int:
+    """shutil.get_terminal_size().columns: $COLUMNS, else the terminal's, else 80."""
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns or 80
+        except (AttributeError, ValueError, OSError):
+            columns = 80
+    return columns
+
 
 def _suggest(message: str) -> str:
     """'invalid choice: 'repro' (choose from ...)' -> '... did you mean 'repro'?'; hidden commands unlisted."""

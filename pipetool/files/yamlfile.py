@@ -40,7 +40,7 @@ class Mapping(dict):
 _MERGE = "tag:yaml.org,2002:merge"
 # What an anchor starts with (libyaml, like PyYAML, takes only these characters in its name); a
 # text without one has no aliases. Commands' '&&' is not one.
-_ANCHOR = re.compile(r"&[0-9A-Za-z_-]")
+_ANCHOR = r"&[0-9A-Za-z_-]"  # compiled when YAML is parsed (a command served from kept copies parses none)
 
 
 class _DuplicateKey(Exception):
@@ -59,34 +59,41 @@ class _DuplicateKey(Exception):
 _BOOL_12 = "tag:yaml.org,2002:bool"
 _INT_12 = "tag:yaml.org,2002:int"
 _FLOAT_12 = "tag:yaml.org,2002:float"
-_YAML_12 = {
-    _BOOL_12: (re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), "tTfF"),
-    _FLOAT_12: (
-        re.compile(
-            r"""^(?:
-        [-+]?[0-9][0-9_]*\.[0-9_]*(?:[eE][-+]?[0-9]+)?      # 1.5  1.  1.5e3
-        |[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+                   # 3e4
-        |[-+]?\.[0-9_]*[0-9][0-9_]*(?:[eE][-+][0-9]+)?      # .5  .5e+3
-        |[-+]?\.(?:inf|Inf|INF)
-        |\.(?:nan|NaN|NAN)
-        )$""",
-            re.X,
+
+
+@functools.cache
+def _yaml_12() -> dict:
+    """The resolvers' expressions, compiled when a loader is first made (with PyYAML's import)."""
+    return {
+        _BOOL_12: (re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), "tTfF"),
+        _FLOAT_12: (
+            re.compile(
+                r"""^(?:
+            [-+]?[0-9][0-9_]*\.[0-9_]*(?:[eE][-+]?[0-9]+)?      # 1.5  1.  1.5e3
+            |[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+                   # 3e4
+            |[-+]?\.[0-9_]*[0-9][0-9_]*(?:[eE][-+][0-9]+)?      # .5  .5e+3
+            |[-+]?\.(?:inf|Inf|INF)
+            |\.(?:nan|NaN|NAN)
+            )$""",
+                re.X,
+            ),
+            "-+0123456789.",
         ),
-        "-+0123456789.",
-    ),
-    _INT_12: (
-        re.compile(
-            r"""^(?:
-        [-+]?0b[01_]*[01][01_]*
-        |[-+]?0o[0-7_]*[0-7][0-7_]*
-        |[-+]?0x[0-9a-fA-F_]*[0-9a-fA-F][0-9a-fA-F_]*
-        |[-+]?[0-9_]*[0-9][0-9_]*                           # 010 is ten
-        )$""",
-            re.X,
+        _INT_12: (
+            re.compile(
+                r"""^(?:
+            [-+]?0b[01_]*[01][01_]*
+            |[-+]?0o[0-7_]*[0-7][0-7_]*
+            |[-+]?0x[0-9a-fA-F_]*[0-9a-fA-F][0-9a-fA-F_]*
+            |[-+]?[0-9_]*[0-9][0-9_]*                           # 010 is ten
+            )$""",
+                re.X,
+            ),
+            "-+0123456789",
         ),
-        "-+0123456789",
-    ),
-}
+    }
+
+
 _INT_BASES = {"0b": 2, "0o": 8, "0x": 16}
 
 
@@ -112,11 +119,12 @@ def _yaml12_float(loader: Any, node: Any) -> float:
 def _resolvers_12(base: dict) -> dict:
     """The implicit resolvers of a YAML 1.1 loader with booleans, floats and ints as 1.2 reads
     them, tried first and in that order (null, merge keys and timestamps read the same in both)."""
-    firsts = set(base) | {first for _, firsts in _YAML_12.values() for first in firsts}
+    yaml_12 = _yaml_12()
+    firsts = set(base) | {first for _, firsts in yaml_12.values() for first in firsts}
     resolvers = {}
     for first in firsts:
-        ours = [(tag, regexp) for tag, (regexp, chars) in _YAML_12.items() if first in chars]
-        rest = [(tag, regexp) for tag, regexp in base.get(first, ()) if tag not in _YAML_12]
+        ours = [(tag, regexp) for tag, (regexp, chars) in yaml_12.items() if first in chars]
+        rest = [(tag, regexp) for tag, regexp in base.get(first, ()) if tag not in yaml_12]
         if ours or rest:
             resolvers[first] = ours + rest
     return resolvers
@@ -168,7 +176,7 @@ def _loader(yaml12: bool = True) -> type:
         StrictLoader.add_constructor(_FLOAT_12, _yaml12_float)
         StrictLoader.yaml_implicit_resolvers = _resolvers_12(base.yaml_implicit_resolvers)
     else:
-        boolean, (regexp, firsts) = _BOOL_12, _YAML_12[_BOOL_12]
+        boolean, (regexp, firsts) = _BOOL_12, _yaml_12()[_BOOL_12]
         StrictLoader.yaml_implicit_resolvers = {
             first: [(tag, pattern) for tag, pattern in pairs if tag != boolean]
             for first, pairs in base.yaml_implicit_resolvers.items()
@@ -199,7 +207,7 @@ def _dumper() -> type:
 
 def parse(text: str, path: str, max_bytes: int = MAX_DOCUMENT_BYTES, yaml12: bool = True) -> Any:
     """Parse YAML text strictly and within the bounds; every failure becomes a SpecError with
-    file:line:col. Values are YAML 1.2's, as DVC reads the same files (see _YAML_12)."""
+    file:line:col. Values are YAML 1.2's, as DVC reads the same files (see _yaml_12)."""
     import yaml
 
     check_size(text, path, max_bytes)
@@ -327,7 +335,7 @@ def _check_nodes(root: Any, text: str, path: str) -> None:
     with one, a node may be met by many paths, each counted (an alias inside the value it names
     nests without end, and is refused by depth).
     """
-    if not _ANCHOR.search(text):
+    if not re.search(_ANCHOR, text):
         level = [root]
         for _ in range(MAX_DEPTH):
             level = _next_level(level)

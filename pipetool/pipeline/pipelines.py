@@ -98,9 +98,18 @@ def discover(root: str, state_dir: str | None = None) -> list[str]:
     a stat per folder. A folder changed in the two seconds before it was listed is listed again
     next time, since its time may not move for a change made in the same tick.
     """
+    return walked(root, state_dir)[0]
+
+
+def walked(root: str, state_dir: str | None = None) -> tuple[list[str], dict[str, int]]:
+    """discover()'s files, and the modification time of each folder the walk went through
+    (project-relative, '' for the root, else ending in '/') that changed over two seconds before
+    the walk: while a folder's time stays the same, nothing was added to it, removed or renamed
+    (spec_cache relies on it to know that a file it looked for is still missing)."""
     ignored = ignore_patterns(_read_ignore(root))
     if state_dir is None:
-        return _walk(root, {}, ignored)[0]
+        files, folders = _walk(root, {}, ignored)
+        return files, _times(folders)
     from ..files import trusted_cache
 
     path = os.path.join(state_dir, DISCOVERY_CACHE)
@@ -117,7 +126,12 @@ def discover(root: str, state_dir: str | None = None) -> list[str]:
         trusted_cache.save(
             path, DISCOVERY_CACHE, {"version": _DISCOVERY_VERSION, "root": here, "ignored": ignored, "folders": folders}
         )
-    return files
+    return files, _times(folders)
+
+
+def _times(folders: dict) -> dict[str, int]:
+    """The trusted times of _walk's folders (a time seen within two seconds is None there)."""
+    return {rel: seen[0] for rel, seen in folders.items() if seen[0] is not None}
 
 
 # Up to this many folders listed again whose listing was the kept one (only their time moved:

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import os
 import stat
-from dataclasses import dataclass, fields
+from dataclasses import fields
 from typing import Any
 
 import xxhash
 
 from ..errors import SpecError
 from ..files import stamps, trusted_cache
+from ..files.records import Record
 from ..pipeline import pipelines
 from ..pipeline.params import ParamsFiles
 from ..pipeline.project import ProjectFiles
@@ -51,24 +52,38 @@ class _Recording(ProjectFiles):
         return super().exists(relpath)
 
 
-Seen = dict[str, tuple[stamps.Stamp | None, str]]  # relpath -> its stamp and the digest of its bytes
+# relpath -> its stamp and the digest of its bytes; for a missing file, its folder's time instead
+# of a stamp (None when the walk had none to trust)
+Seen = dict[str, tuple[stamps.Stamp | int | None, str]]
 
 
-def _key(root: str, paths: list[str], kept: Seen) -> tuple[str, Seen]:
+def _key(root: str, paths: list[str], kept: Seen, folders: dict[str, int] | None = None) -> tuple[str, Seen]:
     """What the stages were compiled from, and each file's stamp and digest: a file whose stamp is
     the kept one is not read (a thousand pipeline files would otherwise be read by every command).
-    A file that was missing and still is costs one stat (each folder's params.yaml, looked for)."""
+    A file that was missing is still missing while its folder's time is the one the walk saw
+    then (folders: pipelines.walked's times of this walk): nothing was added to the folder since
+    (each folder's params.yaml, looked for); else it costs one stat."""
     seen: Seen = {}
     base = os.path.join(root, "")
+    folders = folders or {}
     for relpath in paths:
         full = base + relpath
         before = kept.get(relpath)
-        if before is not None and before[1] == _MISSING and not _exists(full):
-            seen[relpath] = (None, _MISSING)
-            continue
+        if before is not None and before[1] == _MISSING:
+            slash = relpath.rfind("/")
+            folder_time = folders.get(relpath[: slash + 1])
+            if folder_time is not None and before[0] == folder_time:
+                seen[relpath] = before
+                continue
+            if not _exists(full):
+                seen[relpath] = (folder_time, _MISSING)
+                continue
         now, digest = stamps.unchanged(full, before)
         if digest is None:
-            digest = xxhash.xxh3_128_hexdigest(_file_bytes(full))
+            data = _file_bytes(full)
+            digest = xxhash.xxh3_128_hexdigest(data)
+            if data is _NOTHING and not _exists(full):
+                now = folders.get(relpath[: relpath.rfind("/") + 1])
         seen[relpath] = (now, digest)
     text = "".join(f"{relpath}\0{digest}\0" for relpath, (_, digest) in seen.items())
     # The root first: the kept paths are relative to it.
@@ -101,13 +116,20 @@ def _file_bytes(path: str) -> bytes:
         return handle.read()
 
 
-@dataclass
-class Compiled:
+class Compiled(Record):
+    _fields = ("stages", "graph", "params", "files", "warnings")
     stages: list[Stage]
     graph: Graph
     params: ParamsFiles
     files: list[str]  # the pipeline files, the root's first, then the pointer files (see pipelines.py)
-    warnings: tuple[str, ...] = ()  # what loading took but does not act on (spec.load), one line each
+    warnings: tuple[str, ...]  # what loading took but does not act on (spec.load), one line each
+
+    def __init__(self, stages, graph, params, files, warnings=()) -> None:
+        self.stages = stages
+        self.graph = graph
+        self.params = params
+        self.files = files
+        self.warnings = warnings
 
 
 def load(root: str, state_dir: str, files: list[str] | None = None, allow_empty: bool = False) -> Compiled:
@@ -115,7 +137,9 @@ def load(root: str, state_dir: str, files: list[str] | None = None, allow_empty:
     from changed. files: the pipeline and pointer files (default: those pipelines.discover
     finds); a pointer file gives its data stage (storage/pointer.py). allow_empty: a project
     with neither is one with no stages, not an error (`pipetool add` starts one)."""
-    files = pipelines.discover(root, state_dir) if files is None else files
+    folders: dict[str, int] = {}
+    if files is None:
+        files, folders = pipelines.walked(root, state_dir)
     if not files and not allow_empty:
         raise SpecError(
             "no pipeline.yaml in this project",
@@ -126,7 +150,7 @@ def load(root: str, state_dir: str, files: list[str] | None = None, allow_empty:
     cached = _read(path)
     lenient = allow_empty or bool(pipelines.pointer_files(files))  # an empty pipeline.yaml is no error
     if cached and cached["files"] == files and (lenient or not cached.get("lenient")):
-        key, seen = _key(root, cached["paths"], cached["seen"])
+        key, seen = _key(root, cached["paths"], cached["seen"], folders)
         if key == cached["key"]:
             if seen != cached["seen"]:  # stamps for files read again (racy last time, or touched)
                 _write(path, {**cached, "seen": seen})
@@ -176,7 +200,7 @@ def load(root: str, state_dir: str, files: list[str] | None = None, allow_empty:
             pass  # reported when a command needs the file; not kept meanwhile
     # The config's parsing settings shape the cmds: its files are part of the key too.
     paths = sorted(source.paths | {os.path.relpath(file, root) for file in config.files(state_dir)})
-    key, seen = _key(root, paths, {})
+    key, seen = _key(root, paths, {}, folders)
     # The builds first: they belong to the spec.cache of this key (a run killed between the two
     # writes leaves builds that no spec.cache's key names, which a recompile does not take).
     _write(builds_path, {"version": VERSION, "key": key, "builds": builds})

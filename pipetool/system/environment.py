@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import subprocess
 import sys
 from typing import Any
@@ -104,12 +103,16 @@ def _cache_key(python: str) -> list:
         with open("/proc/sys/kernel/random/boot_id", encoding="ascii") as handle:
             boot = handle.read().strip()
     except OSError:
+        import platform  # here and below, not at import: a repro whose environment is kept needs none
+
         boot = platform.node()
     variables = sorted([k, v] for k, v in os.environ.items() if k.startswith(_KERNEL_VARIABLES))
     return [python, sys.version, folders, variables, boot]
 
 
 def _fingerprint(python: str) -> dict[str, Any]:
+    import platform
+
     packages = installed()
     cpu, flags = _cpu()
     found: dict[str, Any] = {
@@ -157,7 +160,11 @@ def _cpu() -> tuple[str, str]:
                     break
     except OSError:
         pass
-    return model or platform.processor() or platform.machine(), " ".join(f for f in SIMD_FLAGS if f in flags)
+    if not model:
+        import platform
+
+        model = platform.processor() or platform.machine()
+    return model, " ".join(f for f in SIMD_FLAGS if f in flags)
 
 
 def _blas(python: str) -> dict[str, str]:
