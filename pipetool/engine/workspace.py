@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 
-from ..files.records import Record
 from ..pipeline import config
 from ..pipeline.params import ParamsFiles
 from ..pipeline.project import Project
@@ -17,8 +17,8 @@ from ..storage.runcache import RunCache
 from ..storage.state import StateDB
 
 
-class Workspace(Record):
-    _fields = ("project", "graph", "params", "hasher", "locks", "state", "cache", "runs", "warnings")
+@dataclass
+class Workspace:
     project: Project
     graph: Graph
     params: ParamsFiles
@@ -27,18 +27,7 @@ class Workspace(Record):
     state: StateDB
     cache: Cache
     runs: RunCache
-    warnings: tuple[str, ...]  # pipeline.yaml's, for the CLI to print (see spec_cache.Compiled)
-
-    def __init__(self, project, graph, params, hasher, locks, state, cache, runs, warnings=()) -> None:
-        self.project = project
-        self.graph = graph
-        self.params = params
-        self.hasher = hasher
-        self.locks = locks
-        self.state = state
-        self.cache = cache
-        self.runs = runs
-        self.warnings = warnings
+    warnings: tuple[str, ...] = ()  # pipeline.yaml's, for the CLI to print (see spec_cache.Compiled)
 
     @property
     def root(self) -> str:

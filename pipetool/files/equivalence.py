@@ -12,9 +12,8 @@ rows) and every other value must be equal. A number is equivalent when
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
-
-from .records import FrozenRecord
 
 EXACT, TOLERANCE, SKIP = "exact", "tolerance", "skip"
 DATA_SUFFIXES = (".json", ".yaml", ".yml", ".toml")
@@ -23,16 +22,13 @@ TABLE_SUFFIXES = (".csv", ".tsv", ".parquet", ".pq")
 MAX_PARSED_BYTES = 64 * 1024 * 1024
 
 
-class Equivalence(FrozenRecord):
+@dataclass(frozen=True)
+class Equivalence:
     """How verify compares an out: its bytes (exact), its numbers within rtol/atol, or not at all."""
 
-    _fields = ("mode", "rtol", "atol")
-    mode: str
-    rtol: float
-    atol: float
-
-    def __init__(self, mode: str = EXACT, rtol: float = 0.0, atol: float = 0.0) -> None:
-        self._set(mode=mode, rtol=rtol, atol=atol)
+    mode: str = EXACT
+    rtol: float = 0.0
+    atol: float = 0.0
 
     def describe(self) -> str:
         if self.mode == TOLERANCE:

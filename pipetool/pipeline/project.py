@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import os
 import stat
+from dataclasses import dataclass
 
 from ..errors import ProjectError, SpecError
-from ..files.records import FrozenRecord
 from .pipelines import PIPELINE_FILE
 from .source import FileSource
 
@@ -34,11 +34,9 @@ _NEW_PARAMS = """\
 """
 
 
-class Project(FrozenRecord):
-    _fields = ("root",)
-
-    def __init__(self, root: str) -> None:
-        self._set(root=root)
+@dataclass(frozen=True)
+class Project:
+    root: str
 
     @property
     def state_dir(self) -> str:

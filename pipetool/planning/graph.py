@@ -5,9 +5,9 @@ from __future__ import annotations
 import bisect
 import heapq
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from ..errors import GraphError
-from ..files.records import FrozenRecord
 from ..pipeline.stage import Stage
 
 
@@ -17,29 +17,17 @@ def _parents(path: str) -> Iterable[str]:
         yield path
 
 
-class Graph(FrozenRecord):
-    """Stages in definition order; upstream/downstream as lists of stage indexes (a frozen record:
-    pickled in .pipetool/spec.cache with its fields, as the dataclass it was)."""
+@dataclass(frozen=True)
+class Graph:
+    """Stages in definition order; upstream/downstream as lists of stage indexes."""
 
-    _fields = ("stages", "upstream", "downstream", "order", "index", "out_owner", "sorted_outs")
     stages: tuple[Stage, ...]
     upstream: tuple[tuple[int, ...], ...]
     downstream: tuple[tuple[int, ...], ...]
     order: tuple[int, ...]  # topological; definition order breaks ties
     index: dict  # stage name -> index
     out_owner: dict  # out path -> stage index
-    sorted_outs: tuple[str, ...]
-
-    def __init__(self, stages, upstream, downstream, order, index, out_owner, sorted_outs=()) -> None:
-        self._set(
-            stages=stages,
-            upstream=upstream,
-            downstream=downstream,
-            order=order,
-            index=index,
-            out_owner=out_owner,
-            sorted_outs=sorted_outs,
-        )
+    sorted_outs: tuple[str, ...] = ()
 
     def producers_of(self, dep: str) -> list[int]:
         """Stages whose outs equal dep, contain it, or lie inside it."""

@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import os
 import stat
-from dataclasses import fields
+from dataclasses import dataclass, fields
 from typing import Any
 
 import xxhash
 
 from ..errors import SpecError
 from ..files import stamps, trusted_cache
-from ..files.records import Record
 from ..pipeline import pipelines
 from ..pipeline.params import ParamsFiles
 from ..pipeline.project import ProjectFiles
@@ -116,20 +115,13 @@ def _file_bytes(path: str) -> bytes:
         return handle.read()
 
 
-class Compiled(Record):
-    _fields = ("stages", "graph", "params", "files", "warnings")
+@dataclass
+class Compiled:
     stages: list[Stage]
     graph: Graph
     params: ParamsFiles
     files: list[str]  # the pipeline files, the root's first, then the pointer files (see pipelines.py)
-    warnings: tuple[str, ...]  # what loading took but does not act on (spec.load), one line each
-
-    def __init__(self, stages, graph, params, files, warnings=()) -> None:
-        self.stages = stages
-        self.graph = graph
-        self.params = params
-        self.files = files
-        self.warnings = warnings
+    warnings: tuple[str, ...] = ()  # what loading took but does not act on (spec.load), one line each
 
 
 def load(root: str, state_dir: str, files: list[str] | None = None, allow_empty: bool = False) -> Compiled:

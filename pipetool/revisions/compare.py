@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
-from ..files.records import FrozenRecord
 from ..pipeline.params import ABSENT
 from .metrics import FileValues
 
 
-class Row(FrozenRecord):
-    _fields = ("path", "key", "old", "new")
-
-    def __init__(self, path: str, key: str, old: Any, new: Any) -> None:
-        self._set(path=path, key=key, old=old, new=new)
+@dataclass(frozen=True)
+class Row:
+    path: str
+    key: str
+    old: Any
+    new: Any
 
     @property
     def change(self) -> float | None:

@@ -13,20 +13,20 @@ import stat
 import subprocess
 import threading
 import weakref
+from dataclasses import dataclass
 
 from ..errors import PipetoolError, RevisionError, SpecError
-from ..files.records import FrozenRecord
 
 WORKSPACE = "workspace"
 SHORT_SHA = 7  # characters of a commit SHA shown wherever a revision is shown by its SHA
 
 
-class Revision(FrozenRecord):
-    _fields = ("name", "sha", "summary", "timestamp")
-
-    def __init__(self, name: str, sha: str, summary: str = "", timestamp: int = 0) -> None:
-        # name: as the user wrote it, e.g. HEAD~1 (a full SHA shortened)
-        self._set(name=name, sha=sha, summary=summary, timestamp=timestamp)
+@dataclass(frozen=True)
+class Revision:
+    name: str  # as the user wrote it, e.g. HEAD~1 (a full SHA shortened)
+    sha: str
+    summary: str = ""
+    timestamp: int = 0
 
 
 # Variables that change where git looks for the repository: with any of them set, git is asked.

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..errors import LockError, PipetoolError
-from ..files.records import Record
 from ..files.safepath import has_control_characters
 from ..files.yamlfile import load_data
 from ..pipeline.params import ParamsFiles, flatten
@@ -21,14 +21,12 @@ if TYPE_CHECKING:  # the cache and the lock are read only for files git lacks: i
 MAX_FOLDER_FILES = 10_000  # files one metrics, params or plots folder may hold
 
 
-class FileValues(Record):
+@dataclass
+class FileValues:
     """One metrics or params file: its flattened values, or why they cannot be shown."""
 
-    _fields = ("values", "error")
-
-    def __init__(self, values: dict[str, Any] | None = None, error: str | None = None) -> None:
-        self.values = {} if values is None else values
-        self.error = error
+    values: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
 
 
 def parse_metrics(text: str, path: str) -> dict[str, Any]:

@@ -35,46 +35,11 @@ def render(headers: Sequence[str], rows: Sequence[Sequence[str]], style: str = "
         writer.writerow(headers)
         writer.writerows(rows)
         return out.getvalue().rstrip("\n")
-    usual = _usual_table(headers, rows, style == "md")
-    if usual is not None:
-        return usual
     from tabulate import tabulate
 
     return tabulate(
         rows, headers=list(headers), tablefmt="github" if style == "md" else "simple", disable_numparse=True
     )
-
-
-def _usual_table(headers: Sequence[str], rows: Sequence[Sequence[str]], markdown: bool) -> str | None:
-    """The table tabulate draws (the 'simple' layout, or 'github' for Markdown, text left-aligned)
-    when every header and cell is printable ASCII text and the rows are as wide as the headers,
-    as metrics and params tables are; None for any other, which tabulate draws. Drawn here, a
-    command spares tabulate's import (and the dataclasses module it brings): a tenth of a
-    `metrics diff`'s time."""
-    if not rows or not headers or not all(_plain(header) for header in headers):
-        return None
-    count = len(headers)
-    cells = []
-    for row in rows:
-        if len(row) != count or not all(_plain(cell) for cell in row):
-            return None
-        cells.append([cell.strip() for cell in row])  # tabulate strips cells, not headers
-    widths = [max(len(header) + 2, *(len(row[index]) for row in cells)) for index, header in enumerate(headers)]
-    if markdown:
-        rule = "|" + "|".join("-" * (width + 2) for width in widths) + "|"
-        begin, between, end = "| ", " | ", " |"
-    else:
-        rule = "  ".join("-" * width for width in widths)
-        begin, between, end = "", "  ", ""
-    lines = [
-        (begin + between.join(text.ljust(width) for text, width in zip(line, widths, strict=True)) + end).rstrip()
-        for line in [headers, *cells]
-    ]
-    return "\n".join([lines[0], rule, *lines[1:]])
-
-
-def _plain(text: object) -> bool:
-    return isinstance(text, str) and text.isascii() and text.isprintable()
 
 
 def parse_table(text: str, path: str) -> list[dict]:
