@@ -79,3 +79,56 @@ def test_a_remote_object_with_other_bytes_is_refused_however_it_was_written(proj
     pulled = clone.cli_fails("pull")  # the workspace gets what was good; data/ is reported
     assert (clone.path / "model.bin").read_bytes() == FILES["model.bin"]
     assert "data" in pulled.stdout + pulled.stderr
+
+
+def age_cache_folders(clone: Project, seconds: int = 60) -> None:
+    """Date the cache's folders back, as if their objects had arrived a minute ago (past the racy
+    second within which a folder's stamp is not trusted)."""
+    for folder in (clone.path / ".pipetool" / "cache").iterdir():
+        when = folder.stat().st_mtime_ns - seconds * 10**9
+        os.utime(folder, ns=(when, when))
+
+
+def test_a_no_op_fetch_answers_from_the_stamps_of_the_cache_folders_and_notices_a_removed_object(project):
+    clone = pushed_clone(project)
+    clone.cli_ok("fetch")
+    age_cache_folders(clone)
+    everything = "Everything is already in the local cache (5 object(s))."
+    assert everything in clone.cli_ok("fetch").stdout  # lists the folders, keeps their stamps
+    assert everything in clone.cli_ok("fetch").stdout  # answers from the stamps
+
+    # An object removed behind pipetool's back moves its folder's mtime: the next fetch lists
+    # that directory's folders again and brings the object back.
+    name = digest(FILES["data/sub/c.txt"])
+    os.chmod(cached(clone, name), 0o644)
+    cached(clone, name).unlink()
+    fetched = clone.cli_ok("fetch")
+    assert "Fetched 1 object(s)" in fetched.stdout and "4 already in the local cache" in fetched.stdout
+    assert cached(clone, name).read_bytes() == FILES["data/sub/c.txt"]
+
+
+def test_the_stamps_are_what_a_no_op_fetch_trusts_so_a_folder_dated_back_to_them_hides_a_removal(project):
+    """What the stamps stand for, shown by forging them: a removal whose folder keeps the mtime it
+    had (as one within the same clock tick would) is not seen; the checkout that needs the object
+    then says it is missing, and the fetch once the folder's mtime moved gets it."""
+    clone = pushed_clone(project)
+    clone.cli_ok("fetch")
+    age_cache_folders(clone)
+    clone.cli_ok("fetch")  # stamps kept
+    name = digest(FILES["data/a.txt"])
+    folder = cached(clone, name).parent
+    before = folder.stat()
+    os.chmod(cached(clone, name), 0o644)
+    cached(clone, name).unlink()
+    os.utime(folder, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert "Everything is already in the local cache (5 object(s))." in clone.cli_ok("fetch").stdout
+    assert not cached(clone, name).exists()
+    missing = clone.cli_fails("checkout")
+    assert "missing data: it is not in the workspace" in missing.stdout
+    assert (clone.path / "model.bin").read_bytes() == FILES["model.bin"]
+    when = before.st_mtime_ns - 10**9  # any other mtime: the stamp no longer matches
+    os.utime(folder, ns=(when, when))
+    assert "Fetched 1 object(s)" in clone.cli_ok("fetch").stdout
+    assert cached(clone, name).read_bytes() == FILES["data/a.txt"]
+    clone.cli_ok("checkout")
+    assert (clone.path / "data" / "a.txt").read_bytes() == FILES["data/a.txt"]

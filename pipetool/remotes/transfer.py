@@ -410,16 +410,27 @@ def fetch(
         manifests = [d for d in dirs if _manifest(shelf, d) is None]
         progress.transfer_expect(len(manifests), 0)
         got = _each(pool, download, manifests, want, result)
-        listed = [
-            (want[digest], shelf.entries(digest) or cache.manifest(digest))
+        listed = {
+            digest: (want[digest], shelf.entries(digest) or cache.manifest(digest))
             for digest in dirs
             if digest in got or digest not in manifests
-        ]
+        }
+        inside = {digest: {d for _, d, _ in entries} for digest, (_, entries) in listed.items()}
+        every = set(files).union(*inside.values())
+        # A directory the cache held whole, its folders unchanged since: no listing of them.
+        whole = {digest for digest in listed if digest not in got and shelf.whole(digest)}
+        held = set().union(*(inside[digest] for digest in whole))
+        asked = [d for d in every if d not in held] if held else list(every)
+        stamps = shelf.folder_stamps(d for digest in listed if digest not in whole for d in inside[digest])
+        have = cache.present(asked) | held  # listed after the stamps: a change since moves them
+        for digest, (item, entries) in listed.items():  # names only for what moves (10,000 cost ~5 ms)
+            if digest in whole:
+                continue
+            if inside[digest] <= have:
+                shelf.mark_whole(digest, inside[digest], stamps)
+            else:
+                _add_files(files, item, [entry for entry in entries if entry[1] not in have])
         shelf.save()
-        every = set(files).union(*({d for _, d, _ in entries} for _, entries in listed))
-        have = cache.present(list(every))
-        for item, entries in listed:  # names only for what moves (10,000 names cost a no-op pull ~5 ms)
-            _add_files(files, item, [entry for entry in entries if entry[1] not in have])
         todo = [d for d in files if d not in have]
         sizes.update((d, files[d].size) for d in todo)
         progress.transfer_expect(len(todo), sum(sizes.values()))
