@@ -281,7 +281,7 @@ class Remote:
         self.backend = backend
         self.index = index if index is not None else RemoteIndex(None, "")
         self._folders: set[str] = set()  # made already: one round trip per prefix, not per object
-        self._umask_takes_read: bool | None = None  # whether a new 0444 file needs a chmod (see download_object)
+        self._umask_takes_read: bool | None = None  # whether a new 0444 file needs a chmod (see download)
 
     @property
     def fs(self):
@@ -399,20 +399,13 @@ class Remote:
 
     def download(self, path: str, local_path: str) -> str | None:
         """Copy the file at path to local_path (a new file); on a local remote the hash of the
-        bytes copied (they were hashed on the way), else None."""
-        if self.local:
-            return copy_regular(path, local_path, follow=True)
-        self.fs.get_file(path, local_path)
-        return None
-
-    def download_object(self, path: str, local_path: str) -> tuple[str, int] | None:
-        """A fetch's download of an object into a new read-only (0444) file: on a local remote
-        (hash, size) of the bytes copied, read once, hashed on the way and written by the same
-        open file (no stat, no chmod after); elsewhere None, and local_path is as fsspec wrote it."""
+        bytes copied (they were hashed on the way), else None. A local remote's copy is made
+        read-only (0444, a cache object's mode) as it is opened, by one open file that reads,
+        hashes and writes the bytes: a fetch adopts it with no chmod after."""
         if self.local:
             if self._umask_takes_read is None:  # once per remote opened, as an ingest asks once
                 self._umask_takes_read = file_mode_mask() & READ_ONLY != 0
-            return copy_sized(path, local_path, follow=True, read_only=True, chmod=self._umask_takes_read)
+            return copy_regular(path, local_path, follow=True, read_only=True, chmod=self._umask_takes_read)
         self.fs.get_file(path, local_path)
         return None
 
@@ -525,23 +518,14 @@ class NotPlainFile(CorruptObject, OSError):
     (a transfer reports it as corrupt; a reader of one object as a file it cannot read)."""
 
 
-def copy_regular(source: str, dest: str, follow: bool = False) -> str:
+def copy_regular(source: str, dest: str, follow: bool = False, read_only: bool = False, chmod: bool = True) -> str:
     """Copy a plain file to dest (made or emptied; never through a link) and return the hash of
     the bytes copied: read once into a buffer, hashed there and written from it. Anything but a
     plain file at source is refused (NotPlainFile) unread: no pipe is waited on; so is a link,
-    unless follow (a link in a remote folder to the right bytes serves them, as a copy would)."""
-    return copy_sized(source, dest, follow)[0]
-
-
-READ_ONLY = 0o444  # a cache object's mode
-
-
-def copy_sized(
-    source: str, dest: str, follow: bool = False, read_only: bool = False, chmod: bool = True
-) -> tuple[str, int]:
-    """copy_regular, returning (hash, size) of the bytes copied. read_only makes dest a new file
-    of mode 0444 (as a cache object is), set while it is open: no chmod by name after; chmod
-    False says the umask takes no read bit away, so the mode given at its making is the mode."""
+    unless follow (a link in a remote folder to the right bytes serves them, as a copy would).
+    read_only makes dest a new file of mode 0444 (as a cache object is), set while it is open:
+    no chmod by name after; chmod False says the umask takes no read bit away, so the mode given
+    at its making is the mode."""
     try:
         src = os.open(source, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | (0 if follow else os.O_NOFOLLOW))
     except OSError as exc:
@@ -554,14 +538,12 @@ def copy_sized(
             raise NotPlainFile(f"{source} is not a plain file")
         dst = _open_target(dest, read_only, chmod)
         try:
-            size = 0
             if info.st_size < CHUNK:  # the usual small object: one read, one write
                 data = os.read(src, info.st_size + 1)
                 _write_all(dst, memoryview(data))
                 if len(data) <= info.st_size:
-                    return xxhash.xxh3_128_hexdigest(data), len(data)
+                    return xxhash.xxh3_128_hexdigest(data)
                 hasher = xxhash.xxh3_128(data)  # it grew since its stat: copy what else there is
-                size = len(data)
             else:
                 hasher = xxhash.xxh3_128()
             buffer = _copy_buffer(CHUNK)
@@ -569,12 +551,14 @@ def copy_sized(
             while count := os.readv(src, [buffer]):
                 hasher.update(view[:count])
                 _write_all(dst, view[:count])
-                size += count
         finally:
             os.close(dst)
     finally:
         os.close(src)
-    return hasher.hexdigest(), size
+    return hasher.hexdigest()
+
+
+READ_ONLY = 0o444  # a cache object's mode
 
 
 def _open_target(dest: str, read_only: bool, chmod: bool) -> int:
@@ -588,7 +572,7 @@ def _open_target(dest: str, read_only: bool, chmod: bool) -> int:
     try:
         fd = os.open(dest, flags | os.O_EXCL, READ_ONLY)
     except FileExistsError:
-        remove_quietly(dest)  # what a killed transfer of this process's pid and thread left
+        remove_quietly(dest)  # a killed transfer's leftover, or an empty temp file made for the copy
         fd = os.open(dest, flags | os.O_EXCL, READ_ONLY)
     if chmod:
         try:

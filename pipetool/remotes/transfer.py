@@ -390,13 +390,13 @@ def fetch(
     def download(digest: str) -> None:
         tmp = cache.temp_path(digest)
         try:
-            # a local remote's: (hash, size) of the bytes as they were copied, into a read-only file
-            copied = remote.download_object(remote.object_path(digest), tmp)
-            hashed, size = copied if copied is not None else (None, os.path.getsize(tmp))
+            # a local remote's: hashed on the way, into a file made read-only as it was opened
+            hashed = remote.download(remote.object_path(digest), tmp)
+            size = os.path.getsize(tmp)
         except BaseException:
             remove_quietly(tmp)
             raise
-        if not cache.adopt(digest, tmp, hashed, read_only=copied is not None):  # removes tmp either way
+        if not cache.adopt(digest, tmp, hashed, read_only=hashed is not None):  # removes tmp either way
             raise CorruptObject(digest)
         received[digest] = size
         progress.transfer_advance(sizes.get(digest, 0))
