@@ -26,7 +26,7 @@ from ..files.fsutil import remove_quietly
 from ..files.safepath import has_control_characters
 from ..pipeline import config
 from ..pipeline.project import Project
-from ..storage.cache import CorruptObject
+from ..storage.cache import CorruptObject, file_mode_mask
 from ..storage.hashing import CHUNK
 from ..system.interrupts import ordered, thread_pool
 
@@ -281,6 +281,7 @@ class Remote:
         self.backend = backend
         self.index = index if index is not None else RemoteIndex(None, "")
         self._folders: set[str] = set()  # made already: one round trip per prefix, not per object
+        self._umask_takes_read: bool | None = None  # whether a new 0444 file needs a chmod (see download)
 
     @property
     def fs(self):
@@ -398,9 +399,13 @@ class Remote:
 
     def download(self, path: str, local_path: str) -> str | None:
         """Copy the file at path to local_path (a new file); on a local remote the hash of the
-        bytes copied (they were hashed on the way), else None."""
+        bytes copied (they were hashed on the way), else None. A local remote's copy is made
+        read-only (0444, a cache object's mode) as it is opened, by one open file that reads,
+        hashes and writes the bytes: a fetch adopts it with no chmod after."""
         if self.local:
-            return copy_regular(path, local_path, follow=True)
+            if self._umask_takes_read is None:  # once per remote opened, as an ingest asks once
+                self._umask_takes_read = file_mode_mask() & READ_ONLY != 0
+            return copy_regular(path, local_path, follow=True, read_only=True, chmod=self._umask_takes_read)
         self.fs.get_file(path, local_path)
         return None
 
@@ -513,11 +518,14 @@ class NotPlainFile(CorruptObject, OSError):
     (a transfer reports it as corrupt; a reader of one object as a file it cannot read)."""
 
 
-def copy_regular(source: str, dest: str, follow: bool = False) -> str:
+def copy_regular(source: str, dest: str, follow: bool = False, read_only: bool = False, chmod: bool = True) -> str:
     """Copy a plain file to dest (made or emptied; never through a link) and return the hash of
     the bytes copied: read once into a buffer, hashed there and written from it. Anything but a
     plain file at source is refused (NotPlainFile) unread: no pipe is waited on; so is a link,
-    unless follow (a link in a remote folder to the right bytes serves them, as a copy would)."""
+    unless follow (a link in a remote folder to the right bytes serves them, as a copy would).
+    read_only makes dest a new file of mode 0444 (as a cache object is), set while it is open:
+    no chmod by name after; chmod False says the umask takes no read bit away, so the mode given
+    at its making is the mode."""
     try:
         src = os.open(source, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | (0 if follow else os.O_NOFOLLOW))
     except OSError as exc:
@@ -528,7 +536,7 @@ def copy_regular(source: str, dest: str, follow: bool = False) -> str:
         info = os.fstat(src)
         if not stat.S_ISREG(info.st_mode):
             raise NotPlainFile(f"{source} is not a plain file")
-        dst = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+        dst = _open_target(dest, read_only, chmod)
         try:
             if info.st_size < CHUNK:  # the usual small object: one read, one write
                 data = os.read(src, info.st_size + 1)
@@ -548,6 +556,31 @@ def copy_regular(source: str, dest: str, follow: bool = False) -> str:
     finally:
         os.close(src)
     return hasher.hexdigest()
+
+
+READ_ONLY = 0o444  # a cache object's mode
+
+
+def _open_target(dest: str, read_only: bool, chmod: bool) -> int:
+    """dest opened for writing, made or emptied (never through a link). read_only: a new file of
+    mode 0444 whatever the umask (chmod: set again on the open file, for a umask that takes read
+    bits); a stale one of that name is removed first. It is written through this descriptor all
+    the same."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC
+    if not read_only:
+        return os.open(dest, flags, 0o644)
+    try:
+        fd = os.open(dest, flags | os.O_EXCL, READ_ONLY)
+    except FileExistsError:
+        remove_quietly(dest)  # a killed transfer's leftover, or an empty temp file made for the copy
+        fd = os.open(dest, flags | os.O_EXCL, READ_ONLY)
+    if chmod:
+        try:
+            os.fchmod(fd, READ_ONLY)  # a umask took read bits away: give them back, as chmod did
+        except BaseException:
+            os.close(fd)
+            raise
+    return fd
 
 
 _TEMP_PREFIX = os.urandom(12).hex()  # a temp name of this process: these 24 hex digits and a count

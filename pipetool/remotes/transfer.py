@@ -16,6 +16,7 @@ import json
 import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import TYPE_CHECKING, NamedTuple
 
 from ..errors import RemoteError, SpecError
@@ -215,6 +216,9 @@ def _manifest(shelf: ManifestShelf, digest: str) -> list[tuple[str, str, int]] |
     return shelf.entries(digest)
 
 
+_hash_of = itemgetter(1)  # a manifest entry's hash: 10,000 taken in C, not in a comprehension
+
+
 def _add_files(files: dict[str, Item], item: Item, entries: list[tuple[str, str, int]]) -> None:
     for relpath, digest, size in entries:
         files.setdefault(digest, Item(f"{item.name}/{relpath}", size))
@@ -390,12 +394,13 @@ def fetch(
     def download(digest: str) -> None:
         tmp = cache.temp_path(digest)
         try:
-            hashed = remote.download(remote.object_path(digest), tmp)  # a local remote's: hashed on the way
+            # a local remote's: hashed on the way, into a file made read-only as it was opened
+            hashed = remote.download(remote.object_path(digest), tmp)
             size = os.path.getsize(tmp)
         except BaseException:
             remove_quietly(tmp)
             raise
-        if not cache.adopt(digest, tmp, hashed):  # removes tmp either way
+        if not cache.adopt(digest, tmp, hashed, read_only=hashed is not None):  # removes tmp either way
             raise CorruptObject(digest)
         received[digest] = size
         progress.transfer_advance(sizes.get(digest, 0))
@@ -409,16 +414,27 @@ def fetch(
         manifests = [d for d in dirs if _manifest(shelf, d) is None]
         progress.transfer_expect(len(manifests), 0)
         got = _each(pool, download, manifests, want, result)
-        listed = [
-            (want[digest], shelf.entries(digest) or cache.manifest(digest))
+        listed = {
+            digest: (want[digest], shelf.entries(digest) or cache.manifest(digest))
             for digest in dirs
             if digest in got or digest not in manifests
-        ]
+        }
+        inside = {digest: set(map(_hash_of, entries)) for digest, (_, entries) in listed.items()}
+        every = set(files).union(*inside.values())
+        # A directory the cache held whole, its folders unchanged since: no listing of them.
+        whole = {digest for digest in listed if digest not in got and shelf.whole(digest)}
+        held = set().union(*(inside[digest] for digest in whole))
+        asked = [d for d in every if d not in held] if held else list(every)
+        stamps = shelf.folder_stamps(d for digest in listed if digest not in whole for d in inside[digest])
+        have = cache.present(asked) | held  # listed after the stamps: a change since moves them
+        for digest, (item, entries) in listed.items():  # names only for what moves (10,000 cost ~5 ms)
+            if digest in whole:
+                continue
+            if inside[digest] <= have:
+                shelf.mark_whole(digest, inside[digest], stamps)
+            else:
+                _add_files(files, item, [entry for entry in entries if entry[1] not in have])
         shelf.save()
-        every = set(files).union(*({d for _, d, _ in entries} for _, entries in listed))
-        have = cache.present(list(every))
-        for item, entries in listed:  # names only for what moves (10,000 names cost a no-op pull ~5 ms)
-            _add_files(files, item, [entry for entry in entries if entry[1] not in have])
         todo = [d for d in files if d not in have]
         sizes.update((d, files[d].size) for d in todo)
         progress.transfer_expect(len(todo), sum(sizes.values()))

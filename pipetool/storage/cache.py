@@ -136,11 +136,12 @@ class Cache:
         if digest[:2] not in self._folders:
             os.makedirs(os.path.dirname(path), exist_ok=True)
             self._folders.add(digest[:2])
-        return f"{path}.tmp-{os.getpid()}-{threading.get_ident()}"
+        return f"{path}.tmp-{_pid()}-{threading.get_ident()}"
 
-    def adopt(self, digest: str, tmp: str, hashed: str | None = None) -> bool:
+    def adopt(self, digest: str, tmp: str, hashed: str | None = None, read_only: bool = False) -> bool:
         """Make a downloaded file the object, only if its bytes hash to digest; else delete it.
-        hashed: the hash of a file's bytes taken while they were written to tmp (not read again).
+        hashed: the hash of a file's bytes taken while they were written to tmp (not read again);
+        read_only: tmp was made with the object's mode 0444 already (no chmod).
 
         Nothing unverified is ever visible under an object's name.
         """
@@ -150,7 +151,8 @@ class Cache:
             else:
                 good = _hashes_to(tmp, digest)
             if good:
-                os.chmod(tmp, 0o444)
+                if not read_only:
+                    os.chmod(tmp, 0o444)
                 os.replace(tmp, self.path(digest))
                 self._verified.add(digest)
                 return True
@@ -346,6 +348,17 @@ class Cache:
     def remove(self, digest: str) -> None:
         self._manifests.pop(digest, None)
         remove_quietly(self.path(digest))
+
+
+_pids: list[int] = []
+
+
+def _pid() -> int:
+    """os.getpid(), asked once per process (a temp name per fetched object asked it each time)."""
+    if not _pids:
+        _pids.append(os.getpid())
+        os.register_at_fork(after_in_child=_pids.clear)
+    return _pids[0]
 
 
 def _hashes_to(path: str, digest: str) -> bool:

@@ -7,17 +7,28 @@ kept copies are (files/trusted_cache): a damaged, foreign or committed copy is i
 manifest's entries follow from its hash, so a kept copy never goes stale; it is used only while
 the cache still holds the manifest itself. The copy keeps the manifests of the last command that
 had to read one.
+
+It also keeps, for a directory whose files the cache was found to hold all of, the stamps
+(inode, mtime) of the cache's two-character folders they lie in, taken before that listing: a
+fetch with nothing to move then stats those folders (256 at most) instead of listing them, since
+a folder's mtime moves whenever an object in it is added, removed or renamed. Folders changed
+within their racy second get no stamp, as files do not (files/stamps.py).
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 
+from ..files.stamps import racy
 from ..files.trusted_cache import Shelf
 from .cache import Cache, CorruptObject
 
 FILE = "manifests.cache"
 PURPOSE = "checked-manifests-1"
+WHOLE = "whole "  # key of a directory's folder stamps: this, then its manifest's hash
+
+FolderStamps = dict[str, tuple[int, int]]  # two-character folder -> (inode, mtime_ns)
 
 
 class ManifestShelf:
@@ -50,8 +61,48 @@ class ManifestShelf:
         self._read = True
         return entries
 
+    def folder_stamps(self, digests: Iterable[str]) -> FolderStamps:
+        """The stamps of the cache folders these objects lie in, those that have one: a folder
+        missing, or changed within its racy second, has none."""
+        stamps: FolderStamps = {}
+        for prefix in {digest[:2] for digest in digests}:
+            try:
+                st = os.stat(os.path.join(self.cache.dir, prefix))
+            except OSError:
+                continue
+            if not racy(st.st_mtime_ns):
+                stamps[prefix] = (st.st_ino, st.st_mtime_ns)
+        return stamps
+
+    def whole(self, digest: str) -> bool:
+        """Whether the cache still holds every file of this directory (entries() found its
+        manifest): its folders have the stamps they had when it was last found to."""
+        kept = self._kept().get(WHOLE + digest)
+        if not isinstance(kept, dict) or not kept:
+            return False
+        for prefix, stamp in kept.items():
+            try:
+                st = os.stat(os.path.join(self.cache.dir, prefix))
+            except OSError:
+                return False
+            if (st.st_ino, st.st_mtime_ns) != stamp:
+                return False
+        self._used.add(WHOLE + digest)
+        return True
+
+    def mark_whole(self, digest: str, files: Iterable[str], stamps: FolderStamps) -> None:
+        """The cache was found to hold every file of this directory by a listing made after
+        stamps were taken: keep the stamps of its folders, when each has one."""
+        prefixes = {file[:2] for file in files}
+        if not prefixes or not prefixes <= stamps.keys():
+            return
+        self._kept().set(WHOLE + digest, {prefix: stamps[prefix] for prefix in prefixes})
+        self._used.add(WHOLE + digest)
+        self._read = True
+
     def save(self) -> None:
-        """Keep the manifests this command used, when it had to read one (else the copy stays)."""
+        """Keep the manifests (and folder stamps) this command used, when it had to read a
+        manifest or took new stamps (else the copy stays)."""
         if self._read and self._shelf is not None:
             self._shelf.save(self._used)
             self._read = False

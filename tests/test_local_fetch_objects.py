@@ -1,0 +1,134 @@
+"""A fetch from a local-directory remote writes each object once: read, hashed and written by
+one open file made read-only (mode 0444) at its making, then renamed under its hash. The object
+is what the long way made (the bytes, the mode whatever the umask, no temp file left), and a
+remote object whose bytes do not match its name still never enters the cache.
+
+Tracked data (`pipetool add`) keeps each test to a few in-process commands on tiny files."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+
+import xxhash
+from conftest import Project
+
+FILES = {"data/a.txt": b"a\n", "data/b.txt": b"b\n", "data/sub/c.txt": b"c\n", "model.bin": b"model 1\n"}
+
+
+def digest(data: bytes) -> str:
+    return xxhash.xxh3_128_hexdigest(data)
+
+
+def pushed_clone(project: Project) -> Project:
+    """data/ and model.bin added and pushed to a local remote; a clone of the project using it."""
+    project.cli_ok("init")
+    for relpath, data in FILES.items():
+        (project.path / relpath).parent.mkdir(parents=True, exist_ok=True)
+        (project.path / relpath).write_bytes(data)
+    project.cli_ok("add", "data", "model.bin")
+    store = project.path.parent / "store"
+    project.cli_ok("remote", "add", "-d", "store", str(store))
+    project.git("add", "-A")
+    project.git("commit", "-qm", "data")
+    assert "Pushed 5 object(s)" in project.cli_ok("push").stdout
+    dest = project.path.parent / "clone"
+    subprocess.run(["git", "clone", "-q", str(project.path), str(dest)], check=True)
+    clone = Project(dest)
+    clone.cli_ok("remote", "add", "-f", "-d", "store", str(store))
+    return clone
+
+
+def cached(clone: Project, name: str):
+    return clone.path / ".pipetool" / "cache" / name[:2] / name[2:]
+
+
+def test_fetched_objects_are_their_bytes_read_only_whatever_the_umask_and_leave_no_temp_file(project):
+    clone = pushed_clone(project)
+    before = os.umask(0o077)  # would make a new file 0400: the object must still be 0444
+    try:
+        fetched = clone.cli_ok("fetch")
+    finally:
+        os.umask(before)
+    assert "Fetched 5 object(s)" in fetched.stdout
+    for data in FILES.values():
+        path = cached(clone, digest(data))
+        assert path.read_bytes() == data
+        assert stat.S_IMODE(os.lstat(path).st_mode) == 0o444
+    manifests = list((clone.path / ".pipetool" / "cache").glob("*/*.dir"))
+    assert len(manifests) == 1 and stat.S_IMODE(os.lstat(manifests[0]).st_mode) == 0o444
+    assert not [path for path in (clone.path / ".pipetool" / "cache").rglob("*") if ".tmp-" in path.name]
+    # and the umask of the moment is left as it was
+    assert os.umask(before) == before
+
+
+def test_a_remote_object_with_other_bytes_is_refused_however_it_was_written(project):
+    clone = pushed_clone(project)
+    store = project.path.parent / "store"
+    name = digest(FILES["data/b.txt"])
+    on_remote = store / name[:2] / name[2:]
+    os.chmod(on_remote, 0o644)
+    on_remote.write_bytes(b"B\n")  # the same size, other bytes
+    fetched = clone.cli_fails("fetch")
+    assert "corrupt, refused (its bytes do not match its hash): data/b.txt" in fetched.stderr
+    assert not cached(clone, name).exists()
+    assert not [path for path in (clone.path / ".pipetool" / "cache").rglob("*") if ".tmp-" in path.name]
+    for relpath in ("data/a.txt", "data/sub/c.txt", "model.bin"):
+        assert cached(clone, digest(FILES[relpath])).read_bytes() == FILES[relpath]
+    pulled = clone.cli_fails("pull")  # the workspace gets what was good; data/ is reported
+    assert (clone.path / "model.bin").read_bytes() == FILES["model.bin"]
+    assert "data" in pulled.stdout + pulled.stderr
+
+
+def age_cache_folders(clone: Project, seconds: int = 60) -> None:
+    """Date the cache's folders back, as if their objects had arrived a minute ago (past the racy
+    second within which a folder's stamp is not trusted)."""
+    for folder in (clone.path / ".pipetool" / "cache").iterdir():
+        when = folder.stat().st_mtime_ns - seconds * 10**9
+        os.utime(folder, ns=(when, when))
+
+
+def test_a_no_op_fetch_answers_from_the_stamps_of_the_cache_folders_and_notices_a_removed_object(project):
+    clone = pushed_clone(project)
+    clone.cli_ok("fetch")
+    age_cache_folders(clone)
+    everything = "Everything is already in the local cache (5 object(s))."
+    assert everything in clone.cli_ok("fetch").stdout  # lists the folders, keeps their stamps
+    assert everything in clone.cli_ok("fetch").stdout  # answers from the stamps
+
+    # An object removed behind pipetool's back moves its folder's mtime: the next fetch lists
+    # that directory's folders again and brings the object back.
+    name = digest(FILES["data/sub/c.txt"])
+    os.chmod(cached(clone, name), 0o644)
+    cached(clone, name).unlink()
+    fetched = clone.cli_ok("fetch")
+    assert "Fetched 1 object(s)" in fetched.stdout and "4 already in the local cache" in fetched.stdout
+    assert cached(clone, name).read_bytes() == FILES["data/sub/c.txt"]
+
+
+def test_the_stamps_are_what_a_no_op_fetch_trusts_so_a_folder_dated_back_to_them_hides_a_removal(project):
+    """What the stamps stand for, shown by forging them: a removal whose folder keeps the mtime it
+    had (as one within the same clock tick would) is not seen; the checkout that needs the object
+    then says it is missing, and the fetch once the folder's mtime moved gets it."""
+    clone = pushed_clone(project)
+    clone.cli_ok("fetch")
+    age_cache_folders(clone)
+    clone.cli_ok("fetch")  # stamps kept
+    name = digest(FILES["data/a.txt"])
+    folder = cached(clone, name).parent
+    before = folder.stat()
+    os.chmod(cached(clone, name), 0o644)
+    cached(clone, name).unlink()
+    os.utime(folder, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert "Everything is already in the local cache (5 object(s))." in clone.cli_ok("fetch").stdout
+    assert not cached(clone, name).exists()
+    missing = clone.cli_fails("checkout")
+    assert "missing data: it is not in the workspace" in missing.stdout
+    assert (clone.path / "model.bin").read_bytes() == FILES["model.bin"]
+    when = before.st_mtime_ns - 10**9  # any other mtime: the stamp no longer matches
+    os.utime(folder, ns=(when, when))
+    assert "Fetched 1 object(s)" in clone.cli_ok("fetch").stdout
+    assert cached(clone, name).read_bytes() == FILES["data/a.txt"]
+    clone.cli_ok("checkout")
+    assert (clone.path / "data" / "a.txt").read_bytes() == FILES["data/a.txt"]
