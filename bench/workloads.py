@@ -619,6 +619,9 @@ class AddData(BigData):
             harness.run_checked(tool.argv("init"), repo, tool.environ())
         if link_type is not None:
             harness.run_checked(tool.argv("config", "cache.type", link_type), repo, tool.environ())
+        # Data is added some time after it was written, not within the second: a file whose ctime
+        # is that recent may change again within the same tick, and no stamp vouches for it.
+        harness.wait_out_racy_window()
 
     def run(self, tool: Tool) -> None:
         env = tool.environ()
