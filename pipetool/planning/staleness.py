@@ -84,6 +84,34 @@ def decide(stage: Stage, locked: LockEntry | None, observed: Observed) -> list[R
     return reasons
 
 
+def unchanged(stage: Stage, locked: LockEntry | None, hashes: Mapping[str, str]) -> bool:
+    """Whether decide() would find no reason, told from the hashes of regular files known for
+    their current stat alone (hashes: path -> hash; Hasher.known_hashes): the usual stage of a
+    no-op status, judged without an Observed or a HashInfo per path. True only when each dep
+    and out is recorded with the hash it has now, the cmd is the recorded one and the stage has
+    no params; False means "ask decide()", not "stale"."""
+    if locked is None or locked.dropped_in_merge or stage.runs_always or stage.params or locked.params:
+        return False
+    return (
+        _same_cmd(stage.cmd, locked.cmd)
+        and _known_same(stage.deps, locked.deps, hashes)
+        and _known_same(stage.out_paths, locked.outs, hashes)
+    )
+
+
+def _known_same(paths: tuple[str, ...], records: tuple[PathRecord, ...], hashes: Mapping[str, str]) -> bool:
+    """Whether the records are of exactly these paths (each once), each with its known hash."""
+    if len(paths) != len(records):
+        return False
+    for record in records:
+        if record.key != "xxh3" or hashes.get(record.path) != record.hash:
+            return False
+    if len(records) == 1:
+        return records[0].path == paths[0]
+    named = set(paths)
+    return len(named) == len(paths) and named == {record.path for record in records}
+
+
 def _same_cmd(cmd: tuple[str, ...], recorded: str | tuple[str, ...]) -> bool:
     """Whether the lock records this cmd as Stage.cmd_record() writes it: one command as a
     string, several as a list (without making the record: a status of 100,000 stages asks)."""
