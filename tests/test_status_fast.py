@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from pipetool.pipeline.stage import Out, ParamDep, Stage
 from pipetool.planning.staleness import Observed, decide, unchanged
 from pipetool.storage.hashing import HashInfo
-from pipetool.storage.lock import LockEntry, PathRecord
+from pipetool.storage.lock import LockEntry, PathRecord, compact, expand
 
 UP_TO_DATE = "Data and pipelines are up to date.\n"
 PATHS = ["a", "b", "c"]
@@ -77,7 +77,8 @@ def test_unchanged_only_when_decide_finds_no_reason(
             outs={path: HashInfo.of_file(known[path], 1) if path in known else other for path in outs},
             params={"params.yaml": {"lr": 1}} if params else {},
         )
-        if unchanged(stage, locked, known):
+        assert expand(compact(locked)) == locked
+        if unchanged(stage, compact(locked), known):
             assert decide(stage, locked, observed) == []
 
 
@@ -88,9 +89,9 @@ def test_unchanged_for_the_usual_up_to_date_stage():
         deps=(PathRecord("c", HASHES[1], 1), PathRecord("a", HASHES[0], 1)),  # the lock sorts them
         outs=(PathRecord("b", HASHES[0], 1),),
     )
-    assert unchanged(stage, locked, {"a": HASHES[0], "b": HASHES[0], "c": HASHES[1]})
-    assert not unchanged(stage, locked, {"a": HASHES[0], "b": HASHES[1], "c": HASHES[1]})
-    assert not unchanged(stage, locked, {"a": HASHES[0], "c": HASHES[1]})  # b's hash not known
+    assert unchanged(stage, compact(locked), {"a": HASHES[0], "b": HASHES[0], "c": HASHES[1]})
+    assert not unchanged(stage, compact(locked), {"a": HASHES[0], "b": HASHES[1], "c": HASHES[1]})
+    assert not unchanged(stage, compact(locked), {"a": HASHES[0], "c": HASHES[1]})  # b's hash not known
     assert not unchanged(stage, None, {"a": HASHES[0], "b": HASHES[0], "c": HASHES[1]})
 
 
@@ -110,12 +111,12 @@ def test_unchanged_needs_the_recorded_paths_to_be_the_declared_ones(deps, record
     stage = Stage(name="s", cmd=("run",), deps=deps)
     locked = LockEntry(cmd="run", deps=tuple(PathRecord(path, HASHES[0], 1) for path in recorded_paths))
     observed = Observed(deps={path: HashInfo.of_file(HASHES[0], 1) for path in deps}, outs={})
-    assert unchanged(stage, locked, known) is judged
+    assert unchanged(stage, compact(locked), known) is judged
     if judged:
         assert decide(stage, locked, observed) == []
     out_stage = Stage(name="s", cmd=("run",), outs=tuple(Out(path) for path in deps))
     out_locked = LockEntry(cmd="run", outs=locked.deps)
-    assert unchanged(out_stage, out_locked, known) is judged
+    assert unchanged(out_stage, compact(out_locked), known) is judged
 
 
 PIPELINE = """
@@ -172,3 +173,27 @@ def test_status_reports_each_change_among_unchanged_stages(project):
         "folder": ["changed deps: modified in"],
         "tuned": ["changed params: lr 0.1 -> 0.2"],
     }
+
+
+def test_status_reads_the_lock_as_it_is_now_not_as_kept(project):
+    """lock.compact keeps each lock's entries for its exact bytes: a lock rewritten by a repro,
+    or put back by git, is read again."""
+    project.write("in/0.txt", "0\n")
+    project.write(
+        "pipeline.yaml", "stages:\n  copy:\n    cmd: cp in/0.txt out.txt\n    deps: [in/0.txt]\n    outs: [out.txt]\n"
+    )
+    project.cli_ok("repro")
+    project.git("add", "-A")
+    project.git("commit", "-qm", "first")
+    assert project.cli_ok("status").stdout == UP_TO_DATE
+    assert project.exists(".pipetool/lock.compact")
+
+    project.write("pipeline.yaml", project.read("pipeline.yaml").replace("cp in/0.txt", "cat in/0.txt >"))
+    assert "changed cmd" in project.cli_fails("status", "--exit-code").stdout
+    project.cli_ok("repro")
+    assert project.cli_ok("status").stdout == UP_TO_DATE  # the new lock, not the kept entries
+
+    project.git("checkout", "--", "pipeline.lock")  # the first lock, with the new cmd
+    assert "changed cmd" in project.cli_fails("status", "--exit-code").stdout
+    project.git("checkout", "--", "pipeline.yaml")
+    assert project.cli_ok("status").stdout == UP_TO_DATE

@@ -8,6 +8,7 @@ from ..pipeline.pipelines import file_of
 from ..planning.observe import observe
 from ..planning.plan import select
 from ..planning.staleness import Reason, decide, unchanged
+from ..storage.lock import expand
 from .workspace import Workspace
 
 
@@ -32,7 +33,7 @@ def status(ws: Workspace, targets: list[int] | None = None, stale_only: bool = F
     """
     selected = select(ws.graph, targets)
     files = None if targets is None else {file_of(ws.graph.stages[i].name) for i in selected}
-    entries = ws.locks.read(files=files)  # of a folder's stages: its locks, not every folder's
+    entries = ws.locks.read_compact(files=files)  # of a folder's stages: its locks, not every folder's
     result = []
     stages, hasher, params = ws.graph.stages, ws.hasher, ws.params
     paths = [path for i in selected for path in (*stages[i].deps, *stages[i].out_paths)]
@@ -44,7 +45,7 @@ def status(ws: Workspace, targets: list[int] | None = None, stale_only: bool = F
         if unchanged(stage, locked, hashes):
             reasons = []
         else:
-            reasons = decide(stage, locked, observe(stage, hasher, params))
+            reasons = decide(stage, None if locked is None else expand(locked), observe(stage, hasher, params))
         if reasons or not stale_only:
             result.append(StageStatus(stage.name, tuple(reasons), stage.frozen))
     return result

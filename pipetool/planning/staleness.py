@@ -11,7 +11,7 @@ from ..files.safepath import is_url
 from ..pipeline.params import ABSENT, flatten, scalar_text
 from ..pipeline.stage import Stage
 from ..storage.hashing import HashInfo
-from ..storage.lock import LockEntry, PathRecord
+from ..storage.lock import Compact, LockEntry, PathRecord
 
 
 @dataclass(frozen=True)
@@ -84,32 +84,38 @@ def decide(stage: Stage, locked: LockEntry | None, observed: Observed) -> list[R
     return reasons
 
 
-def unchanged(stage: Stage, locked: LockEntry | None, hashes: Mapping[str, str]) -> bool:
-    """Whether decide() would find no reason, told from the hashes of regular files known for
-    their current stat alone (hashes: path -> hash; Hasher.known_hashes): the usual stage of a
-    no-op status, judged without an Observed or a HashInfo per path. True only when each dep
-    and out is recorded with the hash it has now, the cmd is the recorded one and the stage has
-    no params; False means "ask decide()", not "stale"."""
-    if locked is None or locked.dropped_in_merge or stage.runs_always or stage.params or locked.params:
+def unchanged(stage: Stage, locked: Compact | None, hashes: Mapping[str, str]) -> bool:
+    """Whether decide() would find no reason, told from the stage's lock entry in its compact
+    form (lock.compact) and the hashes of regular files known for their current stat alone
+    (hashes: path -> hash; Hasher.known_hashes): the usual stage of a no-op status, judged
+    without a LockEntry, an Observed or a HashInfo. True only when each dep and out is recorded
+    with the hash it has now, the cmd is the recorded one and the stage has no params; False
+    means "ask decide()", not "stale"."""
+    if locked is None or stage.params or stage.runs_always:
         return False
+    cmd, deps, params, outs, dropped = locked[:5]
     return (
-        _same_cmd(stage.cmd, locked.cmd)
-        and _known_same(stage.deps, locked.deps, hashes)
-        and _known_same(stage.out_paths, locked.outs, hashes)
+        not dropped
+        and not params
+        and _same_cmd(stage.cmd, cmd)
+        and _known_same(stage.deps, deps, hashes)
+        and _known_same(stage.out_paths, outs, hashes)
     )
 
 
-def _known_same(paths: tuple[str, ...], records: tuple[PathRecord, ...], hashes: Mapping[str, str]) -> bool:
-    """Whether the records are of exactly these paths (each once), each with its known hash."""
+def _known_same(paths: tuple[str, ...], records: tuple[tuple, ...], hashes: Mapping[str, str]) -> bool:
+    """Whether the records, (path, hash, size, nfiles, key) each, are of exactly these paths
+    (each once), each with its known hash."""
     if len(paths) != len(records):
         return False
-    for record in records:
-        if record.key != "xxh3" or hashes.get(record.path) != record.hash:
-            return False
     if len(records) == 1:
-        return records[0].path == paths[0]
+        path, digest, _, _, key = records[0]
+        return path == paths[0] and key == "xxh3" and hashes.get(path) == digest
+    for path, digest, _, _, key in records:
+        if key != "xxh3" or hashes.get(path) != digest:
+            return False
     named = set(paths)
-    return len(named) == len(paths) and named == {record.path for record in records}
+    return len(named) == len(paths) and named == {record[0] for record in records}
 
 
 def _same_cmd(cmd: tuple[str, ...], recorded: str | tuple[str, ...]) -> bool:

@@ -248,6 +248,7 @@ class Hasher:
         if state is None and not memo:
             return known
         lookup = state.get if state is not None else None
+        rows = state.rows_read() if state is not None else None
         fd = self._root_fd if self._root_fd is not None else self._open_root()
         prefix, stat, is_reg = self._prefix, os.stat, statmod.S_ISREG
         for path in paths:
@@ -264,7 +265,11 @@ class Hasher:
             if not is_reg(st.st_mode):
                 continue
             digest = memo.get((full, st.st_ino, st.st_mtime_ns, st.st_size)) if memo else None
-            if digest is None and lookup is not None:
+            if digest is None and rows is not None:  # state.get(full, st), inlined
+                row = rows.get(full)
+                if row and row[1] == st.st_ino and row[2] == st.st_mtime_ns and row[3] == st.st_size:
+                    digest = row[4]
+            elif digest is None and lookup is not None:
                 digest = lookup(full, st)
             if digest is not None:
                 known[path] = digest

@@ -129,6 +129,11 @@ class StateDB:
                 pass
         return size <= count * _SMALLEST_ROW
 
+    def rows_read(self) -> dict[str, tuple | None] | None:
+        """Every file row by path, (path, inode, mtime_ns, size, hash), when prefetch read the
+        tables whole (a path not in it has no row); else None: ask get()."""
+        return self._files if self._whole else None
+
     def get(self, path: str, st: Stat) -> str | None:
         if self._whole or path in self._files:
             row = self._files.get(path)  # (path, inode, mtime_ns, size, hash)
