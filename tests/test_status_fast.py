@@ -197,3 +197,36 @@ def test_status_reads_the_lock_as_it_is_now_not_as_kept(project):
     assert "changed cmd" in project.cli_fails("status", "--exit-code").stdout
     project.git("checkout", "--", "pipeline.yaml")
     assert project.cli_ok("status").stdout == UP_TO_DATE
+
+
+def test_known_hashes_are_info_hashes_with_or_without_a_forked_process(tmp_path, monkeypatch):
+    from pipetool.storage import hashing, state
+    from pipetool.storage.hashing import Hasher
+    from pipetool.storage.state import StateDB
+
+    past = time.time() - 60  # out of the racy second: remembered
+    for index in range(12):
+        (tmp_path / f"{index}.txt").write_text(f"{index}\n")
+        os.utime(tmp_path / f"{index}.txt", (past, past))
+    (tmp_path / "folder").mkdir()
+    db = str(tmp_path / "state.db")
+    first = Hasher(str(tmp_path), StateDB(db))
+    expected = {f"{index}.txt": first.info(f"{index}.txt").hash for index in range(0, 12, 2)}  # half remembered
+    first.state.close()
+    paths = [f"{index}.txt" for index in range(12)] + [
+        "folder",
+        "missing.txt",
+        "s3://bucket/x",
+        str(tmp_path / "0.txt"),
+    ]
+    expected[str(tmp_path / "0.txt")] = expected["0.txt"]
+
+    monkeypatch.setattr(state, "_SCAN_FROM", 1)  # the rows are read whole, as for thousands of paths
+    monkeypatch.setattr(state, "_SMALLEST_ROW", 10**6)
+    for processes_from in (10**9, 2):
+        monkeypatch.setattr(hashing, "PROCESSES_FROM", processes_from)
+        hasher = Hasher(str(tmp_path), StateDB(db))
+        hasher.prefetch(paths)
+        assert hasher.state.rows_read() is not None
+        assert hasher.known_hashes(paths) == expected
+        hasher.state.close()

@@ -91,29 +91,28 @@ def unchanged(stage: Stage, locked: Compact | None, hashes: Mapping[str, str]) -
     without a LockEntry, an Observed or a HashInfo. True only when each dep and out is recorded
     with the hash it has now, the cmd is the recorded one and the stage has no params; False
     means "ask decide()", not "stale"."""
-    if locked is None or stage.params or stage.runs_always:
+    if locked is None or stage.params or stage.always_changed:
         return False
-    cmd, deps, params, outs, dropped = locked[:5]
-    return (
-        not dropped
-        and not params
-        and _same_cmd(stage.cmd, cmd)
-        and _known_same(stage.deps, deps, hashes)
-        and _known_same(stage.out_paths, outs, hashes)
-    )
-
-
-def _known_same(paths: tuple[str, ...], records: tuple[tuple, ...], hashes: Mapping[str, str]) -> bool:
-    """Whether the records, (path, hash, size, nfiles, key) each, are of exactly these paths
-    (each once), each with its known hash."""
-    if len(paths) != len(records):
-        return False
-    if len(records) == 1:
-        path, digest, _, _, key = records[0]
-        return path == paths[0] and key == "xxh3" and hashes.get(path) == digest
-    for path, digest, _, _, key in records:
-        if key != "xxh3" or hashes.get(path) != digest:
+    cmd, deps, params, outs, dropped, _ = locked
+    if dropped or params or not (stage.deps or stage.outs) or not _same_cmd(stage.cmd, cmd):
+        return False  # (no deps, params or outs: the stage runs always)
+    get = hashes.get
+    for paths, records in ((stage.deps, deps), (stage.out_paths, outs)):  # no call per path: 100,000 stages
+        if len(paths) != len(records):
             return False
+        for path, digest, _, _, key in records:
+            if key != "xxh3" or get(path) != digest:
+                return False
+        if len(records) == 1:
+            if records[0][0] != paths[0]:
+                return False
+        elif records and not _each_once(paths, records):
+            return False
+    return True
+
+
+def _each_once(paths: tuple[str, ...], records: tuple[tuple, ...]) -> bool:
+    """Whether the records, (path, hash, size, nfiles, key) each, are of exactly these paths, each once."""
     named = set(paths)
     return len(named) == len(paths) and named == {record[0] for record in records}
 
