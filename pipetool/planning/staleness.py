@@ -94,8 +94,10 @@ def unchanged(stage: Stage, locked: Compact | None, hashes: Mapping[str, str]) -
     if locked is None or stage.params or stage.always_changed:
         return False
     cmd, deps, params, outs, dropped, _ = locked
-    if dropped or params or not (stage.deps or stage.outs) or not _same_cmd(stage.cmd, cmd):
+    if dropped or params or not (stage.deps or stage.outs):
         return False  # (no deps, params or outs: the stage runs always)
+    if not (len(stage.cmd) == 1 and stage.cmd[0] == cmd if type(cmd) is str else _same_cmd(stage.cmd, cmd)):
+        return False
     get = hashes.get
     for paths, records in ((stage.deps, deps), (stage.out_paths, outs)):  # no call per path: 100,000 stages
         if len(paths) != len(records):
