@@ -36,7 +36,10 @@ def status(ws: Workspace, targets: list[int] | None = None, stale_only: bool = F
     entries = ws.locks.read_compact(files=files)  # of a folder's stages: its locks, not every folder's
     result = []
     stages, hasher, params = ws.graph.stages, ws.hasher, ws.params
-    paths = [path for i in selected for path in (*stages[i].deps, *stages[i].out_paths)]
+    paths: list[str] = []
+    for index in selected:  # extended tuple by tuple: no tuple made per stage
+        paths += stages[index].deps
+        paths += stages[index].out_paths
     hasher.prefetch(paths)
     hashes = hasher.known_hashes(paths)  # one stat each; an unchanged stage needs nothing more
     for index in selected:
