@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from ..pipeline.pipelines import file_of
 from ..planning.observe import observe
 from ..planning.plan import select
-from ..planning.staleness import Reason, decide
+from ..planning.staleness import Reason, decide, unchanged
+from ..storage.lock import expand
 from .workspace import Workspace
 
 
@@ -32,13 +33,22 @@ def status(ws: Workspace, targets: list[int] | None = None, stale_only: bool = F
     """
     selected = select(ws.graph, targets)
     files = None if targets is None else {file_of(ws.graph.stages[i].name) for i in selected}
-    entries = ws.locks.read(files=files)  # of a folder's stages: its locks, not every folder's
+    entries = ws.locks.read_compact(files=files)  # of a folder's stages: its locks, not every folder's
     result = []
-    ws.prefetch(selected)
     stages, hasher, params = ws.graph.stages, ws.hasher, ws.params
+    paths: list[str] = []
+    for index in selected:  # extended tuple by tuple: no tuple made per stage
+        paths += stages[index].deps
+        paths += stages[index].out_paths
+    hasher.prefetch(paths)
+    hashes = hasher.known_hashes(paths)  # one stat each; an unchanged stage needs nothing more
     for index in selected:
         stage = stages[index]
-        reasons = decide(stage, entries.get(stage.name), observe(stage, hasher, params))
+        locked = entries.get(stage.name)
+        if unchanged(stage, locked, hashes):
+            reasons = []
+        else:
+            reasons = decide(stage, None if locked is None else expand(locked), observe(stage, hasher, params))
         if reasons or not stale_only:
             result.append(StageStatus(stage.name, tuple(reasons), stage.frozen))
     return result

@@ -11,7 +11,7 @@ from ..files.safepath import is_url
 from ..pipeline.params import ABSENT, flatten, scalar_text
 from ..pipeline.stage import Stage
 from ..storage.hashing import HashInfo
-from ..storage.lock import LockEntry, PathRecord
+from ..storage.lock import Compact, LockEntry, PathRecord
 
 
 @dataclass(frozen=True)
@@ -82,6 +82,41 @@ def decide(stage: Stage, locked: LockEntry | None, observed: Observed) -> list[R
     reasons += _param_reasons(locked.params, observed.params)
     reasons += _path_reasons("outs", locked.outs, observed.outs)
     return reasons
+
+
+def unchanged(stage: Stage, locked: Compact | None, hashes: Mapping[str, str]) -> bool:
+    """Whether decide() would find no reason, told from the stage's lock entry in its compact
+    form (lock.compact) and the hashes of regular files known for their current stat alone
+    (hashes: path -> hash; Hasher.known_hashes): the usual stage of a no-op status, judged
+    without a LockEntry, an Observed or a HashInfo. True only when each dep and out is recorded
+    with the hash it has now, the cmd is the recorded one and the stage has no params; False
+    means "ask decide()", not "stale"."""
+    if locked is None or stage.params or stage.always_changed:
+        return False
+    cmd, deps, params, outs, dropped, _ = locked
+    if dropped or params or not (stage.deps or stage.outs):
+        return False  # (no deps, params or outs: the stage runs always)
+    if not (len(stage.cmd) == 1 and stage.cmd[0] == cmd if type(cmd) is str else _same_cmd(stage.cmd, cmd)):
+        return False
+    get = hashes.get
+    for paths, records in ((stage.deps, deps), (stage.out_paths, outs)):  # no call per path: 100,000 stages
+        if len(paths) != len(records):
+            return False
+        for path, digest, _, _, key in records:
+            if key != "xxh3" or get(path) != digest:
+                return False
+        if len(records) == 1:
+            if records[0][0] != paths[0]:
+                return False
+        elif records and not _each_once(paths, records):
+            return False
+    return True
+
+
+def _each_once(paths: tuple[str, ...], records: tuple[tuple, ...]) -> bool:
+    """Whether the records, (path, hash, size, nfiles, key) each, are of exactly these paths, each once."""
+    named = set(paths)
+    return len(named) == len(paths) and named == {record[0] for record in records}
 
 
 def _same_cmd(cmd: tuple[str, ...], recorded: str | tuple[str, ...]) -> bool:

@@ -42,6 +42,7 @@ JOURNAL_FILE = "lock.journal"
 CACHE_FILE = "lock.cache"
 RECENT_FILE = "lock.recent"  # the parses of the few small locks changed since lock.cache was written
 BLOCKS_FILE = "lock.blocks"  # each lock's rendered blocks, read only to write that lock
+COMPACT_FILE = "lock.compact"  # each lock's entries as tuples, for status (see compact)
 VERSION = 1
 DROPPED = "dropped_in_merge"
 MAX_URL = 4096  # characters of a URL dep read from a lock
@@ -103,6 +104,28 @@ class LockEntry:
 
 
 DROPPED_ENTRY = LockEntry(cmd="", dropped_in_merge=True)
+
+# A lock entry as plain tuples, kept in lock.compact for `status`: unpickling tuples takes a third
+# of the time of LockEntry and PathRecord objects (0.25 against 0.68 s for 100,000 stages), and a
+# stage found up to date never needs its objects. (cmd, deps, params, outs, dropped_in_merge,
+# duration), each dep and out as (path, hash, size, nfiles, key).
+Compact = tuple
+_RECORD_FIELDS = ("path", "hash", "size", "nfiles", "key")
+
+
+def compact(entry: LockEntry) -> Compact:
+    def records(items: tuple[PathRecord, ...]) -> tuple[tuple, ...]:
+        return tuple((r.path, r.hash, r.size, r.nfiles, r.key) for r in items)
+
+    return (entry.cmd, records(entry.deps), entry.params, records(entry.outs), entry.dropped_in_merge, entry.duration)
+
+
+def expand(record: Compact) -> LockEntry:
+    """The LockEntry a compact record was made from."""
+    cmd, deps, params, outs, dropped, duration = record
+    return LockEntry(
+        cmd, tuple(PathRecord(*r) for r in deps), params, tuple(PathRecord(*r) for r in outs), dropped, duration
+    )
 
 
 def relocated(entry: LockEntry, folder: str, into: bool) -> LockEntry:
@@ -407,6 +430,59 @@ class LockStore:
             entries[name] = entry
         self._pending = {file_of(name) for name, _ in replayed}  # finished stages the locks do not show yet
         return entries
+
+    def read_compact(self, files: Iterable[str] | None = None) -> dict[str, Compact]:
+        """What read(files=files) gives, each entry in its compact form (see compact).
+
+        Each lock's compact entries are kept in lock.compact with its digest and stamp, and used
+        for its exact bytes, as lock.cache's parses are (_entries). A lock without them there
+        (new bytes, or not kept yet) costs a read(), whose entries are kept for the next time;
+        while a killed run's journal is there, read() alone answers.
+        """
+        wanted = self.files + self.pointers
+        if files is not None:
+            chosen = set(files)
+            wanted = [file for file in wanted if file in chosen]
+        if not os.path.exists(self.journal_path):
+            shelf = trusted_cache.Shelf(os.path.join(os.path.dirname(self.cache_path), COMPACT_FILE), COMPACT_FILE)
+            found = self._kept_compact(shelf, wanted)
+            if found is not None:
+                return found
+            entries = self.read(files=files)
+            for file in wanted:
+                relpath = lock_of(file)
+                kept = self._cached().get(relpath)
+                if isinstance(kept, dict) and kept.get("format") == _CACHE_FORMAT:
+                    project = {name: compact(entry) for name, entry in kept["project"].items()}
+                    shelf.set(
+                        relpath,
+                        {"format": _CACHE_FORMAT, "key": kept["key"], "stamp": kept["stamp"], "entries": project},
+                    )
+            if shelf.changed:
+                shelf.save({lock_of(file) for file in self.files + self.pointers})
+        else:
+            entries = self.read(files=files)
+        return {name: compact(entry) for name, entry in entries.items()}
+
+    def _kept_compact(self, shelf: trusted_cache.Shelf, wanted: list[str]) -> dict[str, Compact] | None:
+        """The compact entries of these files' locks, when lock.compact has them for their bytes now."""
+        found: dict[str, Compact] = {}
+        for file in wanted:
+            relpath = lock_of(file)
+            kept = shelf.get(relpath)
+            if not (isinstance(kept, dict) and kept.get("format") == _CACHE_FORMAT):
+                return None
+            now, key = stamps.unchanged(os.path.join(self.root, relpath), (kept.get("stamp"), kept.get("key")))
+            if key is None:
+                key = _base(self._lock_bytes(relpath))
+            if key != kept.get("key"):
+                return None
+            if now != kept.get("stamp"):  # the same bytes, out of their racy second now
+                shelf.set(relpath, {**kept, "stamp": now})
+            found.update(kept["entries"])
+        if shelf.changed:
+            shelf.save({lock_of(file) for file in self.files + self.pointers})
+        return found
 
     def _entries(self, file: str) -> dict[str, LockEntry]:
         """A pipeline file's lock entries by stage address, with project-relative paths: parsed,

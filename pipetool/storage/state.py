@@ -93,14 +93,7 @@ class StateDB:
         path costs several times a row read in order, and later lookups of paths not asked for
         need no query either. Otherwise a table with no rows is not asked at all (a project
         without directory deps or outs has no dirs rows)."""
-        if self._whole:
-            return
-        if len(paths) >= _SCAN_FROM and self._rows_at_most(4 * len(paths)):
-            files = self._rows("SELECT path, inode, mtime_ns, size, hash FROM state", ())
-            dirs = self._rows("SELECT path, fingerprint, hash, size, nfiles FROM dirs", ())
-            self._files = {row[0]: row for row in files}
-            self._dirs = {row[0]: row[1:] for row in dirs}
-            self._whole = True
+        if self.prefetch_whole(len(paths)):
             return
         paths = [p for p in dict.fromkeys(paths) if p not in self._files]
         if not paths:
@@ -119,6 +112,19 @@ class StateDB:
                 for row in self._rows(f"SELECT path, {columns} FROM {table} WHERE path IN ({marks})", batch):
                     found[row[0]] = row if whole else row[1:]
 
+    def prefetch_whole(self, count: int) -> bool:
+        """Read both tables whole when count paths are about to be asked and they are most of
+        what the db can hold (see prefetch); True when they are read whole (now or before)."""
+        if self._whole:
+            return True
+        if count >= _SCAN_FROM and self._rows_at_most(4 * count):
+            files = self._rows("SELECT path, inode, mtime_ns, size, hash FROM state", ())
+            dirs = self._rows("SELECT path, fingerprint, hash, size, nfiles FROM dirs", ())
+            self._files = {row[0]: row for row in files}
+            self._dirs = {row[0]: row[1:] for row in dirs}
+            self._whole = True
+        return self._whole
+
     def _rows_at_most(self, count: int) -> bool:
         """Whether the db holds at most about this many rows, judged by its files' size."""
         size = 0
@@ -128,6 +134,11 @@ class StateDB:
             except OSError:
                 pass
         return size <= count * _SMALLEST_ROW
+
+    def rows_read(self) -> dict[str, tuple | None] | None:
+        """Every file row by path, (path, inode, mtime_ns, size, hash), when prefetch read the
+        tables whole (a path not in it has no row); else None: ask get()."""
+        return self._files if self._whole else None
 
     def get(self, path: str, st: Stat) -> str | None:
         if self._whole or path in self._files:
