@@ -257,8 +257,8 @@ class Hasher:
         else:
             if self._root_fd is None:
                 self._open_root()  # before the fork: the forked process uses it too
-            parts = _split(paths, 2)
-            packed = _in_processes(parts, lambda part, _: "\n".join(self._known_list(part, rows)).encode())
+            parts = split(paths, 2)
+            packed = in_processes(parts, lambda part, _: "\n".join(self._known_list(part, rows)).encode())
             digests = []
             for part, done in zip(parts, packed, strict=True):
                 found = done.decode().split("\n") if done is not None else []
