@@ -11,27 +11,13 @@ import os
 import stat
 import subprocess
 
-import xxhash
 from conftest import Project
-
-FILES = {"data/a.txt": b"a\n", "data/b.txt": b"b\n", "data/sub/c.txt": b"c\n", "model.bin": b"model 1\n"}
-
-
-def digest(data: bytes) -> str:
-    return xxhash.xxh3_128_hexdigest(data)
+from test_noop_transfers import FILES, digest, tracked
 
 
 def pushed_clone(project: Project) -> Project:
     """data/ and model.bin added and pushed to a local remote; a clone of the project using it."""
-    project.cli_ok("init")
-    for relpath, data in FILES.items():
-        (project.path / relpath).parent.mkdir(parents=True, exist_ok=True)
-        (project.path / relpath).write_bytes(data)
-    project.cli_ok("add", "data", "model.bin")
-    store = project.path.parent / "store"
-    project.cli_ok("remote", "add", "-d", "store", str(store))
-    project.git("add", "-A")
-    project.git("commit", "-qm", "data")
+    store = tracked(project)
     assert "Pushed 5 object(s)" in project.cli_ok("push").stdout
     dest = project.path.parent / "clone"
     subprocess.run(["git", "clone", "-q", str(project.path), str(dest)], check=True)
