@@ -135,8 +135,11 @@ def test_no_endpoint_runs_a_command(ui_project, tmp_path, monkeypatch):  # noqa:
     status = built.git("status", "--porcelain")
     assert client.post("/api/experiments/branch", json={"name": "big", "branch": "kept"}).status_code == 200
     assert built.git("status", "--porcelain") == status
-    assert client.post("/api/experiments/apply", json={"name": "big"}).status_code == 200
-    assert "lr: 0.4" in built.read("params.yaml")  # applied: files and outs, no command
+    applied = client.post("/api/experiments/apply", json={"name": "big"})
+    assert applied.status_code == 200, applied.text
+    assert "params.yaml" in applied.json()["written"], applied.json()
+    # applied: files and outs, no command (on a failure, what the endpoint said it did)
+    assert "lr: 0.4" in built.read("params.yaml"), applied.json()
     assert not log.exists()
     built.write("params.yaml", "lr: 0.9\nmodel: linear\n")
     built.cli_ok("repro")
