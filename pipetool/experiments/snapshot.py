@@ -49,7 +49,10 @@ def commit(repo: GitRepo, project_paths: list[str], parent: str, message: str) -
     try:
         env = {"GIT_INDEX_FILE": os.path.join(folder, "index"), **_identity(repo)}
         if os.path.exists(index):
-            shutil.copyfile(index, env["GIT_INDEX_FILE"])
+            # With its time: git re-reads a file whose time is not older than the index's (a
+            # write in the same tick as the index may keep size and time); a copy made now
+            # would vouch for such a file, and a params edit could be left out of the commit.
+            shutil.copy2(index, env["GIT_INDEX_FILE"])
         else:
             git.execute(["git", "read-tree", parent], env=env)
         git.execute(["git", "add", "-u", "--", ":/"], env=env)
