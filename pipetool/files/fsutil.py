@@ -56,6 +56,26 @@ def atomic_write_bytes(path: str, data: bytes, durable: bool = True) -> None:
         raise
 
 
+def create_read_only(path: str, chmod: bool = False) -> int:
+    """A new file at path, of mode 0444 once made (the descriptor still writes): a cache
+    object's mode, with no chmod by name after. A leftover of a killed run under the same name
+    is removed first; never through a link. chmod: set the mode again on the open file, for a
+    umask that takes read bits away."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    try:
+        fd = os.open(path, flags, 0o444)
+    except FileExistsError:
+        remove_quietly(path)
+        fd = os.open(path, flags, 0o444)
+    if chmod:
+        try:
+            os.fchmod(fd, 0o444)
+        except BaseException:
+            os.close(fd)
+            raise
+    return fd
+
+
 def remove_quietly(path: str) -> None:
     """Remove a file if it can be: for leftovers whose removal is a courtesy, not a must."""
     try:

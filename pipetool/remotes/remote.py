@@ -22,7 +22,7 @@ import xxhash
 
 from ..errors import RemoteError, did_you_mean
 from ..files import trusted_cache
-from ..files.fsutil import remove_quietly
+from ..files.fsutil import create_read_only, remove_quietly
 from ..files.safepath import has_control_characters
 from ..pipeline import config
 from ..pipeline.project import Project
@@ -404,7 +404,7 @@ class Remote:
         hashes and writes the bytes: a fetch adopts it with no chmod after."""
         if self.local:
             if self._umask_takes_read is None:  # once per remote opened, as an ingest asks once
-                self._umask_takes_read = file_mode_mask() & READ_ONLY != 0
+                self._umask_takes_read = file_mode_mask() & 0o444 != 0
             return copy_regular(path, local_path, follow=True, read_only=True, chmod=self._umask_takes_read)
         self.fs.get_file(path, local_path)
         return None
@@ -558,29 +558,12 @@ def copy_regular(source: str, dest: str, follow: bool = False, read_only: bool =
     return hasher.hexdigest()
 
 
-READ_ONLY = 0o444  # a cache object's mode
-
-
 def _open_target(dest: str, read_only: bool, chmod: bool) -> int:
-    """dest opened for writing, made or emptied (never through a link). read_only: a new file of
-    mode 0444 whatever the umask (chmod: set again on the open file, for a umask that takes read
-    bits); a stale one of that name is removed first. It is written through this descriptor all
-    the same."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC
-    if not read_only:
-        return os.open(dest, flags, 0o644)
-    try:
-        fd = os.open(dest, flags | os.O_EXCL, READ_ONLY)
-    except FileExistsError:
-        remove_quietly(dest)  # a killed transfer's leftover, or an empty temp file made for the copy
-        fd = os.open(dest, flags | os.O_EXCL, READ_ONLY)
-    if chmod:
-        try:
-            os.fchmod(fd, READ_ONLY)  # a umask took read bits away: give them back, as chmod did
-        except BaseException:
-            os.close(fd)
-            raise
-    return fd
+    """dest opened for writing, made or emptied (never through a link); read_only: a new file of
+    mode 0444 whatever the umask (fsutil.create_read_only)."""
+    if read_only:
+        return create_read_only(dest, chmod)
+    return os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
 
 
 _TEMP_PREFIX = os.urandom(12).hex()  # a temp name of this process: these 24 hex digits and a count

@@ -136,7 +136,7 @@ class Cache:
         if digest[:2] not in self._folders:
             os.makedirs(os.path.dirname(path), exist_ok=True)
             self._folders.add(digest[:2])
-        return f"{path}.tmp-{_pid()}-{threading.get_ident()}"
+        return temp_name(path)
 
     def adopt(self, digest: str, tmp: str, hashed: str | None = None, read_only: bool = False) -> bool:
         """Make a downloaded file the object, only if its bytes hash to digest; else delete it.
@@ -348,6 +348,12 @@ class Cache:
     def remove(self, digest: str) -> None:
         self._manifests.pop(digest, None)
         remove_quietly(self.path(digest))
+
+
+def temp_name(path: str) -> str:
+    """A name for bytes on their way to path, private to this process and thread (a forked
+    process's names are its own)."""
+    return f"{path}.tmp-{_pid()}-{threading.get_ident()}"
 
 
 _pids: list[int] = []

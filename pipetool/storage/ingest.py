@@ -11,15 +11,14 @@ from __future__ import annotations
 import errno
 import os
 import stat as statmod
-import threading
 from collections.abc import Callable
 from typing import NamedTuple
 
 import xxhash
 
-from ..files.fsutil import remove_quietly
+from ..files.fsutil import create_read_only, remove_quietly
 from ..files.stamps import Stamp, stamp
-from .cache import Cache, copy_plain, file_mode_mask, place, reflink
+from .cache import Cache, copy_plain, file_mode_mask, place, reflink, temp_name
 from .hashing import file_hash, in_processes, split, walk_files
 
 SMALL = 1024 * 1024  # a file up to this size is read whole, hashed in memory and written from there
@@ -56,7 +55,6 @@ class Ingest:
         self._made: set[str] = set()  # prefix folders this command made: no object was in them
         self._seen: set[str] = set()  # prefix folders known to exist
         self._chmod = file_mode_mask() & 0o444 != 0  # a umask that takes read bits: set them after
-        self._pid = os.getpid()
         self._anonymous: bool | None = None  # whether files with no name yet can be made here
         self._fds: tuple[int, int] | None = None  # (process id, its /proc/self/fd)
 
@@ -116,7 +114,6 @@ class Ingest:
         """put_one of each file of a group, RECORD bytes each: what comes back through a pipe
         from a forked process (told no on_read: the parent counts its bytes when it is done)."""
         self.on_read = on_read
-        self._pid = os.getpid()  # a forked process's temporary names are its own
         stored = (self.put_one(*files[i]) for i in group)
         return b"".join(b"%s%016x" % (digest.encode("ascii"), size) for digest, size in stored)
 
@@ -148,9 +145,9 @@ class Ingest:
             return digest, len(data)
         if self._anonymous is not False and self._write_anonymous(data, target):
             return digest, len(data)
-        tmp = f"{target}.tmp-{self._pid}-{threading.get_ident()}"
+        tmp = temp_name(target)
         try:
-            fd = _create(tmp)
+            fd = create_read_only(tmp)
             try:
                 _write_all(fd, data)
             finally:
@@ -203,7 +200,7 @@ class Ingest:
     def _copy_big(self, full: str) -> tuple[str, int]:
         """A copy made in the kernel (a reflink where the file system can), then hashed as it lies
         in the cache: the name comes from the bytes stored, whatever happened to the source."""
-        tmp = os.path.join(self.cache.dir, f"add-{self._pid}-{threading.get_ident()}.tmp")
+        tmp = temp_name(os.path.join(self.cache.dir, "add"))
         remove_quietly(tmp)  # what a killed run of the same process id left
         try:
             before = stamp(full)
@@ -295,17 +292,6 @@ class Ingest:
         except FileNotFoundError:
             return False
         return statmod.S_ISREG(st.st_mode) and st.st_size == size
-
-
-def _create(path: str) -> int:
-    """A new file at path, read-only for everyone once closed (the fd writes): a leftover of a
-    killed run under the same name is removed first."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
-    try:
-        return os.open(path, flags, 0o444)
-    except FileExistsError:
-        remove_quietly(path)
-        return os.open(path, flags, 0o444)
 
 
 _TMPFILE = getattr(os, "O_TMPFILE", 0) | os.O_WRONLY | os.O_CLOEXEC
