@@ -11,6 +11,9 @@ UP_TO_DATE = "Data and pipelines are up to date.\n"
 STAGE = "stages:\n  hello:\n    cmd: echo ${greeting} > out.txt\n    vars:\n      - greeting: hi\n    outs: [out.txt]\n"
 
 
+COPY_STAGE = "stages:\n  copy:\n    cmd: cp in.txt out.txt\n    deps: [in.txt]\n    outs: [out.txt]\n"
+
+
 def age_folders(project, *folders: str) -> None:
     """Folder times older than the walk's two seconds of doubt, as a folder left alone has."""
     past = time.time_ns() - 60 * 10**9
@@ -68,3 +71,23 @@ def test_the_root_folder_vouches_for_its_own_missing_params_file(project, monkey
     assert stats == []
     project.write("params.yaml", "greeting: bye\n")
     assert "var 'greeting' is defined twice" in project.cli_fails("status").stderr
+
+
+def test_a_repro_writing_into_a_folder_does_not_rewrite_the_compiled_pipeline(project):
+    """A stage that wrote its out moved its folder's time, within the walk's two seconds of doubt:
+    the folder's params.yaml is looked for again (one stat) rather than the compiled stages of
+    every pipeline file rewritten for a time the next command could not trust either."""
+    project.write("pipeline.yaml", "stages:\n  root:\n    cmd: echo r > r.txt\n    outs: [r.txt]\n")
+    project.write("sub/pipeline.yaml", COPY_STAGE)
+    project.write("sub/in.txt", "one\n")
+    project.cli_ok("repro", "--all-pipelines")
+    age_folders(project, ".", "sub")
+    assert project.cli_ok("status").stdout == UP_TO_DATE
+    compiled = project.path / ".pipetool" / "spec.cache"
+    before = compiled.stat()
+    project.write("sub/in.txt", "two\n")
+    project.cli_ok("repro", "sub/pipeline.yaml")
+    assert project.read("sub/out.txt") == "two\n"
+    assert project.cli_ok("status").stdout == UP_TO_DATE
+    after = compiled.stat()
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)

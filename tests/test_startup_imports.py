@@ -31,6 +31,9 @@ NOT_FOR_STATUS = {
 }
 
 
+COPY_STAGE = "stages:\n  copy:\n    cmd: cp in.txt out.txt\n    deps: [in.txt]\n    outs: [out.txt]\n"
+
+
 def imported(project, *args: str) -> set[str]:
     run = subprocess.run(
         [sys.executable, "-X", "importtime", "-m", "pipetool", *args],
@@ -71,3 +74,16 @@ def test_help_is_as_wide_as_argparse_would_make_it(monkeypatch, columns):
     theirs = argparse.ArgumentParser._get_formatter(parser)
     assert type(ours) is type(theirs)
     assert (ours._width, ours._max_help_position) == (theirs._width, theirs._max_help_position)
+
+
+def test_a_repro_that_stores_an_out_imports_no_shutil(project):
+    """A stage's out is copied into the cache inside the kernel: shutil's imports (bz2, lzma)
+    would cost a one-stage repro more than its copy."""
+    project.write("pipeline.yaml", COPY_STAGE)
+    project.write("in.txt", "one\n")
+    imported(project, "repro")  # as a process of its own: it keeps the environment's fingerprint
+    project.write("in.txt", "two\n")
+    modules = imported(project, "repro")
+    assert project.read("out.txt") == "two\n"
+    assert "pipetool.storage.cache" in modules
+    assert not modules & {"shutil", "bz2", "lzma"}

@@ -89,6 +89,15 @@ def _key(root: str, paths: list[str], kept: Seen, folders: dict[str, int] | None
     return xxhash.xxh3_128_hexdigest(os.path.abspath(root).encode() + b"\0" + text.encode()), seen
 
 
+def _worth_keeping(seen: Seen, kept: Seen) -> bool:
+    """Whether new entries save the next command work: a file read again (racy last time, or
+    touched) now has a stamp, a missing one a folder time, to trust. A stamp or folder time from
+    the last two seconds cannot be trusted, so the next command looks again either way: keeping
+    it would rewrite a thousand pipeline files' stages after each repro that wrote outs into a
+    folder, for nothing."""
+    return any(now[0] is not None and now != kept.get(relpath) for relpath, now in seen.items())
+
+
 def _exists(path: str) -> bool:
     """Whether anything is at path (not followed through a link), as _file_bytes would find it."""
     try:
@@ -144,7 +153,7 @@ def load(root: str, state_dir: str, files: list[str] | None = None, allow_empty:
     if cached and cached["files"] == files and (lenient or not cached.get("lenient")):
         key, seen = _key(root, cached["paths"], cached["seen"], folders)
         if key == cached["key"]:
-            if seen != cached["seen"]:  # stamps for files read again (racy last time, or touched)
+            if _worth_keeping(seen, cached["seen"]):
                 _write(path, {**cached, "seen": seen})
             return Compiled(
                 cached["stages"],

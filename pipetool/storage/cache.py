@@ -108,6 +108,7 @@ class Cache:
         if not os.path.exists(target):
             os.makedirs(os.path.dirname(target), exist_ok=True)
             tmp = f"{target}.tmp-{os.getpid()}-{threading.get_ident()}"
+            remove_quietly(tmp)  # what a killed process of the same number left: copies make new files
             try:
                 if link_type == "symlink":
                     os.replace(full, tmp)  # move, not copy: the workspace gets a link below
@@ -445,6 +446,7 @@ def place(source: str, dest: str, link_type: str) -> None:
 
 
 def _transfer(source: str, dest: str, link_type: str) -> None:
+    """dest is a new name (a copy is created with O_EXCL: nothing planted there is followed)."""
     if link_type == "hardlink":
         try:
             os.link(source, dest)
@@ -456,9 +458,7 @@ def _transfer(source: str, dest: str, link_type: str) -> None:
         os.symlink(os.path.abspath(source), dest)
         return
     if not reflink(source, dest):
-        import shutil  # not at import: its own imports (bz2, lzma) cost a no-op status ~2 ms
-
-        shutil.copyfile(source, dest)
+        copy_plain(source, dest)
 
 
 def copy_plain(source: str, dest: str) -> None:
