@@ -9,8 +9,6 @@ import time
 
 UP_TO_DATE = "Data and pipelines are up to date.\n"
 STAGE = "stages:\n  hello:\n    cmd: echo ${greeting} > out.txt\n    vars:\n      - greeting: hi\n    outs: [out.txt]\n"
-
-
 COPY_STAGE = "stages:\n  copy:\n    cmd: cp in.txt out.txt\n    deps: [in.txt]\n    outs: [out.txt]\n"
 
 
