@@ -118,6 +118,31 @@ def test_the_kept_walk_is_not_rewritten_when_only_a_folders_time_moved(project):
     assert kept(project, "pipelines.cache") != walk
 
 
+def test_a_big_folder_listed_again_is_kept_once_its_time_can_be_trusted(project, monkeypatch):
+    """A tracked data folder of thousands of files, listed while it was new (its time not yet
+    trusted), is listed again by the walk after; once its time is trusted, the walk is kept, and
+    the next command lists it no more, though its listing did not change."""
+    project.write("pipeline.yaml", STAGE)
+    project.write("in.txt", "in\n")
+    for index in range(600):
+        project.write(f"data/{index:04d}.bin", f"{index}\n")
+    project.cli_ok("repro")  # walks while data/ is new: its time is not trusted yet
+    past = 1_600_000_000
+    os.utime(project.path / "data", (past, past))  # as the folder is two seconds later
+    os.utime(project.path, (past, past))
+    assert project.cli_ok("status").stdout == UP_TO_DATE  # lists data/ again, and keeps the walk
+    listed: list[str] = []
+    scandir = os.scandir
+
+    def counted(path="."):
+        listed.append(os.fspath(path))
+        return scandir(path)
+
+    monkeypatch.setattr(os, "scandir", counted)
+    assert project.cli_ok("status").stdout == UP_TO_DATE
+    assert not [path for path in listed if path.rstrip("/").endswith("data")]
+
+
 def test_a_status_from_the_compiled_pipeline_needs_neither_the_compiler_nor_its_builds(project):
     project.write("params.yaml", "a: 1\nb: 2\n")
     project.write(

@@ -108,7 +108,7 @@ def walked(root: str, state_dir: str | None = None) -> tuple[list[str], dict[str
     (spec_cache relies on it to know that a file it looked for is still missing)."""
     ignored = ignore_patterns(_read_ignore(root))
     if state_dir is None:
-        files, folders = _walk(root, {}, ignored)
+        files, folders, _ = _walk(root, {}, ignored)
         return files, _times(folders)
     from ..files import trusted_cache
 
@@ -121,8 +121,8 @@ def walked(root: str, state_dir: str | None = None) -> tuple[list[str], dict[str
         ignored,
     )
     known = kept["folders"] if usable else {}
-    files, folders = _walk(root, known, ignored)
-    if folders != known and _worth_keeping(folders, known):
+    files, folders, relisted = _walk(root, known, ignored)
+    if folders != known and _worth_keeping(folders, known, relisted):
         trusted_cache.save(
             path, DISCOVERY_CACHE, {"version": _DISCOVERY_VERSION, "root": here, "ignored": ignored, "folders": folders}
         )
@@ -134,25 +134,25 @@ def _times(folders: dict) -> dict[str, int]:
     return {rel: seen[0] for rel, seen in folders.items() if seen[0] is not None}
 
 
-# Up to this many folders listed again whose listing was the kept one (only their time moved:
-# a lock or an out rewritten there), the walk is not kept anew: keeping it rewrites what was seen
-# of every folder (thousands in a monorepo), and those few are listed again next time instead.
-_FEW_RELISTED = 16
+# While listing again the folders whose listing was the kept one (only their time moved: a lock
+# or an out rewritten there) costs less than this, the walk is not kept anew: keeping it rewrites
+# what was seen of every folder (thousands in a monorepo), and those are listed again next time
+# instead. The cost counts entries listed, a folder's own opening as 20 of them: sixteen small
+# folders, or one of 500 files (a tracked data folder).
+_FEW_RELISTED = 500
+_LISTING_COST = 20
 
 
-def _worth_keeping(folders: dict, known: dict) -> bool:
+def _worth_keeping(folders: dict, known: dict, relisted: int) -> bool:
     """Whether a walk saw more than the kept one did: a folder added or gone, a listing changed,
-    or many folders whose time alone moved."""
+    or folders whose time alone moved that cost more to list again (relisted: _walk's count)."""
     if folders.keys() != known.keys():
         return True
-    moved = 0
     for rel, seen in folders.items():
         kept = known[rel]
-        if seen != kept:
-            if seen[1:] != kept[1:]:
-                return True
-            moved += 1
-    return moved > _FEW_RELISTED
+        if seen != kept and seen[1:] != kept[1:]:
+            return True
+    return relisted > _FEW_RELISTED
 
 
 def _read_ignore(root: str) -> str:
@@ -182,10 +182,11 @@ def is_ignored(rel: str, patterns: tuple[str, ...]) -> bool:
     return any(fnmatch.fnmatchcase(rel if "/" in pattern else name, pattern) for pattern in patterns)
 
 
-def _walk(root: str, known: dict, ignored: tuple[str, ...] = ()) -> tuple[list[str], dict]:
+def _walk(root: str, known: dict, ignored: tuple[str, ...] = ()) -> tuple[list[str], dict, int]:
     """(pipeline and pointer files, what was seen per folder: (its time or None, has a pipeline
-    file, the subfolders to enter as project-relative paths ending in '/', its pointer files));
-    a folder of `known` whose time is unchanged is not listed again.
+    file, the subfolders to enter as project-relative paths ending in '/', its pointer files),
+    the cost of the listings that a kept walk would spare next time: entries, and _LISTING_COST
+    per folder); a folder of `known` whose time is unchanged is not listed again.
 
     The loop runs once per folder of the project (thousands in a monorepo, for every command):
     a stat and a few lookups, nothing made that the folder does not need."""
@@ -195,15 +196,18 @@ def _walk(root: str, known: dict, ignored: tuple[str, ...] = ()) -> tuple[list[s
     pending = [""]
     base = os.path.join(root, "")
     lstat, kept, pop = os.lstat, known.get, pending.pop
+    relisted = 0
     while pending:
         rel = pop()
         try:
             mtime = lstat(base + rel if rel else root).st_mtime_ns
             seen = kept(rel)
             if seen is None or seen[0] != mtime:
-                has, subfolders, pointers = _listed(base + rel, bool(rel))
+                has, subfolders, pointers, entries = _listed(base + rel, bool(rel))
                 subfolders = tuple(f"{rel}{name}/" for name in subfolders)
                 seen = (mtime if mtime < trusted_before else None, has, subfolders, pointers)
+                if seen[0] is not None:  # an untrusted time is listed again next time either way
+                    relisted += entries + _LISTING_COST
         except OSError:
             continue  # unreadable or gone meanwhile: no pipeline to find there
         folders[rel] = seen
@@ -215,22 +219,24 @@ def _walk(root: str, known: dict, ignored: tuple[str, ...] = ()) -> tuple[list[s
             pending += [sub for sub in seen[2] if not is_ignored(sub[:-1], ignored)]
         else:
             pending += seen[2]
-    return ordered(found), folders
+    return ordered(found), folders, relisted
 
 
-def _listed(folder: str, nested: bool) -> tuple[bool, tuple[str, ...], tuple[str, ...]]:
-    """(holds a pipeline file, the subfolders to enter, its pointer files) of one folder."""
+def _listed(folder: str, nested: bool) -> tuple[bool, tuple[str, ...], tuple[str, ...], int]:
+    """(holds a pipeline file, the subfolders to enter, its pointer files, how many entries it
+    has) of one folder."""
     with os.scandir(folder) as listing:
         entries = list(listing)
     names = {entry.name for entry in entries}
     if nested and (".pipetool" in names or "pyvenv.cfg" in names):
-        return False, (), ()
+        return False, (), (), len(entries)
     has = any(entry.name == PIPELINE_FILE and not entry.is_dir() for entry in entries)
     pointers = tuple(sorted(e.name for e in entries if is_pointer(e.name) and not e.is_dir(follow_symlinks=False)))
     return (
         has,
         tuple(sorted(e.name for e in entries if not _skipped(e.name) and e.is_dir(follow_symlinks=False))),
         pointers,
+        len(entries),
     )
 
 
