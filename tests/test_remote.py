@@ -262,6 +262,35 @@ def test_config_local_overrides_the_committed_url(project):
     assert remote_objects(project)
 
 
+def test_the_config_is_parsed_once_per_text_and_a_hand_edit_is_read(project, tmp_path):
+    """What the config's text parsed to is kept: a push that finds the same text imports no YAML
+    parser; a hand edit is read (the text differs), and a broken one is an error each time."""
+    build(project)
+    project.cli_ok("remote", "add", "-d", "storage", "/nowhere/at/all")
+    project.cli_ok("remote", "modify", "--local", "storage", "url", str(remote_dir(project)))
+    project.cli_ok("push")
+    run = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "pipetool", "push"],
+        cwd=project.path,
+        env=CLI_ENV,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "Everything is already on remote 'storage'" in run.stdout
+    assert "yaml" not in {line.rsplit("|", 1)[-1].strip() for line in run.stderr.splitlines() if "|" in line}
+
+    elsewhere = tmp_path / "elsewhere"
+    local = project.path / ".pipetool" / "config.local"
+    local.write_text(local.read_text().replace(str(remote_dir(project)), str(elsewhere)))
+    project.cli_ok("push")
+    assert len(list(elsewhere.glob("*/*"))) == len(remote_objects(project))
+
+    local.write_text("remote:\n  storage: [a\n")
+    for _ in range(2):
+        assert ".pipetool/config.local" in project.cli_fails("push").stderr
+
+
 # --- errors --------------------------------------------------------------------------------------
 
 
