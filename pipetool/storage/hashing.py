@@ -176,13 +176,10 @@ def manifest_hash(entries: list[tuple[str, str, int]]) -> str:
     return xxhash.xxh3_128_hexdigest(text.encode()) + DIR_SUFFIX
 
 
-def _fingerprint(files: list[tuple[str, str, FileStat]]) -> str:
-    """Identity of a directory's files by stat alone: same fingerprint, same contents."""
-    numbers = array("q")
-    for _, _, st in files:
-        numbers.extend(st)
-    names = "\0".join(rel for rel, _, _ in files).encode()
-    return xxhash.xxh3_128_hexdigest(names + b"\0" + numbers.tobytes())
+def _fingerprint(rels: list[str], numbers: array) -> str:
+    """Identity of a directory's files by stat alone (their names, and _stat_numbers of each):
+    same fingerprint, same contents."""
+    return xxhash.xxh3_128_hexdigest("\0".join(rels).encode() + b"\0" + numbers.tobytes())
 
 
 class Hasher:
@@ -389,8 +386,11 @@ class Hasher:
     def _dir_info(self, full: str) -> HashInfo:
         """A folder's hash: known when its files' stats are those it was hashed with (in this
         command, or in the state db), else made from its files' hashes."""
-        files = _listing(full)  # in the order the folder lists them: a changed order only
-        fingerprint = _fingerprint(files)  # costs a lookup of each file below
+        # In the order the folder lists them (a changed order only costs a lookup of each file
+        # below); no record made per file until one must be hashed: a no-op pull of 10,000 files
+        # spent a quarter of its check making them.
+        rels, paths, numbers = _stats_below(full)
+        fingerprint = _fingerprint(rels, numbers)
         done = self._dirs.get(full)
         if done is not None and done[0] == fingerprint:
             return done[1]
@@ -399,6 +399,7 @@ class Hasher:
             if cached is not None:
                 self._dirs[full] = (fingerprint, HashInfo(*cached))
                 return self._dirs[full][1]
+        files = _files(rels, paths, numbers)
         files.sort()
         entries = [
             (rel, digest, st.st_size)
@@ -566,11 +567,26 @@ SKIPPED_FOLDERS = frozenset({"__pycache__"})
 
 def _listing(full: str) -> list[tuple[str, str, FileStat]]:
     """(relative path, full path, stat) of every file below a directory, in listing order."""
-    files = [(rel, entry.path) for rel, entry in walk_files(full)]
-    numbers = iter(_stat_numbers([path for _, path in files]))
+    return _files(*_stats_below(full))
+
+
+def _stats_below(full: str) -> tuple[list[str], list[str], array]:
+    """The relative and full paths of every file below a directory, in listing order, and
+    _stat_numbers of them."""
+    rels: list[str] = []
+    paths: list[str] = []
+    add_rel, add_path = rels.append, paths.append
+    for rel, entry in walk_files(full):
+        add_rel(rel)
+        add_path(entry.path)
+    return rels, paths, _stat_numbers(paths)
+
+
+def _files(rels: list[str], paths: list[str], numbers: array) -> list[tuple[str, str, FileStat]]:
+    stats = iter(numbers)
     return [
         (rel, path, FileStat(*stat))
-        for (rel, path), stat in zip(files, zip(numbers, numbers, numbers, strict=False), strict=False)
+        for rel, path, stat in zip(rels, paths, zip(stats, stats, stats, strict=False), strict=False)
     ]
 
 
