@@ -96,3 +96,33 @@ def test_processes_hashing_files_over_a_chunk_at_once_do_not_share_a_read_buffer
     files[1:1] = middles
     files.append((str(big), big.stat().st_size))
     assert hash_many(files, jobs=2) == expected(files)
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="needs two cores to split the work")
+def test_a_big_dep_beside_a_folder_is_hashed_by_a_process_of_its_own_and_remembered(tmp_path, monkeypatch):
+    """A stage's big file and its folder are hashed at once (the file in a forked process): the
+    same hashes as one after the other, each counted once, and the file's hash kept."""
+    (tmp_path / "big.bin").write_bytes(os.urandom(4096) * (BESIDE_FROM // 4096 + 1))
+    small_files(tmp_path / "data", 5)
+    forks: list[int] = []
+    fork = os.fork
+
+    def counted() -> int:
+        pid = fork()
+        if pid:
+            forks.append(pid)
+        return pid
+
+    monkeypatch.setattr(os, "fork", counted)
+    hasher = Hasher(str(tmp_path), None)
+    found = hasher.infos(["big.bin", "data", "missing.txt"])
+    assert len(forks) == 1
+    one_by_one = Hasher(str(tmp_path), None)
+    assert found == {path: one_by_one.info(path) for path in ("big.bin", "data", "missing.txt")}
+    assert (
+        (hasher.tally.files, hasher.tally.bytes)
+        == (one_by_one.tally.files, one_by_one.tally.bytes)
+        == (6, (tmp_path / "big.bin").stat().st_size + sum(p.stat().st_size for p in (tmp_path / "data").iterdir()))
+    )
+    assert hasher.infos(["big.bin", "data"]) == {"big.bin": found["big.bin"], "data": found["data"]}
+    assert (hasher.tally.files, len(forks)) == (6, 1)  # both known now: nothing read, nothing forked

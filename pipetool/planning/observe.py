@@ -13,7 +13,7 @@ from .staleness import Observed
 
 def observe(stage: Stage, hasher: Hasher, params: ParamsFiles) -> Observed:
     try:
-        deps = {path: hasher.info(path) for path in stage.deps}
+        deps = hasher.infos(stage.deps)
     except PipetoolError as error:  # a URL dep that cannot be read: say whose dep it is
         if error.stage is None:
             error.stage = stage.name
@@ -21,7 +21,7 @@ def observe(stage: Stage, hasher: Hasher, params: ParamsFiles) -> Observed:
         raise
     return Observed(
         deps=deps,
-        outs={path: hasher.info(path) for path in stage.out_paths},
+        outs=hasher.infos(stage.out_paths),
         params=param_values(stage, params),
     )
 

@@ -12,7 +12,7 @@ import threading
 import time
 import weakref
 from array import array
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Protocol
@@ -237,6 +237,49 @@ class Hasher:
             hint="point the dep or out at a regular file, or remove the link to it",
         )
 
+    def infos(self, paths: Sequence[str]) -> dict[str, HashInfo | None]:
+        """info() of each path. A big file whose hash is not known is hashed by a forked process
+        while this one does the rest (a folder's many files, say): xxh3 of one file is
+        sequential, so hashed in turn it would leave the other cores idle while it is read."""
+        big = self._unknown_big_files(paths) if len(paths) > 1 and _cores() > 1 and hasattr(os, "fork") else {}
+        rest = [path for path in paths if path not in big]
+        if not big or (not rest and len(big) == 1):
+            return {path: self.info(path) for path in paths}
+        if not rest:  # big files alone: this process takes the first
+            rest = [next(iter(big))]
+            del big[rest[0]]
+        files = [(full, st.st_size) for full, st in big.values()]
+
+        def work(part: list, _) -> dict[str, HashInfo | None] | bytes:
+            return {path: self.info(path) for path in part} if part is rest else _packed_hashes(part, None)
+
+        with self._watched(files[0][0], sum(size for _, size in files), len(files)):
+            mine, packed = in_processes([rest, files], work)
+        ours = packed.decode("ascii") if packed is not None and len(packed) == 32 * len(files) else None
+        for k, (path, (full, st)) in enumerate(big.items()):
+            if ours is None:  # its process failed: hashed here, where an error shows
+                mine[path] = self.info(path)
+                continue
+            self._remember(full, st, ours[32 * k : 32 * k + 32])
+            mine[path] = HashInfo.of_file(ours[32 * k : 32 * k + 32], st.st_size)
+        return {path: mine[path] for path in paths}
+
+    def _unknown_big_files(self, paths: Sequence[str]) -> dict[str, tuple[str, os.stat_result]]:
+        """path -> (full path, stat) of each regular file among paths of BESIDE_FROM bytes or
+        more whose hash is not known for its stat."""
+        found = {}
+        for path in paths:
+            if "://" in path and is_url(path):
+                continue
+            full = self._full(path)
+            st = self._stat(path, full)
+            if st is None or not statmod.S_ISREG(st.st_mode) or st.st_size < BESIDE_FROM:
+                continue
+            key = (full, st.st_ino, st.st_mtime_ns, st.st_size)
+            if key not in self._memo and (self.state is None or self.state.get(full, st) is None):
+                found[path] = (full, st)
+        return found
+
     def known_hashes(self, paths: list[str]) -> dict[str, str]:
         """path -> hash of each regular file among paths whose hash is known for its current stat
         (from the state db or this command), in one pass: what info() would give, for the files
@@ -373,13 +416,15 @@ class Hasher:
             progress.hash_start(os.path.relpath(full, self.root), total_bytes, files)
         else:
             progress = None
-        started = time.perf_counter()
+        started, counted = time.perf_counter(), self.tally.seconds
         try:
             yield progress.hash_advance if progress is not None else None
         finally:
             self.tally.files += files
             self.tally.bytes += total_bytes
-            self.tally.seconds += time.perf_counter() - started
+            # Its time, less what jobs inside it counted (a folder hashed here while a forked
+            # process hashes a big file, see infos): hashing time, each second once.
+            self.tally.seconds += time.perf_counter() - started - (self.tally.seconds - counted)
             if progress is not None:
                 progress.hash_end()
 
