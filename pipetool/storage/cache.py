@@ -106,7 +106,7 @@ class Cache:
         except FileNotFoundError:
             pass
         if not os.path.exists(target):
-            os.makedirs(os.path.dirname(target), exist_ok=True)
+            self._folder_of(digest)
             tmp = f"{target}.tmp-{os.getpid()}-{threading.get_ident()}"
             remove_quietly(tmp)  # what a killed process of the same number left: copies make new files
             try:
@@ -124,7 +124,7 @@ class Cache:
 
     def _write_object(self, digest: str, data: bytes) -> None:
         target = self.path(digest)
-        os.makedirs(os.path.dirname(target), exist_ok=True)
+        self._folder_of(digest)
         tmp = f"{target}.tmp-{os.getpid()}"
         with open(tmp, "wb") as handle:
             handle.write(data)
@@ -134,10 +134,15 @@ class Cache:
     def temp_path(self, digest: str) -> str:
         """A private name beside the object, for bytes that are not verified yet."""
         path = self.path(digest)
-        if digest[:2] not in self._folders:
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-            self._folders.add(digest[:2])
+        self._folder_of(digest)
         return temp_name(path)
+
+    def _folder_of(self, digest: str) -> None:
+        """Make the object's two-character folder, once per command (a first repro of a thousand
+        stages asked the kernel a thousand times for 256 folders)."""
+        if digest[:2] not in self._folders:
+            os.makedirs(os.path.join(self.dir, digest[:2]), exist_ok=True)
+            self._folders.add(digest[:2])
 
     def adopt(self, digest: str, tmp: str, hashed: str | None = None, read_only: bool = False) -> bool:
         """Make a downloaded file the object, only if its bytes hash to digest; else delete it.
