@@ -279,6 +279,29 @@ def test_a_committed_symlink_in_the_state_folder_is_refused_and_nothing_is_writt
     assert (outside / "precious").read_text() == "keep me\n"
 
 
+def test_a_committed_symlink_for_a_stage_log_is_never_written_or_read_through(project, tmp_path):
+    """logs/ holds a file per stage and is not listed for links (100,000 in a big foreach): each
+    log is opened without following a link instead. A clone whose `.pipetool/logs/a.log` leads
+    to a file outside runs its stage with that log skipped, and `logs a` refuses it in a line."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "precious").write_text("keep me\n")
+    project.write("pipeline.yaml", PIPELINE)
+    project.cli_ok("repro")
+    log = project.path / ".pipetool" / "logs" / "a.log"
+    log.unlink()
+    os.symlink(outside / "precious", log)
+    commit_all(project, ".pipetool/logs/a.log")
+    victim = clone(project, tmp_path / "victim")
+    assert os.path.islink(victim.path / ".pipetool/logs/a.log")
+    victim.cli_ok("repro", "-f")
+    victim.cli_ok("status")
+    refused = victim.cli_fails("logs", "a")
+    assert "a.log' is a symlink: pipetool reads no log through a link" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) <= 2 and "keep me" not in refused.stdout + refused.stderr
+    assert (outside / "precious").read_text() == "keep me\n"
+
+
 def test_a_committed_state_db_with_its_own_triggers_is_started_afresh(project, tmp_path):
     """The state db says which files are unchanged. A clone's db with pipetool's version and a
     trigger that rewrites every hash it records to the locked one would make status call a

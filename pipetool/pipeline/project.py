@@ -12,6 +12,7 @@ from .pipelines import PIPELINE_FILE
 from .source import FileSource
 
 STATE_DIR = ".pipetool"
+LOGS_DIR = "logs"  # in STATE_DIR: each stage's last output (storage/logs.py)
 # Everything in .pipetool/ is local state, except a committed config (when there is one).
 _STATE_GITIGNORE = "/*\n!/.gitignore\n!/config\n"
 PARAMS_FILE = "params.yaml"
@@ -57,8 +58,10 @@ class Project:
 
 def check_state_links(root: str) -> None:
     """Refuse a symlink in .pipetool/ (the folder itself, an entry, or an entry of its folders:
-    cache/ab, runs/runs.db, logs/x.log...) that git tracks: a cloned repository could otherwise
-    move pipetool's cache or state anywhere, and `gc` or a checkout would write or delete there.
+    cache/ab, runs/runs.db...) that git tracks: a cloned repository could otherwise move
+    pipetool's cache or state anywhere, and `gc` or a checkout would write or delete there. The
+    entries of logs/ (a file per stage) are not listed: no log is opened through a link
+    (storage/logs.py).
 
     Links git does not track are the user's or pipetool's own (an experiment's worktree shares
     the project's cache through one); outside git, where that cannot be told, none is followed.
@@ -94,6 +97,8 @@ def _state_links(root: str) -> list[str]:
     for entry in _entries(state):
         if entry.is_symlink():
             links.append(f"{STATE_DIR}/{entry.name}")
+        elif entry.name == LOGS_DIR:
+            continue  # a file per stage, each opened without following a link (storage/logs.py)
         elif entry.is_dir(follow_symlinks=False):
             links += [f"{STATE_DIR}/{entry.name}/{inner.name}" for inner in _entries(entry.path) if inner.is_symlink()]
     return links

@@ -3,15 +3,24 @@
 A log is opened (emptied) when its stage starts and written line by line as the output comes,
 so `tail -f` follows a running stage; a stage that is up to date or restored keeps the log of
 the run that made its outs.
+
+A log is never opened through a symlink (O_NOFOLLOW), for writing or reading: a clone that
+commits `.pipetool/logs/x.log` as a link elsewhere gets that stage's log skipped, not the target
+emptied or printed. So the check of .pipetool for committed links (project.py) need not list
+this folder, which holds a file per stage (100,000 in a big foreach).
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import threading
 from typing import TextIO
 
-LOGS_DIR = "logs"
+from ..errors import ProjectError
+from ..pipeline.project import LOGS_DIR
+
+_WRITE = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC
 # Stage names keep letters, digits and these in their log's name; '/' (from a foreach value) and
 # the rest are %-escaped as URLs are (urllib.parse would cost a repro 2 ms to import).
 _KEEP = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789~@.-_=+,")
@@ -38,10 +47,11 @@ class StageLogs:
         path = self.path(stage)
         try:
             try:
-                handle = open(path, "w", encoding="utf-8", errors="replace", buffering=1)
+                fd = os.open(path, _WRITE, 0o666)
             except FileNotFoundError:  # the first log of the project
                 os.makedirs(os.path.dirname(path), exist_ok=True)
-                handle = open(path, "w", encoding="utf-8", errors="replace", buffering=1)
+                fd = os.open(path, _WRITE, 0o666)
+            handle = open(fd, "w", encoding="utf-8", errors="replace", buffering=1)
         except OSError:
             return
         with self._lock:
@@ -68,8 +78,17 @@ class StageLogs:
 
 def read(state_dir: str, stage: str) -> str | None:
     """The last run's output of a stage, or None when it has no log."""
+    path = log_path(state_dir, stage)
     try:
-        with open(log_path(state_dir, stage), encoding="utf-8", errors="replace") as handle:
-            return handle.read()
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     except FileNotFoundError:
         return None
+    except OSError as exc:
+        if exc.errno != errno.ELOOP:
+            raise
+        raise ProjectError(
+            f"'{path}' is a symlink: pipetool reads no log through a link",
+            hint="remove it; the stage's next run writes its log there",
+        ) from None
+    with open(fd, encoding="utf-8", errors="replace") as handle:
+        return handle.read()
