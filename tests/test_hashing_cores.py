@@ -5,11 +5,12 @@ and a folder hashed once in a command is not hashed again unless its files chang
 from __future__ import annotations
 
 import os
+import time
 
 import pytest
 import xxhash
 
-from pipetool.storage.hashing import BESIDE_FROM, CHUNK, PROCESSES_FROM, Hasher, file_hash, hash_many
+from pipetool.storage.hashing import BESIDE_FROM, CHUNK, PROCESSES_FROM, Hasher, file_hash, hash_many, in_processes
 
 
 def small_files(folder, count: int) -> list[tuple[str, int]]:
@@ -126,3 +127,26 @@ def test_a_big_dep_beside_a_folder_is_hashed_by_a_process_of_its_own_and_remembe
     )
     assert hasher.infos(["big.bin", "data"]) == {"big.bin": found["big.bin"], "data": found["data"]}
     assert (hasher.tally.files, len(forks)) == (6, 1)  # both known now: nothing read, nothing forked
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="needs two cores to split the work")
+def test_an_interrupted_part_here_kills_the_forked_parts_instead_of_waiting_for_them(tmp_path):
+    """Ctrl-C while a forked process hashes a huge file: the command ends now, not when that
+    file is done. Here the forked part waits for a file nobody makes; this process's part is
+    interrupted once the forked one has started (its own file is the handshake)."""
+    started, never = tmp_path / "started", tmp_path / "never"
+
+    def work(part, _):
+        if part == ["forked"]:
+            started.write_text("")
+            while not never.exists():
+                time.sleep(0.01)
+            return b"late"
+        while not started.exists():
+            time.sleep(0.01)
+        raise KeyboardInterrupt
+
+    begun = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        in_processes([["here"], ["forked"]], work)
+    assert time.monotonic() - begun < 30  # the forked part would wait for ever
