@@ -302,6 +302,21 @@ def test_a_committed_symlink_for_a_stage_log_is_never_written_or_read_through(pr
     assert (outside / "precious").read_text() == "keep me\n"
 
 
+def test_a_committed_folder_in_place_of_a_stage_log_is_refused_in_one_line(project, tmp_path):
+    project.write("pipeline.yaml", PIPELINE)
+    project.cli_ok("repro")
+    log = project.path / ".pipetool" / "logs" / "a.log"
+    log.unlink()
+    log.mkdir()
+    (log / "inside.txt").write_text("not a log\n")
+    commit_all(project, ".pipetool/logs/a.log/inside.txt")
+    victim = clone(project, tmp_path / "victim")
+    victim.cli_ok("repro", "-f")  # its log cannot be written there: skipped
+    refused = victim.cli_fails("logs", "a")
+    assert "a.log' is not a file: pipetool reads no log from it" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) <= 2
+
+
 def test_a_committed_state_db_with_its_own_triggers_is_started_afresh(project, tmp_path):
     """The state db says which files are unchanged. A clone's db with pipetool's version and a
     trigger that rewrites every hash it records to the locked one would make status call a

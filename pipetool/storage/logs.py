@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import errno
 import os
+import stat
 import threading
 from typing import TextIO
 
@@ -90,5 +91,8 @@ def read(state_dir: str, stage: str) -> str | None:
             f"'{path}' is a symlink: pipetool reads no log through a link",
             hint="remove it; the stage's next run writes its log there",
         ) from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):  # a folder or a pipe a clone put there
+        os.close(fd)
+        raise ProjectError(f"'{path}' is not a file: pipetool reads no log from it", hint="remove it")
     with open(fd, encoding="utf-8", errors="replace") as handle:
         return handle.read()
