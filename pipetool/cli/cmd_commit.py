@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
                         f"not committed: stage '{change.name}' was refused",
                         hint="pipeline.lock was not changed; run 'pipetool repro' to run the stages instead",
                     )
-        committed = commit(ws, planned)
+        committed = set(commit(ws, planned))
     for change in planned.changes:
         if change.name in committed:
             print(f"Committed stage '{change.name}': {_why(change)}")
