@@ -62,6 +62,9 @@ def run(args: argparse.Namespace) -> int:
 
             webbrowser.open(url)
 
+    import gc
+
+    gc.set_threshold(700, 10, 10)  # Python's own pace again: a server's garbage is not the command's to keep
     ui.serve(root, sock, ready)
     print("Stopped.", flush=True)
     return 0
