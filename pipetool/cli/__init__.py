@@ -189,6 +189,13 @@ def _terminate(signum, frame):  # SIGTERM ends a run like Ctrl-C: stages stopped
 def main(argv: list[str] | None = None) -> int:
     """Run one command; every failure becomes one line on stderr and an exit code."""
     program = argv is None
+    if program:
+        # A command allocates its objects once and keeps most of them to the end: the cyclic
+        # collector's passes over them buy nothing (at the default pace ~60 per command, 5-8 ms;
+        # at one per 100,000 new objects, ~0.2 s of a no-op status of 100,000 stages). It runs
+        # once the command holds ten million more; `ui`, which serves until stopped, sets the
+        # usual pace back. Only for the process's own command: a caller of main(argv) keeps its own.
+        gc.set_threshold(10_000_000, 50, 100)
     try:
         if signal.getsignal(signal.SIGINT) is _interrupted_outside_command:
             # From here a command may be running: Ctrl-C stops its stages and keeps what finished.
@@ -222,11 +229,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(argv: list[str]) -> int:
-    # A command allocates its objects once and keeps most of them to the end: the cyclic
-    # collector's passes over them buy nothing (at the default pace ~60 per command, 5-8 ms; at
-    # one per 100,000 new objects, ~0.2 s of a no-op status of 100,000 stages). It runs once the
-    # command holds ten million more; `ui`, which serves until stopped, sets the usual pace back.
-    gc.set_threshold(10_000_000, 50, 100)
     if argv[:1] == ["__complete"]:  # on every TAB: skip building the whole parser
         return _module("complete").complete(argv[1:])
     chosen = _chosen_command(argv)
