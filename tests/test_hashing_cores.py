@@ -114,10 +114,20 @@ def test_a_big_dep_beside_a_folder_is_hashed_by_a_process_of_its_own_and_remembe
             forks.append(pid)
         return pid
 
+    stats: list[str] = []
+    stat = os.stat
+
+    def seen(path, *args, **kwargs):
+        stats.append(os.fspath(path).rsplit("/", 1)[-1])
+        return stat(path, *args, **kwargs)
+
     monkeypatch.setattr(os, "fork", counted)
+    monkeypatch.setattr(os, "stat", seen)
     hasher = Hasher(str(tmp_path), None)
     found = hasher.infos(["big.bin", "data", "missing.txt"])
     assert len(forks) == 1
+    assert [stats.count(name) for name in ("big.bin", "data", "missing.txt")] == [1, 1, 1]  # one stat a path
+    monkeypatch.setattr(os, "stat", stat)
     one_by_one = Hasher(str(tmp_path), None)
     assert found == {path: one_by_one.info(path) for path in ("big.bin", "data", "missing.txt")}
     assert (

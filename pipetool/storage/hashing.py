@@ -219,14 +219,14 @@ class Hasher:
         if "://" in path and is_url(path):
             return self.url_info(path)
         full = path if path.startswith("/") else self._prefix + path  # self._full(path), inlined
-        st = self._stat(path, full)
+        return self._info_at(path, full, self._stat(path, full))
+
+    def _info_at(self, path: str, full: str, st: os.stat_result | None) -> HashInfo | None:
+        """info() of a path whose stat was taken (None: nothing there)."""
         if st is None:
             return None
         if statmod.S_ISREG(st.st_mode):
-            memo = self._memo
-            digest = memo.get((full, st.st_ino, st.st_mtime_ns, st.st_size)) if memo else None
-            if digest is None and self.state is not None:
-                digest = self.state.get(full, st)
+            digest = self._known(full, st)
             if digest is None:
                 digest = self._hash_file(full, st)
             return HashInfo.of_file(digest, st.st_size)
@@ -237,48 +237,57 @@ class Hasher:
             hint="point the dep or out at a regular file, or remove the link to it",
         )
 
+    def _known(self, full: str, st: os.stat_result) -> str | None:
+        """A regular file's hash known for this stat (this command's, or the state db's)."""
+        memo = self._memo
+        digest = memo.get((full, st.st_ino, st.st_mtime_ns, st.st_size)) if memo else None
+        if digest is None and self.state is not None:
+            digest = self.state.get(full, st)
+        return digest
+
     def infos(self, paths: Sequence[str]) -> dict[str, HashInfo | None]:
         """info() of each path. A big file whose hash is not known is hashed by a forked process
         while this one does the rest (a folder's many files, say): xxh3 of one file is
-        sequential, so hashed in turn it would leave the other cores idle while it is read."""
-        big = self._unknown_big_files(paths) if len(paths) > 1 and _cores() > 1 and hasattr(os, "fork") else {}
-        rest = [path for path in paths if path not in big]
-        if not big or (not rest and len(big) == 1):
+        sequential, so hashed in turn it would leave the other cores idle while it is read.
+        Each path is stat'ed once, here."""
+        if len(paths) < 2 or _cores() < 2 or not hasattr(os, "fork"):
             return {path: self.info(path) for path in paths}
-        if not rest:  # big files alone: this process takes the first
+        stats = {}  # path -> (full path, stat) of each path that is not a URL
+        for path in paths:
+            if "://" not in path or not is_url(path):
+                full = self._full(path)
+                stats[path] = (full, self._stat(path, full))
+        big = {
+            path: (full, st)
+            for path, (full, st) in stats.items()
+            if st is not None
+            and statmod.S_ISREG(st.st_mode)
+            and st.st_size >= BESIDE_FROM
+            and self._known(full, st) is None
+        }
+        rest = [path for path in paths if path not in big]
+        if not rest and len(big) > 1:  # big files alone: this process takes the first
             rest = [next(iter(big))]
             del big[rest[0]]
+
+        def here(part: list[str]) -> dict[str, HashInfo | None]:
+            return {path: self._info_at(path, *stats[path]) if path in stats else self.info(path) for path in part}
+
+        if not big or not rest:
+            return here(list(paths))
         files = [(full, st.st_size) for full, st in big.values()]
-
-        def work(part: list, _) -> dict[str, HashInfo | None] | bytes:
-            return {path: self.info(path) for path in part} if part is rest else _packed_hashes(part, None)
-
         with self._watched(files[0][0], sum(size for _, size in files), len(files)):
-            mine, packed = in_processes([rest, files], work)
+            mine, packed = in_processes(
+                [rest, files], lambda part, _: here(part) if part is rest else _packed_hashes(part, None)
+            )
         ours = packed.decode("ascii") if packed is not None and len(packed) == 32 * len(files) else None
         for k, (path, (full, st)) in enumerate(big.items()):
             if ours is None:  # its process failed: hashed here, where an error shows
-                mine[path] = self.info(path)
+                mine[path] = self._info_at(path, full, st)
                 continue
             self._remember(full, st, ours[32 * k : 32 * k + 32])
             mine[path] = HashInfo.of_file(ours[32 * k : 32 * k + 32], st.st_size)
         return {path: mine[path] for path in paths}
-
-    def _unknown_big_files(self, paths: Sequence[str]) -> dict[str, tuple[str, os.stat_result]]:
-        """path -> (full path, stat) of each regular file among paths of BESIDE_FROM bytes or
-        more whose hash is not known for its stat."""
-        found = {}
-        for path in paths:
-            if "://" in path and is_url(path):
-                continue
-            full = self._full(path)
-            st = self._stat(path, full)
-            if st is None or not statmod.S_ISREG(st.st_mode) or st.st_size < BESIDE_FROM:
-                continue
-            key = (full, st.st_ino, st.st_mtime_ns, st.st_size)
-            if key not in self._memo and (self.state is None or self.state.get(full, st) is None):
-                found[path] = (full, st)
-        return found
 
     def known_hashes(self, paths: list[str]) -> dict[str, str]:
         """path -> hash of each regular file among paths whose hash is known for its current stat
