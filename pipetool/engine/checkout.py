@@ -57,7 +57,10 @@ def checkout(
                 continue
             if record.path in cached:
                 _checkout_one(ws, tree, record, force, result, pending, link=not cached[record.path].persist)
-    _restore(ws.cache, pending, result)
+    for job in _restore(ws.cache, pending, result):
+        ws.hasher.restored(
+            job.path, job.digest, ws.cache.manifest(job.digest) if job.digest.endswith(DIR_SUFFIX) else None
+        )
     return result
 
 
@@ -102,10 +105,10 @@ def _checkout_one(
         result.corrupt.append(record.path)
 
 
-def _restore(cache: Cache, pending: list[_Restore], result: CheckoutResult) -> None:
+def _restore(cache: Cache, pending: list[_Restore], result: CheckoutResult) -> list[_Restore]:
     """Make the restores decided, several outs side by side (a big file's copy, in the kernel,
     beside a folder's many small ones); each path joins its list in the order decided, or corrupt
-    when its object turned out damaged."""
+    when its object turned out damaged. Returns the restores made."""
 
     def run(job: _Restore) -> bool:
         try:
@@ -123,6 +126,7 @@ def _restore(cache: Cache, pending: list[_Restore], result: CheckoutResult) -> N
             done = ordered(pool, run, pending)
     for job, ok in zip(pending, done, strict=True):
         (job.done if ok else result.corrupt).append(job.path)
+    return [job for job, ok in zip(pending, done, strict=True) if ok]
 
 
 def _has_all(cache: Cache, digest: str) -> bool:

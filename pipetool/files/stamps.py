@@ -22,6 +22,14 @@ def racy(mtime_ns: int) -> bool:
     return time.time_ns() - mtime_ns < RACY_SECONDS * 1e9
 
 
+def fine_grained(mtime_ns: int) -> bool:
+    """Whether a time comes from a file system that keeps times finer than a second (ext4, XFS,
+    btrfs, APFS): there a write made after another one's clock tick (a few milliseconds) moves
+    the mtime. A time on a whole second may come from one that keeps whole seconds (or two, as
+    FAT does), where a second write can keep the first one's time for that long."""
+    return mtime_ns % 1_000_000_000 != 0
+
+
 def stamp(path: str) -> Stamp | None:
     """The stamp of a regular file (not followed through a link); None when there is none to trust."""
     try:

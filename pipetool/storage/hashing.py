@@ -21,6 +21,7 @@ import xxhash
 
 from ..errors import ProjectError
 from ..files.safepath import is_url
+from ..files.stamps import fine_grained
 from ..system.interrupts import ordered, thread_pool
 from ..system.repolock import forget_in_fork
 from .state import FileStat, Stat, StateDB, matching_hash
@@ -388,6 +389,37 @@ class Hasher:
 
             self.urls = UrlVersions(self.url_opener)
         return self.urls.info(url)
+
+    def restored(self, path: str, digest: str, entries: list[tuple[str, str, int]] | None) -> None:
+        """Remember what a checkout just wrote from the cache (a file, or a folder of entries, its
+        manifest) by the stats it has now, so that the next command does not read it all again.
+        Nothing is remembered where times are whole seconds (stamps.fine_grained), nor for a
+        folder whose files are not exactly the manifest's (something wrote there meanwhile)."""
+        if self.state is None:
+            return
+        full = self._full(path)
+        if entries is None:
+            st = self._stat(path, full)
+            if st is not None and statmod.S_ISREG(st.st_mode) and fine_grained(st.st_mtime_ns):
+                self._memo[(full, st.st_ino, st.st_mtime_ns, st.st_size)] = digest
+                self.state.put(full, st, digest, written=True)
+            return
+        rels, paths, numbers = _stats_below(full)
+        files = _files(rels, paths, numbers)
+        files.sort()
+        if len(files) != len(entries) or any(
+            rel != entry[0] or st.st_size != entry[2] or not fine_grained(st.st_mtime_ns)
+            for (rel, _, st), entry in zip(files, entries, strict=True)
+        ):
+            return
+        put, memo = self.state.put, self._memo
+        for (_, file_full, st), (_, file_digest, _) in zip(files, entries, strict=True):
+            memo[(file_full, *st)] = file_digest
+            put(file_full, st, file_digest, written=True)
+        info = HashInfo(digest, sum(size for _, _, size in entries), len(entries))
+        fingerprint = _fingerprint(rels, numbers)
+        self.state.put_dir(full, fingerprint, 0, (info.hash, info.size, info.nfiles), written=True)
+        self._dirs[full] = (fingerprint, info)
 
     def _remember(self, full: str, st: Stat, digest: str) -> None:
         self._memo[(full, st.st_ino, st.st_mtime_ns, st.st_size)] = digest

@@ -11,7 +11,7 @@ import sqlite3
 from typing import NamedTuple
 
 from ..files import sqlitedb
-from ..files.stamps import racy
+from ..files.stamps import fine_grained, racy
 
 VERSION = 2
 _BATCH = 500  # paths per query: well under SQLite's limit on query parameters
@@ -158,8 +158,13 @@ class StateDB:
         )  # '0' sorts right after '/'
         return {row[0]: row[1:] for row in rows}
 
-    def put(self, path: str, st: Stat, digest: str) -> None:
-        if racy(st.st_mtime_ns):
+    def put(self, path: str, st: Stat, digest: str, written: bool = False) -> None:
+        """Remember a file's hash. A file read within its racy second is not remembered: a second
+        write in the same tick would keep its stat. A file pipetool itself has just written
+        (written: a checkout's restore) is, where times are finer than a second: a write by
+        another program after it would have to fall in the same clock tick to keep the stat
+        (git trusts the files it checks out on the same terms)."""
+        if not (fine_grained(st.st_mtime_ns) if written else not racy(st.st_mtime_ns)):
             return
         self._pending.append((path, st.st_ino, st.st_mtime_ns, st.st_size, digest))
 
@@ -174,8 +179,12 @@ class StateDB:
             return row[1], row[2], row[3]
         return None
 
-    def put_dir(self, path: str, fingerprint: str, newest_mtime_ns: int, info: tuple[str, int, int]) -> None:
-        if not racy(newest_mtime_ns):
+    def put_dir(
+        self, path: str, fingerprint: str, newest_mtime_ns: int, info: tuple[str, int, int], written: bool = False
+    ) -> None:
+        """Remember a folder's hash by its files' fingerprint, on put()'s terms for its newest file
+        (for a folder a checkout just wrote: for each of its files, the caller's check)."""
+        if written or not racy(newest_mtime_ns):
             self._pending_dirs.append((path, fingerprint, *info))
 
     def flush(self) -> None:
