@@ -282,3 +282,21 @@ def test_pipetoolignore_keeps_folders_out_of_the_project_now_and_at_a_revision(m
     assert mono.cli_ok("status").stdout == UP_TO_DATE
     commit(mono, "with examples")
     assert "0.1" in mono.cli_ok("metrics", "show", "HEAD").stdout  # the revision's walk skips them too
+
+
+def test_a_folder_of_tracked_data_is_not_entered_now_or_at_a_revision(mono):
+    mono.cli_ok("repro", "-P")
+    broken = "stages: [this is not a pipeline\n"
+    mono.write("datasets/images/cats/c1.txt", "meow\n")
+    mono.cli_ok("add", "datasets/images")
+    mono.write("datasets/images/cats/pipeline.yaml", broken)  # data that happens to hold the name
+    mono.cli_ok("add", "datasets/images")
+    mono.write("datasets/notes/pipeline.yaml", broken)  # beside it, not tracked: still read
+    assert mono.cli_fails("status").stderr.startswith("error: datasets/notes/pipeline.yaml:1")
+
+    os.remove(mono.path / "datasets/notes/pipeline.yaml")
+    assert mono.cli_ok("status").stdout == UP_TO_DATE
+    commit(mono, "tracked images")
+    mono.git("add", "-f", "datasets/images")  # even committed to git by mistake, it is data
+    commit(mono, "images in git too")
+    assert "0.1" in mono.cli_ok("metrics", "show", "HEAD").stdout

@@ -14,7 +14,10 @@ environments (a folder with pyvenv.cfg), symlinked folders, a folder holding its
 
 The same walk finds pointer files (`data/images.pipetool`, DVC's `data/images.dvc`): each
 records one path that `pipetool add` tracks and no stage makes. Inside pipetool a pointer file is
-a data stage addressed by its own path, and it is its own lock (see storage/pointer.py).
+a data stage addressed by its own path, and it is its own lock (see storage/pointer.py). A
+folder beside a pointer file of its name (`images/` beside `images.pipetool`) is tracked data:
+the walk does not enter it, as DVC does not look inside outs, so a dataset of many folders costs
+no stat per folder and a restored one is not listed again.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ PIPELINE_FILE = "pipeline.yaml"
 LOCK_FILE = "pipeline.lock"
 _SKIPPED = frozenset({"__pycache__", "node_modules"})
 DISCOVERY_CACHE = "pipelines.cache"
-_DISCOVERY_VERSION = 5
+_DISCOVERY_VERSION = 6
 POINTER_SUFFIX = ".pipetool"
 IGNORE_FILE = ".pipetoolignore"
 MAX_IGNORE_BYTES = 64 * 1024
@@ -232,9 +235,16 @@ def _listed(folder: str, nested: bool) -> tuple[bool, tuple[str, ...], tuple[str
         return False, (), (), len(entries)
     has = any(entry.name == PIPELINE_FILE and not entry.is_dir() for entry in entries)
     pointers = tuple(sorted(e.name for e in entries if is_pointer(e.name) and not e.is_dir(follow_symlinks=False)))
+    tracked = {name[: -len(POINTER_SUFFIX)] for name in pointers}
     return (
         has,
-        tuple(sorted(e.name for e in entries if not _skipped(e.name) and e.is_dir(follow_symlinks=False))),
+        tuple(
+            sorted(
+                e.name
+                for e in entries
+                if not _skipped(e.name) and e.name not in tracked and e.is_dir(follow_symlinks=False)
+            )
+        ),
         pointers,
         len(entries),
     )
@@ -252,13 +262,15 @@ def files_of(source: Any) -> list[str]:
 def in_tree(paths: Iterable[str], ignored: tuple[str, ...] = ()) -> list[str]:
     """The pipeline and pointer files among a commit's paths, by the same rules as discover()."""
     paths = list(paths)
-    excluded = set()  # folders of virtual environments and of projects of their own
+    excluded = set()  # folders of virtual environments, of projects of their own, of tracked data
     for path in paths:
         parts = path.split("/")
         if parts[-1] == "pyvenv.cfg":
             excluded.add("/".join(parts[:-1]))
         elif ".pipetool" in parts[1:-1]:
             excluded.add("/".join(parts[: parts.index(".pipetool")]))
+        elif is_pointer(path):
+            excluded.add(path[: -len(POINTER_SUFFIX)])
     found = []
     for path in paths:
         parts = path.split("/")[:-1]
