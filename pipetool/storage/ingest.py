@@ -19,7 +19,7 @@ import xxhash
 from ..files.fsutil import create_read_only, remove_quietly
 from ..files.stamps import Stamp, stamp
 from .cache import Cache, copy_plain, file_mode_mask, place, reflink, temp_name
-from .hashing import file_hash, in_processes, split, walk_files
+from .hashing import each_file, file_hash, in_processes, split
 
 SMALL = 1024 * 1024  # a file up to this size is read whole, hashed in memory and written from there
 PART = 256  # small files per task of the thread pool: few hand-offs, yet both threads busy
@@ -40,7 +40,10 @@ class Listed(NamedTuple):
 
 def listing(full: str) -> list[Listed]:
     """Every file below a folder, sorted by relative path: the files the folder's hash is made of."""
-    found = [Listed(relpath, entry.path, entry.stat(), not entry.is_symlink()) for relpath, entry in walk_files(full)]
+    found: list[Listed] = []
+    each_file(
+        full, lambda relpath, entry: found.append(Listed(relpath, entry.path, entry.stat(), not entry.is_symlink()))
+    )
     found.sort(key=lambda item: item.relpath)
     return found
 
