@@ -30,6 +30,25 @@ def fine_grained(mtime_ns: int) -> bool:
     return mtime_ns % 1_000_000_000 != 0
 
 
+def fs_now(folder: str) -> tuple[int, int] | None:
+    """(device, time) that a file made in folder gets now, by its file system's own clock (as
+    Mercurial asks it): a folder whose mtime is earlier than that changes it for any change made
+    after this call, whatever the tick or the clocks of other machines. None where no unnamed
+    file can be made there (no O_TMPFILE: NFS, non-Linux)."""
+    flag = getattr(os, "O_TMPFILE", 0)
+    if not flag:
+        return None
+    try:
+        fd = os.open(folder, flag | os.O_WRONLY | os.O_CLOEXEC, 0o600)
+    except OSError:
+        return None
+    try:
+        st = os.fstat(fd)
+    finally:
+        os.close(fd)
+    return st.st_dev, st.st_mtime_ns
+
+
 def stamp(path: str) -> Stamp | None:
     """The stamp of a regular file (not followed through a link); None when there is none to trust."""
     try:

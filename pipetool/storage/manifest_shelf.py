@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 
-from ..files.stamps import racy
+from ..files.stamps import fs_now, racy
 from ..files.trusted_cache import Shelf
 from .cache import Cache, CorruptObject
 
@@ -62,16 +62,22 @@ class ManifestShelf:
         return entries
 
     def folder_stamps(self, digests: Iterable[str]) -> FolderStamps:
-        """The stamps of the cache folders these objects lie in, those that have one: a folder
-        missing, or changed within its racy second, has none."""
+        """The stamps of the cache folders these objects lie in, taken before they are listed,
+        those that have one: a folder missing has none, nor one changed within its racy second
+        unless its mtime is earlier than the cache's file system's own time now (stamps.fs_now:
+        a fetch right after a pull trusts the folders the pull filled)."""
         stamps: FolderStamps = {}
+        now: tuple[int, int] | None = None
         for prefix in {digest[:2] for digest in digests}:
             try:
                 st = os.stat(os.path.join(self.cache.dir, prefix))
             except OSError:
                 continue
-            if not racy(st.st_mtime_ns):
-                stamps[prefix] = (st.st_ino, st.st_mtime_ns)
+            if racy(st.st_mtime_ns):
+                now = now or fs_now(self.cache.dir) or (-1, 0)
+                if st.st_dev != now[0] or st.st_mtime_ns >= now[1]:
+                    continue
+            stamps[prefix] = (st.st_ino, st.st_mtime_ns)
         return stamps
 
     def whole(self, digest: str) -> bool:
