@@ -439,11 +439,31 @@ def fetch(
         sizes.update((d, files[d].size) for d in todo)
         progress.transfer_expect(len(todo), sum(sizes.values()))
         got_files = _each(pool, download, todo, files, result, _batch(remote, len(todo), jobs))
+    filled = {
+        digest: inside[digest]
+        for digest in listed
+        if digest not in whole and not inside[digest] <= have and inside[digest] <= have | got_files
+    }
+    if filled:
+        _mark_filled(shelf, cache, filled)
     remote.index.update(present=got | got_files, absent=result.missing_hashes)
     result.moved = len(got) + len(got_files)
     result.nbytes = sum(received.get(d, 0) for d in (*got, *got_files))
     result.present = len(dirs) - len(manifests) + len(every) - len(todo)
     return result
+
+
+def _mark_filled(shelf: ManifestShelf, cache: Cache, filled: dict[str, set[str]]) -> None:
+    """Directories this fetch completed, their folders stamped and listed as the next fetch
+    would do it: that one then stats the folders instead of listing them (a no-op pull right
+    after a pull)."""
+    files = set().union(*filled.values())
+    stamps = shelf.folder_stamps(files, settle=True)
+    have = cache.present(list(files))  # listed after the stamps: a change since moves them
+    for digest, inside in filled.items():
+        if inside <= have:
+            shelf.mark_whole(digest, inside, stamps)
+    shelf.save()
 
 
 def _fetch_runs(runs: RunCache, remote: Remote, want: dict[str, Item], pool: Executor, result: TransferResult) -> int:

@@ -18,6 +18,7 @@ within their racy second get no stamp, as files do not (files/stamps.py).
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterable
 
 from ..files.stamps import fs_now, racy
@@ -61,13 +62,16 @@ class ManifestShelf:
         self._read = True
         return entries
 
-    def folder_stamps(self, digests: Iterable[str]) -> FolderStamps:
+    def folder_stamps(self, digests: Iterable[str], settle: bool = False) -> FolderStamps:
         """The stamps of the cache folders these objects lie in, taken before they are listed,
         those that have one: a folder missing has none, nor one changed within its racy second
         unless its mtime is earlier than the cache's file system's own time now (stamps.fs_now:
-        a fetch right after a pull trusts the folders the pull filled)."""
+        a fetch right after a pull trusts the folders the pull filled). settle: a folder changed
+        in the file system's current tick (the fetch that has just filled it) is stamped once
+        the tick is over, waited for (a few milliseconds)."""
         stamps: FolderStamps = {}
         now: tuple[int, int] | None = None
+        late: set[str] = set()
         for prefix in {digest[:2] for digest in digests}:
             try:
                 st = os.stat(os.path.join(self.cache.dir, prefix))
@@ -75,9 +79,14 @@ class ManifestShelf:
                 continue
             if racy(st.st_mtime_ns):
                 now = now or fs_now(self.cache.dir) or (-1, 0)
-                if st.st_dev != now[0] or st.st_mtime_ns >= now[1]:
+                if st.st_dev != now[0]:
+                    continue
+                if st.st_mtime_ns >= now[1]:
+                    late.add(prefix)
                     continue
             stamps[prefix] = (st.st_ino, st.st_mtime_ns)
+        if late and settle and _tick_passed(self.cache.dir, now[1] if now else 0):
+            stamps.update(self.folder_stamps(late))
         return stamps
 
     def whole(self, digest: str) -> bool:
@@ -112,3 +121,19 @@ class ManifestShelf:
         if self._read and self._shelf is not None:
             self._shelf.save(self._used)
             self._read = False
+
+
+_SETTLE_SECONDS = 0.05  # a clock tick is 1 to 10 ms on Linux: five ticks and more
+
+
+def _tick_passed(folder: str, tick: int) -> bool:
+    """Wait until the file system's own time in folder is past tick; False if it does not come."""
+    deadline = time.monotonic() + _SETTLE_SECONDS
+    while time.monotonic() < deadline:
+        time.sleep(0.001)
+        now = fs_now(folder)
+        if now is None:
+            return False
+        if now[1] > tick:
+            return True
+    return False
