@@ -154,3 +154,69 @@ def test_a_folder_changed_after_the_file_system_s_time_now_is_not_stamped(projec
     cached(clone, name).unlink()
     os.utime(folder, ns=(ahead, ahead))
     assert "Fetched 1 object(s)" in clone.cli_ok("fetch").stdout
+
+
+MANY = 1200  # more small objects than a fetch takes in one process (ingest.FORK_FROM)
+
+
+def many_pushed(project: Project) -> tuple[Project, dict[str, bytes]]:
+    """data/ of MANY small files, added and pushed to a local remote; a clone using it."""
+    project.cli_ok("init")
+    files = {f"data/{i:04d}.txt": f"file {i}\n".encode() for i in range(MANY)}
+    files["data/big.bin"] = bytes(range(256)) * 6000  # over a MiB: fetched beside the small ones
+    for relpath, data in files.items():
+        (project.path / relpath).parent.mkdir(exist_ok=True)
+        (project.path / relpath).write_bytes(data)
+    project.cli_ok("add", "data")
+    store = project.path.parent / "store"
+    project.cli_ok("remote", "add", "-d", "store", str(store))
+    project.git("add", "-A")
+    project.git("commit", "-qm", "many")
+    assert f"Pushed {MANY + 2} object(s)" in project.cli_ok("push").stdout
+    dest = project.path.parent / "clone"
+    subprocess.run(["git", "clone", "-q", str(project.path), str(dest)], check=True)
+    clone = Project(dest)
+    clone.cli_ok("remote", "add", "-f", "-d", "store", str(store))
+    return clone, files
+
+
+def test_many_small_objects_are_fetched_by_processes_each_checked_against_its_name(project):
+    clone, files = many_pushed(project)
+    store = project.path.parent / "store"
+    damaged, piped = digest(files["data/0007.txt"]), digest(files["data/1100.txt"])
+    on_remote = store / damaged[:2] / damaged[2:]
+    os.chmod(on_remote, 0o644)
+    on_remote.write_bytes(b"file 9\n")  # the same size, other bytes
+    fifo = store / piped[:2] / piped[2:]
+    fifo.unlink()
+    os.mkfifo(fifo)  # a pipe where an object should be: never waited on
+
+    fetched = clone.cli_fails("fetch")
+    assert f"Fetched {MANY} object(s)" in fetched.stdout  # the manifest, the good files, the big one
+    assert "corrupt, refused (its bytes do not match its hash): data/0007.txt" in fetched.stderr
+    assert "data/1100.txt" in fetched.stderr
+    for relpath, data in files.items():
+        path = cached(clone, digest(data))
+        if relpath in ("data/0007.txt", "data/1100.txt"):
+            assert not path.exists()
+            continue
+        assert path.read_bytes() == data and stat.S_IMODE(os.lstat(path).st_mode) == 0o444
+    assert not [path for path in (clone.path / ".pipetool" / "cache").rglob("*") if ".tmp-" in path.name]
+
+
+def test_a_damaged_object_among_many_restored_by_processes_is_named_and_fetched_again(project):
+    clone, files = many_pushed(project)
+    assert f"Fetched {MANY + 2} object(s)" in clone.cli_ok("fetch").stdout
+    victim = cached(clone, digest(files["data/0999.txt"]))  # in the second process's part
+    os.chmod(victim, 0o644)
+    victim.write_bytes(b"file 0\n")  # the same size, other bytes
+
+    checkout = clone.cli_fails("checkout")
+    assert "data" in checkout.stdout + checkout.stderr and "corrupt" in checkout.stdout + checkout.stderr
+    assert not victim.exists()  # discarded, so that a fetch brings it back
+    assert not (clone.path / "data").exists()
+    assert not [p for p in clone.path.iterdir() if p.name.startswith("data") and p.name != "data.pipetool"]
+    assert "Fetched 1 object(s)" in clone.cli_ok("fetch").stdout
+    clone.cli_ok("checkout")
+    for relpath, data in files.items():
+        assert (clone.path / relpath).read_bytes() == data

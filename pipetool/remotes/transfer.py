@@ -438,7 +438,14 @@ def fetch(
         todo = [d for d in files if d not in have]
         sizes.update((d, files[d].size) for d in todo)
         progress.transfer_expect(len(todo), sum(sizes.values()))
-        got_files = _each(pool, download, todo, files, result, _batch(remote, len(todo), jobs))
+
+        def threads(digests: list[str]) -> set[str]:
+            return _each(pool, download, digests, files, result, _batch(remote, len(digests), jobs))
+
+        if remote.local:
+            got_files = _local_fetch(cache, todo, sizes, received, progress, remote, threads)
+        else:
+            got_files = threads(todo)
     filled = {
         digest: inside[digest]
         for digest in listed
@@ -451,6 +458,64 @@ def fetch(
     result.nbytes = sum(received.get(d, 0) for d in (*got, *got_files))
     result.present = len(dirs) - len(manifests) + len(every) - len(todo)
     return result
+
+
+def _local_fetch(
+    cache: Cache, todo: list[str], sizes: dict[str, int], received: dict[str, int], progress, remote: Remote, threads
+) -> set[str]:
+    """The objects fetched from a local remote. Thousands of small ones are fetched by this
+    process and a forked one per other core, each checked against its name as it is stored
+    (ingest.Ingest.put_checked): creating files is kernel work cores share, while threads take
+    turns at the Python work between; the big ones by a forked process of their own meanwhile.
+    Any object not stored there (damaged, gone, or its process failed) goes to threads(digests),
+    the fetch's own way, which tells what is wrong with it."""
+    from ..storage.hashing import in_processes, split
+    from ..storage.ingest import FORK_FROM, SMALL, Ingest
+
+    small = [d for d in todo if sizes.get(d, SMALL + 1) <= SMALL]
+    cores = min(os.cpu_count() or 1, 4)
+    if cores < 2 or len(small) < FORK_FROM or not hasattr(os, "fork"):
+        return threads(todo)
+    small_set = set(small)
+    big = [d for d in todo if d not in small_set]
+    object_path = remote.object_path
+    os.makedirs(cache.dir, exist_ok=True)
+
+    def work(part: list[str], on_read) -> bytes:
+        ingest = Ingest(cache, "copy", on_read)
+
+        def fetched(digest: str) -> bool:
+            try:
+                if digest in small_set:
+                    return ingest.put_checked(object_path(digest), digest)
+                tmp = cache.temp_path(digest)
+                try:
+                    hashed = remote.download(object_path(digest), tmp)
+                except BaseException:
+                    remove_quietly(tmp)
+                    raise
+                return cache.adopt(digest, tmp, hashed, read_only=True)
+            except Exception:  # noqa: BLE001 - a disk full, say: the threads' try tells it
+                return False
+
+        try:
+            return b"".join(b"1" if fetched(digest) else b"0" for digest in part)
+        finally:
+            ingest.close()
+
+    done: set[str] = set()
+    parts = [*split(small, cores), *([big] if big else [])]
+    for k, (part, flags) in enumerate(zip(parts, in_processes(parts, work, progress.transfer_advance), strict=True)):
+        if flags is None or len(flags) != len(part):
+            continue  # its process failed: the threads take its objects
+        for digest, flag in zip(part, flags, strict=True):
+            if flag == 0x31:  # b"1"
+                done.add(digest)
+                received[digest] = sizes[digest]
+                if k:
+                    progress.transfer_advance(sizes[digest])
+    cache.verified(done)
+    return done | threads([d for d in todo if d not in done])
 
 
 def _mark_filled(shelf: ManifestShelf, cache: Cache, filled: dict[str, set[str]]) -> None:

@@ -69,7 +69,7 @@ class Ingest:
         try:
             return self._put(files)
         finally:
-            self._close()
+            self.close()
 
     def _put(self, files: list[tuple[str, int, bool]]) -> list[tuple[str, int]]:
         if not files:
@@ -143,11 +143,40 @@ class Ingest:
         if self.on_read is not None:
             self.on_read(len(data))
         digest = xxhash.xxh3_128_hexdigest(data)
+        self._store(data, digest)
+        return digest, len(data)
+
+    def put_checked(self, source: str, digest: str) -> bool:
+        """Store a small object from a folder of objects (a local remote) under its name, only if
+        its bytes hash to that name; False, with nothing written, for anything else: not a plain
+        file, bigger than SMALL, other bytes, a read that fails. The caller takes that object the
+        long way, which says what is wrong with it."""
+        try:
+            fd = os.open(source, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        except OSError:
+            return False
+        try:
+            if not statmod.S_ISREG(os.fstat(fd).st_mode):
+                return False  # a pipe or a device is never read
+            data = os.read(fd, SMALL + 1)
+        except OSError:
+            return False
+        finally:
+            os.close(fd)
+        if len(data) > SMALL or xxhash.xxh3_128_hexdigest(data) != digest:
+            return False
+        if self.on_read is not None:
+            self.on_read(len(data))
+        self._store(data, digest)
+        return True
+
+    def _store(self, data: bytes, digest: str) -> None:
+        """The object of bytes whose hash is digest, unless the cache holds it."""
         target = self._target(digest)
         if self._holds(digest, target, len(data)):
-            return digest, len(data)
+            return
         if self._anonymous is not False and self._write_anonymous(data, target):
-            return digest, len(data)
+            return
         tmp = temp_name(target)
         try:
             fd = create_read_only(tmp)
@@ -159,7 +188,6 @@ class Ingest:
         except BaseException:
             remove_quietly(tmp)
             raise
-        return digest, len(data)
 
     def _write_anonymous(self, data: bytes, target: str) -> bool:
         """Write the object as a file with no name yet (Linux's O_TMPFILE), then give it its name
@@ -195,7 +223,8 @@ class Ingest:
             self._fds = (pid, os.open("/proc/self/fd", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC))
         return self._fds[1]
 
-    def _close(self) -> None:
+    def close(self) -> None:
+        """Let go of what put() or put_checked() held open."""
         if self._fds is not None and self._fds[0] == os.getpid():
             os.close(self._fds[1])
         self._fds = None
