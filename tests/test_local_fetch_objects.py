@@ -204,10 +204,10 @@ def test_many_small_objects_are_fetched_by_processes_each_checked_against_its_na
     assert not [path for path in (clone.path / ".pipetool" / "cache").rglob("*") if ".tmp-" in path.name]
 
 
-def test_a_damaged_object_among_many_restored_by_processes_is_named_and_fetched_again(project):
+def test_a_damaged_object_among_many_restored_is_named_and_fetched_again(project):
     clone, files = many_pushed(project)
     assert f"Fetched {MANY + 2} object(s)" in clone.cli_ok("fetch").stdout
-    victim = cached(clone, digest(files["data/0999.txt"]))  # in the second process's part
+    victim = cached(clone, digest(files["data/0999.txt"]))
     os.chmod(victim, 0o644)
     victim.write_bytes(b"file 0\n")  # the same size, other bytes
 

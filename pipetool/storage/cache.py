@@ -36,7 +36,6 @@ _FICLONE = 0x40049409  # Linux ioctl: make dst share src's blocks (btrfs, xfs, â
 MAX_MANIFEST_BYTES = 1 << 30
 _HEX2 = re.compile(r"[0-9a-f]{2}")
 PARALLEL_FROM = 256  # a folder of this many files or more is restored by a few threads
-FORK_FROM = 1000  # ... and from this many, by processes (a fork costs a few ms)
 RESTORING = ".pipetool-tmp"  # a restore in progress writes beside its out under this name
 
 
@@ -295,36 +294,20 @@ class Cache:
 
     def _restore_folder(self, entries: list[tuple[str, str, int]], tmp: str, link_type: str) -> None:
         """A new folder tmp holding a manifest's files: its folders made first, then the files,
-        a big folder's by a few threads (each file is a few system calls that release the GIL),
-        thousands by this process and a forked one per other core (the Python work between the
-        calls holds the GIL: threads take turns at it). A part whose process failed (a damaged
-        object, say) has the folder made again here, where the error shows."""
-        self._folders_of(entries, tmp)
+        a big folder's by a few threads (each file is a few system calls that release the GIL)."""
+        os.mkdir(tmp)
+        made = {tmp}
+        for relpath, _, _ in entries:
+            folder = os.path.dirname(os.path.join(tmp, relpath))
+            if folder not in made:
+                os.makedirs(folder, exist_ok=True)
+                made.add(folder)
 
         def restore(part: list[tuple[str, str, int]]) -> None:
             for relpath, file_digest, _ in part:
                 self._restore_file(file_digest, os.path.join(tmp, relpath), link_type)
 
         workers = min(4, os.cpu_count() or 1)
-        if len(entries) >= FORK_FROM and workers > 1 and hasattr(os, "fork"):
-            from .hashing import in_processes, split
-
-            def restored(part: list[tuple[str, str, int]], _) -> bytes:
-                """b'' once done, or the name of the damaged object found (and discarded)."""
-                try:
-                    restore(part)
-                except CorruptObject as exc:
-                    return str(exc.args[0]).encode()
-                return b""
-
-            outcomes = in_processes(split(entries, workers), restored)
-            for outcome in outcomes:
-                if outcome:
-                    raise CorruptObject(outcome.decode())
-            if None not in outcomes:
-                return
-            remove_path(tmp)  # a process failed otherwise: all again here
-            self._folders_of(entries, tmp)
         if len(entries) < PARALLEL_FROM or workers == 1:
             restore(entries)
             return
@@ -333,17 +316,6 @@ class Cache:
         step = -(-len(entries) // (8 * workers))
         with thread_pool(workers, "restore") as pool:
             ordered(pool, restore, [entries[i : i + step] for i in range(0, len(entries), step)])
-
-    @staticmethod
-    def _folders_of(entries: list[tuple[str, str, int]], tmp: str) -> None:
-        """The new folder tmp and every folder inside it that the entries' files lie in."""
-        os.mkdir(tmp)
-        made = {tmp}
-        for relpath, _, _ in entries:
-            folder = os.path.dirname(os.path.join(tmp, relpath))
-            if folder not in made:
-                os.makedirs(folder, exist_ok=True)
-                made.add(folder)
 
     def _restore_file(self, digest: str, dest: str, link_type: str) -> None:
         """A new file dest with the object's bytes, which are checked: a copy while it copies,
