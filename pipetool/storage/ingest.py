@@ -1,9 +1,12 @@
-"""Putting workspace files into the cache for `add`, each file read once.
+"""Putting files into the cache, each read once: workspace files for `add`, and the small objects
+of a local remote for `fetch` (put_checked).
 
 A file's hash is taken from the bytes as they go into the cache (a copy), or as they are read
 just before the object is linked to them (a hardlink or symlink), and names the object: no second
-read to hash the path first. A copy is written under a temporary name and renamed into place, so
-a kill midway leaves no object whose bytes do not match its name; a link is made in one step.
+read to hash the path first (a fetched object's bytes must hash to the name it had on the
+remote, or nothing is written). A copy is written as a file with no name that is then linked to
+its name, or under a temporary name renamed into place, so a kill midway leaves no object whose
+bytes do not match its name; a link is made in one step.
 """
 
 from __future__ import annotations
