@@ -11,8 +11,10 @@ had to read one.
 It also keeps, for a directory whose files the cache was found to hold all of, the stamps
 (inode, mtime) of the cache's two-character folders they lie in, taken before that listing: a
 fetch with nothing to move then stats those folders (256 at most) instead of listing them, since
-a folder's mtime moves whenever an object in it is added, removed or renamed. Folders changed
-within their racy second get no stamp, as files do not (files/stamps.py).
+a folder's mtime moves whenever an object in it is added, removed or renamed. A folder changed
+within its racy second gets a stamp only when its mtime is earlier than the time its own file
+system gives a file made now (files/stamps.fs_now): a change after that moves the mtime past the
+stamp, whatever the clock's tick.
 """
 
 from __future__ import annotations
