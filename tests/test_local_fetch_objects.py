@@ -220,3 +220,28 @@ def test_a_damaged_object_among_many_restored_is_named_and_fetched_again(project
     clone.cli_ok("checkout")
     for relpath, data in files.items():
         assert (clone.path / relpath).read_bytes() == data
+
+
+def test_a_push_of_many_small_objects_by_processes_refuses_a_damaged_one_and_names_it(project):
+    project.cli_ok("init")
+    files = {f"data/{i:04d}.txt": f"file {i}\n".encode() for i in range(MANY)}
+    for relpath, data in files.items():
+        (project.path / relpath).parent.mkdir(exist_ok=True)
+        (project.path / relpath).write_bytes(data)
+    project.cli_ok("add", "data")
+    store = project.path.parent / "store"
+    project.cli_ok("remote", "add", "-d", "store", str(store))
+    victim = cached(project, digest(files["data/1111.txt"]))  # in the forked process's part
+    os.chmod(victim, 0o644)
+    victim.write_bytes(b"file 9999\n")  # the same size, other bytes
+
+    pushed = project.cli_fails("push")
+    assert f"Pushed {MANY - 1} object(s)" in pushed.stdout  # the manifest waits for a whole folder
+    assert "data/1111.txt" in pushed.stderr and "corrupt" in pushed.stderr
+    assert not victim.exists()  # discarded: a repro or fetch puts the right bytes back
+    for relpath, data in files.items():
+        on_remote = store / digest(data)[:2] / digest(data)[2:]
+        assert on_remote.exists() == (relpath != "data/1111.txt")
+        if on_remote.exists():
+            assert on_remote.read_bytes() == data
+    assert not [path for path in store.rglob("*") if ".tmp" in path.name]

@@ -334,7 +334,17 @@ def _upload(
             remote.upload(cache.path(digest), remote.object_path(digest))
         progress.transfer_advance(sizes[digest])
 
-    sent = _each(pool, upload, todo, names, result, _batch(remote, len(todo), jobs))
+    forked: set[str] = set()
+    if remote.local:
+
+        def store(digest: str) -> bool:
+            return not digest.endswith(DIR_SUFFIX) and remote.upload_verified(
+                cache.path(digest), remote.object_path(digest), digest
+            )
+
+        forked = _in_processes(todo, sizes, progress, store)
+    rest = [d for d in todo if d not in forked] if forked else todo
+    sent = forked | _each(pool, upload, rest, names, result, _batch(remote, len(rest), jobs))
     result.moved += len(sent)
     result.nbytes += sum(sizes[d] for d in sent)
     return sent
@@ -463,59 +473,77 @@ def fetch(
 def _local_fetch(
     cache: Cache, todo: list[str], sizes: dict[str, int], received: dict[str, int], progress, remote: Remote, threads
 ) -> set[str]:
-    """The objects fetched from a local remote. Thousands of small ones are fetched by this
-    process and a forked one per other core, each checked against its name as it is stored
-    (ingest.Ingest.put_checked): creating files is kernel work cores share, while threads take
-    turns at the Python work between; the big ones by a forked process of their own meanwhile.
-    Any object not stored there (damaged, gone, or its process failed) goes to threads(digests),
-    the fetch's own way, which tells what is wrong with it."""
+    """The objects fetched from a local remote: in processes (_in_processes), each small one
+    checked against its name as it is stored (ingest.Ingest.put_checked), each big one copied
+    and hashed on the way; any object not stored there goes to threads(digests)."""
+    from ..storage.ingest import SMALL, Ingest
+
+    os.makedirs(cache.dir, exist_ok=True)
+    object_path = remote.object_path
+    ingest = Ingest(cache, "copy")
+
+    def store(digest: str) -> bool:
+        if sizes[digest] <= SMALL:
+            return ingest.put_checked(object_path(digest), digest)
+        tmp = cache.temp_path(digest)
+        try:
+            hashed = remote.download(object_path(digest), tmp)
+        except BaseException:
+            remove_quietly(tmp)
+            raise
+        return cache.adopt(digest, tmp, hashed, read_only=True)
+
+    try:
+        done = _in_processes(todo, sizes, progress, store)
+    finally:
+        ingest.close()
+    cache.verified(done)
+    received.update((digest, sizes[digest]) for digest in done)
+    return done | threads([d for d in todo if d not in done])
+
+
+def _in_processes(todo: list[str], sizes: dict[str, int], progress, store: Callable[[str], bool]) -> set[str]:
+    """The objects that store(digest) put in place, for a transfer between local folders of
+    thousands of small objects: those split between this process and a forked one per other
+    core (at most 4), the big ones (over a MiB) given a forked process of their own meanwhile.
+    Creating files is kernel work the cores share, while threads take turns at the Python work
+    between. An object store() refuses or fails on (damaged, gone, a disk full) is not in the
+    answer, nor the part of a process that failed: the caller's threads take those and tell what
+    is wrong; no process is started for fewer objects."""
     from ..storage.hashing import in_processes, split
-    from ..storage.ingest import FORK_FROM, SMALL, Ingest
+    from ..storage.ingest import FORK_FROM, SMALL
 
     small = [d for d in todo if sizes.get(d, SMALL + 1) <= SMALL]
     cores = min(os.cpu_count() or 1, 4)
     if cores < 2 or len(small) < FORK_FROM or not hasattr(os, "fork"):
-        return threads(todo)
+        return set()
     small_set = set(small)
     big = [d for d in todo if d not in small_set]
-    object_path = remote.object_path
-    os.makedirs(cache.dir, exist_ok=True)
 
-    def work(part: list[str], on_read) -> bytes:
-        ingest = Ingest(cache, "copy", on_read)
-
-        def fetched(digest: str) -> bool:
+    def work(part: list[str], advance: Callable[[int], None] | None) -> bytes:
+        flags = bytearray(len(part))
+        for i, digest in enumerate(part):
             try:
-                if digest in small_set:
-                    return ingest.put_checked(object_path(digest), digest)
-                tmp = cache.temp_path(digest)
-                try:
-                    hashed = remote.download(object_path(digest), tmp)
-                except BaseException:
-                    remove_quietly(tmp)
-                    raise
-                return cache.adopt(digest, tmp, hashed, read_only=True)
-            except Exception:  # noqa: BLE001 - a disk full, say: the threads' try tells it
-                return False
-
-        try:
-            return b"".join(b"1" if fetched(digest) else b"0" for digest in part)
-        finally:
-            ingest.close()
+                stored = store(digest)
+            except Exception:  # noqa: BLE001 - the threads' try tells it
+                stored = False
+            if stored:
+                flags[i] = 1
+                if advance is not None:  # this process's part: its bar moves as it goes
+                    advance(sizes[digest])
+        return bytes(flags)
 
     done: set[str] = set()
     parts = [*split(small, cores), *([big] if big else [])]
     for k, (part, flags) in enumerate(zip(parts, in_processes(parts, work, progress.transfer_advance), strict=True)):
         if flags is None or len(flags) != len(part):
-            continue  # its process failed: the threads take its objects
+            continue  # its process failed
         for digest, flag in zip(part, flags, strict=True):
-            if flag == 0x31:  # b"1"
+            if flag:
                 done.add(digest)
-                received[digest] = sizes[digest]
                 if k:
                     progress.transfer_advance(sizes[digest])
-    cache.verified(done)
-    return done | threads([d for d in todo if d not in done])
+    return done
 
 
 def _mark_filled(shelf: ManifestShelf, cache: Cache, filled: dict[str, set[str]]) -> None:
