@@ -5,6 +5,7 @@ and a folder hashed once in a command is not hashed again unless its files chang
 from __future__ import annotations
 
 import os
+import signal
 import time
 
 import pytest
@@ -160,3 +161,48 @@ def test_an_interrupted_part_here_kills_the_forked_parts_instead_of_waiting_for_
     with pytest.raises(KeyboardInterrupt):
         in_processes([["here"], ["forked"]], work)
     assert time.monotonic() - begun < 30  # the forked part would wait for ever
+
+
+def test_a_forked_part_stopped_early_unwinds_and_removes_what_it_was_writing(tmp_path):
+    """The forked part is stopped with SIGTERM, on which it unwinds: a temp file it was writing
+    (a push's upload, a fetch's big object) is removed by its own cleanup, not left behind as a
+    SIGKILL would leave it."""
+    writing, never = tmp_path / "object.tmp-1", tmp_path / "never"
+
+    def work(part, _):
+        if part == ["forked"]:
+            writing.write_text("half an object")
+            try:
+                while not never.exists():
+                    time.sleep(0.01)
+            finally:
+                writing.unlink()
+            return b"late"
+        while not writing.exists():
+            time.sleep(0.01)
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        in_processes([["here"], ["forked"]], work)
+    assert not writing.exists()
+
+
+def test_a_forked_part_that_does_not_end_on_sigterm_is_killed_after_a_second(tmp_path):
+    """A part inside a long system call cannot unwind at once: after STOP_SECONDS it is killed."""
+    started, never = tmp_path / "started", tmp_path / "never"
+
+    def work(part, _):
+        if part == ["forked"]:
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)  # as deaf as a long read would be
+            started.write_text("")
+            while not never.exists():
+                time.sleep(0.01)
+            return b"late"
+        while not started.exists():
+            time.sleep(0.01)
+        raise KeyboardInterrupt
+
+    begun = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        in_processes([["here"], ["forked"]], work)
+    assert time.monotonic() - begun < 30

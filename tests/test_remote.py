@@ -694,6 +694,25 @@ def test_interrupted_push_stops_cleanly_and_leaves_no_temp_file(many):
     assert len(remote_objects(many)) == MANY + 2
 
 
+def test_interrupted_fetch_stops_its_processes_cleanly_and_leaves_no_temp_file(many):
+    many.cli_ok("push")
+    other = clone(many)
+    fetch = start(other, "fetch", "-j", "2")
+    deadline = time.monotonic() + 60
+    while len(cache_objects(other)) < 2:
+        assert fetch.poll() is None and time.monotonic() < deadline
+        time.sleep(0.002)
+    fetch.send_signal(signal.SIGINT)
+    assert fetch.wait(timeout=60) == 130
+    objects = cache_objects(other)
+    assert len(objects) < MANY + 2
+    assert all(intact(digest, path) for digest, path in objects.items())
+    cache = other.path / ".pipetool" / "cache"
+    assert not [p for p in cache.rglob("*") if ".tmp-" in p.name]
+    other.cli_ok("fetch")
+    assert len(cache_objects(other)) == MANY + 2
+
+
 # --- a read-only http remote ------------------------------------------------------------------------
 
 

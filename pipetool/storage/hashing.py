@@ -589,12 +589,13 @@ def in_processes(
     forked one, whose bytes come back through a pipe; None for a part whose process failed.
 
     A bare fork per part and one write of packed bytes: no pool to start (~15 ms), nothing
-    pickled per file. A forked process leaves Ctrl-C and SIGTERM to the command, and leaves
-    without cleanup. When this process's part fails or is interrupted, the others are killed
-    rather than waited for: a process hashing a 50 GB file would otherwise hold Ctrl-C for
-    minutes. A brief part (stats, lookups: milliseconds) is not also tied to this process's death
-    (_quiet_worker's PR_SET_PDEATHSIG): loading ctypes for it would take longer than its work, and it
-    holds no lock either way.
+    pickled per file. A forked process leaves Ctrl-C to the command, and leaves without the
+    interpreter's cleanup. When this process's part fails or is interrupted, the others are
+    stopped rather than waited for (a process hashing a 50 GB file would otherwise hold Ctrl-C
+    for minutes): SIGTERM, on which they unwind, removing a temp file they were writing, then
+    SIGKILL if one has not ended within a second. A brief part (stats, lookups: milliseconds) is
+    not also tied to this process's death (_quiet_worker's PR_SET_PDEATHSIG): loading ctypes for
+    it would take longer than its work, and it holds no lock either way.
     """
     children: list[tuple[int, int]] = []  # (pid, read end) of each part after the first
     outputs: list[bytes] = []
@@ -631,25 +632,46 @@ def in_processes(
         statuses = []
         for pid, read_end in children:
             os.close(read_end)
-            if not done:
-                _kill(pid)
-            statuses.append(os.waitpid(pid, 0)[1])
+            statuses.append(os.waitpid(pid, 0)[1] if done else _stop(pid))
     theirs = [output if status == 0 else None for output, status in zip(outputs, statuses, strict=True)]
     return [mine, *theirs, *[None] * (len(parts) - 1 - len(theirs))]
 
 
-def _kill(pid: int) -> None:
+def _stop(pid: int) -> int:
+    """End a forked part early; its wait status. SIGTERM first, on which it unwinds (a temp file
+    it was writing is removed on the way out), then SIGKILL if it has not ended within
+    STOP_SECONDS (a system call that long)."""
+    _signal(pid, signal.SIGTERM)
+    deadline = time.monotonic() + STOP_SECONDS
+    while time.monotonic() < deadline:
+        ended, status = os.waitpid(pid, os.WNOHANG)
+        if ended:
+            return status
+        time.sleep(0.002)
+    _signal(pid, signal.SIGKILL)
+    return os.waitpid(pid, 0)[1]
+
+
+STOP_SECONDS = 1.0
+
+
+def _signal(pid: int, signum: int) -> None:
     try:
-        os.kill(pid, signal.SIGKILL)
+        os.kill(pid, signum)
     except ProcessLookupError:
         pass
 
 
+def _unwind(signum: int, frame) -> None:
+    raise SystemExit(1)
+
+
 def _quiet_worker(parent: int, tied: bool = True) -> None:
-    """A forked process leaves Ctrl-C and SIGTERM to the command that forked it, and ends with
-    it (on Linux): one left working after its command was killed would hold the project's lock."""
+    """A forked process leaves Ctrl-C to the command that forked it, unwinds on SIGTERM (what it
+    was writing is removed on the way out), and ends with its command (on Linux): one left
+    working after its command was killed would hold the project's lock."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, _unwind)
     forget_in_fork()
     if tied and sys.platform.startswith("linux"):
         import ctypes
