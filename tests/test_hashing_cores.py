@@ -140,18 +140,14 @@ def test_a_big_dep_beside_a_folder_is_hashed_by_a_process_of_its_own_and_remembe
     assert (hasher.tally.files, len(forks)) == (6, 1)  # both known now: nothing read, nothing forked
 
 
-@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="needs two cores to split the work")
-def test_an_interrupted_part_here_kills_the_forked_parts_instead_of_waiting_for_them(tmp_path):
-    """Ctrl-C while a forked process hashes a huge file: the command ends now, not when that
-    file is done. Here the forked part waits for a file nobody makes; this process's part is
-    interrupted once the forked one has started (its own file is the handshake)."""
-    started, never = tmp_path / "started", tmp_path / "never"
+def interrupted_beside(started, forked) -> float:
+    """in_processes of a part here and a forked part that runs forked(); the part here is
+    interrupted once the forked one has made the file `started` (the handshake). The seconds
+    in_processes took to give up."""
 
     def work(part, _):
         if part == ["forked"]:
-            started.write_text("")
-            while not never.exists():
-                time.sleep(0.01)
+            forked()
             return b"late"
         while not started.exists():
             time.sleep(0.01)
@@ -160,49 +156,53 @@ def test_an_interrupted_part_here_kills_the_forked_parts_instead_of_waiting_for_
     begun = time.monotonic()
     with pytest.raises(KeyboardInterrupt):
         in_processes([["here"], ["forked"]], work)
-    assert time.monotonic() - begun < 30  # the forked part would wait for ever
+    return time.monotonic() - begun
+
+
+def waits_for(never) -> None:
+    """Wait for a file nobody makes: a forked part that would never end on its own."""
+    while not never.exists():
+        time.sleep(0.01)
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="needs two cores to split the work")
+def test_an_interrupted_part_here_kills_the_forked_parts_instead_of_waiting_for_them(tmp_path):
+    """Ctrl-C while a forked process hashes a huge file: the command ends now, not when that
+    file is done. Here the forked part waits for a file nobody makes; this process's part is
+    interrupted once the forked one has started (its own file is the handshake)."""
+    started = tmp_path / "started"
+
+    def forked() -> None:
+        started.write_text("")
+        waits_for(tmp_path / "never")
+
+    assert interrupted_beside(started, forked) < 30  # the forked part would wait for ever
 
 
 def test_a_forked_part_stopped_early_unwinds_and_removes_what_it_was_writing(tmp_path):
     """The forked part is stopped with SIGTERM, on which it unwinds: a temp file it was writing
     (a push's upload, a fetch's big object) is removed by its own cleanup, not left behind as a
     SIGKILL would leave it."""
-    writing, never = tmp_path / "object.tmp-1", tmp_path / "never"
+    writing = tmp_path / "object.tmp-1"
 
-    def work(part, _):
-        if part == ["forked"]:
-            writing.write_text("half an object")
-            try:
-                while not never.exists():
-                    time.sleep(0.01)
-            finally:
-                writing.unlink()
-            return b"late"
-        while not writing.exists():
-            time.sleep(0.01)
-        raise KeyboardInterrupt
+    def forked() -> None:
+        writing.write_text("half an object")
+        try:
+            waits_for(tmp_path / "never")
+        finally:
+            writing.unlink()
 
-    with pytest.raises(KeyboardInterrupt):
-        in_processes([["here"], ["forked"]], work)
+    interrupted_beside(writing, forked)
     assert not writing.exists()
 
 
 def test_a_forked_part_that_does_not_end_on_sigterm_is_killed_after_a_second(tmp_path):
     """A part inside a long system call cannot unwind at once: after STOP_SECONDS it is killed."""
-    started, never = tmp_path / "started", tmp_path / "never"
+    started = tmp_path / "started"
 
-    def work(part, _):
-        if part == ["forked"]:
-            signal.signal(signal.SIGTERM, signal.SIG_IGN)  # as deaf as a long read would be
-            started.write_text("")
-            while not never.exists():
-                time.sleep(0.01)
-            return b"late"
-        while not started.exists():
-            time.sleep(0.01)
-        raise KeyboardInterrupt
+    def forked() -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # as deaf as a long read would be
+        started.write_text("")
+        waits_for(tmp_path / "never")
 
-    begun = time.monotonic()
-    with pytest.raises(KeyboardInterrupt):
-        in_processes([["here"], ["forked"]], work)
-    assert time.monotonic() - begun < 30
+    assert interrupted_beside(started, forked) < 30

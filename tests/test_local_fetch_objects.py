@@ -19,6 +19,11 @@ def pushed_clone(project: Project) -> Project:
     """data/ and model.bin added and pushed to a local remote; a clone of the project using it."""
     store = tracked(project)
     assert "Pushed 5 object(s)" in project.cli_ok("push").stdout
+    return clone_of(project, store)
+
+
+def clone_of(project: Project, store) -> Project:
+    """A git clone of the project beside it, using the local remote at store."""
     dest = project.path.parent / "clone"
     subprocess.run(["git", "clone", "-q", str(project.path), str(dest)], check=True)
     clone = Project(dest)
@@ -93,6 +98,17 @@ def test_a_no_op_fetch_answers_from_the_stamps_of_the_cache_folders_and_notices_
     assert cached(clone, name).read_bytes() == FILES["data/sub/c.txt"]
 
 
+def removed_keeping_the_stamp(clone: Project, name: str) -> int:
+    """Remove a cached object behind pipetool's back, its folder dated back to the mtime it had
+    (as a removal within the same clock tick would leave it); that mtime."""
+    folder = cached(clone, name).parent
+    before = folder.stat()
+    os.chmod(cached(clone, name), 0o644)
+    cached(clone, name).unlink()
+    os.utime(folder, ns=(before.st_atime_ns, before.st_mtime_ns))
+    return before.st_mtime_ns
+
+
 def test_the_stamps_are_what_a_no_op_fetch_trusts_so_a_folder_dated_back_to_them_hides_a_removal(project):
     """What the stamps stand for, shown by forging them: a removal whose folder keeps the mtime it
     had (as one within the same clock tick would) is not seen; the checkout that needs the object
@@ -102,17 +118,13 @@ def test_the_stamps_are_what_a_no_op_fetch_trusts_so_a_folder_dated_back_to_them
     age_cache_folders(clone)
     clone.cli_ok("fetch")  # stamps kept
     name = digest(FILES["data/a.txt"])
-    folder = cached(clone, name).parent
-    before = folder.stat()
-    os.chmod(cached(clone, name), 0o644)
-    cached(clone, name).unlink()
-    os.utime(folder, ns=(before.st_atime_ns, before.st_mtime_ns))
+    folder, mtime = cached(clone, name).parent, removed_keeping_the_stamp(clone, name)
     assert "Everything is already in the local cache (5 object(s))." in clone.cli_ok("fetch").stdout
     assert not cached(clone, name).exists()
     missing = clone.cli_fails("checkout")
     assert "missing data: it is not in the workspace" in missing.stdout
     assert (clone.path / "model.bin").read_bytes() == FILES["model.bin"]
-    when = before.st_mtime_ns - 10**9  # any other mtime: the stamp no longer matches
+    when = mtime - 10**9  # any other mtime: the stamp no longer matches
     os.utime(folder, ns=(when, when))
     assert "Fetched 1 object(s)" in clone.cli_ok("fetch").stdout
     assert cached(clone, name).read_bytes() == FILES["data/a.txt"]
@@ -129,13 +141,9 @@ def test_the_fetch_that_filled_the_folders_keeps_their_stamps(project):
     assert "Fetched 5 object(s)" in clone.cli_ok("fetch").stdout
     everything = "Everything is already in the local cache (5 object(s))."
     name = digest(FILES["data/a.txt"])
-    folder = cached(clone, name).parent
-    before = folder.stat()
-    os.chmod(cached(clone, name), 0o644)
-    cached(clone, name).unlink()
-    os.utime(folder, ns=(before.st_atime_ns, before.st_mtime_ns))
+    folder, mtime = cached(clone, name).parent, removed_keeping_the_stamp(clone, name)
     assert everything in clone.cli_ok("fetch").stdout  # answered from the stamps
-    when = before.st_mtime_ns + 1  # a later change: the stamp no longer matches
+    when = mtime + 1  # a later change: the stamp no longer matches
     os.utime(folder, ns=(when, when))
     assert "Fetched 1 object(s)" in clone.cli_ok("fetch").stdout
 
@@ -159,25 +167,28 @@ def test_a_folder_changed_after_the_file_system_s_time_now_is_not_stamped(projec
 MANY = 1200  # more small objects than a fetch takes in one process (ingest.FORK_FROM)
 
 
-def many_pushed(project: Project) -> tuple[Project, dict[str, bytes]]:
-    """data/ of MANY small files, added and pushed to a local remote; a clone using it."""
+def many_added(project: Project) -> tuple[dict[str, bytes], os.PathLike]:
+    """data/ of MANY small files and one over a MiB (moved beside the small ones), added, with a
+    local remote as the default; the files, and the remote's folder."""
     project.cli_ok("init")
     files = {f"data/{i:04d}.txt": f"file {i}\n".encode() for i in range(MANY)}
-    files["data/big.bin"] = bytes(range(256)) * 6000  # over a MiB: fetched beside the small ones
+    files["data/big.bin"] = bytes(range(256)) * 6000
     for relpath, data in files.items():
         (project.path / relpath).parent.mkdir(exist_ok=True)
         (project.path / relpath).write_bytes(data)
     project.cli_ok("add", "data")
     store = project.path.parent / "store"
     project.cli_ok("remote", "add", "-d", "store", str(store))
+    return files, store
+
+
+def many_pushed(project: Project) -> tuple[Project, dict[str, bytes]]:
+    """many_added, committed and pushed; a clone using the remote."""
+    files, store = many_added(project)
     project.git("add", "-A")
     project.git("commit", "-qm", "many")
     assert f"Pushed {MANY + 2} object(s)" in project.cli_ok("push").stdout
-    dest = project.path.parent / "clone"
-    subprocess.run(["git", "clone", "-q", str(project.path), str(dest)], check=True)
-    clone = Project(dest)
-    clone.cli_ok("remote", "add", "-f", "-d", "store", str(store))
-    return clone, files
+    return clone_of(project, store), files
 
 
 def test_many_small_objects_are_fetched_by_processes_each_checked_against_its_name(project):
@@ -223,20 +234,13 @@ def test_a_damaged_object_among_many_restored_is_named_and_fetched_again(project
 
 
 def test_a_push_of_many_small_objects_by_processes_refuses_a_damaged_one_and_names_it(project):
-    project.cli_ok("init")
-    files = {f"data/{i:04d}.txt": f"file {i}\n".encode() for i in range(MANY)}
-    for relpath, data in files.items():
-        (project.path / relpath).parent.mkdir(exist_ok=True)
-        (project.path / relpath).write_bytes(data)
-    project.cli_ok("add", "data")
-    store = project.path.parent / "store"
-    project.cli_ok("remote", "add", "-d", "store", str(store))
+    files, store = many_added(project)
     victim = cached(project, digest(files["data/1111.txt"]))  # in the forked process's part
     os.chmod(victim, 0o644)
     victim.write_bytes(b"file 9999\n")  # the same size, other bytes
 
     pushed = project.cli_fails("push")
-    assert f"Pushed {MANY - 1} object(s)" in pushed.stdout  # the manifest waits for a whole folder
+    assert f"Pushed {MANY} object(s)" in pushed.stdout  # all files but one; the manifest waits for a whole folder
     assert "data/1111.txt" in pushed.stderr and "corrupt" in pushed.stderr
     assert not victim.exists()  # discarded: a repro or fetch puts the right bytes back
     for relpath, data in files.items():

@@ -617,16 +617,16 @@ def test_status_remote_says_where_each_out_is(project):
 MANY = 1500  # enough small objects that a transfer with -j 1 is still running when it is killed
 
 
-def kill_when(process: subprocess.Popen, ready) -> None:
-    """SIGKILL the process as soon as ready() holds (polled); fail if it finished first."""
+def kill_when(process: subprocess.Popen, ready, signum: int = signal.SIGKILL) -> int:
+    """Send the process signum (SIGKILL) as soon as ready() holds (polled); fail if it finished
+    first. Its exit code."""
     deadline = time.monotonic() + 60
     while not ready():
         assert process.poll() is None, "the transfer finished before it could be interrupted"
         assert time.monotonic() < deadline, "the transfer never started"
         time.sleep(0.002)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
-    assert process.returncode == -signal.SIGKILL
+    process.send_signal(signum)
+    return process.wait(timeout=60)
 
 
 def start(project: Project, *args: str) -> subprocess.Popen:
@@ -649,7 +649,7 @@ def many(project):
 
 def test_killed_push_leaves_only_whole_objects_and_the_next_push_completes(many):
     push = start(many, "push", "-j", "1")
-    kill_when(push, lambda: len(remote_objects(many)) >= 1)
+    assert kill_when(push, lambda: len(remote_objects(many)) >= 1) == -signal.SIGKILL
     objects = remote_objects(many)
     assert 1 <= len(objects) < MANY + 2
     assert out_hash(many, "outdir") not in objects  # the manifest goes last
@@ -668,7 +668,7 @@ def test_killed_pull_leaves_only_verified_objects_and_the_next_pull_completes(ma
     many.cli_ok("push")
     other = clone(many)
     pull = start(other, "pull", "-j", "1")
-    kill_when(pull, lambda: len(cache_objects(other)) >= 2)
+    assert kill_when(pull, lambda: len(cache_objects(other)) >= 2) == -signal.SIGKILL
     objects = cache_objects(other)
     assert len(objects) < MANY + 2
     assert all(intact(digest, path) for digest, path in objects.items())
@@ -680,12 +680,7 @@ def test_killed_pull_leaves_only_verified_objects_and_the_next_pull_completes(ma
 
 def test_interrupted_push_stops_cleanly_and_leaves_no_temp_file(many):
     push = start(many, "push", "-j", "2")
-    deadline = time.monotonic() + 60
-    while len(remote_objects(many)) < 1:
-        assert push.poll() is None and time.monotonic() < deadline
-        time.sleep(0.002)
-    push.send_signal(signal.SIGINT)
-    assert push.wait(timeout=60) == 130
+    assert kill_when(push, lambda: len(remote_objects(many)) >= 1, signal.SIGINT) == 130
     objects = remote_objects(many)
     assert len(objects) < MANY + 2
     assert all(intact(digest, path) for digest, path in objects.items())
@@ -698,12 +693,7 @@ def test_interrupted_fetch_stops_its_processes_cleanly_and_leaves_no_temp_file(m
     many.cli_ok("push")
     other = clone(many)
     fetch = start(other, "fetch", "-j", "2")
-    deadline = time.monotonic() + 60
-    while len(cache_objects(other)) < 2:
-        assert fetch.poll() is None and time.monotonic() < deadline
-        time.sleep(0.002)
-    fetch.send_signal(signal.SIGINT)
-    assert fetch.wait(timeout=60) == 130
+    assert kill_when(fetch, lambda: len(cache_objects(other)) >= 2, signal.SIGINT) == 130
     objects = cache_objects(other)
     assert len(objects) < MANY + 2
     assert all(intact(digest, path) for digest, path in objects.items())
