@@ -483,7 +483,7 @@ def _local_fetch(
     ingest = Ingest(cache, "copy")
 
     def store(digest: str) -> bool:
-        if sizes[digest] <= SMALL:
+        if _small(sizes.get(digest), SMALL):
             return ingest.put_checked(object_path(digest), digest)
         tmp = cache.temp_path(digest)
         try:
@@ -498,7 +498,7 @@ def _local_fetch(
     finally:
         ingest.close()
     cache.verified(done)
-    received.update((digest, sizes[digest]) for digest in done)
+    received.update((digest, sizes.get(digest) or 0) for digest in done)
     return done | threads([d for d in todo if d not in done])
 
 
@@ -513,7 +513,7 @@ def _in_processes(todo: list[str], sizes: dict[str, int], progress, store: Calla
     from ..storage.hashing import in_processes, split
     from ..storage.ingest import FORK_FROM, SMALL
 
-    small = [d for d in todo if sizes.get(d, SMALL + 1) <= SMALL]
+    small = [d for d in todo if _small(sizes.get(d), SMALL)]
     cores = min(os.cpu_count() or 1, 4)
     if cores < 2 or len(small) < FORK_FROM or not hasattr(os, "fork"):
         return set()
@@ -530,7 +530,7 @@ def _in_processes(todo: list[str], sizes: dict[str, int], progress, store: Calla
             if stored:
                 flags[i] = 1
                 if advance is not None:  # this process's part: its bar moves as it goes
-                    advance(sizes[digest])
+                    advance(sizes.get(digest) or 0)
         return bytes(flags)
 
     done: set[str] = set()
@@ -542,8 +542,14 @@ def _in_processes(todo: list[str], sizes: dict[str, int], progress, store: Calla
             if flag:
                 done.add(digest)
                 if k:
-                    progress.transfer_advance(sizes[digest])
+                    progress.transfer_advance(sizes.get(digest) or 0)
     return done
+
+
+def _small(size: object, limit: int) -> bool:
+    """Whether a size recorded for an object (a number from a lock, a manifest or a run entry)
+    says it is at most limit bytes."""
+    return isinstance(size, int) and size <= limit
 
 
 def _mark_filled(shelf: ManifestShelf, cache: Cache, filled: dict[str, set[str]]) -> None:
