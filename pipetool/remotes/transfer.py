@@ -334,17 +334,17 @@ def _upload(
             remote.upload(cache.path(digest), remote.object_path(digest))
         progress.transfer_advance(sizes[digest])
 
-    forked: set[str] = set()
-    if remote.local:
+    def threads(digests: list[str]) -> set[str]:
+        return _each(pool, upload, digests, names, result, _batch(remote, len(digests), jobs))
 
-        def store(digest: str) -> bool:
-            return not digest.endswith(DIR_SUFFIX) and remote.upload_verified(
-                cache.path(digest), remote.object_path(digest), digest
-            )
+    def store(digest: str) -> bool:  # a local remote's upload in a process of _in_processes
+        return not digest.endswith(DIR_SUFFIX) and remote.upload_verified(
+            cache.path(digest), remote.object_path(digest), digest
+        )
 
-        forked = _in_processes(todo, sizes, progress, store)
-    rest = [d for d in todo if d not in forked] if forked else todo
-    sent = forked | _each(pool, upload, rest, names, result, _batch(remote, len(rest), jobs))
+    sent = (
+        _beside_threads(todo, _in_processes(todo, sizes, progress, store), threads) if remote.local else threads(todo)
+    )
     result.moved += len(sent)
     result.nbytes += sum(sizes[d] for d in sent)
     return sent
@@ -499,7 +499,12 @@ def _local_fetch(
         ingest.close()
     cache.verified(done)
     received.update((digest, sizes.get(digest) or 0) for digest in done)
-    return done | threads([d for d in todo if d not in done])
+    return _beside_threads(todo, done, threads)
+
+
+def _beside_threads(todo: list[str], done: set[str], threads: Callable[[list[str]], set[str]]) -> set[str]:
+    """What processes moved, and what the transfer's threads move of the rest (and tell about)."""
+    return done | threads([d for d in todo if d not in done] if done else todo)
 
 
 def _in_processes(todo: list[str], sizes: dict[str, int], progress, store: Callable[[str], bool]) -> set[str]:

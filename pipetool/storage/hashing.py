@@ -400,9 +400,8 @@ class Hasher:
         full = self._full(path)
         if entries is None:
             st = self._stat(path, full)
-            if st is not None and statmod.S_ISREG(st.st_mode) and fine_grained(st.st_mtime_ns):
-                self._memo[(full, st.st_ino, st.st_mtime_ns, st.st_size)] = digest
-                self.state.put(full, st, digest, written=True)
+            if st is not None and statmod.S_ISREG(st.st_mode):
+                self._remember(full, st, digest, written=True)
             return
         rels, paths, numbers = _stats_below(full)
         files = _files(rels, paths, numbers)
@@ -418,13 +417,14 @@ class Hasher:
             put(file_full, st, file_digest, written=True)
         info = HashInfo(digest, sum(size for _, _, size in entries), len(entries))
         fingerprint = _fingerprint(rels, numbers)
-        self.state.put_dir(full, fingerprint, 0, (info.hash, info.size, info.nfiles), written=True)
+        newest = max((st.st_mtime_ns for _, _, st in files), default=1)  # an empty folder: no time to doubt
+        self.state.put_dir(full, fingerprint, newest, (info.hash, info.size, info.nfiles), written=True)
         self._dirs[full] = (fingerprint, info)
 
-    def _remember(self, full: str, st: Stat, digest: str) -> None:
+    def _remember(self, full: str, st: Stat, digest: str, written: bool = False) -> None:
         self._memo[(full, st.st_ino, st.st_mtime_ns, st.st_size)] = digest
         if self.state is not None:
-            self.state.put(full, st, digest)
+            self.state.put(full, st, digest, written)
 
     def _hash_file(self, full: str, st: Stat) -> str:
         """Read and hash a file whose hash is not known, and remember it."""

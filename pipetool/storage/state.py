@@ -38,6 +38,12 @@ def matching_hash(row: tuple | None, st: Stat) -> str | None:
     return None
 
 
+def _trusted(mtime_ns: int, written: bool) -> bool:
+    """put()'s rule: a file read is remembered once out of its racy second, one pipetool wrote
+    where times are finer than a second."""
+    return fine_grained(mtime_ns) if written else not racy(mtime_ns)
+
+
 class StateDB:
     def __init__(self, path: str) -> None:
         self.path = path
@@ -164,9 +170,8 @@ class StateDB:
         (written: a checkout's restore) is, where times are finer than a second: a write by
         another program after it would have to fall in the same clock tick to keep the stat
         (git trusts the files it checks out on the same terms)."""
-        if not (fine_grained(st.st_mtime_ns) if written else not racy(st.st_mtime_ns)):
-            return
-        self._pending.append((path, st.st_ino, st.st_mtime_ns, st.st_size, digest))
+        if _trusted(st.st_mtime_ns, written):
+            self._pending.append((path, st.st_ino, st.st_mtime_ns, st.st_size, digest))
 
     def get_dir(self, path: str, fingerprint: str) -> tuple[str, int, int] | None:
         """(hash, size, nfiles) of a directory whose files' stats hash to fingerprint."""
@@ -182,9 +187,8 @@ class StateDB:
     def put_dir(
         self, path: str, fingerprint: str, newest_mtime_ns: int, info: tuple[str, int, int], written: bool = False
     ) -> None:
-        """Remember a folder's hash by its files' fingerprint, on put()'s terms for its newest file
-        (for a folder a checkout just wrote: for each of its files, the caller's check)."""
-        if written or not racy(newest_mtime_ns):
+        """Remember a folder's hash by its files' fingerprint, on put()'s terms for its newest file."""
+        if _trusted(newest_mtime_ns, written):
             self._pending_dirs.append((path, fingerprint, *info))
 
     def flush(self) -> None:
