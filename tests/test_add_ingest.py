@@ -221,3 +221,28 @@ def test_a_clone_is_named_by_its_source_only_while_the_source_s_stamp_vouches_fo
     monkeypatch.undo()  # written within the last second: no stamp vouches for it
     assert stamp(str(source)) is None
     assert ingest._clone_digest(str(source), str(clone), None) == xxhash.xxh3_128_hexdigest(b"clone bytes")
+
+
+def test_an_add_of_many_files_makes_the_cache_folders_first_yet_checks_objects_already_there(project):
+    """Many files are stored by several processes, which make the cache's missing folders
+    before they start: an object in a folder that held it before the add is still looked at (a
+    good one kept, a damaged one replaced), whichever process stores it."""
+    from pipetool.storage.ingest import FORK_FROM
+
+    contents = data(project, files=FORK_FROM + 200, big=False)
+    good = object_path(project, xxhash.xxh3_128_hexdigest(contents["part/1.txt"]))
+    damaged = object_path(project, xxhash.xxh3_128_hexdigest(contents["part/2.txt"]))
+    for path, content in ((good, contents["part/1.txt"]), (damaged, b"half")):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content)
+        path.chmod(0o444)
+    inode = good.stat().st_ino
+    project.cli_ok("add", "data")
+    assert good.stat().st_ino == inode  # kept: not written again
+    assert damaged.read_bytes() == contents["part/2.txt"]
+    folders = [name for name in os.listdir(project.path / ".pipetool" / "cache") if len(name) == 2]
+    assert len(folders) == 256
+    for name, content in objects(project).items():
+        if not name.endswith(".dir"):
+            assert xxhash.xxh3_128_hexdigest(content) == name
+    project.cli_ok("status", "--exit-code")

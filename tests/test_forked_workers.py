@@ -19,7 +19,7 @@ from pipetool.system.repolock import LOCK_FILE, Held, exclusive
 SCRIPT = textwrap.dedent(
     """
     import os, signal, sys, time
-    from pipetool.storage.hashing import in_processes
+    from pipetool.system.forked import in_processes
     from pipetool.system.repolock import hold
 
     state, named = sys.argv[1], sys.argv[2]

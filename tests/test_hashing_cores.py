@@ -11,7 +11,8 @@ import time
 import pytest
 import xxhash
 
-from pipetool.storage.hashing import BESIDE_FROM, CHUNK, PROCESSES_FROM, Hasher, file_hash, hash_many, in_processes
+from pipetool.storage.hashing import BESIDE_FROM, CHUNK, PROCESSES_FROM, Hasher, file_hash, hash_many
+from pipetool.system.forked import in_processes
 
 
 def small_files(folder, count: int) -> list[tuple[str, int]]:

@@ -494,7 +494,7 @@ def _local_fetch(
         return cache.adopt(digest, tmp, hashed, read_only=True)
 
     try:
-        done = _in_processes(todo, sizes, progress, store)
+        done = _in_processes(todo, sizes, progress, store, ingest.make_folders)
     finally:
         ingest.close()
     cache.verified(done)
@@ -507,47 +507,50 @@ def _beside_threads(todo: list[str], done: set[str], threads: Callable[[list[str
     return done | threads([d for d in todo if d not in done] if done else todo)
 
 
-def _in_processes(todo: list[str], sizes: dict[str, int], progress, store: Callable[[str], bool]) -> set[str]:
+def _in_processes(
+    todo: list[str], sizes: dict[str, int], progress, store: Callable[[str], bool], prepare: Callable | None = None
+) -> set[str]:
     """The objects that store(digest) put in place, for a transfer between local folders of
-    thousands of small objects: those split between this process and a forked one per other
-    core (at most 4), the big ones (over a MiB) given a forked process of their own meanwhile.
-    Creating files is kernel work the cores share, while threads take turns at the Python work
-    between. An object store() refuses or fails on (damaged, gone, a disk full) is not in the
-    answer, nor the part of a process that failed: the caller's threads take those and tell what
-    is wrong; no process is started for fewer objects."""
-    from ..storage.hashing import in_processes, split
+    thousands of small objects: taken in chunks by this process and a forked one per other core
+    (at most 4) as each is free, the big ones (over a MiB) first, one a chunk. Creating files is
+    kernel work the cores share, while threads take turns at the Python work between. An object
+    store() refuses or fails on (damaged, gone, a disk full) is not in the answer, nor the
+    chunks of a process that failed: the caller's threads take those and tell what is wrong; no
+    process is started for fewer objects, nor prepare() called, which readies what the
+    processes share."""
     from ..storage.ingest import FORK_FROM, SMALL
+    from ..system.forked import chunked, taken_in_turn
 
     small = [d for d in todo if _small(sizes.get(d), SMALL)]
     cores = min(os.cpu_count() or 1, 4)
     if cores < 2 or len(small) < FORK_FROM or not hasattr(os, "fork"):
         return set()
+    if prepare is not None:
+        prepare()
     small_set = set(small)
-    big = [d for d in todo if d not in small_set]
 
-    def work(part: list[str], advance: Callable[[int], None] | None) -> bytes:
-        flags = bytearray(len(part))
-        for i, digest in enumerate(part):
+    def work(chunk: list[str], advance: Callable[[int], None] | None) -> bytes:
+        flags = bytearray(len(chunk))
+        for i, digest in enumerate(chunk):
             try:
                 stored = store(digest)
             except Exception:  # noqa: BLE001 - the threads' try tells it
                 stored = False
             if stored:
                 flags[i] = 1
-                if advance is not None:  # this process's part: its bar moves as it goes
+                if advance is not None:  # this process's chunk: its bar moves as it goes
                     advance(sizes.get(digest) or 0)
         return bytes(flags)
 
     done: set[str] = set()
-    parts = [*split(small, cores), *([big] if big else [])]
-    for k, (part, flags) in enumerate(zip(parts, in_processes(parts, work, progress.transfer_advance), strict=True)):
-        if flags is None or len(flags) != len(part):
+    chunks = [[d] for d in todo if d not in small_set] + chunked(small)
+    for chunk, (flags, here) in zip(chunks, taken_in_turn(chunks, work, progress.transfer_advance, cores), strict=True):
+        if flags is None or len(flags) != len(chunk):
             continue  # its process failed
-        for digest, flag in zip(part, flags, strict=True):
-            if flag:
-                done.add(digest)
-                if k:
-                    progress.transfer_advance(sizes.get(digest) or 0)
+        moved = [digest for digest, flag in zip(chunk, flags, strict=True) if flag]
+        done.update(moved)
+        if not here:
+            progress.transfer_advance(sum(sizes.get(digest) or 0 for digest in moved))
     return done
 
 

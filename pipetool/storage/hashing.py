@@ -5,9 +5,7 @@ from __future__ import annotations
 import mmap
 import os
 import re
-import signal
 import stat as statmod
-import sys
 import threading
 import time
 import weakref
@@ -22,8 +20,8 @@ import xxhash
 from ..errors import ProjectError
 from ..files.safepath import is_url
 from ..files.stamps import fine_grained
+from ..system.forked import chunked, in_processes, split, taken_in_turn
 from ..system.interrupts import ordered, thread_pool
-from ..system.repolock import forget_in_fork
 from .state import FileStat, Stat, StateDB, matching_hash
 
 CHUNK = 8 * 1024 * 1024
@@ -35,8 +33,8 @@ PARALLEL_FROM = 64
 PARALLEL_MEAN_SIZE = 256 * 1024
 # From this many small files on, a forked process pays for itself: a bare fork costs a few ms.
 PROCESSES_FROM = 5000
-# Among thousands of small files, one this big gets a forked process of its own, so that it
-# hashes beside them rather than after the small files of its part.
+# Among thousands of small files, one this big is a chunk of its own, taken first (the biggest
+# first), so that it hashes beside them rather than after them.
 BESIDE_FROM = 32 * 1024 * 1024
 # Hashing at least this much (not known to the state db) in one go is shown as it goes.
 PROGRESS_BYTES = 256 * 1024 * 1024
@@ -532,11 +530,10 @@ def hash_many(files: list[tuple[str, int]], jobs: int, on_read: Callable[[int], 
     """Hashes of many (path, size) files, in order, using the cores there are.
 
     Big files go to threads (reading and hashing release the GIL). Thousands of small files
-    are split between this process and forked ones: there the per-file Python work holds the
-    GIL, so threads would only take turns. Files of BESIDE_FROM bytes among them get a forked
-    process of their own, which hashes them (the biggest first) while the small ones are
-    hashed. on_read hears of the bytes as they are hashed (of a forked process's share, when
-    it is done).
+    are taken in chunks by this process and forked ones, each as it is free: there the per-file
+    Python work holds the GIL, so threads would only take turns. Files of BESIDE_FROM bytes
+    among them are chunks of their own, taken first. on_read hears of the bytes as they are
+    hashed (of a forked process's chunks, when it is done).
     """
     cores = min(jobs, _cores())
     if jobs > 1 and len(files) >= PARALLEL_FROM and sum(s for _, s in files) >= PARALLEL_MEAN_SIZE * len(files):
@@ -546,18 +543,19 @@ def hash_many(files: list[tuple[str, int]], jobs: int, on_read: Callable[[int], 
     if cores > 1 and len(files) >= PROCESSES_FROM and hasattr(os, "fork"):
         big = sorted((i for i, (_, size) in enumerate(files) if size >= BESIDE_FROM), key=lambda i: -files[i][1])
         small = [i for i, (_, size) in enumerate(files) if size < BESIDE_FROM] if big else list(range(len(files)))
-        groups = [group for group in (*split(small, cores), big) if group]
-        parts = [[files[i] for i in group] for group in groups]
+        chunks = [[i] for i in big] + chunked(small)  # the biggest taken first
         digests: list[str] = [""] * len(files)
-        for k, (group, part, packed) in enumerate(
-            zip(groups, parts, in_processes(parts, _packed_hashes, on_read), strict=True)
-        ):
-            ours = packed.decode("ascii") if packed is not None and len(packed) == 32 * len(part) else None
-            if ours is None:  # its process failed: hash the part here, where an error shows
-                ours = "".join(_hash_list(part, on_read))
-            elif k and on_read is not None:
-                on_read(sum(size for _, size in part))
-            for j, i in enumerate(group):
+
+        def hashed(chunk: list[int], told: Callable[[int], None] | None) -> bytes:
+            return _packed_hashes([files[i] for i in chunk], told)
+
+        for chunk, (packed, here) in zip(chunks, taken_in_turn(chunks, hashed, on_read, cores), strict=True):
+            ours = packed.decode("ascii") if packed is not None and len(packed) == 32 * len(chunk) else None
+            if ours is None:  # its process failed: hash the chunk here, where an error shows
+                ours = "".join(_hash_list([files[i] for i in chunk], on_read))
+            elif not here and on_read is not None:
+                on_read(sum(files[i][1] for i in chunk))
+            for j, i in enumerate(chunk):
                 digests[i] = ours[32 * j : 32 * j + 32]
         return digests
     return _hash_list(files, on_read)
@@ -574,114 +572,6 @@ def _packed_hashes(files: list[tuple[str, int]], on_read: Callable[[int], None] 
 
 def _cores() -> int:
     return os.cpu_count() or 1
-
-
-def split(items: list, parts: int) -> list[list]:
-    """Contiguous, nearly equal parts (order kept when they are joined again)."""
-    size = -(-len(items) // parts)
-    return [items[k : k + size] for k in range(0, len(items), size)]
-
-
-def in_processes(
-    parts: list[list], work: Callable, on_read: Callable[[int], None] | None = None, brief: bool = False
-) -> list:
-    """work(part) for each part at once: the first in this process (told on_read), each other in a
-    forked one, whose bytes come back through a pipe; None for a part whose process failed.
-
-    A bare fork per part and one write of packed bytes: no pool to start (~15 ms), nothing
-    pickled per file. A forked process leaves Ctrl-C to the command, and leaves without the
-    interpreter's cleanup. When this process's part fails or is interrupted, the others are
-    stopped rather than waited for (a process hashing a 50 GB file would otherwise hold Ctrl-C
-    for minutes): SIGTERM, on which they unwind, removing a temp file they were writing, then
-    SIGKILL if one has not ended within a second. A brief part (stats, lookups: milliseconds) is
-    not also tied to this process's death (_quiet_worker's PR_SET_PDEATHSIG): loading ctypes for
-    it would take longer than its work, and it holds no lock either way.
-    """
-    children: list[tuple[int, int]] = []  # (pid, read end) of each part after the first
-    outputs: list[bytes] = []
-    done = False
-    try:
-        for part in parts[1:]:
-            read_end, write_end = os.pipe()
-            parent = os.getpid()
-            try:
-                pid = os.fork()
-            except OSError:  # no process to be had: this one does the rest
-                os.close(read_end)
-                os.close(write_end)
-                break
-            if pid == 0:  # the child: work, send, leave
-                code = 0
-                try:
-                    _quiet_worker(parent, tied=not brief)
-                    os.close(read_end)
-                    view = memoryview(work(part, None))
-                    while view:
-                        view = view[os.write(write_end, view) :]
-                except BaseException:  # noqa: BLE001 - the parent does this part itself
-                    code = 1
-                os._exit(code)
-            os.close(write_end)
-            children.append((pid, read_end))
-        mine = work(parts[0], on_read)
-        for _, read_end in children:
-            with open(read_end, "rb", closefd=False) as pipe:
-                outputs.append(pipe.read())
-        done = True
-    finally:
-        statuses = []
-        for pid, read_end in children:
-            os.close(read_end)
-            statuses.append(os.waitpid(pid, 0)[1] if done else _stop(pid))
-    theirs = [output if status == 0 else None for output, status in zip(outputs, statuses, strict=True)]
-    return [mine, *theirs, *[None] * (len(parts) - 1 - len(theirs))]
-
-
-def _stop(pid: int) -> int:
-    """End a forked part early; its wait status. SIGTERM first, on which it unwinds (a temp file
-    it was writing is removed on the way out), then SIGKILL if it has not ended within
-    STOP_SECONDS (a system call that long)."""
-    _signal(pid, signal.SIGTERM)
-    deadline = time.monotonic() + STOP_SECONDS
-    while time.monotonic() < deadline:
-        ended, status = os.waitpid(pid, os.WNOHANG)
-        if ended:
-            return status
-        time.sleep(0.002)
-    _signal(pid, signal.SIGKILL)
-    return os.waitpid(pid, 0)[1]
-
-
-STOP_SECONDS = 1.0
-
-
-def _signal(pid: int, signum: int) -> None:
-    try:
-        os.kill(pid, signum)
-    except ProcessLookupError:
-        pass
-
-
-def _unwind(signum: int, frame) -> None:
-    raise SystemExit(1)
-
-
-def _quiet_worker(parent: int, tied: bool = True) -> None:
-    """A forked process leaves Ctrl-C to the command that forked it, unwinds on SIGTERM (what it
-    was writing is removed on the way out), and ends with its command (on Linux): one left
-    working after its command was killed would hold the project's lock."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, _unwind)
-    forget_in_fork()
-    if tied and sys.platform.startswith("linux"):
-        import ctypes
-
-        ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-    if os.getppid() != parent:  # it was killed before the line above could take effect
-        os._exit(1)
-
-
-_PR_SET_PDEATHSIG = 1
 
 
 # Folders a directory's hash leaves out: Python's bytecode caches appear whenever code is

@@ -21,11 +21,11 @@ import xxhash
 
 from ..files.fsutil import create_read_only, remove_quietly
 from ..files.stamps import Stamp, stamp
+from ..system.forked import chunked, taken_in_turn
 from .cache import Cache, copy_plain, file_mode_mask, place, reflink, temp_name
-from .hashing import each_file, file_hash, in_processes, split
+from .hashing import each_file, file_hash
 
 SMALL = 1024 * 1024  # a file up to this size is read whole, hashed in memory and written from there
-PART = 256  # small files per task of the thread pool: few hand-offs, yet both threads busy
 WORKERS = 2  # the big files start on one thread while the other takes the small ones
 FORK_FROM = 1000  # small files from which a forked process pays for itself (a fork costs ms)
 OnRead = Callable[[int], None] | None
@@ -93,20 +93,20 @@ class Ingest:
             return results
         cores = os.cpu_count() or 1
         if cores > 1 and len(small) >= FORK_FROM and hasattr(os, "fork"):
-            groups = split(small, cores)
-            groups[0] = big + groups[0]  # the big ones here, where progress is shown as they go
-            packs = in_processes(groups, lambda group, on_read: self._packed(files, group, on_read), self.on_read)
-            for group, packed in zip(groups, packs, strict=True):
-                if packed is None or len(packed) != RECORD * len(group):  # its process failed
-                    run(group)  # done here, where an error shows
+            self.make_folders()
+            chunks = [[i] for i in big] + chunked(small)  # the big ones taken first
+            stored = taken_in_turn(chunks, self._packed(files), self.on_read, cores)
+            for chunk, (packed, here) in zip(chunks, stored, strict=True):
+                if packed is None or len(packed) != RECORD * len(chunk):  # its process failed
+                    run(chunk)  # done here, where an error shows
                     continue
-                for j, i in enumerate(group):
+                for j, i in enumerate(chunk):
                     record = packed[RECORD * j : RECORD * (j + 1)]
                     results[i] = (record[:32].decode("ascii"), int(record[32:], 16))
-                if group is not groups[0] and self.on_read is not None:
-                    self.on_read(sum(results[i][1] for i in group))
+                if not here and self.on_read is not None:  # counted as they were read, if here
+                    self.on_read(sum(results[i][1] for i in chunk))
             return results
-        tasks = [[i] for i in big] + [small[k : k + PART] for k in range(0, len(small), PART)]
+        tasks = [[i] for i in big] + chunked(small)
         if len(tasks) == 1:
             run(tasks[0])
             return results
@@ -116,12 +116,16 @@ class Ingest:
             ordered(pool, run, tasks)
         return results
 
-    def _packed(self, files: list[tuple[str, int, bool]], group: list[int], on_read: OnRead) -> bytes:
-        """put_one of each file of a group, RECORD bytes each: what comes back through a pipe
+    def _packed(self, files: list[tuple[str, int, bool]]) -> Callable[[list[int], OnRead], bytes]:
+        """put_one of each file of a chunk, RECORD bytes each: what comes back through a pipe
         from a forked process (told no on_read: the parent counts its bytes when it is done)."""
-        self.on_read = on_read
-        stored = (self.put_one(*files[i]) for i in group)
-        return b"".join(b"%s%016x" % (digest.encode("ascii"), size) for digest, size in stored)
+
+        def packed(chunk: list[int], on_read: OnRead) -> bytes:
+            self.on_read = on_read
+            stored = [self.put_one(*files[i]) for i in chunk]
+            return b"".join(b"%s%016x" % (digest.encode("ascii"), size) for digest, size in stored)
+
+        return packed
 
     def put_one(self, full: str, size: int, may_link: bool = True) -> tuple[str, int]:
         """Store one file; (hash, size) of the bytes stored."""
@@ -316,6 +320,20 @@ class Ingest:
                 pass
             self._seen.add(prefix)
         return os.path.join(folder, digest[2:])
+
+    def make_folders(self) -> None:
+        """Every two-character folder the cache lacks, made before processes share the work:
+        each then knows the folders that held nothing before this command, where no object
+        needs looking for. (Made as they were needed, a folder one process made is one the
+        other finds there, and stats every object it stores in it.) For thousands of objects,
+        which leave few of the 256 unused."""
+        try:
+            present = set(os.listdir(self.cache.dir))
+        except FileNotFoundError:
+            present = set()
+        for prefix in (f"{n:02x}" for n in range(256)):
+            if prefix not in present and prefix not in self._seen:
+                self._target(prefix)
 
     def _holds(self, digest: str, target: str, size: int) -> bool:
         """Whether the cache has this object already (a plain file of the right size); never
