@@ -102,8 +102,10 @@ def test_add_with_symlinks_moves_each_file_into_the_cache_and_links_it_back(proj
     project.cli_ok("status", "--exit-code")
 
 
-def test_add_replaces_a_damaged_object_and_keeps_a_good_one(project):
-    contents = data(project, big=False)
+def added_beside_a_good_and_a_damaged_object(project, files: int) -> None:
+    """`add data` of that many files into a cache that holds a good object of one of them and a
+    damaged one of another: the good one is kept (not written again), the damaged one replaced."""
+    contents = data(project, files=files, big=False)
     good = object_path(project, xxhash.xxh3_128_hexdigest(contents["part/1.txt"]))
     damaged = object_path(project, xxhash.xxh3_128_hexdigest(contents["part/2.txt"]))
     for path, content in ((good, contents["part/1.txt"]), (damaged, b"half")):
@@ -115,6 +117,10 @@ def test_add_replaces_a_damaged_object_and_keeps_a_good_one(project):
     assert good.stat().st_ino == inode  # kept: not written again
     assert damaged.read_bytes() == contents["part/2.txt"]
     project.cli_ok("status", "--exit-code")
+
+
+def test_add_replaces_a_damaged_object_and_keeps_a_good_one(project):
+    added_beside_a_good_and_a_damaged_object(project, files=5)
 
 
 def test_an_add_killed_midway_leaves_no_object_whose_bytes_differ_from_its_name(project):
@@ -229,20 +235,9 @@ def test_an_add_of_many_files_makes_the_cache_folders_first_yet_checks_objects_a
     good one kept, a damaged one replaced), whichever process stores it."""
     from pipetool.storage.ingest import FORK_FROM
 
-    contents = data(project, files=FORK_FROM + 200, big=False)
-    good = object_path(project, xxhash.xxh3_128_hexdigest(contents["part/1.txt"]))
-    damaged = object_path(project, xxhash.xxh3_128_hexdigest(contents["part/2.txt"]))
-    for path, content in ((good, contents["part/1.txt"]), (damaged, b"half")):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(content)
-        path.chmod(0o444)
-    inode = good.stat().st_ino
-    project.cli_ok("add", "data")
-    assert good.stat().st_ino == inode  # kept: not written again
-    assert damaged.read_bytes() == contents["part/2.txt"]
+    added_beside_a_good_and_a_damaged_object(project, files=FORK_FROM + 200)
     folders = [name for name in os.listdir(project.path / ".pipetool" / "cache") if len(name) == 2]
     assert len(folders) == 256
     for name, content in objects(project).items():
         if not name.endswith(".dir"):
             assert xxhash.xxh3_128_hexdigest(content) == name
-    project.cli_ok("status", "--exit-code")
