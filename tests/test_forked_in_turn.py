@@ -50,18 +50,24 @@ def test_a_slow_chunk_leaves_the_others_to_the_process_that_is_free(tmp_path):
 def test_the_chunks_of_a_failed_process_come_back_as_none_and_the_rest_as_done(tmp_path):
     """A forked process that fails loses every chunk it took (the caller does them again, where
     the error shows); the chunks this process did are kept. Which process takes which is not
-    fixed: the test reads it from files the chunks leave."""
+    fixed: the test reads it from files the chunks leave, and this process waits, in its first
+    chunk, for the forked one to have taken one (the handshake: its file)."""
     here = os.getpid()
 
     def work(chunk: list[int], _) -> bytes:
         (i,) = chunk
         (tmp_path / str(i)).write_text(str(os.getpid()))
-        time.sleep(0.005)  # long enough for both processes to take some
         if os.getpid() != here:
             raise OSError("a disk full, say")
+        deadline = time.monotonic() + 60
+        while not any(path.read_text() not in ("", str(here)) for path in tmp_path.iterdir()):  # "": being written
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.01)
         return b"%d" % i
 
     outputs = taken_in_turn([[i] for i in range(30)], work, processes=2)
+    assert None in [output for output, _ in outputs]  # the forked process took at least one
     for i, (output, by_here) in enumerate(outputs):
         assert by_here == ((tmp_path / str(i)).read_text() == str(here))
         assert output == (b"%d" % i if by_here else None)
