@@ -414,9 +414,16 @@ class Hasher:
             memo[(file_full, *st)] = file_digest
             put(file_full, st, file_digest, written=True)
         info = HashInfo(digest, sum(size for _, _, size in entries), len(entries))
-        fingerprint = _fingerprint(rels, numbers)
-        newest = max((st.st_mtime_ns for _, _, st in files), default=1)  # an empty folder: no time to doubt
-        self.state.put_dir(full, fingerprint, newest, (info.hash, info.size, info.nfiles), written=True)
+        self._remember_dir(full, _fingerprint(rels, numbers), files, info, written=True)
+
+    def _remember_dir(
+        self, full: str, fingerprint: str, files: list[tuple[str, str, FileStat]], info: HashInfo, written: bool = False
+    ) -> None:
+        """A folder's hash, by its files' fingerprint, for this command and (on the state db's
+        terms for its newest file) the next ones."""
+        if self.state is not None:
+            newest = max((st.st_mtime_ns for _, _, st in files), default=1)  # empty: no time to doubt
+            self.state.put_dir(full, fingerprint, newest, (info.hash, info.size, info.nfiles), written)
         self._dirs[full] = (fingerprint, info)
 
     def _remember(self, full: str, st: Stat, digest: str, written: bool = False) -> None:
@@ -490,10 +497,7 @@ class Hasher:
             for (rel, _, st), digest in zip(files, self._hash_files(full, files), strict=False)
         ]
         info = HashInfo(manifest_hash(entries), sum(st.st_size for _, _, st in files), len(files))
-        if self.state is not None:
-            newest = max((st.st_mtime_ns for _, _, st in files), default=0)
-            self.state.put_dir(full, fingerprint, newest, (info.hash, info.size, info.nfiles))
-        self._dirs[full] = (fingerprint, info)
+        self._remember_dir(full, fingerprint, files, info)
         return info
 
     def dir_entries(self, path: str) -> list[tuple[str, str, int]]:
