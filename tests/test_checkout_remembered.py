@@ -85,3 +85,13 @@ def test_a_folder_whose_files_are_not_its_manifests_is_not_remembered(tmp_path):
     assert _hashes(tmp_path, str(folder), entries) == 3
     os.remove(folder / "c.txt")
     assert _hashes(tmp_path, str(folder), [(n, d, 9) for n, d, _ in entries]) == 2  # other sizes
+
+
+def test_a_restored_folder_gone_before_its_stats_were_taken_is_not_remembered(tmp_path):
+    """Another program removed the folder right after the restore: nothing to remember, and no
+    error from what is only a shortcut for the next command."""
+    state = StateDB(str(tmp_path / "state.db"))
+    hasher = Hasher(str(tmp_path), state)
+    hasher.restored("images", "0" * 32 + ".dir", [("a.txt", "1" * 32, 1)])
+    state.close()
+    assert hasher.tally.files == 0

@@ -401,7 +401,10 @@ class Hasher:
             if st is not None and statmod.S_ISREG(st.st_mode):
                 self._remember(full, st, digest, written=True)
             return
-        rels, paths, numbers = _stats_below(full)
+        try:
+            rels, paths, numbers = _stats_below(full)
+        except OSError:  # changed meanwhile by another program: nothing to remember
+            return
         files = _files(rels, paths, numbers)
         files.sort()
         if len(files) != len(entries) or any(
