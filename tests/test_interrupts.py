@@ -11,12 +11,19 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 
 import pytest
 from conftest import CLI_ENV
 
+from pipetool.engine.workspace import open_workspace
+from pipetool.pipeline.project import find
+from pipetool.remotes.remote import open_remote
+from pipetool.remotes.transfer import push, wanted
+from pipetool.storage.ingest import FORK_FROM
 from pipetool.system import interrupts
+from pipetool.system.forked import taken_in_turn
 
 TRIALS = """
 import os, random, signal, sys, threading, time
@@ -99,3 +106,69 @@ def test_an_error_in_the_pool_cancels_what_has_not_started():
     assert len(started) < 1000
     with interrupts.thread_pool(2) as pool:
         assert interrupts.ordered(pool, lambda item: item * 2, range(100)) == [i * 2 for i in range(100)]
+
+
+# --- this process's share of work forked processes share, and a transfer's main thread ----------
+
+
+class HeldProgress:
+    """A progress bar whose first step in the main thread gets a Ctrl-C while it holds the bar's
+    lock: were it raised there, a step interrupted between taking the lock and entering its block
+    would leave the lock held, and the bar's end would wait for it for good (a push hung so)."""
+
+    def __init__(self) -> None:
+        self.lock = interrupts.Lock()
+        self.steps: list[str] = []
+
+    def transfer_expect(self, objects: int, nbytes: int) -> None:
+        self.step()
+
+    def transfer_advance(self, nbytes: int) -> None:
+        self.step()
+
+    def transfer_end(self) -> None:
+        pass
+
+    def step(self, _: object = None) -> None:
+        with self.lock:
+            if not self.steps and threading.get_ident() == threading.main_thread().ident:
+                signal.raise_signal(signal.SIGINT)
+                self.steps.append("the step went on to its end")
+
+    def assert_ended_then_interrupted(self) -> None:
+        assert self.steps == ["the step went on to its end"]
+        assert self.lock._lock.acquire(timeout=5), "the Ctrl-C left the bar's lock held"
+
+
+@pytest.mark.parametrize("processes", [1, 2])
+def test_a_ctrl_c_in_a_held_step_of_this_process_s_share_waits_for_the_step(processes):
+    progress = HeldProgress()
+
+    def work(chunk: list[int], told) -> bytes:
+        for _ in chunk:
+            if told is not None:
+                told(1)
+        return b"done"
+
+    with pytest.raises(KeyboardInterrupt):
+        taken_in_turn([[1, 2], [3, 4], [5, 6]], work, progress.step, processes)
+    progress.assert_ended_then_interrupted()
+
+
+def test_a_ctrl_c_in_a_held_step_of_a_transfer_s_main_thread_waits_for_the_step(project, tmp_path):
+    """The main thread of a push to a local remote tells the bar what it expects before any
+    thread starts, and with as many objects as forked processes take, no thread starts at all."""
+    project.cli_ok("init")
+    (project.path / "data").mkdir()
+    for i in range(FORK_FROM):
+        (project.path / "data" / f"{i}.txt").write_text(f"{i}\n")
+    project.cli_ok("add", "data")
+    project.cli_ok("remote", "add", "-d", "storage", str(tmp_path / "remote"))
+    ws = open_workspace(find(str(project.path)))
+    try:
+        progress = HeldProgress()
+        with pytest.raises(KeyboardInterrupt):
+            push(ws.cache, open_remote(ws.project, None), wanted(ws.graph.stages, ws.locks.read()), 2, progress)
+    finally:
+        ws.close()
+    progress.assert_ended_then_interrupted()

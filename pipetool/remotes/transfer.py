@@ -28,7 +28,7 @@ from ..storage.hashing import DIR_SUFFIX
 from ..storage.lock import LockEntry
 from ..storage.manifest_shelf import ManifestShelf
 from ..storage.runcache import Record, RunCache, out_hashes, well_formed
-from ..system.interrupts import completed, ordered, thread_pool
+from ..system.interrupts import completed, guarded, ordered, thread_pool
 from .progress import TransferProgress
 from .remote import Remote
 
@@ -140,24 +140,27 @@ def _pool(jobs: int, pool: Executor | None) -> contextlib.AbstractContextManager
 
 class _LazyPool:
     """A pool of threads started (as `thread_pool` starts one) only when a task comes: a transfer
-    with nothing to move starts no thread and does not import concurrent.futures (~5 ms)."""
+    with nothing to move starts no thread and does not import concurrent.futures (~5 ms). The
+    block is guarded from the start (system.interrupts), as a pool's is: before the first task,
+    and with no task at all when forked processes move the objects, this thread takes the
+    progress bar's lock, which a Ctrl-C must not leave held."""
 
     def __init__(self, jobs: int) -> None:
         self.jobs = jobs
-        self._running: contextlib.AbstractContextManager | None = None
+        self._stack = contextlib.ExitStack()
         self._pool: Executor | None = None
 
     def submit(self, work, /, *args, **kwargs):
         if self._pool is None:
-            self._running = thread_pool(self.jobs, "transfer")
-            self._pool = self._running.__enter__()
+            self._pool = self._stack.enter_context(thread_pool(self.jobs, "transfer"))
         return self._pool.submit(work, *args, **kwargs)
 
     def __enter__(self) -> _LazyPool:
+        self._stack.enter_context(guarded())
         return self
 
     def __exit__(self, *exc) -> bool | None:
-        return self._running.__exit__(*exc) if self._running is not None else None
+        return self._stack.__exit__(*exc)  # the pool's end first, then the guard's
 
 
 def _each(

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from .interrupts import guarded
 from .repolock import forget_in_fork
 
 OnRead = Callable[[int], None] | None
@@ -37,8 +38,15 @@ def in_processes(parts: list, work: Callable[[Any, OnRead], Any], on_read: OnRea
     for minutes): SIGTERM, on which they unwind, removing a temp file they were writing, then
     SIGKILL if one has not ended within a second. A brief part (stats, lookups: milliseconds) is
     not also tied to this process's death (_quiet_worker's PR_SET_PDEATHSIG): loading ctypes for
-    it would take longer than its work, and it holds no lock either way.
+    it would take longer than its work, and it holds no lock either way. This process's part
+    runs guarded (system.interrupts): a Ctrl-C that comes while it holds a lock (its progress
+    bar's) takes effect once the lock is free, not in a step that would leave it held.
     """
+    with guarded():
+        return _in_processes(parts, work, on_read, brief)
+
+
+def _in_processes(parts: list, work: Callable[[Any, OnRead], Any], on_read: OnRead, brief: bool) -> list:
     children: list[tuple[int, int]] = []  # (pid, read end) of each part after the first
     outputs: list[bytes] = []
     done = False
@@ -151,7 +159,8 @@ def taken_in_turn(
     if len(chunks) > MAX_CHUNKS:
         raise ValueError(f"{len(chunks)} chunks: at most {MAX_CHUNKS}")
     if processes < 2 or len(chunks) < 2 or not hasattr(os, "fork"):
-        return [(work(chunk, on_read), True) for chunk in chunks]
+        with guarded():  # as in_processes guards its own part
+            return [(work(chunk, on_read), True) for chunk in chunks]
     here: set[int] = set()
     read_end, write_end = os.pipe()
     try:
