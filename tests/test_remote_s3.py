@@ -4,15 +4,14 @@ push a directory of 1,000 files from one clone, pull it into a fresh one."""
 from __future__ import annotations
 
 import shlex
-import socket
 import subprocess
 import sys
 
 import pytest
-from conftest import Project
+from conftest import Project, s3_server
 
 pytest.importorskip("s3fs")
-moto_server = pytest.importorskip("moto.server")
+pytest.importorskip("moto.server")
 
 PY = shlex.quote(sys.executable)
 FILES = 1000
@@ -48,27 +47,9 @@ CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing
 
 @pytest.fixture(scope="module")
 def s3_endpoint():
-    """A moto S3 server on a free loopback port, with an empty bucket; stopped after the module."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    endpoint = f"http://127.0.0.1:{port}"
-    import boto3
-
-    client = boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
-    client.create_bucket(Bucket=BUCKET)
-    try:
+    """moto's S3 server with an empty bucket, for the module."""
+    with s3_server(BUCKET) as (endpoint, client):
         yield endpoint, client
-    finally:
-        server.stop()
 
 
 def keys(client, prefix: str) -> list[str]:

@@ -14,7 +14,7 @@ import uuid
 
 import pytest
 import xxhash
-from conftest import Project
+from conftest import Project, s3_server
 from test_remote import commit, out_hash
 
 PY = shlex.quote(sys.executable)
@@ -359,35 +359,17 @@ def test_gc_cloud_refuses_a_read_only_remote(project):
 
 def test_gc_cloud_on_s3_reads_times_and_removes_only_its_own_unneeded_objects(two_runs):
     pytest.importorskip("s3fs")
-    moto_server = pytest.importorskip("moto.server")
-    import socket
-
-    import boto3
-
+    pytest.importorskip("moto.server")
     project, old = two_runs
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    try:
-        endpoint = f"http://127.0.0.1:{port}"
-        env = {
-            "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent",
-            "AWS_CONFIG_FILE": "/nonexistent",
-            "AWS_EC2_METADATA_DISABLED": "true",
-            "AWS_DEFAULT_REGION": "us-east-1",
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-        }
-        client = boto3.client(
-            "s3",
-            endpoint_url=endpoint,
-            region_name="us-east-1",
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
-        client.create_bucket(Bucket="pipetool-gc")
+    env = {
+        "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent",
+        "AWS_CONFIG_FILE": "/nonexistent",
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+    }
+    with s3_server("pipetool-gc") as (endpoint, client):
         project.cli_ok("remote", "add", "-d", "s3", "s3://pipetool-gc/store")
         project.cli_ok("remote", "modify", "s3", "endpointurl", endpoint)
         project.cli_ok("push", "--run-cache", env=env)
@@ -403,8 +385,6 @@ def test_gc_cloud_on_s3_reads_times_and_removes_only_its_own_unneeded_objects(tw
         on_remote = s3_objects(client)
         assert not old & on_remote
         assert file_hashes(project, "outdir") <= on_remote
-    finally:
-        server.stop()
 
 
 def s3_keys(client) -> set[str]:
