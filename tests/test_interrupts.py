@@ -17,10 +17,12 @@ import time
 import pytest
 from conftest import CLI_ENV
 
+from pipetool.cli import reporters
 from pipetool.engine.workspace import open_workspace
 from pipetool.pipeline.project import find
 from pipetool.remotes.remote import open_remote
 from pipetool.remotes.transfer import push, wanted
+from pipetool.storage.hashing import PROGRESS_FILES
 from pipetool.storage.ingest import FORK_FROM
 from pipetool.system import interrupts
 from pipetool.system.forked import taken_in_turn
@@ -129,6 +131,22 @@ class HeldProgress:
     def transfer_end(self) -> None:
         pass
 
+    # ... and as a command's reporter, which shows a big job's hashing
+    def begin(self, total: int) -> None:
+        pass
+
+    def end(self) -> None:
+        pass
+
+    def hash_start(self, label: str, total_bytes: int, files: int) -> None:
+        self.step()
+
+    def hash_advance(self, nbytes: int) -> None:
+        self.step()
+
+    def hash_end(self) -> None:
+        pass
+
     def step(self, _: object = None) -> None:
         with self.lock:
             if not self.steps and threading.get_ident() == threading.main_thread().ident:
@@ -171,4 +189,18 @@ def test_a_ctrl_c_in_a_held_step_of_a_transfer_s_main_thread_waits_for_the_step(
             push(ws.cache, open_remote(ws.project, None), wanted(ws.graph.stages, ws.locks.read()), 2, progress)
     finally:
         ws.close()
+    progress.assert_ended_then_interrupted()
+
+
+def test_a_ctrl_c_in_a_held_step_of_a_command_s_main_thread_waits_for_the_step(project, monkeypatch):
+    """`add` of many files tells its reporter about the job from the main thread before any
+    thread or forked process starts: the command itself runs guarded."""
+    project.cli_ok("init")
+    (project.path / "data").mkdir()
+    for i in range(PROGRESS_FILES):
+        (project.path / "data" / f"{i}.txt").write_text(f"{i}\n")
+    progress = HeldProgress()
+    monkeypatch.setattr(reporters, "console_reporter", lambda *args, **kwargs: progress)
+    result = project.cli("add", "data")
+    assert (result.returncode, result.stderr) == (130, "error: interrupted\n")
     progress.assert_ended_then_interrupted()

@@ -240,7 +240,10 @@ def _run(argv: list[str]) -> int:
         parser.print_help()
         return 0
     signal.signal(signal.SIGTERM, _terminate)
-    return _module(args.module).run(args) or 0
+    from ..system.interrupts import guarded
+
+    with guarded():  # a Ctrl-C or SIGTERM never leaves a lock of the main thread held (a bar's)
+        return _module(args.module).run(args) or 0
 
 
 # What the environment refused, not a mistake in pipetool: a read-only or full disk, a folder

@@ -7,9 +7,10 @@ steps where the main thread coordinates threads run inside `HELD`: a signal that
 is noted and takes effect (the program's own handler is called) when the step ends. Such steps
 are short or wait with a timeout, so Ctrl-C still acts within a fraction of a second.
 
-This only works while `guarded()` has put the deferring handler in place: pools of threads
-(`running`), work shared with forked processes (system.forked) and a transfer's block enter it;
-elsewhere, and outside the main thread, HELD changes nothing.
+This only works while `guarded()` has put the deferring handler in place: the CLI runs every
+command in it, and for callers of the library, pools of threads (`running`), work shared with
+forked processes (system.forked) and a transfer's block enter it too; elsewhere, and outside the
+main thread, HELD changes nothing.
 """
 
 from __future__ import annotations
