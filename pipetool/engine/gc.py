@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 
 from ..errors import SpecError
 from ..files.yamlfile import load_json
-from ..remotes.remote import Remote, Stored, remove_files, stored_files
+from ..remotes.listing import Stored, remove_files, stored_files
+from ..remotes.remote import Remote
 from ..storage.cache import MAX_MANIFEST_BYTES, Cache, CorruptObject, checked_manifest
 from ..storage.hashing import DIR_SUFFIX
 from ..storage.lock import LockEntry
