@@ -7,6 +7,7 @@ twice ("release unlocked lock", exit 1). A push stopped with Ctrl-C did both.
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -25,7 +26,7 @@ from pipetool.remotes.transfer import push, wanted
 from pipetool.storage.hashing import PROGRESS_FILES
 from pipetool.storage.ingest import FORK_FROM
 from pipetool.system import interrupts
-from pipetool.system.forked import taken_in_turn
+from pipetool.system.forked import in_processes, taken_in_turn
 
 TRIALS = """
 import os, random, signal, sys, threading, time
@@ -204,3 +205,34 @@ def test_a_ctrl_c_in_a_held_step_of_a_command_s_main_thread_waits_for_the_step(p
     result = project.cli("add", "data")
     assert (result.returncode, result.stderr) == (130, "error: interrupted\n")
     progress.assert_ended_then_interrupted()
+
+
+# --- a forked process before it has its own handlers ------------------------------------------
+
+_fork_watch: dict[str, str] = {}  # while set: the folder where each forked child notes its signal mask
+
+
+def _note_mask_in_child() -> None:
+    folder = _fork_watch.get("folder")
+    if folder:
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, [])
+        with open(os.path.join(folder, str(os.getpid())), "w") as note:
+            note.write(" ".join(str(int(signum)) for signum in blocked))
+
+
+def test_a_forked_process_takes_no_signal_before_it_has_its_own_handlers(tmp_path):
+    """Right after a fork the interpreter runs its after-fork code in the child, where this
+    process's handlers still stand: a SIGTERM from _stop landing there was lost (the child
+    worked on for the second until SIGKILL, and said "Exception ignored"). Until the child has
+    set its own, SIGINT and SIGTERM wait blocked."""
+    if not _fork_watch.get("registered"):
+        os.register_at_fork(after_in_child=_note_mask_in_child)  # stays registered; idle while unset
+        _fork_watch["registered"] = "yes"
+    _fork_watch["folder"] = str(tmp_path)
+    try:
+        assert in_processes([0, 1, 2], lambda part, told: b"done") == [b"done"] * 3
+    finally:
+        del _fork_watch["folder"]
+    masks = [set(note.read_text().split()) for note in tmp_path.iterdir()]
+    assert len(masks) == 2
+    assert all({str(int(signal.SIGINT)), str(int(signal.SIGTERM))} <= mask for mask in masks), masks

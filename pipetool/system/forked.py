@@ -54,16 +54,18 @@ def _in_processes(parts: list, work: Callable[[Any, OnRead], Any], on_read: OnRe
         for part in parts[1:]:
             read_end, write_end = os.pipe()
             parent = os.getpid()
+            # Held back from the fork until the child has its own handlers: the interpreter's
+            # after-fork code would otherwise run this process's, and lose a SIGTERM from _stop.
+            mask = signal.pthread_sigmask(signal.SIG_BLOCK, _STOPPING)
             try:
                 pid = os.fork()
             except OSError:  # no process to be had: this one does the rest
-                os.close(read_end)
-                os.close(write_end)
-                break
+                pid = None
             if pid == 0:  # the child: work, send, leave
                 code = 0
                 try:
                     _quiet_worker(parent, tied=not brief)
+                    signal.pthread_sigmask(signal.SIG_SETMASK, mask)
                     os.close(read_end)
                     view = memoryview(work(part, None))
                     while view:
@@ -71,7 +73,11 @@ def _in_processes(parts: list, work: Callable[[Any, OnRead], Any], on_read: OnRe
                 except BaseException:  # noqa: BLE001 - the parent does this part itself
                     code = 1
                 os._exit(code)
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
             os.close(write_end)
+            if pid is None:
+                os.close(read_end)
+                break
             children.append((pid, read_end))
         mine = work(parts[0], on_read)
         for _, read_end in children:
@@ -132,6 +138,7 @@ def _quiet_worker(parent: int, tied: bool = True) -> None:
 
 
 _PR_SET_PDEATHSIG = 1
+_STOPPING = {signal.SIGINT, signal.SIGTERM}
 
 
 CHUNK_ITEMS = 256  # small files a process (or thread) takes at a time: few hand-offs, a short wait at the end
