@@ -32,9 +32,12 @@ def _started_as_program() -> bool:
 
 
 # As early as possible: the imports below (and a command's own) take tens of milliseconds.
-# A shell that started pipetool with Ctrl-C ignored (in the background) keeps it ignored.
-if signal.getsignal(signal.SIGINT) is signal.default_int_handler and _started_as_program():
-    signal.signal(signal.SIGINT, _interrupted_outside_command)
+# A shell that started pipetool with Ctrl-C ignored (in the background) keeps it ignored; SIGTERM
+# ends pipetool as Ctrl-C does.
+if _started_as_program():
+    for _signum, _default in ((signal.SIGINT, signal.default_int_handler), (signal.SIGTERM, signal.SIG_DFL)):
+        if signal.getsignal(_signum) is _default:
+            signal.signal(_signum, _interrupted_outside_command)
 
 import argparse  # noqa: E402 - after the Ctrl-C handling above
 import errno  # noqa: E402
@@ -205,10 +208,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return error.exit_code
     except KeyboardInterrupt:
-        if program:
-            signal.signal(signal.SIGINT, _interrupted_outside_command)
-        print("error: interrupted", file=sys.stderr)
-        return 130
+        return _interrupted(program)
+    except RuntimeError as error:
+        # Python 3.11 wraps what a class attribute's __set_name__ raises, a Ctrl-C included,
+        # while a command's module is imported.
+        if not isinstance(error.__cause__, KeyboardInterrupt):
+            raise
+        return _interrupted(program)
     except BrokenPipeError:
         return 141
     except OSError as error:
@@ -218,14 +224,22 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {message}", file=sys.stderr)
         return 1
     finally:
-        if program:
-            if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
-                signal.signal(signal.SIGINT, _interrupted_outside_command)  # while the interpreter shuts down
+        if program:  # while the interpreter shuts down
+            for signum, during_command in ((signal.SIGINT, signal.default_int_handler), (signal.SIGTERM, _terminate)):
+                if signal.getsignal(signum) is during_command:
+                    signal.signal(signum, _interrupted_outside_command)
             # The interpreter's shutdown would end with a pass of the cyclic collector over every
             # object the command made (a big pipeline's stages: 10-20 ms, a tenth of a one-stage
             # repro). They are freed when the process ends; atexit handlers, threads and
             # finalizers of the objects modules hold still run as usual.
             gc.freeze()
+
+
+def _interrupted(program: bool) -> int:
+    if program:
+        signal.signal(signal.SIGINT, _interrupted_outside_command)
+    print("error: interrupted", file=sys.stderr)
+    return 130
 
 
 def _run(argv: list[str]) -> int:
