@@ -236,3 +236,38 @@ def test_a_forked_process_takes_no_signal_before_it_has_its_own_handlers(tmp_pat
     masks = [set(note.read_text().split()) for note in tmp_path.iterdir()]
     assert len(masks) == 2
     assert all({str(int(signal.SIGINT)), str(int(signal.SIGTERM))} <= mask for mask in masks), masks
+
+
+# --- a signal at a command's edges (a program named pipetool, as the console script is) ----------
+
+EDGE = """
+import os, signal, sys, types
+from pipetool.cli import main
+what = sys.argv[1]
+if what == "starting":  # the CLI loaded, the command not begun
+    os.kill(os.getpid(), signal.SIGTERM)
+elif what == "import":  # a command's import interrupted while it makes a class (3.11 wraps that)
+    class Interrupted:
+        def __set_name__(self, owner, name):
+            raise KeyboardInterrupt
+    def run(args):
+        type("Stage", (), {"out_paths": Interrupted()})
+    sys.modules["pipetool.cli.cmd_status"] = types.SimpleNamespace(add_arguments=lambda parser: None, run=run)
+sys.argv = ["pipetool", "remote", "list"] if what == "ending" else ["pipetool", "status"]
+code = main()
+if what == "ending":  # the command done, the interpreter about to shut down
+    os.kill(os.getpid(), signal.SIGTERM)
+sys.exit(code)
+"""
+
+
+@pytest.mark.parametrize("what", ["starting", "import", "ending"])
+def test_a_signal_at_a_command_s_edges_ends_it_as_ctrl_c_does(project, tmp_path, what):
+    project.cli_ok("init")
+    program = tmp_path / "bin" / "pipetool"
+    program.parent.mkdir()
+    program.write_text(EDGE)
+    result = subprocess.run(
+        [sys.executable, str(program), what], cwd=project.path, env=CLI_ENV, capture_output=True, text=True, timeout=60
+    )
+    assert (result.returncode, result.stderr) == (130, "error: interrupted\n")
