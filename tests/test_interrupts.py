@@ -271,3 +271,29 @@ def test_a_signal_at_a_command_s_edges_ends_it_as_ctrl_c_does(project, tmp_path,
         [sys.executable, str(program), what], cwd=project.path, env=CLI_ENV, capture_output=True, text=True, timeout=60
     )
     assert (result.returncode, result.stderr) == (130, "error: interrupted\n")
+
+
+# The command's module stands in for one whose import a Ctrl-C interrupted inside a method that
+# dataclasses compiles from a string: main() handles it, and `python -m pipetool` must end with
+# main()'s 130 (Python 3.11 marks such a KeyboardInterrupt and ends a -m run by SIGINT).
+SITE = """
+import sys, types
+def run(args):
+    exec("raise KeyboardInterrupt")
+sys.modules["pipetool.cli.cmd_status"] = types.SimpleNamespace(add_arguments=lambda parser: None, run=run)
+"""
+
+
+def test_python_m_pipetool_ends_with_130_after_a_ctrl_c_it_handled(project, tmp_path):
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(SITE)  # run at the interpreter's start, before pipetool
+    result = subprocess.run(
+        [sys.executable, "-m", "pipetool", "status"],
+        cwd=project.path,
+        env={**CLI_ENV, "PYTHONPATH": str(site)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (result.returncode, result.stderr) == (130, "error: interrupted\n")
