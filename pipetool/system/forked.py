@@ -54,13 +54,7 @@ def _in_processes(parts: list, work: Callable[[Any, OnRead], Any], on_read: OnRe
         for part in parts[1:]:
             read_end, write_end = os.pipe()
             parent = os.getpid()
-            # Held back from the fork until the child has its own handlers: the interpreter's
-            # after-fork code would otherwise run this process's, and lose a SIGTERM from _stop.
-            mask = signal.pthread_sigmask(signal.SIG_BLOCK, _STOPPING)
-            try:
-                pid = os.fork()
-            except OSError:  # no process to be had: this one does the rest
-                pid = None
+            pid, mask = _fork()
             if pid == 0:  # the child: work, send, leave
                 code = 0
                 try:
@@ -73,9 +67,8 @@ def _in_processes(parts: list, work: Callable[[Any, OnRead], Any], on_read: OnRe
                 except BaseException:  # noqa: BLE001 - the parent does this part itself
                     code = 1
                 os._exit(code)
-            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
             os.close(write_end)
-            if pid is None:
+            if pid is None:  # no process to be had: this one does the rest
                 os.close(read_end)
                 break
             children.append((pid, read_end))
@@ -91,6 +84,24 @@ def _in_processes(parts: list, work: Callable[[Any, OnRead], Any], on_read: OnRe
             statuses.append(os.waitpid(pid, 0)[1] if done else _stop(pid))
     theirs = [output if status == 0 else None for output, status in zip(outputs, statuses, strict=True)]
     return [mine, *theirs, *[None] * (len(parts) - 1 - len(theirs))]
+
+
+def _fork() -> tuple[int | None, set[signal.Signals]]:
+    """os.fork(), with SIGINT and SIGTERM held back across it: in the child, the interpreter's
+    after-fork code would run this process's handlers (and lose a SIGTERM from _stop), so they
+    wait until the child has its own and restores the mask returned. The pid (None when no
+    process is to be had) and that mask; here the mask is restored whatever happens."""
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, ())  # only read: nothing to undo if interrupted here
+    pid = None
+    try:
+        signal.pthread_sigmask(signal.SIG_BLOCK, _STOPPING)
+        pid = os.fork()
+    except OSError:
+        pass
+    finally:
+        if pid != 0:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+    return pid, mask
 
 
 def _stop(pid: int) -> int:
