@@ -4,8 +4,11 @@ local-folder remote, in temporary git repositories and their clones."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import xxhash
+from conftest import CLI_ENV
 from test_remote import cache_objects, clone, commit, remote_dir, remote_objects
 
 
@@ -120,3 +123,32 @@ def test_push_leaves_out_tracked_data_whose_pointer_says_push_false(project):
     other = clone(project)
     other.cli_ok("fetch", "data/images.pipetool")
     assert "missing data/raw.csv" in other.cli_fails("checkout").stdout
+
+
+def test_push_false_spelled_with_an_escape_is_still_read(project):
+    """A pointer file is parsed for `push` only when its text could hold the key: the word
+    itself, or an escape that could spell it."""
+    with_remote(project)
+    project.write("data/raw.csv.pipetool", project.read("data/raw.csv.pipetool") + '  "pu\\x73h": false\n')
+    commit(project, "raw.csv stays here")
+    assert project.cli_ok("push").stdout.startswith("Pushed 3 object(s)")
+    assert raw_hash("v1") not in remote_objects(project)
+
+
+NO_YAML = """
+import sys
+from pipetool.cli import main
+code = main(["push"])
+print(code, "yaml" in sys.modules)
+"""
+
+
+def test_a_no_op_push_of_tracked_data_reads_no_yaml(project):
+    """Its entries come from the lock layer's kept parses; importing YAML alone would take
+    about a tenth of the command."""
+    with_remote(project)
+    project.cli_ok("push")
+    result = subprocess.run(
+        [sys.executable, "-c", NO_YAML], cwd=project.path, env=CLI_ENV, capture_output=True, text=True, timeout=60
+    )
+    assert result.stdout.split("\n")[-2] == "0 False", result.stdout + result.stderr

@@ -49,11 +49,11 @@ def wanted_objects(ws, args: argparse.Namespace, origins: dict | None = None, ve
     For push, tracked data whose pointer file says `push: false` is left out, as DVC leaves it."""
     from ..planning.plan import select
     from ..remotes.transfer import wanted
-    from ..storage.pointer import not_pushed, read
+    from ..storage.pointer import not_pushed, read_text
 
     stages = [ws.graph.stages[i] for i in select(ws.graph, target_indexes(ws, args.targets))]
     if verb == "push":
-        kept_here = not_pushed([stage.name for stage in stages], lambda file: read(ws.root, file))
+        kept_here = not_pushed([stage.name for stage in stages], lambda file: read_text(ws.root, file))
         stages = [stage for stage in stages if stage.name not in kept_here]
     want = wanted(stages, ws.locks.read())
     if args.all_commits or args.all_branches or args.all_tags:
@@ -72,14 +72,13 @@ def revision_label(name: str) -> str:
 
 
 def _revision_objects(root: str, args: argparse.Namespace, origins: dict | None = None, pushed: bool = False) -> dict:
-    from functools import partial
 
     from ..errors import PipetoolError
     from ..pipeline.pipelines import files_of
     from ..remotes.transfer import wanted
     from ..revisions.git import Revisions
     from ..storage.lock import read_all
-    from ..storage.pointer import not_pushed, read_at
+    from ..storage.pointer import not_pushed
 
     revisions = Revisions(root)
     want: dict = {}
@@ -88,7 +87,7 @@ def _revision_objects(root: str, args: argparse.Namespace, origins: dict | None 
             _, source, stages = revisions.load(name)  # tracked data's data stages included
             entries = read_all(source, files_of(source))
             if pushed:
-                kept_here = not_pushed([stage.name for stage in stages], partial(read_at, source))
+                kept_here = not_pushed([stage.name for stage in stages], source.read_text)
                 stages = [stage for stage in stages if stage.name not in kept_here]
         except PipetoolError as error:
             print(f"warning: skipped revision {revision_label(name)}: {error}", file=sys.stderr)

@@ -164,13 +164,17 @@ def render(pointer: Pointer) -> str:
 
 def read(root: str, file: str) -> Pointer | None:
     """A pointer file of the working tree (a regular file, never followed through a link), or None."""
+    text = read_text(root, file)
+    return parse(text, file) if text is not None else None
+
+
+def read_text(root: str, file: str) -> str | None:
+    """A pointer file's text, as read() reads it, unparsed."""
     try:
         data = read_regular(os.path.join(root, file), MAX_POINTER_BYTES + 1)
     except OSError as exc:
         raise LockError(f"cannot read it: {exc.strerror or exc}", file=file, hint=_HINT) from None
-    if data is None:
-        return None
-    return parse(data.decode("utf-8", errors="replace"), file)
+    return data.decode("utf-8", errors="replace") if data is not None else None
 
 
 def read_at(source: Any, file: str) -> Pointer | None:
@@ -185,11 +189,17 @@ def stages_at(source: Any, files: list[str]) -> list[Stage]:
     return [tracked.stage() for tracked in found if tracked is not None]
 
 
-def not_pushed(names: Iterable[str], read_pointer: Callable[[str], Pointer | None]) -> set[str]:
-    """The data stages among names whose pointer file (as read_pointer reads it: the working
-    tree's or a revision's) says `push: false`."""
-    found = (read_pointer(name) for name in names if is_pointer(name))
-    return {tracked.file for tracked in found if tracked is not None and not tracked.push}
+def not_pushed(names: Iterable[str], read_text: Callable[[str], str | None]) -> set[str]:
+    """The data stages among names whose pointer file (its text as read_text reads it: the
+    working tree's or a revision's) says `push: false`. A text with neither the word `push` nor a
+    backslash (an escape could spell it) cannot, and is not parsed: a no-op push of tracked data
+    reads its entries from the lock layer's kept parses and need not import YAML (~10 ms)."""
+    found = set()
+    for name in names:
+        text = read_text(name) if is_pointer(name) else None
+        if text is not None and ("push" in text or "\\" in text) and not parse(text, name).push:
+            found.add(name)
+    return found
 
 
 def write(root: str, pointer: Pointer) -> bool:
