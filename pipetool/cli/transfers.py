@@ -72,7 +72,6 @@ def revision_label(name: str) -> str:
 
 
 def _revision_objects(root: str, args: argparse.Namespace, origins: dict | None = None, pushed: bool = False) -> dict:
-
     from ..errors import PipetoolError
     from ..pipeline.pipelines import files_of
     from ..remotes.transfer import wanted

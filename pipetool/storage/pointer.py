@@ -189,14 +189,14 @@ def stages_at(source: Any, files: list[str]) -> list[Stage]:
     return [tracked.stage() for tracked in found if tracked is not None]
 
 
-def not_pushed(names: Iterable[str], read_text: Callable[[str], str | None]) -> set[str]:
-    """The data stages among names whose pointer file (its text as read_text reads it: the
+def not_pushed(names: Iterable[str], text_of: Callable[[str], str | None]) -> set[str]:
+    """The data stages among names whose pointer file (its text as text_of reads it: the
     working tree's or a revision's) says `push: false`. A text with neither the word `push` nor a
     backslash (an escape could spell it) cannot, and is not parsed: a no-op push of tracked data
     reads its entries from the lock layer's kept parses and need not import YAML (~10 ms)."""
     found = set()
     for name in names:
-        text = read_text(name) if is_pointer(name) else None
+        text = text_of(name) if is_pointer(name) else None
         if text is not None and ("push" in text or "\\" in text) and not parse(text, name).push:
             found.add(name)
     return found
