@@ -291,7 +291,7 @@ def test_python_m_pipetool_ends_with_130_after_a_ctrl_c_it_handled(project, tmp_
     result = subprocess.run(
         [sys.executable, "-m", "pipetool", "status"],
         cwd=project.path,
-        env={**CLI_ENV, "PYTHONPATH": str(site)},
+        env={**CLI_ENV, "PYTHONPATH": os.pathsep.join(filter(None, [str(site), CLI_ENV.get("PYTHONPATH")]))},
         capture_output=True,
         text=True,
         timeout=60,

@@ -143,12 +143,19 @@ print(code, "yaml" in sys.modules)
 """
 
 
-def test_a_no_op_push_of_tracked_data_reads_no_yaml(project):
-    """Its entries come from the lock layer's kept parses; importing YAML alone would take
-    about a tenth of the command."""
+def test_a_no_op_push_of_tracked_data_reads_no_yaml(project, tmp_path):
+    """Its entries come from the lock layer's kept parses (in a cache folder of the test's own,
+    whatever this machine's user cache allows); importing YAML alone would take about a tenth
+    of the command."""
+    kept = {"XDG_CACHE_HOME": str(tmp_path / "user-cache")}
     with_remote(project)
-    project.cli_ok("push")
+    project.cli_ok("push", env=kept)
     result = subprocess.run(
-        [sys.executable, "-c", NO_YAML], cwd=project.path, env=CLI_ENV, capture_output=True, text=True, timeout=60
+        [sys.executable, "-c", NO_YAML],
+        cwd=project.path,
+        env={**CLI_ENV, **kept},
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.stdout.split("\n")[-2] == "0 False", result.stdout + result.stderr
