@@ -86,3 +86,20 @@ def test_hashing_thousands_of_files_is_announced(project):
     )
     out = project.cli_ok("repro").stdout
     assert "Hashing many: 8.9 KB in 2,000 file(s)\n" in out
+
+
+def test_live_view_counts_a_stage_once_when_its_outs_cannot_be_stored_after_it_ran(project):
+    """A stage is reported done once its outs are hashed; when storing them in the cache then
+    fails (a file stands where the object's folder goes), it is reported failed as well, and the
+    live view still counts it as one stage of one."""
+    import xxhash
+
+    project.write("pipeline.yaml", "stages:\n  first:\n    cmd: echo one > one.txt\n    outs: [one.txt]\n")
+    blocker = project.path / ".pipetool" / "cache" / xxhash.xxh3_128_hexdigest(b"one\n")[:2]
+    blocker.parent.mkdir(parents=True)
+    blocker.write_text("in the way\n")
+    result = project.cli_fails("repro", env={"PIPETOOL_PROGRESS": "live", "COLUMNS": "100"})
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]|\r", "", result.stdout)
+    assert "Stage 'first' failed: could not store its outs in the cache" in text
+    assert re.findall(r"(\d+)/1 stages", text)[-1] == "1"
+    assert "2/1 stages" not in text

@@ -722,3 +722,28 @@ def test_lock_yaml_writes_the_usual_entry_itself():
     )
     assert lock_yaml.block("train@1", entry.to_dict()) == yaml_block("train@1", entry.to_dict())
     assert lock_yaml.block("train@1", entry.to_dict()) is not None
+
+
+@settings(max_examples=500, deadline=None)
+@given(digraphs(acyclic=True), st.data())
+def test_one_slot_starting_the_next_stage_before_recording_the_last_keeps_the_order(graph, data):
+    """repro -j 1 starts the next stage in the slot a stage's end freed before recording that
+    stage (pop_ready(before=it)), then finishes it: the stages start in the order they would
+    if each were finished first, whatever the DAG and the targets."""
+    n, edges, dir_outs, inside = graph
+    g = build(stages_of(n, edges, dir_outs, inside))
+    targets = data.draw(st.none() | st.sets(st.integers(0, n - 1), min_size=1))
+    selected = select(g, targets)
+
+    def order(early: bool) -> list[int]:
+        schedule = Schedule(g, selected)
+        started = [schedule.pop_ready()]
+        while started[-1] is not None:
+            ended = started[-1]
+            following = schedule.pop_ready(before=ended) if early else None
+            schedule.finish(ended)
+            started.append(following if following is not None else schedule.pop_ready())
+        assert schedule.done
+        return started[:-1]
+
+    assert order(early=True) == order(early=False) == selected

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 
 from conftest import ran_stages
 
@@ -420,6 +421,58 @@ def test_command_not_found_is_reported_as_exit_code_127(project):
     failure = output[output.index("Stage 'typo' failed") :].splitlines()[0]
     assert "command not found" in failure
     assert "127" in failure
+
+
+def test_with_one_job_the_next_stage_runs_while_the_last_ones_outs_go_to_the_cache(project, monkeypatch):
+    """-j 1: once a stage's outs are hashed, the next stage that would come next anyway starts,
+    and the outs are stored in the cache meanwhile (most of what a tool adds to a quick stage);
+    the order, the output and what is recorded are as before."""
+    from pipetool.engine import outs
+
+    project.write(
+        "pipeline.yaml",
+        """
+        stages:
+          first:
+            cmd: echo 1 > first.txt
+            outs: [first.txt]
+          second:
+            cmd: touch second-started && cat first.txt > second.txt
+            deps: [first.txt]
+            outs: [second.txt]
+          third:
+            cmd: touch third-started && echo 3 > third.txt
+            outs: [third.txt]
+    """,
+    )
+    store = outs.save
+    started_while_stored = {}
+
+    def save(stage, *args, **kwargs):
+        if stage.name == "second":  # the handshake: third's cmd has begun
+            deadline = time.monotonic() + 10
+            while not project.exists("third-started") and time.monotonic() < deadline:
+                time.sleep(0.005)
+        started_while_stored[stage.name] = [name for name in ("second", "third") if project.exists(f"{name}-started")]
+        return store(stage, *args, **kwargs)
+
+    monkeypatch.setattr(outs, "save", save)
+    result = project.cli_ok("repro", "-j", "1")
+    # second waits for first (its dep), then third, which would come after second anyway, starts
+    # while second's out is stored
+    assert started_while_stored == {"first": [], "second": ["second", "third"], "third": ["second", "third"]}
+    assert ran_stages(result.stdout) == ["first", "second", "third"]
+    lines = [line for line in result.stdout.splitlines() if line.startswith(("Running", "Stage"))]
+    assert [line.split(" done in")[0] for line in lines] == [
+        "Running stage 'first': new stage",
+        "Stage 'first'",
+        "Running stage 'second': new stage",
+        "Stage 'second'",
+        "Running stage 'third': new stage",
+        "Stage 'third'",
+    ]
+    assert sorted(project.lock()["stages"]) == ["first", "second", "third"]
+    assert project.cli_ok("status").stdout == "Data and pipelines are up to date.\n"
 
 
 def test_diamond_runs_in_topological_order_with_definition_order_breaking_ties(project):

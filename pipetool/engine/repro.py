@@ -230,9 +230,10 @@ class _Run:
         self._summarize()
         return self.result
 
-    def _start_ready(self) -> None:
+    def _start_ready(self, before: int | None = None) -> None:
+        """Fill the executor's free slots; with `before`, see Schedule.pop_ready."""
         fits = lambda index: self.executor.fits(self.ws.graph.stages[index])  # noqa: E731
-        while not self.executor.full and (index := self.schedule.pop_ready(fits)) is not None:
+        while not self.executor.full and (index := self.schedule.pop_ready(fits, before)) is not None:
             self._start(index)
 
     def _start(self, index: int) -> None:
@@ -339,7 +340,10 @@ class _Run:
         self.entries[stage.name] = entry
         self.ws.locks.record(stage.name, entry)
 
-    def _finish(self, run: StageRun) -> None:
+    def _finish(self, run: StageRun, start_next: bool = True) -> None:
+        """Record a stage whose cmd ended. Once its outs are hashed (a missing one fails it), the
+        next stage starts in the slot it freed, and storing its outs in the cache goes on while
+        that stage's cmd runs: a third of the time a tool adds to a quick stage."""
         index = self.ws.graph.index[run.name]
         stage = self.ws.graph.stages[index]
         self.logs.finish(run.name)
@@ -364,6 +368,9 @@ class _Run:
                 + ", ".join(f"'{p}'" for p in missing.paths),
             )
             return
+        self.reporter.succeeded(stage.name, run)
+        if start_next:
+            self._start_ready(before=index)
         entry = self._unchanged_or(stage.name, entry)
         try:
             outs.save(stage, entry, self.ws.hasher, self.ws.cache, self.ws.runs if self.options.run_cache else None)
@@ -371,7 +378,6 @@ class _Run:
             self._fail(index, f"could not store its outs in the cache: {exc}")
             return
         self._record(stage, entry)
-        self.reporter.succeeded(stage.name, run)
         self.result.ran.append(stage.name)
         self.schedule.finish(index)
 
@@ -399,7 +405,7 @@ class _Run:
         runs = self.executor.cancel()
         for run in runs:
             if run.ok:  # finished in the meantime: keep its result
-                self._finish(run)
+                self._finish(run, start_next=False)
             else:
                 self.result.interrupted.append(run.name)
         # Ctrl-C between taking a stage and starting its cmd, or between stages, still stops the

@@ -36,14 +36,17 @@ class Schedule:
         self.skipped: set[int] = set()
         self.started: set[int] = set()
 
-    def pop_ready(self, fits: Callable[[int], bool] | None = None) -> int | None:
+    def pop_ready(self, fits: Callable[[int], bool] | None = None, before: int | None = None) -> int | None:
         """The first ready stage in definition order that fits (all fit without `fits`), or None.
 
-        A stage that does not fit yet stays ready and lets a later one that fits go first.
+        A stage that does not fit yet stays ready and lets a later one that fits go first. With
+        `before` (a stage still finishing), only a stage that would come first even once that one
+        has finished: starting it early keeps the order a run would have had without it.
         """
+        limit = len(self.order) if before is None else self._first_unblocked(before)
         passed: list[int] = []
         found = None
-        while self.ready:
+        while self.ready and self.ready[0] < limit:
             position = heapq.heappop(self.ready)
             stage = self.order[position]
             if stage in self.skipped:
@@ -56,6 +59,17 @@ class Schedule:
         for position in passed:
             heapq.heappush(self.ready, position)
         return found
+
+    def _first_unblocked(self, stage: int) -> int:
+        """The position of the first stage that stage's finishing would make ready."""
+        return min(
+            (
+                self.position[down]
+                for down in self.graph.downstream[stage]
+                if self.waiting.get(down) == 1 and down not in self.skipped
+            ),
+            default=len(self.order),
+        )
 
     def finish(self, stage: int, ok: bool = True) -> list[int]:
         """Mark stage done; returns the stages skipped because it failed."""

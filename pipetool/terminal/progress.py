@@ -31,12 +31,14 @@ class LiveReporter(ConsoleReporter):
         self._running: dict[str, tuple[float, Spinner]] = {}
         self._total = 0
         self._done = 0
+        self._settled: set[str] = set()
         self._started = time.monotonic()
         self._hashing: list = []  # [label, total bytes, bytes done, files] while a big job runs
 
     # -- the frame ---------------------------------------------------------------------------
     def begin(self, total: int) -> None:
         self._total, self._done, self._started = total, 0, time.monotonic()
+        self._settled = set()
         self._live = Live(console=self.console, get_renderable=self._render, refresh_per_second=8, transient=True)
         with HELD:  # rich's locks are shared with the thread that redraws
             self._live.start()
@@ -80,10 +82,13 @@ class LiveReporter(ConsoleReporter):
 
     # -- stage events ------------------------------------------------------------------------
     def _settle(self, *names: str) -> None:
+        """Count each stage once: one reported done may yet fail to store its outs."""
         with self._state:
             for name in names:
                 self._running.pop(name, None)
-            self._done += len(names)
+            fresh = set(names) - self._settled
+            self._settled |= fresh
+            self._done += len(fresh)
 
     def running(self, name: str, reasons: Sequence[Reason]) -> None:
         with self._state:
