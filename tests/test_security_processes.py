@@ -151,7 +151,7 @@ def test_a_recorded_group_whose_id_now_names_another_process_is_left_alone(proje
 
 
 @pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs /proc")
-@pytest.mark.parametrize("damage", ["other boot", "garbage"])
+@pytest.mark.parametrize("damage", ["other boot", "garbage", "id alone"])
 def test_a_record_from_another_boot_or_damaged_ends_nothing(project, damage):
     """Such a record may be left from before a reboot, or committed in a stranger's clone."""
     write_pipeline(project, {"a": {"cmd": "echo a > a.txt", "outs": ["a.txt"]}})
@@ -163,8 +163,10 @@ def test_a_record_from_another_boot_or_damaged_ends_nothing(project, damage):
         text = record.read_text()
         if damage == "other boot":
             record.write_text(f"boot {uuid.uuid4()}\n" + text.split("\n", 1)[1])
-        else:
+        elif damage == "garbage":
             record.write_text(text + "\0\0 -1 x\n")
+        else:  # only the watchdog, told by this run, reads a leader's start time itself
+            record.write_text(text.split("\n", 1)[0] + f"\n+{bystander.pid}\n")
         result = project.cli_ok("checkout")
         no_traceback(result.stdout, result.stderr)
         assert bystander.poll() is None
@@ -172,3 +174,28 @@ def test_a_record_from_another_boot_or_damaged_ends_nothing(project, damage):
     finally:
         bystander.kill()
         bystander.wait()
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs /proc")
+def test_the_watchdog_told_a_group_by_its_id_alone_ends_it_when_pipetool_goes(tmp_path):
+    """A stage's group is told to the watchdog by its id as soon as its shell exists, before
+    pipetool reads the shell's start time (up to a millisecond while the shell starts, in which a
+    kill -9 would otherwise leave the group unwatched); the watchdog reads the start time itself,
+    and ends the group once its parent's end of the pipe closes. An id whose process is gone is
+    no group."""
+    group = subprocess.Popen(["sh", "-c", "sleep 60 & wait"], start_new_session=True)
+    gone = subprocess.Popen(["true"], start_new_session=True)
+    gone.wait()  # reaped: its id names no process
+    dog = subprocess.Popen(
+        [sys.executable, "-m", "pipetool.system.procgroups", str(os.getpid())], stdin=subprocess.PIPE, cwd=REPO_ROOT
+    )
+    try:
+        assert dog.stdin is not None
+        dog.stdin.write(f"+{gone.pid}\n+{group.pid}\n".encode())
+        dog.stdin.close()  # as when pipetool dies
+        assert group.wait(timeout=PROMPTLY) in (-signal.SIGTERM, -signal.SIGKILL)
+        assert dog.wait(timeout=PROMPTLY) == 0
+    finally:
+        for proc in (group, dog):
+            proc.kill()
+            proc.wait()

@@ -336,19 +336,21 @@ def start_watchdog() -> None:
 @contextmanager
 def tracked(pid: int, record: Record | None = None) -> Iterator[None]:
     """The process group led by pid (a stage's shell that started its own session) is ended
-    if this process dies before the block does."""
+    if this process dies before the block does.
+
+    The watchdog hears of it first, by pid alone, and reads when it started itself: reading that
+    here takes up to a millisecond while the shell starts, in which a kill -9 of this process
+    would leave the group unwatched. Until this process reaps the shell, its pid names no other.
+    """
+    _watchdog.tell(f"+{pid}\n")
     start = process_start(pid)
-    if start is None:  # it is gone already, or no /proc: nothing can be checked later
-        yield
-        return
-    group = (pid, start)
-    _watchdog.tell(f"+{pid} {start}\n")
-    if record is not None:
+    group = (pid, start) if start is not None else None  # None: gone already, or no /proc
+    if record is not None and group is not None:
         record.add(group)
     try:
         yield
     finally:
-        if record is not None:
+        if record is not None and group is not None:
             record.remove(group)
         _watchdog.tell(f"-{pid}\n")
 
@@ -370,17 +372,23 @@ def watch(parent: int) -> None:
             break
         *lines, pending = (pending + chunk).split(b"\n")
         for line in lines:
-            _follow(groups, line.decode("ascii", "replace"))
+            _follow(groups, line.decode("ascii", "replace"), told=True)
     for group in groups.items():
         end_group(group, leaderless=True)
 
 
-def _follow(groups: dict[int, int], line: str) -> bool:
-    """Apply one event ("+pgid start" or "-pgid") to groups; False when it is not one."""
+def _follow(groups: dict[int, int], line: str, told: bool = False) -> bool:
+    """Apply one event ("+pgid start" or "-pgid") to groups; False when it is not one. told: the
+    watchdog's events, where "+pgid" alone has its leader's start time read now (none: it is
+    gone); a record, left-over state, must say it."""
     fields = line[1:].split(" ")
     if not all(f.isdigit() for f in fields):
         return False
-    if line.startswith("+") and len(fields) == 2:
+    if told and line.startswith("+") and len(fields) == 1:
+        start = process_start(int(fields[0]))
+        if start is not None:
+            groups[int(fields[0])] = start
+    elif line.startswith("+") and len(fields) == 2:
         groups[int(fields[0])] = int(fields[1])
     elif line.startswith("-") and len(fields) == 1:
         groups.pop(int(fields[0]), None)
