@@ -425,8 +425,8 @@ def test_command_not_found_is_reported_as_exit_code_127(project):
 
 def test_with_one_job_the_next_stage_runs_while_the_last_ones_outs_go_to_the_cache(project, monkeypatch):
     """-j 1: once a stage's outs are hashed, the next stage that would come next anyway starts,
-    and the outs are stored in the cache meanwhile (most of what a tool adds to a quick stage);
-    the order, the output and what is recorded are as before."""
+    and the outs are stored in the cache meanwhile (a good part of what a tool adds to a quick
+    stage); the order, the output and what is recorded are as before."""
     from pipetool.engine import outs
 
     project.write(
