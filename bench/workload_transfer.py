@@ -122,6 +122,18 @@ class Transfers(Workload):
     def cache_dir(tool: Tool) -> str:
         return ".dvc/cache" if tool.name == "dvc" else ".pipetool/cache"
 
+    def cache_objects(self, tool: Tool, repo: Path) -> list[Path]:
+        """The object files of the tool's cache, for fsspec's bulk put beside it: DVC 3 keeps them
+        under files/md5/ (two levels into its cache are folders only: the baseline moved nothing)."""
+        found = sorted(
+            p
+            for p in (repo / self.cache_dir(tool)).glob("files/md5/*/*" if tool.name == "dvc" else "*/*")
+            if p.is_file()
+        )
+        if not found:
+            raise BenchError(f"no cache objects found in {repo / self.cache_dir(tool)} for the S3 baseline")
+        return found
+
     def clone(self, tool: Tool, repo: Path, remote: Path | None, label: str, env: dict[str, str]) -> Path:
         dest = self.repo(tool, f"-{label}-clone")
         harness.remove_repo(dest)
@@ -191,8 +203,7 @@ class Transfers(Workload):
         import json
 
         repo = self.tracked(tool, "s3", env)
-        cache = repo / self.cache_dir(tool)
-        objects = sorted(p for p in cache.glob("*/*") if p.is_file())
+        objects = self.cache_objects(tool, repo)
         rows: dict[str, Timing] = {}
         limits: dict[str, Timing] = {}
 
