@@ -160,10 +160,17 @@ class HeldProgress:
 
 
 @pytest.mark.parametrize("processes", [1, 2])
-def test_a_ctrl_c_in_a_held_step_of_this_process_s_share_waits_for_the_step(processes):
+def test_a_ctrl_c_in_a_held_step_of_this_process_s_share_waits_for_the_step(processes, tmp_path):
     progress = HeldProgress()
+    taken_here = tmp_path / "this process took a chunk"
 
     def work(chunk: list[int], told) -> bytes:
+        if told is None:  # a forked process waits until this one took a chunk, else it may take them all
+            deadline = time.monotonic() + 10
+            while not taken_here.exists() and time.monotonic() < deadline:
+                time.sleep(0.001)
+        else:
+            taken_here.touch()
         for _ in chunk:
             if told is not None:
                 told(1)
