@@ -30,15 +30,13 @@ class LiveReporter(ConsoleReporter):
         self._state = Lock()  # shared with the thread that redraws
         self._running: dict[str, tuple[float, Spinner]] = {}
         self._total = 0
-        self._done = 0
-        self._settled: set[str] = set()
+        self._settled: set[str] = set()  # the stages done, failed or passed over: each counted once
         self._started = time.monotonic()
         self._hashing: list = []  # [label, total bytes, bytes done, files] while a big job runs
 
     # -- the frame ---------------------------------------------------------------------------
     def begin(self, total: int) -> None:
-        self._total, self._done, self._started = total, 0, time.monotonic()
-        self._settled = set()
+        self._total, self._settled, self._started = total, set(), time.monotonic()
         self._live = Live(console=self.console, get_renderable=self._render, refresh_per_second=8, transient=True)
         with HELD:  # rich's locks are shared with the thread that redraws
             self._live.start()
@@ -58,7 +56,7 @@ class LiveReporter(ConsoleReporter):
         now = time.monotonic()
         with self._state:
             running = [(name, now - since, spinner) for name, (since, spinner) in self._running.items()]
-            done, total, hashing = self._done, self._total, list(self._hashing)
+            done, total, hashing = len(self._settled), self._total, list(self._hashing)
         grid = Table.grid(padding=(0, 1))
         for name, elapsed, spinner in running:
             grid.add_row(spinner, Text(name, style="bold"), Text(seconds_text(elapsed), style="cyan"))
@@ -86,9 +84,7 @@ class LiveReporter(ConsoleReporter):
         with self._state:
             for name in names:
                 self._running.pop(name, None)
-            fresh = set(names) - self._settled
-            self._settled |= fresh
-            self._done += len(fresh)
+            self._settled.update(names)
 
     def running(self, name: str, reasons: Sequence[Reason]) -> None:
         with self._state:
