@@ -19,6 +19,7 @@ import test_robustness
 from conftest import REPO_ROOT, Project, ran_stages
 from test_robustness import PROMPTLY, Processes, alive, no_traceback, wait_gone, write_pipeline
 
+from pipetool.system import procgroups
 from pipetool.system.procgroups import WATCHDOG_NAME
 
 procs = test_robustness.procs  # the fixture, for this module's tests too
@@ -196,3 +197,17 @@ def test_the_watchdog_told_a_group_by_its_id_alone_ends_it_when_pipetool_goes():
         for proc in (group, dog):
             proc.kill()
             proc.wait()
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs /proc")
+def test_a_stage_group_is_told_by_its_id_at_once_then_with_its_start_time_before_it_is_reaped(monkeypatch):
+    """The start time pipetool reads follows the id before the shell can be reaped (and its id
+    used again), so a watchdog that read its own too late is corrected."""
+    told: list[str] = []
+    monkeypatch.setattr(procgroups._watchdog, "tell", told.append)
+    shell = subprocess.Popen(["sh", "-c", "exit 0"], start_new_session=True)
+    with procgroups.tracked(shell.pid):
+        start = start_time(shell.pid)  # not reaped yet: still there, as a zombie at worst
+        assert told == [f"+{shell.pid}\n", f"+{shell.pid} {start}\n"]
+    shell.wait()
+    assert told[-1] == f"-{shell.pid}\n"

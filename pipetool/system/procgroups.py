@@ -340,11 +340,15 @@ def tracked(pid: int, record: Record | None = None) -> Iterator[None]:
 
     The watchdog hears of it first, by pid alone, and reads when it started itself: reading that
     here takes up to a millisecond while the shell starts, in which a kill -9 of this process
-    would leave the group unwatched. Until this process reaps the shell, its pid names no other.
+    would leave the group unwatched. Then it is told the start time read here, before this
+    process can reap the shell: a watchdog that read its own late, from a pid used again since,
+    has it corrected.
     """
     _watchdog.tell(f"+{pid}\n")
     start = process_start(pid)
     group = (pid, start) if start is not None else None  # None: gone already, or no /proc
+    if group is not None:
+        _watchdog.tell(f"+{pid} {start}\n")
     if record is not None and group is not None:
         record.add(group)
     try:
