@@ -99,6 +99,69 @@ def test_a_no_op_fetch_answers_from_the_stamps_of_the_cache_folders_and_notices_
     assert cached(clone, name).read_bytes() == FILES["data/sub/c.txt"]
 
 
+def test_a_no_op_fetch_of_a_directory_known_whole_reads_none_of_its_entries_yet_needs_its_manifest(
+    project, monkeypatch
+):
+    """Known whole (its folders' stamps unchanged), a directory's entries are neither read from
+    the kept copy nor from its manifest; the manifest itself must still be in the cache (its own
+    folder may hold no file of the directory, and so have no stamp): once it is gone, it is
+    fetched again."""
+    from pipetool.storage.cache import Cache
+    from pipetool.storage.manifest_shelf import ManifestShelf
+
+    clone = pushed_clone(project)
+    clone.cli_ok("fetch")
+    age_cache_folders(clone)
+    everything = "Everything is already in the local cache (5 object(s))."
+    assert everything in clone.cli_ok("fetch").stdout  # lists the folders, keeps their stamps
+
+    def unread(*args, **kwargs):
+        raise AssertionError("a directory known whole had its entries read")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(ManifestShelf, "entries", unread)
+        patched.setattr(Cache, "manifest", unread)
+        assert everything in clone.cli_ok("fetch").stdout
+
+    (manifest,) = (clone.path / ".pipetool" / "cache").glob("*/*.dir")
+    removed_keeping_the_stamp(clone, manifest.parent.name + manifest.name)
+    fetched = clone.cli_ok("fetch")
+    assert "Fetched 1 object(s)" in fetched.stdout and "4 already in the local cache" in fetched.stdout
+    assert manifest.exists()
+    assert everything in clone.cli_ok("fetch").stdout
+
+
+def test_a_directory_known_whole_keeps_its_entries_kept_when_another_one_is_read(project):
+    """The kept copy keeps what its command used: a directory answered from its stamps (its
+    entries unread) still counts as used, so a fetch that reads another directory's manifest
+    and saves the copy does not drop the first one's entries."""
+    from pipetool.files import trusted_cache
+    from pipetool.storage import manifest_shelf
+
+    tracked(project)
+    (project.path / "more").mkdir()
+    (project.path / "more" / "d.txt").write_bytes(b"d\n")
+    project.cli_ok("add", "more")
+    project.git("add", "-A")
+    project.git("commit", "-qm", "more")
+    project.cli_ok("push")
+    clone = clone_of(project, project.path.parent / "store")
+    clone.cli_ok("fetch")
+    age_cache_folders(clone)
+    clone.cli_ok("fetch")  # both directories known whole
+    shelf = clone.path / ".pipetool" / manifest_shelf.FILE
+    kept = trusted_cache.load(str(shelf), manifest_shelf.PURPOSE)
+    manifests = sorted(key for key in kept if not key.startswith(manifest_shelf.WHOLE))
+    assert len(manifests) == 2
+
+    more = digest(b"d\n")
+    os.chmod(cached(clone, more), 0o644)
+    cached(clone, more).unlink()  # more/'s folder moves: its manifest is read again, the copy saved
+    assert "Fetched 1 object(s)" in clone.cli_ok("fetch").stdout
+    kept = trusted_cache.load(str(shelf), manifest_shelf.PURPOSE)
+    assert sorted(key for key in kept if not key.startswith(manifest_shelf.WHOLE)) == manifests
+
+
 def removed_keeping_the_stamp(clone: Project, name: str) -> int:
     """Remove a cached object behind pipetool's back, its folder dated back to the mtime it had
     (as a removal within the same clock tick would leave it); that mtime."""

@@ -49,10 +49,11 @@ def wanted_objects(ws, args: argparse.Namespace, origins: dict | None = None, ve
     For push, tracked data whose pointer file says `push: false` is left out, as DVC leaves it."""
     from ..planning.plan import select
     from ..remotes.transfer import wanted
-    from ..storage.pointer import not_pushed, read_text
 
     stages = [ws.graph.stages[i] for i in select(ws.graph, target_indexes(ws, args.targets))]
     if verb == "push":
+        from ..storage.pointer import not_pushed, read_text
+
         kept_here = not_pushed([stage.name for stage in stages], lambda file: read_text(ws.root, file))
         stages = [stage for stage in stages if stage.name not in kept_here]
     want = wanted(stages, ws.locks.read())

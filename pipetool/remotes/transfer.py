@@ -424,25 +424,22 @@ def fetch(
             result.runs = _fetch_runs(runs, remote, want, pool, result)
         files = {d: item for d, item in want.items() if not d.endswith(DIR_SUFFIX)}
         dirs = [d for d in want if d.endswith(DIR_SUFFIX)]
-        manifests = [d for d in dirs if _manifest(shelf, d) is None]
+        # A directory the cache held whole, its folders unchanged since: neither its entries nor
+        # a listing of its folders is needed (a no-op pull of 10,000 files spent 8 ms on them).
+        whole = {digest: count for digest in dirs if (count := shelf.whole(digest)) is not None}
+        manifests = [d for d in dirs if d not in whole and _manifest(shelf, d) is None]
         progress.transfer_expect(len(manifests), 0)
         got = _each(pool, download, manifests, want, result)
         listed = {
             digest: (want[digest], shelf.entries(digest) or cache.manifest(digest))
             for digest in dirs
-            if digest in got or digest not in manifests
+            if digest in got or (digest not in manifests and digest not in whole)
         }
         inside = {digest: set(map(_hash_of, entries)) for digest, (_, entries) in listed.items()}
         every = set(files).union(*inside.values())
-        # A directory the cache held whole, its folders unchanged since: no listing of them.
-        whole = {digest for digest in listed if digest not in got and shelf.whole(digest)}
-        held = set().union(*(inside[digest] for digest in whole))
-        asked = [d for d in every if d not in held] if held else list(every)
-        stamps = shelf.folder_stamps(d for digest in listed if digest not in whole for d in inside[digest])
-        have = cache.present(asked) | held  # listed after the stamps: a change since moves them
+        stamps = shelf.folder_stamps(d for digest in listed for d in inside[digest])
+        have = cache.present(list(every))  # listed after the stamps: a change since moves them
         for digest, (item, entries) in listed.items():  # names only for what moves (10,000 cost ~5 ms)
-            if digest in whole:
-                continue
             if inside[digest] <= have:
                 shelf.mark_whole(digest, inside[digest], stamps)
             else:
@@ -460,16 +457,16 @@ def fetch(
         else:
             got_files = threads(todo)
     filled = {
-        digest: inside[digest]
-        for digest in listed
-        if digest not in whole and not inside[digest] <= have and inside[digest] <= have | got_files
+        digest: inside[digest] for digest in listed if not inside[digest] <= have and inside[digest] <= have | got_files
     }
     if filled:
         _mark_filled(shelf, cache, filled)
     remote.index.update(present=got | got_files, absent=result.missing_hashes)
     result.moved = len(got) + len(got_files)
     result.nbytes = sum(received.get(d, 0) for d in (*got, *got_files))
-    result.present = len(dirs) - len(manifests) + len(every) - len(todo)
+    # A directory found whole counts its own objects: one it shares with another wanted out
+    # counts for each (the entries that would tell were not read).
+    result.present = len(dirs) - len(manifests) + len(every) - len(todo) + sum(whole.values())
     return result
 
 
@@ -479,6 +476,8 @@ def _local_fetch(
     """The objects fetched from a local remote: in processes (_in_processes), each small one
     checked against its name as it is stored (ingest.Ingest.put_checked), each big one copied
     and hashed on the way; any object not stored there goes to threads(digests)."""
+    if not todo:
+        return set()
     from ..storage.ingest import SMALL, Ingest
 
     os.makedirs(cache.dir, exist_ok=True)

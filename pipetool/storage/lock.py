@@ -34,7 +34,6 @@ from ..pipeline.pipelines import (
     pointer_files,
     split,
 )
-from . import lock_yaml
 from .external import VERSION_KEYS, clean_version
 from .hashing import HashInfo, is_hash
 
@@ -186,6 +185,8 @@ def join_blocks(blocks: Blocks) -> str:
 
 def _render_block(name: str, entry: LockEntry) -> str:
     """One stage's part of the lock, indented under 'stages:'."""
+    from . import lock_yaml  # only when a lock is written or read anew: not on a no-op command
+
     data = entry.to_dict()
     return lock_yaml.block(name, data) or yaml_block(name, data)
 
@@ -203,6 +204,8 @@ def parse(text: str, display: str = LOCK_FILE, folder: str = ".") -> dict[str, L
         yamlfile.check_size(text, display, yamlfile.MAX_DOCUMENT_BYTES)
     except SpecError as exc:
         raise LockError(exc.message, file=exc.file, line=exc.line, column=exc.column, hint=_HINT) from None
+    from . import lock_yaml
+
     data = lock_yaml.read(text)  # the lock as pipetool writes it, read without a YAML parser
     if data is not None:
         try:

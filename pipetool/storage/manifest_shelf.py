@@ -8,10 +8,11 @@ manifest's entries follow from its hash, so a kept copy never goes stale; it is 
 the cache still holds the manifest itself. The copy keeps the manifests of the last command that
 had to read one.
 
-It also keeps, for a directory whose files the cache was found to hold all of, the stamps
-(inode, mtime) of the cache's two-character folders they lie in, taken before that listing: a
-fetch with nothing to move then stats those folders (256 at most) instead of listing them, since
-a folder's mtime moves whenever an object in it is added, removed or renamed. A folder changed
+It also keeps, for a directory whose files the cache was found to hold all of, the number of
+its objects and the stamps (inode, mtime) of the cache's two-character folders they lie in,
+taken before that listing: a fetch with nothing to move then stats those folders (256 at most)
+instead of listing them, or unpickling the directory's entries at all, since a folder's mtime
+moves whenever an object in it is added, removed or renamed. A folder changed
 within its racy second gets a stamp only when its mtime is earlier than the time its own file
 system gives a file made now (files/stamps.fs_now): a change after that moves the mtime past the
 stamp, whatever the clock's tick.
@@ -21,15 +22,15 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 
 from ..files.stamps import fs_now, racy
 from ..files.trusted_cache import Shelf
 from .cache import Cache, CorruptObject
 
 FILE = "manifests.cache"
-PURPOSE = "checked-manifests-1"
-WHOLE = "whole "  # key of a directory's folder stamps: this, then its manifest's hash
+PURPOSE = "checked-manifests-2"
+WHOLE = "whole "  # key of a directory's (object count, folder stamps): this, then its manifest's hash
 
 FolderStamps = dict[str, tuple[int, int]]  # two-character folder -> (inode, mtime_ns)
 
@@ -91,29 +92,34 @@ class ManifestShelf:
             stamps.update(self.folder_stamps(late))
         return stamps
 
-    def whole(self, digest: str) -> bool:
-        """Whether the cache still holds every file of this directory (entries() found its
-        manifest): its folders have the stamps they had when it was last found to."""
+    def whole(self, digest: str) -> int | None:
+        """The number of objects of a directory the cache still holds every file of (a listing
+        found it so, mark_whole), its manifest too: its folders have the stamps they had then.
+        None when that is not known."""
         kept = self._kept().get(WHOLE + digest)
-        if not isinstance(kept, dict) or not kept:
-            return False
-        for prefix, stamp in kept.items():
+        if not isinstance(kept, tuple) or len(kept) != 2 or not isinstance(kept[1], dict) or not kept[1]:
+            return None
+        count, stamps = kept
+        for prefix, stamp in stamps.items():
             try:
                 st = os.stat(os.path.join(self.cache.dir, prefix))
             except OSError:
-                return False
+                return None
             if (st.st_ino, st.st_mtime_ns) != stamp:
-                return False
-        self._used.add(WHOLE + digest)
-        return True
+                return None
+        if not self.cache.has(digest):
+            return None
+        self._used.update((WHOLE + digest, digest))  # its entries stay kept, unread
+        return count
 
-    def mark_whole(self, digest: str, files: Iterable[str], stamps: FolderStamps) -> None:
-        """The cache was found to hold every file of this directory by a listing made after
-        stamps were taken: keep the stamps of its folders, when each has one."""
+    def mark_whole(self, digest: str, files: Collection[str], stamps: FolderStamps) -> None:
+        """The cache was found to hold every file of this directory (files: their hashes, each
+        once) by a listing made after stamps were taken: keep their number and the stamps of
+        their folders, when each has one."""
         prefixes = {file[:2] for file in files}
         if not prefixes or not prefixes <= stamps.keys():
             return
-        self._kept().set(WHOLE + digest, {prefix: stamps[prefix] for prefix in prefixes})
+        self._kept().set(WHOLE + digest, (len(files), {prefix: stamps[prefix] for prefix in prefixes}))
         self._used.add(WHOLE + digest)
         self._read = True
 
