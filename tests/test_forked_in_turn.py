@@ -4,6 +4,8 @@ by whichever process is free, so one slow chunk does not hold up a share of the 
 from __future__ import annotations
 
 import os
+import signal
+import sys
 import time
 
 import pytest
@@ -84,3 +86,72 @@ def test_one_process_or_one_chunk_is_done_here_in_order():
     assert calls == [([1], print), ([2, 3], print)]
     with pytest.raises(ValueError):
         taken_in_turn([[i] for i in range(MAX_CHUNKS + 1)], work)
+
+
+@two_cores
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads a process's state in /proc")
+def test_a_forked_part_s_output_is_taken_once_it_has_come_not_once_its_process_has_ended(tmp_path):
+    """Its process's exit (the unmapping of its copy of a big command's memory) is not waited
+    for: here the forked process stays, after sending its output, until a file appears (a
+    minute at most), and in_processes returns before it is made. The next call reaps it."""
+    from pipetool.system.forked import in_processes
+
+    here, release = os.getpid(), tmp_path / "release"
+
+    def lingering(part: str, _) -> bytes:
+        if os.getpid() != here:
+            (tmp_path / "child").write_text(str(os.getpid()))
+            leave = os._exit
+
+            def after_sending(code: int) -> None:  # the forked process's last step, delayed
+                deadline = time.monotonic() + 60
+                while not release.exists() and time.monotonic() < deadline:
+                    time.sleep(0.01)
+                leave(code)
+
+            os._exit = after_sending
+        return part.encode()
+
+    assert in_processes(["mine", "theirs"], lingering, brief=True) == [b"mine", b"theirs"]
+    child = int((tmp_path / "child").read_text())
+    assert not release.exists() and _state(child) not in ("Z", None), "in_processes waited for the exit"
+    release.touch()
+    deadline = time.monotonic() + 30
+    while _state(child) not in ("Z", None) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert in_processes(["a"], lingering) == [b"a"]  # no part forked: only the reaping
+    assert _state(child) is None, "the ended process was not reaped"
+
+
+@two_cores
+def test_a_forked_part_cut_short_comes_back_as_none(tmp_path):
+    """Its output is taken only whole: a process killed while it sends (here once ten bytes are
+    out) gives None, which the caller does again, not the bytes that came."""
+    from pipetool.system.forked import in_processes
+
+    here = os.getpid()
+
+    def cut(part: str, _) -> bytes:
+        if os.getpid() != here:
+            write, sent = os.write, [0]
+
+            def dying(fd: int, data) -> int:
+                written = write(fd, bytes(data[: 10 - sent[0]]))
+                sent[0] += written
+                if sent[0] >= 10:
+                    os.kill(os.getpid(), signal.SIGKILL)
+                return written
+
+            os.write = dying
+        return part.encode() * 1000
+
+    assert in_processes(["a", "b"], cut, brief=True) == [b"a" * 1000, None]
+
+
+def _state(pid: int) -> str | None:
+    """A process's state letter (Z: ended, not yet reaped); None when there is no such process."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return None

@@ -33,22 +33,25 @@ def in_processes(parts: list, work: Callable[[Any, OnRead], Any], on_read: OnRea
 
     A bare fork per part and one write of packed bytes: no pool to start (~15 ms), nothing
     pickled per file. A forked process leaves Ctrl-C to the command, and leaves without the
-    interpreter's cleanup. When this process's part fails or is interrupted, the others are
-    stopped rather than waited for (a process hashing a 50 GB file would otherwise hold Ctrl-C
-    for minutes): SIGTERM, on which they unwind, removing a temp file they were writing, then
-    SIGKILL if one has not ended within a second. A brief part (stats, lookups: milliseconds) is
-    not also tied to this process's death (_quiet_worker's PR_SET_PDEATHSIG): loading ctypes for
-    it would take longer than its work, and it holds no lock either way. This process's part
-    runs guarded (system.interrupts): a Ctrl-C that comes while it holds a lock (its progress
-    bar's) takes effect once the lock is free, not in a step that would leave it held.
+    interpreter's cleanup; once its whole output has come, it is not waited for (its exit unmaps
+    its copy of this process's memory) but reaped by a later call. When this process's part
+    fails or is interrupted, the others are stopped rather than waited for (a process hashing a
+    50 GB file would otherwise hold Ctrl-C for minutes): SIGTERM, on which they unwind, removing
+    a temp file they were writing, then SIGKILL if one has not ended within a second. A brief
+    part (stats, lookups: milliseconds) is not also tied to this process's death
+    (_quiet_worker's PR_SET_PDEATHSIG): loading ctypes for it would take longer than its work,
+    and it holds no lock either way. This process's part runs guarded (system.interrupts): a
+    Ctrl-C that comes while it holds a lock (its progress bar's) takes effect once the lock is
+    free, not in a step that would leave it held.
     """
     with guarded():
         return _in_processes(parts, work, on_read, brief)
 
 
 def _in_processes(parts: list, work: Callable[[Any, OnRead], Any], on_read: OnRead, brief: bool) -> list:
+    _reap_ended()
     children: list[tuple[int, int]] = []  # (pid, read end) of each part after the first
-    outputs: list[bytes] = []
+    outputs: list[bytes | None] = []
     done = False
     try:
         for part in parts[1:]:
@@ -61,9 +64,7 @@ def _in_processes(parts: list, work: Callable[[Any, OnRead], Any], on_read: OnRe
                     _quiet_worker(parent, tied=not brief)
                     signal.pthread_sigmask(signal.SIG_SETMASK, mask)
                     os.close(read_end)
-                    view = memoryview(work(part, None))
-                    while view:
-                        view = view[os.write(write_end, view) :]
+                    _send(write_end, work(part, None))
                 except BaseException:  # noqa: BLE001 - the parent does this part itself
                     code = 1
                 os._exit(code)
@@ -75,15 +76,52 @@ def _in_processes(parts: list, work: Callable[[Any, OnRead], Any], on_read: OnRe
         mine = work(parts[0], on_read)
         for _, read_end in children:
             with open(read_end, "rb", closefd=False) as pipe:
-                outputs.append(pipe.read())
+                outputs.append(_received(pipe.read()))
         done = True
     finally:
-        statuses = []
         for pid, read_end in children:
             os.close(read_end)
-            statuses.append(os.waitpid(pid, 0)[1] if done else _stop(pid))
-    theirs = [output if status == 0 else None for output, status in zip(outputs, statuses, strict=True)]
-    return [mine, *theirs, *[None] * (len(parts) - 1 - len(theirs))]
+            if done:
+                _unreaped.append(pid)
+            else:
+                _stop(pid)
+    return [mine, *outputs, *[None] * (len(parts) - 1 - len(outputs))]
+
+
+_LENGTH = struct.Struct("<Q")
+
+
+def _send(write_end: int, output: bytes) -> None:
+    """A forked part's output, after its length, then the end of the pipe: its reader is done
+    then, not once this process's memory is torn down (as long again as the work for a command
+    of 100 MB, whose pages this process shares until it exits)."""
+    for chunk in (_LENGTH.pack(len(output)), output):
+        view = memoryview(chunk)
+        while view:
+            view = view[os.write(write_end, view) :]
+    os.close(write_end)
+
+
+def _received(data: bytes) -> bytes | None:
+    """The output _send sent; None when it came short (its process failed or was killed)."""
+    if len(data) < _LENGTH.size or _LENGTH.unpack_from(data)[0] != len(data) - _LENGTH.size:
+        return None
+    return data[_LENGTH.size :]
+
+
+# Forked processes that sent their whole output, reaped once they have ended (in_processes does
+# not wait for their exit): by the next in_processes, or by init once this process has ended.
+_unreaped: list[int] = []
+
+
+def _reap_ended() -> None:
+    for pid in list(_unreaped):
+        try:
+            ended, _ = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            ended = pid
+        if ended:
+            _unreaped.remove(pid)
 
 
 def _fork() -> tuple[int | None, set[signal.Signals]]:
