@@ -50,9 +50,10 @@ def recorded(drawn: list[tuple[str, bool, str]], known: dict[str, str]) -> tuple
     deps_drawn=records,
     outs_drawn=records,
     known=st.dictionaries(st.sampled_from(PATHS), st.sampled_from(HASHES), min_size=2),
+    lr_now=st.sampled_from([1, 1, 1, 1.0, True, 2, {"x": 1}]),
 )
 def test_unchanged_only_when_decide_finds_no_reason(
-    deps, outs, cmd, recorded_cmd, params, recorded_params, always, dropped, deps_drawn, outs_drawn, known
+    deps, outs, cmd, recorded_cmd, params, recorded_params, always, dropped, deps_drawn, outs_drawn, known, lr_now
 ):
     locked_deps, locked_outs = recorded(deps_drawn, known), recorded(outs_drawn, known)
     stage = Stage(
@@ -75,10 +76,10 @@ def test_unchanged_only_when_decide_finds_no_reason(
         observed = Observed(
             deps={path: HashInfo.of_file(known[path], 1) if path in known else other for path in deps},
             outs={path: HashInfo.of_file(known[path], 1) if path in known else other for path in outs},
-            params={"params.yaml": {"lr": 1}} if params else {},
+            params={"params.yaml": {"lr": lr_now}} if params else {},
         )
         assert expand(compact(locked)) == locked
-        if unchanged(stage, compact(locked), known):
+        if unchanged(stage, compact(locked), known, observed.params if params else None):
             assert decide(stage, locked, observed) == []
 
 
@@ -93,6 +94,36 @@ def test_unchanged_for_the_usual_up_to_date_stage():
     assert not unchanged(stage, compact(locked), {"a": HASHES[0], "b": HASHES[1], "c": HASHES[1]})
     assert not unchanged(stage, compact(locked), {"a": HASHES[0], "c": HASHES[1]})  # b's hash not known
     assert not unchanged(stage, None, {"a": HASHES[0], "b": HASHES[0], "c": HASHES[1]})
+
+
+@pytest.mark.parametrize(
+    ("now", "judged"),
+    [
+        ({"params.yaml": {"lr": 0.1, "model": {"depth": 3}}}, True),
+        ({"params.yaml": {"lr": 0.1, "model": {"depth": 3.0}}}, False),  # 3.0 is not the 3 recorded
+        ({"params.yaml": {"lr": 0.2, "model": {"depth": 3}}}, False),
+        ({"params.yaml": {"lr": 0.1}}, False),  # model.depth removed
+        ({"params.yaml": {"lr": 0.1, "model": {"depth": 3}}, "other.yaml": {"k": 1}}, False),  # added
+        (None, False),  # the values now not given: left to decide()
+    ],
+)
+def test_unchanged_for_a_stage_with_params_only_when_they_have_their_recorded_values(now, judged):
+    stage = Stage(
+        name="s", cmd=("train",), deps=("a",), outs=(Out("b"),), params=(ParamDep("params.yaml", ("lr", "model")),)
+    )
+    locked = LockEntry(
+        cmd="train",
+        deps=(PathRecord("a", HASHES[0], 1),),
+        params={"params.yaml": {"lr": 0.1, "model": {"depth": 3}}},
+        outs=(PathRecord("b", HASHES[1], 1),),
+    )
+    known = {"a": HASHES[0], "b": HASHES[1]}
+    assert unchanged(stage, compact(locked), known, now) is judged
+    observed = Observed(
+        deps={"a": HashInfo.of_file(HASHES[0], 1)}, outs={"b": HashInfo.of_file(HASHES[1], 1)}, params=now or {}
+    )
+    assert (decide(stage, locked, observed) == []) is (now is not None and judged)
+    assert not unchanged(stage, compact(locked), {"a": HASHES[0]}, now)  # b's hash not known
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..pipeline.pipelines import file_of
-from ..planning.observe import observe
+from ..planning.observe import observe, param_values
 from ..planning.plan import select
 from ..planning.staleness import Reason, decide, unchanged
 from ..storage.lock import expand
@@ -45,7 +45,8 @@ def status(ws: Workspace, targets: list[int] | None = None, stale_only: bool = F
     for index in selected:
         stage = stages[index]
         locked = entries.get(stage.name)
-        if unchanged(stage, locked, hashes):
+        values = param_values(stage, params) if stage.params and locked is not None else None
+        if unchanged(stage, locked, hashes, values):
             reasons = []
         else:
             reasons = decide(stage, None if locked is None else expand(locked), observe(stage, hasher, params))

@@ -84,18 +84,21 @@ def decide(stage: Stage, locked: LockEntry | None, observed: Observed) -> list[R
     return reasons
 
 
-def unchanged(stage: Stage, locked: Compact | None, hashes: Mapping[str, str]) -> bool:
+def unchanged(
+    stage: Stage, locked: Compact | None, hashes: Mapping[str, str], values: Mapping[str, Mapping] | None = None
+) -> bool:
     """Whether decide() would find no reason, told from the stage's lock entry in its compact
-    form (lock.compact) and the hashes of regular files known for their current stat alone
-    (hashes: path -> hash; Hasher.known_hashes): the usual stage of a no-op status, judged
+    form (lock.compact), the hashes of regular files known for their current stat alone
+    (hashes: path -> hash; Hasher.known_hashes) and, for a stage with params, their values now
+    (values: as observe.param_values gives them): the usual stage of a no-op status, judged
     without a LockEntry, an Observed or a HashInfo. True only when each dep and out is recorded
-    with the hash it has now, the cmd is the recorded one and the stage has no params; False
-    means "ask decide()", not "stale"."""
-    if locked is None or stage.params or stage.always_changed:
+    with the hash it has now, the cmd is the recorded one and the params have their recorded
+    values; False means "ask decide()", not "stale"."""
+    if locked is None or stage.always_changed or (stage.params and values is None):
         return False
     cmd, deps, params, outs, dropped, _ = locked
-    if dropped or params or not (stage.deps or stage.outs):
-        return False  # (no deps, params or outs: the stage runs always)
+    if dropped or not (stage.deps or stage.outs):
+        return False  # (no deps or outs: the stage runs always)
     if not (len(stage.cmd) == 1 and stage.cmd[0] == cmd if type(cmd) is str else _same_cmd(stage.cmd, cmd)):
         return False
     get = hashes.get
@@ -110,7 +113,7 @@ def unchanged(stage: Stage, locked: Compact | None, hashes: Mapping[str, str]) -
                 return False
         elif records and not _each_once(paths, records):
             return False
-    return True
+    return not ((params or values) and _param_reasons(params, values or {}))
 
 
 def _each_once(paths: tuple[str, ...], records: tuple[tuple, ...]) -> bool:
