@@ -5,9 +5,9 @@ lines they print."""
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
+from ..system.forked import cores
 from .common import add_revision_listing, positive, target_indexes, workspace
 
 SHOWN = 10  # names listed per kind of problem; the rest are counted
@@ -16,7 +16,7 @@ SHOWN = 10  # names listed per kind of problem; the rest are counted
 def default_jobs() -> int:
     """Transfers with an object store wait on the network, not the CPU: several per core (a local
     directory's remote takes fewer: Remote.default_jobs)."""
-    return min(16, 4 * (os.cpu_count() or 1))
+    return min(16, 4 * cores())
 
 
 def add_remote_option(parser: argparse.ArgumentParser) -> None:
@@ -35,7 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser, verb: str) -> None:
         default=None,
         metavar="N",
         help=f"transfer N objects at once (default {default_jobs()} with an object store, ssh or http; "
-        f"{min(4, os.cpu_count() or 1)} with a local directory)",
+        f"{min(4, cores())} with a local directory)",
     )
     parser.add_argument(
         "--run-cache", action="store_true", help=f"also {verb} the run-cache entries and the outs they name"

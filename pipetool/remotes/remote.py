@@ -28,6 +28,7 @@ from ..pipeline import config
 from ..pipeline.project import Project
 from ..storage.cache import CorruptObject, file_mode_mask
 from ..storage.hashing import CHUNK
+from ..system.forked import cores
 
 RUNS_PREFIX = "runs"
 TMP_MARK = ".tmp-"  # a name with this inside is an upload in progress, never an object
@@ -50,7 +51,7 @@ class Backend:
     max_jobs: int = 16
 
     def default_jobs(self) -> int:
-        return max(1, min(self.max_jobs, self.jobs_per_core * (os.cpu_count() or 1)))
+        return max(1, min(self.max_jobs, self.jobs_per_core * cores()))
 
 
 _S3 = {

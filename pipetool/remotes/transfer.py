@@ -521,11 +521,11 @@ def _in_processes(
     process is started for fewer objects, nor prepare() called, which readies what the
     processes share."""
     from ..storage.ingest import FORK_FROM, SMALL
-    from ..system.forked import chunked, taken_in_turn
+    from ..system.forked import chunked, cores, taken_in_turn
 
     small = [d for d in todo if _small(sizes.get(d), SMALL)]
-    cores = min(os.cpu_count() or 1, 4)
-    if cores < 2 or len(small) < FORK_FROM or not hasattr(os, "fork"):
+    processes = min(cores(), 4)
+    if processes < 2 or len(small) < FORK_FROM or not hasattr(os, "fork"):
         return set()
     if prepare is not None:
         prepare()
@@ -546,7 +546,8 @@ def _in_processes(
 
     done: set[str] = set()
     chunks = [[d] for d in todo if d not in small_set] + chunked(small)
-    for chunk, (flags, here) in zip(chunks, taken_in_turn(chunks, work, progress.transfer_advance, cores), strict=True):
+    taken = taken_in_turn(chunks, work, progress.transfer_advance, processes)
+    for chunk, (flags, here) in zip(chunks, taken, strict=True):
         if flags is None or len(flags) != len(chunk):
             continue  # its process failed
         moved = [digest for digest, flag in zip(chunk, flags, strict=True) if flag]

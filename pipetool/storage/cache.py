@@ -28,6 +28,7 @@ from ..errors import SpecError
 from ..files.fsutil import remove_quietly
 from ..files.safepath import UnsafePath, relative
 from ..files.yamlfile import load_json
+from ..system.forked import cores
 from .hashing import DIR_SUFFIX, copy_hashed, file_hash, is_hash, manifest_hash
 
 CACHE_DIR = "cache"
@@ -307,7 +308,7 @@ class Cache:
             for relpath, file_digest, _ in part:
                 self._restore_file(file_digest, os.path.join(tmp, relpath), link_type)
 
-        workers = min(4, os.cpu_count() or 1)
+        workers = min(4, cores())
         if len(entries) < PARALLEL_FROM or workers == 1:
             restore(entries)
             return

@@ -20,7 +20,7 @@ import xxhash
 from ..errors import ProjectError
 from ..files.safepath import is_url
 from ..files.stamps import fine_grained
-from ..system.forked import chunked, in_processes, split, taken_in_turn
+from ..system.forked import chunked, cores, in_processes, split, taken_in_turn
 from ..system.interrupts import ordered, thread_pool
 from .state import FileStat, Stat, StateDB, matching_hash
 
@@ -187,7 +187,7 @@ class Hasher:
     def __init__(self, root: str, state: StateDB | None, jobs: int | None = None) -> None:
         self.root = root
         self.state = state
-        self.jobs = jobs or min(8, (os.cpu_count() or 1) * 2)
+        self.jobs = jobs or min(8, cores() * 2)
         self._memo: dict[tuple, str] = {}
         self.progress: HashProgress | None = None  # told about big hashing jobs
         self.tally = HashTally()
@@ -249,7 +249,7 @@ class Hasher:
         while this one does the rest (a folder's many files, say): xxh3 of one file is
         sequential, so hashed in turn it would leave the other cores idle while it is read.
         Each path is stat'ed once, here."""
-        if len(paths) < 2 or _cores() < 2 or not hasattr(os, "fork"):
+        if len(paths) < 2 or cores() < 2 or not hasattr(os, "fork"):
             return {path: self.info(path) for path in paths}
         stats = {}  # path -> (full path, stat) of each path that is not a URL
         for path in paths:
@@ -300,7 +300,7 @@ class Hasher:
         if state is None and not memo:
             return {}
         rows = state.rows_read() if state is not None else None
-        if len(paths) < PROCESSES_FROM or rows is None or _cores() < 2 or not hasattr(os, "fork"):
+        if len(paths) < PROCESSES_FROM or rows is None or cores() < 2 or not hasattr(os, "fork"):
             digests = self._known_list(paths, rows)
         else:
             if self._root_fd is None:
@@ -542,12 +542,12 @@ def hash_many(files: list[tuple[str, int]], jobs: int, on_read: Callable[[int], 
     among them are chunks of their own, taken first. on_read hears of the bytes as they are
     hashed (of a forked process's chunks, when it is done).
     """
-    cores = min(jobs, _cores())
+    processes = min(jobs, cores())
     if jobs > 1 and len(files) >= PARALLEL_FROM and sum(s for _, s in files) >= PARALLEL_MEAN_SIZE * len(files):
         with thread_pool(jobs, "hash") as pool:
             parts = ordered(pool, lambda part: _hash_list(part, on_read), split(files, jobs))
             return [digest for part in parts for digest in part]
-    if cores > 1 and len(files) >= PROCESSES_FROM and hasattr(os, "fork"):
+    if processes > 1 and len(files) >= PROCESSES_FROM and hasattr(os, "fork"):
         big = sorted((i for i, (_, size) in enumerate(files) if size >= BESIDE_FROM), key=lambda i: -files[i][1])
         small = [i for i, (_, size) in enumerate(files) if size < BESIDE_FROM] if big else list(range(len(files)))
         chunks = [[i] for i in big] + chunked(small)  # the biggest taken first
@@ -556,7 +556,7 @@ def hash_many(files: list[tuple[str, int]], jobs: int, on_read: Callable[[int], 
         def hashed(chunk: list[int], told: Callable[[int], None] | None) -> bytes:
             return _packed_hashes([files[i] for i in chunk], told)
 
-        for chunk, (packed, here) in zip(chunks, taken_in_turn(chunks, hashed, on_read, cores), strict=True):
+        for chunk, (packed, here) in zip(chunks, taken_in_turn(chunks, hashed, on_read, processes), strict=True):
             ours = packed.decode("ascii") if packed is not None and len(packed) == 32 * len(chunk) else None
             if ours is None:  # its process failed: hash the chunk here, where an error shows
                 ours = "".join(_hash_list([files[i] for i in chunk], on_read))
@@ -575,10 +575,6 @@ def _hash_list(files: list[tuple[str, int]], on_read: Callable[[int], None] | No
 def _packed_hashes(files: list[tuple[str, int]], on_read: Callable[[int], None] | None) -> bytes:
     """The hashes of files, 32 ASCII bytes each, one after the other: what goes through a pipe."""
     return "".join(_hash_list(files, on_read)).encode("ascii")
-
-
-def _cores() -> int:
-    return os.cpu_count() or 1
 
 
 # Folders a directory's hash leaves out: Python's bytecode caches appear whenever code is
@@ -637,7 +633,7 @@ def _stat_numbers(paths: list[str]) -> array:
     process takes half of them (threads measured no faster), which cut a warm status of 20,000
     files by a fifth. A process that fails leaves its half to this one.
     """
-    if len(paths) < PROCESSES_FROM or _cores() < 2 or not hasattr(os, "fork"):
+    if len(paths) < PROCESSES_FROM or cores() < 2 or not hasattr(os, "fork"):
         return _stats_of(paths)
     parts = split(paths, 2)
     numbers = array("q")

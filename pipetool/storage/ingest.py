@@ -21,7 +21,7 @@ import xxhash
 
 from ..files.fsutil import create_read_only, remove_quietly
 from ..files.stamps import Stamp, stamp
-from ..system.forked import chunked, taken_in_turn
+from ..system.forked import chunked, cores, taken_in_turn
 from .cache import Cache, copy_plain, file_mode_mask, place, reflink, temp_name
 from .hashing import each_file, file_hash
 
@@ -91,11 +91,11 @@ class Ingest:
             # the folder to it, copied meanwhile elsewhere, would find nothing there.
             run(big + small)
             return results
-        cores = os.cpu_count() or 1
-        if cores > 1 and len(small) >= FORK_FROM and hasattr(os, "fork"):
+        processes = cores()
+        if processes > 1 and len(small) >= FORK_FROM and hasattr(os, "fork"):
             self.make_folders()
             chunks = [[i] for i in big] + chunked(small)  # the big ones taken first
-            stored = taken_in_turn(chunks, self._packed(files), self.on_read, cores)
+            stored = taken_in_turn(chunks, self._packed(files), self.on_read, processes)
             for chunk, (packed, here) in zip(chunks, stored, strict=True):
                 if packed is None or len(packed) != RECORD * len(chunk):  # its process failed
                     run(chunk)  # done here, where an error shows

@@ -11,6 +11,7 @@ import struct
 import sys
 import time
 from collections.abc import Callable
+from functools import cache
 from typing import Any
 
 from .interrupts import guarded
@@ -18,6 +19,13 @@ from .repolock import forget_in_fork
 
 OnRead = Callable[[int], None] | None
 Work = Callable[[list, OnRead], bytes]
+
+
+@cache
+def cores() -> int:
+    """The machine's cores, asked once: os.cpu_count() reads a file of the kernel's each time
+    (~6 µs; a status of 500 stages asked it 480 times)."""
+    return os.cpu_count() or 1
 
 
 def split(items: list, parts: int) -> list[list]:
