@@ -155,3 +155,37 @@ def _state(pid: int) -> str | None:
             return handle.read().rsplit(")", 1)[1].split()[0]
     except FileNotFoundError:
         return None
+
+
+@two_cores
+def test_threads_forking_at_once_reap_only_their_own_ended_processes():
+    """Threads that fork parts at once (stages finishing together, each hashing its outs) reap
+    the ended forked processes between them, each once: none fails on a process another thread
+    reaped, and none reaps a process that is not a forked part, such as a command that failed
+    (its exit status read by subprocess as 0 if it were)."""
+    import subprocess
+    import threading
+
+    from pipetool.system.forked import in_processes
+
+    failures: list[str] = []
+
+    def forking() -> None:
+        try:
+            for _ in range(60):
+                assert in_processes([b"a", b"b", b"c"], lambda part, _: part * 2, brief=True) == [b"aa", b"bb", b"cc"]
+        except BaseException as error:  # noqa: BLE001 - told by the assertion below
+            failures.append(repr(error))
+
+    def commands() -> None:
+        for _ in range(30):
+            code = subprocess.run(["sh", "-c", "exit 3"], check=False).returncode
+            if code != 3:
+                failures.append(f"a command's exit status read as {code}")
+
+    threads = [threading.Thread(target=forking) for _ in range(4)] + [threading.Thread(target=commands)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not failures

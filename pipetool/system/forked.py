@@ -9,6 +9,7 @@ import os
 import signal
 import struct
 import sys
+import threading
 import time
 from collections.abc import Callable
 from functools import cache
@@ -119,17 +120,26 @@ def _received(data: bytes) -> bytes | None:
 
 # Forked processes that sent their whole output, reaped once they have ended (in_processes does
 # not wait for their exit): by the next in_processes, or by init once this process has ended.
+# Only _reap_ended removes a pid, under _reaping: a pid two threads both saw could otherwise be
+# waited for again once freed, and reap another thread's child that took it (a stage's shell,
+# whose failure subprocess would then read as success).
 _unreaped: list[int] = []
+_reaping = threading.Lock()
 
 
 def _reap_ended() -> None:
-    for pid in list(_unreaped):
-        try:
-            ended, _ = os.waitpid(pid, os.WNOHANG)
-        except ChildProcessError:
-            ended = pid
-        if ended:
-            _unreaped.remove(pid)
+    if not _unreaped or not _reaping.acquire(blocking=False):  # another thread is at it
+        return
+    try:
+        for pid in list(_unreaped):
+            try:
+                ended, _ = os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                ended = pid
+            if ended:
+                _unreaped.remove(pid)
+    finally:
+        _reaping.release()
 
 
 def _fork() -> tuple[int | None, set[signal.Signals]]:
