@@ -162,6 +162,31 @@ def test_a_directory_known_whole_keeps_its_entries_kept_when_another_one_is_read
     assert sorted(key for key in kept if not key.startswith(manifest_shelf.WHOLE)) == manifests
 
 
+def test_objects_shared_by_outs_known_whole_are_counted_once_as_the_listing_counts_them(project):
+    """A directory answered from its kept hashes counts its objects as a listing would: one it
+    shares with another directory, or with a file tracked on its own, is one object, and the
+    no-op fetch says the number the fetch that listed the folders said (and a target list that
+    names one directory and such a file, too)."""
+    tracked(project)
+    (project.path / "copy").mkdir()
+    (project.path / "copy" / "a.txt").write_bytes(FILES["data/a.txt"])  # as in data/
+    (project.path / "copy" / "own.txt").write_bytes(b"own\n")
+    (project.path / "same.txt").write_bytes(FILES["data/sub/c.txt"])  # as in data/
+    project.cli_ok("add", "copy", "same.txt")
+    project.git("add", "-A")
+    project.git("commit", "-qm", "more")
+    project.cli_ok("push")
+    clone = clone_of(project, project.path.parent / "store")
+    # data/ (a, b, c), model.bin, copy/ (a again, own), same.txt (c again), two manifests
+    assert "Fetched 7 object(s)" in clone.cli_ok("fetch").stdout
+    age_cache_folders(clone)
+    everything = "Everything is already in the local cache (7 object(s))."
+    assert everything in clone.cli_ok("fetch").stdout  # lists the folders, keeps the hashes
+    assert everything in clone.cli_ok("fetch").stdout  # answers from the kept hashes
+    # data/ (a, b, c) and its manifest, and same.txt: c again
+    assert "Everything is already in the local cache (4 object(s))." in clone.cli_ok("fetch", "data", "same.txt").stdout
+
+
 def removed_keeping_the_stamp(clone: Project, name: str) -> int:
     """Remove a cached object behind pipetool's back, its folder dated back to the mtime it had
     (as a removal within the same clock tick would leave it); that mtime."""

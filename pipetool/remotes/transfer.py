@@ -26,7 +26,7 @@ from ..pipeline.stage import Stage
 from ..storage.cache import Cache, CorruptObject
 from ..storage.hashing import DIR_SUFFIX
 from ..storage.lock import LockEntry
-from ..storage.manifest_shelf import ManifestShelf
+from ..storage.manifest_shelf import ManifestShelf, distinct
 from ..storage.runcache import Record, RunCache, out_hashes, well_formed
 from ..system.interrupts import completed, guarded, ordered, thread_pool
 from .progress import TransferProgress
@@ -426,7 +426,7 @@ def fetch(
         dirs = [d for d in want if d.endswith(DIR_SUFFIX)]
         # A directory the cache held whole, its folders unchanged since: neither its entries nor
         # a listing of its folders is needed (a no-op pull of 10,000 files spent 8 ms on them).
-        whole = {digest: count for digest in dirs if (count := shelf.whole(digest)) is not None}
+        whole = {digest: run for digest in dirs if (run := shelf.whole(digest)) is not None}
         manifests = [d for d in dirs if d not in whole and _manifest(shelf, d) is None]
         progress.transfer_expect(len(manifests), 0)
         got = _each(pool, download, manifests, want, result)
@@ -464,9 +464,7 @@ def fetch(
     remote.index.update(present=got | got_files, absent=result.missing_hashes)
     result.moved = len(got) + len(got_files)
     result.nbytes = sum(received.get(d, 0) for d in (*got, *got_files))
-    # A directory found whole counts its own objects: one it shares with another wanted out
-    # counts for each (the entries that would tell were not read).
-    result.present = len(dirs) - len(manifests) + len(every) - len(todo) + sum(whole.values())
+    result.present = len(dirs) - len(manifests) + distinct(every, whole.values()) - len(todo)
     return result
 
 

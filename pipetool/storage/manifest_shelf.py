@@ -8,11 +8,11 @@ manifest's entries follow from its hash, so a kept copy never goes stale; it is 
 the cache still holds the manifest itself. The copy keeps the manifests of the last command that
 had to read one.
 
-It also keeps, for a directory whose files the cache was found to hold all of, the number of
-its objects and the stamps (inode, mtime) of the cache's two-character folders they lie in,
-taken before that listing: a fetch with nothing to move then stats those folders (256 at most)
-instead of listing them, or unpickling the directory's entries at all, since a folder's mtime
-moves whenever an object in it is added, removed or renamed. A folder changed
+It also keeps, for a directory whose files the cache was found to hold all of, their hashes (one
+string) and the stamps (inode, mtime) of the cache's two-character folders they lie in, taken
+before that listing: a fetch with nothing to move then stats those folders (256 at most) instead
+of listing them, or unpickling the directory's entries at all, since a folder's mtime moves
+whenever an object in it is added, removed or renamed. A folder changed
 within its racy second gets a stamp only when its mtime is earlier than the time its own file
 system gives a file made now (files/stamps.fs_now): a change after that moves the mtime past the
 stamp, whatever the clock's tick.
@@ -29,8 +29,8 @@ from ..files.trusted_cache import Shelf
 from .cache import Cache, CorruptObject
 
 FILE = "manifests.cache"
-PURPOSE = "checked-manifests-2"
-WHOLE = "whole "  # key of a directory's (object count, folder stamps): this, then its manifest's hash
+PURPOSE = "checked-manifests-3"
+WHOLE = "whole "  # key of a directory's (Run of its hashes, folder stamps): this, then its manifest's hash
 
 FolderStamps = dict[str, tuple[int, int]]  # two-character folder -> (inode, mtime_ns)
 
@@ -92,14 +92,16 @@ class ManifestShelf:
             stamps.update(self.folder_stamps(late))
         return stamps
 
-    def whole(self, digest: str) -> int | None:
-        """The number of objects of a directory the cache still holds every file of (a listing
-        found it so, mark_whole), its manifest too: its folders have the stamps they had then.
-        None when that is not known."""
+    def whole(self, digest: str) -> str | None:
+        """The hashes of a directory's files (a Run) when the cache still holds every one of them
+        (a listing found it so, mark_whole), its manifest too: its folders have the stamps they
+        had then. None when that is not known."""
         kept = self._kept().get(WHOLE + digest)
-        if not isinstance(kept, tuple) or len(kept) != 2 or not isinstance(kept[1], dict) or not kept[1]:
+        if not isinstance(kept, tuple) or len(kept) != 2 or not _is_run(kept[0]) or not isinstance(kept[1], dict):
             return None
-        count, stamps = kept
+        run, stamps = kept
+        if not stamps:
+            return None
         for prefix, stamp in stamps.items():
             try:
                 st = os.stat(os.path.join(self.cache.dir, prefix))
@@ -110,16 +112,17 @@ class ManifestShelf:
         if not self.cache.has(digest):
             return None
         self._used.update((WHOLE + digest, digest))  # its entries stay kept, unread
-        return count
+        return run
 
     def mark_whole(self, digest: str, files: Collection[str], stamps: FolderStamps) -> None:
         """The cache was found to hold every file of this directory (files: their hashes, each
-        once) by a listing made after stamps were taken: keep their number and the stamps of
+        once) by a listing made after stamps were taken: keep their hashes and the stamps of
         their folders, when each has one."""
         prefixes = {file[:2] for file in files}
-        if not prefixes or not prefixes <= stamps.keys():
+        if not prefixes or not prefixes <= stamps.keys() or any(len(file) != HASH_WIDTH for file in files):
             return
-        self._kept().set(WHOLE + digest, (len(files), {prefix: stamps[prefix] for prefix in prefixes}))
+        run = "".join(sorted(files))
+        self._kept().set(WHOLE + digest, (run, {prefix: stamps[prefix] for prefix in prefixes}))
         self._used.add(WHOLE + digest)
         self._read = True
 
@@ -145,3 +148,37 @@ def _tick_passed(folder: str, tick: int) -> bool:
         if now[1] > tick:
             return True
     return False
+
+
+# A Run: the sorted hashes of a directory's files, HASH_WIDTH characters each, joined into one
+# string: unpickled at once (10,000 hashes as a list of entries took 3.5 ms), searched by halves.
+HASH_WIDTH = 32
+
+
+def _is_run(value: object) -> bool:
+    return isinstance(value, str) and len(value) % HASH_WIDTH == 0
+
+
+def _in_run(run: str, digest: str) -> bool:
+    low, high = 0, len(run) // HASH_WIDTH
+    while low < high:
+        middle = (low + high) // 2
+        found = run[HASH_WIDTH * middle : HASH_WIDTH * (middle + 1)]
+        if found == digest:
+            return True
+        if found < digest:
+            low = middle + 1
+        else:
+            high = middle
+    return False
+
+
+def distinct(hashes: set[str], runs: Collection[str]) -> int:
+    """How many objects hashes and the runs of directories known whole name, each once: a run
+    beside a few hashes is searched, more are made sets."""
+    if not runs:
+        return len(hashes)
+    if len(runs) == 1 and len(hashes) <= 256:
+        (run,) = runs
+        return len(run) // HASH_WIDTH + sum(1 for digest in hashes if not _in_run(run, digest))
+    return len(hashes.union(*({run[k : k + HASH_WIDTH] for k in range(0, len(run), HASH_WIDTH)} for run in runs)))
