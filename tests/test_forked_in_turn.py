@@ -3,12 +3,16 @@ by whichever process is free, so one slow chunk does not hold up a share of the 
 
 from __future__ import annotations
 
+import json
 import os
 import signal
+import subprocess
 import sys
+import textwrap
 import time
 
 import pytest
+from conftest import CLI_ENV
 
 from pipetool.system.forked import MAX_CHUNKS, chunked, taken_in_turn
 
@@ -157,27 +161,23 @@ def _state(pid: int) -> str | None:
         return None
 
 
-@two_cores
-def test_threads_forking_at_once_reap_only_their_own_ended_processes():
-    """Threads that fork parts at once (stages finishing together, each hashing its outs) reap
-    the ended forked processes between them, each once: none fails on a process another thread
-    reaped, and none reaps a process that is not a forked part, such as a command that failed
-    (its exit status read by subprocess as 0 if it were)."""
-    import subprocess
-    import threading
-
+# Threads forking parts at once beside a thread running commands that fail, in a process of its
+# own: a fork costs more the more memory its process holds, and the test process holds much.
+THREADS_FORKING = textwrap.dedent(
+    """
+    import json, subprocess, threading
     from pipetool.system.forked import in_processes
 
-    failures: list[str] = []
+    failures = []
 
-    def forking() -> None:
+    def forking():
         try:
             for _ in range(60):
                 assert in_processes([b"a", b"b", b"c"], lambda part, _: part * 2, brief=True) == [b"aa", b"bb", b"cc"]
-        except BaseException as error:  # noqa: BLE001 - told by the assertion below
+        except BaseException as error:
             failures.append(repr(error))
 
-    def commands() -> None:
+    def commands():
         for _ in range(30):
             code = subprocess.run(["sh", "-c", "exit 3"], check=False).returncode
             if code != 3:
@@ -187,5 +187,20 @@ def test_threads_forking_at_once_reap_only_their_own_ended_processes():
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(timeout=120)
-    assert not failures
+        thread.join()
+    print(json.dumps(failures))
+    """
+)
+
+
+@two_cores
+def test_threads_forking_at_once_reap_only_their_own_ended_processes():
+    """Threads that fork parts at once (stages finishing together, each hashing its outs) reap
+    the ended forked processes between them, each once: none fails on a process another thread
+    reaped, and none reaps a process that is not a forked part, such as a command that failed
+    (its exit status read by subprocess as 0 if it were)."""
+    done = subprocess.run(
+        [sys.executable, "-c", THREADS_FORKING], env=CLI_ENV, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == []
