@@ -183,12 +183,13 @@ def test_an_interrupted_part_here_kills_the_forked_parts_instead_of_waiting_for_
 def test_a_forked_part_stopped_early_unwinds_and_removes_what_it_was_writing(tmp_path):
     """The forked part is stopped with SIGTERM, on which it unwinds: a temp file it was writing
     (a push's upload, a fetch's big object) is removed by its own cleanup, not left behind as a
-    SIGKILL would leave it."""
+    SIGKILL would leave it. The file is made inside the part's try: it is the handshake, so
+    the SIGTERM may come as soon as it exists."""
     writing = tmp_path / "object.tmp-1"
 
     def forked() -> None:
-        writing.write_text("half an object")
         try:
+            writing.write_text("half an object")
             waits_for(tmp_path / "never")
         finally:
             writing.unlink()
