@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import os
 import time
+from bisect import bisect_left
 from collections.abc import Collection, Iterable
 
 from ..files.stamps import fs_now, racy
@@ -160,17 +161,9 @@ def _is_run(value: object) -> bool:
 
 
 def _in_run(run: str, digest: str) -> bool:
-    low, high = 0, len(run) // HASH_WIDTH
-    while low < high:
-        middle = (low + high) // 2
-        found = run[HASH_WIDTH * middle : HASH_WIDTH * (middle + 1)]
-        if found == digest:
-            return True
-        if found < digest:
-            low = middle + 1
-        else:
-            high = middle
-    return False
+    count = len(run) // HASH_WIDTH
+    at = bisect_left(range(count), digest, key=lambda i: run[HASH_WIDTH * i : HASH_WIDTH * (i + 1)])
+    return at < count and run[HASH_WIDTH * at : HASH_WIDTH * (at + 1)] == digest
 
 
 def distinct(hashes: set[str], runs: Collection[str]) -> int:
