@@ -113,7 +113,7 @@ def unchanged(
                 return False
         elif records and not _each_once(paths, records):
             return False
-    return not ((params or values) and _param_reasons(params, values or {}))
+    return not _param_reasons(params, values or {})
 
 
 def _each_once(paths: tuple[str, ...], records: tuple[tuple, ...]) -> bool:
