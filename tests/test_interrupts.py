@@ -304,3 +304,102 @@ def test_python_m_pipetool_ends_with_130_after_a_ctrl_c_it_handled(project, tmp_
         timeout=60,
     )
     assert (result.returncode, result.stderr) == (130, "error: interrupted\n")
+
+
+# --- a signal during a fork, in the process that forks ------------------------------------------
+
+# The interpreter runs Python code after a fork (the at-fork hooks of logging and others); a
+# KeyboardInterrupt raised there is printed ("Exception ignored") and dropped. Here a hook sends
+# the signal at that moment, once, for the fork the script is about.
+DURING_FORK = """
+import os, signal, sys, tempfile
+from pipetool.system import forked, interrupts, procgroups
+armed = []
+os.register_at_fork(after_in_parent=lambda: armed and os.kill(os.getpid(), armed.pop()))
+what, signum = sys.argv[1], {"SIGINT": signal.SIGINT, "SIGTERM": signal.SIGTERM}[sys.argv[2]]
+def stop(signum, frame):
+    raise KeyboardInterrupt
+signal.signal(signal.SIGTERM, stop)  # as pipetool's commands and an experiment's worker have it
+try:
+    armed.append(signum)
+    if what == "watchdog":
+        procgroups.start_watchdog()
+    else:
+        forked.in_processes([0, 1], lambda part, told: b"done")
+except KeyboardInterrupt:
+    print("interrupted")
+else:
+    print("lost")
+"""
+
+
+@pytest.mark.parametrize("what", ["watchdog", "forked part"])
+@pytest.mark.parametrize("signum", ["SIGINT", "SIGTERM"])
+def test_a_signal_during_a_fork_reaches_the_process_that_forks(tmp_path, what, signum):
+    """The watchdog's fork let it run in the hooks: an experiment stopped by its grid (SIGTERM)
+    went on running its stage until the grid killed it 10 s later."""
+    script = tmp_path / "fork.py"
+    script.write_text(DURING_FORK)
+    result = subprocess.run(
+        [sys.executable, str(script), what, signum], env=CLI_ENV, capture_output=True, text=True, timeout=60
+    )
+    assert (result.stdout, result.stderr) == ("interrupted\n", ""), result.stderr
+
+
+# --- a Ctrl-C while the local executor hands over a stage, or takes one that ended -----------------
+
+EXECUTOR = """
+import os, queue, signal, sys, threading
+from pipetool.executor.local import LocalExecutor
+from pipetool.pipeline.stage import Stage
+from pipetool.system.interrupts import guarded
+when, root = sys.argv[1], sys.argv[2]
+executor = LocalExecutor(root, 1, lambda name, line: None)
+if when == "handing over":  # while the stage's thread starts
+    start = threading.Thread.start
+    def start_interrupted(thread):
+        os.kill(os.getpid(), signal.SIGINT)
+        start(thread)
+    threading.Thread.start = start_interrupted
+else:  # right after the ended stage's run was taken from the queue of ended ones
+    class Interrupting(queue.SimpleQueue):
+        def get(self, *args, **kwargs):
+            run = super().get(*args, **kwargs)
+            os.kill(os.getpid(), signal.SIGINT)
+            return run
+    executor._done = Interrupting()
+with guarded():  # as repro runs
+    try:
+        executor.submit(Stage("s", ("sleep 30" if when == "handing over" else "true",)))
+        executor.wait()
+    except KeyboardInterrupt:
+        pass
+    print("running:", executor.running)
+    print("stopped:", [(run.name, run.interrupted) for run in executor.cancel()])
+executor.close()
+"""
+
+
+# what the executor holds after the Ctrl-C, and what cancel() stops
+AFTERWARDS = {
+    "handing over": "running: 1\nstopped: [('s', True)]\n",  # the stage was queued: its thread stops it
+    "taking an ended one": "running: 0\nstopped: []\n",
+}
+
+
+@pytest.mark.parametrize("when", sorted(AFTERWARDS))
+def test_a_ctrl_c_while_a_stage_is_handed_over_or_taken_leaves_no_stage_to_wait_for(tmp_path, when):
+    """A Ctrl-C between noting a stage as running and queueing it for its thread (or between
+    taking its end and noting it) left cancel() waiting out both grace periods (6 s) for a stage
+    that would never report, and returning nothing; an experiment stopped then took 7 s."""
+    script = tmp_path / "executor.py"
+    script.write_text(EXECUTOR)
+    (tmp_path / "root" / ".pipetool").mkdir(parents=True)
+    result = subprocess.run(
+        [sys.executable, str(script), when, str(tmp_path / "root")],
+        env=CLI_ENV,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (result.stdout, result.stderr) == (AFTERWARDS[when], "")

@@ -14,7 +14,7 @@ import time
 
 from ..pipeline.project import STATE_DIR
 from ..pipeline.stage import Stage
-from ..system.interrupts import HELD
+from ..system.interrupts import HELD, POLL_SECONDS
 from ..system.procgroups import Record, start_watchdog
 from . import OutputSink, StageRun
 from .command import GRACE_SECONDS, StageCommands
@@ -60,18 +60,20 @@ class LocalExecutor:
         commands = StageCommands(
             stage.cmd, os.path.join(self.root, stage.wdir), lambda line: output(stage.name, line), record=self._record
         )
-        if not self._threads:
-            start_watchdog()  # before the first thread: a fork is then safe and cheap
-        self._running[stage.name] = (commands, self._slots(stage))
-        if self._threads < len(self._running):
-            self._threads += 1
-            with HELD:  # start() waits on an event the new thread sets
+        # Held: a Ctrl-C between registering the stage and handing it to a thread would leave
+        # cancel() waiting out both grace periods for a stage that never starts.
+        with HELD:
+            if not self._threads:
+                start_watchdog()  # before the first thread: a fork is then safe and cheap
+            self._running[stage.name] = (commands, self._slots(stage))
+            if self._threads < len(self._running):
+                self._threads += 1
                 threading.Thread(target=self._work, daemon=True, name=f"stage-{self._threads}").start()
-        self._todo.put((stage.name, commands))
+            self._todo.put((stage.name, commands))
 
     def wait(self) -> StageRun:
         while True:
-            runs = self._collect(timeout=0.2)
+            runs = self._collect(timeout=POLL_SECONDS)
             if runs:
                 return runs[0]
 
@@ -85,7 +87,7 @@ class LocalExecutor:
                 commands.stop(sig)
             deadline = time.monotonic() + GRACE_SECONDS
             while self._running and time.monotonic() < deadline:
-                runs += self._collect(timeout=0.1)
+                runs += self._collect(timeout=POLL_SECONDS)
         return runs
 
     def close(self) -> None:
@@ -96,11 +98,14 @@ class LocalExecutor:
         self._record.close()
 
     def _collect(self, timeout: float) -> list[StageRun]:
-        try:
-            run = self._done.get(timeout=timeout)
-        except queue.Empty:
-            return []
-        self._running.pop(run.name, None)
+        """The next ended run, if one ends within the timeout. Held: a run taken from the queue
+        is taken off the running ones too (else cancel() would wait for it in vain)."""
+        with HELD:
+            try:
+                run = self._done.get(timeout=timeout)
+            except queue.Empty:
+                return []
+            self._running.pop(run.name, None)
         return [run]
 
     def _work(self) -> None:

@@ -242,24 +242,26 @@ class _Grid:
         log = os.path.join(self.state_dir, LOG_DIR, f"{planned.name}.log")
         handle = open(log, "w", encoding="utf-8")
         self.reporter.started(planned.name, planned.describe())
-        try:
-            process = subprocess.Popen(
-                command,
-                cwd=root,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                text=True,
-                errors="replace",
-                env={**os.environ, "PYTHONUNBUFFERED": "1"},
-            )
-        except BaseException:
-            handle.close()
-            worktree.remove(self.repo, path)
-            raise
-        pump = threading.Thread(target=self._pump, args=(planned.name, process, handle), daemon=True)
-        self.running[planned.name] = _Running(planned, path, process, log, pump)
-        with HELD:  # start() waits on an event the new thread sets
+        # Held: a Ctrl-C between starting the experiment and noting it would leave it running
+        # unseen by _stop_all; and start() waits on an event the new thread sets.
+        with HELD:
+            try:
+                process = subprocess.Popen(
+                    command,
+                    cwd=root,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    text=True,
+                    errors="replace",
+                    env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                )
+            except BaseException:
+                handle.close()
+                worktree.remove(self.repo, path)
+                raise
+            pump = threading.Thread(target=self._pump, args=(planned.name, process, handle), daemon=True)
+            self.running[planned.name] = _Running(planned, path, process, log, pump)
             pump.start()
 
     def _pump(self, name: str, process: subprocess.Popen, handle) -> None:

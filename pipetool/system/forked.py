@@ -15,7 +15,7 @@ from collections.abc import Callable
 from functools import cache
 from typing import Any
 
-from .interrupts import guarded
+from .interrupts import fork_held, guarded
 from .repolock import forget_in_fork
 
 OnRead = Callable[[int], None] | None
@@ -66,7 +66,7 @@ def _in_processes(parts: list, work: Callable[[Any, OnRead], Any], on_read: OnRe
         for part in parts[1:]:
             read_end, write_end = os.pipe()
             parent = os.getpid()
-            pid, mask = _fork()
+            pid, mask = fork_held()
             if pid == 0:  # the child: work, send, leave
                 code = 0
                 try:
@@ -142,24 +142,6 @@ def _reap_ended() -> None:
         _reaping.release()
 
 
-def _fork() -> tuple[int | None, set[signal.Signals]]:
-    """os.fork(), with SIGINT and SIGTERM held back across it: in the child, the interpreter's
-    after-fork code would run this process's handlers (and lose a SIGTERM from _stop), so they
-    wait until the child has its own and restores the mask returned. The pid (None when no
-    process is to be had) and that mask; here the mask is restored whatever happens."""
-    mask = signal.pthread_sigmask(signal.SIG_BLOCK, ())  # only read: nothing to undo if interrupted here
-    pid = None
-    try:
-        signal.pthread_sigmask(signal.SIG_BLOCK, _STOPPING)
-        pid = os.fork()
-    except OSError:
-        pass
-    finally:
-        if pid != 0:
-            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
-    return pid, mask
-
-
 def _stop(pid: int) -> int:
     """End a forked part early; its wait status. SIGTERM first, on which it unwinds (a temp file
     it was writing is removed on the way out), then SIGKILL if it has not ended within
@@ -205,7 +187,6 @@ def _quiet_worker(parent: int, tied: bool = True) -> None:
 
 
 _PR_SET_PDEATHSIG = 1
-_STOPPING = {signal.SIGINT, signal.SIGTERM}
 
 
 CHUNK_ITEMS = 256  # small files a process (or thread) takes at a time: few hand-offs, a short wait at the end

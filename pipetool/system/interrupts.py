@@ -16,6 +16,7 @@ main thread, HELD changes nothing.
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -86,6 +87,27 @@ def _restore(handlers: list[tuple[int, Callable]]) -> None:
             signal.signal(*handlers[0])
         finally:
             _restore(handlers[1:])
+
+
+def fork_held() -> tuple[int | None, set[signal.Signals]]:
+    """os.fork(), with SIGINT and SIGTERM held back across it. The interpreter runs Python code
+    after a fork (the at-fork hooks of logging and others), and a handler's KeyboardInterrupt
+    raised there is printed and dropped: in this process, the Ctrl-C or SIGTERM would be lost
+    (an experiment stopped by its grid ran on); in the child, this process's handler would
+    run. So the signals wait: here until the fork has returned, in the child until it has its
+    own handlers and restores the mask returned. The pid (None when no process is to be had)
+    and that mask; in this process the mask is restored whatever happens."""
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, ())  # only read: nothing to undo if interrupted here
+    pid = None
+    try:
+        signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)
+        pid = os.fork()
+    except OSError:
+        pass
+    finally:
+        if pid != 0:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+    return pid, mask
 
 
 class _Held:

@@ -277,12 +277,16 @@ class _Watchdog:
 
         read, write = os.pipe()  # not inherited: the stages must not keep the write end open
         if fork:
+            from .interrupts import fork_held  # here: this file also runs as the watchdog's program
+
             parent = os.getpid()
-            if os.fork() == 0:
-                _forked_watchdog(read, parent)  # never returns
-            os.close(read)
-            self._fd = write
-            return
+            pid, mask = fork_held()
+            if pid == 0:
+                _forked_watchdog(read, parent, mask)  # never returns
+            if pid is not None:
+                os.close(read)
+                self._fd = write
+                return
         try:
             # Its own session: Ctrl-C at the terminal reaches pipetool, which stops the stages
             # itself; the watchdog only acts when pipetool is gone.
@@ -302,9 +306,11 @@ class _Watchdog:
         self._fd = write
 
 
-def _forked_watchdog(read: int, parent: int) -> None:
+def _forked_watchdog(read: int, parent: int, mask: set[signal.Signals]) -> None:
     """The child of a fork becomes the watchdog: it keeps only the pipe (a copy of the repository
-    lock's descriptor would hold the lock after pipetool's death) and never returns."""
+    lock's descriptor would hold the lock after pipetool's death) and never returns. Signals
+    stay held (interrupts.fork_held) until it has its own handlers (mask: the mask to restore
+    then)."""
     code = 0
     try:
         import gc
@@ -314,6 +320,8 @@ def _forked_watchdog(read: int, parent: int) -> None:
         with open("/proc/self/comm", "w") as comm:  # its name in ps and top
             comm.write(WATCHDOG_NAME)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl-C held back since the fork was pipetool's
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         os.dup2(read, 0)
         null = os.open(os.devnull, os.O_RDWR)
         os.dup2(null, 1)
