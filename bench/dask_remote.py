@@ -21,7 +21,6 @@ import shutil
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -71,13 +70,12 @@ def main() -> int:
                 if extra:
                     remote = scratch / f"remote-{run}"
                     harness.run_checked([*argv, "remote", "add", "-d", "store", str(remote)], repo, tool.environ())
-                started = time.perf_counter()
-                done = harness.run_checked(
+                took, done = harness.timed_run(
                     [*argv, "repro", "--executor", "dask", "--scheduler", cluster.scheduler_address, *extra],
                     repo,
                     tool.environ(),
                 )
-                seconds[label].append(time.perf_counter() - started)
+                seconds[label].append(took)
                 ran = done.stdout.count("Running stage '")
                 if ran != workload.stages:
                     print(f"  {label}: ran {ran} stages, expected {workload.stages}", file=sys.stderr)

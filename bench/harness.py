@@ -1,7 +1,10 @@
 """Timing primitives shared by the workloads: the tools under test, timed runs, scratch repos.
 
 Every timing is wall-clock time from time.perf_counter() around one subprocess.run();
-a measurement repeats it and keeps every run, and reports the median.
+a measurement repeats it and keeps every run, and reports the median. Before each timed run the
+file systems are synced (untimed): a run measures its own work, not the kernel still writing
+back what the step before it wrote (a pull of 266 MB, or removing the last round's trees, slowed
+the no-op pull after it by half in a sitting).
 """
 
 from __future__ import annotations
@@ -145,6 +148,14 @@ def run_checked(
     return done
 
 
+def timed_run(argv: list[str], cwd: Path, env: dict[str, str] | None) -> tuple[float, subprocess.CompletedProcess]:
+    """Seconds one run_checked() takes, after a sync (see the module's docstring), and its result."""
+    os.sync()
+    start = time.perf_counter()
+    done = run_checked(argv, cwd, env)
+    return time.perf_counter() - start, done
+
+
 def measure(
     argv: list[str],
     cwd: Path,
@@ -161,9 +172,8 @@ def measure(
     while index < _runs_allowed(runs, timing.seconds):
         if before:
             before(index)
-        start = time.perf_counter()
-        done = run_checked(argv, cwd, env)
-        timing.seconds.append(time.perf_counter() - start)
+        seconds, done = timed_run(argv, cwd, env)
+        timing.seconds.append(seconds)
         timing.outputs.append(done.stdout + done.stderr)
         index += 1
     return timing
@@ -190,6 +200,7 @@ def _runs_allowed(runs: int, done: list[float]) -> int:
 
 def time_shell_commands(commands: list[str], cwd: Path) -> float:
     """Seconds to run the commands one after another, one `sh -c` each, as a tool would."""
+    os.sync()
     start = time.perf_counter()
     for command in commands:
         run_checked(command, cwd, shell=True)

@@ -77,10 +77,9 @@ class Transfers(Workload):
         limits: dict[str, Timing] = {}
 
         def time_into(table: dict[str, Timing], what: str, argv: list[str], cwd: Path) -> None:
-            start = time.perf_counter()
-            done = harness.run_checked(argv, cwd, env)
+            seconds, done = harness.timed_run(argv, cwd, env)
             timing = table.setdefault(what, Timing([], []))
-            timing.seconds.append(time.perf_counter() - start)
+            timing.seconds.append(seconds)
             timing.outputs.append(done.stdout + done.stderr)
 
         cache = repo / self.cache_dir(tool)
@@ -208,10 +207,9 @@ class Transfers(Workload):
         limits: dict[str, Timing] = {}
 
         def time_into(table: dict[str, Timing], what: str, argv: list[str], cwd: Path) -> None:
-            start = time.perf_counter()
-            harness.run_checked(argv, cwd, env)
+            seconds, _ = harness.timed_run(argv, cwd, env)
             timing = table.setdefault(what, Timing([], []))
-            timing.seconds.append(time.perf_counter() - start)
+            timing.seconds.append(seconds)
             timing.outputs.append("")
 
         for round_ in range(SLOW_RUNS):
