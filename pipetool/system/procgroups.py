@@ -13,7 +13,7 @@ shell, which started the session) still exists with the start time read from /pr
 started. A pid and group id can be reused once the group is gone; the start time cannot.
 
 This file runs as the watchdog's program too (`python -I -S procgroups.py PARENT`), so it
-imports the standard library only.
+imports the standard library only (and, where pipetool forks the watchdog, interrupts.py's fork).
 """
 
 from __future__ import annotations
