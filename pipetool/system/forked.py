@@ -15,7 +15,7 @@ from collections.abc import Callable
 from functools import cache
 from typing import Any
 
-from .interrupts import fork_held, guarded
+from .interrupts import HELD, fork_held, guarded
 from .repolock import forget_in_fork
 
 OnRead = Callable[[int], None] | None
@@ -64,24 +64,28 @@ def _in_processes(parts: list, work: Callable[[Any, OnRead], Any], on_read: OnRe
     done = False
     try:
         for part in parts[1:]:
-            read_end, write_end = os.pipe()
-            parent = os.getpid()
-            pid, mask = fork_held()
-            if pid == 0:  # the child: work, send, leave
-                code = 0
-                try:
-                    _quiet_worker(parent, tied=not brief)
-                    signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+            # Held until the child is noted: a Ctrl-C during the fork (another thread can take
+            # it while this one runs the at-fork hooks) then takes effect where the finally
+            # below stops the child, not where it would be lost or leave the child unknown.
+            with HELD:
+                read_end, write_end = os.pipe()
+                parent = os.getpid()
+                pid, mask = fork_held()
+                if pid == 0:  # the child: work, send, leave
+                    code = 0
+                    try:
+                        _quiet_worker(parent, tied=not brief)
+                        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+                        os.close(read_end)
+                        _send(write_end, work(part, None))
+                    except BaseException:  # noqa: BLE001 - the parent does this part itself
+                        code = 1
+                    os._exit(code)
+                os.close(write_end)
+                if pid is None:  # no process to be had: this one does the rest
                     os.close(read_end)
-                    _send(write_end, work(part, None))
-                except BaseException:  # noqa: BLE001 - the parent does this part itself
-                    code = 1
-                os._exit(code)
-            os.close(write_end)
-            if pid is None:  # no process to be had: this one does the rest
-                os.close(read_end)
-                break
-            children.append((pid, read_end))
+                    break
+                children.append((pid, read_end))
         mine = work(parts[0], on_read)
         for _, read_end in children:
             with open(read_end, "rb", closefd=False) as pipe:

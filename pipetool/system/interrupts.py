@@ -95,8 +95,11 @@ def fork_held() -> tuple[int | None, set[signal.Signals]]:
     raised there is printed and dropped: in this process, the Ctrl-C or SIGTERM would be lost
     (an experiment stopped by its grid ran on); in the child, this process's handler would
     run. So the signals wait: here until the fork has returned, in the child until it has its
-    own handlers and restores the mask returned. The pid (None when no process is to be had)
-    and that mask; in this process the mask is restored whatever happens."""
+    own handlers and restores the mask returned. The mask holds them back from this thread
+    only: the caller forks inside HELD, and notes the child there, so that one another thread
+    took (whose handler would run in a hook here) or one raised as the mask is restored takes
+    effect once the child is known. The pid (None when no process is to be had) and that
+    mask; in this process the mask is restored whatever happens."""
     mask = signal.pthread_sigmask(signal.SIG_BLOCK, ())  # only read: nothing to undo if interrupted here
     pid = None
     try:

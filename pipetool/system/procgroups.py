@@ -277,16 +277,17 @@ class _Watchdog:
 
         read, write = os.pipe()  # not inherited: the stages must not keep the write end open
         if fork:
-            from .interrupts import fork_held  # here: this file also runs as the watchdog's program
+            from .interrupts import HELD, fork_held  # here: this file also runs as the watchdog's program
 
             parent = os.getpid()
-            pid, mask = fork_held()
-            if pid == 0:
-                _forked_watchdog(read, parent, mask)  # never returns
-            if pid is not None:
-                os.close(read)
-                self._fd = write
-                return
+            with HELD:  # a Ctrl-C in the fork takes effect once the watchdog is noted (see forked.py)
+                pid, mask = fork_held()
+                if pid == 0:
+                    _forked_watchdog(read, parent, mask)  # never returns
+                if pid is not None:
+                    os.close(read)
+                    self._fd = write
+                    return
         try:
             # Its own session: Ctrl-C at the terminal reaches pipetool, which stops the stages
             # itself; the watchdog only acts when pipetool is gone.
