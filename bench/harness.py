@@ -3,8 +3,7 @@
 Every timing is wall-clock time from time.perf_counter() around one subprocess.run();
 a measurement repeats it and keeps every run, and reports the median. Before each timed run the
 file systems are synced (untimed): a run measures its own work, not the kernel still writing
-back what the step before it wrote (a pull of 266 MB, or removing the last round's trees, slowed
-the no-op pull after it by half in a sitting).
+back what the step before it wrote or removed (a pull of 266 MB, the last round's trees).
 """
 
 from __future__ import annotations
