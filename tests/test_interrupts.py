@@ -327,7 +327,9 @@ def send():
             os.kill(os.getpid(), signum)
         else:
             signal.pthread_kill(other.ident, signum)
-            time.sleep(0.2)  # (untimed) the other thread takes it meanwhile: the handler runs here, in the hook
+            # a pause, not a deadline: the other thread takes it meanwhile, so the handler runs here, in
+            # the hook (were it taken later, the handler would run after the hook, which passes too)
+            time.sleep(0.2)
 os.register_at_fork(after_in_parent=send)
 def stop(signum, frame):
     raise KeyboardInterrupt
