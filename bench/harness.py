@@ -33,6 +33,16 @@ GIT_ENV = {
     "GIT_COMMITTER_EMAIL": "bench@example.invalid",
 }
 _RUNNING = re.compile(r"^Running stage '", re.MULTILINE)
+# Run by a tool's interpreter: its version and path, and whether libpython is mapped as a library.
+_INTERPRETER_PROBE = """
+import os, platform, sys
+try:
+    shared = "libpython" in open("/proc/self/maps").read()
+except OSError:
+    shared = None
+link = {True: "shared libpython", False: "libpython linked in", None: "libpython: unknown"}[shared]
+print(f"{platform.python_version()} ({os.path.realpath(sys._base_executable)}, {link})")
+"""
 
 
 class BenchError(Exception):
@@ -70,6 +80,22 @@ class Tool:
         done = subprocess.run(self.argv("--version"), check=False, capture_output=True, text=True, env=self.environ())
         lines = (done.stdout or done.stderr).strip().splitlines()
         return lines[-1] if done.returncode == 0 and lines else "unknown"
+
+    def interpreter(self) -> str:
+        """The Python the tool runs on (its script's #! line): version, path, and whether libpython
+        is a shared library. A build with a shared libpython and without PGO/LTO (pyenv's default)
+        starts up ~15% slower than a distribution's, for both tools: the start-up-bound figures
+        are read against it."""
+        try:
+            with open(self.exe, "rb") as handle:
+                line = handle.readline(4096).decode("utf-8", "replace")
+        except OSError:
+            return "unknown"
+        python = line[2:].strip() if line.startswith("#!") else ""
+        if not python or " " in python:
+            return "unknown"
+        done = subprocess.run([python, "-c", _INTERPRETER_PROBE], check=False, capture_output=True, text=True)
+        return done.stdout.strip() if done.returncode == 0 else "unknown"
 
     def environ(self) -> dict[str, str]:
         # As on a user's machine, Python keeps bytecode: without it every call recompiles.

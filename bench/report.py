@@ -175,10 +175,13 @@ def write_markdown(results: Results, path: Path) -> None:
             "memory",
             "os",
             "python",
+            "scratch file system",
             "load average at start",
             "load average at end",
             "pipetool",
+            "pipetool's python",
             "dvc",
+            "dvc's python",
         )
         if key in meta
     ]

@@ -131,6 +131,7 @@ def machine_info(tools: list[harness.Tool], argv: list[str], scratch: Path) -> d
     for tool in tools:
         version = tool.version()
         info[tool.name] = f"{version} ({_pipetool_commit()})" if tool.name == "pipetool" else version
+        info[f"{tool.name}'s python"] = tool.interpreter()
     return info
 
 
