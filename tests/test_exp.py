@@ -450,6 +450,44 @@ def test_an_interrupted_queue_run_stops_its_experiments_and_keeps_the_rest_queue
     assert all(f"slow-{n}" in listed for n in (1, 2, 3))
 
 
+# `exp queue start` with a Ctrl-C right after the grid takes an ended experiment off its queue
+INTERRUPTED_AFTER_AN_END = """
+import os, queue, signal, sys
+from pipetool.cli import main
+from pipetool.experiments import grid
+
+class Interrupting(queue.SimpleQueue):
+    def get(self, *args, **kwargs):
+        name = super().get(*args, **kwargs)
+        os.kill(os.getpid(), signal.SIGINT)
+        return name
+
+made = grid._Grid.__init__
+def interrupting(self, *args, **kwargs):
+    made(self, *args, **kwargs)
+    self.ended = Interrupting()
+grid._Grid.__init__ = interrupting
+sys.exit(main(["exp", "queue", "start", "-j", "1"]))
+"""
+
+
+def test_a_ctrl_c_as_an_experiment_ends_keeps_it_saved_and_off_the_queue(small):
+    """Before, the Ctrl-C between taking an ended experiment and recording it reported it as not
+    finished though its commit was saved: the queue kept it, to run again under a taken name."""
+    small.cli_ok("exp", "run", "--queue", "-S", "lr=0.2,0.3", "-n", "q")
+    result = subprocess.run(
+        [sys.executable, "-c", INTERRUPTED_AFTER_AN_END], cwd=small.path, capture_output=True, text=True, timeout=120
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 130, output
+    assert "Experiment 'q-1' saved" in output
+    assert "interrupted: 1 experiment(s) did not finish" in output
+    assert sorted(exp_refs(small)) == ["q-1"]
+    listed = small.cli_ok("exp", "queue", "list").stdout
+    assert "q-2" in listed and "q-1" not in listed, listed
+    assert len(small.git("worktree", "list").splitlines()) == 1
+
+
 def test_gc_keeps_the_outs_of_experiments_only_with_all_experiments(small):
     small.cli_ok("exp", "run", "-S", "lr=0.3", "-n", "a")
     small.git("checkout", "--", ".")

@@ -31,7 +31,7 @@ from ..errors import ExperimentError
 from ..pipeline.project import Project
 from ..revisions import worktree
 from ..revisions.git import GitRepo
-from ..system.interrupts import HELD, guarded
+from ..system.interrupts import HELD, POLL_SECONDS, guarded
 from ..terminal.report import ConsoleReporter
 from . import payload, refs
 from .overrides import Override, overlaps
@@ -165,21 +165,28 @@ class _Grid:
                     while pending and len(self.running) < self.jobs:
                         self._launch(pending.popleft())
                     if self.running:
-                        self._finish(self._next_ended())
+                        self._finish_next()
             except KeyboardInterrupt:
                 self._stop_all()
-                return GridResult(self.planned, self.outcomes, interrupted=True)
+                # After the last one ended and was recorded, nothing was left to interrupt.
+                return GridResult(self.planned, self.outcomes, interrupted=len(self.outcomes) < len(self.planned))
             except BaseException:  # pipetool could not go on (e.g. a worktree): stop what runs first
                 self._stop_all()
                 raise
         return GridResult(self.planned, self.outcomes)
 
-    def _next_ended(self) -> str:
-        while True:  # a timeout, so that Ctrl-C is seen at once
-            try:
-                return self.ended.get(timeout=0.5)
-            except queue.Empty:
-                continue
+    def _finish_next(self) -> None:
+        """Record the next experiment to end. Held from taking it off the queue to recording its
+        outcome: a Ctrl-C in between would report a saved experiment as not finished (and a queue
+        run would keep it queued, to be run again under a name already taken)."""
+        while True:  # a short wait each time round, so that Ctrl-C is seen soon
+            with HELD:
+                try:
+                    name = self.ended.get(timeout=POLL_SECONDS)
+                except queue.Empty:
+                    continue
+                self._finish(name)
+                return
 
     # -- starting one ---------------------------------------------------------------------------
     def _launch(self, planned: Planned) -> None:
@@ -284,8 +291,7 @@ class _Grid:
     # -- one ending -----------------------------------------------------------------------------
     def _finish(self, name: str) -> None:
         run = self.running.pop(name)
-        with HELD:
-            run.pump.join()
+        run.pump.join()
         worktree.remove(self.repo, run.path)
         code = run.process.returncode
         saved = [e for e in refs.local(self.repo, run.planned.baseline) if e.name == name] if code == 0 else []
