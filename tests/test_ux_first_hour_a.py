@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from conftest import PYTHON_ENV, REPO_ROOT, Project
-from example_support import METRICS_TOLERANCE, assert_reproduces_committed_lock
+from example_support import METRICS_TOLERANCE, assert_reproduces_committed_lock, interpreter_dependent
 
 # The examples whose outputs carry last bits of the processor's BLAS kernel (README: "Which example
 # outputs are bit-for-bit"), with the outs that do, as tests/test_example_*.py name them.
@@ -67,13 +67,14 @@ def test_example_run_as_its_readme_says_leaves_git_clean(name: str, tmp_path: Pa
     example.cli_ok(*_readme_command(source), env=PYTHON_ENV)
 
     status = _git(tmp_path, "status", "--porcelain", "--untracked-files=all").splitlines()
-    if name in KERNEL_DEPENDENT:
-        # Their BLAS outputs differ on another processor: only those files and the lock (with its
-        # environment file, pipeline.env.json) may show
+    dependent = {**KERNEL_DEPENDENT.get(name, {}), **interpreter_dependent(source)}
+    if dependent:
+        # Their BLAS outputs differ on another processor (pickled ones on another Python version):
+        # only those files and the lock (with its environment file, pipeline.env.json) may show
         # (on the machine that made the committed locks, none does), and only as documented.
-        allowed = {f"examples/{name}/{p}" for p in ["pipeline.lock", "pipeline.env.json", *KERNEL_DEPENDENT[name]]}
+        allowed = {f"examples/{name}/{p}" for p in ["pipeline.lock", "pipeline.env.json", *dependent]}
         assert {line[3:] for line in status} <= allowed, status
-        assert_reproduces_committed_lock(example, source, KERNEL_DEPENDENT[name])
+        assert_reproduces_committed_lock(example, source, dependent)
     else:
         assert status == []
 
