@@ -181,6 +181,13 @@ def timed_run(argv: list[str], cwd: Path, env: dict[str, str] | None) -> tuple[f
     return time.perf_counter() - start, done
 
 
+def timed_into(timing: Timing, argv: list[str], cwd: Path, env: dict[str, str] | None) -> None:
+    """One timed_run() of the command, its seconds and its output added to timing."""
+    seconds, done = timed_run(argv, cwd, env)
+    timing.seconds.append(seconds)
+    timing.outputs.append(done.stdout + done.stderr)
+
+
 def measure(
     argv: list[str],
     cwd: Path,
@@ -197,9 +204,7 @@ def measure(
     while index < _runs_allowed(runs, timing.seconds):
         if before:
             before(index)
-        seconds, done = timed_run(argv, cwd, env)
-        timing.seconds.append(seconds)
-        timing.outputs.append(done.stdout + done.stderr)
+        timed_into(timing, argv, cwd, env)
         index += 1
     return timing
 

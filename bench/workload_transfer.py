@@ -76,25 +76,19 @@ class Transfers(Workload):
         rows: dict[str, Timing] = {}
         limits: dict[str, Timing] = {}
 
-        def time_into(table: dict[str, Timing], what: str, argv: list[str], cwd: Path) -> None:
-            seconds, done = harness.timed_run(argv, cwd, env)
-            timing = table.setdefault(what, Timing([], []))
-            timing.seconds.append(seconds)
-            timing.outputs.append(done.stdout + done.stderr)
-
         cache = repo / self.cache_dir(tool)
         for round_ in range(SLOW_RUNS):
             remote = self.ctx.scratch / f"transfers-remote-{tool.name}-{round_}"
             harness.run_checked(tool.argv("remote", "add", "--local", "-d", "-f", "store", str(remote)), repo, env)
-            time_into(limits, "cp -r of the cache", ["cp", "-r", str(cache), str(self.spare())], repo)
-            time_into(rows, f"push, {label}", tool.argv("push"), repo)
-            time_into(rows, f"no-op push, {label}", tool.argv("push"), repo)
-            time_into(limits, "cp -r of the remote", ["cp", "-r", str(remote), str(self.spare())], repo)
+            _time_into(limits, "cp -r of the cache", ["cp", "-r", str(cache), str(self.spare())], repo, env)
+            _time_into(rows, f"push, {label}", tool.argv("push"), repo, env)
+            _time_into(rows, f"no-op push, {label}", tool.argv("push"), repo, env)
+            _time_into(limits, "cp -r of the remote", ["cp", "-r", str(remote), str(self.spare())], repo, env)
             fetched = self.clone(tool, repo, remote, "fetch", env)
-            time_into(rows, f"fetch into a fresh clone, {label}", tool.argv("fetch"), fetched)
+            _time_into(rows, f"fetch into a fresh clone, {label}", tool.argv("fetch"), fetched, env)
             pulled = self.clone(tool, repo, remote, "pull", env)
-            time_into(rows, f"pull into a fresh clone, {label}", tool.argv("pull"), pulled)
-            time_into(rows, f"no-op pull, {label}", tool.argv("pull"), pulled)
+            _time_into(rows, f"pull into a fresh clone, {label}", tool.argv("pull"), pulled, env)
+            _time_into(rows, f"no-op pull, {label}", tool.argv("pull"), pulled, env)
             for path in (fetched, pulled, remote):
                 harness.remove_repo(path)
         for what, timing in rows.items():
@@ -206,31 +200,25 @@ class Transfers(Workload):
         rows: dict[str, Timing] = {}
         limits: dict[str, Timing] = {}
 
-        def time_into(table: dict[str, Timing], what: str, argv: list[str], cwd: Path) -> None:
-            seconds, _ = harness.timed_run(argv, cwd, env)
-            timing = table.setdefault(what, Timing([], []))
-            timing.seconds.append(seconds)
-            timing.outputs.append("")
-
         for round_ in range(SLOW_RUNS):
             keys = [f"{BUCKET}/fsspec-{round_}/{p.parent.name}/{p.name}" for p in objects]
             bulk = [sys.executable, "-c", FSSPEC_BULK]
             lists = self.ctx.scratch / "transfers-s3-lists.json"  # thousands of paths: too long for argv
             lists.write_text(json.dumps([[str(p) for p in objects], keys]))
             put = [*bulk, "put", endpoint, str(S3_JOBS), str(lists)]
-            time_into(limits, "fsspec put(list, list)", put, repo)
+            _time_into(limits, "fsspec put(list, list)", put, repo, env)
             url = f"s3://{BUCKET}/{tool.name}-{round_}"
             self.s3_remote(tool, repo, url, endpoint, env)
-            time_into(rows, f"push, {label}", tool.argv("push", "-j", str(S3_JOBS)), repo)
+            _time_into(rows, f"push, {label}", tool.argv("push", "-j", str(S3_JOBS)), repo, env)
             spare = self.spare()
             spare.mkdir()
             targets = [str(spare / p.parent.name / p.name) for p in objects]
             lists.write_text(json.dumps([keys, targets]))
             get = [*bulk, "get", endpoint, str(S3_JOBS), str(lists)]
-            time_into(limits, "fsspec get(list, list)", get, repo)
+            _time_into(limits, "fsspec get(list, list)", get, repo, env)
             clone = self.clone(tool, repo, None, "s3-fetch", env)
             self.s3_remote(tool, clone, url, endpoint, env)
-            time_into(rows, f"fetch into a fresh clone, {label}", tool.argv("fetch", "-j", str(S3_JOBS)), clone)
+            _time_into(rows, f"fetch into a fresh clone, {label}", tool.argv("fetch", "-j", str(S3_JOBS)), clone, env)
             harness.remove_repo(clone)
         for what, timing in rows.items():
             self.record(what, tool, timing)
@@ -242,3 +230,8 @@ class Transfers(Workload):
     def s3_remote(tool: Tool, repo: Path, url: str, endpoint: str, env: dict[str, str]) -> None:
         harness.run_checked(tool.argv("remote", "add", "--local", "-d", "-f", "s3", url), repo, env)
         harness.run_checked(tool.argv("remote", "modify", "--local", "s3", "endpointurl", endpoint), repo, env)
+
+
+def _time_into(table: dict[str, Timing], what: str, argv: list[str], cwd: Path, env: dict[str, str]) -> None:
+    """One timed run of the command, into table's timing of what."""
+    harness.timed_into(table.setdefault(what, Timing([], [])), argv, cwd, env)
